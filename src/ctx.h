@@ -1,0 +1,36 @@
+/*
+ * The context switch. A context is what a suspended greenlet needs to resume: on the
+ * assembly targets only its stack pointer, the callee-saved registers and the
+ * floating-point control state being pushed on its own stack; elsewhere a ucontext_t.
+ * Chosen at configure time (GREEN_CONTEXT): ctx-x86_64.S, ctx-aarch64.S, ctx-ucontext.c.
+ */
+#ifndef GREEN_CTX_H
+#define GREEN_CTX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#if GREEN_CTX_UCONTEXT
+#include <ucontext.h>
+typedef struct green__ctx {
+  ucontext_t uc;
+  void (*entry)(void *);
+  void *arg;
+} green__ctx_t;
+#else
+typedef struct green__ctx {
+  void *sp;
+} green__ctx_t;
+#endif
+
+/* Save the running context into *from and resume *to. Returns when something switches back
+ * to *from. */
+void green__ctx_switch(green__ctx_t *from, green__ctx_t *to);
+
+/* Prepare *ctx so that switching to it runs entry(arg) on the stack [lo, lo + size).
+ * entry must never return. The new context inherits the caller's floating-point control
+ * state, as a new thread does. */
+void green__ctx_make(green__ctx_t *ctx, void *lo, size_t size, void (*entry)(void *),
+                     void *arg);
+
+#endif

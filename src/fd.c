@@ -1,0 +1,203 @@
+#include "fd.h"
+
+#include <fcntl.h>
+#include <math.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "hub.h"
+#include "wait.h"
+
+_Static_assert(GREEN_READ == EV_READ && GREEN_WRITE == EV_WRITE, "event bits match libev's");
+
+enum { CHUNK_SHIFT = 8, CHUNK_FDS = 1 << CHUNK_SHIFT };
+
+static void fd_cb(struct ev_loop *loop, ev_io *w, int revents);
+
+void green__fdtab_init(green__fdtab_t *t) {
+  t->chunks = NULL;
+  t->nchunks = 0;
+  t->active = 0;
+}
+
+void green__fdtab_destroy(struct green__hub *h) {
+  size_t i;
+  for (i = 0; i < h->fds.nchunks; i++) free(h->fds.chunks[i]);
+  free(h->fds.chunks);
+  green__fdtab_init(&h->fds);
+}
+
+static int grow(green__fdtab_t *t, size_t idx) {
+  size_t n = t->nchunks ? t->nchunks : 4, i;
+  green__fd_t **chunks;
+  while (n <= idx) n *= 2;
+  if (!(chunks = realloc(t->chunks, n * sizeof *chunks))) return -ENOMEM;
+  for (i = t->nchunks; i < n; i++) chunks[i] = NULL;
+  t->chunks = chunks;
+  t->nchunks = n;
+  return 0;
+}
+
+static green__fd_t *chunk_new(green__fdtab_t *t, size_t idx) {
+  green__fd_t *c = calloc(CHUNK_FDS, sizeof *c);
+  size_t i;
+  if (!c) return NULL;
+  for (i = 0; i < CHUNK_FDS; i++) {
+    ev_init(&c[i].io, fd_cb);
+    green__list_init(&c[i].waiters);
+  }
+  return t->chunks[idx] = c;
+}
+
+green__fd_t *green__fd_get(struct green__hub *h, int fd, int *err) {
+  green__fdtab_t *t = &h->fds;
+  size_t idx = (size_t)fd >> CHUNK_SHIFT;
+  if (green__likely(fd >= 0 && idx < t->nchunks && t->chunks[idx]))
+    return &t->chunks[idx][fd & (CHUNK_FDS - 1)];
+  /* Grow the table only for fds that exist: a wild fd number must not cost memory. */
+  if (fd < 0 || fcntl(fd, F_GETFD) < 0) {
+    *err = -EBADF;
+    return NULL;
+  }
+  if ((idx >= t->nchunks && grow(t, idx) < 0) || !chunk_new(t, idx)) {
+    *err = -ENOMEM;
+    return NULL;
+  }
+  return &t->chunks[idx][fd & (CHUNK_FDS - 1)];
+}
+
+static void watch(struct green__hub *h, green__fd_t *f, int fd, int events) {
+  int active = ev_is_active(&f->io);
+  if (active) ev_io_stop(h->loop, &f->io);
+  else h->fds.active++;
+  if (f->flags & GREEN__FD_IOSET) {
+    ev_io_modify(&f->io, events); /* same file: libev skips re-adding it to epoll */
+  } else {
+    ev_io_set(&f->io, fd, events);
+    f->flags |= GREEN__FD_IOSET;
+  }
+  ev_io_start(h->loop, &f->io);
+}
+
+static void unwatch(struct green__hub *h, green__fd_t *f) {
+  if (ev_is_active(&f->io)) ev_io_stop(h->loop, &f->io);
+  h->fds.active--;
+}
+
+static int watched_events(const green__fd_t *f) {
+  return ev_is_active(&f->io) ? f->io.events & (EV_READ | EV_WRITE) : 0;
+}
+
+static void wake_all(struct green__hub *h, green__fd_t *f, int reason) {
+  green__list_t *n;
+  while ((n = f->waiters.next) != &f->waiters)
+    green__wake(h, green__container_of(n, green_t, wait_link), reason);
+}
+
+/* Runs on the hub's stack. Wakes the waiters an event is for. Readiness nobody waited for in
+ * an idle poll is dropped from the watcher (level-triggered epoll would report it on every
+ * poll); in a fairness poll its greenlet may be woken but not yet run, so it stays. Readiness
+ * that found waiters keeps the watcher as it is for their next wait. */
+static void fd_cb(struct ev_loop *loop, ev_io *w, int revents) {
+  struct green__hub *h = ev_userdata(loop);
+  green__fd_t *f = green__container_of(w, green__fd_t, io);
+  green__list_t *n, *next;
+  int wanted = 0, unwanted;
+  if (revents & EV_ERROR) { /* libev could not watch the fd (closed behind our back) */
+    h->fds.active--;
+    f->flags &= ~GREEN__FD_IOSET;
+    wake_all(h, f, -EBADF);
+    return;
+  }
+  if (revents & EV_READ) f->flags &= ~GREEN__FD_RD_UNREADY;
+  if (revents & EV_WRITE) f->flags &= ~GREEN__FD_WR_UNREADY;
+  for (n = f->waiters.next; n != &f->waiters; n = next) {
+    green_t *g = green__container_of(n, green_t, wait_link);
+    next = n->next;
+    wanted |= g->wait_events;
+    if (g->wait_events & revents) {
+      g->ready_events = g->wait_events & revents;
+      green__wake(h, g, 0);
+    }
+  }
+  unwanted = revents & (EV_READ | EV_WRITE) & ~wanted;
+  if (unwanted && h->idle_poll) {
+    int keep = watched_events(f) & ~unwanted;
+    if (keep) watch(h, f, f->io.fd, keep);
+    else unwatch(h, f);
+  }
+}
+
+int green__fd_wait(struct green__hub *h, green__fd_t *f, int fd, int events, double at) {
+  green_t *g = h->current;
+  int have = watched_events(f), r;
+  g->wait_events = events;
+  g->ready_events = 0;
+  green__list_push_back(&f->waiters, &g->wait_link);
+  if ((have | events) != have) watch(h, f, fd, have | events);
+  r = green__park(h, at, 1);
+  if (r == GREEN__TIMER) return -ETIMEDOUT;
+  return r == 0 ? g->ready_events : r;
+}
+
+void green__fd_reset(struct green__hub *h, int fd, int nonblock) {
+  int err;
+  green__fd_t *f = green__fd_get(h, fd, &err);
+  if (!f) return;
+  wake_all(h, f, -EBADF);
+  if (ev_is_active(&f->io)) unwatch(h, f);
+  f->flags = nonblock ? GREEN__FD_NONBLOCK : 0;
+}
+
+static int set_nonblock(int fd) {
+  int fl = fcntl(fd, F_GETFL);
+  if (fl < 0) return -errno;
+  if (!(fl & O_NONBLOCK) && fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) return -errno;
+  return 0;
+}
+
+int green__io_begin(struct green__hub **hp, int fd, green__fd_t **fp) {
+  struct green__hub *h = green__hub_get();
+  green_t *g;
+  green__fd_t *f;
+  int err;
+  if (!h) return -errno;
+  g = h->current;
+  if (g->flags & GREEN__KILLED) return -ECANCELED;
+  if (g->deadline != INFINITY && green_now() >= g->deadline) return -ETIMEDOUT;
+  if (!(f = green__fd_get(h, fd, &err))) return err;
+  if (!(f->flags & GREEN__FD_NONBLOCK)) {
+    if ((err = set_nonblock(fd)) < 0) return err;
+    f->flags |= GREEN__FD_NONBLOCK;
+  }
+  *hp = h;
+  *fp = f;
+  return 0;
+}
+
+int green__io_wait(struct green__hub *h, green__fd_t *f, int fd, int events) {
+  int r = green__fd_wait(h, f, fd, events, INFINITY);
+  return r > 0 ? 0 : r;
+}
+
+int green_wait_fd(int fd, int events, double timeout) {
+  struct green__hub *h = green__hub_get();
+  green__fd_t *f;
+  double at;
+  int r;
+  if (!h) return -1;
+  if (!events || (events & ~(GREEN_READ | GREEN_WRITE))) return green__fail(-EINVAL);
+  if ((r = green__timeout_to_at(timeout, &at)) < 0) return green__fail(r);
+  if (!(f = green__fd_get(h, fd, &r))) return green__fail(r);
+  r = green__fd_wait(h, f, fd, events, at);
+  return r > 0 ? r : green__fail(r);
+}
+
+int green_close(int fd) {
+  struct green__hub *h = green__hub_get();
+  green__fdtab_t *t;
+  size_t idx = (size_t)fd >> CHUNK_SHIFT;
+  if (h && fd >= 0 && idx < (t = &h->fds)->nchunks && t->chunks[idx])
+    green__fd_reset(h, fd, 0);
+  return close(fd);
+}

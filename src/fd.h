@@ -1,0 +1,56 @@
+/*
+ * Per-fd state of a hub: one libev watcher per fd, registered on the first wait and kept
+ * registered between waits (re-arming costs epoll_ctl calls), the greenlets parked on the
+ * fd, and what libgreen has learnt of it (made non-blocking, known not ready).
+ */
+#ifndef GREEN_FD_H
+#define GREEN_FD_H
+
+#include <ev.h>
+#include <stdint.h>
+
+#include "list.h"
+
+struct green__hub;
+
+enum {
+  GREEN__FD_NONBLOCK = 1u << 0,   /* O_NONBLOCK is set (by us or the program) */
+  GREEN__FD_IOSET = 1u << 1,      /* the watcher is bound to this fd's current file */
+  GREEN__FD_RD_UNREADY = 1u << 2, /* the last read came back short: wait before reading */
+  GREEN__FD_WR_UNREADY = 1u << 3, /* the last write came back short: wait before writing */
+};
+
+typedef struct green__fd {
+  ev_io io;
+  green__list_t waiters; /* greenlets parked on this fd, through their wait_link */
+  uint8_t flags;
+} green__fd_t;
+
+typedef struct green__fdtab {
+  green__fd_t **chunks; /* fds in chunks of 256: entries never move (libev keeps pointers) */
+  size_t nchunks;
+  size_t active;        /* entries whose watcher is started */
+} green__fdtab_t;
+
+void green__fdtab_init(green__fdtab_t *t);
+void green__fdtab_destroy(struct green__hub *h);
+
+/* The entry of fd, created on first use; NULL with -EBADF (not an open fd) or -ENOMEM. */
+green__fd_t *green__fd_get(struct green__hub *h, int fd, int *err);
+
+/* Park the running greenlet until fd is ready for `events` (GREEN_READ | GREEN_WRITE).
+ * Returns the ready events (> 0) or -errno (-ETIMEDOUT when `at` or the deadline passed). */
+int green__fd_wait(struct green__hub *h, green__fd_t *f, int fd, int events, double at);
+
+/* fd is being closed, or was just born (accept, socket) with nonblock as its mode: wake
+ * whoever still waits on the old file with EBADF and forget the watcher. */
+void green__fd_reset(struct green__hub *h, int fd, int nonblock);
+
+/* Entry of every green I/O call: the caller is not killed and its deadline has not passed,
+ * fd is in non-blocking mode. Fills *hp and *fp; returns 0 or -errno. */
+int green__io_begin(struct green__hub **hp, int fd, green__fd_t **fp);
+
+/* Park until fd is ready for `events`, honouring the deadline; 0 or -errno. */
+int green__io_wait(struct green__hub *h, green__fd_t *f, int fd, int events);
+
+#endif

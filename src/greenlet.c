@@ -1,0 +1,235 @@
+/*
+ * Greenlet lifecycle: spawn, join, detach, kill, yield.
+ */
+#include "greenlet.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+#include "hub.h"
+#include "wait.h"
+
+enum { CHUNK_HANDLES = 64 };
+
+struct chunk {
+  green__list_t link;
+  green_t handles[CHUNK_HANDLES];
+};
+
+static green_t *handle_alloc(struct green__hub *h) {
+  green__list_t *n = green__list_pop_front(&h->free_handles);
+  if (!n) {
+    struct chunk *c = calloc(1, sizeof *c);
+    size_t i;
+    if (!c) return NULL;
+    green__list_push_back(&h->chunks, &c->link);
+    for (i = 0; i < CHUNK_HANDLES; i++) {
+      green__wait_init(&c->handles[i]);
+      green__list_push_back(&h->free_handles, &c->handles[i].run_link);
+    }
+    n = green__list_pop_front(&h->free_handles);
+  }
+  return green__container_of(n, green_t, run_link);
+}
+
+void green__greenlet_release(struct green__hub *h, green_t *g) {
+  g->magic = 0;
+  h->ngreenlets--;
+  green__list_push_front(&h->free_handles, &g->run_link);
+}
+
+void green__greenlet_free_all(struct green__hub *h) {
+  green__list_t *n;
+  while ((n = green__list_pop_front(&h->chunks))) free(green__container_of(n, struct chunk, link));
+}
+
+/* A greenlet has ended: its stack goes back to the pool at once, its joiner wakes, and a
+ * detached handle is released. May run on g's own stack (see green__stack_release). */
+static void end(struct green__hub *h, green_t *g) {
+  g->state = GREEN_DEAD;
+  green__stack_release(&h->stacks, g->stack);
+  g->stack = NULL;
+  if (g->joiner && --g->joiner->joins_pending == 0) green__wake(h, g->joiner, 0);
+  if (g->flags & GREEN__DETACHED) green__greenlet_release(h, g);
+}
+
+static void entry(void *arg) {
+  green_t *g = arg;
+  struct green__hub *h = g->hub;
+  green__stack_switch_end(NULL);
+  *h->errnop = 0;
+  g->result = g->fn(g->arg);
+  end(h, g);
+  green__hub_schedule(h);
+  green__fatal("a dead greenlet was resumed");
+}
+
+green_t *green_spawn_stack(void *(*fn)(void *), void *arg, size_t stack_size) {
+  struct green__hub *h = green__hub_get();
+  green_t *g;
+  int err;
+  if (!h) return NULL;
+  if (!fn) {
+    errno = EINVAL;
+    return NULL;
+  }
+  if (!(g = handle_alloc(h))) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  if (!(g->stack = green__stack_acquire(&h->stacks, stack_size, &err))) {
+    green__list_push_front(&h->free_handles, &g->run_link);
+    errno = -err;
+    return NULL;
+  }
+  g->hub = h;
+  g->magic = GREEN__MAGIC;
+  g->state = GREEN_NEW;
+  g->flags = 0;
+  g->fn = fn;
+  g->arg = arg;
+  g->result = NULL;
+  g->joiner = NULL;
+  g->deadline = INFINITY;
+  g->deadlines = NULL;
+  g->asan_fake_stack = NULL;
+  g->stack_lo = g->stack->lo;
+  g->stack_size = g->stack->size;
+  green__list_init(&g->wait_link);
+  green__ctx_make(&g->ctx, g->stack->lo, g->stack->size - g->stack->color, entry, g);
+  green__hub_push_ready(h, g);
+  h->ngreenlets++;
+  return g;
+}
+
+green_t *green_spawn(void *(*fn)(void *), void *arg) { return green_spawn_stack(fn, arg, 0); }
+
+/* 0 when g is a live handle of hub h; -EINVAL for NULL, -ESRCH otherwise. */
+static int check(struct green__hub *h, green_t *g) {
+  if (!g) return -EINVAL;
+  if (g->magic != GREEN__MAGIC || g->hub != h) return -ESRCH;
+  return 0;
+}
+
+/* Whether g can be joined or detached: a spawned greenlet nobody joins yet, not detached. */
+static int joinable(struct green__hub *h, green_t *g) {
+  return g != &h->main && g != &h->hub && !g->joiner && !(g->flags & GREEN__DETACHED);
+}
+
+static int check_joinable(struct green__hub *h, green_t *g) {
+  int r = check(h, g);
+  if (r) return r;
+  if (g == h->current) return -EDEADLK;
+  return joinable(h, g) ? 0 : -EINVAL;
+}
+
+/* Park until every greenlet whose joiner is the caller has ended (joins_pending of them). */
+static int wait_joined(struct green__hub *h, double at) {
+  green_t *self = h->current;
+  int r = 0;
+  while (self->joins_pending && !r) r = green__park(h, at, 0);
+  if (r == GREEN__TIMER) r = self->joins_pending ? -ETIMEDOUT : 0;
+  return r;
+}
+
+int green_join(green_t *g, void **result, double timeout) {
+  struct green__hub *h = green__hub_get();
+  double at;
+  int r;
+  if (!h) return -1;
+  if ((r = check_joinable(h, g)) || (r = green__timeout_to_at(timeout, &at)))
+    return green__fail(r);
+  if (g->state != GREEN_DEAD) {
+    g->joiner = h->current;
+    h->current->joins_pending = 1;
+    r = wait_joined(h, at);
+    g->joiner = NULL;
+    if (r) return green__fail(r);
+  }
+  if (result) *result = g->result;
+  green__greenlet_release(h, g);
+  return 0;
+}
+
+static void unclaim(green_t **gs, size_t n) {
+  size_t i;
+  for (i = 0; i < n; i++) gs[i]->joiner = NULL;
+}
+
+int green_joinall(green_t **gs, size_t n, double timeout) {
+  struct green__hub *h = green__hub_get();
+  green_t *self;
+  double at;
+  size_t i;
+  int r;
+  if (!h) return -1;
+  if ((!gs && n) || (r = green__timeout_to_at(timeout, &at)) < 0)
+    return green__fail(-EINVAL);
+  self = h->current;
+  self->joins_pending = 0;
+  for (i = 0; i < n; i++) { /* claiming each as we go also catches duplicates */
+    if ((r = check_joinable(h, gs[i]))) {
+      unclaim(gs, i);
+      return green__fail(r);
+    }
+    gs[i]->joiner = self;
+    self->joins_pending += gs[i]->state != GREEN_DEAD;
+  }
+  if ((r = wait_joined(h, at))) {
+    unclaim(gs, n);
+    return green__fail(r);
+  }
+  for (i = 0; i < n; i++) green__greenlet_release(h, gs[i]);
+  return 0;
+}
+
+int green_detach(green_t *g) {
+  struct green__hub *h = green__hub_get();
+  int r;
+  if (!h) return -1;
+  if ((r = check(h, g))) return green__fail(r);
+  if (!joinable(h, g)) return green__fail(-EINVAL);
+  if (g->state == GREEN_DEAD) green__greenlet_release(h, g);
+  else g->flags |= GREEN__DETACHED;
+  return 0;
+}
+
+int green_kill(green_t *g) {
+  struct green__hub *h = green__hub_get();
+  int r;
+  if (!h) return -1;
+  if ((r = check(h, g))) return green__fail(r);
+  if (g == &h->hub) return green__fail(-EINVAL);
+  if (g->state == GREEN_DEAD) return 0;
+  g->flags |= GREEN__KILLED;
+  if (g->state == GREEN_NEW) { /* it never runs */
+    green__list_remove(&g->run_link);
+    h->nready--;
+    g->result = GREEN_CANCELED;
+    end(h, g);
+  } else if (g->state == GREEN_BLOCKED) {
+    green__wake(h, g, -ECANCELED);
+  }
+  return 0;
+}
+
+void green_yield(void) {
+  struct green__hub *h = green__hub_get();
+  if (!h) return;
+  h->current->state = GREEN_READY;
+  green__hub_push_ready(h, h->current);
+  green__hub_schedule(h);
+}
+
+green_t *green_current(void) {
+  struct green__hub *h = green__hub_get();
+  return h ? h->current : NULL;
+}
+
+int green_state(green_t *g) {
+  struct green__hub *h = green__hub_get();
+  int r;
+  if (!h) return -1;
+  if ((r = check(h, g))) return green__fail(r);
+  return g->state;
+}

@@ -1,0 +1,66 @@
+/*
+ * The greenlet object. Its handle lives from spawn until it is joined, or until it ends when
+ * detached; its stack only while it runs. Handles come from per-hub chunks that are never
+ * given back to malloc while the hub lives (as Go keeps its g's), so a released handle still
+ * reads as "released" (ESRCH) instead of being freed memory.
+ */
+#ifndef GREEN_GREENLET_H
+#define GREEN_GREENLET_H
+
+#include <ev.h>
+#include <stdint.h>
+
+#include "../include/green.h"
+#include "ctx.h"
+#include "list.h"
+#include "stack.h"
+
+#define GREEN__MAGIC 0x6772656eu /* "gren": a live handle */
+
+enum {
+  GREEN__KILLED = 1u << 0,   /* sticky: every blocking call fails with ECANCELED */
+  GREEN__DETACHED = 1u << 1,
+  GREEN__LOOP_WAIT = 1u << 2, /* parked on something the libev loop can wake */
+};
+
+/* What green__park returns when the caller's own timer ran out (not the deadline). */
+#define GREEN__TIMER 1
+
+struct green__hub;
+
+struct green {
+  green__ctx_t ctx;           /* saved registers while not running */
+  struct green__hub *hub;
+  uint32_t magic;             /* GREEN__MAGIC while the handle is valid */
+  uint8_t state;              /* green_state_t */
+  uint8_t flags;
+  int wake;                   /* set by the waker: 0, GREEN__TIMER or -errno */
+  int saved_errno;            /* errno while switched out: each greenlet has its own */
+  /* waiting */
+  green__list_t run_link;     /* in hub->ready while NEW or READY; free list when released */
+  green__list_t wait_link;    /* in the list of what it is parked on */
+  int wait_events;            /* fd events it waits for */
+  int ready_events;           /* fd events that woke it */
+  size_t joins_pending;       /* targets of its join/joinall that have not ended */
+  green_t *joiner;            /* the greenlet joining this one */
+  ev_timer timer;             /* its timeout or sleep, armed only while parked */
+  int timer_is_deadline;      /* the armed timer is the scoped deadline, not the call's own */
+  double deadline;            /* innermost scoped deadline in force; INFINITY when none */
+  green_deadline_t *deadlines;/* innermost scope */
+  /* running */
+  void *(*fn)(void *);
+  void *arg;
+  void *result;
+  green__stack_t *stack;      /* NULL for the main and hub greenlets, and once ended */
+  const void *stack_lo;       /* the stack's bounds, for AddressSanitizer */
+  size_t stack_size;
+  void *asan_fake_stack;
+};
+
+/* Release a handle back to its hub's free list. */
+void green__greenlet_release(struct green__hub *h, green_t *g);
+
+/* Free every handle's memory: the hub is going away with its thread. */
+void green__greenlet_free_all(struct green__hub *h);
+
+#endif

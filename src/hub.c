@@ -1,0 +1,208 @@
+/*
+ * The hub: scheduler and libev loop of one OS thread.
+ *
+ * Scheduling: a greenlet that parks or yields hands the CPU straight to the next one in the
+ * ready queue, without a round trip through the hub. Only when the queue is empty does the
+ * hub greenlet run: it blocks in ev_run until a watcher fires, and the callbacks (always on
+ * the hub's own stack) move woken greenlets to the ready queue. So that greenlets yielding to
+ * each other cannot starve I/O, every 256th dispatch checks a coarse clock and, when 2 ms
+ * have passed since the last poll, goes through the hub for a non-blocking poll.
+ */
+#include "hub.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "wait.h"
+
+#define POLL_EVERY 256         /* dispatches between clock checks; a power of two */
+#define POLL_INTERVAL 0.002    /* seconds of dispatching without a poll before forcing one */
+
+static __thread struct green__hub *tls_hub __attribute__((tls_model("initial-exec")));
+static pthread_key_t hub_key;
+static pthread_once_t hub_key_once = PTHREAD_ONCE_INIT;
+
+void green__fatal(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fputs("libgreen: ", stderr);
+  vfprintf(stderr, fmt, ap);
+  fputc('\n', stderr);
+  va_end(ap);
+  abort();
+}
+
+static double coarse_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* Switch from the running greenlet to `to`; returns when someone switches back to `from`. */
+static void switch_to(struct green__hub *h, green_t *from, green_t *to) {
+  h->current = to;
+  to->state = GREEN_RUNNING;
+  h->switches++;
+  from->saved_errno = *h->errnop;
+  green__stack_switch_begin(from->state == GREEN_DEAD ? NULL : &from->asan_fake_stack,
+                            to->stack_lo, to->stack_size);
+  green__ctx_switch(&from->ctx, &to->ctx);
+  green__stack_switch_end(from->asan_fake_stack);
+  *h->errnop = from->saved_errno;
+}
+
+static green_t *pop_ready(struct green__hub *h) {
+  green__list_t *n = green__list_pop_front(&h->ready);
+  if (!n) return NULL;
+  h->nready--;
+  return green__container_of(n, green_t, run_link);
+}
+
+static int poll_due(struct green__hub *h) {
+  if (green__likely(++h->dispatches & (POLL_EVERY - 1))) return 0;
+  return coarse_now() - h->last_poll >= POLL_INTERVAL;
+}
+
+void green__hub_schedule(struct green__hub *h) {
+  green_t *self = h->current;
+  green_t *next = (!green__list_empty(&h->ready) && !poll_due(h)) ? pop_ready(h) : &h->hub;
+  if (next == self) {
+    self->state = GREEN_RUNNING;
+    return;
+  }
+  switch_to(h, self, next);
+}
+
+/* Every greenlet is parked and nothing the loop watches can wake any of them: fail the main
+ * greenlet's blocking call with EDEADLK (Go would panic, gevent raises LoopExit in main). */
+static void report_deadlock(struct green__hub *h) {
+  if (h->main.state != GREEN_BLOCKED)
+    green__fatal("deadlock: every greenlet is parked and nothing can wake them");
+  green__wake(h, &h->main, -EDEADLK);
+}
+
+/* The hub greenlet: poll, then hand the CPU to the first ready greenlet. Runs forever. */
+static void hub_main(void *arg) {
+  struct green__hub *h = arg;
+  green__stack_switch_end(NULL);
+  for (;;) {
+    green_t *next;
+    if (!green__list_empty(&h->ready)) {
+      ev_run(h->loop, EVRUN_NOWAIT);
+    } else if (h->nloop_waits == 0) {
+      report_deadlock(h);
+    } else {
+      green__stack_trim(&h->stacks);
+      h->idle_poll = 1;
+      ev_run(h->loop, EVRUN_ONCE);
+      h->idle_poll = 0;
+    }
+    h->polls++;
+    h->dispatches = 0;
+    h->last_poll = coarse_now();
+    if ((next = pop_ready(h))) switch_to(h, &h->hub, next);
+  }
+}
+
+static void init_system_greenlet(struct green__hub *h, green_t *g) {
+  g->hub = h;
+  g->magic = GREEN__MAGIC;
+  g->state = GREEN_RUNNING;
+  g->deadline = INFINITY;
+  green__list_init(&g->run_link);
+  green__list_init(&g->wait_link);
+  green__wait_init(g);
+}
+
+#if GREEN_HAVE_ASAN
+static void main_stack_bounds(green_t *g) {
+  pthread_attr_t attr;
+  void *lo;
+  size_t size;
+  if (pthread_getattr_np(pthread_self(), &attr) != 0) return;
+  if (pthread_attr_getstack(&attr, &lo, &size) == 0) {
+    g->stack_lo = lo;
+    g->stack_size = size;
+  }
+  pthread_attr_destroy(&attr);
+}
+#endif
+
+static void hub_destroy(void *arg) {
+  struct green__hub *h = arg;
+  green__greenlet_free_all(h);
+  green__fdtab_destroy(h);
+  ev_loop_destroy(h->loop);
+  green__stack_pool_destroy(&h->stacks);
+  if (tls_hub == h) tls_hub = NULL;
+  free(h);
+}
+
+static void make_key(void) { pthread_key_create(&hub_key, hub_destroy); }
+
+static int start_hub_greenlet(struct green__hub *h) {
+  int err;
+  green_t *g = &h->hub;
+  init_system_greenlet(h, g);
+  g->stack = green__stack_acquire(&h->stacks, 0, &err);
+  if (!g->stack) return err;
+  g->stack_lo = g->stack->lo;
+  g->stack_size = g->stack->size;
+  green__ctx_make(&g->ctx, g->stack->lo, g->stack->size, hub_main, h);
+  return 0;
+}
+
+static struct green__hub *hub_create(void) {
+  struct green__hub *h = calloc(1, sizeof *h);
+  if (!h) goto nomem;
+  green__list_init(&h->ready);
+  green__list_init(&h->free_handles);
+  green__list_init(&h->chunks);
+  green__stack_pool_init(&h->stacks);
+  green__fdtab_init(&h->fds);
+  h->loop = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOSIGMASK);
+  if (!h->loop) goto nomem;
+  ev_set_userdata(h->loop, h);
+  h->errnop = &errno;
+  init_system_greenlet(h, &h->main);
+#if GREEN_HAVE_ASAN
+  main_stack_bounds(&h->main);
+#endif
+  if (start_hub_greenlet(h) < 0) goto nomem;
+  h->current = &h->main;
+  h->last_poll = coarse_now();
+  pthread_once(&hub_key_once, make_key);
+  pthread_setspecific(hub_key, h);
+  return tls_hub = h;
+nomem:
+  if (h && h->loop) ev_loop_destroy(h->loop);
+  if (h) green__stack_pool_destroy(&h->stacks);
+  free(h);
+  errno = ENOMEM;
+  return NULL;
+}
+
+struct green__hub *green__hub_get(void) {
+  return green__likely(tls_hub != NULL) ? tls_hub : hub_create();
+}
+
+int green_stats(green_stats_t *st) {
+  struct green__hub *h = green__hub_get();
+  if (!h) return -1;
+  if (!st) return green__fail(-EINVAL);
+  st->greenlets = h->ngreenlets;
+  st->ready = h->nready;
+  st->blocked = h->nblocked;
+  st->fds = h->fds.active;
+  st->stacks_in_use = h->stacks.in_use - 1; /* the hub's own stack is not a greenlet's */
+  st->stacks_pooled = h->stacks.nhot;
+  st->stacks_guarded = h->stacks.guarded;
+  st->stacks_unguarded = h->stacks.unguarded;
+  st->switches = h->switches;
+  st->polls = h->polls;
+  return 0;
+}

@@ -1,0 +1,51 @@
+/*
+ * The per-thread hub: a libev loop, the ready queue and the scheduler. Created on a thread's
+ * first call into libgreen; the thread's own stack becomes its main greenlet, and the loop
+ * runs on a greenlet of its own that gets the CPU only when nothing is ready.
+ */
+#ifndef GREEN_HUB_H
+#define GREEN_HUB_H
+
+#include <ev.h>
+
+#include "fd.h"
+#include "greenlet.h"
+#include "stack.h"
+
+struct green__hub {
+  struct ev_loop *loop;
+  green_t *current;             /* the running greenlet */
+  green__list_t ready;          /* FIFO of NEW and READY greenlets */
+  size_t nready;
+  size_t nblocked;
+  size_t nloop_waits;           /* parked greenlets the loop can wake (fd, timer) */
+  size_t ngreenlets;            /* handles not yet released */
+  unsigned dispatches;          /* since the last loop iteration, for the fairness poll */
+  double last_poll;             /* coarse time of the last loop iteration */
+  int idle_poll;                /* the loop runs because nothing was ready: every woken
+                                   greenlet has had its turn since */
+  int *errnop;                  /* this thread's errno */
+  unsigned long long switches, polls;
+  green__list_t free_handles;   /* released greenlet structs */
+  green__list_t chunks;         /* memory the handles come from */
+  green__stack_pool_t stacks;
+  green__fdtab_t fds;
+  green_t main;                 /* the thread's own stack */
+  green_t hub;                  /* runs the loop */
+};
+
+/* The calling thread's hub, created on first use; NULL + errno (ENOMEM) if it cannot be. */
+struct green__hub *green__hub_get(void);
+
+/* Give the CPU away: to the next ready greenlet, or to the hub loop when none is ready. The
+ * caller has already queued itself (READY), parked (BLOCKED) or ended (DEAD). Returns when
+ * the caller is switched back to. Never returns for a DEAD caller. */
+void green__hub_schedule(struct green__hub *h);
+
+/* Append g to the ready queue. */
+static inline void green__hub_push_ready(struct green__hub *h, green_t *g) {
+  green__list_push_back(&h->ready, &g->run_link);
+  h->nready++;
+}
+
+#endif

@@ -1,0 +1,294 @@
+/*
+ * Stacks carved from slabs.
+ *
+ * Each default-size stack is [guard page | usable bytes]; SLAB_STACKS of them share one mmap,
+ * so an unguarded slab costs the process one memory mapping for all of its stacks. A guard
+ * page is a PROT_NONE hole that splits the mapping: each guarded stack costs two of the
+ * vm.max_map_count mappings (65,530 on a default Linux). Guards are therefore handed out
+ * from a process-wide budget of three quarters of that count (about 24,500 guarded stacks on
+ * a default machine), leaving the rest to the program; slabs made after the budget is spent
+ * have no guard pages, and an overflow there is not caught. Raising vm.max_map_count raises
+ * the budget. Spawning never fails for want of guard pages.
+ *
+ * Only pages a greenlet touches are committed (MAP_NORESERVE). Free stacks stay "hot", with
+ * their pages, up to hot_max per hub, so that a spawn costs no page fault; the hub trims the
+ * rest when it is idle (madvise, or munmap of a slab none of whose stacks is in use).
+ */
+#include "stack.h"
+
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#if defined(__has_include)
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#define GREEN_HAVE_VALGRIND 1
+#endif
+#endif
+#if GREEN_HAVE_ASAN
+#include <sanitizer/asan_interface.h>
+#endif
+
+enum {
+  SLAB_STACKS = 64,
+  COLORS = 16, /* first frames offset by 0..15 cache lines */
+  MIN_STACK = 16384,
+  DEFAULT_STACK = 256 * 1024,
+  DEFAULT_HOT_MAX = 1024,
+};
+
+struct green__slab {
+  char *base;
+  size_t len;
+  size_t nused;       /* stacks handed out */
+  size_t vmas;        /* mappings it costs, returned to the budget when unmapped */
+  green__list_t link;
+  green__stack_t stacks[SLAB_STACKS];
+};
+
+static size_t page_size;
+static atomic_long vma_budget = -1; /* mappings left for guard pages; -1: not read yet */
+
+static size_t round_to_page(size_t n) { return (n + page_size - 1) & ~(page_size - 1); }
+
+static long read_max_map_count(void) {
+  long v = 65530;
+  FILE *f = fopen("/proc/sys/vm/max_map_count", "re");
+  if (f) {
+    if (fscanf(f, "%ld", &v) != 1) v = 65530;
+    fclose(f);
+  }
+  return v;
+}
+
+static void budget_init(void) {
+  long expected = -1;
+  if (atomic_load(&vma_budget) == -1)
+    atomic_compare_exchange_strong(&vma_budget, &expected, read_max_map_count() * 3 / 4);
+}
+
+/* Take n mappings from the budget; 0 when it cannot spare them. */
+static int budget_take(long n) {
+  long have = atomic_load(&vma_budget);
+  while (have >= n)
+    if (atomic_compare_exchange_weak(&vma_budget, &have, have - n)) return 1;
+  return 0;
+}
+
+static void budget_give(long n) { atomic_fetch_add(&vma_budget, n); }
+
+static size_t env_size(const char *name, size_t dflt) {
+  const char *s = getenv(name);
+  char *end;
+  unsigned long long v;
+  if (!s || !*s) return dflt;
+  v = strtoull(s, &end, 0);
+  if (*end == 'k' || *end == 'K') v *= 1024, end++;
+  else if (*end == 'm' || *end == 'M') v *= 1024 * 1024, end++;
+  return *end ? dflt : (size_t)v;
+}
+
+void green__stack_pool_init(green__stack_pool_t *p) {
+  if (!page_size) page_size = (size_t)sysconf(_SC_PAGESIZE);
+  budget_init();
+  p->size = round_to_page(env_size("GREEN_STACK_SIZE", DEFAULT_STACK));
+  if (p->size < MIN_STACK) p->size = MIN_STACK;
+  p->hot_max = env_size("GREEN_STACK_POOL", DEFAULT_HOT_MAX);
+  green__list_init(&p->hot);
+  green__list_init(&p->cold);
+  green__list_init(&p->slabs);
+  green__list_init(&p->graveyard);
+  p->nhot = p->ncold = p->in_use = p->guarded = p->unguarded = 0;
+}
+
+static void annotate_new(green__stack_t *s) {
+#if GREEN_HAVE_VALGRIND
+  s->valgrind_id = VALGRIND_STACK_REGISTER(s->lo, s->lo + s->size);
+#else
+  (void)s;
+#endif
+}
+
+static void annotate_gone(green__stack_t *s) {
+#if GREEN_HAVE_VALGRIND
+  VALGRIND_STACK_DEREGISTER(s->valgrind_id);
+#else
+  (void)s;
+#endif
+}
+
+/* Guard the page below each stack of a fresh mapping when the budget allows. */
+static size_t guard(green__stack_t *stacks, size_t n) {
+  size_t i, vmas = 1;
+  if (!budget_take((long)(2 * n))) return vmas;
+  for (i = 0; i < n; i++) {
+    if (mprotect(stacks[i].lo - page_size, page_size, PROT_NONE) != 0) break;
+    stacks[i].guarded = 1;
+    vmas += 2;
+  }
+  budget_give((long)(2 * n) - (long)(vmas - 1));
+  return vmas;
+}
+
+static void count_guard(green__stack_pool_t *p, const green__stack_t *s, int delta) {
+  if (s->guarded) p->guarded += delta;
+  else p->unguarded += delta;
+}
+
+static int slab_new(green__stack_pool_t *p) {
+  size_t unit = page_size + p->size, i;
+  struct green__slab *slab = calloc(1, sizeof *slab);
+  if (!slab) return -ENOMEM;
+  slab->len = unit * SLAB_STACKS;
+  slab->base = mmap(NULL, slab->len, PROT_READ | PROT_WRITE,
+                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+  if (slab->base == MAP_FAILED) {
+    free(slab);
+    return -ENOMEM;
+  }
+  for (i = 0; i < SLAB_STACKS; i++) {
+    green__stack_t *s = &slab->stacks[i];
+    s->lo = slab->base + i * unit + page_size;
+    s->size = p->size;
+    s->color = (i % COLORS) * 64;
+    s->slab = slab;
+    annotate_new(s);
+  }
+  slab->vmas = guard(slab->stacks, SLAB_STACKS);
+  for (i = 0; i < SLAB_STACKS; i++) {
+    green__list_push_back(&p->cold, &slab->stacks[i].link);
+    count_guard(p, &slab->stacks[i], 1);
+  }
+  p->ncold += SLAB_STACKS;
+  green__list_push_back(&p->slabs, &slab->link);
+  return 0;
+}
+
+static void slab_free(green__stack_pool_t *p, struct green__slab *slab) {
+  size_t i;
+  for (i = 0; i < SLAB_STACKS; i++) {
+    green__stack_t *s = &slab->stacks[i];
+    if (s->hot) p->nhot--;
+    else p->ncold--;
+    green__list_remove(&s->link);
+    count_guard(p, s, -1);
+    annotate_gone(s);
+  }
+  munmap(slab->base, slab->len);
+  if (slab->vmas > 1) budget_give((long)slab->vmas - 1);
+  green__list_remove(&slab->link);
+  free(slab);
+}
+
+/* A stack of a non-default size: a mapping of its own. */
+static green__stack_t *lone_new(green__stack_pool_t *p, size_t size, int *err) {
+  green__stack_t *s = calloc(1, sizeof *s);
+  char *base;
+  if (!s) {
+    *err = -ENOMEM;
+    return NULL;
+  }
+  base = mmap(NULL, page_size + size, PROT_READ | PROT_WRITE,
+              MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+  if (base == MAP_FAILED) {
+    free(s);
+    *err = -ENOMEM;
+    return NULL;
+  }
+  s->lo = base + page_size;
+  s->size = size;
+  green__list_init(&s->link);
+  annotate_new(s);
+  guard(s, 1);
+  count_guard(p, s, 1);
+  return s;
+}
+
+static void lone_free(green__stack_pool_t *p, green__stack_t *s) {
+  count_guard(p, s, -1);
+  annotate_gone(s);
+  munmap(s->lo - page_size, page_size + s->size);
+  if (s->guarded) budget_give(2);
+  free(s);
+}
+
+static void unpoison(green__stack_t *s) {
+#if GREEN_HAVE_ASAN
+  /* A greenlet that ended left its last frames' redzones poisoned. */
+  ASAN_UNPOISON_MEMORY_REGION(s->lo, s->size);
+#else
+  (void)s;
+#endif
+}
+
+green__stack_t *green__stack_acquire(green__stack_pool_t *p, size_t size, int *err) {
+  green__list_t *n;
+  green__stack_t *s;
+  size = size ? round_to_page(size) : p->size;
+  if (size < MIN_STACK) {
+    *err = -EINVAL;
+    return NULL;
+  }
+  if (size != p->size) {
+    s = lone_new(p, size, err);
+    if (s) p->in_use++;
+    return s;
+  }
+  if ((n = green__list_pop_front(&p->hot))) {
+    p->nhot--;
+  } else {
+    if (green__list_empty(&p->cold) && (*err = slab_new(p)) < 0) return NULL;
+    n = green__list_pop_front(&p->cold);
+    p->ncold--;
+  }
+  s = green__container_of(n, green__stack_t, link);
+  s->hot = 0;
+  s->slab->nused++;
+  p->in_use++;
+  unpoison(s);
+  return s;
+}
+
+void green__stack_release(green__stack_pool_t *p, green__stack_t *s) {
+  p->in_use--;
+  if (!s->slab) {
+    green__list_push_back(&p->graveyard, &s->link);
+    return;
+  }
+  s->slab->nused--;
+  s->hot = 1;
+  green__list_push_front(&p->hot, &s->link);
+  p->nhot++;
+}
+
+void green__stack_trim(green__stack_pool_t *p) {
+  green__list_t *n;
+  while ((n = green__list_pop_front(&p->graveyard)))
+    lone_free(p, green__container_of(n, green__stack_t, link));
+  while (p->nhot > p->hot_max) {
+    green__stack_t *s = green__container_of(p->hot.prev, green__stack_t, link);
+    if (s->slab->nused == 0) {
+      slab_free(p, s->slab);
+      continue;
+    }
+    green__list_remove(&s->link);
+    madvise(s->lo, s->size, MADV_DONTNEED);
+    s->hot = 0;
+    p->nhot--;
+    green__list_push_back(&p->cold, &s->link);
+    p->ncold++;
+  }
+}
+
+void green__stack_pool_destroy(green__stack_pool_t *p) {
+  p->hot_max = 0;
+  green__stack_trim(p);
+  while (!green__list_empty(&p->slabs))
+    slab_free(p, green__container_of(p->slabs.next, struct green__slab, link));
+}

@@ -1,0 +1,74 @@
+/*
+ * Greenlet stacks: carved from mmap'd slabs with a PROT_NONE guard page below each while the
+ * process's map-count budget allows, pooled per hub, and annotated for Valgrind and
+ * AddressSanitizer. All stack annotations live here.
+ */
+#ifndef GREEN_STACK_H
+#define GREEN_STACK_H
+
+#include <stddef.h>
+
+#include "internal.h"
+#include "list.h"
+
+#if GREEN_HAVE_ASAN
+#include <sanitizer/common_interface_defs.h>
+#endif
+
+struct green__slab;
+
+typedef struct green__stack {
+  char *lo;                  /* lowest usable byte, just above the guard page */
+  size_t size;               /* usable bytes; the first frame starts a little below lo+size */
+  size_t color;              /* bytes left unused at the top so stacks differ in cache sets */
+  struct green__slab *slab;  /* NULL for a stack mapped on its own (non-default size) */
+  green__list_t link;        /* in the pool's hot, cold or graveyard list while free */
+  unsigned valgrind_id;
+  unsigned guarded : 1;
+  unsigned hot : 1;          /* free with its touched pages still committed */
+} green__stack_t;
+
+typedef struct green__stack_pool {
+  size_t size;            /* default usable size (GREEN_STACK_SIZE) */
+  size_t hot_max;         /* free stacks kept committed (GREEN_STACK_POOL) */
+  green__list_t hot;      /* free, pages committed: reuse costs no fault (most recent first) */
+  green__list_t cold;     /* free, pages returned to the kernel */
+  green__list_t slabs;
+  green__list_t graveyard;/* ended non-default stacks, unmapped once nobody runs on them */
+  size_t nhot, ncold, in_use, guarded, unguarded;
+} green__stack_pool_t;
+
+void green__stack_pool_init(green__stack_pool_t *p);
+void green__stack_pool_destroy(green__stack_pool_t *p);
+
+/* A stack of `size` usable bytes (0: the default), or NULL with -errno in *err. */
+green__stack_t *green__stack_acquire(green__stack_pool_t *p, size_t size, int *err);
+
+/* Give back the stack of a greenlet that has ended. Safe to call while still running on it:
+ * nothing here touches its pages, and unmapping waits for green__stack_trim. */
+void green__stack_release(green__stack_pool_t *p, green__stack_t *s);
+
+/* Return pages and mappings beyond the pool's bounds to the kernel. Must not run on a stack
+ * of this pool that has been released (the hub calls it from its own stack when idle). */
+void green__stack_trim(green__stack_pool_t *p);
+
+/* Tell AddressSanitizer a switch is coming from the running stack to [lo, lo+size);
+ * *fake keeps the running stack's fake frames (fake NULL: it is ending, never resumes). */
+static inline void green__stack_switch_begin(void **fake, const void *lo, size_t size) {
+#if GREEN_HAVE_ASAN
+  __sanitizer_start_switch_fiber(fake, lo, size);
+#else
+  (void)fake, (void)lo, (void)size;
+#endif
+}
+
+/* ... and that it completed, on the stack whose fake frames are `fake`. */
+static inline void green__stack_switch_end(void *fake) {
+#if GREEN_HAVE_ASAN
+  __sanitizer_finish_switch_fiber(fake, NULL, NULL);
+#else
+  (void)fake;
+#endif
+}
+
+#endif

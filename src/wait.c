@@ -1,0 +1,57 @@
+#include "wait.h"
+
+#include <math.h>
+
+static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents) {
+  green_t *g = green__container_of(w, green_t, timer);
+  (void)loop, (void)revents;
+  green__wake(g->hub, g, g->timer_is_deadline ? -ETIMEDOUT : GREEN__TIMER);
+}
+
+void green__wait_init(green_t *g) { ev_init(&g->timer, timer_cb); }
+
+/* Arm g's timer for the earlier of `at` and its deadline. Returns 0, or the verdict at
+ * once when that time has already passed. */
+static int arm_timer(struct green__hub *h, green_t *g, double at) {
+  double limit, now;
+  g->timer_is_deadline = g->deadline < at;
+  limit = g->timer_is_deadline ? g->deadline : at;
+  if (limit == INFINITY) return 0;
+  now = green_now();
+  if (now >= limit) return g->timer_is_deadline ? -ETIMEDOUT : GREEN__TIMER;
+  ev_now_update(h->loop); /* libev counts `after` from its loop time, stale while we ran */
+  ev_timer_set(&g->timer, limit - now, 0.);
+  ev_timer_start(h->loop, &g->timer);
+  return 0;
+}
+
+int green__park(struct green__hub *h, double at, int loop_wait) {
+  green_t *g = h->current;
+  int r = (g->flags & GREEN__KILLED) ? -ECANCELED : arm_timer(h, g, at);
+  if (r) {
+    green__list_remove(&g->wait_link);
+    return r;
+  }
+  if (loop_wait || ev_is_active(&g->timer)) {
+    g->flags |= GREEN__LOOP_WAIT;
+    h->nloop_waits++;
+  }
+  g->state = GREEN_BLOCKED;
+  h->nblocked++;
+  green__hub_schedule(h);
+  if (ev_is_active(&g->timer)) ev_timer_stop(h->loop, &g->timer);
+  return g->wake;
+}
+
+void green__wake(struct green__hub *h, green_t *g, int reason) {
+  if (g->state != GREEN_BLOCKED) return;
+  green__list_remove(&g->wait_link);
+  if (g->flags & GREEN__LOOP_WAIT) {
+    g->flags &= ~GREEN__LOOP_WAIT;
+    h->nloop_waits--;
+  }
+  g->wake = reason;
+  g->state = GREEN_READY;
+  h->nblocked--;
+  green__hub_push_ready(h, g);
+}

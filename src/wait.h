@@ -1,0 +1,25 @@
+/*
+ * The one park primitive: the running greenlet sleeps until a waker calls green__wake with
+ * a reason, its timer runs out, its scoped deadline passes, or it is killed. Every blocking
+ * call in libgreen is built on it (libdill's wait/trigger).
+ */
+#ifndef GREEN_WAIT_H
+#define GREEN_WAIT_H
+
+#include "hub.h"
+
+/* Park the running greenlet. Before calling, link it where its waker will look (wait_link,
+ * or a field such as joiner). `at` is an absolute time on green_now()'s clock (INFINITY: no
+ * own timeout); loop_wait says the libev loop can wake it (an fd watcher). Returns the
+ * waker's reason: 0, GREEN__TIMER when `at` passed, -ETIMEDOUT when the scoped deadline
+ * passed, -ECANCELED when killed, -EBADF when its fd was closed, -EDEADLK when nothing could
+ * ever wake it. Unlinks wait_link on every path. */
+int green__park(struct green__hub *h, double at, int loop_wait);
+
+/* Make a parked greenlet ready with `reason`; does nothing if g is not parked. */
+void green__wake(struct green__hub *h, green_t *g, int reason);
+
+/* Prepare g's timer; once per handle. */
+void green__wait_init(green_t *g);
+
+#endif
