@@ -1,0 +1,590 @@
+/* Greenlet lifecycle: spawn, states, yield, join, joinall, detach, kill, stacks. */
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+
+#include "test.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define TEST_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TEST_ASAN 1
+#endif
+#endif
+
+/* What one blocking call of a greenlet gave: its result, errno and duration. */
+typedef struct call {
+  double seconds; /* input of sleeper */
+  int r;
+  int err;
+  double took;
+} call_t;
+
+static void *ret_arg(void *arg) { return arg; }
+
+static void *sleeper(void *arg) {
+  call_t *c = arg;
+  double t0 = test_now();
+  c->r = green_sleep(c->seconds);
+  c->err = errno;
+  c->took = test_now() - t0;
+  return NULL;
+}
+
+static green_t *spawn_sleeper(call_t *c, double seconds) {
+  green_t *g;
+  c->seconds = seconds;
+  c->r = 1;
+  ASSERT_TRUE((g = green_spawn(sleeper, c)) != NULL);
+  return g;
+}
+
+/* ---- spawn, current, states ---------------------------------------------------------- */
+
+TEST_CASE(spawn_join_result) {
+  green_t *g = green_spawn(ret_arg, (void *)(intptr_t)42);
+  void *res = NULL;
+  ASSERT_PTR_NE(g, NULL);
+  ASSERT_OK(green_join(g, &res, -1));
+  ASSERT_EQ((intptr_t)res, 42);
+  /* result may be NULL */
+  ASSERT_TRUE((g = green_spawn(ret_arg, NULL)) != NULL);
+  ASSERT_OK(green_join(g, NULL, -1));
+}
+
+static green_t *seen_current;
+
+static void *record_current(void *arg) {
+  (void)arg;
+  seen_current = green_current();
+  return NULL;
+}
+
+TEST_CASE(current) {
+  green_t *main_g = green_current();
+  green_t *g;
+  ASSERT_PTR_NE(main_g, NULL);
+  ASSERT_EQ(green_state(main_g), GREEN_RUNNING);
+  ASSERT_TRUE((g = green_spawn(record_current, NULL)) != NULL);
+  ASSERT_OK(green_join(g, NULL, -1));
+  ASSERT_PTR_EQ(seen_current, g);
+  ASSERT_PTR_NE(seen_current, main_g);
+  ASSERT_PTR_EQ(green_current(), main_g);
+}
+
+static green_t *state_g[2];
+static int state_running[2];
+static int state_other_after_wake = -1;
+
+/* Greenlet i sleeps 10*(i+1) ms; the first to wake records the other's state. */
+static void *state_fn(void *arg) {
+  int i = (int)(intptr_t)arg;
+  state_running[i] = green_state(green_current());
+  ASSERT_OK(green_sleep(0.01 * (i + 1)));
+  if (state_other_after_wake == -1) state_other_after_wake = green_state(state_g[1 - i]);
+  return NULL;
+}
+
+TEST_CASE(states) {
+  int i;
+  for (i = 0; i < 2; i++) {
+    ASSERT_TRUE((state_g[i] = green_spawn(state_fn, (void *)(intptr_t)i)) != NULL);
+    ASSERT_EQ(green_state(state_g[i]), GREEN_NEW);
+  }
+  green_yield(); /* both run and park; the hub has not polled yet */
+  for (i = 0; i < 2; i++) {
+    ASSERT_EQ(state_running[i], GREEN_RUNNING);
+    ASSERT_EQ(green_state(state_g[i]), GREEN_BLOCKED);
+  }
+  /* Both timers expire while main spins, so one poll wakes both: the first to run sees
+   * the other woken but not yet running. */
+  test_busy_wait(0.05);
+  ASSERT_OK(green_join(state_g[0], NULL, -1));
+  ASSERT_OK(green_join(state_g[1], NULL, -1));
+  ASSERT_EQ(state_other_after_wake, GREEN_READY);
+}
+
+TEST_CASE(state_dead_before_join) {
+  green_t *g = green_spawn(ret_arg, (void *)(intptr_t)7);
+  void *res = NULL;
+  ASSERT_PTR_NE(g, NULL);
+  green_yield(); /* g was queued first: it runs to its end before main is back */
+  ASSERT_EQ(green_state(g), GREEN_DEAD);
+  ASSERT_OK(green_join(g, &res, -1));
+  ASSERT_EQ((intptr_t)res, 7);
+}
+
+/* ---- yield and the ready queue -------------------------------------------------------- */
+
+enum { RR_ROUNDS = 1000 };
+static int rr_log[3 * RR_ROUNDS];
+static int rr_n;
+
+static void *round_robin(void *arg) {
+  int i;
+  for (i = 0; i < RR_ROUNDS; i++) {
+    rr_log[rr_n++] = (int)(intptr_t)arg;
+    green_yield();
+  }
+  return NULL;
+}
+
+TEST_CASE(yield_round_robin) {
+  green_t *gs[3];
+  int i;
+  for (i = 0; i < 3; i++) ASSERT_TRUE((gs[i] = green_spawn(round_robin, (void *)(intptr_t)i)));
+  ASSERT_OK(green_joinall(gs, 3, -1));
+  ASSERT_EQ(rr_n, 3 * RR_ROUNDS);
+  for (i = 0; i < rr_n; i++) {
+    if (rr_log[i] != i % 3) TEST_FAIL("log[%d] = %d, expected %d", i, rr_log[i], i % 3);
+  }
+}
+
+static int fifo_log[16];
+static int fifo_n;
+
+static void *log_id(void *arg) {
+  fifo_log[fifo_n++] = (int)(intptr_t)arg;
+  return NULL;
+}
+
+TEST_CASE(ready_queue_fifo) {
+  green_t *gs[16];
+  int i;
+  for (i = 0; i < 16; i++) ASSERT_TRUE((gs[i] = green_spawn(log_id, (void *)(intptr_t)i)));
+  ASSERT_EQ(fifo_n, 0); /* spawning does not run them */
+  ASSERT_OK(green_joinall(gs, 16, -1));
+  ASSERT_EQ(fifo_n, 16);
+  for (i = 0; i < 16; i++) ASSERT_EQ(fifo_log[i], i);
+}
+
+/* ---- join ---------------------------------------------------------------------------- */
+
+TEST_CASE(join_timeout) {
+  call_t c;
+  green_t *g = spawn_sleeper(&c, 1.0);
+  double t0 = test_now();
+  ASSERT_ERRNO(green_join(g, NULL, 0.05), ETIMEDOUT);
+  ASSERT_RANGE(test_now() - t0, 0.049, 0.9);
+  ASSERT_EQ(green_state(g), GREEN_BLOCKED); /* the handle is still valid */
+  ASSERT_OK(green_join(g, NULL, -1));
+  ASSERT_EQ(c.r, 0);
+}
+
+TEST_CASE(join_null) { ASSERT_ERRNO(green_join(NULL, NULL, -1), EINVAL); }
+
+static int self_join_r, self_join_err;
+
+static void *join_self(void *arg) {
+  (void)arg;
+  self_join_r = green_join(green_current(), NULL, 0.5);
+  self_join_err = errno;
+  return NULL;
+}
+
+TEST_CASE(join_self) {
+  green_t *g = green_spawn(join_self, NULL);
+  ASSERT_PTR_NE(g, NULL);
+  ASSERT_OK(green_join(g, NULL, -1));
+  ASSERT_EQ(self_join_r, -1);
+  ASSERT_EQ(self_join_err, EDEADLK);
+  ASSERT_ERRNO(green_join(green_current(), NULL, 0.5), EDEADLK); /* the main greenlet */
+}
+
+TEST_CASE(join_detached) {
+  green_t *g = green_spawn(ret_arg, NULL);
+  ASSERT_PTR_NE(g, NULL);
+  ASSERT_OK(green_detach(g));
+  ASSERT_ERRNO(green_join(g, NULL, -1), EINVAL);
+  ASSERT_OK(green_sleep(0.01)); /* let it run and be reaped */
+}
+
+typedef struct joiner {
+  green_t *target;
+  int r, err;
+} joiner_t;
+
+static void *join_target(void *arg) {
+  joiner_t *j = arg;
+  j->r = green_join(j->target, NULL, -1);
+  j->err = errno;
+  return NULL;
+}
+
+TEST_CASE(join_two_joiners) {
+  call_t c;
+  joiner_t j1 = {NULL, 1, 0}, j2 = {NULL, 1, 0};
+  green_t *t = spawn_sleeper(&c, 0.05), *g1, *g2;
+  j1.target = j2.target = t;
+  ASSERT_TRUE((g1 = green_spawn(join_target, &j1)) != NULL);
+  ASSERT_TRUE((g2 = green_spawn(join_target, &j2)) != NULL);
+  ASSERT_OK(green_join(g2, NULL, -1)); /* g1 runs first and claims t */
+  ASSERT_EQ(j2.r, -1);
+  ASSERT_EQ(j2.err, EINVAL);
+  ASSERT_OK(green_join(g1, NULL, -1));
+  ASSERT_EQ(j1.r, 0);
+  ASSERT_EQ(c.r, 0);
+}
+
+TEST_CASE(join_released) {
+  green_t *g = green_spawn(ret_arg, NULL);
+  ASSERT_PTR_NE(g, NULL);
+  ASSERT_OK(green_join(g, NULL, -1));
+  /* nothing spawned since: the handle's memory is not reused */
+  ASSERT_ERRNO(green_join(g, NULL, -1), ESRCH);
+  ASSERT_EQ(green_state(g), -1);
+}
+
+/* A greenlet of another thread's hub, kept alive while main tries to join it. */
+typedef struct other_hub {
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  green_t *g;
+  int done;
+  int join_r;
+} other_hub_t;
+
+static void *other_thread(void *arg) {
+  other_hub_t *o = arg;
+  green_t *g = green_spawn(ret_arg, NULL);
+  pthread_mutex_lock(&o->mu);
+  o->g = g;
+  pthread_cond_broadcast(&o->cv);
+  while (!o->done) pthread_cond_wait(&o->cv, &o->mu);
+  pthread_mutex_unlock(&o->mu);
+  o->join_r = g ? green_join(g, NULL, -1) : -2;
+  return NULL;
+}
+
+TEST_CASE(join_other_thread) {
+  other_hub_t o = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, 0, 1};
+  pthread_t t;
+  green_t *g;
+  ASSERT_EQ(pthread_create(&t, NULL, other_thread, &o), 0);
+  pthread_mutex_lock(&o.mu);
+  while (!o.g) pthread_cond_wait(&o.cv, &o.mu);
+  g = o.g;
+  pthread_mutex_unlock(&o.mu);
+  ASSERT_ERRNO(green_join(g, NULL, -1), ESRCH);
+  ASSERT_EQ(green_state(g), -1);
+  pthread_mutex_lock(&o.mu);
+  o.done = 1;
+  pthread_cond_broadcast(&o.cv);
+  pthread_mutex_unlock(&o.mu);
+  ASSERT_EQ(pthread_join(t, NULL), 0);
+  ASSERT_EQ(o.join_r, 0); /* its own hub could join it */
+}
+
+/* ---- detach -------------------------------------------------------------------------- */
+
+static int detached_ran;
+
+static void *detached_fn(void *arg) {
+  (void)arg;
+  ASSERT_OK(green_sleep(0.01));
+  detached_ran = 1;
+  return NULL;
+}
+
+TEST_CASE(detach_reaped) {
+  green_stats_t st;
+  green_t *g = green_spawn(detached_fn, NULL);
+  ASSERT_PTR_NE(g, NULL);
+  ASSERT_OK(green_detach(g));
+  ASSERT_OK(green_stats(&st));
+  ASSERT_EQ(st.greenlets, 1);
+  ASSERT_OK(green_sleep(0.1));
+  ASSERT_EQ(detached_ran, 1);
+  ASSERT_OK(green_stats(&st));
+  ASSERT_EQ(st.greenlets, 0);
+}
+
+TEST_CASE(detach_dead) {
+  green_stats_t st;
+  green_t *g = green_spawn(ret_arg, NULL);
+  ASSERT_PTR_NE(g, NULL);
+  green_yield();
+  ASSERT_EQ(green_state(g), GREEN_DEAD);
+  ASSERT_OK(green_detach(g)); /* released at once */
+  ASSERT_OK(green_stats(&st));
+  ASSERT_EQ(st.greenlets, 0);
+}
+
+/* ---- kill ---------------------------------------------------------------------------- */
+
+TEST_CASE(kill_sleep) {
+  call_t c;
+  green_t *g = spawn_sleeper(&c, 5.0);
+  green_yield(); /* g parks in its sleep */
+  ASSERT_EQ(green_state(g), GREEN_BLOCKED);
+  ASSERT_OK(green_kill(g));
+  ASSERT_OK(green_join(g, NULL, -1));
+  ASSERT_EQ(c.r, -1);
+  ASSERT_EQ(c.err, ECANCELED);
+  ASSERT_RANGE(c.took, 0, 1.0);
+}
+
+TEST_CASE(kill_join) {
+  call_t c;
+  green_t *t = spawn_sleeper(&c, 5.0), *g;
+  joiner_t j = {t, 1, 0};
+  ASSERT_TRUE((g = green_spawn(join_target, &j)) != NULL);
+  green_yield(); /* t parks in its sleep, g in its join */
+  ASSERT_OK(green_kill(g));
+  ASSERT_OK(green_join(g, NULL, -1));
+  ASSERT_EQ(j.r, -1);
+  ASSERT_EQ(j.err, ECANCELED);
+  ASSERT_EQ(green_state(t), GREEN_BLOCKED); /* the target lives on, joinable */
+  ASSERT_OK(green_kill(t));
+  ASSERT_OK(green_join(t, NULL, -1));
+  ASSERT_EQ(c.err, ECANCELED);
+}
+
+static int never_ran = 1;
+
+static void *set_ran(void *arg) {
+  (void)arg;
+  never_ran = 0;
+  return (void *)(intptr_t)1;
+}
+
+TEST_CASE(kill_before_run) {
+  green_t *g = green_spawn(set_ran, NULL);
+  void *res = NULL;
+  ASSERT_PTR_NE(g, NULL);
+  ASSERT_OK(green_kill(g));
+  ASSERT_OK(green_join(g, &res, -1));
+  ASSERT_PTR_EQ(res, GREEN_CANCELED);
+  ASSERT_EQ(never_ran, 1);
+}
+
+typedef struct sticky {
+  int fd;
+  int r[4], err[4];
+} sticky_t;
+
+static void *sticky_fn(void *arg) {
+  sticky_t *s = arg;
+  char buf[8];
+  s->r[0] = green_sleep(5.0); /* killed here */
+  s->err[0] = errno;
+  s->r[1] = green_sleep(0.01);
+  s->err[1] = errno;
+  s->r[2] = (int)green_read(s->fd, buf, sizeof buf); /* an empty pipe: it would block */
+  s->err[2] = errno;
+  s->r[3] = green_wait_fd(s->fd, GREEN_READ, 0.5);
+  s->err[3] = errno;
+  return NULL;
+}
+
+TEST_CASE(kill_sticky) {
+  sticky_t s;
+  int p[2], i;
+  green_t *g;
+  ASSERT_OK(pipe(p));
+  s.fd = p[0];
+  ASSERT_TRUE((g = green_spawn(sticky_fn, &s)) != NULL);
+  green_yield();
+  ASSERT_OK(green_kill(g));
+  ASSERT_OK(green_join(g, NULL, -1));
+  for (i = 0; i < 4; i++) {
+    if (s.r[i] != -1 || s.err[i] != ECANCELED)
+      TEST_FAIL("call %d after the kill: %d (%s), expected -1 ECANCELED", i, s.r[i],
+                strerror(s.err[i]));
+  }
+  ASSERT_OK(green_close(p[0]));
+  ASSERT_OK(green_close(p[1]));
+}
+
+TEST_CASE(kill_dead) {
+  green_t *g = green_spawn(ret_arg, (void *)(intptr_t)5);
+  void *res = NULL;
+  ASSERT_PTR_NE(g, NULL);
+  green_yield();
+  ASSERT_EQ(green_state(g), GREEN_DEAD);
+  ASSERT_EQ(green_kill(g), 0);
+  ASSERT_OK(green_join(g, &res, -1));
+  ASSERT_EQ((intptr_t)res, 5);
+}
+
+TEST_CASE(kill_null) { ASSERT_ERRNO(green_kill(NULL), EINVAL); }
+
+/* ---- joinall ------------------------------------------------------------------------- */
+
+static int squares[8];
+
+static void *square(void *arg) {
+  int i = (int)(intptr_t)arg;
+  ASSERT_OK(green_sleep(0.001 * (8 - i)));
+  squares[i] = i * i;
+  return NULL;
+}
+
+TEST_CASE(joinall) {
+  green_t *gs[8];
+  green_stats_t st;
+  int i;
+  for (i = 0; i < 8; i++) ASSERT_TRUE((gs[i] = green_spawn(square, (void *)(intptr_t)i)));
+  ASSERT_OK(green_joinall(gs, 8, -1));
+  for (i = 0; i < 8; i++) ASSERT_EQ(squares[i], i * i);
+  ASSERT_OK(green_stats(&st));
+  ASSERT_EQ(st.greenlets, 0);
+}
+
+TEST_CASE(joinall_timeout) {
+  call_t c[3];
+  green_t *gs[3];
+  green_stats_t st;
+  double t0;
+  gs[0] = spawn_sleeper(&c[0], 0.0);
+  gs[1] = spawn_sleeper(&c[1], 5.0);
+  gs[2] = spawn_sleeper(&c[2], 0.01);
+  t0 = test_now();
+  ASSERT_ERRNO(green_joinall(gs, 3, 0.1), ETIMEDOUT);
+  ASSERT_RANGE(test_now() - t0, 0.099, 2.0);
+  ASSERT_OK(green_stats(&st));
+  ASSERT_EQ(st.greenlets, 3); /* none released */
+  ASSERT_EQ(green_state(gs[0]), GREEN_DEAD);
+  ASSERT_EQ(green_state(gs[1]), GREEN_BLOCKED);
+  ASSERT_EQ(green_state(gs[2]), GREEN_DEAD);
+  ASSERT_OK(green_kill(gs[1]));
+  ASSERT_OK(green_joinall(gs, 3, -1));
+  ASSERT_EQ(c[0].r, 0);
+  ASSERT_EQ(c[1].err, ECANCELED);
+  ASSERT_EQ(c[2].r, 0);
+}
+
+/* ---- many greenlets ------------------------------------------------------------------ */
+
+static void *plus_one(void *arg) { return (void *)((intptr_t)arg + 1); }
+
+TEST_CASE(spawn_100k) {
+  enum { TOTAL = 100000, BATCH = 1000 };
+  static green_t *gs[BATCH];
+  long long sum = 0;
+  int b, i;
+  for (b = 0; b < TOTAL / BATCH; b++) {
+    for (i = 0; i < BATCH; i++) {
+      gs[i] = green_spawn(plus_one, (void *)(intptr_t)(b * BATCH + i));
+      if (!gs[i]) TEST_FAIL("spawn %d: %s", b * BATCH + i, strerror(errno));
+    }
+    for (i = 0; i < BATCH; i++) {
+      void *res;
+      ASSERT_OK(green_join(gs[i], &res, -1));
+      sum += (intptr_t)res;
+    }
+  }
+  ASSERT_EQ(sum, (long long)TOTAL * (TOTAL + 1) / 2);
+}
+
+enum { IDLE = 100000 };
+static green_t *idle_g[IDLE];
+static int idle_r[IDLE];
+static int idle_fd;
+
+static void *idle_fn(void *arg) {
+  idle_r[(intptr_t)arg] = green_wait_fd(idle_fd, GREEN_READ, 60.0);
+  return NULL;
+}
+
+/* 100,000 parked at once: more stacks than vm.max_map_count could give guard pages to. */
+TEST_CASE(idle_100k) {
+  green_stats_t st;
+  int p[2], i;
+  ASSERT_OK(pipe(p));
+  idle_fd = p[0];
+  for (i = 0; i < IDLE; i++) {
+    idle_g[i] = green_spawn(idle_fn, (void *)(intptr_t)i);
+    if (!idle_g[i]) TEST_FAIL("spawn %d: %s", i, strerror(errno));
+  }
+  green_yield(); /* all of them run and park */
+  ASSERT_OK(green_stats(&st));
+  ASSERT_EQ(st.greenlets, IDLE);
+  ASSERT_EQ(st.blocked, IDLE);
+  ASSERT_GE(st.stacks_in_use, IDLE);
+  ASSERT_GE(st.stacks_guarded + st.stacks_unguarded, IDLE);
+  ASSERT_GT(st.stacks_guarded, 0);
+  ASSERT_EQ(write(p[1], "x", 1), 1);
+  ASSERT_OK(green_joinall(idle_g, IDLE, -1));
+  for (i = 0; i < IDLE; i++) {
+    if (idle_r[i] != GREEN_READ) TEST_FAIL("greenlet %d: wait_fd gave %d", i, idle_r[i]);
+  }
+  ASSERT_OK(green_close(p[0]));
+  ASSERT_OK(close(p[1]));
+}
+
+/* ---- stacks -------------------------------------------------------------------------- */
+
+/* Uses about `bytes` of stack, 4 KiB a frame, touching all of it; returns the frame count. */
+static int touch_stack(size_t bytes) {
+  volatile char buf[4096];
+  size_t i;
+  for (i = 0; i < sizeof buf; i += 256) buf[i] = 1;
+  return buf[0] + (bytes > sizeof buf ? touch_stack(bytes - sizeof buf) : 0);
+}
+
+static void *use_stack(void *arg) {
+  return (void *)(intptr_t)touch_stack((size_t)(uintptr_t)arg);
+}
+
+static void run_with_stack(size_t stack, size_t used) {
+  void *res = NULL;
+  green_t *g = green_spawn_stack(use_stack, (void *)(uintptr_t)used, stack);
+  if (!g) TEST_FAIL("spawn with a %zu-byte stack: %s", stack, strerror(errno));
+  ASSERT_OK(green_join(g, &res, -1));
+  ASSERT_EQ((intptr_t)res, (used + 4095) / 4096);
+}
+
+TEST_CASE(stack_size) {
+  run_with_stack(64 * 1024, 16 * 1024);
+  run_with_stack(1024 * 1024, 16 * 1024);
+  run_with_stack(1024 * 1024, 200 * 1024);
+  run_with_stack(0, 16 * 1024); /* the default */
+  run_with_stack(100 * 1000, 16 * 1024); /* not a page multiple: rounded up */
+}
+
+static volatile int overflow_stop = INT_MAX;
+
+static int recurse(int depth) {
+  volatile char buf[1024];
+  buf[depth % 1024] = (char)depth;
+  if (depth == overflow_stop) return 0;
+  return recurse(depth + 1) + buf[depth % 1024];
+}
+
+static void *overflow(void *arg) {
+  (void)arg;
+  return (void *)(intptr_t)recurse(0);
+}
+
+static void overflow_child(void) {
+  struct rlimit no_core = {0, 0};
+  green_t *g;
+  setrlimit(RLIMIT_CORE, &no_core);
+  g = green_spawn_stack(overflow, NULL, 64 * 1024);
+  if (g) green_join(g, NULL, -1);
+  _exit(0); /* survived: the guard page did not stop it */
+}
+
+TEST_CASE(stack_overflow_guard) {
+  int status;
+  pid_t pid;
+  fflush(stdout);
+  fflush(stderr);
+  ASSERT_OK(pid = fork());
+  if (pid == 0) overflow_child();
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+#ifdef TEST_ASAN
+  /* AddressSanitizer catches the fault itself, reports a stack overflow and exits 1. */
+  printf("ASan build: expecting the child to die of a signal or fail\n");
+  ASSERT_TRUE(WIFSIGNALED(status) || (WIFEXITED(status) && WEXITSTATUS(status) != 0));
+#else
+  if (!WIFSIGNALED(status)) TEST_FAIL("child was not killed by a signal (status %#x)", status);
+  ASSERT_TRUE(WTERMSIG(status) == SIGSEGV || WTERMSIG(status) == SIGBUS);
+#endif
+}
