@@ -6,10 +6,13 @@
 #ifndef BENCH_H
 #define BENCH_H
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <time.h>
 
 static inline double bench_now(void) {
@@ -76,6 +79,23 @@ static inline double bench_arg_double(const char *s, const char *what) {
     exit(2);
   }
   return v;
+}
+
+/* Bind socket fd to 127.0.0.1 on a port the kernel picks, listen, and print "PORT n" for the
+ * bench script to read. Exits on failure. */
+static inline int bench_listen_loopback(int fd) {
+  struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  socklen_t len = sizeof sa;
+  int one = 1;
+  if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+      bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(fd, 4096) != 0 ||
+      getsockname(fd, (struct sockaddr *)&sa, &len) != 0) {
+    perror("listen socket");
+    exit(1);
+  }
+  printf("PORT %d\n", ntohs(sa.sin_port));
+  fflush(stdout);
+  return fd;
 }
 
 #endif

@@ -27,27 +27,12 @@ static void *serve(void *arg) {
   return NULL;
 }
 
-static int listen_loopback(void) {
-  struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-  socklen_t len = sizeof sa;
-  int one = 1, fd = green_socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
-      bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(fd, 4096) != 0 ||
-      getsockname(fd, (struct sockaddr *)&sa, &len) != 0) {
-    perror("listen socket");
-    exit(1);
-  }
-  printf("PORT %d\n", ntohs(sa.sin_port));
-  fflush(stdout);
-  return fd;
-}
-
 int main(int argc, char **argv) {
   double life = argc > 1 ? bench_arg_double(argv[1], "max seconds") : 600;
   green_deadline_t d;
   signal(SIGPIPE, SIG_IGN);
   bench_raise_nofile(8192);
-  int lfd = listen_loopback();
+  int lfd = bench_listen_loopback(green_socket(AF_INET, SOCK_STREAM, 0));
   green_deadline_enter(&d, life);
   for (;;) {
     int fd = green_accept(lfd, NULL, NULL);

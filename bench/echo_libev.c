@@ -103,21 +103,6 @@ static void life_cb(struct ev_loop *loop, ev_timer *w, int revents) {
   ev_break(loop, EVBREAK_ALL);
 }
 
-static int listen_loopback(void) {
-  struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-  socklen_t len = sizeof sa;
-  int one = 1, fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
-      bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(fd, 4096) != 0 ||
-      getsockname(fd, (struct sockaddr *)&sa, &len) != 0) {
-    perror("listen socket");
-    exit(1);
-  }
-  printf("PORT %d\n", ntohs(sa.sin_port));
-  fflush(stdout);
-  return fd;
-}
-
 int main(int argc, char **argv) {
   double life = argc > 1 ? bench_arg_double(argv[1], "max seconds") : 600;
   struct ev_loop *loop = ev_default_loop(0);
@@ -125,7 +110,8 @@ int main(int argc, char **argv) {
   ev_timer life_w;
   signal(SIGPIPE, SIG_IGN);
   bench_raise_nofile(8192);
-  ev_io_init(&accept_w, accept_cb, listen_loopback(), EV_READ);
+  int lfd = bench_listen_loopback(socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  ev_io_init(&accept_w, accept_cb, lfd, EV_READ);
   ev_io_start(loop, &accept_w);
   ev_timer_init(&life_w, life_cb, life, 0);
   ev_timer_start(loop, &life_w);
