@@ -7,7 +7,9 @@
 #ifndef GREEN_TEST_H
 #define GREEN_TEST_H
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +17,15 @@
 #include <unistd.h>
 
 #include "green.h"
+
+/* 127.0.0.1:port, the only address tests talk to. */
+static inline struct sockaddr_in test_loopback(uint16_t port) {
+  struct sockaddr_in sin = {0};
+  sin.sin_family = AF_INET;
+  sin.sin_port = htons(port);
+  sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  return sin;
+}
 
 #define TEST_MAX_CASES 128
 

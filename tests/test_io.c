@@ -311,20 +311,12 @@ TEST_CASE(recvmsg_scatter) {
 static void *volatile null_buf = NULL;
 static volatile int minus_one = -1;
 
-static struct sockaddr_in loopback(uint16_t port) {
-  struct sockaddr_in sin = {0};
-  sin.sin_family = AF_INET;
-  sin.sin_port = htons(port);
-  sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  return sin;
-}
-
 /* Every call on fd as libc and as libgreen: same result, same errno. */
 static void same_as_libc(int fd) {
   char buf[16] = {0};
   struct iovec iov = {buf, sizeof buf};
   struct msghdr msg = {0};
-  struct sockaddr_in sin = loopback(9);
+  struct sockaddr_in sin = test_loopback(9);
   struct sockaddr *sa = (struct sockaddr *)&sin;
   socklen_t len = sizeof sin;
   msg.msg_iov = &iov;
@@ -361,7 +353,7 @@ TEST_CASE(errno_bad_fd) {
 TEST_CASE(errno_not_a_socket) {
   green_deadline_t d;
   char buf[4] = "abcd";
-  struct sockaddr_in sin = loopback(9);
+  struct sockaddr_in sin = test_loopback(9);
   int p[2];
   no_hang_enter(&d);
   ASSERT_OK(pipe(p));
@@ -411,7 +403,7 @@ TEST_CASE(errno_peer_closed) {
 
 /* A loopback port nothing listens on (it was bound a moment ago). */
 static uint16_t closed_port(void) {
-  struct sockaddr_in sin = loopback(0);
+  struct sockaddr_in sin = test_loopback(0);
   socklen_t len = sizeof sin;
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   ASSERT_OK(fd);
@@ -423,7 +415,7 @@ static uint16_t closed_port(void) {
 
 TEST_CASE(errno_connect_refused) {
   green_deadline_t d;
-  struct sockaddr_in sin = loopback(closed_port());
+  struct sockaddr_in sin = test_loopback(closed_port());
   struct sockaddr *sa = (struct sockaddr *)&sin;
   int a = socket(AF_INET, SOCK_STREAM, 0), b = green_socket(AF_INET, SOCK_STREAM, 0);
   no_hang_enter(&d);
@@ -438,7 +430,7 @@ TEST_CASE(errno_connect_refused) {
 
 TEST_CASE(errno_listening_socket) {
   green_deadline_t d;
-  struct sockaddr_in sin = loopback(0);
+  struct sockaddr_in sin = test_loopback(0);
   char buf[4];
   int l = socket(AF_INET, SOCK_STREAM, 0), u = socket(AF_INET, SOCK_STREAM, 0);
   no_hang_enter(&d);

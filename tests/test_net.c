@@ -9,20 +9,12 @@
 
 #include "test.h"
 
-static struct sockaddr_in loopback(uint16_t port) {
-  struct sockaddr_in sin = {0};
-  sin.sin_family = AF_INET;
-  sin.sin_port = htons(port);
-  sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  return sin;
-}
-
 /* A socket of `type` bound to 127.0.0.1 on a port the kernel picks; *addr gets the address. */
 static int bound_socket(int type, struct sockaddr_in *addr) {
   socklen_t len = sizeof *addr;
   int fd = green_socket(AF_INET, type, 0);
   ASSERT_OK(fd);
-  *addr = loopback(0);
+  *addr = test_loopback(0);
   ASSERT_OK(bind(fd, (struct sockaddr *)addr, sizeof *addr));
   ASSERT_OK(getsockname(fd, (struct sockaddr *)addr, &len));
   ASSERT_NE(addr->sin_port, 0);
