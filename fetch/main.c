@@ -286,8 +286,8 @@ int main(int argc, char **argv) {
     green_join(bar, NULL, -1);
     clear_progress();
   }
-  printf("%zu URLs: %zu ok, %zu failed, %llu bytes in %.3f s (%lu connections)\n", run.n,
-         run.n - run.failed, run.failed, run.bytes, green_now() - run.start,
+  printf("%zu URL%s: %zu ok, %zu failed, %llu bytes in %.3f s (%lu connections)\n", run.n,
+         run.n == 1 ? "" : "s", run.n - run.failed, run.failed, run.bytes, green_now() - run.start,
          fetch_client_connections(run.client));
   fetch_client_free(run.client);
   SSL_CTX_free(tls);
