@@ -17,7 +17,7 @@
 #include "url.h"
 
 #define SLOTS 256
-#define REQUEST_MAX 8192
+#define REQUEST_MAX 8192 /* a request head, in a connection's buffer */
 
 /* One server: its idle connections and its addresses. */
 typedef struct slot {
@@ -30,7 +30,9 @@ typedef struct slot {
 } slot_t;
 
 struct fetch_client {
-  SSL_CTX *tls;
+  SSL_CTX *tls;            /* made on the first https URL: loading the CA store takes time */
+  const char *cafile;
+  int insecure;
   slot_t *slots[SLOTS];
   unsigned long connections;
 };
@@ -53,10 +55,21 @@ static int fail_errno(fetch_result_t *res, int e) {
   return -1;
 }
 
-fetch_client_t *fetch_client_new(SSL_CTX *tls) {
+fetch_client_t *fetch_client_new(const char *cafile, int insecure) {
   fetch_client_t *fc = calloc(1, sizeof *fc);
-  if (fc) fc->tls = tls;
+  if (!fc) return NULL;
+  fc->cafile = cafile;
+  fc->insecure = insecure;
   return fc;
+}
+
+int fetch_client_tls(fetch_client_t *fc, char *msg, size_t size) {
+  if (!fc->tls) fc->tls = tls_client_ctx(fc->cafile, fc->insecure, msg, size);
+  return fc->tls ? 0 : -1;
+}
+
+static int tls_setup(fetch_client_t *fc, fetch_result_t *res) {
+  return fetch_client_tls(fc, res->error, sizeof res->error);
 }
 
 void fetch_client_free(fetch_client_t *fc) {
@@ -74,6 +87,7 @@ void fetch_client_free(fetch_client_t *fc) {
       free(s);
     }
   }
+  SSL_CTX_free(fc->tls);
   free(fc);
 }
 
@@ -133,7 +147,9 @@ static conn_t *open_conn(fetch_client_t *fc, slot_t *s, fetch_result_t *res) {
     }
   }
   if (fd < 0) return fail_errno(res, e), NULL;
-  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  /* TLS writes a handshake flight and then a request: no Nagle wait between them. A plain
+   * request is one write after a response has acknowledged everything: Nagle never waits. */
+  if (s->tls) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   if (s->tls && !(ssl = tls_connect(fc->tls, fd, s->host, res->error, sizeof res->error))) {
     if (errno == ETIMEDOUT) fail_errno(res, errno);
     green_close(fd);
@@ -193,11 +209,12 @@ static int read_body(conn_t *c, http_body_t *b, int deliver, fetch_sink_t sink, 
   return 0;
 }
 
-/* One request and its response on c, which ends up back in s's idle list or freed (except
- * on RT_STALE, where the caller frees it). *location gets a copy of a redirect's target. */
-static int roundtrip(slot_t *s, conn_t *c, const char *req, size_t reqlen, fetch_sink_t sink,
-                     void *arg, fetch_result_t *res, char **location) {
-  struct iovec iov = {(void *)req, reqlen};
+/* The request in c's buffer and its response, after which c is back in s's idle list or
+ * freed (except on RT_STALE, where the caller frees it). *location gets a copy of a
+ * redirect's target. */
+static int roundtrip(slot_t *s, conn_t *c, size_t reqlen, fetch_sink_t sink, void *arg,
+                     fetch_result_t *res, char **location) {
+  struct iovec iov = {c->buf, reqlen};
   http_response_t r;
   http_body_t b;
   int rc, final;
@@ -233,23 +250,34 @@ static int roundtrip(slot_t *s, conn_t *c, const char *req, size_t reqlen, fetch
   return 0;
 }
 
+/* The request, written into c's empty buffer (the response then reads over it). */
+static int request(conn_t *c, const url_t *u, fetch_result_t *res) {
+  char authority[URL_HOST_MAX + 16];
+  int n;
+  url_authority(u, authority, sizeof authority);
+  n = snprintf(c->buf, REQUEST_MAX,
+               "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: green-fetch/0.1\r\nAccept: */*\r\n\r\n",
+               u->target, authority);
+  if (n < 0 || n >= REQUEST_MAX) return fail(res, "URL too long (over %d bytes)", REQUEST_MAX);
+  return n;
+}
+
 static int exchange(fetch_client_t *fc, const url_t *u, fetch_sink_t sink, void *arg,
                     fetch_result_t *res, char **location) {
-  char req[REQUEST_MAX], authority[URL_HOST_MAX + 16];
   slot_t *s;
   conn_t *c;
   int n, rc;
-  if (u->tls && !fc->tls) return fail(res, "https is not available");
+  if (u->tls && !fc->tls && tls_setup(fc, res) < 0) return -1;
   if (!(s = slot_get(fc, u))) return fail(res, "out of memory");
-  url_authority(u, authority, sizeof authority);
-  n = snprintf(req, sizeof req,
-               "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: green-fetch/0.1\r\nAccept: */*\r\n\r\n",
-               u->target, authority);
-  if (n < 0 || (size_t)n >= sizeof req) return fail(res, "URL too long");
   for (;;) {
     if ((c = s->idle)) s->idle = c->next;
     else if (!(c = open_conn(fc, s, res))) return -1;
-    if ((rc = roundtrip(s, c, req, (size_t)n, sink, arg, res, location)) != RT_STALE) return rc;
+    if ((n = request(c, u, res)) < 0) {
+      c->next = s->idle;
+      s->idle = c;
+      return -1;
+    }
+    if ((rc = roundtrip(s, c, (size_t)n, sink, arg, res, location)) != RT_STALE) return rc;
     conn_free(c, 0);
   }
 }

@@ -6,7 +6,6 @@
 #ifndef FETCH_CLIENT_H
 #define FETCH_CLIENT_H
 
-#include <openssl/ssl.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -25,8 +24,12 @@ typedef struct fetch_result {
  * A non-zero return stops the fetch with the message it left in res->error. */
 typedef int (*fetch_sink_t)(void *arg, fetch_result_t *res, const char *data, size_t n);
 
-/* A client; https URLs need tls (NULL refuses them). */
-fetch_client_t *fetch_client_new(SSL_CTX *tls);
+/* A client. https peers are verified against cafile, or the system's CA store when cafile
+ * is NULL, or not at all when `insecure`. */
+fetch_client_t *fetch_client_new(const char *cafile, int insecure);
+
+/* Set TLS up now rather than at the first https URL: 0, or -1 with the reason in msg. */
+int fetch_client_tls(fetch_client_t *fc, char *msg, size_t size);
 
 /* Closes the idle connections and frees the client. */
 void fetch_client_free(fetch_client_t *fc);

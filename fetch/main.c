@@ -18,7 +18,6 @@
 #include <unistd.h>
 
 #include "client.h"
-#include "tls.h"
 
 static const char usage[] =
     "usage: green-fetch [-c CONCURRENCY] [-t TIMEOUT] [-o DIR] [--sequential] [-q]\n"
@@ -263,18 +262,17 @@ int main(int argc, char **argv) {
   const char *cacert = NULL;
   int insecure = 0;
   char msg[256];
-  SSL_CTX *tls;
   green_t *bar = NULL;
   size_t i;
   if (parse_args(argc, argv, &cacert, &insecure) < 0) return 2;
   if (run.outdir && mkdir(run.outdir, 0755) < 0 && errno != EEXIST)
     return fprintf(stderr, "green-fetch: cannot create %s: %s\n", run.outdir, strerror(errno)), 2;
-  if (!(tls = tls_client_ctx(cacert, insecure, msg, sizeof msg)) && (cacert || any_https()))
+  if (!(run.client = fetch_client_new(cacert, insecure)) || !(run.gs = calloc(run.n, sizeof *run.gs)))
+    return perror("green-fetch"), 2;
+  if ((cacert || any_https()) && fetch_client_tls(run.client, msg, sizeof msg) < 0)
     return fprintf(stderr, "green-fetch: %s\n", msg), 2;
   signal(SIGPIPE, SIG_IGN);
   raise_fd_limit();
-  if (!(run.client = fetch_client_new(tls)) || !(run.gs = calloc(run.n, sizeof *run.gs)))
-    return perror("green-fetch"), 2;
   run.progress = isatty(STDERR_FILENO);
   run.start = green_now();
   if (run.progress) bar = green_spawn(progress, NULL);
@@ -290,7 +288,6 @@ int main(int argc, char **argv) {
          run.n == 1 ? "" : "s", run.n - run.failed, run.failed, run.bytes, green_now() - run.start,
          fetch_client_connections(run.client));
   fetch_client_free(run.client);
-  SSL_CTX_free(tls);
   for (i = 0; i < run.n; i++) free(run.urls[i]);
   free(run.urls);
   free(run.gs);
