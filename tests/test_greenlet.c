@@ -1,6 +1,8 @@
 /* Greenlet lifecycle: spawn, states, yield, join, joinall, detach, kill, stacks. */
 #include <fcntl.h>
+#include <fenv.h>
 #include <limits.h>
+#include <math.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
@@ -587,4 +589,82 @@ TEST_CASE(stack_overflow_guard) {
   if (!WIFSIGNALED(status)) TEST_FAIL("child was not killed by a signal (status %#x)", status);
   ASSERT_TRUE(WTERMSIG(status) == SIGSEGV || WTERMSIG(status) == SIGBUS);
 #endif
+}
+
+/* ---- floating-point control state ------------------------------------------------------ */
+
+static int rounding_seen[4];
+
+static void *rounding_fn(void *arg) {
+  int mode = (int)(intptr_t)arg, i = mode == FE_UPWARD ? 0 : 2;
+  rounding_seen[i] = fegetround(); /* inherited from the spawner */
+  ASSERT_EQ(fesetround(mode), 0);
+  green_yield();
+  green_yield();
+  rounding_seen[i + 1] = fegetround(); /* its own, whatever the other one set meanwhile */
+  return NULL;
+}
+
+/* The rounding mode (MXCSR and the x87 control word) is callee-saved state: each greenlet
+ * keeps its own across switches, and the main greenlet's survives theirs. */
+TEST_CASE(fp_control_per_greenlet) {
+  green_t *g[2];
+  ASSERT_EQ(fegetround(), FE_TONEAREST);
+  ASSERT_PTR_NE(g[0] = green_spawn(rounding_fn, (void *)(intptr_t)FE_UPWARD), NULL);
+  ASSERT_PTR_NE(g[1] = green_spawn(rounding_fn, (void *)(intptr_t)FE_DOWNWARD), NULL);
+  ASSERT_OK(green_joinall(g, 2, -1));
+  ASSERT_EQ(rounding_seen[0], FE_TONEAREST);
+  ASSERT_EQ(rounding_seen[1], FE_UPWARD);
+  ASSERT_EQ(rounding_seen[2], FE_TONEAREST);
+  ASSERT_EQ(rounding_seen[3], FE_DOWNWARD);
+  ASSERT_EQ(fegetround(), FE_TONEAREST);
+  ASSERT_EQ(lrint(2.5), 2); /* the SSE/FPCR rounding in use is the default again */
+}
+
+/* ---- deadlock and teardown ------------------------------------------------------------- */
+
+static void *sleep_forever_fn(void *arg) {
+  (void)arg;
+  return green_sleep(INFINITY) == 0 ? NULL : (void *)(intptr_t)errno;
+}
+
+/* Nothing can ever wake the greenlet main joins: main's join fails with EDEADLK instead of
+ * hanging (Go panics, gevent raises LoopExit), and the greenlets stay usable. */
+TEST_CASE(deadlock_edeadlk) {
+  void *r;
+  green_t *g = green_spawn(sleep_forever_fn, NULL);
+  ASSERT_PTR_NE(g, NULL);
+  ASSERT_ERRNO(green_join(g, NULL, -1), EDEADLK);
+  ASSERT_EQ(green_state(g), GREEN_BLOCKED);
+  ASSERT_OK(green_kill(g));
+  ASSERT_OK(green_join(g, &r, -1));
+  ASSERT_EQ((intptr_t)r, ECANCELED);
+}
+
+static void *teardown_thread(void *arg) {
+  int *fds = arg;
+  green_t *g;
+  ASSERT_PTR_NE(g = green_spawn(sleep_forever_fn, NULL), NULL);           /* parked */
+  ASSERT_PTR_NE(green_spawn(detached_fn, NULL), NULL);                   /* never run */
+  green_yield();
+  ASSERT_EQ(green_state(g), GREEN_BLOCKED);
+  ASSERT_ERRNO(green_wait_fd(fds[0], GREEN_READ, 0.001), ETIMEDOUT);     /* a watcher */
+  return NULL;
+}
+
+/* A thread may end while its greenlets are parked or never ran: its hub frees their stacks,
+ * handles, watchers and loop (LeakSanitizer checks it in the ASan build). */
+TEST_CASE(hub_teardown_live_greenlets) {
+  pthread_t t;
+  int fds[2];
+  green_stats_t st;
+  ASSERT_OK(pipe(fds));
+  for (int i = 0; i < 3; i++) {
+    ASSERT_EQ(pthread_create(&t, NULL, teardown_thread, fds), 0);
+    ASSERT_EQ(pthread_join(t, NULL), 0);
+  }
+  ASSERT_OK(green_stats(&st)); /* this thread's hub is untouched */
+  ASSERT_EQ(st.greenlets, 0);
+  close(fds[0]);
+  close(fds[1]);
 }
