@@ -668,3 +668,64 @@ TEST_CASE(hub_teardown_live_greenlets) {
   close(fds[0]);
   close(fds[1]);
 }
+
+/* ---- running out of memory ------------------------------------------------------------- */
+
+static void *wait_kill_fn(void *arg) {
+  (void)arg;
+  green_sleep(INFINITY);
+  return NULL;
+}
+
+/* Current address-space size in bytes. */
+static size_t vm_size(void) {
+  unsigned long pages = 0;
+  FILE *f = fopen("/proc/self/statm", "r");
+  ASSERT_PTR_NE(f, NULL);
+  ASSERT_EQ(fscanf(f, "%lu", &pages), 1);
+  fclose(f);
+  return pages * (size_t)sysconf(_SC_PAGESIZE);
+}
+
+enum { OOM_MAX = 4096 };
+
+/* Child: with the address space capped 64 MiB above what it uses, spawns until mmap fails.
+ * The failure is NULL + ENOMEM, the greenlets already spawned all run and end, and spawning
+ * works again once their stacks are back in the pool. */
+static void oom_child(void) {
+  static green_t *gs[OOM_MAX];
+  struct rlimit rl;
+  int n = 0;
+  green_yield(); /* the hub and its first slab exist before the cap */
+  rl.rlim_cur = rl.rlim_max = vm_size() + (64u << 20);
+  ASSERT_OK(setrlimit(RLIMIT_AS, &rl));
+  for (; n < OOM_MAX; n++)
+    if (!(gs[n] = green_spawn(wait_kill_fn, NULL))) break;
+  if (n == OOM_MAX) TEST_FAIL("%d greenlets fit under the cap: no failure to test", n);
+  ASSERT_EQ(errno, ENOMEM);
+  ASSERT_GT(n, 0);
+  green_yield(); /* they all start and park */
+  for (int i = 0; i < n; i++) ASSERT_OK(green_kill(gs[i]));
+  ASSERT_OK(green_joinall(gs, (size_t)n, -1));
+  for (int i = 0; i < n; i++) ASSERT_PTR_NE(gs[i] = green_spawn(wait_kill_fn, NULL), NULL);
+  for (int i = 0; i < n; i++) ASSERT_OK(green_kill(gs[i]));
+  ASSERT_OK(green_joinall(gs, (size_t)n, -1));
+  printf("spawn failed with ENOMEM after %d greenlets; all %d spawned again\n", n, n);
+  fflush(stdout);
+  _exit(0);
+}
+
+TEST_CASE(spawn_enomem) {
+#ifdef TEST_ASAN
+  printf("ASan build: its shadow memory needs more address space than the cap allows\n");
+#else
+  int status;
+  pid_t pid;
+  fflush(stdout);
+  ASSERT_OK(pid = fork());
+  if (pid == 0) oom_child();
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  ASSERT_EQ(WEXITSTATUS(status), 0);
+#endif
+}
