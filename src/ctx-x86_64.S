@@ -8,6 +8,7 @@
         .globl  green__ctx_switch
         .hidden green__ctx_switch
         .type   green__ctx_switch, @function
+        .p2align 4
 /* void green__ctx_switch(green__ctx_t *from, green__ctx_t *to) */
 green__ctx_switch:
         .cfi_startproc

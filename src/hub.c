@@ -6,7 +6,9 @@
  * hub greenlet run: it blocks in ev_run until a watcher fires, and the callbacks (always on
  * the hub's own stack) move woken greenlets to the ready queue. So that greenlets yielding to
  * each other cannot starve I/O, every 256th dispatch checks a coarse clock and, when 2 ms
- * have passed since the last poll, goes through the hub for a non-blocking poll.
+ * have passed since the last poll and every greenlet that was ready after that poll has had
+ * its turn, goes through the hub for a non-blocking poll. Polling in the middle of such a
+ * round would only make epoll report again the fds whose greenlets are still queued.
  */
 #include "hub.h"
 
@@ -59,12 +61,13 @@ static green_t *pop_ready(struct green__hub *h) {
   green__list_t *n = green__list_pop_front(&h->ready);
   if (!n) return NULL;
   h->nready--;
+  if (h->round_left) h->round_left--;
   return green__container_of(n, green_t, run_link);
 }
 
 static int poll_due(struct green__hub *h) {
   if (green__likely(++h->dispatches & (POLL_EVERY - 1))) return 0;
-  return coarse_now() - h->last_poll >= POLL_INTERVAL;
+  return h->round_left == 0 && coarse_now() - h->last_poll >= POLL_INTERVAL;
 }
 
 void green__hub_schedule(struct green__hub *h) {
@@ -104,6 +107,7 @@ static void hub_main(void *arg) {
     h->polls++;
     h->dispatches = 0;
     h->last_poll = coarse_now();
+    h->round_left = h->nready;
     if ((next = pop_ready(h))) switch_to(h, &h->hub, next);
   }
 }

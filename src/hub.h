@@ -22,6 +22,7 @@ struct green__hub {
   size_t ngreenlets;            /* handles not yet released */
   unsigned dispatches;          /* since the last loop iteration, for the fairness poll */
   double last_poll;             /* coarse time of the last loop iteration */
+  size_t round_left;            /* greenlets ready at the last poll that have not run yet */
   int idle_poll;                /* the loop runs because nothing was ready: every woken
                                    greenlet has had its turn since */
   int *errnop;                  /* this thread's errno */

@@ -63,9 +63,16 @@ static void consume(pending_t *p, size_t n) {
   }
 }
 
+/* One buffer goes through write/sendto, which the kernel serves faster than writev/sendmsg
+ * (no iovec to import). */
 static ssize_t try_output(int fd, struct msghdr *m, pending_t *p, int flags, int sock) {
   m->msg_iov = p->head.iov_len ? &p->head : (struct iovec *)p->rest;
   m->msg_iovlen = p->head.iov_len ? 1 : p->nrest;
+  if (m->msg_iovlen == 1 && !m->msg_control) {
+    const struct iovec *v = m->msg_iov;
+    return sock ? sendto(fd, v->iov_base, v->iov_len, flags, m->msg_name, m->msg_namelen)
+                : write(fd, v->iov_base, v->iov_len);
+  }
   return sock ? sendmsg(fd, m, flags) : writev(fd, m->msg_iov, (int)m->msg_iovlen);
 }
 

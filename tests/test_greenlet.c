@@ -1,6 +1,8 @@
 /* Greenlet lifecycle: spawn, states, yield, join, joinall, detach, kill, stacks. */
 #include <fcntl.h>
+#include <fenv.h>
 #include <limits.h>
+#include <math.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
@@ -586,5 +588,144 @@ TEST_CASE(stack_overflow_guard) {
 #else
   if (!WIFSIGNALED(status)) TEST_FAIL("child was not killed by a signal (status %#x)", status);
   ASSERT_TRUE(WTERMSIG(status) == SIGSEGV || WTERMSIG(status) == SIGBUS);
+#endif
+}
+
+/* ---- floating-point control state ------------------------------------------------------ */
+
+static int rounding_seen[4];
+
+static void *rounding_fn(void *arg) {
+  int mode = (int)(intptr_t)arg, i = mode == FE_UPWARD ? 0 : 2;
+  rounding_seen[i] = fegetround(); /* inherited from the spawner */
+  ASSERT_EQ(fesetround(mode), 0);
+  green_yield();
+  green_yield();
+  rounding_seen[i + 1] = fegetround(); /* its own, whatever the other one set meanwhile */
+  return NULL;
+}
+
+/* The rounding mode (MXCSR and the x87 control word) is callee-saved state: each greenlet
+ * keeps its own across switches, and the main greenlet's survives theirs. */
+TEST_CASE(fp_control_per_greenlet) {
+  green_t *g[2];
+  ASSERT_EQ(fegetround(), FE_TONEAREST);
+  ASSERT_PTR_NE(g[0] = green_spawn(rounding_fn, (void *)(intptr_t)FE_UPWARD), NULL);
+  ASSERT_PTR_NE(g[1] = green_spawn(rounding_fn, (void *)(intptr_t)FE_DOWNWARD), NULL);
+  ASSERT_OK(green_joinall(g, 2, -1));
+  ASSERT_EQ(rounding_seen[0], FE_TONEAREST);
+  ASSERT_EQ(rounding_seen[1], FE_UPWARD);
+  ASSERT_EQ(rounding_seen[2], FE_TONEAREST);
+  ASSERT_EQ(rounding_seen[3], FE_DOWNWARD);
+  ASSERT_EQ(fegetround(), FE_TONEAREST);
+  ASSERT_EQ(lrint(2.5), 2); /* the SSE/FPCR rounding in use is the default again */
+}
+
+/* ---- deadlock and teardown ------------------------------------------------------------- */
+
+static void *sleep_forever_fn(void *arg) {
+  (void)arg;
+  return green_sleep(INFINITY) == 0 ? NULL : (void *)(intptr_t)errno;
+}
+
+/* Nothing can ever wake the greenlet main joins: main's join fails with EDEADLK instead of
+ * hanging (Go panics, gevent raises LoopExit), and the greenlets stay usable. */
+TEST_CASE(deadlock_edeadlk) {
+  void *r;
+  green_t *g = green_spawn(sleep_forever_fn, NULL);
+  ASSERT_PTR_NE(g, NULL);
+  ASSERT_ERRNO(green_join(g, NULL, -1), EDEADLK);
+  ASSERT_EQ(green_state(g), GREEN_BLOCKED);
+  ASSERT_OK(green_kill(g));
+  ASSERT_OK(green_join(g, &r, -1));
+  ASSERT_EQ((intptr_t)r, ECANCELED);
+}
+
+static void *teardown_thread(void *arg) {
+  int *fds = arg;
+  green_t *g;
+  ASSERT_PTR_NE(g = green_spawn(sleep_forever_fn, NULL), NULL);           /* parked */
+  ASSERT_PTR_NE(green_spawn(detached_fn, NULL), NULL);                   /* never run */
+  green_yield();
+  ASSERT_EQ(green_state(g), GREEN_BLOCKED);
+  ASSERT_ERRNO(green_wait_fd(fds[0], GREEN_READ, 0.001), ETIMEDOUT);     /* a watcher */
+  return NULL;
+}
+
+/* A thread may end while its greenlets are parked or never ran: its hub frees their stacks,
+ * handles, watchers and loop (LeakSanitizer checks it in the ASan build). */
+TEST_CASE(hub_teardown_live_greenlets) {
+  pthread_t t;
+  int fds[2];
+  green_stats_t st;
+  ASSERT_OK(pipe(fds));
+  for (int i = 0; i < 3; i++) {
+    ASSERT_EQ(pthread_create(&t, NULL, teardown_thread, fds), 0);
+    ASSERT_EQ(pthread_join(t, NULL), 0);
+  }
+  ASSERT_OK(green_stats(&st)); /* this thread's hub is untouched */
+  ASSERT_EQ(st.greenlets, 0);
+  close(fds[0]);
+  close(fds[1]);
+}
+
+/* ---- running out of memory ------------------------------------------------------------- */
+
+static void *wait_kill_fn(void *arg) {
+  (void)arg;
+  green_sleep(INFINITY);
+  return NULL;
+}
+
+/* Current address-space size in bytes. */
+static size_t vm_size(void) {
+  unsigned long pages = 0;
+  FILE *f = fopen("/proc/self/statm", "r");
+  ASSERT_PTR_NE(f, NULL);
+  ASSERT_EQ(fscanf(f, "%lu", &pages), 1);
+  fclose(f);
+  return pages * (size_t)sysconf(_SC_PAGESIZE);
+}
+
+enum { OOM_MAX = 4096 };
+
+/* Child: with the address space capped 64 MiB above what it uses, spawns until mmap fails.
+ * The failure is NULL + ENOMEM, the greenlets already spawned all run and end, and spawning
+ * works again once their stacks are back in the pool. */
+static void oom_child(void) {
+  static green_t *gs[OOM_MAX];
+  struct rlimit rl;
+  int n = 0;
+  green_yield(); /* the hub and its first slab exist before the cap */
+  rl.rlim_cur = rl.rlim_max = vm_size() + (64u << 20);
+  ASSERT_OK(setrlimit(RLIMIT_AS, &rl));
+  for (; n < OOM_MAX; n++)
+    if (!(gs[n] = green_spawn(wait_kill_fn, NULL))) break;
+  if (n == OOM_MAX) TEST_FAIL("%d greenlets fit under the cap: no failure to test", n);
+  ASSERT_EQ(errno, ENOMEM);
+  ASSERT_GT(n, 0);
+  green_yield(); /* they all start and park */
+  for (int i = 0; i < n; i++) ASSERT_OK(green_kill(gs[i]));
+  ASSERT_OK(green_joinall(gs, (size_t)n, -1));
+  for (int i = 0; i < n; i++) ASSERT_PTR_NE(gs[i] = green_spawn(wait_kill_fn, NULL), NULL);
+  for (int i = 0; i < n; i++) ASSERT_OK(green_kill(gs[i]));
+  ASSERT_OK(green_joinall(gs, (size_t)n, -1));
+  printf("spawn failed with ENOMEM after %d greenlets; all %d spawned again\n", n, n);
+  fflush(stdout);
+  _exit(0);
+}
+
+TEST_CASE(spawn_enomem) {
+#ifdef TEST_ASAN
+  printf("ASan build: its shadow memory needs more address space than the cap allows\n");
+#else
+  int status;
+  pid_t pid;
+  fflush(stdout);
+  ASSERT_OK(pid = fork());
+  if (pid == 0) oom_child();
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  ASSERT_EQ(WEXITSTATUS(status), 0);
 #endif
 }
