@@ -138,7 +138,8 @@ static int begin(struct green__hub **hp, double timeout, double *at) {
   struct green__hub *h = green__hub_get();
   int r;
   if (!h) return -ENOMEM; /* the only way a hub cannot be had */
-  if ((r = green__timeout_to_at(timeout, at))) return r;
+  if (timeout < 0) *at = INFINITY; /* the common case, without a call (NaN goes on: EINVAL) */
+  else if ((r = green__timeout_to_at(timeout, at))) return r;
   if (h->current->flags & GREEN__KILLED) return -ECANCELED;
   if (h->current->deadline != INFINITY && green_now() >= h->current->deadline)
     return -ETIMEDOUT;

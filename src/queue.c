@@ -78,7 +78,9 @@ static int begin_blocking(const green_queue_t *q, struct green__hub **hp, double
                           double *at) {
   green_t *g;
   int r;
-  if ((r = begin(q, hp)) || (r = green__timeout_to_at(timeout, at))) return r;
+  if ((r = begin(q, hp))) return r;
+  if (timeout < 0) *at = INFINITY; /* the common case, without a call (NaN goes on: EINVAL) */
+  else if ((r = green__timeout_to_at(timeout, at))) return r;
   g = (*hp)->current;
   if (g->flags & GREEN__KILLED) return -ECANCELED;
   if (g->deadline != INFINITY && green_now() >= g->deadline) return -ETIMEDOUT;
@@ -123,7 +125,7 @@ static int grow(green_queue_t *q) {
 }
 
 /* Append to the buffer, which has room (len < max). */
-static int push(green_queue_t *q, void *item) {
+static inline int push(green_queue_t *q, void *item) {
   size_t tail;
   int r;
   if (q->len == q->cap && (r = grow(q))) return r;
