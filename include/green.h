@@ -150,7 +150,8 @@ GREEN_EXTERN int green_accept4(int fd, struct sockaddr *addr, socklen_t *len, in
  * and a get from a full queue moves the first parked putter's item into the freed slot, so
  * nobody arriving later can take an item (or a slot) from a greenlet that was already
  * waiting. Items live in a ring buffer that grows by doubling (up to the capacity when
- * bounded): nothing is allocated per item. */
+ * bounded): nothing is allocated per item. A queue belongs to the thread that made it: its
+ * functions fail with EPERM on another thread. */
 typedef struct green_queue green_queue_t;
 
 /* A queue of at most `capacity` items; 0 means unbounded. NULL + ENOMEM. */
@@ -190,7 +191,8 @@ GREEN_EXTERN int green_queue_join(green_queue_t *q, double timeout);
 /* ---- Channels (Go's unbuffered channels and select) --------------------------------------
  * A rendezvous: a send parks until a receiver takes the value and a receive parks until a
  * sender brings one (a send to a receiver already parked completes at once: the receiver
- * has the value). Parked senders and receivers are served in arrival order. */
+ * has the value). Parked senders and receivers are served in arrival order. A channel belongs
+ * to the thread that made it: its functions (and select) fail with EPERM on another thread. */
 typedef struct green_chan green_chan_t;
 
 GREEN_EXTERN green_chan_t *green_chan_new(void);
@@ -273,7 +275,8 @@ GREEN_EXTERN const char *green_name(green_t *g);
  * Python's StopIteration value: the resume that ran it to its end reports "stopped".
  * A generator may park in blocking calls; its caller waits meanwhile. Killing the caller
  * while it waits kills the generator too (the kill lands in the innermost generator, as an
- * exception would in one Python call stack). Everything belongs to one thread's hub. */
+ * exception would in one Python call stack). A generator belongs to the thread that made it
+ * (ESRCH elsewhere); while suspended it counts as blocked in green_stats. */
 typedef struct green_gen green_gen_t;
 
 /* A generator that has not started; fn runs at the first green_gen_next. NULL + errno

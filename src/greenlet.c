@@ -63,7 +63,7 @@ static void entry(void *arg) {
   if (g->locals) green__local_end(g);
   end(h, g);
   green__hub_schedule(h);
-  green__fatal("a dead greenlet was resumed");
+  green__fatal("greenlet %p \"%s\" was resumed after it ended", (void *)g, g->name);
 }
 
 green_t *green__greenlet_new(void *(*fn)(void *), void *arg, size_t stack_size) {
