@@ -266,7 +266,8 @@ static void bodies(const char *kind) {
     ASSERT_CONTAINS(r.out, want);
     assert_saved_body(&h, tmp_path("out"), i + 1, paths[i]);
   }
-  ASSERT_EQ(r.err[0], '\0');
+  ASSERT_EQ(r.err[0], '\0'); /* piped: plain lines, no progress line */
+  ASSERT_LACKS(r.out, "\033[");
   free_run(&r);
   stop_httpd(&h);
   remove_tmpdir();
@@ -769,5 +770,49 @@ TEST_CASE(https_untrusted_refused_unless_k) {
   free_run(&r);
   stop_httpd(&self);
   stop_httpd(&good);
+  remove_tmpdir();
+}
+
+/* ---- the live progress line ------------------------------------------------------------- */
+
+TEST_CASE(progress_line_on_a_terminal) {
+  httpd_t h;
+  fetch_run_t r;
+  char buf[8192], *pts;
+  size_t got = 0;
+  ssize_t n;
+  int master;
+  make_tmpdir();
+  h = start_httpd(NULL);
+  ASSERT_OK(master = posix_openpt(O_RDWR | O_NOCTTY));
+  ASSERT_OK(grantpt(master));
+  ASSERT_OK(unlockpt(master));
+  ASSERT_TRUE((pts = ptsname(master)) != NULL);
+  /* stderr on the terminal, stdout to a file */
+  r = run_fetch_in(NULL, (const char *const[]){"-c", "1", url(h.port, "/delay/250"),
+                                               url(h.port, "/delay/250"), NULL});
+  ASSERT_LACKS(r.err, "done"); /* stderr to a file: no progress line */
+  free_run(&r);
+  char *argv[] = {GREEN_FETCH_BIN, "-c", "1", url(h.port, "/delay/250"), url(h.port, "/delay/250"),
+                  NULL};
+  pid_t pid = spawn_process(argv, NULL, tmp_path("tty.out"), pts);
+  int status;
+  double t0 = test_now();
+  ASSERT_OK(fcntl(master, F_SETFL, O_NONBLOCK));
+  while (waitpid(pid, &status, WNOHANG) == 0 && test_now() - t0 < 30) {
+    if ((n = read(master, buf + got, sizeof buf - 1 - got)) > 0) got += (size_t)n;
+    usleep(10000);
+  }
+  while ((n = read(master, buf + got, sizeof buf - 1 - got)) > 0) got += (size_t)n;
+  buf[got] = '\0';
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  ASSERT_CONTAINS(buf, "\r\033[K1/2 done, 0 failed"); /* redrawn in place while it runs */
+  ASSERT_TRUE(got >= 4 && strcmp(buf + got - 4, "\r\033[K") == 0); /* and wiped at the end */
+  char *out = slurp(tmp_path("tty.out"), NULL);
+  ASSERT_CONTAINS(out, "2 URLs: 2 ok, 0 failed");
+  ASSERT_LACKS(out, "\033[");
+  free(out);
+  close(master);
+  stop_httpd(&h);
   remove_tmpdir();
 }
