@@ -263,6 +263,7 @@ int main(int argc, char **argv) {
   int insecure = 0;
   char msg[256];
   green_t *bar = NULL;
+  unsigned long conns;
   size_t i;
   if (parse_args(argc, argv, &cacert, &insecure) < 0) return 2;
   if (run.outdir && mkdir(run.outdir, 0755) < 0 && errno != EEXIST)
@@ -284,9 +285,10 @@ int main(int argc, char **argv) {
     green_join(bar, NULL, -1);
     clear_progress();
   }
-  printf("%zu URL%s: %zu ok, %zu failed, %llu bytes in %.3f s (%lu connections)\n", run.n,
+  conns = fetch_client_connections(run.client);
+  printf("%zu URL%s: %zu ok, %zu failed, %llu bytes in %.3f s (%lu connection%s)\n", run.n,
          run.n == 1 ? "" : "s", run.n - run.failed, run.failed, run.bytes, green_now() - run.start,
-         fetch_client_connections(run.client));
+         conns, conns == 1 ? "" : "s");
   fetch_client_free(run.client);
   for (i = 0; i < run.n; i++) free(run.urls[i]);
   free(run.urls);
