@@ -9,6 +9,14 @@
 #include <stdio.h>
 #include <string.h>
 
+/* A close without close_notify ends the stream like one with it (a body framed by length or
+ * chunks still notices it was cut short). OpenSSL before 3.0 already behaves so. */
+#ifdef SSL_OP_IGNORE_UNEXPECTED_EOF
+#define IGNORE_UNEXPECTED_EOF SSL_OP_IGNORE_UNEXPECTED_EOF
+#else
+#define IGNORE_UNEXPECTED_EOF 0
+#endif
+
 /* errno of the green call that failed inside the BIO. OpenSSL may clobber errno on its way
  * out, and no greenlet switch happens between the BIO's failure and our reading of it. */
 static __thread int bio_errno;
@@ -63,7 +71,7 @@ SSL_CTX *tls_client_ctx(const char *cafile, int insecure, char *msg, size_t size
   SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
   if (!ctx) return ssl_message("TLS", msg, size), NULL;
   SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-  SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+  SSL_CTX_set_options(ctx, IGNORE_UNEXPECTED_EOF);
   SSL_CTX_set_read_ahead(ctx, 1); /* a record in one read, not header then body */
   SSL_CTX_set_verify(ctx, insecure ? SSL_VERIFY_NONE : SSL_VERIFY_PEER, NULL);
   if (cafile ? !SSL_CTX_load_verify_locations(ctx, cafile, NULL)
@@ -78,7 +86,7 @@ SSL_CTX *tls_client_ctx(const char *cafile, int insecure, char *msg, size_t size
 SSL_CTX *tls_server_ctx(const char *cert, const char *key, char *msg, size_t size) {
   SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
   if (!ctx) return ssl_message("TLS", msg, size), NULL;
-  SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+  SSL_CTX_set_options(ctx, IGNORE_UNEXPECTED_EOF);
   SSL_CTX_set_read_ahead(ctx, 1);
   if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1 ||
       SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1 ||
