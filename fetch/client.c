@@ -68,10 +68,6 @@ int fetch_client_tls(fetch_client_t *fc, char *msg, size_t size) {
   return fc->tls ? 0 : -1;
 }
 
-static int tls_setup(fetch_client_t *fc, fetch_result_t *res) {
-  return fetch_client_tls(fc, res->error, sizeof res->error);
-}
-
 void fetch_client_free(fetch_client_t *fc) {
   size_t i;
   for (i = 0; i < SLOTS; i++) {
@@ -267,7 +263,7 @@ static int exchange(fetch_client_t *fc, const url_t *u, fetch_sink_t sink, void 
   slot_t *s;
   conn_t *c;
   int n, rc;
-  if (u->tls && !fc->tls && tls_setup(fc, res) < 0) return -1;
+  if (u->tls && fetch_client_tls(fc, res->error, sizeof res->error) < 0) return -1;
   if (!(s = slot_get(fc, u))) return fail(res, "out of memory");
   for (;;) {
     if ((c = s->idle)) s->idle = c->next;
