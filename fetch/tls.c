@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 /* A close without close_notify ends the stream like one with it (a body framed by length or
  * chunks still notices it was cut short). OpenSSL before 3.0 already behaves so. */
@@ -68,8 +69,12 @@ static void ssl_message(const char *what, char *msg, size_t size) {
 }
 
 SSL_CTX *tls_client_ctx(const char *cafile, int insecure, char *msg, size_t size) {
-  SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
-  if (!ctx) return ssl_message("TLS", msg, size), NULL;
+  SSL_CTX *ctx;
+  if (cafile && access(cafile, R_OK) < 0) { /* OpenSSL would only say "system lib" */
+    snprintf(msg, size, "cannot read %s: %s", cafile, strerror(errno));
+    return NULL;
+  }
+  if (!(ctx = SSL_CTX_new(TLS_client_method()))) return ssl_message("TLS", msg, size), NULL;
   SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
   SSL_CTX_set_options(ctx, IGNORE_UNEXPECTED_EOF);
   SSL_CTX_set_read_ahead(ctx, 1); /* a record in one read, not header then body */
