@@ -201,21 +201,19 @@ static int serve_request(request_t *rq) {
   http_request_t r;
   green_deadline_t d;
   const char *err;
-  ssize_t head, n = 1;
+  ssize_t head;
   size_t plen = 0;
   green_deadline_enter(&d, IDLE_TIMEOUT);
   while ((head = http_parse_request(c->buf + c->pos, c->len - c->pos, &r, &err)) == 0 &&
-         (n = conn_fill(c)) > 0) {
+         conn_fill(c) > 0) {
   }
   green_deadline_leave(&d);
-  if (head <= 0) {
-    if (head < 0 || n < 0) {
-      strcpy(rq->path, "-");
-      rq->close = 1;
-      send_text(rq, 400, "", "bad request\n");
-    }
-    return -1;
+  if (head < 0) {
+    strcpy(rq->path, "-");
+    rq->close = 1;
+    send_text(rq, 400, "", "bad request\n");
   }
+  if (head <= 0) return -1; /* closed, idle too long, or malformed */
   c->pos += (size_t)head;
   rq->close = r.close || r.has_body;
   while (plen < r.target_len && r.target[plen] != '?') plen++;
