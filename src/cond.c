@@ -1,0 +1,81 @@
+/*
+ * Condition variables. A waiter queues on the condition, releases the mutex, parks, and
+ * locks the mutex again whatever woke it. signal and broadcast wake with 0, which the waiter
+ * keeps even if it is killed or times out before it runs: a wake-up is never lost.
+ */
+#include "sync.h"
+
+#ifdef __LP64__ /* the shim embeds one in pthread_cond_t (48 bytes) */
+_Static_assert(sizeof(green_cond_t) <= 48, "green_cond_t must fit in pthread_cond_t");
+#endif
+
+int green_cond_init(green_cond_t *c, clockid_t clock) {
+  if (!c || (clock != CLOCK_REALTIME && clock != CLOCK_MONOTONIC)) return green__fail(-EINVAL);
+  *c = (green_cond_t)GREEN_COND_INITIALIZER;
+  c->clock = clock;
+  return 0;
+}
+
+int green_cond_destroy(green_cond_t *c) {
+  if (!c) return green__fail(-EINVAL);
+  if (!green__waitq_empty(&c->waiters)) return green__fail(-EBUSY);
+  *c = (green_cond_t)GREEN_COND_INITIALIZER;
+  return 0;
+}
+
+static int wait_at(struct green__hub *h, green_cond_t *c, green_mutex_t *m, double at) {
+  unsigned count;
+  int r, relocked;
+  if (m->owner != h->current) return -EPERM;
+  if (!green__waitq_empty(&c->waiters) && c->mutex != m) return -EINVAL;
+  c->mutex = m;
+  count = green__mutex_release(h, m); /* no switch until we park: no signal can slip by */
+  r = green__waitq_park(h, &c->waiters, at);
+  relocked = green__mutex_relock(h, m, count);
+  return relocked ? relocked : r;
+}
+
+int green_cond_wait(green_cond_t *c, green_mutex_t *m, double timeout) {
+  struct green__hub *h = green__hub_get();
+  double at;
+  int r;
+  if (!h) return -1;
+  if (!c || !m) return green__fail(-EINVAL);
+  if ((r = green__timeout_to_at(timeout, &at)) || (r = wait_at(h, c, m, at)))
+    return green__fail(r);
+  return 0;
+}
+
+int green_cond_clockwait(green_cond_t *c, green_mutex_t *m, clockid_t clock,
+                         const struct timespec *abstime) {
+  struct green__hub *h = green__hub_get();
+  double at;
+  int r;
+  if (!h) return -1;
+  if (!c || !m) return green__fail(-EINVAL);
+  if ((r = green__abstime_to_at(clock, abstime, &at)) || (r = wait_at(h, c, m, at)))
+    return green__fail(r);
+  return 0;
+}
+
+int green_cond_timedwait(green_cond_t *c, green_mutex_t *m, const struct timespec *abstime) {
+  if (!c) return green__fail(-EINVAL);
+  return green_cond_clockwait(c, m, c->clock, abstime);
+}
+
+int green_cond_signal(green_cond_t *c) {
+  struct green__hub *h = green__hub_get();
+  green_t *g;
+  if (!h) return -1;
+  if (!c) return green__fail(-EINVAL);
+  if ((g = green__waitq_pop(&c->waiters))) green__wake(h, g, 0);
+  return 0;
+}
+
+int green_cond_broadcast(green_cond_t *c) {
+  struct green__hub *h = green__hub_get();
+  if (!h) return -1;
+  if (!c) return green__fail(-EINVAL);
+  green__waitq_wake_all(h, &c->waiters);
+  return 0;
+}

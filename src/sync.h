@@ -1,0 +1,48 @@
+/*
+ * What the synchronisation objects (event.c, sem.c, mutex.c, cond.c, rwlock.c) share: FIFO
+ * queues of parked greenlets that work from all-zero memory, absolute deadlines on two
+ * clocks, and the mutex internals a condition wait needs.
+ */
+#ifndef GREEN_SYNC_H
+#define GREEN_SYNC_H
+
+#include "wait.h"
+
+/* A waiter queue is a list head inside a caller's object: all-zero means empty, and it is
+ * made a proper circular list on the first push. */
+static inline int green__waitq_empty(const green__list_t *q) {
+  return q->next == NULL || q->next == q;
+}
+
+static inline void green__waitq_push(green__list_t *q, green_t *g) {
+  if (q->next == NULL) green__list_init(q);
+  green__list_push_back(q, &g->wait_link);
+}
+
+/* Unlink and return the oldest waiter, or NULL. */
+static inline green_t *green__waitq_pop(green__list_t *q) {
+  green__list_t *n = q->next ? green__list_pop_front(q) : NULL;
+  return n ? green__container_of(n, green_t, wait_link) : NULL;
+}
+
+/* Queue the running greenlet at the back of q and park it until a waker hands it what it
+ * waits for (0), `at` or the scoped deadline passes (-ETIMEDOUT) or it is killed
+ * (-ECANCELED); -EDEADLK when nothing could ever wake it. It has left q on return. */
+int green__waitq_park(struct green__hub *h, green__list_t *q, double at);
+
+/* Wake every waiter of q, oldest first, with 0; returns how many. */
+size_t green__waitq_wake_all(struct green__hub *h, green__list_t *q);
+
+/* An absolute time on CLOCK_REALTIME or CLOCK_MONOTONIC as a time on green_now()'s clock
+ * (a realtime one is converted now); -EINVAL for another clock, NULL or a bad tv_nsec. */
+int green__abstime_to_at(clockid_t clock, const struct timespec *abstime, double *at);
+
+/* Unlock m completely for a condition wait, handing it to its oldest waiter; returns the
+ * lock depth to give back to green__mutex_relock. The caller owns m. */
+unsigned green__mutex_release(struct green__hub *h, green_mutex_t *m);
+
+/* Lock m again at depth `count` after a condition wait, deaf to kill and to the scoped
+ * deadline (they apply again afterwards). 0, or -EDEADLK when m can never come back. */
+int green__mutex_relock(struct green__hub *h, green_mutex_t *m, unsigned count);
+
+#endif
