@@ -19,7 +19,8 @@ typedef struct waiter {
   void *obj, *obj2;               /* what the call works on */
   double timeout;
   int r, err;                     /* the call's result and errno */
-  double took;
+  double took;                    /* from the call to its return */
+  double end;                     /* test_now() when it returned */
   int done;
 } waiter_t;
 
@@ -31,7 +32,8 @@ static void *waiter_main(void *arg) {
   double t0 = test_now();
   w->r = w->call(w);
   w->err = errno;
-  w->took = test_now() - t0;
+  w->end = test_now();
+  w->took = w->end - t0;
   w->done = 1;
   if (w->r == 0) {
     if (sync_norder == SYNC_MAX_WAITERS) TEST_FAIL("more than %d calls", SYNC_MAX_WAITERS);
