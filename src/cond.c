@@ -23,44 +23,39 @@ int green_cond_destroy(green_cond_t *c) {
   return 0;
 }
 
-static int wait_at(struct green__hub *h, green_cond_t *c, green_mutex_t *m, double at) {
+static int wait(struct green__hub *h, green_cond_t *c, green_mutex_t *m, green__until_t u) {
   unsigned count;
   int r, relocked;
   if (m->owner != h->current) return -EPERM;
   if (!green__waitq_empty(&c->waiters) && c->mutex != m) return -EINVAL;
   c->mutex = m;
   count = green__mutex_release(h, m); /* no switch until we park: no signal can slip by */
-  r = green__waitq_park(h, &c->waiters, at);
+  r = green__waitq_park(h, &c->waiters, green__until_at(u));
   relocked = green__mutex_relock(h, m, count);
   return relocked ? relocked : r;
 }
 
-int green_cond_wait(green_cond_t *c, green_mutex_t *m, double timeout) {
+static int wait_until(green_cond_t *c, green_mutex_t *m, green__until_t u) {
   struct green__hub *h = green__hub_get();
-  double at;
   int r;
   if (!h) return -1;
   if (!c || !m) return green__fail(-EINVAL);
-  if ((r = green__timeout_to_at(timeout, &at)) || (r = wait_at(h, c, m, at)))
-    return green__fail(r);
+  if ((r = green__until_check(u)) || (r = wait(h, c, m, u))) return green__fail(r);
   return 0;
+}
+
+int green_cond_wait(green_cond_t *c, green_mutex_t *m, double timeout) {
+  return wait_until(c, m, green__until_timeout(timeout));
 }
 
 int green_cond_clockwait(green_cond_t *c, green_mutex_t *m, clockid_t clock,
                          const struct timespec *abstime) {
-  struct green__hub *h = green__hub_get();
-  double at;
-  int r;
-  if (!h) return -1;
-  if (!c || !m) return green__fail(-EINVAL);
-  if ((r = green__abstime_to_at(clock, abstime, &at)) || (r = wait_at(h, c, m, at)))
-    return green__fail(r);
-  return 0;
+  return wait_until(c, m, green__until_abstime(clock, abstime));
 }
 
 int green_cond_timedwait(green_cond_t *c, green_mutex_t *m, const struct timespec *abstime) {
   if (!c) return green__fail(-EINVAL);
-  return green_cond_clockwait(c, m, c->clock, abstime);
+  return wait_until(c, m, green__until_abstime(c->clock, abstime));
 }
 
 int green_cond_signal(green_cond_t *c) {

@@ -38,12 +38,12 @@ int green_event_is_set(const green_event_t *e) {
 
 int green_event_wait(green_event_t *e, double timeout) {
   struct green__hub *h = green__hub_get();
-  double at;
+  green__until_t u = green__until_timeout(timeout);
   int r;
   if (!h) return -1;
   if (!e) return green__fail(-EINVAL);
-  if ((r = green__timeout_to_at(timeout, &at))) return green__fail(r);
+  if ((r = green__until_check(u))) return green__fail(r);
   if (e->is_set) return 0;
-  if ((r = green__waitq_park(h, &e->waiters, at))) return green__fail(r);
+  if ((r = green__waitq_park(h, &e->waiters, green__until_at(u)))) return green__fail(r);
   return 0;
 }

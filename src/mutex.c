@@ -28,8 +28,12 @@ int green_mutex_destroy(green_mutex_t *m) {
   return 0;
 }
 
-/* A lock by the owner: one level deeper for a recursive mutex, EDEADLK (or EBUSY for
- * trylock) for the others. */
+static void take(green_mutex_t *m, green_t *g) {
+  m->owner = g;
+  m->count = 1;
+}
+
+/* A lock by the owner: one level deeper for a recursive mutex, `busy` for the others. */
 static int relock(green_mutex_t *m, int busy) {
   if (m->kind != GREEN_MUTEX_RECURSIVE) return busy;
   if (m->count == UINT_MAX) return -EAGAIN;
@@ -37,40 +41,31 @@ static int relock(green_mutex_t *m, int busy) {
   return 0;
 }
 
-static void take(green_mutex_t *m, green_t *g) {
-  m->owner = g;
-  m->count = 1;
-}
-
-static int lock_at(struct green__hub *h, green_mutex_t *m, double at) {
+static int lock(struct green__hub *h, green_mutex_t *m, green__until_t u) {
   green_t *g = h->current;
   if (green__likely(!m->owner)) {
     take(m, g);
     return 0;
   }
   if (m->owner == g) return relock(m, -EDEADLK);
-  return green__waitq_park(h, &m->waiters, at); /* on 0 the unlocker made us the owner */
+  return green__waitq_park(h, &m->waiters, green__until_at(u)); /* 0: we are the owner */
+}
+
+static int lock_until(green_mutex_t *m, green__until_t u) {
+  struct green__hub *h = green__hub_get();
+  int r;
+  if (!h) return -1;
+  if (!m) return green__fail(-EINVAL);
+  if ((r = green__until_check(u)) || (r = lock(h, m, u))) return green__fail(r);
+  return 0;
 }
 
 int green_mutex_lock(green_mutex_t *m, double timeout) {
-  struct green__hub *h = green__hub_get();
-  double at;
-  int r;
-  if (!h) return -1;
-  if (!m) return green__fail(-EINVAL);
-  if ((r = green__timeout_to_at(timeout, &at)) || (r = lock_at(h, m, at))) return green__fail(r);
-  return 0;
+  return lock_until(m, green__until_timeout(timeout));
 }
 
 int green_mutex_timedlock(green_mutex_t *m, clockid_t clock, const struct timespec *abstime) {
-  struct green__hub *h = green__hub_get();
-  double at;
-  int r;
-  if (!h) return -1;
-  if (!m) return green__fail(-EINVAL);
-  if ((r = green__abstime_to_at(clock, abstime, &at)) || (r = lock_at(h, m, at)))
-    return green__fail(r);
-  return 0;
+  return lock_until(m, green__until_abstime(clock, abstime));
 }
 
 int green_mutex_trylock(green_mutex_t *m) {
@@ -117,7 +112,7 @@ int green__mutex_relock(struct green__hub *h, green_mutex_t *m, unsigned count) 
   do { /* a kill while we wait wakes us with ECANCELED: note it and wait again */
     killed |= g->flags & GREEN__KILLED;
     g->flags &= (uint8_t)~GREEN__KILLED;
-    r = lock_at(h, m, INFINITY);
+    r = lock(h, m, green__until_timeout(-1));
   } while (r == -ECANCELED);
   g->flags |= (uint8_t)killed;
   g->deadline = deadline;

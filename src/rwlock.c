@@ -8,7 +8,6 @@
  * for the first one.
  */
 #include <limits.h>
-#include <math.h>
 
 #include "sync.h"
 
@@ -53,16 +52,16 @@ static int can_read(green_rwlock_t *rw, green_t *g) {
   return 0;
 }
 
-static int rdlock_at(struct green__hub *h, green_rwlock_t *rw, double at) {
+static int rdlock(struct green__hub *h, green_rwlock_t *rw, green__until_t u) {
   green_t *g = h->current;
   int r = can_read(rw, g);
   if (r == 0) rw->readers++;
-  else if (r == -EBUSY) r = green__waitq_park(h, &rw->readers_waiting, at);
+  else if (r == -EBUSY) r = green__waitq_park(h, &rw->readers_waiting, green__until_at(u));
   if (r == 0) g->rdlocks++;
   return r;
 }
 
-static int wrlock_at(struct green__hub *h, green_rwlock_t *rw, double at) {
+static int wrlock(struct green__hub *h, green_rwlock_t *rw, green__until_t u) {
   green_t *g = h->current;
   int r;
   if (rw->writer == g) return -EDEADLK;
@@ -70,50 +69,35 @@ static int wrlock_at(struct green__hub *h, green_rwlock_t *rw, double at) {
     rw->writer = g;
     return 0;
   }
-  r = green__waitq_park(h, &rw->writers_waiting, at);
+  r = green__waitq_park(h, &rw->writers_waiting, green__until_at(u));
   if (r) admit(h, rw, 0); /* readers held back by this writer alone may go now */
   return r;
 }
 
-static int rdlock_or_wrlock(green_rwlock_t *rw, int write, double at) {
+static int lock_until(green_rwlock_t *rw, int write, green__until_t u) {
   struct green__hub *h = green__hub_get();
   int r;
   if (!h) return -1;
-  if ((r = write ? wrlock_at(h, rw, at) : rdlock_at(h, rw, at))) return green__fail(r);
+  if (!rw) return green__fail(-EINVAL);
+  if ((r = green__until_check(u)) || (r = write ? wrlock(h, rw, u) : rdlock(h, rw, u)))
+    return green__fail(r);
   return 0;
 }
 
-static int timeout_lock(green_rwlock_t *rw, int write, double timeout) {
-  double at;
-  int r;
-  if (!rw) return green__fail(-EINVAL);
-  if ((r = green__timeout_to_at(timeout, &at))) return green__fail(r);
-  return rdlock_or_wrlock(rw, write, at);
-}
-
-static int abstime_lock(green_rwlock_t *rw, int write, clockid_t clock,
-                        const struct timespec *abstime) {
-  double at;
-  int r;
-  if (!rw) return green__fail(-EINVAL);
-  if ((r = green__abstime_to_at(clock, abstime, &at))) return green__fail(r);
-  return rdlock_or_wrlock(rw, write, at);
-}
-
 int green_rwlock_rdlock(green_rwlock_t *rw, double timeout) {
-  return timeout_lock(rw, 0, timeout);
+  return lock_until(rw, 0, green__until_timeout(timeout));
 }
 
 int green_rwlock_wrlock(green_rwlock_t *rw, double timeout) {
-  return timeout_lock(rw, 1, timeout);
+  return lock_until(rw, 1, green__until_timeout(timeout));
 }
 
 int green_rwlock_timedrdlock(green_rwlock_t *rw, clockid_t clock, const struct timespec *abstime) {
-  return abstime_lock(rw, 0, clock, abstime);
+  return lock_until(rw, 0, green__until_abstime(clock, abstime));
 }
 
 int green_rwlock_timedwrlock(green_rwlock_t *rw, clockid_t clock, const struct timespec *abstime) {
-  return abstime_lock(rw, 1, clock, abstime);
+  return lock_until(rw, 1, green__until_abstime(clock, abstime));
 }
 
 int green_rwlock_tryrdlock(green_rwlock_t *rw) {

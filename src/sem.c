@@ -22,33 +22,27 @@ int green_sem_destroy(green_sem_t *s) {
   return 0;
 }
 
-static int wait_at(struct green__hub *h, green_sem_t *s, double at) {
+static int wait_until(green_sem_t *s, green__until_t u) {
+  struct green__hub *h = green__hub_get();
+  int r;
+  if (!h) return -1;
+  if (!s) return green__fail(-EINVAL);
+  if ((r = green__until_check(u))) return green__fail(r);
   if (s->value) {
     s->value--;
     return 0;
   }
-  return green__waitq_park(h, &s->waiters, at); /* on 0 the poster gave us its unit */
+  /* on 0 the poster gave us its unit */
+  if ((r = green__waitq_park(h, &s->waiters, green__until_at(u)))) return green__fail(r);
+  return 0;
 }
 
 int green_sem_wait(green_sem_t *s, double timeout) {
-  struct green__hub *h = green__hub_get();
-  double at;
-  int r;
-  if (!h) return -1;
-  if (!s) return green__fail(-EINVAL);
-  if ((r = green__timeout_to_at(timeout, &at)) || (r = wait_at(h, s, at))) return green__fail(r);
-  return 0;
+  return wait_until(s, green__until_timeout(timeout));
 }
 
 int green_sem_timedwait(green_sem_t *s, clockid_t clock, const struct timespec *abstime) {
-  struct green__hub *h = green__hub_get();
-  double at;
-  int r;
-  if (!h) return -1;
-  if (!s) return green__fail(-EINVAL);
-  if ((r = green__abstime_to_at(clock, abstime, &at)) || (r = wait_at(h, s, at)))
-    return green__fail(r);
-  return 0;
+  return wait_until(s, green__until_abstime(clock, abstime));
 }
 
 int green_sem_trywait(green_sem_t *s) {

@@ -1,10 +1,27 @@
 /*
- * Waiter queues and absolute deadlines shared by the synchronisation objects.
+ * Waiter queues, timeouts and absolute times shared by the synchronisation objects.
  */
 #include "sync.h"
 
 #include <math.h>
 #include <time.h>
+
+int green__until_check(green__until_t u) {
+  if (!u.absolute) return isnan(u.timeout) ? -EINVAL : 0;
+  if (u.clock != CLOCK_REALTIME && u.clock != CLOCK_MONOTONIC) return -EINVAL;
+  if (!u.abstime || u.abstime->tv_nsec < 0 || u.abstime->tv_nsec >= 1000000000) return -EINVAL;
+  return 0;
+}
+
+double green__until_at(green__until_t u) {
+  struct timespec now;
+  if (!u.absolute) return u.timeout < 0 ? INFINITY : green_now() + u.timeout;
+  if (u.clock == CLOCK_MONOTONIC) /* green_now()'s own clock */
+    return (double)u.abstime->tv_sec + (double)u.abstime->tv_nsec * 1e-9;
+  clock_gettime(CLOCK_REALTIME, &now);
+  return green_now() + (double)(u.abstime->tv_sec - now.tv_sec) + /* exact to the ns */
+         (double)(u.abstime->tv_nsec - now.tv_nsec) * 1e-9;
+}
 
 int green__waitq_park(struct green__hub *h, green__list_t *q, double at) {
   int r;
@@ -18,18 +35,4 @@ size_t green__waitq_wake_all(struct green__hub *h, green__list_t *q) {
   size_t n = 0;
   for (; (g = green__waitq_pop(q)); n++) green__wake(h, g, 0);
   return n;
-}
-
-int green__abstime_to_at(clockid_t clock, const struct timespec *abstime, double *at) {
-  struct timespec now;
-  if (!abstime || abstime->tv_nsec < 0 || abstime->tv_nsec >= 1000000000) return -EINVAL;
-  if (clock == CLOCK_MONOTONIC) { /* green_now()'s own clock */
-    *at = (double)abstime->tv_sec + (double)abstime->tv_nsec * 1e-9;
-    return 0;
-  }
-  if (clock != CLOCK_REALTIME) return -EINVAL;
-  clock_gettime(CLOCK_REALTIME, &now);
-  *at = green_now() + (double)(abstime->tv_sec - now.tv_sec) + /* exact to the ns */
-        (double)(abstime->tv_nsec - now.tv_nsec) * 1e-9;
-  return 0;
 }

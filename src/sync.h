@@ -1,7 +1,7 @@
 /*
  * What the synchronisation objects (event.c, sem.c, mutex.c, cond.c, rwlock.c) share: FIFO
- * queues of parked greenlets that work from all-zero memory, absolute deadlines on two
- * clocks, and the mutex internals a condition wait needs.
+ * queues of parked greenlets that work from all-zero memory, timeouts and absolute times on
+ * two clocks, and the mutex internals a condition wait needs.
  */
 #ifndef GREEN_SYNC_H
 #define GREEN_SYNC_H
@@ -25,6 +25,33 @@ static inline green_t *green__waitq_pop(green__list_t *q) {
   return n ? green__container_of(n, green_t, wait_link) : NULL;
 }
 
+/* When a blocking call gives up: a relative timeout, or an absolute time on a clock. It is
+ * turned into a time on green_now()'s clock only once the call has to wait, so a call that
+ * can proceed at once reads no clock. */
+typedef struct green__until {
+  int absolute;                   /* 0: timeout; 1: clock and abstime */
+  clockid_t clock;
+  double timeout;                 /* seconds, < 0 forever */
+  const struct timespec *abstime;
+} green__until_t;
+
+static inline green__until_t green__until_timeout(double timeout) {
+  green__until_t u = {0, 0, timeout, NULL};
+  return u;
+}
+
+static inline green__until_t green__until_abstime(clockid_t clock, const struct timespec *at) {
+  green__until_t u = {1, clock, 0, at};
+  return u;
+}
+
+/* 0, or -EINVAL for a NaN timeout, a clock other than CLOCK_REALTIME and CLOCK_MONOTONIC,
+ * a NULL abstime or a tv_nsec outside [0, 1e9). */
+int green__until_check(green__until_t u);
+
+/* u (checked) as a time on green_now()'s clock; a CLOCK_REALTIME time is converted now. */
+double green__until_at(green__until_t u);
+
 /* Queue the running greenlet at the back of q and park it until a waker hands it what it
  * waits for (0), `at` or the scoped deadline passes (-ETIMEDOUT) or it is killed
  * (-ECANCELED); -EDEADLK when nothing could ever wake it. It has left q on return. */
@@ -32,10 +59,6 @@ int green__waitq_park(struct green__hub *h, green__list_t *q, double at);
 
 /* Wake every waiter of q, oldest first, with 0; returns how many. */
 size_t green__waitq_wake_all(struct green__hub *h, green__list_t *q);
-
-/* An absolute time on CLOCK_REALTIME or CLOCK_MONOTONIC as a time on green_now()'s clock
- * (a realtime one is converted now); -EINVAL for another clock, NULL or a bad tv_nsec. */
-int green__abstime_to_at(clockid_t clock, const struct timespec *abstime, double *at);
 
 /* Unlock m completely for a condition wait, handing it to its oldest waiter; returns the
  * lock depth to give back to green__mutex_relock. The caller owns m. */
