@@ -6,8 +6,7 @@
 #include <math.h>
 #include <time.h>
 
-int green__until_check(green__until_t u) {
-  if (!u.absolute) return isnan(u.timeout) ? -EINVAL : 0;
+int green__until_check_abstime(green__until_t u) {
   if (u.clock != CLOCK_REALTIME && u.clock != CLOCK_MONOTONIC) return -EINVAL;
   if (!u.abstime || u.abstime->tv_nsec < 0 || u.abstime->tv_nsec >= 1000000000) return -EINVAL;
   return 0;

@@ -45,9 +45,14 @@ static inline green__until_t green__until_abstime(clockid_t clock, const struct 
   return u;
 }
 
+int green__until_check_abstime(green__until_t u);
+
 /* 0, or -EINVAL for a NaN timeout, a clock other than CLOCK_REALTIME and CLOCK_MONOTONIC,
- * a NULL abstime or a tv_nsec outside [0, 1e9). */
-int green__until_check(green__until_t u);
+ * a NULL abstime or a tv_nsec outside [0, 1e9). Inline: every blocking call's fast path. */
+static inline int green__until_check(green__until_t u) {
+  if (green__likely(!u.absolute)) return u.timeout != u.timeout ? -EINVAL : 0; /* NaN */
+  return green__until_check_abstime(u);
+}
 
 /* u (checked) as a time on green_now()'s clock; a CLOCK_REALTIME time is converted now. */
 double green__until_at(green__until_t u);
