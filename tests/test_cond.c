@@ -414,3 +414,11 @@ TEST_CASE(producer_consumer) {
   ASSERT_OK(green_cond_destroy(&not_full));
   ASSERT_OK(green_cond_destroy(&not_empty));
 }
+
+/* Nobody could ever signal: the main greenlet's wait fails with EDEADLK, the mutex held. */
+TEST_CASE(nobody_to_signal_reports_deadlock) {
+  ASSERT_OK(green_mutex_lock(&mu, -1));
+  ASSERT_ERRNO(green_cond_wait(&cv, &mu, -1), EDEADLK);
+  ASSERT_OK(green_mutex_unlock(&mu));
+  ASSERT_OK(green_cond_destroy(&cv));
+}

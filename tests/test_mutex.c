@@ -396,3 +396,13 @@ TEST_CASE(waiters_10k) {
   assert_fifo(N);
   ASSERT_OK(green_mutex_destroy(&m));
 }
+
+/* A mutex whose owner ended without unlocking stays locked; when nothing else could ever
+ * run, the main greenlet's lock fails with EDEADLK instead of hanging. */
+TEST_CASE(abandoned_reports_deadlock) {
+  green_mutex_t m = GREEN_MUTEX_INITIALIZER;
+  ASSERT_OK(call_elsewhere(trylock, &m)); /* ends owning m */
+  ASSERT_ERRNO(green_mutex_lock(&m, -1), EDEADLK);
+  ASSERT_ERRNO(green_mutex_lock(&m, 0.01), ETIMEDOUT); /* a timer can end this one */
+  ASSERT_ERRNO(green_mutex_destroy(&m), EBUSY);
+}
