@@ -333,9 +333,9 @@ GREEN_EXTERN int green_gen_free(green_gen_t *gen);
  *
  * The timed* calls take an absolute time on CLOCK_REALTIME or CLOCK_MONOTONIC (EINVAL for
  * other clocks, for NULL and for tv_nsec outside [0, 1e9), checked before anything else).
- * A CLOCK_REALTIME time is converted to the monotonic clock when the call starts: a later
- * change of the system clock does not move it. A time already passed is ETIMEDOUT only
- * when the call would have to wait.
+ * A CLOCK_REALTIME time is converted to the monotonic clock when the call starts to wait:
+ * a later change of the system clock does not move it. A time already passed is ETIMEDOUT
+ * only when the call would have to wait.
  *
  * destroy fails with EBUSY and leaves the object as it was while it is held or waited on;
  * after a successful destroy the object is all-zero again (and so valid). */
