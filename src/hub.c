@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "dns.h"
 #include "wait.h"
 
 #define POLL_EVERY 256         /* dispatches between clock checks; a power of two */
@@ -134,6 +135,7 @@ static void main_stack_bounds(green_t *g) {
 
 static void hub_destroy(void *arg) {
   struct green__hub *h = arg;
+  green__dns_destroy(h);
   green__greenlet_free_all(h);
   green__fdtab_destroy(h);
   ev_loop_destroy(h->loop);
