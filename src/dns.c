@@ -36,6 +36,7 @@ struct green__dns {
   size_t pending;               /* queries whose callback has not run */
   size_t abandoned;             /* ... of which nobody waits for the answer */
   int destroying;               /* the hub is going away: callbacks only free */
+  int files_only;               /* nsswitch.conf says "hosts: files": no DNS at all */
   green__dns_cache_t *cache;
   void *static_buf;             /* for green_gethostbyname and friends */
   size_t static_len;
@@ -105,7 +106,8 @@ static const char *follow(const struct ares_addrinfo *res, const char *name, int
   int hops;
   *moved = 0;
   for (hops = 0; hops < 16; hops++) {
-    for (c = res->cnames; c && strcasecmp(c->alias, name) != 0; c = c->next) {
+    for (c = res->cnames; c && !(c->alias && c->name && strcasecmp(c->alias, name) == 0);
+         c = c->next) {
     }
     if (!c) break;
     name = c->name;
@@ -114,12 +116,17 @@ static const char *follow(const struct ares_addrinfo *res, const char *name, int
   return name;
 }
 
-/* The canonical name. A search-expanded name is not the name asked for: then the chain
- * starts at the first record, which names the expanded one. */
+/* The canonical name. A hosts-file answer names it in a record without alias. A
+ * search-expanded name is not the name asked for: then the chain starts at the first
+ * record, which names the expanded one. */
 static const char *canonical(const struct ares_addrinfo *res) {
-  int moved;
-  const char *name = follow(res, res->name, &moved);
-  if (!moved && res->cnames) name = follow(res, res->cnames->alias, &moved);
+  const struct ares_addrinfo_cname *c;
+  int moved = 0;
+  const char *name;
+  for (c = res->cnames; c; c = c->next)
+    if (!c->alias && c->name) return c->name;
+  name = res->name ? follow(res, res->name, &moved) : NULL;
+  if (!moved && res->cnames && res->cnames->alias) name = follow(res, res->cnames->alias, &moved);
   return name;
 }
 
@@ -139,7 +146,7 @@ static green__dns_answer_t *answer_from_addrinfo(const struct ares_addrinfo *res
   }
   for (c = res->cnames; c; c = c->next) {
     if (c->ttl < ttl) ttl = c->ttl;
-    if (add_alias(a, c->alias) < 0) {
+    if (c->alias && add_alias(a, c->alias) < 0) {
       green__dns_answer_release(a);
       return NULL;
     }
@@ -221,6 +228,16 @@ static void sock_state_cb(void *data, ares_socket_t fd, int readable, int writab
   ev_io_start(loop, &s->io);
 }
 
+/* Whether the lookup order c-ares read (nsswitch.conf, host.conf) leaves DNS out. */
+static int files_only(ares_channel channel) {
+  struct ares_options o;
+  int mask, r;
+  if (ares_save_options(channel, &o, &mask) != ARES_SUCCESS) return 0;
+  r = (mask & ARES_OPT_LOOKUPS) && o.lookups && !strchr(o.lookups, 'b');
+  ares_destroy_options(&o);
+  return r;
+}
+
 static int channel_init(struct green__dns *d) {
   struct ares_options o;
   const char *servers = getenv("GREEN_DNS_SERVERS");
@@ -234,6 +251,7 @@ static int channel_init(struct green__dns *d) {
     ares_destroy(d->channel);
     return -EINVAL; /* a malformed GREEN_DNS_SERVERS: say so rather than ask someone else */
   }
+  d->files_only = files_only(d->channel);
   return 0;
 }
 
@@ -387,7 +405,9 @@ static int await(struct green__hub *h, query_t *q) {
 
 /* Collect a finished query: its EAI_* code, its answer to *out. Frees q. */
 static int collect(query_t *q, green__dns_answer_t **out, int *err) {
-  int r = eai_of(q->status, err);
+  /* c-ares reports a hosts-file miss with no DNS to ask as ECONNREFUSED */
+  int r = (q->dns->files_only && q->status == ARES_ECONNREFUSED) ? EAI_NONAME
+                                                                   : eai_of(q->status, err);
   if (!r) {
     *out = q->answer;
     q->answer = NULL;

@@ -192,15 +192,17 @@ static int numeric_host(const char *node, const struct addrinfo *hints, hostlist
   return 1;
 }
 
-/* No node: the loopback addresses, or the wildcard ones for AI_PASSIVE; IPv6 first. */
+/* No node: the loopback addresses, IPv6 first, or for AI_PASSIVE the wildcard ones, IPv4
+ * first (the order glibc's sort leaves them in). */
 static void no_host(const struct addrinfo *hints, hostlist_t *l) {
   int passive = hints->ai_flags & AI_PASSIVE;
   struct in_addr v4 = {htonl(passive ? INADDR_ANY : INADDR_LOOPBACK)};
   l->n = 0;
   l->addrs = l->local;
   l->canon = NULL;
+  if (passive && hints->ai_family != AF_INET6) set_v4(&l->local[l->n++], v4);
   if (hints->ai_family != AF_INET) set_v6(&l->local[l->n++], passive ? &in6addr_any : &in6addr_loopback, 0);
-  if (hints->ai_family != AF_INET6) set_v4(&l->local[l->n++], v4);
+  if (!passive && hints->ai_family != AF_INET6) set_v4(&l->local[l->n++], v4);
 }
 
 /* AI_V4MAPPED for AF_INET6: the IPv6 addresses, then the IPv4 ones mapped when there is no
@@ -399,7 +401,8 @@ static int host_name(struct green__hub *h, const green__dns_sockaddr_t *a, char 
                                                 : (const void *)&a->in6.sin6_addr;
   int err = 0, r;
   char name[NI_MAXHOST];
-  if (flags & NI_NUMERICHOST) return numeric_name(a, host, hostlen);
+  if (flags & NI_NUMERICHOST)
+    return (flags & NI_NAMEREQD) ? EAI_NONAME : numeric_name(a, host, hostlen);
   r = green__dns_reverse(h, addr, a->sa.sa_family, &ans, &err);
   if (r == EAI_SYSTEM && err != -ECANCELED && err != -ETIMEDOUT) r = EAI_AGAIN;
   if (r == EAI_SYSTEM) errno = -err;
