@@ -130,14 +130,41 @@ static void dnsmasq_stop(void) {
   test_dnsmasq.pid = 0;
 }
 
+/* The process the test knows dnsmasq by: it runs dnsmasq and stops it when told to
+ * (SIGTERM) or when the test process dies (PR_SET_PDEATHSIG; dnsmasq's own would be
+ * cleared when it drops privileges). */
+static void dnsmasq_watchdog(char **argv, pid_t test_pid) {
+  sigset_t set;
+  pid_t pid;
+  int sig, log = open(test_file("dnsmasq.log", ""), O_WRONLY | O_APPEND);
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGCHLD);
+  sigprocmask(SIG_BLOCK, &set, NULL);
+  prctl(PR_SET_PDEATHSIG, SIGTERM);
+  if (getppid() != test_pid) _exit(1);
+  if ((pid = fork()) == 0) {
+    sigprocmask(SIG_UNBLOCK, &set, NULL);
+    dup2(log, 1);
+    dup2(log, 2);
+    execv("/usr/sbin/dnsmasq", argv);
+    execvp("dnsmasq", argv);
+    _exit(127);
+  }
+  sigwait(&set, &sig);
+  if (pid > 0) kill(pid, SIGTERM);
+  waitpid(pid, NULL, 0);
+  _exit(0);
+}
+
 /* Start dnsmasq on a free port of 127.0.0.1 answering from `hosts` (a hosts file's text)
- * plus the extra options (NULL-terminated), and wait until it answers. It dies with the test
- * process (PR_SET_PDEATHSIG) even when a failing assertion ends it; dnsmasq_stop ends it
- * otherwise. Returns the port. */
+ * plus the extra options (NULL-terminated), and wait until it answers. It is stopped by
+ * dnsmasq_stop, at exit, or when the test process dies however it dies. Returns the port. */
 static uint16_t dnsmasq_start(const char *hosts, const char *const *extra) {
   char *argv[32], port_opt[32], hosts_opt[160], user_opt[64];
   const char *hosts_path = test_file("dnsmasq.hosts", hosts);
   struct passwd *pw = getpwuid(getuid());
+  pid_t self = getpid();
   int argc = 0, tries;
   argv[argc++] = "dnsmasq";
   argv[argc++] = "--keep-in-foreground";
@@ -149,7 +176,6 @@ static uint16_t dnsmasq_start(const char *hosts, const char *const *extra) {
   argv[argc++] = "--listen-address=127.0.0.1";
   argv[argc++] = "--pid-file=";
   argv[argc++] = "--log-facility=-";
-  argv[argc++] = "--quiet-dhcp";
   argv[argc++] = port_opt;
   argv[argc++] = hosts_opt;
   snprintf(hosts_opt, sizeof hosts_opt, "--addn-hosts=%s", hosts_path);
@@ -164,16 +190,10 @@ static uint16_t dnsmasq_start(const char *hosts, const char *const *extra) {
     double end;
     test_dnsmasq.port = free_udp_port();
     snprintf(port_opt, sizeof port_opt, "--port=%u", test_dnsmasq.port);
+    fflush(NULL);
     test_dnsmasq.pid = fork();
     ASSERT_OK(test_dnsmasq.pid);
-    if (test_dnsmasq.pid == 0) {
-      int null = open("/dev/null", O_WRONLY);
-      prctl(PR_SET_PDEATHSIG, SIGKILL);
-      dup2(null, 1);
-      execv("/usr/sbin/dnsmasq", argv);
-      execvp("dnsmasq", argv);
-      _exit(127);
-    }
+    if (test_dnsmasq.pid == 0) dnsmasq_watchdog(argv, self);
     for (end = test_now() + 5; test_now() < end;) {
       int status;
       if (dns_answers(test_dnsmasq.port)) return test_dnsmasq.port;
@@ -181,7 +201,8 @@ static uint16_t dnsmasq_start(const char *hosts, const char *const *extra) {
     }
     dnsmasq_stop();
   }
-  TEST_FAIL("dnsmasq did not start (is it installed? scripts/test installs it)");
+  TEST_FAIL("dnsmasq did not start (is it installed? scripts/test installs it); see %s/dnsmasq.log",
+            test_dir_get());
 }
 
 /* Point this process's resolver at 127.0.0.1:port (before its first lookup). */

@@ -247,3 +247,206 @@ TEST_CASE(glibc_equivalence_gethostbyname) {
     else if (strcmp(name, gr->h_name) != 0) TEST_FAIL("gethostbyaddr(%s): glibc %s, libgreen %s", addrs[i], name, gr->h_name);
   }
 }
+
+/* ---- dnsmasq -------------------------------------------------------------------------------- */
+
+static const char dnsmasq_hosts[] =
+    "127.0.0.10 a.test\n"
+    "127.0.0.11 both.test\n"
+    "::1 both.test\n"
+    "::1 six.test\n"
+    "fd00::a10 six.test\n"
+    "127.0.0.12 x.y.test\n"
+    "127.0.0.13 x.y\n";
+
+static const char *const dnsmasq_opts[] = {"--local=/test/", "--local=/y/",
+                                           "--cname=alias.test,a.test", "--local-ttl=2", NULL};
+
+/* dnsmasq with the hosts above, and the resolver pointed at it. */
+static void start_dnsmasq(void) { use_dns_server(dnsmasq_start(dnsmasq_hosts, dnsmasq_opts)); }
+
+static struct addrinfo hints_of(int family, int flags) {
+  struct addrinfo h;
+  memset(&h, 0, sizeof h);
+  h.ai_family = family;
+  h.ai_flags = flags;
+  h.ai_socktype = SOCK_STREAM;
+  return h;
+}
+
+/* The addresses of a result, as "a,b,c". */
+static const char *addresses(const struct addrinfo *ai) {
+  static char out[512];
+  size_t n = 0;
+  out[0] = 0;
+  for (; ai && n < sizeof out - INET6_ADDRSTRLEN - 1; ai = ai->ai_next) {
+    const void *a = ai->ai_family == AF_INET6
+                        ? (const void *)&((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr
+                        : (const void *)&((struct sockaddr_in *)ai->ai_addr)->sin_addr;
+    if (n) out[n++] = ',';
+    inet_ntop(ai->ai_family, a, out + n, INET6_ADDRSTRLEN);
+    n += strlen(out + n);
+  }
+  return out;
+}
+
+/* getaddrinfo(name) with hints_of(family, flags) gives exactly `expected` addresses. */
+static void expect_addresses(const char *name, int family, int flags, const char *expected) {
+  struct addrinfo h = hints_of(family, flags), *res = NULL;
+  int r = green_getaddrinfo(name, "80", &h, &res);
+  if (r) TEST_FAIL("getaddrinfo(%s, family %d): %s", name, family, gai_strerror(r));
+  if (strcmp(addresses(res), expected) != 0)
+    TEST_FAIL("getaddrinfo(%s, family %d): %s, expected %s", name, family, addresses(res), expected);
+  ASSERT_EQ(ntohs(((struct sockaddr_in *)res->ai_addr)->sin_port), 80);
+  green_freeaddrinfo(res);
+}
+
+static void expect_error(const char *name, int family, int expected) {
+  struct addrinfo h = hints_of(family, 0), *res = NULL;
+  int r = green_getaddrinfo(name, NULL, &h, &res);
+  if (r != expected)
+    TEST_FAIL("getaddrinfo(%s, family %d): %d (%s), expected %d (%s)", name, family, r,
+              gai_strerror(r), expected, gai_strerror(expected));
+}
+
+TEST_CASE(dnsmasq_a_aaaa) {
+  start_dnsmasq();
+  expect_addresses("a.test", AF_INET, 0, "127.0.0.10");
+  expect_addresses("six.test", AF_INET6, 0, "::1,fd00::a10");
+  expect_addresses("both.test", AF_UNSPEC, 0, "::1,127.0.0.11"); /* RFC 6724: ::1 first */
+  expect_addresses("both.test", AF_INET, 0, "127.0.0.11");
+  expect_addresses("both.test", AF_INET6, 0, "::1");
+  expect_addresses("a.test", AF_INET6, AI_V4MAPPED, "::ffff:127.0.0.10");
+  dnsmasq_stop();
+}
+
+TEST_CASE(dnsmasq_cname) {
+  struct addrinfo h = hints_of(AF_INET, AI_CANONNAME), *res;
+  struct hostent *he;
+  start_dnsmasq();
+  ASSERT_EQ(green_getaddrinfo("alias.test", NULL, &h, &res), 0);
+  ASSERT_EQ(strcmp(res->ai_canonname, "a.test"), 0);
+  ASSERT_EQ(strcmp(addresses(res), "127.0.0.10"), 0);
+  green_freeaddrinfo(res);
+  ASSERT_PTR_NE(he = green_gethostbyname("alias.test"), NULL);
+  ASSERT_EQ(strcmp(he->h_name, "a.test"), 0);
+  ASSERT_PTR_NE(he->h_aliases[0], NULL);
+  ASSERT_EQ(strcmp(he->h_aliases[0], "alias.test"), 0);
+  ASSERT_EQ(he->h_addrtype, AF_INET);
+  ASSERT_EQ(((struct in_addr *)he->h_addr_list[0])->s_addr, inet_addr("127.0.0.10"));
+  ASSERT_PTR_EQ(he->h_addr_list[1], NULL);
+  dnsmasq_stop();
+}
+
+TEST_CASE(dnsmasq_nxdomain_nodata) {
+  struct hostent he, *result = &he;
+  char buf[1024];
+  int herr = 0;
+  start_dnsmasq();
+  expect_error("nope.test", AF_UNSPEC, EAI_NONAME);
+  expect_error("nope.test", AF_INET, EAI_NONAME);
+  expect_error("a.test", AF_INET6, EAI_NODATA); /* the name exists, without AAAA */
+  ASSERT_EQ(green_gethostbyname_r("nope.test", &he, buf, sizeof buf, &result, &herr), 0);
+  ASSERT_PTR_EQ(result, NULL);
+  ASSERT_EQ(herr, HOST_NOT_FOUND);
+  ASSERT_EQ(green_gethostbyname2_r("a.test", AF_INET6, &he, buf, sizeof buf, &result, &herr), 0);
+  ASSERT_PTR_EQ(result, NULL);
+  ASSERT_EQ(herr, NO_DATA);
+  ASSERT_PTR_EQ(green_gethostbyname("nope.test"), NULL);
+  ASSERT_EQ(h_errno, HOST_NOT_FOUND);
+  dnsmasq_stop();
+}
+
+TEST_CASE(dnsmasq_search_domain) {
+  struct addrinfo h = hints_of(AF_INET, AI_CANONNAME), *res;
+  ASSERT_OK(setenv("LOCALDOMAIN", "test", 1));
+  start_dnsmasq();
+  ASSERT_EQ(green_getaddrinfo("a", NULL, &h, &res), 0);
+  ASSERT_EQ(strcmp(addresses(res), "127.0.0.10"), 0);
+  ASSERT_EQ(strcmp(res->ai_canonname, "a.test"), 0);
+  green_freeaddrinfo(res);
+  expect_addresses("x.y", AF_INET, 0, "127.0.0.13"); /* ndots 1: as given first */
+  expect_error("nope.y", AF_INET, EAI_NONAME); /* as given, then nope.y.test */
+  dnsmasq_stop();
+}
+
+TEST_CASE(dnsmasq_search_ndots) {
+  ASSERT_OK(setenv("LOCALDOMAIN", "test", 1));
+  ASSERT_OK(setenv("RES_OPTIONS", "ndots:2", 1));
+  start_dnsmasq();
+  expect_addresses("x.y", AF_INET, 0, "127.0.0.12"); /* ndots 2: the search list first */
+  expect_addresses("x.y.", AF_INET, 0, "127.0.0.13"); /* absolute */
+  dnsmasq_stop();
+}
+
+TEST_CASE(dnsmasq_reverse) {
+  struct sockaddr_in sin = test_loopback(53);
+  struct sockaddr_in6 sin6;
+  char host[NI_MAXHOST], serv[NI_MAXSERV];
+  struct in_addr a;
+  struct hostent *he;
+  start_dnsmasq();
+  sin.sin_addr.s_addr = inet_addr("127.0.0.10");
+  ASSERT_EQ(green_getnameinfo((struct sockaddr *)&sin, sizeof sin, host, sizeof host, serv,
+                              sizeof serv, NI_NUMERICSERV), 0);
+  ASSERT_EQ(strcmp(host, "a.test"), 0);
+  ASSERT_EQ(strcmp(serv, "53"), 0);
+  memset(&sin6, 0, sizeof sin6);
+  sin6.sin6_family = AF_INET6;
+  ASSERT_EQ(inet_pton(AF_INET6, "fd00::a10", &sin6.sin6_addr), 1);
+  ASSERT_EQ(green_getnameinfo((struct sockaddr *)&sin6, sizeof sin6, host, sizeof host, NULL, 0,
+                              NI_NAMEREQD), 0);
+  ASSERT_EQ(strcmp(host, "six.test"), 0);
+  sin.sin_addr.s_addr = inet_addr("127.0.0.99");
+  ASSERT_EQ(green_getnameinfo((struct sockaddr *)&sin, sizeof sin, host, sizeof host, NULL, 0,
+                              NI_NAMEREQD), EAI_NONAME);
+  ASSERT_EQ(green_getnameinfo((struct sockaddr *)&sin, sizeof sin, host, sizeof host, NULL, 0, 0), 0);
+  ASSERT_EQ(strcmp(host, "127.0.0.99"), 0);
+  a.s_addr = inet_addr("127.0.0.12");
+  ASSERT_PTR_NE(he = green_gethostbyaddr(&a, 4, AF_INET), NULL);
+  ASSERT_EQ(strcmp(he->h_name, "x.y.test"), 0);
+  dnsmasq_stop();
+}
+
+/* Answers outlive the server for their TTL (dnsmasq gives 2 s), NXDOMAIN for 5 s. */
+TEST_CASE(dnsmasq_cache) {
+  double start;
+  start_dnsmasq();
+  start = test_now();
+  expect_addresses("a.test", AF_INET, 0, "127.0.0.10");
+  expect_error("nope.test", AF_INET, EAI_NONAME);
+  dnsmasq_stop();
+  expect_addresses("a.test", AF_INET, 0, "127.0.0.10");
+  expect_addresses("A.Test", AF_INET, 0, "127.0.0.10"); /* names are case-blind */
+  expect_error("nope.test", AF_INET, EAI_NONAME);
+  expect_error("both.test", AF_INET, EAI_AGAIN); /* never asked: the server is gone */
+  ASSERT_OK(green_sleep(2.2 - (test_now() - start)));
+  expect_error("a.test", AF_INET, EAI_AGAIN);
+  expect_error("nope.test", AF_INET, EAI_NONAME);
+}
+
+TEST_CASE(dnsmasq_cache_off) {
+  ASSERT_OK(setenv("GREEN_DNS_CACHE", "0", 1));
+  start_dnsmasq();
+  expect_addresses("a.test", AF_INET, 0, "127.0.0.10");
+  dnsmasq_stop();
+  expect_error("a.test", AF_INET, EAI_AGAIN);
+}
+
+static void *resolve_many(void *arg) {
+  static const char *const names[] = {"a.test", "x.y.test", "both.test"};
+  static const char *const want[] = {"127.0.0.10", "127.0.0.12", "127.0.0.11"};
+  int i = (int)(intptr_t)arg % 3;
+  expect_addresses(names[i], AF_INET, 0, want[i]);
+  return NULL;
+}
+
+TEST_CASE(dnsmasq_concurrent) {
+  green_t *g[300];
+  int i;
+  ASSERT_OK(setenv("GREEN_DNS_CACHE", "0", 1));
+  start_dnsmasq();
+  for (i = 0; i < 300; i++) ASSERT_PTR_NE(g[i] = green_spawn(resolve_many, (void *)(intptr_t)i), NULL);
+  ASSERT_OK(green_joinall(g, 300, 20));
+  dnsmasq_stop();
+}
