@@ -17,6 +17,7 @@
 #include <math.h>
 #include <netdb.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -238,15 +239,45 @@ static int files_only(ares_channel channel) {
   return r;
 }
 
+/* "timeout:N" and "attempts:N" among resolver options (glibc's limits: 30 s, 5 tries). */
+static void parse_options(const char *p, struct ares_options *o, int *mask) {
+  while (p && *p) {
+    int n;
+    p += strspn(p, " \t\n");
+    if (sscanf(p, "timeout:%d", &n) == 1) {
+      o->timeout = 1000 * (n < 1 ? 1 : n > 30 ? 30 : n);
+      *mask |= ARES_OPT_TIMEOUTMS;
+    } else if (sscanf(p, "attempts:%d", &n) == 1) {
+      o->tries = n < 1 ? 1 : n > 5 ? 5 : n;
+      *mask |= ARES_OPT_TRIES;
+    }
+    p += strcspn(p, " \t\n");
+  }
+}
+
+/* c-ares 1.18 reads resolv.conf's search, ndots and servers but not its timeout and
+ * attempts options: those are read here, from /etc/resolv.conf then RES_OPTIONS, as glibc
+ * does. */
+static void timeouts_from_config(struct ares_options *o, int *mask) {
+  char line[512];
+  FILE *f = fopen("/etc/resolv.conf", "re");
+  while (f && fgets(line, sizeof line, f))
+    if (strncmp(line, "options", 7) == 0 && (line[7] == ' ' || line[7] == '\t'))
+      parse_options(line + 8, o, mask);
+  if (f) fclose(f);
+  parse_options(getenv("RES_OPTIONS"), o, mask);
+}
+
 static int channel_init(struct green__dns *d) {
   struct ares_options o;
   const char *servers = getenv("GREEN_DNS_SERVERS");
+  int mask = ARES_OPT_FLAGS | ARES_OPT_SOCK_STATE_CB;
   memset(&o, 0, sizeof o);
   o.flags = ARES_FLAG_STAYOPEN;
   o.sock_state_cb = sock_state_cb;
   o.sock_state_cb_data = d;
-  if (ares_init_options(&d->channel, &o, ARES_OPT_FLAGS | ARES_OPT_SOCK_STATE_CB) != ARES_SUCCESS)
-    return -ENOMEM;
+  timeouts_from_config(&o, &mask);
+  if (ares_init_options(&d->channel, &o, mask) != ARES_SUCCESS) return -ENOMEM;
   if (servers && *servers && ares_set_servers_ports_csv(d->channel, servers) != ARES_SUCCESS) {
     ares_destroy(d->channel);
     return -EINVAL; /* a malformed GREEN_DNS_SERVERS: say so rather than ask someone else */
