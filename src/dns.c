@@ -35,6 +35,7 @@ struct green__dns {
   ev_timer timer;               /* c-ares's next timeout, while it has one */
   dns_sock_t *socks;            /* the sockets c-ares asked us to watch */
   size_t pending;               /* queries whose callback has not run */
+  green__list_t throttled;      /* greenlets waiting for pending to drop below MAX_INFLIGHT */
   size_t abandoned;             /* ... of which nobody waits for the answer */
   int destroying;               /* the hub is going away: callbacks only free */
   int files_only;               /* nsswitch.conf says "hosts: files": no DNS at all */
@@ -42,6 +43,13 @@ struct green__dns {
   void *static_buf;             /* for green_gethostbyname and friends */
   size_t static_len;
 };
+
+/* Queries in flight per hub. Past this, lookups wait their turn (FIFO): a burst from
+ * thousands of greenlets would overflow the server's socket buffer (about 256 datagrams
+ * with Linux's defaults) and turn into retransmissions seconds later. */
+#ifndef GREEN_DNS_MAX_INFLIGHT
+#define GREEN_DNS_MAX_INFLIGHT 128
+#endif
 
 typedef struct query {
   struct green__dns *dns;
@@ -153,6 +161,7 @@ static green__dns_answer_t *answer_from_addrinfo(const struct ares_addrinfo *res
     }
   }
   a->ttl = count ? ttl : 0;
+  green__dns_sort(a->addrs, count);
   return a;
 }
 
@@ -298,6 +307,7 @@ static int dns_get(struct green__hub *h, struct green__dns **out) {
   if (library_status != ARES_SUCCESS) return -ENOMEM;
   if (!(d = calloc(1, sizeof *d))) return -ENOMEM;
   d->hub = h;
+  green__list_init(&d->throttled);
   ev_init(&d->timer, timer_cb);
   if ((r = channel_init(d)) < 0) {
     free(d);
@@ -366,6 +376,8 @@ static void query_free(query_t *q) {
 static void complete(query_t *q, int status) {
   struct green__dns *d = q->dns;
   d->pending--;
+  if (!green__list_empty(&d->throttled) && !d->destroying)
+    green__wake(d->hub, green__container_of(d->throttled.next, green_t, wait_link), 0);
   if (d->destroying || abandoned(q)) {
     if (!d->destroying) d->abandoned--;
     query_free(q);
@@ -400,6 +412,16 @@ static int may_block(struct green__hub *h) {
   if (g->flags & GREEN__KILLED) return -ECANCELED;
   if (g->deadline != INFINITY && green_now() >= g->deadline) return -ETIMEDOUT;
   return 0;
+}
+
+/* Wait until fewer than GREEN_DNS_MAX_INFLIGHT queries are in flight; 0 or -errno. */
+static int take_turn(struct green__hub *h, struct green__dns *d) {
+  int r = 0;
+  while (d->pending >= GREEN_DNS_MAX_INFLIGHT && !r) {
+    green__list_push_back(&d->throttled, &h->current->wait_link);
+    r = green__park(h, INFINITY, 1);
+  }
+  return r;
 }
 
 static query_t *query_new(struct green__dns *d) {
@@ -456,10 +478,11 @@ int green__dns_lookup(struct green__hub *h, const char *name, int family,
   if ((r = dns_get(h, &d)) < 0 || (r = may_block(h)) < 0) goto fail;
   if (d->cache && green__dns_cache_get(d->cache, name, family, green_now(), &status, out))
     return status;
+  if ((r = take_turn(h, d)) < 0) goto fail;
   if (!(q = query_new(d))) return EAI_MEMORY;
   memset(&hints, 0, sizeof hints);
   hints.ai_family = family;
-  hints.ai_flags = ARES_AI_CANONNAME;
+  hints.ai_flags = ARES_AI_CANONNAME | ARES_AI_NOSORT; /* dns_sort.c sorts, when it matters */
   ares_getaddrinfo(d->channel, name, NULL, &hints, addrinfo_cb, q);
   if ((r = await(h, q)) < 0) goto fail;
   status = collect(q, out, err);
@@ -477,7 +500,7 @@ int green__dns_reverse(struct green__hub *h, const void *addr, int family,
   struct green__dns *d;
   query_t *q;
   int r;
-  if ((r = dns_get(h, &d)) < 0 || (r = may_block(h)) < 0) goto fail;
+  if ((r = dns_get(h, &d)) < 0 || (r = may_block(h)) < 0 || (r = take_turn(h, d)) < 0) goto fail;
   if (!(q = query_new(d))) return EAI_MEMORY;
   q->addr = addr;
   q->family = family;

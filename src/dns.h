@@ -7,6 +7,7 @@
 #define GREEN_DNS_H
 
 #include <netinet/in.h>
+#include <stdint.h>
 #include <stddef.h>
 #include <sys/socket.h>
 
@@ -52,6 +53,9 @@ void *green__dns_static_buffer(struct green__hub *h, size_t n);
 /* An IPv4 address in any of inet_aton's forms ("127.1", "0x7f.0.0.1") with nothing after
  * it, as glibc's __inet_aton_exact parses numeric hosts: 1, or 0 for anything else. */
 int green__dns_parse_v4(const char *s, struct in_addr *out);
+
+/* Sort n addresses into the destination order glibc gives (dns_sort.c). */
+void green__dns_sort(green__dns_sockaddr_t *addrs, size_t n);
 
 /* ---- the cache (dns_cache.c) ---- */
 typedef struct green__dns_cache green__dns_cache_t;

@@ -21,14 +21,20 @@ static const char equivalence_hosts[] =
     "::1 v6only.test v6only\n"
     "127.0.0.6 v4only.test v4only\n"
     "127.0.0.7 dup.test\n"
-    "127.0.0.7 dup.test\n";
+    "127.0.0.7 dup.test\n"
+    "192.0.2.10 mixed.test\n"
+    "fd00::10 mixed.test\n"
+    "2001:db8::10 mixed.test\n"
+    "127.0.0.20 mixed.test\n"
+    "::1 mixed.test\n"
+    "10.1.2.3 mixed.test\n";
 
 /* glibc's files backend answers an IPv4 question with a "::1" line too, as 127.0.0.1
  * (so "localhost" comes twice from Debian's default hosts file); c-ares, and so libgreen,
  * answers it from the IPv4 lines only. These are the names that differ for that reason. */
 static int glibc_maps_loopback(const char *node, int family, int flags) {
   static const char *const names[] = {"localhost", "ip6-localhost", "multi", "multi.test",
-                                      "v6only"};
+                                      "v6only", "mixed.test"};
   size_t i;
   int v4_asked = family == AF_INET ||
                  (family == AF_INET6 && (flags & (AI_V4MAPPED | AI_ALL)) == (AI_V4MAPPED | AI_ALL));
@@ -107,7 +113,7 @@ static int equivalence_setup(void) {
 TEST_CASE(glibc_equivalence_getaddrinfo) {
   static const char *const nodes[] = {
       "localhost", "LocalHost", "ip6-localhost", "one", "one.test", "multi", "multi.test",
-      "alias1", "alias.test", "ALIAS2", "v6only", "v4only", "dup.test",
+      "alias1", "alias.test", "ALIAS2", "v6only", "v4only", "dup.test", "mixed.test",
       "unknown.test", "", "*", NULL, "127.0.0.1", "127.1", "0x7f.0.0.1", "127.0.0.1 ",
       "1.2.3.4.5", "::1", "::ffff:127.0.0.1", "fe80::1%1", "fe80::1%lo", "fe80::1%nosuch",
       "::1%7", "[::1]"};
