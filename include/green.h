@@ -150,8 +150,11 @@ GREEN_EXTERN int green_accept4(int fd, struct sockaddr *addr, socklen_t *len, in
  * go through the hosts file and DNS as /etc/nsswitch.conf, /etc/hosts and /etc/resolv.conf
  * (nameservers, search, ndots, timeout, attempts) say, with LOCALDOMAIN and RES_OPTIONS from
  * the environment on top. Numeric hosts are parsed as glibc parses them and "localhost" is
- * answered even when the hosts file lacks it; neither goes to the network. AF_UNSPEC lists
- * IPv6 and IPv4 addresses sorted by RFC 6724 destination selection, as glibc does by default.
+ * answered even when the hosts file lacks it; neither goes to the network. Lists of two or
+ * more addresses are sorted as glibc sorts them (RFC 3484 with glibc's default policy
+ * tables; /etc/gai.conf is not read). One difference from glibc's files backend: a "::1"
+ * line of the hosts file answers only IPv6 questions (glibc also hands it out as 127.0.0.1).
+ * Each thread keeps at most 200 queries in flight; more lookups wait their turn in order.
  *
  * Environment (read once per thread, on its first lookup):
  *   GREEN_DNS_SERVERS  "127.0.0.1:5353,[::1]:5353": these servers instead of resolv.conf's

@@ -1,5 +1,7 @@
 /*
- * The hub's c-ares channel. Created on the hub's first lookup; c-ares tells us which sockets
+ * The hub's c-ares channels. Created on the hub's first lookup: one asks the hosts file and
+ * DNS as configured, a twin asks DNS only, for names /etc/hosts lacks (dns_hosts.c), so
+ * that those skip c-ares's read of the whole file per query. c-ares tells us which sockets
  * to watch (ARES_OPT_SOCK_STATE_CB) and we keep one ev_io per socket, registered for as long
  * as c-ares keeps the socket (ARES_FLAG_STAYOPEN: the UDP socket outlives its queries, so a
  * lookup costs one send and one receive per query, not a socket set-up). An ev_timer follows
@@ -24,18 +26,27 @@
 #include "hub.h"
 #include "wait.h"
 
+typedef struct chan {
+  struct green__dns *dns;
+  ares_channel c;
+  ev_timer timer;               /* c-ares's next timeout, while it has one */
+} chan_t;
+
 typedef struct dns_sock {
-  ev_io io;
+  ev_io io;                     /* data: its chan_t */
   struct dns_sock *next;
 } dns_sock_t;
 
 struct green__dns {
   struct green__hub *hub;
-  ares_channel channel;
-  ev_timer timer;               /* c-ares's next timeout, while it has one */
+  chan_t chans[2];              /* [0]: hosts file and DNS as configured; [1]: DNS only, for
+                                   names /etc/hosts lacks (not with files_only) */
+  int nchans;
+  green__dns_hosts_t *hosts;    /* which names /etc/hosts has */
   dns_sock_t *socks;            /* the sockets c-ares asked us to watch */
-  size_t pending;               /* queries whose callback has not run */
-  green__list_t throttled;      /* greenlets waiting for pending to drop below MAX_INFLIGHT */
+  size_t pending;               /* slots taken: queries whose callback has not run, and
+                                   greenlets handed a slot that have yet to submit */
+  green__list_t throttled;      /* greenlets waiting for a slot (pending == MAX_INFLIGHT) */
   size_t abandoned;             /* ... of which nobody waits for the answer */
   int destroying;               /* the hub is going away: callbacks only free */
   int files_only;               /* nsswitch.conf says "hosts: files": no DNS at all */
@@ -46,13 +57,14 @@ struct green__dns {
 
 /* Queries in flight per hub. Past this, lookups wait their turn (FIFO): a burst from
  * thousands of greenlets would overflow the server's socket buffer (about 256 datagrams
- * with Linux's defaults) and turn into retransmissions seconds later. */
+ * with Linux's default buffer size) and turn into retransmissions a timeout later. */
 #ifndef GREEN_DNS_MAX_INFLIGHT
-#define GREEN_DNS_MAX_INFLIGHT 128
+#define GREEN_DNS_MAX_INFLIGHT 200
 #endif
 
 typedef struct query {
   struct green__dns *dns;
+  chan_t *chan;
   green__list_t waiters;        /* the greenlet waiting, through its wait_link */
   int submitting;               /* inside the ares_* call: a callback now is synchronous */
   int done;
@@ -184,37 +196,38 @@ static green__dns_answer_t *answer_from_hostent(const struct hostent *he, const 
 
 /* ---- the channel and its watchers --------------------------------------------------------- */
 
-static void rearm(struct green__dns *d) {
-  struct timeval tv, *t = ares_timeout(d->channel, NULL, &tv);
-  struct ev_loop *loop = d->hub->loop;
-  if (ev_is_active(&d->timer)) ev_timer_stop(loop, &d->timer);
+static void rearm(chan_t *ch) {
+  struct timeval tv, *t = ares_timeout(ch->c, NULL, &tv);
+  struct ev_loop *loop = ch->dns->hub->loop;
+  if (ev_is_active(&ch->timer)) ev_timer_stop(loop, &ch->timer);
   if (!t) return;
-  ev_timer_set(&d->timer, (double)tv.tv_sec + (double)tv.tv_usec * 1e-6, 0.);
-  ev_timer_start(loop, &d->timer);
+  ev_timer_set(&ch->timer, (double)tv.tv_sec + (double)tv.tv_usec * 1e-6, 0.);
+  ev_timer_start(loop, &ch->timer);
 }
 
 /* Runs on the hub's stack: c-ares reads the answers and runs the queries' callbacks, which
  * wake their greenlets. The watcher may be freed by c-ares meanwhile. */
 static void io_cb(struct ev_loop *loop, ev_io *w, int revents) {
-  struct green__dns *d = w->data;
+  chan_t *ch = w->data;
   int fd = w->fd;
   (void)loop;
-  ares_process_fd(d->channel, (revents & EV_READ) ? fd : ARES_SOCKET_BAD,
+  ares_process_fd(ch->c, (revents & EV_READ) ? fd : ARES_SOCKET_BAD,
                   (revents & EV_WRITE) ? fd : ARES_SOCKET_BAD);
-  rearm(d);
+  rearm(ch);
 }
 
 static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents) {
-  struct green__dns *d = green__container_of(w, struct green__dns, timer);
+  chan_t *ch = green__container_of(w, chan_t, timer);
   (void)loop, (void)revents;
-  ares_process_fd(d->channel, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
-  rearm(d);
+  ares_process_fd(ch->c, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
+  rearm(ch);
 }
 
 /* c-ares opened, changed or is closing one of its sockets. Without memory for a watcher the
  * socket goes unwatched and its queries end by c-ares's timeout (EAI_AGAIN), never hang. */
 static void sock_state_cb(void *data, ares_socket_t fd, int readable, int writable) {
-  struct green__dns *d = data;
+  chan_t *ch = data;
+  struct green__dns *d = ch->dns;
   struct ev_loop *loop = d->hub->loop;
   int events = (readable ? EV_READ : 0) | (writable ? EV_WRITE : 0);
   dns_sock_t **pp = &d->socks, *s;
@@ -230,7 +243,7 @@ static void sock_state_cb(void *data, ares_socket_t fd, int readable, int writab
   } else {
     if (!events || !(s = malloc(sizeof *s))) return;
     ev_init(&s->io, io_cb);
-    s->io.data = d;
+    s->io.data = ch;
     s->next = d->socks;
     d->socks = s;
   }
@@ -277,22 +290,40 @@ static void timeouts_from_config(struct ares_options *o, int *mask) {
   parse_options(getenv("RES_OPTIONS"), o, mask);
 }
 
-static int channel_init(struct green__dns *d) {
+/* One channel; `lookups` ("b": DNS only) or NULL for the configured order. 0 or -errno. */
+static int chan_init(struct green__dns *d, chan_t *ch, char *lookups) {
   struct ares_options o;
   const char *servers = getenv("GREEN_DNS_SERVERS");
-  int mask = ARES_OPT_FLAGS | ARES_OPT_SOCK_STATE_CB;
+  int mask = ARES_OPT_FLAGS | ARES_OPT_SOCK_STATE_CB | (lookups ? ARES_OPT_LOOKUPS : 0);
   memset(&o, 0, sizeof o);
   o.flags = ARES_FLAG_STAYOPEN;
   o.sock_state_cb = sock_state_cb;
-  o.sock_state_cb_data = d;
+  o.sock_state_cb_data = ch;
+  o.lookups = lookups;
+  ch->dns = d;
+  ev_init(&ch->timer, timer_cb);
   timeouts_from_config(&o, &mask);
-  if (ares_init_options(&d->channel, &o, mask) != ARES_SUCCESS) return -ENOMEM;
-  if (servers && *servers && ares_set_servers_ports_csv(d->channel, servers) != ARES_SUCCESS) {
-    ares_destroy(d->channel);
+  if (ares_init_options(&ch->c, &o, mask) != ARES_SUCCESS) return -ENOMEM;
+  if (servers && *servers && ares_set_servers_ports_csv(ch->c, servers) != ARES_SUCCESS) {
+    ares_destroy(ch->c);
     return -EINVAL; /* a malformed GREEN_DNS_SERVERS: say so rather than ask someone else */
   }
-  d->files_only = files_only(d->channel);
+  d->nchans++;
   return 0;
+}
+
+static void chan_destroy(chan_t *ch) {
+  ares_destroy(ch->c); /* runs the pending callbacks, closes the sockets */
+  if (ev_is_active(&ch->timer)) ev_timer_stop(ch->dns->hub->loop, &ch->timer);
+}
+
+static int channels_init(struct green__dns *d) {
+  int r;
+  if ((r = chan_init(d, &d->chans[0], NULL)) < 0) return r;
+  d->files_only = files_only(d->chans[0].c);
+  if (d->files_only || !(d->hosts = green__dns_hosts_new())) return 0;
+  if ((r = chan_init(d, &d->chans[1], "b")) < 0) chan_destroy(&d->chans[0]);
+  return r;
 }
 
 /* The hub's channel, created on first use; 0 or -errno. */
@@ -308,8 +339,8 @@ static int dns_get(struct green__hub *h, struct green__dns **out) {
   if (!(d = calloc(1, sizeof *d))) return -ENOMEM;
   d->hub = h;
   green__list_init(&d->throttled);
-  ev_init(&d->timer, timer_cb);
-  if ((r = channel_init(d)) < 0) {
+  if ((r = channels_init(d)) < 0) {
+    green__dns_hosts_free(d->hosts);
     free(d);
     return r;
   }
@@ -321,15 +352,16 @@ static int dns_get(struct green__hub *h, struct green__dns **out) {
 void green__dns_destroy(struct green__hub *h) {
   struct green__dns *d = h->dns;
   dns_sock_t *s;
+  int i;
   if (!d) return;
   d->destroying = 1;
-  ares_destroy(d->channel); /* runs the pending callbacks, closes the sockets */
+  for (i = 0; i < d->nchans; i++) chan_destroy(&d->chans[i]);
   while ((s = d->socks)) {
     d->socks = s->next;
     ev_io_stop(h->loop, &s->io);
     free(s);
   }
-  if (ev_is_active(&d->timer)) ev_timer_stop(h->loop, &d->timer);
+  green__dns_hosts_free(d->hosts);
   green__dns_cache_free(d->cache);
   free(d->static_buf);
   free(d);
@@ -373,11 +405,17 @@ static void query_free(query_t *q) {
 }
 
 /* The end of every callback: hand the answer to the waiting greenlet, or drop it. */
-static void complete(query_t *q, int status) {
-  struct green__dns *d = q->dns;
-  d->pending--;
+/* A query's slot passes to the first greenlet waiting for one, or becomes free. */
+static void release_slot(struct green__dns *d) {
   if (!green__list_empty(&d->throttled) && !d->destroying)
     green__wake(d->hub, green__container_of(d->throttled.next, green_t, wait_link), 0);
+  else
+    d->pending--;
+}
+
+static void complete(query_t *q, int status) {
+  struct green__dns *d = q->dns;
+  release_slot(d);
   if (d->destroying || abandoned(q)) {
     if (!d->destroying) d->abandoned--;
     query_free(q);
@@ -414,23 +452,30 @@ static int may_block(struct green__hub *h) {
   return 0;
 }
 
-/* Wait until fewer than GREEN_DNS_MAX_INFLIGHT queries are in flight; 0 or -errno. */
-static int take_turn(struct green__hub *h, struct green__dns *d) {
-  int r = 0;
-  while (d->pending >= GREEN_DNS_MAX_INFLIGHT && !r) {
-    green__list_push_back(&d->throttled, &h->current->wait_link);
-    r = green__park(h, INFINITY, 1);
+/* Take one of the GREEN_DNS_MAX_INFLIGHT slots, waiting for it when all are taken: a
+ * finishing query hands its slot straight to the first waiter, so nobody overtakes the
+ * queue. 0 or -errno. */
+static int take_slot(struct green__hub *h, struct green__dns *d) {
+  if (d->pending < GREEN_DNS_MAX_INFLIGHT) {
+    d->pending++;
+    return 0;
   }
-  return r;
+  green__list_push_back(&d->throttled, &h->current->wait_link);
+  return green__park(h, INFINITY, 1);
 }
 
-static query_t *query_new(struct green__dns *d) {
+/* A query on ch in the slot the caller holds; NULL (the slot given back) when out of
+ * memory. */
+static query_t *query_new(struct green__dns *d, chan_t *ch) {
   query_t *q = calloc(1, sizeof *q);
-  if (!q) return NULL;
+  if (!q) {
+    release_slot(d);
+    return NULL;
+  }
   q->dns = d;
+  q->chan = ch;
   green__list_init(&q->waiters);
   q->submitting = 1;
-  d->pending++;
   return q;
 }
 
@@ -440,9 +485,9 @@ static int await(struct green__hub *h, query_t *q) {
   struct green__dns *d = q->dns;
   int r = 0;
   q->submitting = 0;
-  if (!q->done && !ev_is_active(&d->timer)) {
+  if (!q->done && !ev_is_active(&q->chan->timer)) {
     ev_now_update(h->loop); /* the timer counts from libev's time, stale while we ran */
-    rearm(d);
+    rearm(q->chan);
   }
   while (!q->done && !r) {
     green__list_push_back(&q->waiters, &h->current->wait_link);
@@ -450,8 +495,11 @@ static int await(struct green__hub *h, query_t *q) {
   }
   if (q->done) return 0;
   if (++d->abandoned == d->pending) { /* nobody waits for any answer: stop them all */
-    ares_cancel(d->channel);
-    rearm(d);
+    int i;
+    for (i = 0; i < d->nchans; i++) {
+      ares_cancel(d->chans[i].c);
+      rearm(&d->chans[i]);
+    }
   }
   return r;
 }
@@ -473,17 +521,19 @@ int green__dns_lookup(struct green__hub *h, const char *name, int family,
                       green__dns_answer_t **out, int *err) {
   struct ares_addrinfo_hints hints;
   struct green__dns *d;
+  chan_t *ch;
   query_t *q;
   int r, status;
   if ((r = dns_get(h, &d)) < 0 || (r = may_block(h)) < 0) goto fail;
   if (d->cache && green__dns_cache_get(d->cache, name, family, green_now(), &status, out))
     return status;
-  if ((r = take_turn(h, d)) < 0) goto fail;
-  if (!(q = query_new(d))) return EAI_MEMORY;
+  if ((r = take_slot(h, d)) < 0) goto fail;
+  ch = &d->chans[d->nchans > 1 && !green__dns_hosts_may_have(d->hosts, name, green_now())];
+  if (!(q = query_new(d, ch))) return EAI_MEMORY;
   memset(&hints, 0, sizeof hints);
   hints.ai_family = family;
   hints.ai_flags = ARES_AI_CANONNAME | ARES_AI_NOSORT; /* dns_sort.c sorts, when it matters */
-  ares_getaddrinfo(d->channel, name, NULL, &hints, addrinfo_cb, q);
+  ares_getaddrinfo(ch->c, name, NULL, &hints, addrinfo_cb, q);
   if ((r = await(h, q)) < 0) goto fail;
   status = collect(q, out, err);
   if (d->cache && (status == 0 || status == EAI_NONAME || status == EAI_NODATA))
@@ -500,11 +550,11 @@ int green__dns_reverse(struct green__hub *h, const void *addr, int family,
   struct green__dns *d;
   query_t *q;
   int r;
-  if ((r = dns_get(h, &d)) < 0 || (r = may_block(h)) < 0 || (r = take_turn(h, d)) < 0) goto fail;
-  if (!(q = query_new(d))) return EAI_MEMORY;
+  if ((r = dns_get(h, &d)) < 0 || (r = may_block(h)) < 0 || (r = take_slot(h, d)) < 0) goto fail;
+  if (!(q = query_new(d, &d->chans[0]))) return EAI_MEMORY;
   q->addr = addr;
   q->family = family;
-  ares_gethostbyaddr(d->channel, addr, family == AF_INET ? 4 : 16, family, hostent_cb, q);
+  ares_gethostbyaddr(d->chans[0].c, addr, family == AF_INET ? 4 : 16, family, hostent_cb, q);
   if ((r = await(h, q)) < 0) goto fail;
   return collect(q, out, err);
 fail:

@@ -57,6 +57,16 @@ int green__dns_parse_v4(const char *s, struct in_addr *out);
 /* Sort n addresses into the destination order glibc gives (dns_sort.c). */
 void green__dns_sort(green__dns_sockaddr_t *addrs, size_t n);
 
+/* ---- the names of /etc/hosts (dns_hosts.c) ---- */
+typedef struct green__dns_hosts green__dns_hosts_t;
+
+green__dns_hosts_t *green__dns_hosts_new(void);
+void green__dns_hosts_free(green__dns_hosts_t *t);
+
+/* 0 when /etc/hosts (as of at most a second ago) surely lacks name: c-ares's pass over the
+ * file can be skipped. 1 otherwise, and for "localhost" names, which c-ares answers itself. */
+int green__dns_hosts_may_have(green__dns_hosts_t *t, const char *name, double now);
+
 /* ---- the cache (dns_cache.c) ---- */
 typedef struct green__dns_cache green__dns_cache_t;
 
