@@ -3,6 +3,7 @@
  * answers, in the same order, for the same hosts file). */
 #include <arpa/inet.h>
 #include <netdb.h>
+#include <pthread.h>
 #include <stdint.h>
 
 #include "test.h"
@@ -454,5 +455,31 @@ TEST_CASE(dnsmasq_concurrent) {
   start_dnsmasq();
   for (i = 0; i < 300; i++) ASSERT_PTR_NE(g[i] = green_spawn(resolve_many, (void *)(intptr_t)i), NULL);
   ASSERT_OK(green_joinall(g, 300, 20));
+  dnsmasq_stop();
+}
+
+static void *lookup_forever(void *arg) {
+  (void)arg;
+  expect_error("a.test", AF_INET6, EAI_NODATA); /* parked here when its thread ends */
+  return NULL;
+}
+
+static void *thread_main(void *arg) {
+  (void)arg;
+  expect_addresses("a.test", AF_INET, 0, "127.0.0.10");
+  ASSERT_PTR_NE(green_spawn(lookup_forever, NULL), NULL);
+  green_yield(); /* it submits its query and parks */
+  return NULL;    /* the thread's hub goes, its channel and the pending query with it */
+}
+
+/* Each thread has its own channel, freed with its hub (LeakSanitizer checks in the ASan
+ * build), pending queries included. */
+TEST_CASE(dnsmasq_thread_exit) {
+  pthread_t t;
+  ASSERT_OK(setenv("GREEN_DNS_CACHE", "0", 1));
+  start_dnsmasq();
+  ASSERT_EQ(pthread_create(&t, NULL, thread_main, NULL), 0);
+  ASSERT_EQ(pthread_join(t, NULL), 0);
+  expect_addresses("a.test", AF_INET, 0, "127.0.0.10"); /* this thread's channel is its own */
   dnsmasq_stop();
 }
