@@ -79,7 +79,7 @@ void fetch_client_free(fetch_client_t *fc) {
         cn = c->next;
         conn_free(c, 1);
       }
-      if (s->addrs) freeaddrinfo(s->addrs);
+      if (s->addrs) green_freeaddrinfo(s->addrs);
       free(s);
     }
   }
@@ -104,23 +104,21 @@ static slot_t *slot_get(fetch_client_t *fc, const url_t *u) {
   return fc->slots[h % SLOTS] = s;
 }
 
-/* Name resolution for the client, in one place. */
-static int fetch_resolve(const char *host, unsigned short port, struct addrinfo **out) {
-  struct addrinfo hints = {0};
+/* s's addresses, IPv6 and IPv4 in the resolver's preferred order, through the hub's c-ares
+ * channel: the lookup parks only this greenlet (and honours its deadline). */
+static int resolve(slot_t *s, fetch_result_t *res) {
+  struct addrinfo hints = {0}, *ai;
   char service[8];
+  int r;
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
-  snprintf(service, sizeof service, "%u", port);
-  return getaddrinfo(host, service, &hints, out);
-}
-
-static int resolve(slot_t *s, fetch_result_t *res) {
-  struct addrinfo *ai;
-  int r = fetch_resolve(s->host, s->port, &ai);
+  hints.ai_flags = AI_NUMERICSERV;
+  snprintf(service, sizeof service, "%u", s->port);
+  r = green_getaddrinfo(s->host, service, &hints, &ai);
   if (r == EAI_NONAME || r == EAI_NODATA) return fail(res, "unknown host %s", s->host);
   if (r == EAI_SYSTEM) return fail_errno(res, errno);
   if (r) return fail(res, "cannot resolve %s: %s", s->host, gai_strerror(r));
-  if (s->addrs) freeaddrinfo(ai); /* another greenlet got there first */
+  if (s->addrs) green_freeaddrinfo(ai); /* another greenlet got there first */
   else s->addrs = ai;
   return 0;
 }

@@ -1,7 +1,7 @@
 /*
  * The HTTP/1.1 GET client: one call fetches one URL, following redirects, on connections kept
  * alive per (scheme, host, port) and shared by every greenlet of the thread that uses the
- * client. Host names are resolved once per client.
+ * client. Host names are resolved once per client, by the hub's c-ares resolver.
  */
 #ifndef FETCH_CLIENT_H
 #define FETCH_CLIENT_H

@@ -816,3 +816,70 @@ TEST_CASE(progress_line_on_a_terminal) {
   stop_httpd(&h);
   remove_tmpdir();
 }
+/* ---- names through the resolver ----------------------------------------------------------- */
+
+/* A DNS server for the tests on 127.0.0.1 (UDP): fetch.test has the address 127.0.0.1 (A),
+ * no IPv6 address, and every other name does not exist (NXDOMAIN). */
+static void *dns_server(void *arg) {
+  static const unsigned char known[] = "\5fetch\4test";
+  static const unsigned char answer[] = {0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 127, 0, 0, 1};
+  int fd = (int)(intptr_t)arg;
+  unsigned char q[512], a[512 + sizeof answer];
+  struct sockaddr_in from;
+  socklen_t len = sizeof from;
+  ssize_t n;
+  while ((n = green_recvfrom(fd, q, sizeof q, 0, (struct sockaddr *)&from, &len)) >= 0) {
+    size_t end = 12, m;
+    int is_known, type;
+    while (end < (size_t)n && q[end]) end += q[end] + 1u;
+    if (n < 17 || end + 5 > (size_t)n) continue; /* not a question */
+    is_known = end - 12 + 1 == sizeof known && strncasecmp((char *)q + 12, (char *)known, end - 12) == 0;
+    end += 5;
+    type = q[end - 4] << 8 | q[end - 3];
+    memcpy(a, q, end);
+    a[2] = (unsigned char)(0x84 | (q[2] & 0x79)); /* a reply, authoritative, RD as asked */
+    a[3] = is_known ? 0x80 : 0x83;                /* RA; NOERROR or NXDOMAIN */
+    memset(a + 4, 0, 8);
+    a[5] = 1; /* the one question */
+    m = end;
+    if (is_known && type == 1) {
+      a[7] = 1;
+      memcpy(a + m, answer, sizeof answer);
+      m += sizeof answer;
+    }
+    green_sendto(fd, a, m, 0, (struct sockaddr *)&from, len);
+    len = sizeof from;
+  }
+  return NULL;
+}
+
+TEST_CASE(names_and_unknown_host) {
+  struct sockaddr_in a = test_loopback(0);
+  socklen_t len = sizeof a;
+  char servers[64], good[128];
+  green_t *dns;
+  httpd_t h;
+  fetch_run_t r;
+  int fd;
+  make_tmpdir();
+  h = start_httpd(NULL);
+  ASSERT_OK(fd = green_socket(AF_INET, SOCK_DGRAM, 0));
+  ASSERT_OK(bind(fd, (struct sockaddr *)&a, sizeof a));
+  ASSERT_OK(getsockname(fd, (struct sockaddr *)&a, &len));
+  ASSERT_TRUE((dns = green_spawn(dns_server, (void *)(intptr_t)fd)) != NULL);
+  snprintf(servers, sizeof servers, "127.0.0.1:%d", ntohs(a.sin_port));
+  ASSERT_OK(setenv("GREEN_DNS_SERVERS", servers, 1)); /* green-fetch asks only this server */
+  snprintf(good, sizeof good, "http://fetch.test:%d/bytes/10", h.port);
+  r = RUN_FETCH("nowhere.invalid/x", good);
+  ASSERT_EQ(r.status, 1);
+  ASSERT_CONTAINS(r.err, "error: nowhere.invalid/x: unknown host nowhere.invalid\n");
+  ASSERT_CONTAINS(r.out, line_of("10 bytes received from %s.\n", good));
+  ASSERT_EQ(served(&h, "/bytes/10", NULL, NULL), 1);
+  free_run(&r);
+  ASSERT_OK(unsetenv("GREEN_DNS_SERVERS"));
+  ASSERT_OK(green_kill(dns));
+  ASSERT_OK(green_join(dns, NULL, -1));
+  ASSERT_OK(green_close(fd));
+  stop_httpd(&h);
+  remove_tmpdir();
+}
