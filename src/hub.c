@@ -115,7 +115,7 @@ static void init_system_greenlet(struct green__hub *h, green_t *g) {
   g->deadline = INFINITY;
   green__list_init(&g->run_link);
   green__list_init(&g->wait_link);
-  green__wait_init(g);
+  green__greenlet_init_handle(g);
 }
 
 #if GREEN_HAVE_ASAN
