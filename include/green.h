@@ -143,6 +143,86 @@ GREEN_EXTERN int green_connect(int fd, const struct sockaddr *addr, socklen_t le
 GREEN_EXTERN int green_accept(int fd, struct sockaddr *addr, socklen_t *len);
 GREEN_EXTERN int green_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags);
 
+/* ---- Callbacks on the hub ------------------------------------------------------------------
+ * Functions the hub runs between greenlets, on its own stack (asyncio's call_soon/call_later,
+ * gevent's loop.run_callback). A callback must not block: a blocking call made from one
+ * (sleep, join, I/O that would wait, a future not yet done...) fails at once with EPERM, and
+ * green_yield does nothing. It may spawn, kill, set futures, schedule or cancel callbacks.
+ * Handles are per hub; 0 is never a handle. */
+typedef unsigned long long green_call_t;
+
+/* Run fn(arg) soon: after the greenlets ready now have had their turn, in the order the
+ * calls were made; a greenlet that keeps yielding cannot hold them back. Costs no system
+ * call. Returns a handle, or 0 + errno (EINVAL for a NULL fn, ENOMEM). */
+GREEN_EXTERN green_call_t green_call_soon(void (*fn)(void *), void *arg);
+
+/* Run fn(arg) once `seconds` (>= 0, finite; else EINVAL) have passed. Calls due at the same
+ * time run in the order they were made. */
+GREEN_EXTERN green_call_t green_call_later(double seconds, void (*fn)(void *), void *arg);
+
+/* Run fn(arg) at `at`, an absolute time on green_now()'s clock (finite; a past time runs at
+ * the next poll). */
+GREEN_EXTERN green_call_t green_call_at(double at, void (*fn)(void *), void *arg);
+
+/* Cancel a pending call of the calling thread's hub: it will not run. ESRCH when the handle
+ * names no pending call (it has run or is running, was cancelled, or belongs to another
+ * hub); EINVAL for 0. */
+GREEN_EXTERN int green_call_cancel(green_call_t call);
+
+/* ---- Calls from other threads ---------------------------------------------------------------
+ * green_call_threadsafe is the only libgreen function other threads may call on a hub: it
+ * queues fn(arg) and wakes the hub's loop (ev_async); the hub runs the calls in the order they
+ * were queued, on its own stack, under the rules of callbacks above.
+ *
+ * A hub is named by a reference taken on its own thread with green_hub_current and given back
+ * with green_hub_release (from any thread). The handle outlives the hub: once the hub's thread
+ * has exited, green_call_threadsafe fails with ESRCH, and calls still queued then never run.
+ * While anyone holds a reference the hub counts on calls coming in: when all its greenlets are
+ * parked and nothing else can wake them, it waits for calls instead of failing main's blocking
+ * call with EDEADLK. Release references once no more calls will come. */
+typedef struct green_hub green_hub_t;
+
+/* A new reference to the calling thread's hub; NULL + errno (ENOMEM). */
+GREEN_EXTERN green_hub_t *green_hub_current(void);
+
+/* Give back a reference; the handle must not be used through it afterwards. EINVAL for NULL. */
+GREEN_EXTERN int green_hub_release(green_hub_t *hub);
+
+/* Queue fn(arg) for the hub, from any thread (not from a signal handler). 0, or -1 with
+ * ESRCH (the hub's thread has exited), ENOMEM, EINVAL (NULL hub or fn). */
+GREEN_EXTERN int green_call_threadsafe(green_hub_t *hub, void (*fn)(void *), void *arg);
+
+/* ---- Futures (gevent's AsyncResult, asyncio's Future) ---------------------------------------
+ * A value or an error, set once, waited for by any number of greenlets of one hub. Another
+ * thread sets one through green_call_threadsafe. ESRCH for a future of another hub. */
+typedef struct green_future green_future_t;
+
+/* NULL + errno (ENOMEM) on failure. */
+GREEN_EXTERN green_future_t *green_future_new(void);
+
+/* EBUSY (nothing changes) while greenlets wait on it or an iwait iterator watches it. Done
+ * callbacks of a future that never completed are dropped. */
+GREEN_EXTERN int green_future_free(green_future_t *f);
+
+/* Complete f with a value, or with an error number (> 0, else EINVAL): its waiters wake in the
+ * order they came, its done callbacks are scheduled. EALREADY when f is already done. */
+GREEN_EXTERN int green_future_set(green_future_t *f, void *value);
+GREEN_EXTERN int green_future_set_error(green_future_t *f, int err);
+
+/* Wait for f; *value (if value is not NULL) gets its value. -1 with the error f was set with,
+ * or ETIMEDOUT, ECANCELED. Returns at once once f is done. */
+GREEN_EXTERN int green_future_get(green_future_t *f, void **value, double timeout);
+
+/* 1 when done, 0 when not, -1 + errno for a bad handle. */
+GREEN_EXTERN int green_future_done(green_future_t *f);
+
+/* Have cb(arg, value, err) run on the hub (as with green_call_soon) once f is done (soon, if it
+ * is already): err is 0 and value f's value, or err is the error f was set with. Callbacks
+ * run in the order they were added. ENOMEM, EINVAL for a NULL cb. */
+GREEN_EXTERN int green_future_add_done_callback(green_future_t *f,
+                                                void (*cb)(void *arg, void *value, int err),
+                                                void *arg);
+
 /* ---- Introspection ---------------------------------------------------------------------- */
 typedef struct green_stats {
   size_t greenlets;        /* handles not yet released (the main greenlet excluded) */
