@@ -223,6 +223,54 @@ GREEN_EXTERN int green_future_add_done_callback(green_future_t *f,
                                                 void (*cb)(void *arg, void *value, int err),
                                                 void *arg);
 
+/* ---- Groups and pools (gevent.pool.Group and Pool) -------------------------------------------
+ * A group owns its members: they are detached (green_join and green_detach on them fail with
+ * EINVAL) and leave the group, their handles released, when they end. A greenlet belongs to
+ * at most one group. Results travel through the greenlet's arg or a future. */
+typedef struct green_group green_group_t;
+
+GREEN_EXTERN green_group_t *green_group_new(void);
+
+/* EBUSY (nothing changes) while it has members or greenlets wait in green_group_join. */
+GREEN_EXTERN int green_group_free(green_group_t *grp);
+
+/* Make g a member. g must be a spawned greenlet nobody joins, not detached, not in a group
+ * (EINVAL otherwise; ESRCH for a released handle or one of another hub). A greenlet that has
+ * already ended is released at once instead, as green_detach does. */
+GREEN_EXTERN int green_group_add(green_group_t *grp, green_t *g);
+
+/* green_spawn, then green_group_add. */
+GREEN_EXTERN green_t *green_group_spawn(green_group_t *grp, void *(*fn)(void *), void *arg);
+
+/* Wait until the group has no members. ETIMEDOUT, ECANCELED; EDEADLK when the caller is a
+ * member (it would wait for itself). */
+GREEN_EXTERN int green_group_join(green_group_t *grp, double timeout);
+
+/* green_kill every member; does not wait for them to end (green_group_join does). */
+GREEN_EXTERN int green_group_kill(green_group_t *grp);
+
+/* The number of members, or -1 + errno. */
+GREEN_EXTERN ssize_t green_group_size(green_group_t *grp);
+
+/* A pool is a group that runs at most `limit` greenlets at once. */
+typedef struct green_pool green_pool_t;
+
+/* EINVAL for a limit of 0. */
+GREEN_EXTERN green_pool_t *green_pool_new(size_t limit);
+
+/* EBUSY while it has members or greenlets wait in it (to spawn or to join). */
+GREEN_EXTERN int green_pool_free(green_pool_t *p);
+
+/* Spawn fn(arg) into the pool, first parking while it is full. Spawners get free places in
+ * the order they came. NULL + errno: ETIMEDOUT, ECANCELED, or green_spawn's errors. */
+GREEN_EXTERN green_t *green_pool_spawn(green_pool_t *p, void *(*fn)(void *), void *arg,
+                                       double timeout);
+
+/* As for groups: wait until no member is left (nor a spawn that was given a place). */
+GREEN_EXTERN int green_pool_join(green_pool_t *p, double timeout);
+GREEN_EXTERN int green_pool_kill(green_pool_t *p);
+GREEN_EXTERN ssize_t green_pool_size(green_pool_t *p);
+
 /* ---- Introspection ---------------------------------------------------------------------- */
 typedef struct green_stats {
   size_t greenlets;        /* handles not yet released (the main greenlet excluded) */
