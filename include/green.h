@@ -271,6 +271,30 @@ GREEN_EXTERN int green_pool_join(green_pool_t *p, double timeout);
 GREEN_EXTERN int green_pool_kill(green_pool_t *p);
 GREEN_EXTERN ssize_t green_pool_size(green_pool_t *p);
 
+/* ---- Waiting for whichever finishes first (gevent.iwait, asyncio.as_completed) ---------------
+ * An iterator over greenlets and futures of the calling hub that reports each one once, in
+ * the order they finish (those already finished first, in argument order). It does not join
+ * the greenlets: join them afterwards (a detached greenlet or a group member is released when
+ * it ends, so its handle is not valid once reported). */
+typedef struct green_iwait green_iwait_t;
+
+/* Items are numbered greenlets first (0 .. ng-1), then futures (ng .. ng+nf-1). NULL + errno:
+ * ESRCH for a released or foreign handle, EINVAL for NULL arrays or the main greenlet,
+ * ENOMEM. Neither the greenlets' handles nor the futures may be released while watched. */
+GREEN_EXTERN green_iwait_t *green_iwait_new(green_t **gs, size_t ng, green_future_t **fs,
+                                            size_t nf);
+
+/* Wait for the next item to finish: 1 with its number in *index, 0 once every item has been
+ * reported, or -1 with ETIMEDOUT, ECANCELED, EBUSY (another greenlet waits on it). */
+GREEN_EXTERN int green_iwait_next(green_iwait_t *it, size_t *index, double timeout);
+
+/* Stop watching and free. EBUSY while a greenlet waits in green_iwait_next. */
+GREEN_EXTERN int green_iwait_free(green_iwait_t *it);
+
+/* Wait until one of the n greenlets has ended and return its index (the first in the array
+ * if several have). -1 + errno as green_iwait_new and green_iwait_next; EINVAL when n is 0. */
+GREEN_EXTERN ssize_t green_wait_any(green_t **gs, size_t n, double timeout);
+
 /* ---- Introspection ---------------------------------------------------------------------- */
 typedef struct green_stats {
   size_t greenlets;        /* handles not yet released (the main greenlet excluded) */
