@@ -295,6 +295,23 @@ GREEN_EXTERN int green_iwait_free(green_iwait_t *it);
  * if several have). -1 + errno as green_iwait_new and green_iwait_next; EINVAL when n is 0. */
 GREEN_EXTERN ssize_t green_wait_any(green_t **gs, size_t n, double timeout);
 
+/* ---- Thread pool (gevent's threadpool) ----------------------------------------------------
+ * Blocking functions run on worker threads while only the calling greenlet parks. One pool
+ * per process; no thread is started until the first job, and workers start as jobs need them,
+ * up to the pool's size: green_threadpool_set_size, else GREEN_THREADPOOL_SIZE from the
+ * environment (read at the first job), else 4 per core (at least 4). Workers block every
+ * signal and end with the process; exit does not wait for a job still running. */
+
+/* Run fn(arg) on a worker and park until it returns; *result (if not NULL) gets its return
+ * value. A job cannot be stopped: when the caller is killed or its scoped deadline passes it
+ * returns at once with ECANCELED or ETIMEDOUT, and the job's result is dropped when it ends.
+ * EPERM from a callback on the hub, EAGAIN when no worker thread can be started, ENOMEM.
+ * fn runs on a plain OS thread: libgreen calls made there use that thread's own hub. */
+GREEN_EXTERN int green_threadpool_run(void *(*fn)(void *), void *arg, void **result);
+
+/* Set the bound (1 to 1024, else EINVAL). Workers beyond it leave once idle. */
+GREEN_EXTERN int green_threadpool_set_size(size_t n);
+
 /* ---- Introspection ---------------------------------------------------------------------- */
 typedef struct green_stats {
   size_t greenlets;        /* handles not yet released (the main greenlet excluded) */
