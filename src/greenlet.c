@@ -51,7 +51,7 @@ void green__greenlet_free_all(struct green__hub *h) {
 }
 
 /* Tell everything watching g that it has ended; each watch is told once. */
-static void notify_end(struct green__hub *h, green_t *g) {
+__attribute__((noinline, cold)) static void notify_end(struct green__hub *h, green_t *g) {
   green__list_t *n;
   g->flags &= ~GREEN__WATCHED;
   while ((n = green__list_pop_front(&g->end_watches))) {

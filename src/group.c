@@ -27,7 +27,8 @@ int green__group_check(struct green__hub *h, struct green_group *grp) {
   return grp->magic == GROUP_MAGIC && grp->hub == h ? 0 : -ESRCH;
 }
 
-int green__group_can_add(struct green__hub *h, green_t *g) {
+/* 0 when g can become a member (see green__group_add), else -errno. */
+static int can_add(struct green__hub *h, green_t *g) {
   int r = green__greenlet_check(h, g);
   if (r) return r;
   return green__greenlet_joinable(h, g) ? 0 : -EINVAL;
@@ -117,7 +118,7 @@ int green_group_add(green_group_t *grp, green_t *g) {
   struct green__hub *h = green__hub_get();
   int r;
   if (!h) return -1;
-  if ((r = green__group_check(h, grp)) || (r = green__group_can_add(h, g)))
+  if ((r = green__group_check(h, grp)) || (r = can_add(h, g)))
     return green__fail(r);
   green__group_add(h, grp, g);
   return 0;

@@ -23,10 +23,8 @@ void green__group_init(struct green__hub *h, struct green_group *grp);
 /* 0 when grp is a live group of hub h; -EINVAL for NULL, -ESRCH otherwise. */
 int green__group_check(struct green__hub *h, struct green_group *grp);
 
-/* 0 when g can become a member: a live spawned greenlet nobody joins, not detached. */
-int green__group_can_add(struct green__hub *h, green_t *g);
-
-/* Make g (checked by green__group_can_add) a member, or release it at once if it has ended. */
+/* Make g a member, or release it at once if it has ended. g is a live spawned greenlet of
+ * hub h that nobody joins, not detached (so in no group). */
 void green__group_add(struct green__hub *h, struct green_group *grp, green_t *g);
 
 /* A slot was freed (a member left, or a reservation went unused): the pool's hook, then the
