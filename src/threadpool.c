@@ -38,7 +38,7 @@ static struct {
   pthread_mutex_t mu;
   pthread_cond_t cv;
   green__list_t queue;      /* jobs no worker has taken, FIFO */
-  size_t queued, size, workers, idle;
+  size_t queued, size, workers, busy;
 } pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, {&pool.queue, &pool.queue},
           0, 0, 0, 0};
 
@@ -75,18 +75,16 @@ static void *worker(void *arg) {
   pthread_mutex_lock(&pool.mu);
   for (;;) {
     job_t *j;
-    while (!pool.queued && pool.workers <= pool.size) {
-      pool.idle++;
-      pthread_cond_wait(&pool.cv, &pool.mu);
-      pool.idle--;
-    }
+    while (!pool.queued && pool.workers <= pool.size) pthread_cond_wait(&pool.cv, &pool.mu);
     if (pool.workers > pool.size) break; /* the pool was made smaller */
     j = green__container_of(green__list_pop_front(&pool.queue), job_t, link);
     pool.queued--;
+    pool.busy++;
     pthread_mutex_unlock(&pool.mu);
     j->result = j->fn(j->arg);
-    if (green__hub_post(j->hub, &j->remote) < 0) job_free(j);
     pthread_mutex_lock(&pool.mu);
+    pool.busy--; /* before the hub hears of it: a job it submits next finds this worker free */
+    if (green__hub_post(j->hub, &j->remote) < 0) job_free(j);
   }
   pool.workers--;
   pthread_mutex_unlock(&pool.mu);
@@ -111,16 +109,16 @@ static int start_worker(void) {
   return 0;
 }
 
-/* Queue j; start a worker if every worker is busy and the pool may grow. Fails only when no
- * worker exists and none can be started. */
+/* Queue j; start a worker if the jobs queued outnumber the workers not running one and the
+ * pool may grow. Fails only when no worker exists and none can be started. */
 static int submit(job_t *j) {
   int r = 0;
   pthread_mutex_lock(&pool.mu);
   if (!pool.size) pool.size = default_size();
   green__list_push_back(&pool.queue, &j->link);
   pool.queued++;
-  if (pool.queued > pool.idle && pool.workers < pool.size) r = start_worker();
-  if (pool.idle) pthread_cond_signal(&pool.cv);
+  if (pool.queued > pool.workers - pool.busy && pool.workers < pool.size) r = start_worker();
+  pthread_cond_signal(&pool.cv);
   if (r < 0 && pool.workers) r = 0; /* a running worker will take it */
   if (r < 0) {
     green__list_remove(&j->link);
