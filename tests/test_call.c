@@ -89,10 +89,12 @@ TEST_CASE(soon_not_starved_by_yielders) {
 }
 
 /* A soon call costs no loop iteration (no system call): 1,000 of them, each followed by a
- * yield, poll far fewer than 1,000 times (only the 2 ms fairness poll may come in). */
+ * yield, poll far fewer than 1,000 times. Only the fairness poll may come in, at most once
+ * per 2 ms of running (or of being descheduled on a busy machine) and 256 switches. */
 TEST_CASE(soon_no_poll) {
   enum { N = 1000 };
   green_stats_t before, after;
+  double t0 = test_now();
   int i;
   ASSERT_OK(green_stats(&before));
   for (i = 0; i < N; i++) {
@@ -101,7 +103,8 @@ TEST_CASE(soon_no_poll) {
     ASSERT_EQ(log_n, i + 1);
   }
   ASSERT_OK(green_stats(&after));
-  ASSERT_LT(after.polls - before.polls, 10);
+  ASSERT_LT(after.polls - before.polls, N / 2);
+  ASSERT_LE(after.polls - before.polls, (test_now() - t0) / 0.002 + N / 256 + 2);
   ASSERT_EQ(after.ready, 0);
 }
 
@@ -115,10 +118,14 @@ static void resched(void *arg) {
 
 TEST_CASE(soon_rescheduling_does_not_starve_loop) {
   double t0 = test_now();
+  int n;
   ASSERT_NE(green_call_soon(resched, NULL), 0);
   ASSERT_OK(green_sleep(0.02)); /* its timer needs polls of the loop */
   ASSERT_RANGE(test_now() - t0, 0.019, 5.0);
-  ASSERT_GT(resched_count, 1);
+  n = resched_count;
+  ASSERT_GE(n, 1);
+  ASSERT_OK(green_sleep(0.005));
+  ASSERT_GT(resched_count, n); /* it kept going meanwhile */
   resched_stop = 1;
   ASSERT_OK(green_sleep(0.001)); /* let the last one run */
 }
@@ -288,11 +295,12 @@ static void cancel_victims(void *arg) {
 TEST_CASE(cancel_from_callback) {
   ASSERT_NE(green_call_soon(cancel_victims, NULL), 0);
   ASSERT_TRUE((victims[0] = green_call_soon(log_id, (void *)(intptr_t)1)));
-  ASSERT_TRUE((victims[1] = green_call_later(0.001, log_id, (void *)(intptr_t)2)));
+  ASSERT_TRUE((victims[1] = green_call_later(5, log_id, (void *)(intptr_t)2)));
   ASSERT_NE(green_call_soon(log_id, (void *)(intptr_t)3), 0);
   ASSERT_OK(green_sleep(0.02));
   ASSERT_EQ(log_n, 1);
   ASSERT_EQ(log_v[0], 3);
+  ASSERT_ERRNO(green_call_cancel(victims[1]), ESRCH); /* no longer pending */
 }
 
 typedef struct foreign {

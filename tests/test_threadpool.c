@@ -51,11 +51,16 @@ TEST_CASE(result_and_lazy_start) {
 
 static atomic_int busy, max_busy;
 
+/* Counts the jobs running at once; each holds its worker until `target` have been seen
+ * running together (or 2 s have passed), so a slow machine cannot hide the bound. */
 static void *count_busy(void *arg) {
+  int target = (int)(intptr_t)arg;
   int now = atomic_fetch_add(&busy, 1) + 1, seen = atomic_load(&max_busy);
+  double end = test_now() + 2;
   while (now > seen && !atomic_compare_exchange_weak(&max_busy, &seen, now)) {
   }
-  sleep_s((double)(intptr_t)arg / 1000);
+  while (atomic_load(&max_busy) < target && test_now() < end) sleep_s(0.001);
+  sleep_s(0.002);
   atomic_fetch_sub(&busy, 1);
   return NULL;
 }
@@ -65,25 +70,26 @@ static void *run_count_busy(void *arg) {
   return NULL;
 }
 
-static void run_jobs(int n, int ms) {
+static void run_jobs(int n, int target) {
   green_t **gs = calloc((size_t)n, sizeof *gs);
   int i;
   ASSERT_TRUE(gs != NULL);
-  for (i = 0; i < n; i++) ASSERT_TRUE((gs[i] = green_spawn(run_count_busy, (void *)(intptr_t)ms)));
+  for (i = 0; i < n; i++)
+    ASSERT_TRUE((gs[i] = green_spawn(run_count_busy, (void *)(intptr_t)target)));
   ASSERT_OK(green_joinall(gs, (size_t)n, -1));
   free(gs);
 }
 
 TEST_CASE(bound_from_environment) {
   ASSERT_OK(setenv("GREEN_THREADPOOL_SIZE", "3", 1));
-  run_jobs(24, 20);
+  run_jobs(24, 3);
   ASSERT_EQ(atomic_load(&max_busy), 3);
   ASSERT_EQ(thread_count(), 1 + 3);
 }
 
 TEST_CASE(bound_from_setter) {
   ASSERT_OK(green_threadpool_set_size(5));
-  run_jobs(30, 20);
+  run_jobs(30, 5);
   ASSERT_EQ(atomic_load(&max_busy), 5);
   ASSERT_EQ(thread_count(), 1 + 5);
   ASSERT_OK(green_threadpool_set_size(2)); /* idle workers beyond it leave */
@@ -91,7 +97,7 @@ TEST_CASE(bound_from_setter) {
   while (thread_count() > 1 + 2 && test_now() < end) sleep_s(0.001);
   ASSERT_EQ(thread_count(), 1 + 2);
   atomic_store(&max_busy, 0);
-  run_jobs(10, 10);
+  run_jobs(10, 2);
   ASSERT_EQ(atomic_load(&max_busy), 2);
   ASSERT_ERRNO(green_threadpool_set_size(0), EINVAL);
   ASSERT_ERRNO(green_threadpool_set_size(1025), EINVAL);
