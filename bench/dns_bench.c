@@ -69,7 +69,7 @@ static double cpu_seconds(void) {
          (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6;
 }
 
-/* The server's CPU time and run-queue wait so far, in seconds; 0 when unknown. */
+/* 1 with the server's CPU time and run-queue wait so far, in seconds; 0 when unknown. */
 static int server_sched(double *cpu, double *wait) {
   char path[64];
   unsigned long long c, w;
