@@ -493,7 +493,7 @@ GREEN_EXTERN int green_rwlock_unlock(green_rwlock_t *rw);
  * more addresses are sorted as glibc sorts them (RFC 3484 with glibc's default policy
  * tables; /etc/gai.conf is not read). One difference from glibc's files backend: a "::1"
  * line of the hosts file answers only IPv6 questions (glibc also hands it out as 127.0.0.1).
- * Each thread keeps at most 200 queries in flight; more lookups wait their turn in order.
+ * Each thread keeps at most 64 queries in flight; more lookups wait their turn in order.
  *
  * Environment (read once per thread, on its first lookup):
  *   GREEN_DNS_SERVERS  "127.0.0.1:5353,[::1]:5353": these servers instead of resolv.conf's
