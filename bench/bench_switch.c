@@ -45,6 +45,21 @@ static inline int bare_tick(void) {
   return bare_left <= 0;
 }
 
+/* The two contexts' stacks, the same for every variant. */
+static char run_stacks[2][BARE_STACK] __attribute__((aligned(64)));
+
+/* ns per one-way switch over n switches: start() switches into the first context, which
+ * switches back to main when bare_tick says the run is over. */
+static double timed_run(long n, void (*start)(void)) {
+  double t0, t1;
+  bare_left = n;
+  bare_deadline = bench_now() + max_run_s;
+  t0 = bench_now();
+  start();
+  t1 = bench_now();
+  return (t1 - t0) * 1e9 / (double)(n - bare_left);
+}
+
 /* Both contexts run this one loop. */
 #define SAME_SITE_LOOP(swap)                                                                    \
   static void swap##_same_site(void) {                                                          \
@@ -78,27 +93,15 @@ static void raw_same_site(void *arg) {
   }
 }
 
+static void start_raw(void) { green__ctx_switch(&raw_main, &raw_a.ctx); }
+
 static double raw_run(long n) {
-  void *sa = malloc(BARE_STACK), *sb = malloc(BARE_STACK);
-  double t0, t1;
-  if (!sa || !sb) {
-    free(sa);
-    free(sb);
-    return 0;
-  }
   raw_a.peer = &raw_b;
   raw_b.peer = &raw_a;
-  green__ctx_make(&raw_a.ctx, sa, BARE_STACK, raw_same_site, NULL);
-  green__ctx_make(&raw_b.ctx, sb, BARE_STACK, raw_same_site, NULL);
+  green__ctx_make(&raw_a.ctx, run_stacks[0], BARE_STACK, raw_same_site, NULL);
+  green__ctx_make(&raw_b.ctx, run_stacks[1], BARE_STACK, raw_same_site, NULL);
   raw_cur = &raw_a;
-  bare_left = n;
-  bare_deadline = bench_now() + max_run_s;
-  t0 = bench_now();
-  green__ctx_switch(&raw_main, &raw_a.ctx);
-  t1 = bench_now();
-  free(sa);
-  free(sb);
-  return (t1 - t0) * 1e9 / (double)(n - bare_left);
+  return timed_run(n, start_raw);
 }
 
 /* Each context runs its own loop. */
@@ -140,27 +143,17 @@ static void *bare_context(void *stack, size_t size, void (*entry)(void), int fpu
 }
 
 /* ns per one-way switch over n switches between two contexts that start in entry_a and
- * entry_b; 0 on failure. */
+ * entry_b. */
+static void (*bare_run_swap)(void **, void *);
+static void start_bare(void) { bare_run_swap(&main_sp, ctx_a.sp); }
+
 static double bare_run(long n, void (*swap)(void **, void *), void (*entry_a)(void),
                        void (*entry_b)(void), int fpu) {
-  void *sa = malloc(BARE_STACK), *sb = malloc(BARE_STACK);
-  double t0, t1;
-  if (!sa || !sb) {
-    free(sa);
-    free(sb);
-    return 0;
-  }
-  ctx_a = (struct bare){bare_context(sa, BARE_STACK, entry_a, fpu), &ctx_b};
-  ctx_b = (struct bare){bare_context(sb, BARE_STACK, entry_b, fpu), &ctx_a};
+  ctx_a = (struct bare){bare_context(run_stacks[0], BARE_STACK, entry_a, fpu), &ctx_b};
+  ctx_b = (struct bare){bare_context(run_stacks[1], BARE_STACK, entry_b, fpu), &ctx_a};
   bare_cur = &ctx_a;
-  bare_left = n;
-  bare_deadline = bench_now() + max_run_s;
-  t0 = bench_now();
-  swap(&main_sp, ctx_a.sp);
-  t1 = bench_now();
-  free(sa);
-  free(sb);
-  return (t1 - t0) * 1e9 / (double)(n - bare_left);
+  bare_run_swap = swap;
+  return timed_run(n, start_bare);
 }
 
 enum { SAME_SITE, TWO_SITES, SAME_SITE_FPU, RAW_SAME_SITE, NBARE };
