@@ -142,11 +142,11 @@ static void *bare_context(void *stack, size_t size, void (*entry)(void), int fpu
   return sp;
 }
 
-/* ns per one-way switch over n switches between two contexts that start in entry_a and
- * entry_b. */
 static void (*bare_run_swap)(void **, void *);
 static void start_bare(void) { bare_run_swap(&main_sp, ctx_a.sp); }
 
+/* ns per one-way switch over n switches between two contexts that start in entry_a and
+ * entry_b. */
 static double bare_run(long n, void (*swap)(void **, void *), void (*entry_a)(void),
                        void (*entry_b)(void), int fpu) {
   ctx_a = (struct bare){bare_context(run_stacks[0], BARE_STACK, entry_a, fpu), &ctx_b};
