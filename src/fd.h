@@ -24,6 +24,7 @@ typedef struct green__fd {
   ev_io io;
   green__list_t waiters; /* greenlets parked on this fd, through their wait_link */
   uint8_t flags;
+  uint32_t gen;          /* the preload shim's generation of the file this entry is for */
 } green__fd_t;
 
 typedef struct green__fdtab {

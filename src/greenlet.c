@@ -64,6 +64,15 @@ static void entry(void *arg) {
   green__fatal("a dead greenlet was resumed");
 }
 
+void green__greenlet_exit(struct green__hub *h, void *result) {
+  green_t *g = h->current;
+  if (g == &h->main || g == &h->hub) green__fatal("the main or hub greenlet cannot end");
+  g->result = result;
+  end(h, g);
+  green__hub_schedule(h);
+  green__fatal("a dead greenlet was resumed");
+}
+
 green_t *green_spawn_stack(void *(*fn)(void *), void *arg, size_t stack_size) {
   struct green__hub *h = green__hub_get();
   green_t *g;
@@ -93,6 +102,7 @@ green_t *green_spawn_stack(void *(*fn)(void *), void *arg, size_t stack_size) {
   g->deadline = INFINITY;
   g->deadlines = NULL;
   g->asan_fake_stack = NULL;
+  g->preload = NULL;
   g->stack_lo = g->stack->lo;
   g->stack_size = g->stack->size;
   green__list_init(&g->wait_link);

@@ -55,10 +55,15 @@ struct green {
   const void *stack_lo;       /* the stack's bounds, for AddressSanitizer */
   size_t stack_size;
   void *asan_fake_stack;
+  void *preload;              /* the preload shim's thread record (preload/threads.c), or NULL */
 };
 
 /* Release a handle back to its hub's free list. */
 void green__greenlet_release(struct green__hub *h, green_t *g);
+
+/* End the running greenlet as if its function had returned `result` (pthread_exit under the
+ * preload shim). Not for the main or hub greenlet. Never returns. */
+__attribute__((noreturn)) void green__greenlet_exit(struct green__hub *h, void *result);
 
 /* Free every handle's memory: the hub is going away with its thread. */
 void green__greenlet_free_all(struct green__hub *h);

@@ -194,6 +194,14 @@ struct green__hub *green__hub_get(void) {
   return green__likely(tls_hub != NULL) ? tls_hub : hub_create();
 }
 
+void green__hub_fork_child(void) {
+  struct green__hub *h = tls_hub;
+  if (!h) return;
+  ev_loop_destroy(h->loop); /* its epoll fd is the parent's epoll instance */
+  tls_hub = NULL;
+  pthread_setspecific(hub_key, NULL); /* no destructor for the parent's hub at thread exit */
+}
+
 int green_stats(green_stats_t *st) {
   struct green__hub *h = green__hub_get();
   if (!h) return -1;
