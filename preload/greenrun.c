@@ -2,8 +2,9 @@
  * greenrun: run an unmodified program with libgreen-preload.so, so that its threads are
  * greenlets and its blocking calls park them instead of the OS thread.
  *
- * It finds the shim next to itself (the build tree), else where it was installed, puts it
- * first in LD_PRELOAD, sets GREEN_THREADS and GREEN_DEBUG for it, and execs the command.
+ * It finds the shim next to itself (the build tree), else where it was installed, adds it to
+ * LD_PRELOAD (after what is there: a sanitizer runtime must stay first), sets GREEN_THREADS
+ * and GREEN_DEBUG for it, and execs the command.
  */
 #include <errno.h>
 #include <limits.h>
@@ -54,7 +55,7 @@ static int set_preload(const char *shim) {
   char *v = malloc(len);
   int r;
   if (!v) return -1;
-  if (old && *old) snprintf(v, len, "%s:%s", shim, old);
+  if (old && *old) snprintf(v, len, "%s:%s", old, shim); /* a sanitizer runtime stays first */
   else snprintf(v, len, "%s", shim);
   r = setenv("LD_PRELOAD", v, 1);
   free(v);

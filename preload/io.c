@@ -253,7 +253,8 @@ ssize_t green__shim_io(int fd, green__io_t *io) {
       io->op != GREEN__OP_READV && io->op != GREEN__OP_WRITE && io->op != GREEN__OP_WRITEV)
     return green__shim_io_real(fd, io); /* recv/send on a pipe: ENOTSOCK at once */
   if (!(f = green__shim_hub_fd(h, fd, &err))) return green__shim_io_real(fd, io);
-  return is_input(io->op) ? input(h, fd, p, f, io) : output(h, fd, p, f, io);
+  err = errno;
+  return green__shim_done(is_input(io->op) ? input(h, fd, p, f, io) : output(h, fd, p, f, io), err);
 }
 
 /* ---- the hooks -------------------------------------------------------------------------- */
@@ -356,8 +357,8 @@ static green__shim_fd_t *socket_call(int fd, int flags, struct green__hub **hp, 
 
 /* Blocking recvmmsg waits for the first datagram, then (without MSG_WAITFORONE) for more
  * until vlen have come or, checked after each one, the timeout passed. */
-GREEN__SHIM_EXPORT int recvmmsg(int fd, struct mmsghdr *vec, unsigned vlen, int flags,
-                                struct timespec *timeout) {
+static int recvmmsg_green(int fd, struct mmsghdr *vec, unsigned vlen, int flags,
+                          struct timespec *timeout) {
   struct green__hub *h;
   green__shim_fd_t *p;
   green__fd_t *f;
@@ -388,7 +389,7 @@ GREEN__SHIM_EXPORT int recvmmsg(int fd, struct mmsghdr *vec, unsigned vlen, int 
   }
 }
 
-GREEN__SHIM_EXPORT int sendmmsg(int fd, struct mmsghdr *vec, unsigned vlen, int flags) {
+static int sendmmsg_green(int fd, struct mmsghdr *vec, unsigned vlen, int flags) {
   struct green__hub *h;
   green__shim_fd_t *p;
   green__fd_t *f;
@@ -406,4 +407,15 @@ GREEN__SHIM_EXPORT int sendmmsg(int fd, struct mmsghdr *vec, unsigned vlen, int 
                                  "sendmmsg")) < 0)
       return sent ? (int)sent : green__shim_fail(-r);
   }
+}
+
+GREEN__SHIM_EXPORT int recvmmsg(int fd, struct mmsghdr *vec, unsigned vlen, int flags,
+                                struct timespec *timeout) {
+  int saved = errno;
+  return (int)green__shim_done(recvmmsg_green(fd, vec, vlen, flags, timeout), saved);
+}
+
+GREEN__SHIM_EXPORT int sendmmsg(int fd, struct mmsghdr *vec, unsigned vlen, int flags) {
+  int saved = errno;
+  return (int)green__shim_done(sendmmsg_green(fd, vec, vlen, flags), saved);
 }

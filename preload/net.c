@@ -86,7 +86,7 @@ GREEN__SHIM_EXPORT int accept4(int fd, __SOCKADDR_ARG addr, socklen_t *restrict 
   green__shim_fd_t *p = green_fd(fd, &h);
   double at = NAN;
   int64_t timeo;
-  int c, r;
+  int c, r, saved = errno;
   if (!p || green__shim_fd_kind(p) != GREEN__KIND_STREAM || (flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)))
     c = green__real.accept4(fd, addr.__sockaddr__, len, flags);
   else
@@ -105,7 +105,7 @@ GREEN__SHIM_EXPORT int accept4(int fd, __SOCKADDR_ARG addr, socklen_t *restrict 
   if (c >= 0)
     green__shim_fd_born(c, GREEN__KIND_STREAM | (flags & SOCK_NONBLOCK ? GREEN__FDI_NONBLOCK : 0),
                         p);
-  return c;
+  return (int)green__shim_done(c, saved);
 }
 
 GREEN__SHIM_EXPORT int accept(int fd, __SOCKADDR_ARG addr, socklen_t *restrict len) {
@@ -143,7 +143,8 @@ GREEN__SHIM_EXPORT int connect(int fd, __CONST_SOCKADDR_ARG addr, socklen_t len)
   green__shim_fd_t *p = green_fd(fd, &h);
   if (!p || green__shim_fd_kind(p) != GREEN__KIND_STREAM || !addr.__sockaddr__)
     return green__real.connect(fd, addr.__sockaddr__, len);
-  return connect_green(h, p, fd, addr.__sockaddr__, len);
+  int saved = errno;
+  return (int)green__shim_done(connect_green(h, p, fd, addr.__sockaddr__, len), saved);
 }
 
 GREEN__SHIM_EXPORT int shutdown(int fd, int how) {

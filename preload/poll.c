@@ -11,6 +11,7 @@
  * call or when it times out (their readiness cannot be told apart in epoll's level-triggered
  * view without waking the caller for data it did not ask about).
  */
+#include <fcntl.h>
 #include <math.h>
 #include <poll.h>
 #include <signal.h>
@@ -126,9 +127,9 @@ static int poll_park(struct green__hub *h, struct pollfd *fds, nfds_t n, double 
 static int poll_at(struct pollfd *fds, nfds_t n, double at, const sigset_t *mask,
                    const char *call) {
   struct green__hub *h = green__shim_hub();
-  int r = green__real.poll(fds, n, 0);
+  int r = green__real.poll(fds, n, 0), saved = errno;
   if (r != 0 || !h || at <= green_now()) return r;
-  return poll_park(h, fds, n, at, mask, call);
+  return (int)green__shim_done(poll_park(h, fds, n, at, mask, call), saved);
 }
 
 GREEN__SHIM_EXPORT int poll(struct pollfd *fds, nfds_t n, int timeout) {
@@ -215,7 +216,8 @@ static int select_park(struct green__hub *h, fdsets_t *s, int nfds, double at,
   waitset_init(&ws);
   for (fd = 0; fd < nfds && r == 0; fd++) {
     int ev = (in_set(s->orig[0], fd) ? EV_READ : 0) | (in_set(s->orig[1], fd) ? EV_WRITE : 0);
-    r = waitset_add(&ws, fd, ev);
+    /* the kernel skips fds beyond the process's fd table; epoll would refuse them */
+    if (ev && green__real.fcntl(fd, F_GETFD, NULL) >= 0) r = waitset_add(&ws, fd, ev);
   }
   if (r < 0) {
     waitset_free(&ws);
@@ -237,12 +239,12 @@ static int select_at(int nfds, fd_set *rd, fd_set *wr, fd_set *ex, double at,
                      const sigset_t *mask, const char *call) {
   struct green__hub *h = green__shim_hub();
   fdsets_t s;
-  int r;
+  int r, saved = errno;
   if (fdsets_init(&s, nfds, rd, wr, ex) < 0) return green__shim_fail(ENOMEM);
   r = select_now(&s, nfds);
   if (r == 0 && h && at > green_now()) r = select_park(h, &s, nfds, at, mask, call);
   free(s.heap);
-  return r;
+  return (int)green__shim_done(r, saved);
 }
 
 GREEN__SHIM_EXPORT int select(int nfds, fd_set *restrict rd, fd_set *restrict wr,
@@ -281,7 +283,8 @@ GREEN__SHIM_EXPORT int pselect(int nfds, fd_set *restrict rd, fd_set *restrict w
 static int epoll_at(int ep, struct epoll_event *ev, int max, double at, const sigset_t *mask,
                     const char *call) {
   struct green__hub *h = green__shim_hub();
-  int r = green__real.epoll_wait(ep, ev, max, 0), w;
+  int r = green__real.epoll_wait(ep, ev, max, 0), w, saved = errno;
+  if (r != 0) return r;
   while (r == 0 && h && at > green_now()) {
     w = mask ? green__shim_wait_fd_masked(h, ep, at, mask, call)
              : green__shim_wait_fd(h, ep, GREEN_READ, at, GREEN__INTR_ALWAYS, call);
@@ -289,7 +292,7 @@ static int epoll_at(int ep, struct epoll_event *ev, int max, double at, const si
     if (r != 0 || w == -ETIMEDOUT) break;
     if (w < 0) return green__shim_fail(-w);
   }
-  return r;
+  return (int)green__shim_done(r, saved);
 }
 
 GREEN__SHIM_EXPORT int epoll_wait(int ep, struct epoll_event *ev, int max, int timeout) {

@@ -68,13 +68,14 @@ static pid_t ask_waitid(const wait_call_t *c) {
  * reports the child first). */
 static pid_t wait_green(struct green__hub *h, pid_t (*ask)(const wait_call_t *),
                         const wait_call_t *c) {
+  int saved = errno;
   for (;;) {
     unsigned gen = green__shim_chld_gen();
     pid_t got = ask(c);
     int r;
-    if (got != 0) return got;
+    if (got != 0) return (pid_t)green__shim_done(got, saved);
     if ((r = green__shim_chld_park(h, gen)) < 0) {
-      if ((got = ask(c)) != 0) return got;
+      if ((got = ask(c)) != 0) return (pid_t)green__shim_done(got, saved);
       return green__shim_fail(-r);
     }
   }

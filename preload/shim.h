@@ -79,6 +79,13 @@ int green__shim_park(struct green__hub *h, double at, int loop_wait, int intr, c
 /* GREEN_DEBUG: one line on stderr, written with a single write(2). */
 void green__shim_debug(const char *call, int fd);
 
+/* A green call's result r: when it succeeded, errno goes back to `saved`, its value when the
+ * call started (the tries and probes on the way may have changed it; libc leaves it alone). */
+static inline long green__shim_done(long r, int saved) {
+  if (r >= 0) errno = saved;
+  return r;
+}
+
 /* errno = e; return -1. */
 static inline int green__shim_fail(int e) {
   errno = e;
