@@ -143,6 +143,180 @@ GREEN_EXTERN int green_connect(int fd, const struct sockaddr *addr, socklen_t le
 GREEN_EXTERN int green_accept(int fd, struct sockaddr *addr, socklen_t *len);
 GREEN_EXTERN int green_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags);
 
+/* ---- Queues (gevent.queue.JoinableQueue) ------------------------------------------------
+ * A FIFO of void * items, bounded or unbounded, shared by the greenlets of one thread. put
+ * parks while the queue is full, get while it is empty; parked greenlets are served in the
+ * order they came. An item put while getters are parked goes straight to the first of them,
+ * and a get from a full queue moves the first parked putter's item into the freed slot, so
+ * nobody arriving later can take an item (or a slot) from a greenlet that was already
+ * waiting. Items live in a ring buffer that grows by doubling (up to the capacity when
+ * bounded): nothing is allocated per item. A queue belongs to the thread that made it: its
+ * functions fail with EPERM on another thread. */
+typedef struct green_queue green_queue_t;
+
+/* A queue of at most `capacity` items; 0 means unbounded. NULL + ENOMEM. */
+GREEN_EXTERN green_queue_t *green_queue_new(size_t capacity);
+
+/* Free q and forget the items still in it. EBUSY (and nothing freed) while a greenlet is
+ * parked in a put, get or join on q; EINVAL for NULL. */
+GREEN_EXTERN int green_queue_free(green_queue_t *q);
+
+/* Append item, parking while q is full. EPIPE once q is closed (the item is not added),
+ * ETIMEDOUT, ECANCELED; ENOMEM when an unbounded queue cannot grow. */
+GREEN_EXTERN int green_queue_put(green_queue_t *q, void *item, double timeout);
+
+/* Take the oldest item into *item, parking while q is empty. A closed queue still gives the
+ * items left in it, then fails with EPIPE. ETIMEDOUT, ECANCELED. */
+GREEN_EXTERN int green_queue_get(green_queue_t *q, void **item, double timeout);
+
+/* put and get that never park: EAGAIN when q is full (put) or empty (get). */
+GREEN_EXTERN int green_queue_try_put(green_queue_t *q, void *item);
+GREEN_EXTERN int green_queue_try_get(green_queue_t *q, void **item);
+
+/* No more puts: parked putters (and later puts) fail with EPIPE, parked getters with EPIPE
+ * (they only park while q is empty). Closing twice is harmless. */
+GREEN_EXTERN int green_queue_close(green_queue_t *q);
+
+/* Items in q now (0 for NULL). */
+GREEN_EXTERN size_t green_queue_len(const green_queue_t *q);
+
+/* One item taken from q has been dealt with. EINVAL when called more often than items were
+ * put (Python's ValueError). When every item put has been marked done, joiners wake. */
+GREEN_EXTERN int green_queue_task_done(green_queue_t *q);
+
+/* Park until every item ever put on q has been marked done with green_queue_task_done.
+ * ETIMEDOUT, ECANCELED. */
+GREEN_EXTERN int green_queue_join(green_queue_t *q, double timeout);
+
+/* ---- Channels (Go's unbuffered channels and select) --------------------------------------
+ * A rendezvous: a send parks until a receiver takes the value and a receive parks until a
+ * sender brings one (a send to a receiver already parked completes at once: the receiver
+ * has the value). Parked senders and receivers are served in arrival order. A channel belongs
+ * to the thread that made it: its functions (and select) fail with EPERM on another thread. */
+typedef struct green_chan green_chan_t;
+
+GREEN_EXTERN green_chan_t *green_chan_new(void);
+
+/* EBUSY (nothing freed) while a greenlet is parked on c, in a send, a receive or a select. */
+GREEN_EXTERN int green_chan_free(green_chan_t *c);
+
+/* Hand value to a receiver. EPIPE when c is closed (before or while parked), ETIMEDOUT,
+ * ECANCELED. */
+GREEN_EXTERN int green_chan_send(green_chan_t *c, void *value, double timeout);
+
+/* Take a value from a sender into *value. EPIPE once c is closed, ETIMEDOUT, ECANCELED. */
+GREEN_EXTERN int green_chan_recv(green_chan_t *c, void **value, double timeout);
+
+/* Close c: every parked receiver and sender (select cases too) wakes with EPIPE, and so does
+ * every later send or receive. EPIPE when c was already closed. */
+GREEN_EXTERN int green_chan_close(green_chan_t *c);
+
+#define GREEN_SELECT_SEND 1
+#define GREEN_SELECT_RECV 2
+
+typedef struct green_select_case {
+  green_chan_t *chan; /* NULL: the case is never ready (Go's nil channel) */
+  int op;             /* GREEN_SELECT_SEND or GREEN_SELECT_RECV */
+  void *value;        /* SEND: the value to send; RECV: set to the value received */
+  int err;            /* set in the case that fired: 0, or EPIPE when its channel is closed */
+} green_select_case_t;
+
+/* Wait until one of the n cases can proceed, carry it out, and return its index; the other
+ * cases do nothing. When several are ready at once one of them is picked at random, each with
+ * the same chance (Go's rule), so no case can starve the others. A case whose channel is
+ * closed is ready: it fires with err = EPIPE. timeout 0 polls (Go's default case): ETIMEDOUT
+ * when none is ready at once. EINVAL for a bad op or cases == NULL with n > 0; ETIMEDOUT,
+ * ECANCELED, ENOMEM (more than 16 cases need memory). */
+GREEN_EXTERN int green_select(green_select_case_t *cases, size_t n, double timeout);
+
+/* ---- Greenlet-local storage and names (pthread_key_create per greenlet) -------------------
+ * Keys are process-wide, values are per greenlet (the main greenlet of each thread included).
+ * A greenlet that never sets a value allocates nothing. When a greenlet ends, the destructor
+ * of each key with a non-NULL value runs on that greenlet with the value (which is set to
+ * NULL first), repeated while destructors set new values, at most
+ * GREEN_LOCAL_DESTRUCTOR_ITERATIONS rounds, as pthreads do. A thread's main greenlet ends
+ * when the thread does (pthread_exit or return from its start routine; like pthread key
+ * destructors, not at exit() of the process). */
+typedef unsigned green_local_t;
+
+#define GREEN_LOCAL_MAX 128
+#define GREEN_LOCAL_DESTRUCTOR_ITERATIONS 4
+
+/* A new key in *key; its value is NULL in every greenlet. EAGAIN when GREEN_LOCAL_MAX keys
+ * exist, EINVAL for NULL. */
+GREEN_EXTERN int green_local_create(green_local_t *key, void (*destructor)(void *));
+
+/* Delete key: its values are forgotten, no destructor runs (as pthread_key_delete). EINVAL
+ * for a key that does not exist. */
+GREEN_EXTERN int green_local_delete(green_local_t key);
+
+/* The calling greenlet's value for key; NULL when it has none or key does not exist. */
+GREEN_EXTERN void *green_local_get(green_local_t key);
+
+/* Set the calling greenlet's value for key. EINVAL for a key that does not exist, ENOMEM. */
+GREEN_EXTERN int green_local_set(green_local_t key, const void *value);
+
+/* Longest name kept, including its terminating NUL. */
+#define GREEN_NAME_MAX 32
+
+/* Name g, for dumps and error messages: name is copied, cut to GREEN_NAME_MAX - 1 bytes;
+ * NULL clears it. ESRCH, EINVAL as green_state. */
+GREEN_EXTERN int green_set_name(green_t *g, const char *name);
+
+/* g's name, "" when it has none; valid until g is renamed or released. NULL + errno (ESRCH,
+ * EINVAL) for a handle that is not valid here. */
+GREEN_EXTERN const char *green_name(green_t *g);
+
+/* ---- Generators (Python's generator send/yield) ------------------------------------------
+ * A generator runs fn(gen, arg) on a greenlet of its own. The caller resumes it with
+ * green_gen_next or green_gen_send; it runs until it calls green_gen_yield(gen, value, ...),
+ * which hands `value` back to the caller and suspends it until the next resume. The CPU goes
+ * straight from caller to generator and back, without the ready queue. fn's return value is
+ * Python's StopIteration value: the resume that ran it to its end reports "stopped".
+ * A generator may park in blocking calls; its caller waits meanwhile. Killing the caller
+ * while it waits kills the generator too (the kill lands in the innermost generator, as an
+ * exception would in one Python call stack). A generator belongs to the thread that made it
+ * (ESRCH elsewhere); while suspended it counts as blocked in green_stats. */
+typedef struct green_gen green_gen_t;
+
+/* A generator that has not started; fn runs at the first green_gen_next. NULL + errno
+ * (ENOMEM, EAGAIN as green_spawn; EINVAL for NULL fn). */
+GREEN_EXTERN green_gen_t *green_gen_new(void *(*fn)(green_gen_t *gen, void *arg), void *arg);
+
+/* Resume gen with `sent` as the result of its pending yield (green_gen_next sends NULL).
+ * Returns 1 when it yielded (*value = what it yielded), 0 when it has stopped (*value = fn's
+ * return value the first time, NULL after that), -1 + errno: EINVAL for NULL gen or a
+ * non-NULL send to a generator that has not started (Python's TypeError), EBUSY when gen is
+ * running (it resumed itself, or is parked on behalf of another caller: Python's ValueError),
+ * ECANCELED when the caller has been killed, ESRCH for another thread's generator. value may
+ * be NULL. */
+GREEN_EXTERN int green_gen_send(green_gen_t *gen, void *sent, void **value);
+GREEN_EXTERN int green_gen_next(green_gen_t *gen, void **value);
+
+/* Called by the generator itself: give value to the caller and suspend. Returns 0 when
+ * resumed, *sent (if not NULL) = what the caller sent, or -1 + ECANCELED when gen is being
+ * closed or killed (Python's GeneratorExit): clean up and return from fn. EINVAL when the
+ * caller is not gen's own greenlet. */
+GREEN_EXTERN int green_gen_yield(green_gen_t *gen, void *value, void **sent);
+
+/* Python's `result = yield from sub`, called by generator gen: run sub until it stops,
+ * passing each value sub yields up to gen's caller and each value the caller sends down to
+ * sub. Returns 0 with *result (if not NULL) = sub's return value. When gen is closed or
+ * killed meanwhile, closes sub and returns -1 + ECANCELED; other errors of resuming sub
+ * (EBUSY, EINVAL) are returned as they are. sub is not freed. */
+GREEN_EXTERN int green_gen_yield_from(green_gen_t *gen, green_gen_t *sub, void **result);
+
+/* Python's close: a generator that has not started never will; one suspended in a yield
+ * resumes with that yield failing with ECANCELED and runs until fn returns. 0 once it has
+ * stopped; EPROTO when it yielded again instead (it stays suspended, and every later
+ * yield of it fails with ECANCELED too), EBUSY when it is running, EINVAL for NULL. */
+GREEN_EXTERN int green_gen_close(green_gen_t *gen);
+
+/* Close gen if it has not stopped, then free it. A generator that ignores the close (yields
+ * again) is discarded: its stack is released without running any more of it. EBUSY when gen
+ * is running (nothing freed), EINVAL for NULL. */
+GREEN_EXTERN int green_gen_free(green_gen_t *gen);
+
 /* ---- Introspection ---------------------------------------------------------------------- */
 typedef struct green_stats {
   size_t greenlets;        /* handles not yet released (the main greenlet excluded) */

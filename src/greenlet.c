@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "hub.h"
+#include "local.h"
 #include "wait.h"
 
 enum { CHUNK_HANDLES = 64 };
@@ -59,21 +60,23 @@ static void entry(void *arg) {
   green__stack_switch_end(NULL);
   *h->errnop = 0;
   g->result = g->fn(g->arg);
+  if (g->locals) green__local_end(g);
   end(h, g);
   green__hub_schedule(h);
-  green__fatal("a dead greenlet was resumed");
+  green__fatal("greenlet %p \"%s\" was resumed after it ended", (void *)g, g->name);
 }
 
 void green__greenlet_exit(struct green__hub *h, void *result) {
   green_t *g = h->current;
   if (g == &h->main || g == &h->hub) green__fatal("the main or hub greenlet cannot end");
   g->result = result;
+  if (g->locals) green__local_end(g);
   end(h, g);
   green__hub_schedule(h);
-  green__fatal("a dead greenlet was resumed");
+  green__fatal("greenlet %p \"%s\" was resumed after it ended", (void *)g, g->name);
 }
 
-green_t *green_spawn_stack(void *(*fn)(void *), void *arg, size_t stack_size) {
+green_t *green__greenlet_new(void *(*fn)(void *), void *arg, size_t stack_size) {
   struct green__hub *h = green__hub_get();
   green_t *g;
   int err;
@@ -105,11 +108,26 @@ green_t *green_spawn_stack(void *(*fn)(void *), void *arg, size_t stack_size) {
   g->preload = NULL;
   g->stack_lo = g->stack->lo;
   g->stack_size = g->stack->size;
+  g->locals = NULL;
+  g->resumed = NULL;
+  g->name[0] = '\0';
   green__list_init(&g->wait_link);
   green__ctx_make(&g->ctx, g->stack->lo, g->stack->size - g->stack->color, entry, g);
-  green__hub_push_ready(h, g);
   h->ngreenlets++;
   return g;
+}
+
+green_t *green_spawn_stack(void *(*fn)(void *), void *arg, size_t stack_size) {
+  green_t *g = green__greenlet_new(fn, arg, stack_size);
+  if (g) green__hub_push_ready(g->hub, g);
+  return g;
+}
+
+void green__greenlet_discard(struct green__hub *h, green_t *g) {
+  if (g->state == GREEN_BLOCKED) h->nblocked--;
+  g->flags &= ~GREEN__GEN_WAIT;
+  green__local_forget(g);
+  end(h, g);
 }
 
 green_t *green_spawn(void *(*fn)(void *), void *arg) { return green_spawn_stack(fn, arg, 0); }
@@ -204,6 +222,17 @@ int green_detach(green_t *g) {
   return 0;
 }
 
+/* g waits for a generator it resumed, which may wait for one of its own: the kill goes to
+ * the innermost, as an exception would hit the innermost frame of one call stack, and marks
+ * every generator on the way so each of them ends too. */
+static void kill_resumed(struct green__hub *h, green_t *g) {
+  while (g->resumed) {
+    g = g->resumed;
+    g->flags |= GREEN__KILLED;
+  }
+  if (g->state == GREEN_BLOCKED && !(g->flags & GREEN__GEN_WAIT)) green__wake(h, g, -ECANCELED);
+}
+
 int green_kill(green_t *g) {
   struct green__hub *h = green__hub_get();
   int r;
@@ -218,7 +247,9 @@ int green_kill(green_t *g) {
     g->result = GREEN_CANCELED;
     end(h, g);
   } else if (g->state == GREEN_BLOCKED) {
-    green__wake(h, g, -ECANCELED);
+    if (g->resumed) kill_resumed(h, g);
+    else if (!(g->flags & GREEN__GEN_WAIT)) green__wake(h, g, -ECANCELED);
+    /* else a suspended generator: its pending yield fails with ECANCELED when resumed */
   }
   return 0;
 }

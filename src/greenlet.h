@@ -21,6 +21,9 @@ enum {
   GREEN__KILLED = 1u << 0,   /* sticky: every blocking call fails with ECANCELED */
   GREEN__DETACHED = 1u << 1,
   GREEN__LOOP_WAIT = 1u << 2, /* parked on something the libev loop can wake */
+  GREEN__GEN_WAIT = 1u << 3,  /* BLOCKED in a generator switch: a suspended generator, or a
+                                 caller waiting for the generator it resumed; only a direct
+                                 switch resumes it, never green__wake */
 };
 
 /* What green__park returns when the caller's own timer ran out (not the deadline). */
@@ -55,8 +58,21 @@ struct green {
   const void *stack_lo;       /* the stack's bounds, for AddressSanitizer */
   size_t stack_size;
   void *asan_fake_stack;
+  /* coordination: locals, names, generators */
+  struct green__locals *locals; /* its greenlet-local values; NULL until it sets one */
+  green_t *resumed;           /* the generator it resumed and waits for; NULL otherwise */
+  char name[GREEN_NAME_MAX];  /* green_set_name; "" when none */
   void *preload;              /* the preload shim's thread record (preload/threads.c), or NULL */
 };
+
+/* A new greenlet running fn(arg) that is not queued: green_spawn_stack queues it, a
+ * generator is switched to directly. NULL + errno on failure. */
+green_t *green__greenlet_new(void *(*fn)(void *), void *arg, size_t stack_size);
+
+/* End a greenlet that is not running and never will again (never started and not queued, or
+ * suspended in a generator switch) without unwinding its stack: nothing on that stack runs,
+ * its local destructors neither. */
+void green__greenlet_discard(struct green__hub *h, green_t *g);
 
 /* Release a handle back to its hub's free list. */
 void green__greenlet_release(struct green__hub *h, green_t *g);

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "local.h"
 #include "wait.h"
 
 #define POLL_EVERY 256         /* dispatches between clock checks; a power of two */
@@ -57,6 +58,8 @@ static void switch_to(struct green__hub *h, green_t *from, green_t *to) {
   *h->errnop = from->saved_errno;
 }
 
+void green__hub_switch(struct green__hub *h, green_t *to) { switch_to(h, h->current, to); }
+
 static green_t *pop_ready(struct green__hub *h) {
   green__list_t *n = green__list_pop_front(&h->ready);
   if (!n) return NULL;
@@ -83,9 +86,11 @@ void green__hub_schedule(struct green__hub *h) {
 /* Every greenlet is parked and nothing the loop watches can wake any of them: fail the main
  * greenlet's blocking call with EDEADLK (Go would panic, gevent raises LoopExit in main). */
 static void report_deadlock(struct green__hub *h) {
-  if (h->main.state != GREEN_BLOCKED)
+  green_t *g = &h->main;
+  while (g->resumed) g = g->resumed; /* main waits for a generator: fail the generator's call */
+  if (g->state != GREEN_BLOCKED || (g->flags & GREEN__GEN_WAIT))
     green__fatal("deadlock: every greenlet is parked and nothing can wake them");
-  green__wake(h, &h->main, -EDEADLK);
+  green__wake(h, g, -EDEADLK);
 }
 
 /* The hub greenlet: poll, then hand the CPU to the first ready greenlet. Runs forever. */
@@ -138,6 +143,7 @@ static void main_stack_bounds(green_t *g) {
 
 static void hub_destroy(void *arg) {
   struct green__hub *h = arg;
+  if (h->main.locals) green__local_end(&h->main); /* the thread's own greenlet ends here */
   green__greenlet_free_all(h);
   green__fdtab_destroy(h);
   ev_loop_destroy(h->loop);

@@ -49,6 +49,10 @@ void green__hub_fork_child(void);
  * the caller is switched back to. Never returns for a DEAD caller. */
 void green__hub_schedule(struct green__hub *h);
 
+/* Switch straight to `to`, which is in no queue (a generator and its caller hand the CPU to
+ * each other this way). The caller has already set its own state, as for schedule. */
+void green__hub_switch(struct green__hub *h, green_t *to);
+
 /* Append g to the ready queue. */
 static inline void green__hub_push_ready(struct green__hub *h, green_t *g) {
   green__list_push_back(&h->ready, &g->run_link);
