@@ -27,6 +27,13 @@
 #include <sys/wait.h>
 #include <time.h>
 
+/* glibc's optimising headers define some stdio calls as macros; the shim defines the calls. */
+#undef fread_unlocked
+#undef fgetc_unlocked
+#undef getc_unlocked
+#undef getchar_unlocked
+#undef getc
+
 /* X(name, return type, parameters, arguments). */
 #define GREEN_REALS(X)                                                                       \
   /* ---- I/O and sockets ---- */                                                           \
@@ -118,6 +125,29 @@
   X(sigwaitinfo, int, (const sigset_t *s, siginfo_t *i), (s, i))                            \
   X(sigtimedwait, int, (const sigset_t *s, siginfo_t *i, const struct timespec *t),         \
     (s, i, t))                                                                              \
+  /* ---- stdio input ---- */                                                               \
+  X(fgetc, int, (FILE *f), (f))                                                             \
+  X(getc, int, (FILE *f), (f))                                                              \
+  X(_IO_getc, int, (FILE *f), (f))                                                          \
+  X(fgetc_unlocked, int, (FILE *f), (f))                                                    \
+  X(getc_unlocked, int, (FILE *f), (f))                                                     \
+  X(__uflow, int, (FILE *f), (f))                                                           \
+  X(__underflow, int, (FILE *f), (f))                                                       \
+  X(getchar, int, (void), ())                                                               \
+  X(getchar_unlocked, int, (void), ())                                                      \
+  X(fgets, char *, (char *s, int n, FILE *f), (s, n, f))                                    \
+  X(fgets_unlocked, char *, (char *s, int n, FILE *f), (s, n, f))                           \
+  X(fread, size_t, (void *p, size_t sz, size_t n, FILE *f), (p, sz, n, f))                  \
+  X(fread_unlocked, size_t, (void *p, size_t sz, size_t n, FILE *f), (p, sz, n, f))         \
+  X(getdelim, ssize_t, (char **lp, size_t *cap, int d, FILE *f), (lp, cap, d, f))           \
+  X(__getdelim, ssize_t, (char **lp, size_t *cap, int d, FILE *f), (lp, cap, d, f))         \
+  X(getline, ssize_t, (char **lp, size_t *cap, FILE *f), (lp, cap, f))                      \
+  X(__fgets_chk, char *, (char *s, size_t sz, int n, FILE *f), (s, sz, n, f))               \
+  X(__fgets_unlocked_chk, char *, (char *s, size_t sz, int n, FILE *f), (s, sz, n, f))      \
+  X(__fread_chk, size_t, (void *p, size_t len, size_t sz, size_t n, FILE *f),               \
+    (p, len, sz, n, f))                                                                     \
+  X(__fread_unlocked_chk, size_t, (void *p, size_t len, size_t sz, size_t n, FILE *f),      \
+    (p, len, sz, n, f))                                                                     \
   GREEN_REALS_THREADS(X)                                                                    \
   GREEN_REALS_NAMES(X)
 
@@ -159,7 +189,17 @@
   X(pthread_setschedprio, int, (pthread_t id, int prio), (id, prio))                        \
   X(pthread_setaffinity_np, int, (pthread_t id, size_t n, const cpu_set_t *set),            \
     (id, n, set))                                                                           \
-  X(pthread_getaffinity_np, int, (pthread_t id, size_t n, cpu_set_t *set), (id, n, set))
+  X(pthread_getaffinity_np, int, (pthread_t id, size_t n, cpu_set_t *set), (id, n, set))  \
+  X(pthread_key_create, int, (pthread_key_t * k, void (*d)(void *)), (k, d))                \
+  X(pthread_key_delete, int, (pthread_key_t k), (k))                                        \
+  X(pthread_getspecific, void *, (pthread_key_t k), (k))                                    \
+  X(pthread_setspecific, int, (pthread_key_t k, const void *v), (k, v))                     \
+  X(pthread_once, int, (pthread_once_t * o, void (*init)(void)), (o, init))                 \
+  X(pthread_spin_lock, int, (pthread_spinlock_t * l), (l))                                  \
+  X(pthread_barrier_init, int,                                                              \
+    (pthread_barrier_t * b, const pthread_barrierattr_t *a, unsigned n), (b, a, n))         \
+  X(pthread_barrier_wait, int, (pthread_barrier_t * b), (b))                                \
+  X(pthread_barrier_destroy, int, (pthread_barrier_t * b), (b))
 
 #define GREEN_REALS_NAMES(X)
 
