@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/uio.h>
+#include <time.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -316,6 +317,171 @@ GREEN_EXTERN int green_gen_close(green_gen_t *gen);
  * again) is discarded: its stack is released without running any more of it. EBUSY when gen
  * is running (nothing freed), EINVAL for NULL. */
 GREEN_EXTERN int green_gen_free(green_gen_t *gen);
+/* ---- Synchronisation: common rules ------------------------------------------------------
+ * Events, semaphores, mutexes, condition variables and read-write locks are caller-allocated
+ * structs, like pthread's: an all-zero object (GREEN_<OBJECT>_INITIALIZER, static storage,
+ * memset) is a valid initialised one, so they can live inside pthread_mutex_t and friends.
+ * Their fields are private. An object belongs to one thread's hub: only greenlets of that
+ * hub may use it (use OS primitives between threads). Do not copy an object once it is used.
+ *
+ * Blocking calls wait in FIFO order. They fail only when they would have to wait: ETIMEDOUT
+ * when the timeout or the scoped deadline passes, ECANCELED when the caller is killed
+ * (a call that can proceed at once succeeds, whatever the timeout, deadline or kill).
+ * A wake-up hands the object over to the woken greenlet (the lock, the semaphore unit, the
+ * signal) before it runs, so a waiter that times out or is killed never takes a wake-up
+ * meant for another, and one that was handed something keeps it.
+ *
+ * The timed* calls take an absolute time on CLOCK_REALTIME or CLOCK_MONOTONIC (EINVAL for
+ * other clocks, for NULL and for tv_nsec outside [0, 1e9), checked before anything else).
+ * A CLOCK_REALTIME time is converted to the monotonic clock when the call starts to wait:
+ * a later change of the system clock does not move it. A time already passed is ETIMEDOUT
+ * only when the call would have to wait.
+ *
+ * destroy fails with EBUSY and leaves the object as it was while it is held or waited on;
+ * after a successful destroy the object is all-zero again (and so valid). */
+
+/* private: a link of an intrusive list; all-zero is an empty list */
+struct green__list {
+  struct green__list *next;
+  struct green__list *prev;
+};
+
+/* ---- Events (gevent.event.Event) --------------------------------------------------------
+ * A flag greenlets can wait for. set wakes every waiter; waiters that were woken return 0
+ * even if the flag is cleared again before they run. */
+typedef struct green_event {
+  struct green__list waiters; /* private */
+  int is_set;                 /* private */
+} green_event_t;
+
+#define GREEN_EVENT_INITIALIZER {{0, 0}, 0}
+
+GREEN_EXTERN int green_event_init(green_event_t *e);
+GREEN_EXTERN int green_event_destroy(green_event_t *e);
+/* Set the flag and wake every waiter. */
+GREEN_EXTERN int green_event_set(green_event_t *e);
+GREEN_EXTERN int green_event_clear(green_event_t *e);
+/* 1 when set, 0 when not, -1 + EINVAL for NULL. */
+GREEN_EXTERN int green_event_is_set(const green_event_t *e);
+/* Return at once when the flag is set, else wait for green_event_set. */
+GREEN_EXTERN int green_event_wait(green_event_t *e, double timeout);
+
+/* ---- Semaphores (sem_t) ----------------------------------------------------------------- */
+typedef struct green_sem {
+  struct green__list waiters; /* private */
+  unsigned value;             /* private: 0 while anyone waits (post hands a unit over) */
+} green_sem_t;
+
+#define GREEN_SEM_INITIALIZER {{0, 0}, 0}
+#define GREEN_SEM_VALUE_MAX 2147483647 /* SEM_VALUE_MAX on Linux */
+
+/* EINVAL when value > GREEN_SEM_VALUE_MAX. */
+GREEN_EXTERN int green_sem_init(green_sem_t *s, unsigned value);
+GREEN_EXTERN int green_sem_destroy(green_sem_t *s);
+/* Take a unit, waiting for a post while the value is 0. */
+GREEN_EXTERN int green_sem_wait(green_sem_t *s, double timeout);
+GREEN_EXTERN int green_sem_timedwait(green_sem_t *s, clockid_t clock,
+                                     const struct timespec *abstime);
+/* EAGAIN instead of waiting. */
+GREEN_EXTERN int green_sem_trywait(green_sem_t *s);
+/* Give the oldest waiter a unit, or add one; EOVERFLOW past GREEN_SEM_VALUE_MAX. */
+GREEN_EXTERN int green_sem_post(green_sem_t *s);
+/* *value gets the count (0 while greenlets wait, as on Linux). */
+GREEN_EXTERN int green_sem_getvalue(const green_sem_t *s, int *value);
+
+/* ---- Mutexes (pthread_mutex_t) -----------------------------------------------------------
+ * Owned by a greenlet (not a thread). Unlock hands the mutex straight to the oldest waiter,
+ * which owns it before it runs: no barging, so an unlocker that locks again at once queues
+ * behind the waiters instead of starving them (one switch per contended hand-off).
+ * NORMAL behaves as ERRORCHECK: a relock by the owner is EDEADLK where pthread would hang,
+ * and an unlock by a greenlet that does not own it is EPERM where pthread leaves it
+ * undefined. A RECURSIVE mutex counts relocks by its owner (EAGAIN past UINT_MAX). A mutex
+ * its owner never unlocks (even by ending) stays locked. */
+enum { GREEN_MUTEX_NORMAL = 0, GREEN_MUTEX_RECURSIVE = 1, GREEN_MUTEX_ERRORCHECK = 2 };
+
+typedef struct green_mutex {
+  struct green__list waiters; /* private */
+  green_t *owner;             /* private: NULL when unlocked; set for the woken waiter */
+  unsigned count;             /* private: the owner's lock depth */
+  int kind;                   /* private */
+} green_mutex_t;
+
+#define GREEN_MUTEX_INITIALIZER {{0, 0}, 0, 0, 0}
+
+/* kind: GREEN_MUTEX_NORMAL, _RECURSIVE or _ERRORCHECK (EINVAL otherwise). */
+GREEN_EXTERN int green_mutex_init(green_mutex_t *m, int kind);
+GREEN_EXTERN int green_mutex_destroy(green_mutex_t *m);
+/* EDEADLK when the caller owns m (unless RECURSIVE). */
+GREEN_EXTERN int green_mutex_lock(green_mutex_t *m, double timeout);
+GREEN_EXTERN int green_mutex_timedlock(green_mutex_t *m, clockid_t clock,
+                                       const struct timespec *abstime);
+/* EBUSY instead of waiting, also when the caller owns m (unless RECURSIVE). */
+GREEN_EXTERN int green_mutex_trylock(green_mutex_t *m);
+/* EPERM when the caller does not own m. */
+GREEN_EXTERN int green_mutex_unlock(green_mutex_t *m);
+
+/* ---- Condition variables (pthread_cond_t) ------------------------------------------------
+ * signal wakes the oldest waiter, broadcast every greenlet waiting when it is called (not
+ * later ones). A wait returns with the mutex held again on every path, timeout and kill
+ * included, as pthread does; the one exception is EDEADLK, reported to the main greenlet
+ * when every greenlet is parked and the mutex can never come back. A recursive mutex is
+ * released completely for the wait and relocked to the same depth. */
+typedef struct green_cond {
+  struct green__list waiters; /* private */
+  green_mutex_t *mutex;       /* private: the mutex the current waiters use */
+  clockid_t clock;            /* private: timedwait's clock */
+} green_cond_t;
+
+#define GREEN_COND_INITIALIZER {{0, 0}, 0, 0} /* timedwait on CLOCK_REALTIME, as pthread's */
+
+/* clock: CLOCK_REALTIME or CLOCK_MONOTONIC (pthread_condattr_setclock), EINVAL otherwise. */
+GREEN_EXTERN int green_cond_init(green_cond_t *c, clockid_t clock);
+GREEN_EXTERN int green_cond_destroy(green_cond_t *c);
+/* Release m (which the caller must own: EPERM otherwise; EINVAL when other waiters use
+ * another mutex), wait for a signal, then lock m again. */
+GREEN_EXTERN int green_cond_wait(green_cond_t *c, green_mutex_t *m, double timeout);
+/* green_cond_wait until abstime on the clock given to green_cond_init. */
+GREEN_EXTERN int green_cond_timedwait(green_cond_t *c, green_mutex_t *m,
+                                      const struct timespec *abstime);
+/* ... on the given clock (pthread_cond_clockwait). */
+GREEN_EXTERN int green_cond_clockwait(green_cond_t *c, green_mutex_t *m, clockid_t clock,
+                                      const struct timespec *abstime);
+GREEN_EXTERN int green_cond_signal(green_cond_t *c);
+GREEN_EXTERN int green_cond_broadcast(green_cond_t *c);
+
+/* ---- Read-write locks (pthread_rwlock_t) -------------------------------------------------
+ * Phase-fair: a reader waits while a writer holds the lock or waits for it (so writers do
+ * not starve), and unlocking a writer admits every waiting reader before the next writer
+ * (so readers do not starve either); each kind wakes in FIFO order. A greenlet that holds a
+ * read lock (of any rwlock) may take more read locks past waiting writers, so recursive
+ * read locking cannot deadlock. Asking for the write lock while holding a read lock of the
+ * same rwlock waits forever (or until timeout), as with pthread. Read locks are counted per
+ * greenlet, not per rwlock: an unlock by a greenlet that holds neither the write lock nor
+ * any read lock is EPERM. */
+typedef struct green_rwlock {
+  struct green__list readers_waiting; /* private */
+  struct green__list writers_waiting; /* private */
+  green_t *writer;                    /* private: the write owner */
+  unsigned readers;                   /* private: read locks held */
+} green_rwlock_t;
+
+#define GREEN_RWLOCK_INITIALIZER {{0, 0}, {0, 0}, 0, 0}
+
+GREEN_EXTERN int green_rwlock_init(green_rwlock_t *rw);
+GREEN_EXTERN int green_rwlock_destroy(green_rwlock_t *rw);
+/* EDEADLK when the caller holds the write lock; EAGAIN past UINT_MAX read locks. */
+GREEN_EXTERN int green_rwlock_rdlock(green_rwlock_t *rw, double timeout);
+GREEN_EXTERN int green_rwlock_timedrdlock(green_rwlock_t *rw, clockid_t clock,
+                                          const struct timespec *abstime);
+/* EBUSY instead of waiting. */
+GREEN_EXTERN int green_rwlock_tryrdlock(green_rwlock_t *rw);
+/* EDEADLK when the caller holds the write lock. */
+GREEN_EXTERN int green_rwlock_wrlock(green_rwlock_t *rw, double timeout);
+GREEN_EXTERN int green_rwlock_timedwrlock(green_rwlock_t *rw, clockid_t clock,
+                                          const struct timespec *abstime);
+GREEN_EXTERN int green_rwlock_trywrlock(green_rwlock_t *rw);
+/* Release the caller's write lock, or one of its read locks. */
+GREEN_EXTERN int green_rwlock_unlock(green_rwlock_t *rw);
 
 /* ---- Introspection ---------------------------------------------------------------------- */
 typedef struct green_stats {

@@ -62,6 +62,8 @@ struct green {
   struct green__locals *locals; /* its greenlet-local values; NULL until it sets one */
   green_t *resumed;           /* the generator it resumed and waits for; NULL otherwise */
   char name[GREEN_NAME_MAX];  /* green_set_name; "" when none */
+  /* synchronisation */
+  unsigned rdlocks;           /* rwlock read locks it holds (rwlock.c) */
   void *preload;              /* the preload shim's thread record (preload/threads.c), or NULL */
 };
 

@@ -5,10 +5,9 @@
 #ifndef GREEN_LIST_H
 #define GREEN_LIST_H
 
-typedef struct green__list {
-  struct green__list *next;
-  struct green__list *prev;
-} green__list_t;
+#include "../include/green.h" /* defines struct green__list: public objects embed lists */
+
+typedef struct green__list green__list_t;
 
 static inline void green__list_init(green__list_t *l) { l->next = l->prev = l; }
 

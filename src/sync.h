@@ -1,0 +1,76 @@
+/*
+ * What the synchronisation objects (event.c, sem.c, mutex.c, cond.c, rwlock.c) share: FIFO
+ * queues of parked greenlets that work from all-zero memory, timeouts and absolute times on
+ * two clocks, and the mutex internals a condition wait needs.
+ */
+#ifndef GREEN_SYNC_H
+#define GREEN_SYNC_H
+
+#include "wait.h"
+
+/* A waiter queue is a list head inside a caller's object: all-zero means empty, and it is
+ * made a proper circular list on the first push. */
+static inline int green__waitq_empty(const green__list_t *q) {
+  return q->next == NULL || q->next == q;
+}
+
+static inline void green__waitq_push(green__list_t *q, green_t *g) {
+  if (q->next == NULL) green__list_init(q);
+  green__list_push_back(q, &g->wait_link);
+}
+
+/* Unlink and return the oldest waiter, or NULL. */
+static inline green_t *green__waitq_pop(green__list_t *q) {
+  green__list_t *n = q->next ? green__list_pop_front(q) : NULL;
+  return n ? green__container_of(n, green_t, wait_link) : NULL;
+}
+
+/* When a blocking call gives up: a relative timeout, or an absolute time on a clock. It is
+ * turned into a time on green_now()'s clock only once the call has to wait, so a call that
+ * can proceed at once reads no clock. */
+typedef struct green__until {
+  int absolute;                   /* 0: timeout; 1: clock and abstime */
+  clockid_t clock;
+  double timeout;                 /* seconds, < 0 forever */
+  const struct timespec *abstime;
+} green__until_t;
+
+static inline green__until_t green__until_timeout(double timeout) {
+  green__until_t u = {0, 0, timeout, NULL};
+  return u;
+}
+
+static inline green__until_t green__until_abstime(clockid_t clock, const struct timespec *at) {
+  green__until_t u = {1, clock, 0, at};
+  return u;
+}
+
+int green__until_check_abstime(green__until_t u);
+
+/* 0, or -EINVAL for a NaN timeout, a clock other than CLOCK_REALTIME and CLOCK_MONOTONIC,
+ * a NULL abstime or a tv_nsec outside [0, 1e9). Inline: every blocking call's fast path. */
+static inline int green__until_check(green__until_t u) {
+  if (green__likely(!u.absolute)) return u.timeout != u.timeout ? -EINVAL : 0; /* NaN */
+  return green__until_check_abstime(u);
+}
+
+/* u (checked) as a time on green_now()'s clock; a CLOCK_REALTIME time is converted now. */
+double green__until_at(green__until_t u);
+
+/* Queue the running greenlet at the back of q and park it until a waker hands it what it
+ * waits for (0), `at` or the scoped deadline passes (-ETIMEDOUT) or it is killed
+ * (-ECANCELED); -EDEADLK when nothing could ever wake it. It has left q on return. */
+int green__waitq_park(struct green__hub *h, green__list_t *q, double at);
+
+/* Wake every waiter of q, oldest first, with 0; returns how many. */
+size_t green__waitq_wake_all(struct green__hub *h, green__list_t *q);
+
+/* Unlock m completely for a condition wait, handing it to its oldest waiter; returns the
+ * lock depth to give back to green__mutex_relock. The caller owns m. */
+unsigned green__mutex_release(struct green__hub *h, green_mutex_t *m);
+
+/* Lock m again at depth `count` after a condition wait, deaf to kill and to the scoped
+ * deadline (they apply again afterwards). 0, or -EDEADLK when m can never come back. */
+int green__mutex_relock(struct green__hub *h, green_mutex_t *m, unsigned count);
+
+#endif
