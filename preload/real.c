@@ -101,3 +101,18 @@ WRAP_OPEN(open64)
   }
 WRAP_OPENAT(openat)
 WRAP_OPENAT(openat64)
+
+sem_t *__wrap_sem_open(const char *name, int fl, ...);
+sem_t *__wrap_sem_open(const char *name, int fl, ...) {
+  va_list ap;
+  mode_t mode = 0;
+  unsigned value = 0;
+  if (fl & O_CREAT) {
+    va_start(ap, fl);
+    mode = (mode_t)va_arg(ap, int);
+    value = va_arg(ap, unsigned);
+    va_end(ap);
+  }
+  green__real_ready();
+  return green__real.sem_open(name, fl, mode, value);
+}

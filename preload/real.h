@@ -160,7 +160,9 @@
   X(open, int, (const char *path, int fl, mode_t mode), (path, fl, mode))                   \
   X(open64, int, (const char *path, int fl, mode_t mode), (path, fl, mode))                 \
   X(openat, int, (int dir, const char *path, int fl, mode_t mode), (dir, path, fl, mode))   \
-  X(openat64, int, (int dir, const char *path, int fl, mode_t mode), (dir, path, fl, mode))
+  X(openat64, int, (int dir, const char *path, int fl, mode_t mode), (dir, path, fl, mode)) \
+  X(sem_open, sem_t *, (const char *name, int fl, mode_t mode, unsigned value),             \
+    (name, fl, mode, value))
 
 #define GREEN_REALS_THREADS(X)                                                               \
   X(pthread_create, int, (pthread_t * id, const pthread_attr_t *a, void *(*fn)(void *), void *arg), \
@@ -195,11 +197,55 @@
   X(pthread_getspecific, void *, (pthread_key_t k), (k))                                    \
   X(pthread_setspecific, int, (pthread_key_t k, const void *v), (k, v))                     \
   X(pthread_once, int, (pthread_once_t * o, void (*init)(void)), (o, init))                 \
+  X(pthread_spin_init, int, (pthread_spinlock_t * l, int pshared), (l, pshared))            \
+  X(pthread_spin_destroy, int, (pthread_spinlock_t * l), (l))                               \
   X(pthread_spin_lock, int, (pthread_spinlock_t * l), (l))                                  \
+  X(pthread_spin_trylock, int, (pthread_spinlock_t * l), (l))                               \
+  X(pthread_spin_unlock, int, (pthread_spinlock_t * l), (l))                                \
   X(pthread_barrier_init, int,                                                              \
     (pthread_barrier_t * b, const pthread_barrierattr_t *a, unsigned n), (b, a, n))         \
   X(pthread_barrier_wait, int, (pthread_barrier_t * b), (b))                                \
-  X(pthread_barrier_destroy, int, (pthread_barrier_t * b), (b))
+  X(pthread_barrier_destroy, int, (pthread_barrier_t * b), (b))                            \
+  X(pthread_mutex_init, int, (pthread_mutex_t * m, const pthread_mutexattr_t *a), (m, a))  \
+  X(pthread_mutex_destroy, int, (pthread_mutex_t * m), (m))                                 \
+  X(pthread_mutex_lock, int, (pthread_mutex_t * m), (m))                                    \
+  X(pthread_mutex_trylock, int, (pthread_mutex_t * m), (m))                                 \
+  X(pthread_mutex_timedlock, int, (pthread_mutex_t * m, const struct timespec *t), (m, t))  \
+  X(pthread_mutex_clocklock, int, (pthread_mutex_t * m, clockid_t c, const struct timespec *t), \
+    (m, c, t))                                                                              \
+  X(pthread_mutex_unlock, int, (pthread_mutex_t * m), (m))                                  \
+  X(pthread_cond_init, int, (pthread_cond_t * c, const pthread_condattr_t *a), (c, a))      \
+  X(pthread_cond_destroy, int, (pthread_cond_t * c), (c))                                   \
+  X(pthread_cond_signal, int, (pthread_cond_t * c), (c))                                    \
+  X(pthread_cond_broadcast, int, (pthread_cond_t * c), (c))                                 \
+  X(pthread_cond_wait, int, (pthread_cond_t * c, pthread_mutex_t *m), (c, m))               \
+  X(pthread_cond_timedwait, int,                                                            \
+    (pthread_cond_t * c, pthread_mutex_t *m, const struct timespec *t), (c, m, t))          \
+  X(pthread_cond_clockwait, int,                                                            \
+    (pthread_cond_t * c, pthread_mutex_t *m, clockid_t k, const struct timespec *t),        \
+    (c, m, k, t))                                                                           \
+  X(sem_init, int, (sem_t * s, int pshared, unsigned v), (s, pshared, v))                   \
+  X(sem_destroy, int, (sem_t * s), (s))                                                     \
+  X(sem_wait, int, (sem_t * s), (s))                                                        \
+  X(sem_timedwait, int, (sem_t * s, const struct timespec *t), (s, t))                      \
+  X(sem_clockwait, int, (sem_t * s, clockid_t c, const struct timespec *t), (s, c, t))      \
+  X(sem_trywait, int, (sem_t * s), (s))                                                     \
+  X(sem_post, int, (sem_t * s), (s))                                                        \
+  X(sem_getvalue, int, (sem_t * s, int *v), (s, v))                                         \
+  X(sem_close, int, (sem_t * s), (s))                                                       \
+  X(pthread_rwlock_init, int, (pthread_rwlock_t * l, const pthread_rwlockattr_t *a), (l, a)) \
+  X(pthread_rwlock_destroy, int, (pthread_rwlock_t * l), (l))                               \
+  X(pthread_rwlock_rdlock, int, (pthread_rwlock_t * l), (l))                                \
+  X(pthread_rwlock_tryrdlock, int, (pthread_rwlock_t * l), (l))                             \
+  X(pthread_rwlock_timedrdlock, int, (pthread_rwlock_t * l, const struct timespec *t), (l, t)) \
+  X(pthread_rwlock_clockrdlock, int,                                                        \
+    (pthread_rwlock_t * l, clockid_t c, const struct timespec *t), (l, c, t))               \
+  X(pthread_rwlock_wrlock, int, (pthread_rwlock_t * l), (l))                                \
+  X(pthread_rwlock_trywrlock, int, (pthread_rwlock_t * l), (l))                             \
+  X(pthread_rwlock_timedwrlock, int, (pthread_rwlock_t * l, const struct timespec *t), (l, t)) \
+  X(pthread_rwlock_clockwrlock, int,                                                        \
+    (pthread_rwlock_t * l, clockid_t c, const struct timespec *t), (l, c, t))               \
+  X(pthread_rwlock_unlock, int, (pthread_rwlock_t * l), (l))
 
 #define GREEN_REALS_NAMES(X)
 
