@@ -11,6 +11,7 @@
 #ifndef GREEN_H
 #define GREEN_H
 
+#include <netdb.h>
 #include <stddef.h>
 #include <sys/socket.h>
 #include <sys/types.h>
@@ -482,6 +483,55 @@ GREEN_EXTERN int green_rwlock_timedwrlock(green_rwlock_t *rw, clockid_t clock,
 GREEN_EXTERN int green_rwlock_trywrlock(green_rwlock_t *rw);
 /* Release the caller's write lock, or one of its read locks. */
 GREEN_EXTERN int green_rwlock_unlock(green_rwlock_t *rw);
+/* ---- Name resolution ----------------------------------------------------------------------
+ * libc's resolver functions with libc's signatures, flags and EAI_* codes, answered by the
+ * hub's c-ares channel: a lookup parks only the calling greenlet, never its OS thread. Names
+ * go through the hosts file and DNS as /etc/nsswitch.conf, /etc/hosts and /etc/resolv.conf
+ * (nameservers, search, ndots, timeout, attempts) say, with LOCALDOMAIN and RES_OPTIONS from
+ * the environment on top. Numeric hosts are parsed as glibc parses them and "localhost" is
+ * answered even when the hosts file lacks it; neither goes to the network. Lists of two or
+ * more addresses are sorted as glibc sorts them (RFC 3484 with glibc's default policy
+ * tables; /etc/gai.conf is not read). One difference from glibc's files backend: a "::1"
+ * line of the hosts file answers only IPv6 questions (glibc also hands it out as 127.0.0.1).
+ * Each thread keeps at most 200 queries in flight; more lookups wait their turn in order.
+ *
+ * Environment (read once per thread, on its first lookup):
+ *   GREEN_DNS_SERVERS  "127.0.0.1:5353,[::1]:5353": these servers instead of resolv.conf's
+ *                      (a malformed list fails lookups with EAI_SYSTEM / EINVAL)
+ *   GREEN_DNS_CACHE=0  no cache. Otherwise each thread keeps up to 512 answers, positive ones
+ *                      for their smallest TTL, NXDOMAIN and no-data ones for 5 s.
+ *
+ * Errors: EAI_NONAME for an unknown name (NXDOMAIN), EAI_NODATA for a known name without an
+ * address of the family, EAI_AGAIN for a timeout, SERVFAIL or unreachable servers, EAI_FAIL
+ * for FORMERR, NOTIMP, REFUSED and unparsable answers, EAI_FAMILY, EAI_SOCKTYPE,
+ * EAI_SERVICE, EAI_BADFLAGS, EAI_ADDRFAMILY and EAI_MEMORY as glibc returns them, and
+ * EAI_SYSTEM with errno ECANCELED when the greenlet is killed or ETIMEDOUT when its scoped
+ * deadline passes. A killed greenlet's query is abandoned, and cancelled when no other
+ * greenlet waits for an answer. AI_IDN is accepted and names are used as given. */
+
+/* getaddrinfo(3). Free the result with green_freeaddrinfo (or libc's freeaddrinfo). */
+GREEN_EXTERN int green_getaddrinfo(const char *node, const char *service,
+                                   const struct addrinfo *hints, struct addrinfo **res);
+GREEN_EXTERN void green_freeaddrinfo(struct addrinfo *res);
+
+/* getnameinfo(3): reverse lookups through the hosts file and PTR records. */
+GREEN_EXTERN int green_getnameinfo(const struct sockaddr *sa, socklen_t salen, char *host,
+                                   socklen_t hostlen, char *serv, socklen_t servlen, int flags);
+
+/* gethostbyname(3) and friends, for the preload shim. The plain forms return a buffer owned
+ * by the calling thread, valid until its next call of one of them, and set h_errno. The _r
+ * forms return 0 (with *result NULL when the name is unknown: *h_errnop says why), ERANGE
+ * when buf is too small, or the errno of the failure (EAGAIN, ECANCELED, ETIMEDOUT...). */
+GREEN_EXTERN struct hostent *green_gethostbyname(const char *name);
+GREEN_EXTERN struct hostent *green_gethostbyname2(const char *name, int af);
+GREEN_EXTERN struct hostent *green_gethostbyaddr(const void *addr, socklen_t len, int type);
+GREEN_EXTERN int green_gethostbyname_r(const char *name, struct hostent *ret, char *buf,
+                                       size_t buflen, struct hostent **result, int *h_errnop);
+GREEN_EXTERN int green_gethostbyname2_r(const char *name, int af, struct hostent *ret, char *buf,
+                                        size_t buflen, struct hostent **result, int *h_errnop);
+GREEN_EXTERN int green_gethostbyaddr_r(const void *addr, socklen_t len, int type,
+                                       struct hostent *ret, char *buf, size_t buflen,
+                                       struct hostent **result, int *h_errnop);
 
 /* ---- Introspection ---------------------------------------------------------------------- */
 typedef struct green_stats {

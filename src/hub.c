@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "dns.h"
 #include "local.h"
 #include "wait.h"
 
@@ -144,6 +145,7 @@ static void main_stack_bounds(green_t *g) {
 static void hub_destroy(void *arg) {
   struct green__hub *h = arg;
   if (h->main.locals) green__local_end(&h->main); /* the thread's own greenlet ends here */
+  green__dns_destroy(h);
   green__greenlet_free_all(h);
   green__fdtab_destroy(h);
   ev_loop_destroy(h->loop);

@@ -33,6 +33,7 @@ struct green__hub {
   green__fdtab_t fds;
   green_t main;                 /* the thread's own stack */
   green_t hub;                  /* runs the loop */
+  struct green__dns *dns;       /* the resolver's channel, from the first lookup on */
 };
 
 /* The calling thread's hub, created on first use; NULL + errno (ENOMEM) if it cannot be. */

@@ -693,7 +693,7 @@ enum { OOM_MAX = 4096 };
 /* Child: with the address space capped 64 MiB above what it uses, spawns until mmap fails.
  * The failure is NULL + ENOMEM, the greenlets already spawned all run and end, and spawning
  * works again once their stacks are back in the pool. */
-__attribute__((unused)) static void oom_child(void) { /* not called in ASan builds */
+static void oom_child(void) {
   static green_t *gs[OOM_MAX];
   struct rlimit rl;
   int n = 0;
