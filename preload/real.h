@@ -247,7 +247,29 @@
     (pthread_rwlock_t * l, clockid_t c, const struct timespec *t), (l, c, t))               \
   X(pthread_rwlock_unlock, int, (pthread_rwlock_t * l), (l))
 
-#define GREEN_REALS_NAMES(X)
+#define GREEN_REALS_NAMES(X)                                                                 \
+  X(getaddrinfo, int,                                                                       \
+    (const char *node, const char *serv, const struct addrinfo *hints, struct addrinfo **res), \
+    (node, serv, hints, res))                                                               \
+  X(getnameinfo, int,                                                                       \
+    (const struct sockaddr *sa, socklen_t salen, char *host, socklen_t hostlen, char *serv, \
+     socklen_t servlen, int flags),                                                         \
+    (sa, salen, host, hostlen, serv, servlen, flags))                                       \
+  X(gethostbyname, struct hostent *, (const char *name), (name))                           \
+  X(gethostbyname2, struct hostent *, (const char *name, int af), (name, af))              \
+  X(gethostbyaddr, struct hostent *, (const void *a, socklen_t len, int type), (a, len, type)) \
+  X(gethostbyname_r, int,                                                                   \
+    (const char *name, struct hostent *ret, char *buf, size_t len, struct hostent **res,     \
+     int *herr),                                                                            \
+    (name, ret, buf, len, res, herr))                                                       \
+  X(gethostbyname2_r, int,                                                                  \
+    (const char *name, int af, struct hostent *ret, char *buf, size_t len,                  \
+     struct hostent **res, int *herr),                                                      \
+    (name, af, ret, buf, len, res, herr))                                                   \
+  X(gethostbyaddr_r, int,                                                                   \
+    (const void *a, socklen_t alen, int type, struct hostent *ret, char *buf, size_t len,   \
+     struct hostent **res, int *herr),                                                      \
+    (a, alen, type, ret, buf, len, res, herr))
 
 /* The ones returning void: their __wrap_ functions return nothing. */
 #define GREEN_REALS_VOID(X)                                                                  \
@@ -255,7 +277,8 @@
   X(pthread_testcancel, void, (void), ())                                                   \
   X(__pthread_register_cancel, void, (__pthread_unwind_buf_t * b), (b))                     \
   X(__pthread_unregister_cancel, void, (__pthread_unwind_buf_t * b), (b))                   \
-  X(__pthread_unwind_next, void, (__pthread_unwind_buf_t * b), (b))
+  X(__pthread_unwind_next, void, (__pthread_unwind_buf_t * b), (b))                        \
+  X(freeaddrinfo, void, (struct addrinfo * res), (res))
 
 /* open's mode argument is there only with these flags. */
 #define GREEN__OPEN_HAS_MODE(fl) (((fl) & O_CREAT) || ((fl) & O_TMPFILE) == O_TMPFILE)

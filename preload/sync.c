@@ -118,27 +118,6 @@ static int error_of(int r, int saved) {
   return e;
 }
 
-/* Around a wait that is a cancellation point (and, with intr, one a signal interrupts). */
-static green__shim_thread_t *wait_begin(int intr) {
-  struct green__hub *h = green__shim_tls.hub;
-  green__shim_thread_t *self = h ? green__shim_self(h) : NULL;
-  if (self) {
-    green__shim_cancel_point(self);
-    self->cancel_wait = 1;
-    self->intr = (uint8_t)intr;
-  }
-  return self;
-}
-
-static int wait_end(green__shim_thread_t *self, int r) {
-  if (self) {
-    self->cancel_wait = 0;
-    self->intr = GREEN__INTR_NEVER;
-    if (r < 0 && errno == ECANCELED) green__shim_cancel_point(self);
-  }
-  return r;
-}
-
 /* ---- keys: greenlet-local storage (keys are process-wide, so on every thread) ----------- */
 
 GREEN__SHIM_EXPORT int pthread_key_create(pthread_key_t *key, void (*destructor)(void *)) {
@@ -414,7 +393,7 @@ GREEN__SHIM_EXPORT int pthread_cond_broadcast(pthread_cond_t *pc) {
 GREEN__SHIM_EXPORT int pthread_cond_wait(pthread_cond_t *restrict pc, pthread_mutex_t *restrict pm) {
   int saved = errno;
   if (!green_object(pc) || is_libc(pm)) return green__real.pthread_cond_wait(pc, pm);
-  return error_of(wait_end(wait_begin(GREEN__INTR_NEVER),
+  return error_of(green__shim_wait_end(green__shim_wait_begin(GREEN__INTR_NEVER),
                            green_cond_wait((green_cond_t *)(void *)pc, gmutex(pm), -1)),
                   saved);
 }
@@ -424,7 +403,7 @@ GREEN__SHIM_EXPORT int pthread_cond_timedwait(pthread_cond_t *restrict pc,
                                               const struct timespec *restrict at) {
   int saved = errno;
   if (!green_object(pc) || is_libc(pm)) return green__real.pthread_cond_timedwait(pc, pm, at);
-  return error_of(wait_end(wait_begin(GREEN__INTR_NEVER),
+  return error_of(green__shim_wait_end(green__shim_wait_begin(GREEN__INTR_NEVER),
                            green_cond_timedwait((green_cond_t *)(void *)pc, gmutex(pm), at)),
                   saved);
 }
@@ -434,7 +413,7 @@ GREEN__SHIM_EXPORT int pthread_cond_clockwait(pthread_cond_t *restrict pc,
                                               const struct timespec *restrict at) {
   int saved = errno;
   if (!green_object(pc) || is_libc(pm)) return green__real.pthread_cond_clockwait(pc, pm, clock, at);
-  return error_of(wait_end(wait_begin(GREEN__INTR_NEVER),
+  return error_of(green__shim_wait_end(green__shim_wait_begin(GREEN__INTR_NEVER),
                            green_cond_clockwait((green_cond_t *)(void *)pc, gmutex(pm), clock, at)),
                   saved);
 }
@@ -466,19 +445,19 @@ GREEN__SHIM_EXPORT int sem_destroy(sem_t *s) {
 /* sem_wait and friends: cancellation points that a signal handler interrupts (EINTR). */
 GREEN__SHIM_EXPORT int sem_wait(sem_t *s) {
   if (!green_object(s)) return green__real.sem_wait(s);
-  return wait_end(wait_begin(GREEN__INTR_ALWAYS), green_sem_wait((green_sem_t *)(void *)s, -1));
+  return green__shim_wait_end(green__shim_wait_begin(GREEN__INTR_ALWAYS), green_sem_wait((green_sem_t *)(void *)s, -1));
 }
 
 GREEN__SHIM_EXPORT int sem_timedwait(sem_t *restrict s, const struct timespec *restrict at) {
   if (!green_object(s)) return green__real.sem_timedwait(s, at);
-  return wait_end(wait_begin(GREEN__INTR_ALWAYS),
+  return green__shim_wait_end(green__shim_wait_begin(GREEN__INTR_ALWAYS),
                   green_sem_timedwait((green_sem_t *)(void *)s, CLOCK_REALTIME, at));
 }
 
 GREEN__SHIM_EXPORT int sem_clockwait(sem_t *restrict s, clockid_t clock,
                                      const struct timespec *restrict at) {
   if (!green_object(s)) return green__real.sem_clockwait(s, clock, at);
-  return wait_end(wait_begin(GREEN__INTR_ALWAYS),
+  return green__shim_wait_end(green__shim_wait_begin(GREEN__INTR_ALWAYS),
                   green_sem_timedwait((green_sem_t *)(void *)s, clock, at));
 }
 

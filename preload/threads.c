@@ -354,6 +354,26 @@ GREEN__SHIM_EXPORT pthread_t pthread_self(void) {
 
 /* ---- cancellation ----------------------------------------------------------------------- */
 
+green__shim_thread_t *green__shim_wait_begin(int intr) {
+  struct green__hub *h = green__shim_tls.hub;
+  green__shim_thread_t *self = h ? green__shim_self(h) : NULL;
+  if (self) {
+    green__shim_cancel_point(self);
+    self->cancel_wait = 1;
+    self->intr = (uint8_t)intr;
+  }
+  return self;
+}
+
+int green__shim_wait_end(green__shim_thread_t *self, int r) {
+  if (self) {
+    self->cancel_wait = 0;
+    self->intr = GREEN__INTR_NEVER;
+    if (r < 0 && errno == ECANCELED) green__shim_cancel_point(self);
+  }
+  return r;
+}
+
 void green__shim_cancel_point(green__shim_thread_t *self) {
   if (self && self->cancel_pending && !self->cancel_disabled) pthread_exit(PTHREAD_CANCELED);
 }

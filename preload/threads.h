@@ -36,6 +36,12 @@ green__shim_thread_t *green__shim_self(struct green__hub *h);
  * cancelled and cancellation is enabled; otherwise returns. */
 void green__shim_cancel_point(green__shim_thread_t *self);
 
+/* Around a wait of libgreen's (a condition, a semaphore, a lookup) that is a cancellation
+ * point, and with intr one a signal interrupts: begin before it, end with its result (-1 +
+ * errno ECANCELED after a pthread_cancel ends the thread there). */
+green__shim_thread_t *green__shim_wait_begin(int intr);
+int green__shim_wait_end(green__shim_thread_t *self, int r);
+
 /* In the child of fork: `self` (the forking thread's record, or NULL) becomes the main
  * greenlet's record of the child's new hub. */
 void green__shim_threads_after_fork(green__shim_thread_t *self);
