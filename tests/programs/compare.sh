@@ -13,10 +13,12 @@
 #
 # usage: compare.sh --greenrun PATH [--threads green|native] [--native-min N] [--green N]
 #                   [--timeout S] [--server "CMD ARGS"] [--client-native] [--took-max S]
-#                   -- PROGRAM ARGS...
+#                   [--status N] -- PROGRAM ARGS...
+# (--status: the exit status both runs must end with; 0 by default)
 set -euo pipefail
 
 GREENRUN="" THREADS=green NATIVE_MIN=2 GREEN=1 LIMIT=120 SERVER=() CLIENT_NATIVE=0 TOOK_MAX=""
+STATUS=0
 while [ $# -gt 0 ]; do
   case $1 in
     --greenrun) GREENRUN=$2; shift 2 ;;
@@ -27,6 +29,7 @@ while [ $# -gt 0 ]; do
     --server) read -r -a SERVER <<<"$2"; shift 2 ;;
     --client-native) CLIENT_NATIVE=1; shift ;;
     --took-max) TOOK_MAX=$2; shift 2 ;;
+    --status) STATUS=$2; shift 2 ;;
     --) shift; break ;;
     *) echo "compare.sh: unknown option $1" >&2; exit 2 ;;
   esac
@@ -72,8 +75,10 @@ run() {
     [ -n "$port" ] || fail "$side: the server printed no port"
   fi
   [ "$CLIENT_NATIVE" = 0 ] || wrap=()
+  local status=0
   timeout -k 5 "$LIMIT" "${wrap[@]}" "${PROG[@]//\{PORT\}/$port}" >"$W/$side.out" 2>"$W/$side.err" ||
-    fail "$side: ${PROG[0]##*/} failed (status $?)"
+    status=$?
+  [ "$status" = "$STATUS" ] || fail "$side: ${PROG[0]##*/} exited with status $status, expected $STATUS"
   if [ -n "$SPID" ]; then
     for i in $(seq 400); do kill -0 "$SPID" 2>/dev/null || break; sleep 0.05; done
     kill -0 "$SPID" 2>/dev/null && fail "$side: the server did not exit within 20 s"

@@ -117,7 +117,6 @@ int main(void) {
 
   PROG_CHECK(pthread_attr_init(&attr) == 0 && pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED) == 0);
   for (int i = 0; i < 10; i++) PROG_CHECK(pthread_create(&d, &attr, detached, &done) == 0);
-  PROG_CHECK(pthread_setname_np(d, "worker") == 0 || 1);
   PROG_CHECK(pthread_setname_np(pthread_self(), "main-thread") == 0);
   PROG_CHECK(pthread_getname_np(pthread_self(), name, sizeof name) == 0);
   printf("name: %s\n", name);
