@@ -19,6 +19,7 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t not_full = PTHREAD_COND_INITIALIZER, not_empty;
 static sem_t free_slots, full_slots;
 static int use_sem;
+static pthread_barrier_t start; /* every thread exists before any works: main counts them */
 
 static void abs_in(clockid_t clock, double s, struct timespec *ts) {
   clock_gettime(clock, ts);
@@ -64,6 +65,7 @@ static long take(void) {
 
 static void *producer(void *arg) {
   long id = (long)(intptr_t)arg;
+  pthread_barrier_wait(&start);
   for (long i = 0; i < ITEMS; i++) put(id * ITEMS + i);
   return NULL;
 }
@@ -75,6 +77,7 @@ typedef struct tally {
 static void *consumer(void *arg) {
   tally_t *t = arg;
   long v;
+  pthread_barrier_wait(&start);
   while ((v = take()) >= 0) {
     t->n++;
     t->sum += v;
@@ -93,11 +96,13 @@ int main(int argc, char **argv) {
   PROG_CHECK(pthread_condattr_init(&ca) == 0 && pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) == 0);
   PROG_CHECK(pthread_cond_init(&not_empty, &ca) == 0);
   PROG_CHECK(sem_init(&free_slots, 0, SLOTS) == 0 && sem_init(&full_slots, 0, 0) == 0);
+  PROG_CHECK(pthread_barrier_init(&start, NULL, PRODUCERS + CONSUMERS + 1) == 0);
   /* consumers first: they wait on an empty queue */
   for (int i = 0; i < CONSUMERS; i++) PROG_CHECK(pthread_create(&c[i], NULL, consumer, &t[i]) == 0);
   for (int i = 0; i < PRODUCERS; i++)
     PROG_CHECK(pthread_create(&p[i], NULL, producer, (void *)(intptr_t)i) == 0);
   prog_report_threads();
+  pthread_barrier_wait(&start);
   for (int i = 0; i < PRODUCERS; i++) PROG_CHECK(pthread_join(p[i], NULL) == 0);
   for (int i = 0; i < CONSUMERS; i++) put(-1); /* one stop mark each */
   for (int i = 0; i < CONSUMERS; i++) {
