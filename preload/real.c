@@ -4,6 +4,8 @@
  */
 #include "real.h"
 
+#include "shim.h"
+
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -23,14 +25,19 @@ static void missing(const char *name) {
     return;
 }
 
-/* Concurrent first calls may resolve twice; every store writes the same value. */
+/* Concurrent first calls may resolve twice; every store writes the same value. The shim's
+ * configuration is read here too: a hook's first call can come from another library's start-up
+ * (AddressSanitizer creates its pthread key before any constructor runs), and every call must
+ * see the same mode. */
 void green__real_init(void) {
+  green__shim_configure();
 #define RESOLVE(name, ret, params, args)                                   \
   if (!(green__real.name = (ret(*) params)dlsym(RTLD_NEXT, #name)))        \
     missing(#name);
   GREEN_REALS(RESOLVE)
   GREEN_REALS_VARIADIC(RESOLVE)
   GREEN_REALS_VOID(RESOLVE)
+  GREEN_REALS_START(RESOLVE)
 #undef RESOLVE
   __atomic_store_n(&green__real_resolved, 1, __ATOMIC_RELEASE);
 }

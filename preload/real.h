@@ -5,7 +5,7 @@
  * libgreen-preload.so and to link the runtime with --wrap=name: inside the shim, every
  * call the runtime (src/) makes to a hooked name lands in __wrap_name, which calls libc.
  * Keep one X(...) per line, the name first. The shim also exports __libc_start_main and
- * exit (shim.c), which the runtime never calls.
+ * exit (shim.c, the E(...) lines), which the runtime never calls.
  */
 #ifndef GREEN_PRELOAD_REAL_H
 #define GREEN_PRELOAD_REAL_H
@@ -283,11 +283,20 @@
 /* open's mode argument is there only with these flags. */
 #define GREEN__OPEN_HAS_MODE(fl) (((fl) & O_CREAT) || ((fl) & O_TMPFILE) == O_TMPFILE)
 
+/* The two the runtime never calls (not wrapped): main()'s start and exit (shim.c). */
+#define GREEN_REALS_START(E)                                                                 \
+  E(__libc_start_main, int,                                                                 \
+    (int (*main)(int, char **, char **), int argc, char **argv, void (*init)(void),          \
+     void (*fini)(void), void (*rtld_fini)(void), void *stack_end),                          \
+    (main, argc, argv, init, fini, rtld_fini, stack_end))                                   \
+  E(exit, void, (int status), (status))
+
 #define GREEN__REAL_MEMBER(name, ret, params, args) ret(*name) params;
 struct green__real {
   GREEN_REALS(GREEN__REAL_MEMBER)
   GREEN_REALS_VARIADIC(GREEN__REAL_MEMBER)
   GREEN_REALS_VOID(GREEN__REAL_MEMBER)
+  GREEN_REALS_START(GREEN__REAL_MEMBER)
 };
 
 /* libc's functions; valid once green__real_ready(). */

@@ -10,9 +10,10 @@
  */
 #include "shim.h"
 
-#include <dlfcn.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
+#include <sys/syscall.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -26,17 +27,36 @@ green__shim_config_t green__shim_config;
 int green__shim_phase;
 __thread green__shim_tls_t green__shim_tls __attribute__((tls_model("initial-exec")));
 
-static void configure(void) {
-  const char *s = getenv("GREEN_THREADS");
+/* The value of environment variable `name`. getenv, once libc has set up environ; before
+ * that (a hook called from the program's preinit functions, as AddressSanitizer's are) it
+ * reads /proc/self/environ. `buf` holds the value in the second case. */
+static const char *env(const char *name, char *buf, size_t len) {
+  size_t nlen = strlen(name), have = 0;
+  ssize_t n;
+  char *p;
+  int fd;
+  if (environ) return getenv(name);
+  if ((fd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/environ", O_RDONLY | O_CLOEXEC)) < 0)
+    return NULL;
+  while (have < len - 1 && (n = syscall(SYS_read, fd, buf + have, len - 1 - have)) > 0) have += (size_t)n;
+  syscall(SYS_close, fd);
+  buf[have] = '\0';
+  for (p = buf; p < buf + have; p += strlen(p) + 1)
+    if (strncmp(p, name, nlen) == 0 && p[nlen] == '=') return p + nlen + 1;
+  return NULL;
+}
+
+void green__shim_configure(void) {
+  static char buf[16384];
+  const char *s = env("GREEN_THREADS", buf, sizeof buf);
   green__shim_config.native = s && strcmp(s, "native") == 0;
-  s = getenv("GREEN_DEBUG");
+  s = env("GREEN_DEBUG", buf, sizeof buf);
   green__shim_config.debug = s && *s && strcmp(s, "0") != 0;
 }
 
 /* Runs when the shim is loaded, on the thread that will run main(). */
 __attribute__((constructor(101))) static void shim_init(void) {
   green__real_ready();
-  configure();
   green__shim_tls.managed = 1;
   green__shim_threads_init();
 }
@@ -54,24 +74,21 @@ static int main_wrapper(int argc, char **argv, char **envp) {
   return r;
 }
 
-typedef int (*start_main_fn)(int (*)(int, char **, char **), int, char **, void (*)(void),
-                             void (*)(void), void (*)(void), void *);
-
 GREEN__SHIM_EXPORT int __libc_start_main(int (*main)(int, char **, char **), int argc,
                                          char **argv, void (*init)(void), void (*fini)(void),
                                          void (*rtld_fini)(void), void *stack_end);
 int __libc_start_main(int (*main)(int, char **, char **), int argc, char **argv,
                       void (*init)(void), void (*fini)(void), void (*rtld_fini)(void),
                       void *stack_end) {
-  start_main_fn real = (start_main_fn)dlsym(RTLD_NEXT, "__libc_start_main");
+  green__real_ready();
   program_main = main;
-  return real(main_wrapper, argc, argv, init, fini, rtld_fini, stack_end);
+  return green__real.__libc_start_main(main_wrapper, argc, argv, init, fini, rtld_fini, stack_end);
 }
 
 GREEN__SHIM_EXPORT void exit(int status) {
-  void (*real)(int) = (void (*)(int))dlsym(RTLD_NEXT, "exit");
+  green__real_ready();
   __atomic_store_n(&green__shim_phase, GREEN__SHIM_EXITING, __ATOMIC_RELEASE);
-  real(status);
+  green__real.exit(status);
   __builtin_unreachable();
 }
 

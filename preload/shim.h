@@ -23,6 +23,9 @@ typedef struct green__shim_config {
 } green__shim_config_t;
 
 extern green__shim_config_t green__shim_config;
+
+/* Read GREEN_THREADS and GREEN_DEBUG (from green__real_init, on the first call of any hook). */
+void green__shim_configure(void);
 extern int green__shim_phase; /* BEFORE_MAIN until main() starts, EXITING once it returns */
 
 /* Per OS thread. `managed` threads are the ones the shim runs calls of: the thread that runs

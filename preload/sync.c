@@ -118,34 +118,44 @@ static int error_of(int r, int saved) {
   return e;
 }
 
-/* ---- keys: greenlet-local storage (keys are process-wide, so on every thread) ----------- */
+/* ---- keys: greenlet-local storage -------------------------------------------------------
+ * A green key is green_local's number with KEY_TAG set, so it never looks like one of libc's
+ * (below PTHREAD_KEYS_MAX): keys made before main() — by libraries starting up, such as
+ * AddressSanitizer, which keeps its per-OS-thread state under one — stay libc's, and calls on
+ * each key go where it was made, on every thread. */
+#define KEY_TAG (1u << 30)
+
+static int green_key(pthread_key_t key) { return (key & KEY_TAG) != 0; }
 
 GREEN__SHIM_EXPORT int pthread_key_create(pthread_key_t *key, void (*destructor)(void *)) {
+  green_local_t k;
+  int saved = errno, r;
   green__real_ready();
-  if (green__shim_config.native) return green__real.pthread_key_create(key, destructor);
-  return green_local_create(key, destructor) == 0 ? 0 : errno;
+  if (green__shim_config.native ||
+      __atomic_load_n(&green__shim_phase, __ATOMIC_ACQUIRE) == GREEN__SHIM_BEFORE_MAIN)
+    return green__real.pthread_key_create(key, destructor);
+  if ((r = error_of(green_local_create(&k, destructor), saved)) == 0) *key = k | KEY_TAG;
+  return r;
 }
 
 GREEN__SHIM_EXPORT int pthread_key_delete(pthread_key_t key) {
+  int saved = errno;
   green__real_ready();
-  if (green__shim_config.native) return green__real.pthread_key_delete(key);
-  return green_local_delete(key) == 0 ? 0 : errno;
+  if (!green_key(key)) return green__real.pthread_key_delete(key);
+  return error_of(green_local_delete(key & ~KEY_TAG), saved);
 }
 
 GREEN__SHIM_EXPORT void *pthread_getspecific(pthread_key_t key) {
   green__real_ready();
-  if (green__shim_config.native) return green__real.pthread_getspecific(key);
-  return green_local_get(key);
+  if (!green_key(key)) return green__real.pthread_getspecific(key);
+  return green_local_get(key & ~KEY_TAG);
 }
 
 GREEN__SHIM_EXPORT int pthread_setspecific(pthread_key_t key, const void *value) {
-  int saved = errno, r;
+  int saved = errno;
   green__real_ready();
-  if (green__shim_config.native) return green__real.pthread_setspecific(key, value);
-  if (green_local_set(key, value) == 0) return 0;
-  r = errno; /* pthread functions return the error and leave errno alone */
-  errno = saved;
-  return r;
+  if (!green_key(key)) return green__real.pthread_setspecific(key, value);
+  return error_of(green_local_set(key & ~KEY_TAG, value), saved);
 }
 
 /* ---- once ------------------------------------------------------------------------------- */

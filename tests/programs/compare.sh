@@ -60,8 +60,6 @@ run() {
   local side=$1 wrap=() port="" i
   if [ "$side" = shim ]; then
     wrap=("$GREENRUN" "--threads=$THREADS" --)
-    # a sanitizer runtime the shim was built with must come first in LD_PRELOAD
-    [ -z "${GREEN_TEST_LD_PRELOAD:-}" ] || export LD_PRELOAD=$GREEN_TEST_LD_PRELOAD
   fi
   if [ ${#SERVER[@]} -gt 0 ]; then
     "${wrap[@]}" "${SERVER[@]}" >"$W/$side.srv" 2>"$W/$side.srv.err" &

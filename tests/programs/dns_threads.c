@@ -53,5 +53,7 @@ int main(int argc, char **argv) {
   for (long i = 0; i < n; i++)
     printf("n%ld.test: %s\n", i, l[i].rc ? gai_strerror(l[i].rc) : l[i].addr);
   printf("unknown.test: %s\n", gai_strerror(getaddrinfo("unknown.test", NULL, &hints, &res)));
+  free(t);
+  free(l);
   return 0;
 }

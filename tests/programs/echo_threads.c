@@ -79,6 +79,7 @@ static int server(void) {
   close(gate[1]);
   for (i = 0; i < nconn; i++) PROG_CHECK(pthread_join(t[i], NULL) == 0);
   close(lfd);
+  free(t);
   printf("served %ld connections, %lld bytes echoed\n", nconn, echoed);
   return 0;
 }
@@ -147,6 +148,8 @@ static int clients(int port) {
     total += res[i].bytes;
   }
   printf("%ld connections, %ld round trips, %ld bytes\n", nconn, nconn * rounds, total);
+  free(t);
+  free(res);
   return 0;
 }
 

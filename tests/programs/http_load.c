@@ -80,5 +80,6 @@ int main(int argc, char **argv) {
   printf("TOOK %.3f\n", prog_now() - t0);
   printf("%ld requests, %ld answered 200 with their own body\n", n, answered_ok);
   get(dial(), "/quit", buf, sizeof buf);
+  free(t);
   return answered_ok == n ? 0 : 1;
 }
