@@ -8,8 +8,9 @@
  *                                     connected each does ROUNDS round trips of 1..4000 bytes
  *
  * Both print a transcript (the client one line per connection) and their OS thread count
- * while all connections are open: the server sends each client a "G" once it has accepted
- * them all, and the clients wait for it before their first round trip.
+ * while all connections are open: each side's threads wait at a gate (a pipe whose write end
+ * the main thread closes once it has counted them), and the server's then send their client
+ * a "G", which the client waits for before its first round trip.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -24,8 +25,8 @@
 static long nconn;
 static long connected;
 static long long echoed;
-static int gate[2]; /* serving threads wait for EOF on gate[0]: main closes gate[1] once all
-                       connections are accepted */
+static int gate[2]; /* threads wait for EOF on gate[0]: main closes gate[1] once it has
+                       counted them */
 
 static int all_connected(void) { return __atomic_load_n(&connected, __ATOMIC_ACQUIRE) == nconn; }
 
@@ -110,6 +111,7 @@ static void *client(void *arg) {
     prog_die("client %ld: connect", r->id);
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   __atomic_add_fetch(&connected, 1, __ATOMIC_RELEASE);
+  if (read(gate[0], &c, 1) != 0) prog_die("client %ld: gate", r->id);
   if (read(fd, &c, 1) != 1 || c != 'G') prog_die("client %ld: no go from the server", r->id);
   for (k = 0; k < rounds; k++) {
     size_t n = 1 + (size_t)((r->id * 7919 + k * 104729) % 4000), got = 0, i;
@@ -132,7 +134,7 @@ static int clients(int port) {
   pthread_t *t = calloc((size_t)nconn, sizeof *t);
   result_t *res = calloc((size_t)nconn, sizeof *res);
   long i, total = 0;
-  PROG_CHECK(t && res);
+  PROG_CHECK(t && res && pipe(gate) == 0);
   server_addr.sin_family = AF_INET;
   server_addr.sin_port = htons((uint16_t)port);
   server_addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -141,7 +143,8 @@ static int clients(int port) {
     if (pthread_create(&t[i], NULL, client, &res[i]) != 0) prog_die("pthread_create");
   }
   while (!all_connected()) usleep(10000);
-  prog_report_threads(); /* every thread is connected and waits for the server's go */
+  prog_report_threads(); /* every thread is connected and waits at the gate */
+  close(gate[1]);
   for (i = 0; i < nconn; i++) PROG_CHECK(pthread_join(t[i], NULL) == 0);
   for (i = 0; i < nconn; i++) {
     printf("conn %ld: %ld bytes, digest %lx\n", i, res[i].bytes, res[i].sum);
