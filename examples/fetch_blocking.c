@@ -59,7 +59,7 @@ static int dial(job_t *job, const char *host, const char *port) {
   struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res, *ai;
   int fd = -1, r = getaddrinfo(host, port, &hints, &res);
   if (r != 0) {
-    snprintf(job->error, sizeof job->error, "%s: %s", host, gai_strerror(r));
+    snprintf(job->error, sizeof job->error, "%.80s: %s", host, gai_strerror(r));
     return -1;
   }
   for (ai = res; ai && fd < 0; ai = ai->ai_next) {
