@@ -23,6 +23,12 @@ static atomic_uint hub_serial;
 
 static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents);
 
+/* errno = -neg_errno, and 0: no handle. */
+static green_call_t no_call(int neg_errno) {
+  errno = -neg_errno;
+  return 0;
+}
+
 void green__calls_init(struct green__hub *h) {
   green__calls_t *cs = &h->calls;
   green__list_init(&cs->soon);
@@ -84,8 +90,8 @@ static green__call_t *lookup(green__calls_t *cs, green_call_t handle) {
   return c->state != CALL_FREE && c->gen == handle >> 32 ? c : NULL;
 }
 
-/* Run one call whose record has left every list: the table's record is released first, so
- * the callback may schedule again at once and cancelling itself finds nothing. */
+/* Run one call whose record has left every list. A table record is released first, so the
+ * callback may schedule again at once, and cancelling itself finds nothing. */
 static void run(green__calls_t *cs, green__call_t *c) {
   void (*fn)(void *) = c->fn;
   void *arg = c->arg;
@@ -105,7 +111,7 @@ void green__calls_run_soon(struct green__hub *h) {
   green__calls_t *cs = &h->calls;
   green__list_t batch, *n;
   if (green__list_empty(&cs->soon)) return;
-  batch.next = cs->soon.next; /* move the whole list to batch */
+  batch.next = cs->soon.next; /* move the whole list over to batch */
   batch.prev = cs->soon.prev;
   batch.next->prev = batch.prev->next = &batch;
   green__list_init(&cs->soon);
@@ -116,8 +122,8 @@ green_call_t green_call_soon(void (*fn)(void *), void *arg) {
   struct green__hub *h = green__hub_get();
   green__call_t *c;
   if (!h) return 0;
-  if (!fn) return green__fail(-EINVAL), 0;
-  if (!(c = acquire(&h->calls, fn, arg))) return green__fail(-ENOMEM), 0;
+  if (!fn) return no_call(-EINVAL);
+  if (!(c = acquire(&h->calls, fn, arg))) return no_call(-ENOMEM);
   green__call_post(h, c);
   return handle_of(c);
 }
@@ -160,21 +166,21 @@ static void heap_remove(green__calls_t *cs, green__call_t *c) {
   else sift_down(cs, i, last);
 }
 
-/* Point the hub's timer at the earliest timed call (or stop it when there is none). */
+/* Point the hub's timer at the earliest timed call, or stop it when there is none. */
 static void arm(struct green__hub *h) {
   green__calls_t *cs = &h->calls;
   double now;
   if (ev_is_active(&cs->timer)) ev_timer_stop(h->loop, &cs->timer);
   if (!cs->nheap) return;
   now = green_now();
-  ev_now_update(h->loop); /* after `now`: libev's `after` counts from a later instant */
+  ev_now_update(h->loop); /* after `now`: libev counts `after` from a later instant */
   ev_timer_set(&cs->timer, cs->heap[0]->at > now ? cs->heap[0]->at - now : 0., 0.);
   ev_timer_start(h->loop, &cs->timer);
 }
 
-/* Runs on the hub's stack: the calls due, in (time, scheduling) order. Calls they schedule
- * wait for the next round even when already due, so a callback rescheduling itself cannot
- * keep the hub here. */
+/* Runs on the hub's stack: the calls due, in (time, scheduling) order. Calls scheduled from
+ * here on wait for the next round even when due, so a callback rescheduling itself cannot
+ * keep the hub in this loop. */
 static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents) {
   struct green__hub *h = ev_userdata(loop);
   green__calls_t *cs = &h->calls;
@@ -195,14 +201,14 @@ static green_call_t schedule_at(double at, void (*fn)(void *), void *arg) {
   green__call_t *c, **heap;
   if (!h) return 0;
   cs = &h->calls;
-  if (!fn || !isfinite(at)) return green__fail(-EINVAL), 0;
+  if (!fn || !isfinite(at)) return no_call(-EINVAL);
   if (cs->nheap == cs->heap_cap) {
     size_t cap = cs->heap_cap ? 2 * cs->heap_cap : 16;
-    if (!(heap = realloc(cs->heap, cap * sizeof *heap))) return green__fail(-ENOMEM), 0;
+    if (!(heap = realloc(cs->heap, cap * sizeof *heap))) return no_call(-ENOMEM);
     cs->heap = heap;
     cs->heap_cap = cap;
   }
-  if (!(c = acquire(cs, fn, arg))) return green__fail(-ENOMEM), 0;
+  if (!(c = acquire(cs, fn, arg))) return no_call(-ENOMEM);
   c->state = CALL_TIMED;
   c->at = at;
   c->seq = ++cs->seq;
@@ -212,7 +218,7 @@ static green_call_t schedule_at(double at, void (*fn)(void *), void *arg) {
 }
 
 green_call_t green_call_later(double seconds, void (*fn)(void *), void *arg) {
-  if (!(seconds >= 0)) return green__fail(-EINVAL), 0; /* negative or NaN */
+  if (!(seconds >= 0)) return no_call(-EINVAL); /* negative or NaN */
   return schedule_at(green_now() + seconds, fn, arg);
 }
 

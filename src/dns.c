@@ -56,10 +56,15 @@ struct green__dns {
 };
 
 /* Queries in flight per hub. Past this, lookups wait their turn (FIFO): a burst from
- * thousands of greenlets would overflow the server's socket buffer (about 256 datagrams
- * with Linux's default buffer size) and turn into retransmissions a timeout later. */
+ * thousands of greenlets would overflow the server's socket buffer and turn into
+ * retransmissions a whole timeout (resolv.conf's, 1-5 s) later. Linux's default buffer
+ * holds 256 small datagrams, but a server reading one at a time gives the memory back only
+ * in quarters of the buffer, so 192 is all it surely holds: at 200, dnsmasq lost queries
+ * in every run. 64, as many as 64 threads in glibc's getaddrinfo, leaves room for two more
+ * hubs or other clients and costs nothing against a local server (dnsmasq's ceiling, ~100k
+ * lookups/s here, with 32 or 200 alike). */
 #ifndef GREEN_DNS_MAX_INFLIGHT
-#define GREEN_DNS_MAX_INFLIGHT 200
+#define GREEN_DNS_MAX_INFLIGHT 64
 #endif
 
 typedef struct query {

@@ -25,7 +25,7 @@ static green_t *handle_alloc(struct green__hub *h) {
     if (!c) return NULL;
     green__list_push_back(&h->chunks, &c->link);
     for (i = 0; i < CHUNK_HANDLES; i++) {
-      green__wait_init(&c->handles[i]);
+      green__greenlet_init_handle(&c->handles[i]);
       green__list_push_back(&h->free_handles, &c->handles[i].run_link);
     }
     n = green__list_pop_front(&h->free_handles);
@@ -39,15 +39,35 @@ void green__greenlet_release(struct green__hub *h, green_t *g) {
   green__list_push_front(&h->free_handles, &g->run_link);
 }
 
+void green__greenlet_init_handle(green_t *g) {
+  green__wait_init(g);
+  green__list_init(&g->end_watches);
+  green__list_init(&g->group_link);
+  g->group = NULL;
+}
+
 void green__greenlet_free_all(struct green__hub *h) {
   green__list_t *n;
   while ((n = green__list_pop_front(&h->chunks))) free(green__container_of(n, struct chunk, link));
 }
 
-/* A greenlet has ended: its stack goes back to the pool at once, its joiner wakes, and a
- * detached handle is released. May run on g's own stack (see green__stack_release). */
+/* Tell everything watching g that it has ended; each watch is told once. */
+__attribute__((noinline, cold)) static void notify_end(struct green__hub *h, green_t *g) {
+  green__list_t *n;
+  g->flags &= ~GREEN__WATCHED;
+  while ((n = green__list_pop_front(&g->end_watches))) {
+    green__watch_t *w = green__container_of(n, green__watch_t, link);
+    w->fn(h, w);
+  }
+}
+
+/* A greenlet has ended: its watchers are told, its stack goes back to the pool at once, its
+ * joiner wakes, and a detached handle is released. May run on g's own stack (see
+ * green__stack_release): the watchers run before the stack is given back, so nothing they do
+ * can hand it to another greenlet while it is still in use. */
 static void end(struct green__hub *h, green_t *g) {
   g->state = GREEN_DEAD;
+  if (green__unlikely(g->flags & GREEN__WATCHED)) notify_end(h, g);
   green__stack_release(&h->stacks, g->stack);
   g->stack = NULL;
   if (g->joiner && --g->joiner->joins_pending == 0) green__wake(h, g->joiner, 0);
@@ -133,23 +153,21 @@ void green__greenlet_discard(struct green__hub *h, green_t *g) {
 
 green_t *green_spawn(void *(*fn)(void *), void *arg) { return green_spawn_stack(fn, arg, 0); }
 
-/* 0 when g is a live handle of hub h; -EINVAL for NULL, -ESRCH otherwise. */
-static int check(struct green__hub *h, green_t *g) {
+int green__greenlet_check(struct green__hub *h, green_t *g) {
   if (!g) return -EINVAL;
   if (g->magic != GREEN__MAGIC || g->hub != h) return -ESRCH;
   return 0;
 }
 
-/* Whether g can be joined or detached: a spawned greenlet nobody joins yet, not detached. */
-static int joinable(struct green__hub *h, green_t *g) {
+int green__greenlet_joinable(struct green__hub *h, green_t *g) {
   return g != &h->main && g != &h->hub && !g->joiner && !(g->flags & GREEN__DETACHED);
 }
 
 static int check_joinable(struct green__hub *h, green_t *g) {
-  int r = check(h, g);
+  int r = green__greenlet_check(h, g);
   if (r) return r;
   if (g == h->current) return -EDEADLK;
-  return joinable(h, g) ? 0 : -EINVAL;
+  return green__greenlet_joinable(h, g) ? 0 : -EINVAL;
 }
 
 /* Park until every greenlet whose joiner is the caller has ended (joins_pending of them). */
@@ -216,8 +234,8 @@ int green_detach(green_t *g) {
   struct green__hub *h = green__hub_get();
   int r;
   if (!h) return -1;
-  if ((r = check(h, g))) return green__fail(r);
-  if (!joinable(h, g)) return green__fail(-EINVAL);
+  if ((r = green__greenlet_check(h, g))) return green__fail(r);
+  if (!green__greenlet_joinable(h, g)) return green__fail(-EINVAL);
   if (g->state == GREEN_DEAD) green__greenlet_release(h, g);
   else g->flags |= GREEN__DETACHED;
   return 0;
@@ -238,7 +256,7 @@ int green_kill(green_t *g) {
   struct green__hub *h = green__hub_get();
   int r;
   if (!h) return -1;
-  if ((r = check(h, g))) return green__fail(r);
+  if ((r = green__greenlet_check(h, g))) return green__fail(r);
   if (g == &h->hub) return green__fail(-EINVAL);
   if (g->state == GREEN_DEAD) return 0;
   g->flags |= GREEN__KILLED;
@@ -257,7 +275,7 @@ int green_kill(green_t *g) {
 
 void green_yield(void) {
   struct green__hub *h = green__hub_get();
-  if (!h) return;
+  if (!h || h->current == &h->hub) return; /* a callback on the hub has nothing to yield to */
   h->current->state = GREEN_READY;
   green__hub_push_ready(h, h->current);
   green__hub_schedule(h);
@@ -272,6 +290,6 @@ int green_state(green_t *g) {
   struct green__hub *h = green__hub_get();
   int r;
   if (!h) return -1;
-  if ((r = check(h, g))) return green__fail(r);
+  if ((r = green__greenlet_check(h, g))) return green__fail(r);
   return g->state;
 }

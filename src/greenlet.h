@@ -24,12 +24,22 @@ enum {
   GREEN__GEN_WAIT = 1u << 3,  /* BLOCKED in a generator switch: a suspended generator, or a
                                  caller waiting for the generator it resumed; only a direct
                                  switch resumes it, never green__wake */
+  GREEN__WATCHED = 1u << 4,   /* end_watches may be non-empty */
 };
 
 /* What green__park returns when the caller's own timer ran out (not the deadline). */
 #define GREEN__TIMER 1
 
 struct green__hub;
+
+/* Told once when a greenlet ends (or a future completes), without joining it. fn runs at
+ * once, on whatever stack caused the end: it must not switch, park or spawn. */
+typedef struct green__watch {
+  green__list_t link;         /* in the watched object's list until told */
+  void (*fn)(struct green__hub *h, struct green__watch *w);
+} green__watch_t;
+
+struct green_group;
 
 struct green {
   green__ctx_t ctx;           /* saved registers while not running */
@@ -64,6 +74,11 @@ struct green {
   char name[GREEN_NAME_MAX];  /* green_set_name; "" when none */
   /* synchronisation */
   unsigned rdlocks;           /* rwlock read locks it holds (rwlock.c) */
+  /* ending, seen without a join (groups, iwait); set up once per handle, empty when released */
+  green__list_t end_watches;  /* green__watch_t nodes told when it ends */
+  green__watch_t group_watch; /* in end_watches while it belongs to a group */
+  green__list_t group_link;   /* in its group's member list */
+  struct green_group *group;  /* the group it belongs to, or NULL */
   void *preload;              /* the preload shim's thread record (preload/threads.c), or NULL */
 };
 
@@ -85,5 +100,20 @@ __attribute__((noreturn)) void green__greenlet_exit(struct green__hub *h, void *
 
 /* Free every handle's memory: the hub is going away with its thread. */
 void green__greenlet_free_all(struct green__hub *h);
+
+/* 0 when g is a live handle of hub h; -EINVAL for NULL, -ESRCH otherwise. */
+int green__greenlet_check(struct green__hub *h, green_t *g);
+
+/* Whether g can be joined or detached: a spawned greenlet nobody joins, not detached. */
+int green__greenlet_joinable(struct green__hub *h, green_t *g);
+
+/* Have w told when g (a spawned greenlet that has not ended) ends. */
+static inline void green__greenlet_watch(green_t *g, green__watch_t *w) {
+  green__list_push_back(&g->end_watches, &w->link);
+  g->flags |= GREEN__WATCHED;
+}
+
+/* Prepare the fields a handle keeps for its whole life (its timer, its empty lists). */
+void green__greenlet_init_handle(green_t *g);
 
 #endif

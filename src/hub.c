@@ -21,6 +21,7 @@
 
 #include "dns.h"
 #include "local.h"
+#include "threadsafe.h"
 #include "wait.h"
 
 #define POLL_EVERY 256         /* dispatches between clock checks; a power of two */
@@ -94,27 +95,44 @@ static void report_deadlock(struct green__hub *h) {
   green__wake(h, g, -EDEADLK);
 }
 
-/* The hub greenlet: poll, then hand the CPU to the first ready greenlet. Runs forever. */
+/* Whether a poll can still wake a greenlet: one waits on an fd or a timer, a timed call is
+ * pending, or another thread may call in (threadsafe.c). */
+static int can_wake(struct green__hub *h) {
+  return h->nloop_waits || h->calls.nheap || green__threadsafe_busy(h);
+}
+
+static void poll_loop(struct green__hub *h) {
+  if (!green__list_empty(&h->ready) || !green__list_empty(&h->calls.soon)) {
+    ev_run(h->loop, EVRUN_NOWAIT);
+  } else if (!can_wake(h)) {
+    report_deadlock(h);
+  } else {
+    green__stack_trim(&h->stacks);
+    h->idle_poll = 1;
+    ev_run(h->loop, EVRUN_ONCE);
+    h->idle_poll = 0;
+  }
+  h->polls++;
+  h->dispatches = 0;
+  h->last_poll = coarse_now();
+  h->round_left = h->nready;
+}
+
+/* The hub greenlet: poll, run the soon calls, then hand the CPU to the first ready greenlet.
+ * Runs forever. When it was let in through the ready queue only to run soon calls (it is out
+ * of the queue and calls wait), it polls only if the last poll is POLL_INTERVAL old: callbacks
+ * that keep scheduling callbacks cannot starve I/O either. */
 static void hub_main(void *arg) {
   struct green__hub *h = arg;
   green__stack_switch_end(NULL);
   for (;;) {
     green_t *next;
-    if (!green__list_empty(&h->ready)) {
-      ev_run(h->loop, EVRUN_NOWAIT);
-    } else if (h->nloop_waits == 0) {
-      report_deadlock(h);
-    } else {
-      green__stack_trim(&h->stacks);
-      h->idle_poll = 1;
-      ev_run(h->loop, EVRUN_ONCE);
-      h->idle_poll = 0;
-    }
-    h->polls++;
-    h->dispatches = 0;
-    h->last_poll = coarse_now();
-    h->round_left = h->nready;
-    if ((next = pop_ready(h))) switch_to(h, &h->hub, next);
+    int for_calls = green__list_empty(&h->hub.run_link) && !green__list_empty(&h->calls.soon);
+    if (!for_calls || coarse_now() - h->last_poll >= POLL_INTERVAL) poll_loop(h);
+    green__hub_unqueue_self(h);
+    green__calls_run_soon(h);
+    if (!green__list_empty(&h->calls.soon)) green__hub_push_ready(h, &h->hub); /* next round */
+    if ((next = pop_ready(h)) && next != &h->hub) switch_to(h, &h->hub, next);
   }
 }
 
@@ -125,7 +143,7 @@ static void init_system_greenlet(struct green__hub *h, green_t *g) {
   g->deadline = INFINITY;
   green__list_init(&g->run_link);
   green__list_init(&g->wait_link);
-  green__wait_init(g);
+  green__greenlet_init_handle(g);
 }
 
 #if GREEN_HAVE_ASAN
@@ -144,8 +162,10 @@ static void main_stack_bounds(green_t *g) {
 
 static void hub_destroy(void *arg) {
   struct green__hub *h = arg;
+  green__threadsafe_exit(h); /* other threads' calls are refused from here on */
   if (h->main.locals) green__local_end(&h->main); /* the thread's own greenlet ends here */
   green__dns_destroy(h);
+  green__calls_destroy(h);
   green__greenlet_free_all(h);
   green__fdtab_destroy(h);
   ev_loop_destroy(h->loop);
@@ -179,6 +199,7 @@ static struct green__hub *hub_create(void) {
   h->loop = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOSIGMASK);
   if (!h->loop) goto nomem;
   ev_set_userdata(h->loop, h);
+  green__calls_init(h);
   h->errnop = &errno;
   init_system_greenlet(h, &h->main);
 #if GREEN_HAVE_ASAN
@@ -215,7 +236,7 @@ int green_stats(green_stats_t *st) {
   if (!h) return -1;
   if (!st) return green__fail(-EINVAL);
   st->greenlets = h->ngreenlets;
-  st->ready = h->nready;
+  st->ready = h->nready - !green__list_empty(&h->hub.run_link); /* not the hub itself */
   st->blocked = h->nblocked;
   st->fds = h->fds.active;
   st->stacks_in_use = h->stacks.in_use - 1; /* the hub's own stack is not a greenlet's */

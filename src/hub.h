@@ -8,6 +8,7 @@
 
 #include <ev.h>
 
+#include "call.h"
 #include "fd.h"
 #include "greenlet.h"
 #include "stack.h"
@@ -32,8 +33,10 @@ struct green__hub {
   green__stack_pool_t stacks;
   green__fdtab_t fds;
   green_t main;                 /* the thread's own stack */
-  green_t hub;                  /* runs the loop */
+  green_t hub;                  /* runs the loop; in the ready queue while soon calls wait */
   struct green__dns *dns;       /* the resolver's channel, from the first lookup on */
+  green__calls_t calls;         /* callbacks the hub runs (call.c) */
+  struct green_hub *handle;     /* how other threads reach it (threadsafe.c); NULL until asked */
 };
 
 /* The calling thread's hub, created on first use; NULL + errno (ENOMEM) if it cannot be. */
@@ -58,6 +61,22 @@ void green__hub_switch(struct green__hub *h, green_t *to);
 static inline void green__hub_push_ready(struct green__hub *h, green_t *g) {
   green__list_push_back(&h->ready, &g->run_link);
   h->nready++;
+}
+
+/* Soon calls are waiting: put the hub greenlet itself in the ready queue, behind the greenlets
+ * ready now, so it runs them in their turn without polling. The hub, when it is the caller,
+ * runs them before it hands the CPU on. */
+static inline void green__hub_queue_self(struct green__hub *h) {
+  if (h->current != &h->hub && green__list_empty(&h->hub.run_link))
+    green__hub_push_ready(h, &h->hub);
+}
+
+/* No soon call is waiting any more: take the hub greenlet out of the ready queue. */
+static inline void green__hub_unqueue_self(struct green__hub *h) {
+  if (!green__list_empty(&h->hub.run_link)) {
+    green__list_remove(&h->hub.run_link);
+    h->nready--;
+  }
 }
 
 #endif

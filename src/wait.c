@@ -27,7 +27,9 @@ static int arm_timer(struct green__hub *h, green_t *g, double at) {
 
 int green__park(struct green__hub *h, double at, int loop_wait) {
   green_t *g = h->current;
-  int r = (g->flags & GREEN__KILLED) ? -ECANCELED : arm_timer(h, g, at);
+  int r;
+  if (green__unlikely(g == &h->hub)) r = -EPERM; /* a callback on the hub must not block */
+  else r = (g->flags & GREEN__KILLED) ? -ECANCELED : arm_timer(h, g, at);
   if (r) {
     green__list_remove(&g->wait_link);
     return r;

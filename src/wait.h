@@ -13,7 +13,8 @@
  * own timeout); loop_wait says the libev loop can wake it (an fd watcher). Returns the
  * waker's reason: 0, GREEN__TIMER when `at` passed, -ETIMEDOUT when the scoped deadline
  * passed, -ECANCELED when killed, -EBADF when its fd was closed, -EDEADLK when nothing could
- * ever wake it. Unlinks wait_link on every path. */
+ * ever wake it, -EPERM at once when the caller is the hub (a callback). Unlinks wait_link on
+ * every path. */
 int green__park(struct green__hub *h, double at, int loop_wait);
 
 /* Make a parked greenlet ready with `reason`; does nothing if g is not parked. */

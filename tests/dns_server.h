@@ -35,6 +35,7 @@ typedef struct dns_server {
   uint16_t port;
   int queries, tcp_queries; /* received */
   int outstanding;          /* replies still to send (sleeping responders) */
+  int max_outstanding;      /* the most at once: the client's queries in flight, with delay */
   int conns[DNS_MAX_CONNS];
   green_t *udp_loop, *tcp_loop;
 } dns_server_t;
@@ -183,7 +184,7 @@ static void *dns_udp_loop(void *arg) {
       green_t *g = green_spawn(dns_delayed_reply, j);
       ASSERT_PTR_NE(g, NULL);
       ASSERT_OK(green_detach(g));
-      s->outstanding++;
+      if (++s->outstanding > s->max_outstanding) s->max_outstanding = s->outstanding;
     } else {
       dns_send_reply(s, j);
       free(j);

@@ -1,0 +1,160 @@
+/*
+ * green_hub_current, green_hub_release, green_call_threadsafe: the one way into a hub from
+ * another thread.
+ *
+ * The handle holds a reference for its hub while the hub lives and one per green_hub_current
+ * (and per pending thread-pool job). The ev_async watcher stays referenced in libev's sense
+ * on purpose: the hub decides deadlock from its own counts (hub.c), and a poll with no
+ * active watcher would not block at all. References held by anyone but the hub count as "a
+ * call may still come": while they are held, a hub whose greenlets are all parked waits for
+ * calls instead of failing main with EDEADLK.
+ */
+#include "threadsafe.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+
+struct green_hub {
+  pthread_mutex_t mu;
+  atomic_size_t refs;
+  struct green__hub *hub;   /* under mu: NULL once the hub's thread has exited */
+  green__remote_t *head;    /* under mu: queued calls, FIFO */
+  green__remote_t **tail;
+  ev_async async;           /* on the hub's loop while it lives */
+};
+
+/* A green_call_threadsafe call. */
+typedef struct call {
+  green__remote_t remote;
+  void (*fn)(void *);
+  void *arg;
+} call_t;
+
+/* Runs on the hub's stack: every call queued so far, in order. */
+static void async_cb(struct ev_loop *loop, ev_async *w, int revents) {
+  green_hub_t *hb = green__container_of(w, green_hub_t, async);
+  green__remote_t *r, *next;
+  (void)loop, (void)revents;
+  pthread_mutex_lock(&hb->mu);
+  r = hb->head;
+  hb->head = NULL;
+  hb->tail = &hb->head;
+  pthread_mutex_unlock(&hb->mu);
+  for (; r; r = next) {
+    next = r->next;
+    r->run(r);
+  }
+}
+
+green_hub_t *green__hub_ref(struct green__hub *h, int *err) {
+  green_hub_t *hb = h->handle;
+  if (!hb) {
+    if (!(hb = calloc(1, sizeof *hb))) {
+      *err = -ENOMEM;
+      return NULL;
+    }
+    pthread_mutex_init(&hb->mu, NULL);
+    atomic_init(&hb->refs, 1); /* the hub's own */
+    hb->hub = h;
+    hb->tail = &hb->head;
+    ev_async_init(&hb->async, async_cb);
+    ev_async_start(h->loop, &hb->async);
+    h->handle = hb;
+  }
+  atomic_fetch_add_explicit(&hb->refs, 1, memory_order_relaxed);
+  return hb;
+}
+
+void green__hub_unref(green_hub_t *hb) {
+  if (atomic_fetch_sub_explicit(&hb->refs, 1, memory_order_acq_rel) != 1) return;
+  pthread_mutex_destroy(&hb->mu);
+  free(hb);
+}
+
+int green__hub_post(green_hub_t *hb, green__remote_t *r) {
+  int err = 0;
+  pthread_mutex_lock(&hb->mu);
+  if (!hb->hub) {
+    err = -ESRCH;
+  } else {
+    r->next = NULL;
+    *hb->tail = r;
+    hb->tail = &r->next;
+    if (hb->head == r) ev_async_send(hb->hub->loop, &hb->async); /* it was empty */
+  }
+  pthread_mutex_unlock(&hb->mu);
+  return err;
+}
+
+int green__threadsafe_busy(struct green__hub *h) {
+  green_hub_t *hb = h->handle;
+  int queued;
+  if (!hb) return 0;
+  /* References first: a poster queues before it lets go of its reference. */
+  if (atomic_load_explicit(&hb->refs, memory_order_acquire) > 1) return 1;
+  pthread_mutex_lock(&hb->mu);
+  queued = hb->head != NULL;
+  pthread_mutex_unlock(&hb->mu);
+  return queued;
+}
+
+void green__threadsafe_exit(struct green__hub *h) {
+  green_hub_t *hb = h->handle;
+  green__remote_t *r, *next;
+  if (!hb) return;
+  pthread_mutex_lock(&hb->mu);
+  hb->hub = NULL;
+  r = hb->head;
+  hb->head = NULL;
+  hb->tail = &hb->head;
+  pthread_mutex_unlock(&hb->mu);
+  ev_async_stop(h->loop, &hb->async);
+  for (; r; r = next) {
+    next = r->next;
+    r->drop(r);
+  }
+  h->handle = NULL;
+  green__hub_unref(hb);
+}
+
+green_hub_t *green_hub_current(void) {
+  struct green__hub *h = green__hub_get();
+  green_hub_t *hb;
+  int err;
+  if (!h) return NULL;
+  if (!(hb = green__hub_ref(h, &err))) errno = -err;
+  return hb;
+}
+
+int green_hub_release(green_hub_t *hub) {
+  if (!hub) return green__fail(-EINVAL);
+  green__hub_unref(hub);
+  return 0;
+}
+
+static void run_call(green__remote_t *r) {
+  call_t *c = green__container_of(r, call_t, remote);
+  void (*fn)(void *) = c->fn;
+  void *arg = c->arg;
+  free(c);
+  fn(arg);
+}
+
+static void drop_call(green__remote_t *r) { free(green__container_of(r, call_t, remote)); }
+
+int green_call_threadsafe(green_hub_t *hub, void (*fn)(void *), void *arg) {
+  call_t *c;
+  int r;
+  if (!hub || !fn) return green__fail(-EINVAL);
+  if (!(c = malloc(sizeof *c))) return green__fail(-ENOMEM);
+  c->remote.run = run_call;
+  c->remote.drop = drop_call;
+  c->fn = fn;
+  c->arg = arg;
+  if ((r = green__hub_post(hub, &c->remote)) < 0) {
+    free(c);
+    return green__fail(r);
+  }
+  return 0;
+}

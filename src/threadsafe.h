@@ -1,0 +1,35 @@
+/*
+ * Calls into a hub from any thread. A hub's handle (green_hub_t) is reference counted and
+ * outlives its hub: once the hub's thread has exited, posting to it fails with ESRCH. Calls
+ * wait in a mutex-protected FIFO and an ev_async watcher wakes the hub's loop to run them.
+ */
+#ifndef GREEN_THREADSAFE_H
+#define GREEN_THREADSAFE_H
+
+#include "hub.h"
+
+/* A call on its way to a hub, linked through `next`. Its owner embeds it or allocates it. */
+typedef struct green__remote {
+  struct green__remote *next;
+  void (*run)(struct green__remote *r);  /* on the hub's stack, in posting order */
+  void (*drop)(struct green__remote *r); /* instead of run when the hub exits first */
+} green__remote_t;
+
+/* The hub's handle, created on first use (NULL + -ENOMEM in *err). Takes a reference. */
+green_hub_t *green__hub_ref(struct green__hub *h, int *err);
+
+/* Give back a reference taken by green__hub_ref or green_hub_current. */
+void green__hub_unref(green_hub_t *hub);
+
+/* Queue r for hub's loop, from any thread. 0, or -ESRCH when the hub's thread has exited
+ * (r is left to the caller). */
+int green__hub_post(green_hub_t *hub, green__remote_t *r);
+
+/* Whether another thread may still call in: someone besides the hub holds a reference, or
+ * calls are queued. The hub's deadlock detection counts this as a possible wake-up. */
+int green__threadsafe_busy(struct green__hub *h);
+
+/* The hub is going away: refuse further calls, drop those queued. */
+void green__threadsafe_exit(struct green__hub *h);
+
+#endif

@@ -1,0 +1,885 @@
+/* green-fetch end to end: the real green-fetch and green-httpd programs, started by the test
+ * and stopped by PID, bodies compared by checksum with what green-httpd logged it served;
+ * broken servers (malformed responses, silence, early closes) run in this process as
+ * greenlets while green-fetch runs beside them. Loopback only. */
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "test.h"
+
+/* ---- processes, files ------------------------------------------------------------------ */
+
+static char tmpdir[64];
+
+static void make_tmpdir(void) {
+  strcpy(tmpdir, "/tmp/green-fetch-test.XXXXXX");
+  ASSERT_TRUE(mkdtemp(tmpdir) != NULL);
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+  (void)st, (void)flag, (void)ftw;
+  return remove(path);
+}
+
+static void remove_tmpdir(void) { ASSERT_OK(nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS)); }
+
+static char *tmp_path(const char *name) {
+  static char bufs[8][256];
+  static int next;
+  char *p = bufs[next++ % 8];
+  snprintf(p, 256, "%s/%s", tmpdir, name);
+  return p;
+}
+
+/* The whole file as a string ("" if it does not exist). */
+static char *slurp(const char *path, size_t *len) {
+  FILE *f = fopen(path, "rb");
+  char *buf = NULL;
+  size_t n = 0, cap = 0, r;
+  do {
+    if (!(buf = realloc(buf, cap += 65536))) TEST_FAIL("out of memory");
+    r = f ? fread(buf + n, 1, cap - n - 1, f) : 0;
+    n += r;
+  } while (r);
+  if (f) fclose(f);
+  buf[n] = '\0';
+  if (len) *len = n;
+  return buf;
+}
+
+/* fork + exec with stdout/stderr to files (NULL: /dev/null) and stdin from a file; the child
+ * dies with the test. */
+static pid_t spawn_process(char *const argv[], const char *in, const char *out, const char *err) {
+  pid_t pid = fork();
+  ASSERT_OK(pid);
+  if (pid == 0) {
+    int i = open(in ? in : "/dev/null", O_RDONLY);
+    int o = open(out ? out : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int e = open(err ? err : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (i < 0 || o < 0 || e < 0 || dup2(i, 0) < 0 || dup2(o, 1) < 0 || dup2(e, 2) < 0) _exit(126);
+    execv(argv[0], argv);
+    _exit(127);
+  }
+  return pid;
+}
+
+/* ---- green-httpd ----------------------------------------------------------------------- */
+
+typedef struct httpd {
+  pid_t pid;
+  int port;
+  char log[256];
+} httpd_t;
+
+/* Starts green-httpd with the extra arguments (NULL-terminated) and waits for its port. */
+static httpd_t start_httpd(const char *first, ...) {
+  static int count;
+  char *argv[16], name[32], *out;
+  httpd_t h = {0};
+  va_list ap;
+  int n = 0;
+  double t0 = test_now();
+  snprintf(name, sizeof name, "httpd%d", count);
+  snprintf(h.log, sizeof h.log, "%s", tmp_path(name));
+  snprintf(name, sizeof name, "httpd%d.out", count++);
+  out = strdup(tmp_path(name));
+  argv[n++] = GREEN_HTTPD_BIN;
+  argv[n++] = "-l";
+  argv[n++] = h.log;
+  va_start(ap, first);
+  for (const char *a = first; a && n < 14; a = va_arg(ap, const char *)) argv[n++] = (char *)a;
+  va_end(ap);
+  argv[n] = NULL;
+  h.pid = spawn_process(argv, NULL, out, NULL);
+  while (test_now() - t0 < 10) {
+    char *text = slurp(out, NULL), *p = strstr(text, "PORT ");
+    if (p && strchr(p, '\n')) h.port = atoi(p + 5);
+    free(text);
+    if (h.port) break;
+    ASSERT_EQ(waitpid(h.pid, NULL, WNOHANG), 0); /* still running */
+    usleep(5000);
+  }
+  free(out);
+  ASSERT_GT(h.port, 0);
+  return h;
+}
+
+static void stop_httpd(httpd_t *h) {
+  int status;
+  ASSERT_OK(kill(h->pid, SIGTERM));
+  ASSERT_EQ(waitpid(h->pid, &status, 0), h->pid);
+}
+
+/* How many responses to `path` the log shows; the last one's size and checksum. */
+static int served(const httpd_t *h, const char *path, unsigned long long *bytes,
+                  unsigned long long *sum) {
+  char *log = slurp(h->log, NULL), *line, *save = NULL, want[300];
+  int count = 0;
+  snprintf(want, sizeof want, " path=%s", path);
+  for (line = strtok_r(log, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+    char *p = strstr(line, want);
+    if (!p || p[strlen(want)] != '\0') continue;
+    count++;
+    if (bytes) ASSERT_EQ(sscanf(strstr(line, "bytes="), "bytes=%llu fnv=%llx", bytes, sum), 2);
+  }
+  free(log);
+  return count;
+}
+
+/* The distinct connections the log shows. */
+static int served_connections(const httpd_t *h) {
+  char *log = slurp(h->log, NULL), *p = log;
+  unsigned long max = 0, id;
+  while ((p = strstr(p, "conn="))) {
+    id = strtoul(p + 5, &p, 10);
+    if (id > max) max = id;
+  }
+  free(log);
+  return (int)max;
+}
+
+/* ---- running green-fetch --------------------------------------------------------------- */
+
+typedef struct fetch_run {
+  int status;  /* exit status */
+  char *out;   /* standard output */
+  char *err;   /* standard error */
+  double wall; /* seconds */
+} fetch_run_t;
+
+/* Runs green-fetch with argv (NULL-terminated, without the program) while this process's
+ * greenlets go on serving: the wait parks in green_sleep. */
+static fetch_run_t run_fetch_in(const char *stdin_file, const char *const *args) {
+  char *argv[64];
+  fetch_run_t r;
+  int n = 0, status;
+  double t0 = test_now();
+  pid_t pid;
+  argv[n++] = GREEN_FETCH_BIN;
+  while (*args && n < 63) argv[n++] = (char *)*args++;
+  argv[n] = NULL;
+  pid = spawn_process(argv, stdin_file, tmp_path("fetch.out"), tmp_path("fetch.err"));
+  while (waitpid(pid, &status, WNOHANG) == 0) {
+    if (test_now() - t0 > 60) {
+      kill(pid, SIGKILL);
+      TEST_FAIL("green-fetch still running after 60 s");
+    }
+    ASSERT_OK(green_sleep(0.002));
+  }
+  r.wall = test_now() - t0;
+  ASSERT_TRUE(WIFEXITED(status)); /* no crash, no sanitizer abort */
+  r.status = WEXITSTATUS(status);
+  r.out = slurp(tmp_path("fetch.out"), NULL);
+  r.err = slurp(tmp_path("fetch.err"), NULL);
+  return r;
+}
+
+#define RUN_FETCH(...) run_fetch_in(NULL, (const char *const[]){__VA_ARGS__, NULL})
+
+static void free_run(fetch_run_t *r) {
+  free(r->out);
+  free(r->err);
+}
+
+#define ASSERT_CONTAINS(hay, needle)                                                       \
+  do {                                                                                     \
+    if (!strstr((hay), (needle)))                                                          \
+      TEST_FAIL("\"%s\" not found in:\n%s", (needle), (hay));                              \
+  } while (0)
+
+#define ASSERT_LACKS(hay, needle)                                                          \
+  do {                                                                                     \
+    if (strstr((hay), (needle))) TEST_FAIL("\"%s\" unexpected in:\n%s", (needle), (hay));  \
+  } while (0)
+
+static char *url(int port, const char *path) {
+  static char bufs[32][512];
+  static int next;
+  char *p = bufs[next++ % 32];
+  snprintf(p, 512, "http://127.0.0.1:%d%s", port, path);
+  return p;
+}
+
+static char *line_of(const char *fmt, const char *u) {
+  static char buf[512];
+  snprintf(buf, sizeof buf, fmt, u);
+  return buf;
+}
+
+static unsigned long long fnv_file(const char *path, size_t *len) {
+  size_t n, i;
+  unsigned char *p = (unsigned char *)slurp(path, &n);
+  unsigned long long h = 0xcbf29ce484222325ULL;
+  for (i = 0; i < n; i++) h = (h ^ p[i]) * 0x100000001b3ULL;
+  free(p);
+  *len = n;
+  return h;
+}
+
+/* The body saved under -o for the URL at `position` (1-based) matches what was served. */
+static void assert_saved_body(const httpd_t *h, const char *outdir, int position,
+                              const char *path) {
+  char file[512];
+  unsigned long long bytes, sum;
+  size_t len;
+  ASSERT_EQ(served(h, path, &bytes, &sum), 1);
+  snprintf(file, sizeof file, "%s/%d-%s", outdir, position, strrchr(path, '/') + 1);
+  if (fnv_file(file, &len) != sum) TEST_FAIL("%s: checksum differs from the served body", file);
+  ASSERT_EQ(len, bytes);
+}
+
+/* ---- bodies ---------------------------------------------------------------------------- */
+
+static void bodies(const char *kind) {
+  static const char *sizes[] = {"0", "1", "1000", "65536", "100000", "3000000"};
+  char paths[6][64];
+  const char *args[16];
+  httpd_t h;
+  fetch_run_t r;
+  int i, n = 0;
+  make_tmpdir();
+  h = start_httpd(NULL);
+  args[n++] = "-o";
+  args[n++] = tmp_path("out");
+  for (i = 0; i < 6; i++) {
+    snprintf(paths[i], sizeof paths[i], "/%s/%s", kind, sizes[i]);
+    args[n++] = url(h.port, paths[i]);
+  }
+  args[n] = NULL;
+  r = run_fetch_in(NULL, args);
+  ASSERT_EQ(r.status, 0);
+  ASSERT_CONTAINS(r.out, "6 URLs: 6 ok, 0 failed, 3166537 bytes in");
+  for (i = 0; i < 6; i++) {
+    char want[200];
+    ASSERT_CONTAINS(r.out, line_of("GET: %s\n", url(h.port, paths[i])));
+    snprintf(want, sizeof want, "%s bytes received from %s.\n", sizes[i], url(h.port, paths[i]));
+    ASSERT_CONTAINS(r.out, want);
+    assert_saved_body(&h, tmp_path("out"), i + 1, paths[i]);
+  }
+  ASSERT_EQ(r.err[0], '\0'); /* piped: plain lines, no progress line */
+  ASSERT_LACKS(r.out, "\033[");
+  free_run(&r);
+  stop_httpd(&h);
+  remove_tmpdir();
+}
+
+TEST_CASE(content_length_bodies) { bodies("bytes"); }
+
+TEST_CASE(chunked_bodies) { bodies("chunked"); }
+
+/* ---- redirects, statuses ---------------------------------------------------------------- */
+
+TEST_CASE(redirects) {
+  httpd_t h;
+  fetch_run_t r;
+  char file[300];
+  make_tmpdir();
+  h = start_httpd(NULL);
+  r = RUN_FETCH("-o", tmp_path("out"), url(h.port, "/redirect/5"));
+  ASSERT_EQ(r.status, 0);
+  ASSERT_CONTAINS(r.out, line_of("15 bytes received from %s.\n", url(h.port, "/redirect/5")));
+  /* Locations of all three kinds: absolute (5, 2), path-absolute (4, 1), relative (3). */
+  for (int i = 0; i <= 5; i++) {
+    char path[32];
+    snprintf(path, sizeof path, "/redirect/%d", i);
+    ASSERT_EQ(served(&h, path, NULL, NULL), 1);
+  }
+  snprintf(file, sizeof file, "%s/1-5", tmp_path("out"));
+  char *body = slurp(file, NULL);
+  ASSERT_TRUE(strcmp(body, "redirects done\n") == 0);
+  free(body);
+  ASSERT_EQ(served_connections(&h), 1); /* one kept-alive connection for all six */
+  free_run(&r);
+  stop_httpd(&h);
+  remove_tmpdir();
+}
+
+TEST_CASE(redirect_loop_stops_at_5) {
+  httpd_t h;
+  fetch_run_t r;
+  make_tmpdir();
+  h = start_httpd(NULL);
+  r = RUN_FETCH(url(h.port, "/loop"), url(h.port, "/redirect/6"), url(h.port, "/redirect/5"));
+  ASSERT_EQ(r.status, 1);
+  ASSERT_CONTAINS(r.err, line_of("error: %s: too many redirects (more than 5)\n",
+                                 url(h.port, "/loop")));
+  ASSERT_CONTAINS(r.err, line_of("error: %s: too many redirects (more than 5)\n",
+                                 url(h.port, "/redirect/6")));
+  ASSERT_CONTAINS(r.out, line_of("15 bytes received from %s.\n", url(h.port, "/redirect/5")));
+  ASSERT_EQ(served(&h, "/loop", NULL, NULL), 6); /* the request and 5 redirects, no more */
+  ASSERT_EQ(served(&h, "/redirect/0", NULL, NULL), 1); /* from /redirect/5 only */
+  ASSERT_CONTAINS(r.out, "3 URLs: 1 ok, 2 failed");
+  free_run(&r);
+  stop_httpd(&h);
+  remove_tmpdir();
+}
+
+TEST_CASE(http_error_statuses) {
+  httpd_t h;
+  fetch_run_t r;
+  make_tmpdir();
+  h = start_httpd(NULL);
+  r = RUN_FETCH("-o", tmp_path("out"), url(h.port, "/status/404"), url(h.port, "/status/500"),
+                url(h.port, "/nothing/here"), url(h.port, "/status/204"));
+  ASSERT_EQ(r.status, 1);
+  ASSERT_CONTAINS(r.err, line_of("error: %s: HTTP 404 Not Found\n", url(h.port, "/status/404")));
+  ASSERT_CONTAINS(r.err, line_of("error: %s: HTTP 500 Internal Server Error\n",
+                                 url(h.port, "/status/500")));
+  ASSERT_CONTAINS(r.err, line_of("error: %s: HTTP 404 Not Found\n", url(h.port, "/nothing/here")));
+  ASSERT_CONTAINS(r.out, line_of("0 bytes received from %s.\n", url(h.port, "/status/204")));
+  ASSERT_CONTAINS(r.out, "4 URLs: 1 ok, 3 failed");
+  /* Error bodies are not saved as if they were the resource. */
+  ASSERT_TRUE(access(tmp_path("out/1-404"), F_OK) < 0);
+  ASSERT_TRUE(access(tmp_path("out/4-204"), F_OK) == 0);
+  free_run(&r);
+  stop_httpd(&h);
+  remove_tmpdir();
+}
+
+/* ---- keep-alive, concurrency -------------------------------------------------------------- */
+
+TEST_CASE(keepalive_reuses_connections) {
+  const char *args[32];
+  httpd_t h;
+  fetch_run_t r;
+  int i, n = 0;
+  make_tmpdir();
+  h = start_httpd(NULL);
+  args[n++] = "-c";
+  args[n++] = "2";
+  for (i = 0; i < 20; i++) args[n++] = url(h.port, "/bytes/100");
+  args[n] = NULL;
+  r = run_fetch_in(NULL, args);
+  ASSERT_EQ(r.status, 0);
+  ASSERT_EQ(served(&h, "/bytes/100", NULL, NULL), 20);
+  ASSERT_EQ(served_connections(&h), 2);
+  ASSERT_CONTAINS(r.out, "20 URLs: 20 ok, 0 failed, 2000 bytes in");
+  ASSERT_CONTAINS(r.out, "(2 connections)");
+  free_run(&r);
+  stop_httpd(&h);
+  remove_tmpdir();
+}
+
+TEST_CASE(concurrent_total_is_the_slowest) {
+  const char *args[32];
+  httpd_t h;
+  fetch_run_t r;
+  int i, n = 0;
+  make_tmpdir();
+  h = start_httpd(NULL);
+  for (i = 0; i < 20; i++) args[n++] = url(h.port, "/delay/500");
+  args[n] = NULL;
+  r = run_fetch_in(NULL, args); /* 10 s one after another */
+  ASSERT_EQ(r.status, 0);
+  ASSERT_RANGE(r.wall, 0.5, 5.0);
+  free_run(&r);
+  r = RUN_FETCH("-c", "2", url(h.port, "/delay/200"), url(h.port, "/delay/200"),
+                url(h.port, "/delay/200"), url(h.port, "/delay/200"));
+  ASSERT_EQ(r.status, 0);
+  ASSERT_RANGE(r.wall, 0.4, 10.0); /* two at a time: two rounds */
+  free_run(&r);
+  r = RUN_FETCH("--sequential", url(h.port, "/delay/150"), url(h.port, "/delay/150"),
+                url(h.port, "/delay/150"));
+  ASSERT_EQ(r.status, 0);
+  ASSERT_RANGE(r.wall, 0.45, 10.0);
+  free_run(&r);
+  stop_httpd(&h);
+  remove_tmpdir();
+}
+
+TEST_CASE(urls_from_file_and_stdin) {
+  httpd_t h;
+  fetch_run_t r;
+  FILE *f;
+  make_tmpdir();
+  h = start_httpd(NULL);
+  ASSERT_TRUE((f = fopen(tmp_path("urls"), "w")) != NULL);
+  fprintf(f, "# a comment\n%s\n\n  %s  \r\n", url(h.port, "/bytes/11"), url(h.port, "/bytes/22"));
+  fclose(f);
+  r = RUN_FETCH("-i", tmp_path("urls"), url(h.port, "/bytes/33"));
+  ASSERT_EQ(r.status, 0);
+  ASSERT_CONTAINS(r.out, "3 URLs: 3 ok, 0 failed, 66 bytes in");
+  free_run(&r);
+  r = run_fetch_in(tmp_path("urls"), (const char *const[]){"-i", "-", NULL});
+  ASSERT_EQ(r.status, 0);
+  ASSERT_CONTAINS(r.out, line_of("22 bytes received from %s.\n", url(h.port, "/bytes/22")));
+  ASSERT_CONTAINS(r.out, "2 URLs: 2 ok, 0 failed, 33 bytes in");
+  free_run(&r);
+  stop_httpd(&h);
+  remove_tmpdir();
+}
+
+TEST_CASE(bad_arguments) {
+  fetch_run_t r;
+  make_tmpdir();
+  r = RUN_FETCH("-c", "0", "http://127.0.0.1:1/");
+  ASSERT_EQ(r.status, 2);
+  free_run(&r);
+  r = run_fetch_in(NULL, (const char *const[]){NULL}); /* no URL */
+  ASSERT_EQ(r.status, 2);
+  ASSERT_CONTAINS(r.err, "usage:");
+  free_run(&r);
+  r = RUN_FETCH("ftp://127.0.0.1/x", "http://[::1/", "http://127.0.0.1:99999/");
+  ASSERT_EQ(r.status, 1);
+  ASSERT_CONTAINS(r.err, "error: ftp://127.0.0.1/x: unsupported scheme");
+  ASSERT_CONTAINS(r.err, "error: http://[::1/: bad IPv6 address in URL");
+  ASSERT_CONTAINS(r.err, "error: http://127.0.0.1:99999/: bad port in URL");
+  free_run(&r);
+  remove_tmpdir();
+}
+
+/* ---- IPv6 ------------------------------------------------------------------------------ */
+
+static int ipv6_loopback(void) {
+  struct sockaddr_in6 a = {0};
+  int fd = socket(AF_INET6, SOCK_STREAM, 0), ok;
+  a.sin6_family = AF_INET6;
+  a.sin6_addr = in6addr_loopback;
+  ok = fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0;
+  if (fd >= 0) close(fd);
+  return ok;
+}
+
+TEST_CASE(ipv6) {
+  httpd_t h;
+  fetch_run_t r;
+  char u[128];
+  if (!ipv6_loopback()) {
+    printf("note: no IPv6 loopback here (::1 cannot be bound): nothing to test\n");
+    return;
+  }
+  make_tmpdir();
+  h = start_httpd("-a", "::1", NULL);
+  snprintf(u, sizeof u, "http://[::1]:%d/bytes/5000", h.port);
+  r = RUN_FETCH("-o", tmp_path("out"), u);
+  ASSERT_EQ(r.status, 0);
+  assert_saved_body(&h, tmp_path("out"), 1, "/bytes/5000");
+  free_run(&r);
+  stop_httpd(&h);
+  remove_tmpdir();
+}
+
+/* ---- failures: refused, silent servers, malformed responses ------------------------------ */
+
+/* A loopback port nobody listens on. */
+static int closed_port(void) {
+  struct sockaddr_in a = test_loopback(0);
+  socklen_t len = sizeof a;
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_OK(bind(fd, (struct sockaddr *)&a, sizeof a));
+  ASSERT_OK(getsockname(fd, (struct sockaddr *)&a, &len));
+  close(fd);
+  return ntohs(a.sin_port);
+}
+
+TEST_CASE(connection_refused) {
+  fetch_run_t r;
+  int port = closed_port();
+  make_tmpdir();
+  r = RUN_FETCH(url(port, "/"));
+  ASSERT_EQ(r.status, 1);
+  ASSERT_CONTAINS(r.err, line_of("error: %s: connection refused\n", url(port, "/")));
+  ASSERT_CONTAINS(r.out, "1 URL: 0 ok, 1 failed");
+  free_run(&r);
+  remove_tmpdir();
+}
+
+/* The in-process server: answers each request by its path with canned bytes. */
+typedef struct bad_server {
+  int lfd, port;
+  green_t *acceptor;
+  green_t *conns[64];
+  int nconns;
+} bad_server_t;
+
+static int write_str(int fd, const char *s) {
+  return green_write(fd, s, strlen(s)) == (ssize_t)strlen(s) ? 0 : -1;
+}
+
+static const struct canned {
+  const char *path, *response, *error;
+} canned[] = {
+    {"/good", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", NULL},
+    {"/bad-status-line", "HTTX/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", "malformed status line"},
+    {"/bad-status-code", "HTTP/1.1 2x0 OK\r\n\r\n", "malformed status code"},
+    {"/garbage", "\x16\x03\x01\x02\xff\x01\xfe\x01\xfc\x03\x03\r\n\r\n", "malformed status line"},
+    {"/short-body", "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly this",
+     "connection closed before the end of the body"},
+    {"/bad-length", "HTTP/1.1 200 OK\r\nContent-Length: 12abc\r\n\r\n", "bad Content-Length"},
+    {"/two-lengths", "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!",
+     "conflicting Content-Length headers"},
+    {"/bad-chunk-size", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n",
+     "bad chunk size"},
+    {"/huge-chunk-size",
+     "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nfffffffffffffffffff\r\nhello\r\n",
+     "bad chunk size"},
+    {"/chunk-overrun", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello!!\r\n0\r\n\r\n",
+     "no line ending after chunk data"},
+    {"/chunked-cut", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhel",
+     "connection closed before the end of the body"},
+    {"/gzip-only", "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\nxx",
+     "unsupported Transfer-Encoding"},
+    {"/folded", "HTTP/1.1 200 OK\r\nX-A: b\r\n  folded\r\nContent-Length: 0\r\n\r\n",
+     "folded header line"},
+    {"/empty", "", "connection closed before any response"},
+    {"/head-cut", "HTTP/1.1 200 OK\r\nContent-Le", "connection closed in the response head"},
+    {"/endless-headers", NULL, "response head too large"},
+};
+
+static const struct canned *find_canned(const char *req) {
+  size_t i, n;
+  for (i = 0; i < sizeof canned / sizeof canned[0]; i++) {
+    n = strlen(canned[i].path);
+    if (strncmp(req + 4, canned[i].path, n) == 0 && req[4 + n] == ' ') return &canned[i];
+  }
+  return NULL;
+}
+
+/* Reads one request head; NULL at EOF or on an error (ECANCELED when the test ends). */
+static char *read_request(int fd, char *buf, size_t size) {
+  size_t n = 0;
+  ssize_t r;
+  buf[0] = '\0';
+  while (!strstr(buf, "\r\n\r\n")) {
+    if (n + 1 >= size || (r = green_read(fd, buf + n, size - n - 1)) <= 0) return NULL;
+    buf[n += (size_t)r] = '\0';
+  }
+  return buf;
+}
+
+static void *bad_conn(void *arg) {
+  int fd = (int)(intptr_t)arg, i;
+  char buf[4096];
+  const struct canned *c;
+  char *req;
+  while ((req = read_request(fd, buf, sizeof buf))) {
+    if (strncmp(req, "GET /hang ", 10) == 0) continue; /* never answers */
+    if (strncmp(req, "GET /stall ", 11) == 0) {         /* a part of the body, then silence */
+      write_str(fd, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nten bytes.");
+      continue;
+    }
+    if (strncmp(req, "GET /once ", 10) == 0) { /* keep-alive promised, then closed */
+      write_str(fd, "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nonce");
+      break;
+    }
+    if (!(c = find_canned(req))) break;
+    if (c->response) {
+      write_str(fd, c->response);
+      if (strcmp(c->path, "/good") == 0) continue;
+      break;
+    }
+    write_str(fd, "HTTP/1.1 200 OK\r\n"); /* endless headers: 1 MiB at most */
+    for (i = 0; i < 1024 && write_str(fd, "X-Endless: yes, more headers are coming....\r\n") == 0;
+         i++) {
+    }
+    break;
+  }
+  green_close(fd);
+  return NULL;
+}
+
+static void *bad_accept(void *arg) {
+  bad_server_t *s = arg;
+  int fd;
+  while ((fd = green_accept(s->lfd, NULL, NULL)) >= 0) {
+    ASSERT_LT(s->nconns, 64);
+    ASSERT_TRUE((s->conns[s->nconns++] = green_spawn(bad_conn, (void *)(intptr_t)fd)) != NULL);
+  }
+  ASSERT_EQ(errno, ECANCELED);
+  return NULL;
+}
+
+static void bad_server_start(bad_server_t *s) {
+  struct sockaddr_in a = test_loopback(0);
+  socklen_t len = sizeof a;
+  memset(s, 0, sizeof *s);
+  ASSERT_OK(s->lfd = green_socket(AF_INET, SOCK_STREAM, 0));
+  ASSERT_OK(bind(s->lfd, (struct sockaddr *)&a, sizeof a));
+  ASSERT_OK(listen(s->lfd, 64));
+  ASSERT_OK(getsockname(s->lfd, (struct sockaddr *)&a, &len));
+  s->port = ntohs(a.sin_port);
+  ASSERT_TRUE((s->acceptor = green_spawn(bad_accept, s)) != NULL);
+}
+
+/* Kills what still runs (the silent connections) and joins everything. */
+static void bad_server_stop(bad_server_t *s) {
+  int i;
+  ASSERT_OK(green_kill(s->acceptor));
+  ASSERT_OK(green_join(s->acceptor, NULL, -1));
+  for (i = 0; i < s->nconns; i++) {
+    ASSERT_OK(green_kill(s->conns[i]));
+    ASSERT_OK(green_join(s->conns[i], NULL, -1));
+  }
+  ASSERT_OK(green_close(s->lfd));
+}
+
+TEST_CASE(malformed_responses) {
+  const size_t n = sizeof canned / sizeof canned[0];
+  const char *args[64];
+  bad_server_t s;
+  fetch_run_t r;
+  size_t i, k = 0;
+  char summary[64];
+  make_tmpdir();
+  bad_server_start(&s);
+  args[k++] = "-t";
+  args[k++] = "20";
+  for (i = 0; i < n; i++) args[k++] = url(s.port, canned[i].path);
+  args[k] = NULL;
+  r = run_fetch_in(NULL, args);
+  ASSERT_EQ(r.status, 1);
+  ASSERT_CONTAINS(r.out, line_of("2 bytes received from %s.\n", url(s.port, "/good")));
+  for (i = 1; i < n; i++) {
+    char want[300];
+    snprintf(want, sizeof want, "error: %s: %s\n", url(s.port, canned[i].path), canned[i].error);
+    ASSERT_CONTAINS(r.err, want);
+  }
+  snprintf(summary, sizeof summary, "%zu URLs: 1 ok, %zu failed", n, n - 1);
+  ASSERT_CONTAINS(r.out, summary);
+  ASSERT_LT(r.wall, 15); /* every one of them fails at once, none waits for the timeout */
+  free_run(&r);
+  bad_server_stop(&s);
+  remove_tmpdir();
+}
+
+TEST_CASE(timeout_on_silent_servers) {
+  bad_server_t s;
+  fetch_run_t r;
+  make_tmpdir();
+  bad_server_start(&s);
+  r = RUN_FETCH("-t", "0.5", url(s.port, "/hang"), url(s.port, "/stall"), url(s.port, "/good"));
+  ASSERT_EQ(r.status, 1);
+  ASSERT_CONTAINS(r.err, line_of("error: %s: timed out\n", url(s.port, "/hang")));
+  ASSERT_CONTAINS(r.err, line_of("error: %s: timed out\n", url(s.port, "/stall")));
+  ASSERT_CONTAINS(r.out, "3 URLs: 1 ok, 2 failed");
+  ASSERT_RANGE(r.wall, 0.5, 10.0);
+  free_run(&r);
+  bad_server_stop(&s);
+  remove_tmpdir();
+}
+
+/* A kept-alive connection the server has closed meanwhile is replaced, not an error. */
+TEST_CASE(stale_keepalive_connection_retried) {
+  bad_server_t s;
+  fetch_run_t r;
+  make_tmpdir();
+  bad_server_start(&s);
+  r = RUN_FETCH("--sequential", url(s.port, "/once"), url(s.port, "/once"), url(s.port, "/once"));
+  ASSERT_EQ(r.status, 0);
+  ASSERT_CONTAINS(r.out, "3 URLs: 3 ok, 0 failed, 12 bytes in");
+  ASSERT_CONTAINS(r.out, "(3 connections)");
+  ASSERT_EQ(r.err[0], '\0');
+  ASSERT_EQ(s.nconns, 3);
+  free_run(&r);
+  bad_server_stop(&s);
+  remove_tmpdir();
+}
+
+/* ---- HTTPS ----------------------------------------------------------------------------- */
+
+static void make_certs(void) {
+  char cmd[512];
+  snprintf(cmd, sizeof cmd, "sh %s %s", FETCH_CERTS_SCRIPT, tmpdir);
+  ASSERT_EQ(system(cmd), 0);
+}
+
+static char *https_url(const char *host, int port, const char *path) {
+  static char bufs[16][128];
+  static int next;
+  char *p = bufs[next++ % 16];
+  snprintf(p, 128, "https://%s:%d%s", host, port, path);
+  return p;
+}
+
+TEST_CASE(https_with_test_ca) {
+  httpd_t h;
+  fetch_run_t r;
+  unsigned long long bytes, sum;
+  make_tmpdir();
+  make_certs();
+  h = start_httpd("--cert", tmp_path("server.pem"), "--key", tmp_path("server.key"), NULL);
+  r = RUN_FETCH("--cacert", tmp_path("ca.pem"), "-o", tmp_path("out"),
+                https_url("localhost", h.port, "/bytes/200000"),
+                https_url("127.0.0.1", h.port, "/chunked/70000"),
+                https_url("localhost", h.port, "/redirect/2"));
+  ASSERT_EQ(r.status, 0);
+  ASSERT_CONTAINS(r.out, "3 URLs: 3 ok, 0 failed, 270015 bytes in");
+  assert_saved_body(&h, tmp_path("out"), 1, "/bytes/200000");
+  assert_saved_body(&h, tmp_path("out"), 2, "/chunked/70000");
+  ASSERT_EQ(served(&h, "/redirect/0", &bytes, &sum), 1);
+  /* SNI: the name went with the handshake; an IP address is never sent as one. */
+  char *log = slurp(h.log, NULL);
+  ASSERT_CONTAINS(log, "sni=localhost status=200 bytes=200000");
+  ASSERT_CONTAINS(log, "sni=- status=200 bytes=70000");
+  free(log);
+  free_run(&r);
+  stop_httpd(&h);
+  remove_tmpdir();
+}
+
+TEST_CASE(https_wrong_host_refused) {
+  httpd_t h;
+  fetch_run_t r;
+  make_tmpdir();
+  make_certs();
+  h = start_httpd("--cert", tmp_path("wrong.pem"), "--key", tmp_path("wrong.key"), NULL);
+  r = RUN_FETCH("--cacert", tmp_path("ca.pem"), https_url("localhost", h.port, "/bytes/10"),
+                https_url("127.0.0.1", h.port, "/bytes/10"));
+  ASSERT_EQ(r.status, 1);
+  ASSERT_CONTAINS(r.err, line_of("error: %s: certificate verify failed: hostname mismatch\n",
+                                 https_url("localhost", h.port, "/bytes/10")));
+  ASSERT_CONTAINS(r.err, line_of("error: %s: certificate verify failed: IP address mismatch\n",
+                                 https_url("127.0.0.1", h.port, "/bytes/10")));
+  ASSERT_EQ(served(&h, "/bytes/10", NULL, NULL), 0); /* no request went out */
+  free_run(&r);
+  stop_httpd(&h);
+  remove_tmpdir();
+}
+
+TEST_CASE(https_untrusted_refused_unless_k) {
+  httpd_t self, good;
+  fetch_run_t r;
+  make_tmpdir();
+  make_certs();
+  self = start_httpd("--cert", tmp_path("self.pem"), "--key", tmp_path("self.key"), NULL);
+  good = start_httpd("--cert", tmp_path("server.pem"), "--key", tmp_path("server.key"), NULL);
+  r = RUN_FETCH("--cacert", tmp_path("ca.pem"), https_url("localhost", self.port, "/bytes/10"));
+  ASSERT_EQ(r.status, 1);
+  ASSERT_CONTAINS(r.err, "certificate verify failed: self-signed certificate\n");
+  free_run(&r);
+  /* The system's CA store does not know the test CA. */
+  r = RUN_FETCH(https_url("localhost", good.port, "/bytes/10"));
+  ASSERT_EQ(r.status, 1);
+  ASSERT_CONTAINS(r.err, "certificate verify failed: unable to get local issuer certificate\n");
+  free_run(&r);
+  ASSERT_EQ(served(&self, "/bytes/10", NULL, NULL) + served(&good, "/bytes/10", NULL, NULL), 0);
+  r = RUN_FETCH("-k", https_url("localhost", self.port, "/bytes/10"),
+                https_url("localhost", good.port, "/bytes/10"));
+  ASSERT_EQ(r.status, 0);
+  ASSERT_EQ(served(&self, "/bytes/10", NULL, NULL) + served(&good, "/bytes/10", NULL, NULL), 2);
+  free_run(&r);
+  stop_httpd(&self);
+  stop_httpd(&good);
+  remove_tmpdir();
+}
+
+/* ---- the live progress line ------------------------------------------------------------- */
+
+TEST_CASE(progress_line_on_a_terminal) {
+  httpd_t h;
+  fetch_run_t r;
+  char buf[8192], *pts;
+  size_t got = 0;
+  ssize_t n;
+  int master;
+  make_tmpdir();
+  h = start_httpd(NULL);
+  ASSERT_OK(master = posix_openpt(O_RDWR | O_NOCTTY));
+  ASSERT_OK(grantpt(master));
+  ASSERT_OK(unlockpt(master));
+  ASSERT_TRUE((pts = ptsname(master)) != NULL);
+  /* stderr on the terminal, stdout to a file */
+  r = run_fetch_in(NULL, (const char *const[]){"-c", "1", url(h.port, "/delay/250"),
+                                               url(h.port, "/delay/250"), NULL});
+  ASSERT_LACKS(r.err, "done"); /* stderr to a file: no progress line */
+  free_run(&r);
+  char *argv[] = {GREEN_FETCH_BIN, "-c", "1", url(h.port, "/delay/250"), url(h.port, "/delay/250"),
+                  NULL};
+  pid_t pid = spawn_process(argv, NULL, tmp_path("tty.out"), pts);
+  int status;
+  double t0 = test_now();
+  ASSERT_OK(fcntl(master, F_SETFL, O_NONBLOCK));
+  while (waitpid(pid, &status, WNOHANG) == 0 && test_now() - t0 < 30) {
+    if ((n = read(master, buf + got, sizeof buf - 1 - got)) > 0) got += (size_t)n;
+    usleep(10000);
+  }
+  while ((n = read(master, buf + got, sizeof buf - 1 - got)) > 0) got += (size_t)n;
+  buf[got] = '\0';
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  ASSERT_CONTAINS(buf, "\r\033[K1/2 done, 0 failed"); /* redrawn in place while it runs */
+  ASSERT_TRUE(got >= 4 && strcmp(buf + got - 4, "\r\033[K") == 0); /* and wiped at the end */
+  char *out = slurp(tmp_path("tty.out"), NULL);
+  ASSERT_CONTAINS(out, "2 URLs: 2 ok, 0 failed");
+  ASSERT_LACKS(out, "\033[");
+  free(out);
+  close(master);
+  stop_httpd(&h);
+  remove_tmpdir();
+}
+/* ---- names through the resolver ----------------------------------------------------------- */
+
+/* A DNS server for the tests on 127.0.0.1 (UDP): fetch.test has the address 127.0.0.1 (A),
+ * no IPv6 address, and every other name does not exist (NXDOMAIN). */
+static void *dns_server(void *arg) {
+  static const unsigned char known[] = "\5fetch\4test";
+  static const unsigned char answer[] = {0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 127, 0, 0, 1};
+  int fd = (int)(intptr_t)arg;
+  unsigned char q[512], a[512 + sizeof answer];
+  struct sockaddr_in from;
+  socklen_t len = sizeof from;
+  ssize_t n;
+  while ((n = green_recvfrom(fd, q, sizeof q, 0, (struct sockaddr *)&from, &len)) >= 0) {
+    size_t end = 12, m;
+    int is_known, type;
+    while (end < (size_t)n && q[end]) end += q[end] + 1u;
+    if (n < 17 || end + 5 > (size_t)n) continue; /* not a question */
+    is_known = end - 12 + 1 == sizeof known && strncasecmp((char *)q + 12, (char *)known, end - 12) == 0;
+    end += 5;
+    type = q[end - 4] << 8 | q[end - 3];
+    memcpy(a, q, end);
+    a[2] = (unsigned char)(0x84 | (q[2] & 0x79)); /* a reply, authoritative, RD as asked */
+    a[3] = is_known ? 0x80 : 0x83;                /* RA; NOERROR or NXDOMAIN */
+    memset(a + 4, 0, 8);
+    a[5] = 1; /* the one question */
+    m = end;
+    if (is_known && type == 1) {
+      a[7] = 1;
+      memcpy(a + m, answer, sizeof answer);
+      m += sizeof answer;
+    }
+    green_sendto(fd, a, m, 0, (struct sockaddr *)&from, len);
+    len = sizeof from;
+  }
+  return NULL;
+}
+
+TEST_CASE(names_and_unknown_host) {
+  struct sockaddr_in a = test_loopback(0);
+  socklen_t len = sizeof a;
+  char servers[64], good[128];
+  green_t *dns;
+  httpd_t h;
+  fetch_run_t r;
+  int fd;
+  make_tmpdir();
+  h = start_httpd(NULL);
+  ASSERT_OK(fd = green_socket(AF_INET, SOCK_DGRAM, 0));
+  ASSERT_OK(bind(fd, (struct sockaddr *)&a, sizeof a));
+  ASSERT_OK(getsockname(fd, (struct sockaddr *)&a, &len));
+  ASSERT_TRUE((dns = green_spawn(dns_server, (void *)(intptr_t)fd)) != NULL);
+  snprintf(servers, sizeof servers, "127.0.0.1:%d", ntohs(a.sin_port));
+  ASSERT_OK(setenv("GREEN_DNS_SERVERS", servers, 1)); /* green-fetch asks only this server */
+  snprintf(good, sizeof good, "http://fetch.test:%d/bytes/10", h.port);
+  r = RUN_FETCH("nowhere.invalid/x", good);
+  ASSERT_EQ(r.status, 1);
+  ASSERT_CONTAINS(r.err, "error: nowhere.invalid/x: unknown host nowhere.invalid\n");
+  ASSERT_CONTAINS(r.out, line_of("10 bytes received from %s.\n", good));
+  ASSERT_EQ(served(&h, "/bytes/10", NULL, NULL), 1);
+  free_run(&r);
+  ASSERT_OK(unsetenv("GREEN_DNS_SERVERS"));
+  ASSERT_OK(green_kill(dns));
+  ASSERT_OK(green_join(dns, NULL, -1));
+  ASSERT_OK(green_close(fd));
+  stop_httpd(&h);
+  remove_tmpdir();
+}
