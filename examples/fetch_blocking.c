@@ -34,6 +34,17 @@ typedef struct job {
 
 static const char *outdir;
 
+/* The kernel's count of this process's threads. */
+static int os_threads(void) {
+  FILE *f = fopen("/proc/self/status", "r");
+  char line[256];
+  int n = -1;
+  while (f && fgets(line, sizeof line, f))
+    if (strncmp(line, "Threads:", 8) == 0) n = atoi(line + 8);
+  if (f) fclose(f);
+  return n;
+}
+
 static double now(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -209,7 +220,7 @@ static size_t read_urls(const char *file, char ***urls, size_t n) {
 int main(int argc, char **argv) {
   char **urls = NULL;
   size_t n = 0, i, failed = 0, bytes = 0;
-  int quiet = 0, opt;
+  int quiet = 0, opt, busiest;
   pthread_t *threads;
   job_t *jobs;
   double t0;
@@ -241,6 +252,7 @@ int main(int argc, char **argv) {
       return 1;
     }
   }
+  busiest = os_threads(); /* every URL's thread exists now */
   for (i = 0; i < n; i++) {
     pthread_join(threads[i], NULL);
     if (!jobs[i].status) {
@@ -251,8 +263,8 @@ int main(int argc, char **argv) {
     }
     bytes += jobs[i].bytes;
   }
-  printf("%zu URLs, %zu failed, %zu bytes in %.3f s (one thread per URL)\n", n, failed, bytes,
-         now() - t0);
+  printf("%zu URLs, %zu failed, %zu bytes in %.3f s (one thread per URL, %d OS thread%s)\n", n,
+         failed, bytes, now() - t0, busiest, busiest == 1 ? "" : "s");
   for (i = 0; i < n; i++) free(urls[i]);
   free(urls);
   free(threads);
