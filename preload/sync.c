@@ -327,10 +327,18 @@ GREEN__SHIM_EXPORT int pthread_mutex_destroy(pthread_mutex_t *pm) {
   return error_of(green_mutex_destroy(gmutex(pm)), saved);
 }
 
+/* GREEN_DEBUG: the mutex is held by another green thread, so the lock parks. */
+static green_mutex_t *debug_lock(green_mutex_t *m, const char *call) {
+  struct green__hub *h = green__shim_tls.hub;
+  if (green__shim_config.debug && m->owner && (!h || m->owner != h->current))
+    green__shim_debug(call, -1);
+  return m;
+}
+
 GREEN__SHIM_EXPORT int pthread_mutex_lock(pthread_mutex_t *pm) {
   int saved = errno;
   if (!green_object(pm)) return green__real.pthread_mutex_lock(pm);
-  return error_of(green_mutex_lock(gmutex(pm), -1), saved);
+  return error_of(green_mutex_lock(debug_lock(gmutex(pm), "pthread_mutex_lock"), -1), saved);
 }
 
 GREEN__SHIM_EXPORT int pthread_mutex_trylock(pthread_mutex_t *pm) {
@@ -403,6 +411,7 @@ GREEN__SHIM_EXPORT int pthread_cond_broadcast(pthread_cond_t *pc) {
 GREEN__SHIM_EXPORT int pthread_cond_wait(pthread_cond_t *restrict pc, pthread_mutex_t *restrict pm) {
   int saved = errno;
   if (!green_object(pc) || is_libc(pm)) return green__real.pthread_cond_wait(pc, pm);
+  if (green__shim_config.debug) green__shim_debug("pthread_cond_wait", -1);
   return error_of(green__shim_wait_end(green__shim_wait_begin(GREEN__INTR_NEVER),
                            green_cond_wait((green_cond_t *)(void *)pc, gmutex(pm), -1)),
                   saved);
@@ -413,6 +422,7 @@ GREEN__SHIM_EXPORT int pthread_cond_timedwait(pthread_cond_t *restrict pc,
                                               const struct timespec *restrict at) {
   int saved = errno;
   if (!green_object(pc) || is_libc(pm)) return green__real.pthread_cond_timedwait(pc, pm, at);
+  if (green__shim_config.debug) green__shim_debug("pthread_cond_timedwait", -1);
   return error_of(green__shim_wait_end(green__shim_wait_begin(GREEN__INTR_NEVER),
                            green_cond_timedwait((green_cond_t *)(void *)pc, gmutex(pm), at)),
                   saved);
@@ -423,6 +433,7 @@ GREEN__SHIM_EXPORT int pthread_cond_clockwait(pthread_cond_t *restrict pc,
                                               const struct timespec *restrict at) {
   int saved = errno;
   if (!green_object(pc) || is_libc(pm)) return green__real.pthread_cond_clockwait(pc, pm, clock, at);
+  if (green__shim_config.debug) green__shim_debug("pthread_cond_clockwait", -1);
   return error_of(green__shim_wait_end(green__shim_wait_begin(GREEN__INTR_NEVER),
                            green_cond_clockwait((green_cond_t *)(void *)pc, gmutex(pm), clock, at)),
                   saved);
@@ -452,23 +463,31 @@ GREEN__SHIM_EXPORT int sem_destroy(sem_t *s) {
   return green_sem_destroy((green_sem_t *)(void *)s);
 }
 
+/* GREEN_DEBUG: the semaphore is 0, so the wait parks. */
+static green_sem_t *debug_sem(sem_t *s, const char *call) {
+  int v;
+  if (green__shim_config.debug && green_sem_getvalue((green_sem_t *)(void *)s, &v) == 0 && v == 0)
+    green__shim_debug(call, -1);
+  return (green_sem_t *)(void *)s;
+}
+
 /* sem_wait and friends: cancellation points that a signal handler interrupts (EINTR). */
 GREEN__SHIM_EXPORT int sem_wait(sem_t *s) {
   if (!green_object(s)) return green__real.sem_wait(s);
-  return green__shim_wait_end(green__shim_wait_begin(GREEN__INTR_ALWAYS), green_sem_wait((green_sem_t *)(void *)s, -1));
+  return green__shim_wait_end(green__shim_wait_begin(GREEN__INTR_ALWAYS), green_sem_wait(debug_sem(s, "sem_wait"), -1));
 }
 
 GREEN__SHIM_EXPORT int sem_timedwait(sem_t *restrict s, const struct timespec *restrict at) {
   if (!green_object(s)) return green__real.sem_timedwait(s, at);
   return green__shim_wait_end(green__shim_wait_begin(GREEN__INTR_ALWAYS),
-                  green_sem_timedwait((green_sem_t *)(void *)s, CLOCK_REALTIME, at));
+                  green_sem_timedwait(debug_sem(s, "sem_timedwait"), CLOCK_REALTIME, at));
 }
 
 GREEN__SHIM_EXPORT int sem_clockwait(sem_t *restrict s, clockid_t clock,
                                      const struct timespec *restrict at) {
   if (!green_object(s)) return green__real.sem_clockwait(s, clock, at);
   return green__shim_wait_end(green__shim_wait_begin(GREEN__INTR_ALWAYS),
-                  green_sem_timedwait((green_sem_t *)(void *)s, clock, at));
+                  green_sem_timedwait(debug_sem(s, "sem_clockwait"), clock, at));
 }
 
 GREEN__SHIM_EXPORT int sem_trywait(sem_t *s) {

@@ -144,6 +144,31 @@ static void *entry(void *arg) {
   return r;
 }
 
+/* Native mode: the program's threads are OS threads the shim manages (each gets a hub on its
+ * first blocking call). */
+typedef struct native_start {
+  void *(*fn)(void *);
+  void *arg;
+} native_start_t;
+
+static void *native_entry(void *arg) {
+  native_start_t start = *(native_start_t *)arg;
+  free(arg);
+  green__shim_tls.managed = 1;
+  return start.fn(start.arg);
+}
+
+static int create_native(pthread_t *id, const pthread_attr_t *attr, void *(*fn)(void *), void *arg) {
+  native_start_t *start;
+  int r;
+  if (!green__shim_tls.managed || !(start = malloc(sizeof *start)))
+    return green__real.pthread_create(id, attr, fn, arg);
+  start->fn = fn;
+  start->arg = arg;
+  if ((r = green__real.pthread_create(id, attr, native_entry, start)) != 0) free(start);
+  return r;
+}
+
 GREEN__SHIM_EXPORT int pthread_create(pthread_t *restrict id, const pthread_attr_t *restrict attr,
                                       void *(*fn)(void *), void *restrict arg) {
   struct green__hub *h;
@@ -151,6 +176,7 @@ GREEN__SHIM_EXPORT int pthread_create(pthread_t *restrict id, const pthread_attr
   size_t size = 0;
   int detach = PTHREAD_CREATE_JOINABLE;
   green__real_ready();
+  if (green__shim_config.native) return create_native(id, attr, fn, arg);
   if (!green_mode()) return green__real.pthread_create(id, attr, fn, arg);
   if (!(h = green__shim_hub_attach())) return EAGAIN;
   if (attr && (pthread_attr_getdetachstate(attr, &detach) != 0 ||
@@ -255,6 +281,8 @@ GREEN__SHIM_EXPORT void __pthread_unregister_cancel(__pthread_unwind_buf_t *buf)
 /* A join's wait, as a cancellation point. */
 static int join(green__shim_thread_t *self, green__shim_thread_t *t, void **res, double timeout) {
   int r;
+  if (green__shim_config.debug && green_state(t->g) != GREEN_DEAD)
+    green__shim_debug("pthread_join", -1);
   if (self) self->cancel_wait = 1;
   r = green_join(t->g, res, timeout);
   if (self) self->cancel_wait = 0;
