@@ -45,7 +45,7 @@ static green__shim_fd_t *green_fd(int fd, struct green__hub **hp) {
 static void retire(int fd) {
   green__shim_tls_t *t = &green__shim_tls;
   green__shim_fd_forget(fd);
-  if (t->hub && !t->busy && !t->sigdepth) green__fd_reset(t->hub, fd, 0);
+  if (t->hub && !t->busy && !t->sigdepth) green__fd_forget(t->hub, fd);
 }
 
 GREEN__SHIM_EXPORT int socket(int domain, int type, int protocol) {

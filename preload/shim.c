@@ -54,10 +54,20 @@ void green__shim_configure(void) {
   green__shim_config.debug = s && *s && strcmp(s, "0") != 0;
 }
 
+/* The core destroys a managed thread's hub as the thread exits: from here on the thread's
+ * calls pass straight through. */
+static void hub_destroyed(struct green__hub *h) {
+  green__shim_tls_t *t = &green__shim_tls;
+  if (t->hub != h) return;
+  t->hub = NULL;
+  t->busy = 1;
+}
+
 /* Runs when the shim is loaded, on the thread that will run main(). */
 __attribute__((constructor(101))) static void shim_init(void) {
   green__real_ready();
   green__shim_tls.managed = 1;
+  green__hub_destroy_hook = hub_destroyed;
   green__shim_threads_init();
 }
 

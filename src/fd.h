@@ -47,6 +47,10 @@ int green__fd_wait(struct green__hub *h, green__fd_t *f, int fd, int events, dou
  * whoever still waits on the old file with EBADF and forget the watcher. */
 void green__fd_reset(struct green__hub *h, int fd, int nonblock);
 
+/* fd is being closed: green__fd_reset when the hub has an entry for it (a table that never
+ * saw fd costs nothing: no entry is made). */
+void green__fd_forget(struct green__hub *h, int fd);
+
 /* Entry of every green I/O call: the caller is not killed and its deadline has not passed,
  * fd is in non-blocking mode. Fills *hp and *fp; returns 0 or -errno. */
 int green__io_begin(struct green__hub **hp, int fd, green__fd_t **fp);

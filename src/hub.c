@@ -160,8 +160,11 @@ static void main_stack_bounds(green_t *g) {
 }
 #endif
 
+void (*green__hub_destroy_hook)(struct green__hub *h);
+
 static void hub_destroy(void *arg) {
   struct green__hub *h = arg;
+  if (green__hub_destroy_hook) green__hub_destroy_hook(h);
   green__threadsafe_exit(h); /* other threads' calls are refused from here on */
   if (h->main.locals) green__local_end(&h->main); /* the thread's own greenlet ends here */
   green__dns_destroy(h);
