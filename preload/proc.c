@@ -23,8 +23,10 @@
 static void after_fork_child(void) {
   green__shim_tls_t *t = &green__shim_tls;
   green__shim_thread_t *self = t->hub ? t->hub->current->preload : NULL;
+  t->busy = 1; /* the parent's loop closes its fds: those calls must not touch its hub */
   green__hub_fork_child();
   t->hub = NULL;
+  t->busy = 0;
   green__shim_signal_after_fork();
   green__shim_threads_after_fork(self);
 }

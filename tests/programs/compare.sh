@@ -76,6 +76,7 @@ run() {
   local status=0
   timeout -k 5 "$LIMIT" "${wrap[@]}" "${PROG[@]//\{PORT\}/$port}" >"$W/$side.out" 2>"$W/$side.err" ||
     status=$?
+  [ "$status" != 124 ] || fail "$side: ${PROG[0]##*/} did not end within $LIMIT s"
   [ "$status" = "$STATUS" ] || fail "$side: ${PROG[0]##*/} exited with status $status, expected $STATUS"
   if [ -n "$SPID" ]; then
     for i in $(seq 400); do kill -0 "$SPID" 2>/dev/null || break; sleep 0.05; done
