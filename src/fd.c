@@ -193,11 +193,14 @@ int green_wait_fd(int fd, int events, double timeout) {
   return r > 0 ? r : green__fail(r);
 }
 
+void green__fd_forget(struct green__hub *h, int fd) {
+  green__fdtab_t *t = &h->fds;
+  size_t idx = (size_t)fd >> CHUNK_SHIFT;
+  if (fd >= 0 && idx < t->nchunks && t->chunks[idx]) green__fd_reset(h, fd, 0);
+}
+
 int green_close(int fd) {
   struct green__hub *h = green__hub_get();
-  green__fdtab_t *t;
-  size_t idx = (size_t)fd >> CHUNK_SHIFT;
-  if (h && fd >= 0 && idx < (t = &h->fds)->nchunks && t->chunks[idx])
-    green__fd_reset(h, fd, 0);
+  if (h) green__fd_forget(h, fd);
   return close(fd);
 }

@@ -24,6 +24,7 @@ typedef struct green__fd {
   ev_io io;
   green__list_t waiters; /* greenlets parked on this fd, through their wait_link */
   uint8_t flags;
+  uint32_t gen;          /* the preload shim's generation of the file this entry is for */
 } green__fd_t;
 
 typedef struct green__fdtab {
@@ -45,6 +46,10 @@ int green__fd_wait(struct green__hub *h, green__fd_t *f, int fd, int events, dou
 /* fd is being closed, or was just born (accept, socket) with nonblock as its mode: wake
  * whoever still waits on the old file with EBADF and forget the watcher. */
 void green__fd_reset(struct green__hub *h, int fd, int nonblock);
+
+/* fd is being closed: green__fd_reset when the hub has an entry for it (a table that never
+ * saw fd costs nothing: no entry is made). */
+void green__fd_forget(struct green__hub *h, int fd);
 
 /* Entry of every green I/O call: the caller is not killed and its deadline has not passed,
  * fd is in non-blocking mode. Fills *hp and *fp; returns 0 or -errno. */

@@ -86,6 +86,16 @@ static void entry(void *arg) {
   green__fatal("greenlet %p \"%s\" was resumed after it ended", (void *)g, g->name);
 }
 
+void green__greenlet_exit(struct green__hub *h, void *result) {
+  green_t *g = h->current;
+  if (g == &h->main || g == &h->hub) green__fatal("the main or hub greenlet cannot end");
+  g->result = result;
+  if (g->locals) green__local_end(g);
+  end(h, g);
+  green__hub_schedule(h);
+  green__fatal("greenlet %p \"%s\" was resumed after it ended", (void *)g, g->name);
+}
+
 green_t *green__greenlet_new(void *(*fn)(void *), void *arg, size_t stack_size) {
   struct green__hub *h = green__hub_get();
   green_t *g;
@@ -115,6 +125,7 @@ green_t *green__greenlet_new(void *(*fn)(void *), void *arg, size_t stack_size) 
   g->deadline = INFINITY;
   g->deadlines = NULL;
   g->asan_fake_stack = NULL;
+  g->preload = NULL;
   g->stack_lo = g->stack->lo;
   g->stack_size = g->stack->size;
   g->locals = NULL;

@@ -79,6 +79,7 @@ struct green {
   green__watch_t group_watch; /* in end_watches while it belongs to a group */
   green__list_t group_link;   /* in its group's member list */
   struct green_group *group;  /* the group it belongs to, or NULL */
+  void *preload;              /* the preload shim's thread record (preload/threads.c), or NULL */
 };
 
 /* A new greenlet running fn(arg) that is not queued: green_spawn_stack queues it, a
@@ -92,6 +93,10 @@ void green__greenlet_discard(struct green__hub *h, green_t *g);
 
 /* Release a handle back to its hub's free list. */
 void green__greenlet_release(struct green__hub *h, green_t *g);
+
+/* End the running greenlet as if its function had returned `result` (pthread_exit under the
+ * preload shim). Not for the main or hub greenlet. Never returns. */
+__attribute__((noreturn)) void green__greenlet_exit(struct green__hub *h, void *result);
 
 /* Free every handle's memory: the hub is going away with its thread. */
 void green__greenlet_free_all(struct green__hub *h);

@@ -160,8 +160,11 @@ static void main_stack_bounds(green_t *g) {
 }
 #endif
 
+void (*green__hub_destroy_hook)(struct green__hub *h);
+
 static void hub_destroy(void *arg) {
   struct green__hub *h = arg;
+  if (green__hub_destroy_hook) green__hub_destroy_hook(h);
   green__threadsafe_exit(h); /* other threads' calls are refused from here on */
   if (h->main.locals) green__local_end(&h->main); /* the thread's own greenlet ends here */
   green__dns_destroy(h);
@@ -221,6 +224,14 @@ nomem:
 
 struct green__hub *green__hub_get(void) {
   return green__likely(tls_hub != NULL) ? tls_hub : hub_create();
+}
+
+void green__hub_fork_child(void) {
+  struct green__hub *h = tls_hub;
+  if (!h) return;
+  ev_loop_destroy(h->loop); /* its epoll fd is the parent's epoll instance */
+  tls_hub = NULL;
+  pthread_setspecific(hub_key, NULL); /* no destructor for the parent's hub at thread exit */
 }
 
 int green_stats(green_stats_t *st) {

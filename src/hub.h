@@ -42,6 +42,16 @@ struct green__hub {
 /* The calling thread's hub, created on first use; NULL + errno (ENOMEM) if it cannot be. */
 struct green__hub *green__hub_get(void);
 
+/* Called first when a thread's hub is destroyed with the thread (the preload shim forgets it,
+ * so that the calls the teardown makes — libev closing its fds — pass straight through). */
+extern void (*green__hub_destroy_hook)(struct green__hub *h);
+
+/* In the child of fork(): forget the calling thread's hub without running or freeing
+ * anything of it (its greenlets belong to the parent; the child may be running on one of
+ * their stacks). Closes the loop's descriptors, which the parent shares. The next call
+ * creates a fresh hub whose main greenlet is whatever stack the thread is on. */
+void green__hub_fork_child(void);
+
 /* Give the CPU away: to the next ready greenlet, or to the hub loop when none is ready. The
  * caller has already queued itself (READY), parked (BLOCKED) or ended (DEAD). Returns when
  * the caller is switched back to. Never returns for a DEAD caller. */

@@ -38,6 +38,10 @@ typedef struct green__stack_pool {
   size_t nhot, ncold, in_use, guarded, unguarded;
 } green__stack_pool_t;
 
+/* The default usable size of a stack when GREEN_STACK_SIZE is not set (256 KiB; the preload
+ * shim sets pthread's default thread stack size before the first hub is created). */
+extern size_t green__stack_default;
+
 void green__stack_pool_init(green__stack_pool_t *p);
 void green__stack_pool_destroy(green__stack_pool_t *p);
 

@@ -1,0 +1,102 @@
+/*
+ * greenrun: run an unmodified program with libgreen-preload.so, so that its threads are
+ * greenlets and its blocking calls park them instead of the OS thread.
+ *
+ * It finds the shim next to itself (the build tree), else where it was installed, adds it to
+ * LD_PRELOAD (after what is there: a sanitizer runtime must stay first), sets GREEN_THREADS
+ * and GREEN_DEBUG for it, and execs the command.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char usage[] =
+    "usage: greenrun [--threads=green|native] [--debug] [--] command [args...]\n"
+    "\n"
+    "Runs command with libgreen-preload.so: every thread it creates is a greenlet on one OS\n"
+    "thread, and every call that would block (read, write, accept, connect, poll, select,\n"
+    "epoll_wait, sleep, waitpid, getaddrinfo, pthread_join, mutexes, conditions,\n"
+    "semaphores...) parks only that greenlet. A thread-per-connection server then serves\n"
+    "thousands of connections from one OS thread, unchanged.\n"
+    "\n"
+    "  --threads=green   program threads are greenlets of one OS thread (the default).\n"
+    "                    Threads that exist for CPU parallelism give the same results,\n"
+    "                    without the parallelism.\n"
+    "  --threads=native  program threads stay OS threads; each gets its own hub, so its\n"
+    "                    blocking calls still run on libev (use it for CPU-bound threads).\n"
+    "  --debug           log every call that parks to stderr (GREEN_DEBUG=1).\n"
+    "\n"
+    "Child processes inherit the shim (it is in LD_PRELOAD).\n";
+
+/* The shim: next to this executable, else the installed one. */
+static int find_shim(char *path, size_t len) {
+  char self[PATH_MAX];
+  ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+  char *slash;
+  if (n > 0) {
+    self[n] = '\0';
+    if ((slash = strrchr(self, '/'))) {
+      *slash = '\0';
+      if ((size_t)snprintf(path, len, "%s/%s", self, "libgreen-preload.so") < len &&
+          access(path, R_OK) == 0)
+        return 0;
+    }
+  }
+  snprintf(path, len, "%s", GREEN_PRELOAD_INSTALLED);
+  return access(path, R_OK);
+}
+
+static int set_preload(const char *shim) {
+  const char *old = getenv("LD_PRELOAD");
+  size_t len = strlen(shim) + (old ? strlen(old) + 2 : 1);
+  char *v = malloc(len);
+  int r;
+  if (!v) return -1;
+  if (old && *old) snprintf(v, len, "%s:%s", old, shim); /* a sanitizer runtime stays first */
+  else snprintf(v, len, "%s", shim);
+  r = setenv("LD_PRELOAD", v, 1);
+  free(v);
+  return r;
+}
+
+int main(int argc, char **argv) {
+  const char *threads = "green";
+  char shim[PATH_MAX];
+  int i = 1, debug = 0;
+  for (; i < argc && argv[i][0] == '-'; i++) {
+    if (strcmp(argv[i], "--") == 0) {
+      i++;
+      break;
+    } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+      fputs(usage, stdout);
+      return 0;
+    } else if (strcmp(argv[i], "--threads=green") == 0 || strcmp(argv[i], "--threads=native") == 0) {
+      threads = argv[i] + strlen("--threads=");
+    } else if (strcmp(argv[i], "--debug") == 0) {
+      debug = 1;
+    } else {
+      fprintf(stderr, "greenrun: unknown option %s\n\n%s", argv[i], usage);
+      return 2;
+    }
+  }
+  if (i >= argc) {
+    fputs(usage, stderr);
+    return 2;
+  }
+  if (find_shim(shim, sizeof shim) != 0) {
+    fprintf(stderr, "greenrun: cannot find libgreen-preload.so (looked next to greenrun and "
+                    "in %s)\n", GREEN_PRELOAD_INSTALLED);
+    return 127;
+  }
+  if (set_preload(shim) != 0 || setenv("GREEN_THREADS", threads, 1) != 0 ||
+      (debug && setenv("GREEN_DEBUG", "1", 1) != 0)) {
+    perror("greenrun");
+    return 127;
+  }
+  execvp(argv[i], argv + i);
+  fprintf(stderr, "greenrun: %s: %s\n", argv[i], strerror(errno));
+  return errno == ENOENT ? 127 : 126;
+}

@@ -1,0 +1,345 @@
+/*
+ * The calls that create, connect, duplicate and close fds, and the ones that tell the shim
+ * what the program made of them (fcntl F_SETFL and ioctl FIONBIO: O_NONBLOCK; setsockopt:
+ * SO_RCVTIMEO / SO_SNDTIMEO). Every fd-creating call the program makes resets the shim's
+ * entry for the number, so what it knew of an earlier file never sticks to a new one.
+ *
+ * accept on a blocking listener cannot be tried without blocking, so it is tried only when
+ * poll(2) says a connection is waiting: nothing else in this OS thread runs between the two
+ * (another process sharing the listener could still take the connection first; the accept
+ * then blocks, as it would have without the shim). connect makes the not-yet-connected
+ * socket non-blocking for the one call — nobody else can be using it — and waits for the
+ * result on the hub.
+ */
+#include <fcntl.h>
+#include <math.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "fdtab.h"
+#include "shim.h"
+
+static uint32_t socket_info(int type) {
+  int base = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
+  uint32_t info = base == SOCK_STREAM ? GREEN__KIND_STREAM : GREEN__KIND_DGRAM;
+  if (base == SOCK_SEQPACKET) info |= GREEN__FDI_SEQPACKET;
+  if (type & SOCK_NONBLOCK) info |= GREEN__FDI_NONBLOCK;
+  return info;
+}
+
+/* The fd's entry when calls on it are green here, else NULL. */
+static green__shim_fd_t *green_fd(int fd, struct green__hub **hp) {
+  green__shim_fd_t *p;
+  green__real_ready();
+  if (!(*hp = green__shim_hub()) || !(p = green__shim_fd(fd)) || !green__shim_fd_green(p))
+    return NULL;
+  return p;
+}
+
+/* fd is closing or getting another file: this thread's hub wakes its waiters (EBADF) and
+ * drops its watcher; other hubs notice the new generation on their next use. */
+static void retire(int fd) {
+  green__shim_tls_t *t = &green__shim_tls;
+  green__shim_fd_forget(fd);
+  if (t->hub && !t->busy && !t->sigdepth) green__fd_forget(t->hub, fd);
+}
+
+GREEN__SHIM_EXPORT int socket(int domain, int type, int protocol) {
+  int fd;
+  green__real_ready();
+  if ((fd = green__real.socket(domain, type, protocol)) >= 0)
+    green__shim_fd_born(fd, socket_info(type), NULL);
+  return fd;
+}
+
+GREEN__SHIM_EXPORT int socketpair(int domain, int type, int protocol, int sv[2]) {
+  int r;
+  green__real_ready();
+  if ((r = green__real.socketpair(domain, type, protocol, sv)) == 0) {
+    green__shim_fd_born(sv[0], socket_info(type), NULL);
+    green__shim_fd_born(sv[1], socket_info(type), NULL);
+  }
+  return r;
+}
+
+/* Whether fd is a listening socket: accept on anything else fails at once. */
+static int listening(int fd) {
+  int on = 0;
+  socklen_t len = sizeof on;
+  return getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &on, &len) == 0 && on;
+}
+
+/* Whether fd has `events` ready now, without blocking: 1, 0, or -1 + errno. */
+static int ready_now(int fd, short events) {
+  struct pollfd pfd = {fd, events, 0};
+  int r = green__real.poll(&pfd, 1, 0);
+  if (r > 0 && (pfd.revents & POLLNVAL)) return green__shim_fail(EBADF);
+  return r;
+}
+
+GREEN__SHIM_EXPORT int accept4(int fd, __SOCKADDR_ARG addr, socklen_t *restrict len, int flags) {
+  struct green__hub *h;
+  green__shim_fd_t *p = green_fd(fd, &h);
+  double at = NAN;
+  int64_t timeo;
+  int c, r, saved = errno;
+  if (!p || green__shim_fd_kind(p) != GREEN__KIND_STREAM || (flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)))
+    c = green__real.accept4(fd, addr.__sockaddr__, len, flags);
+  else
+    for (;;) {
+      if ((r = ready_now(fd, POLLIN)) < 0) return -1;
+      if (r > 0 || (isnan(at) && !listening(fd))) {
+        c = green__real.accept4(fd, addr.__sockaddr__, len, flags);
+        break;
+      }
+      timeo = __atomic_load_n(&p->rcvtimeo, __ATOMIC_RELAXED);
+      if (isnan(at)) at = timeo > 0 ? green_now() + (double)timeo * 1e-6 : INFINITY;
+      r = green__shim_wait_fd(h, fd, GREEN_READ, at,
+                              timeo > 0 ? GREEN__INTR_ALWAYS : GREEN__INTR_RESTART, "accept");
+      if (r < 0) return green__shim_fail(r == -ETIMEDOUT ? EAGAIN : -r);
+    }
+  if (c >= 0)
+    green__shim_fd_born(c, GREEN__KIND_STREAM | (flags & SOCK_NONBLOCK ? GREEN__FDI_NONBLOCK : 0),
+                        p);
+  return (int)green__shim_done(c, saved);
+}
+
+GREEN__SHIM_EXPORT int accept(int fd, __SOCKADDR_ARG addr, socklen_t *restrict len) {
+  return accept4(fd, addr, len, 0);
+}
+
+/* The connect of a blocking stream socket, made non-blocking for the call. */
+static int connect_green(struct green__hub *h, green__shim_fd_t *p, int fd,
+                         const struct sockaddr *addr, socklen_t len) {
+  int64_t timeo = __atomic_load_n(&p->sndtimeo, __ATOMIC_RELAXED);
+  double at = timeo > 0 ? green_now() + (double)timeo * 1e-6 : INFINITY;
+  int fl, r, e, err;
+  socklen_t errlen = sizeof err;
+  if ((fl = green__real.fcntl(fd, F_GETFL, NULL)) < 0) return -1;
+  for (;;) {
+    if (green__real.fcntl(fd, F_SETFL, (void *)(intptr_t)(fl | O_NONBLOCK)) < 0) return -1;
+    r = green__real.connect(fd, addr, len);
+    e = errno;
+    green__real.fcntl(fd, F_SETFL, (void *)(intptr_t)fl);
+    if (r == 0) return 0;
+    if (e != EINPROGRESS && e != EAGAIN) return green__shim_fail(e); /* EAGAIN: full AF_UNIX backlog */
+    r = green__shim_wait_fd(h, fd, GREEN_WRITE, at,
+                            timeo > 0 ? GREEN__INTR_ALWAYS : GREEN__INTR_RESTART, "connect");
+    if (r == -ETIMEDOUT) return green__shim_fail(EINPROGRESS); /* as Linux's SO_SNDTIMEO */
+    if (r < 0) return green__shim_fail(-r);
+    if (e == EINPROGRESS) {
+      if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &errlen) < 0) return -1;
+      return err ? green__shim_fail(err) : 0;
+    }
+  }
+}
+
+GREEN__SHIM_EXPORT int connect(int fd, __CONST_SOCKADDR_ARG addr, socklen_t len) {
+  struct green__hub *h;
+  green__shim_fd_t *p = green_fd(fd, &h);
+  if (!p || green__shim_fd_kind(p) != GREEN__KIND_STREAM || !addr.__sockaddr__)
+    return green__real.connect(fd, addr.__sockaddr__, len);
+  int saved = errno;
+  return (int)green__shim_done(connect_green(h, p, fd, addr.__sockaddr__, len), saved);
+}
+
+GREEN__SHIM_EXPORT int shutdown(int fd, int how) {
+  green__real_ready();
+  return green__real.shutdown(fd, how); /* parked readers and writers wake through epoll */
+}
+
+GREEN__SHIM_EXPORT int setsockopt(int fd, int level, int opt, const void *val, socklen_t len) {
+  int r;
+  green__real_ready();
+  r = green__real.setsockopt(fd, level, opt, val, len);
+  if (r == 0 && level == SOL_SOCKET && (opt == SO_RCVTIMEO || opt == SO_SNDTIMEO)) {
+    struct timeval tv; /* read back: the kernel's rounding, and its reading of odd values */
+    socklen_t tl = sizeof tv;
+    if (getsockopt(fd, SOL_SOCKET, opt, &tv, &tl) == 0)
+      green__shim_fd_set_timeout(fd, opt == SO_RCVTIMEO, (int64_t)tv.tv_sec * 1000000 + tv.tv_usec);
+  }
+  return r;
+}
+
+/* ---- close and dup ---------------------------------------------------------------------- */
+
+GREEN__SHIM_EXPORT int close(int fd) {
+  green__real_ready();
+  retire(fd);
+  return green__real.close(fd);
+}
+
+GREEN__SHIM_EXPORT int fclose(FILE *f) {
+  int fd = f ? fileno(f) : -1;
+  green__real_ready();
+  if (fd >= 0) retire(fd);
+  return green__real.fclose(f);
+}
+
+GREEN__SHIM_EXPORT int close_range(unsigned lo, unsigned hi, int flags) {
+  int r;
+  green__real_ready();
+  r = green__real.close_range(lo, hi, flags);
+  if (r == 0 && !(flags & CLOSE_RANGE_CLOEXEC)) {
+    unsigned fd, top = hi < (1u << 20) ? hi : (1u << 20) - 1;
+    for (fd = lo; fd <= top; fd++) green__shim_fd_forget((int)fd);
+  }
+  return r;
+}
+
+GREEN__SHIM_EXPORT int dup(int fd) {
+  int r;
+  green__real_ready();
+  if ((r = green__real.dup(fd)) >= 0) green__shim_fd_dup(fd, r);
+  return r;
+}
+
+GREEN__SHIM_EXPORT int dup3(int fd, int to, int flags) {
+  int r;
+  green__real_ready();
+  if ((r = green__real.dup3(fd, to, flags)) >= 0) {
+    retire(to);
+    green__shim_fd_dup(fd, to);
+  }
+  return r;
+}
+
+GREEN__SHIM_EXPORT int dup2(int fd, int to) {
+  int r;
+  green__real_ready();
+  if ((r = green__real.dup2(fd, to)) >= 0 && fd != to) {
+    retire(to);
+    green__shim_fd_dup(fd, to);
+  }
+  return r;
+}
+
+/* ---- fcntl and ioctl: learn O_NONBLOCK ------------------------------------------------- */
+
+static int fcntl_seen(int fd, int cmd, void *arg, int r) {
+  if (r < 0) return r;
+  if (cmd == F_SETFL) green__shim_fd_set_nonblock(fd, ((int)(intptr_t)arg & O_NONBLOCK) != 0);
+  else if (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC) green__shim_fd_dup(fd, r);
+  return r;
+}
+
+GREEN__SHIM_EXPORT int fcntl(int fd, int cmd, ...) {
+  va_list ap;
+  void *arg;
+  va_start(ap, cmd);
+  arg = va_arg(ap, void *);
+  va_end(ap);
+  green__real_ready();
+  return fcntl_seen(fd, cmd, arg, green__real.fcntl(fd, cmd, arg));
+}
+
+GREEN__SHIM_EXPORT int fcntl64(int fd, int cmd, ...) {
+  va_list ap;
+  void *arg;
+  va_start(ap, cmd);
+  arg = va_arg(ap, void *);
+  va_end(ap);
+  green__real_ready();
+  return fcntl_seen(fd, cmd, arg, green__real.fcntl64(fd, cmd, arg));
+}
+
+GREEN__SHIM_EXPORT int ioctl(int fd, unsigned long req, ...) {
+  va_list ap;
+  void *arg;
+  int r;
+  va_start(ap, req);
+  arg = va_arg(ap, void *);
+  va_end(ap);
+  green__real_ready();
+  r = green__real.ioctl(fd, req, arg);
+  if (r == 0 && req == FIONBIO && arg) green__shim_fd_set_nonblock(fd, *(const int *)arg != 0);
+  return r;
+}
+
+/* ---- pipes and opens -------------------------------------------------------------------- */
+
+GREEN__SHIM_EXPORT int pipe2(int p[2], int flags) {
+  int r;
+  green__real_ready();
+  if ((r = green__real.pipe2(p, flags)) == 0) {
+    uint32_t info = GREEN__KIND_PIPE | (flags & O_NONBLOCK ? GREEN__FDI_NONBLOCK : 0);
+    green__shim_fd_born(p[0], info, NULL);
+    green__shim_fd_born(p[1], info, NULL);
+  }
+  return r;
+}
+
+GREEN__SHIM_EXPORT int pipe(int p[2]) { return pipe2(p, 0); }
+
+/* An fd opened by path: whatever it is, it is a new file for the number. */
+static int opened(int fd) {
+  if (fd >= 0) green__shim_fd_forget(fd);
+  return fd;
+}
+
+#define OPEN_MODE(fl, mode)                                   \
+  do {                                                        \
+    if (GREEN__OPEN_HAS_MODE(fl)) {                           \
+      va_list ap;                                             \
+      va_start(ap, fl);                                       \
+      mode = (mode_t)va_arg(ap, int);                         \
+      va_end(ap);                                             \
+    }                                                         \
+  } while (0)
+
+GREEN__SHIM_EXPORT int open(const char *path, int fl, ...) {
+  mode_t mode = 0;
+  OPEN_MODE(fl, mode);
+  green__real_ready();
+  return opened(green__real.open(path, fl, mode));
+}
+
+GREEN__SHIM_EXPORT int open64(const char *path, int fl, ...) {
+  mode_t mode = 0;
+  OPEN_MODE(fl, mode);
+  green__real_ready();
+  return opened(green__real.open64(path, fl, mode));
+}
+
+GREEN__SHIM_EXPORT int openat(int dir, const char *path, int fl, ...) {
+  mode_t mode = 0;
+  OPEN_MODE(fl, mode);
+  green__real_ready();
+  return opened(green__real.openat(dir, path, fl, mode));
+}
+
+GREEN__SHIM_EXPORT int openat64(int dir, const char *path, int fl, ...) {
+  mode_t mode = 0;
+  OPEN_MODE(fl, mode);
+  green__real_ready();
+  return opened(green__real.openat64(dir, path, fl, mode));
+}
+
+GREEN__SHIM_EXPORT int __open_2(const char *path, int fl) {
+  green__real_ready();
+  return opened(green__real.__open_2(path, fl));
+}
+
+GREEN__SHIM_EXPORT int __open64_2(const char *path, int fl) {
+  green__real_ready();
+  return opened(green__real.__open64_2(path, fl));
+}
+
+GREEN__SHIM_EXPORT int __openat_2(int dir, const char *path, int fl) {
+  green__real_ready();
+  return opened(green__real.__openat_2(dir, path, fl));
+}
+
+GREEN__SHIM_EXPORT int __openat64_2(int dir, const char *path, int fl) {
+  green__real_ready();
+  return opened(green__real.__openat64_2(dir, path, fl));
+}
+
+GREEN__SHIM_EXPORT int creat(const char *path, mode_t mode) {
+  green__real_ready();
+  return opened(green__real.creat(path, mode));
+}

@@ -1,0 +1,125 @@
+/*
+ * libc's functions, resolved once, and the __wrap_ entry points the runtime's own calls are
+ * linked to (see real.h): libgreen's code inside the shim never reaches a hook.
+ */
+#include "real.h"
+
+#include "shim.h"
+
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+struct green__real green__real;
+int green__real_resolved;
+
+/* The shim needs libc's function to pass the call on: without it there is nothing sane to
+ * do (a glibc older than the one the shim was built for); say which one is missing. */
+static void missing(const char *name) {
+  static const char msg[] = "libgreen-preload: libc has no ";
+  if (syscall(SYS_write, 2, msg, sizeof msg - 1) < 0 ||
+      syscall(SYS_write, 2, name, __builtin_strlen(name)) < 0 ||
+      syscall(SYS_write, 2, "\n", 1) < 0)
+    return;
+}
+
+/* Concurrent first calls may resolve twice; every store writes the same value. The shim's
+ * configuration is read here too: a hook's first call can come from another library's start-up
+ * (AddressSanitizer creates its pthread key before any constructor runs), and every call must
+ * see the same mode. */
+void green__real_init(void) {
+  green__shim_configure();
+#define RESOLVE(name, ret, params, args)                                   \
+  if (!(green__real.name = (ret(*) params)dlsym(RTLD_NEXT, #name)))        \
+    missing(#name);
+  GREEN_REALS(RESOLVE)
+  GREEN_REALS_VARIADIC(RESOLVE)
+  GREEN_REALS_VOID(RESOLVE)
+  GREEN_REALS_START(RESOLVE)
+#undef RESOLVE
+  __atomic_store_n(&green__real_resolved, 1, __ATOMIC_RELEASE);
+}
+
+#define WRAP(name, ret, params, args)       \
+  ret __wrap_##name params;                 \
+  ret __wrap_##name params {                \
+    green__real_ready();                    \
+    return green__real.name args;           \
+  }
+GREEN_REALS(WRAP)
+#undef WRAP
+
+#define WRAP_VOID(name, ret, params, args)  \
+  ret __wrap_##name params;                 \
+  ret __wrap_##name params {                \
+    green__real_ready();                    \
+    green__real.name args;                  \
+  }
+GREEN_REALS_VOID(WRAP_VOID)
+#undef WRAP_VOID
+
+/* ---- the variadic ones ------------------------------------------------------------------ */
+
+#define WRAP_FD_REQ(name, reqtype)                          \
+  int __wrap_##name(int fd, reqtype req, ...);              \
+  int __wrap_##name(int fd, reqtype req, ...) {             \
+    va_list ap;                                             \
+    void *arg;                                              \
+    va_start(ap, req);                                      \
+    arg = va_arg(ap, void *);                               \
+    va_end(ap);                                             \
+    green__real_ready();                                    \
+    return green__real.name(fd, req, arg);                  \
+  }
+WRAP_FD_REQ(fcntl, int)
+WRAP_FD_REQ(fcntl64, int)
+WRAP_FD_REQ(ioctl, unsigned long)
+
+#define WRAP_OPEN(name)                                     \
+  int __wrap_##name(const char *path, int fl, ...);         \
+  int __wrap_##name(const char *path, int fl, ...) {        \
+    va_list ap;                                             \
+    mode_t mode = 0;                                        \
+    if (GREEN__OPEN_HAS_MODE(fl)) {                         \
+      va_start(ap, fl);                                     \
+      mode = (mode_t)va_arg(ap, int);                       \
+      va_end(ap);                                           \
+    }                                                       \
+    green__real_ready();                                    \
+    return green__real.name(path, fl, mode);                \
+  }
+WRAP_OPEN(open)
+WRAP_OPEN(open64)
+
+#define WRAP_OPENAT(name)                                   \
+  int __wrap_##name(int dir, const char *path, int fl, ...);\
+  int __wrap_##name(int dir, const char *path, int fl, ...) {\
+    va_list ap;                                             \
+    mode_t mode = 0;                                        \
+    if (GREEN__OPEN_HAS_MODE(fl)) {                         \
+      va_start(ap, fl);                                     \
+      mode = (mode_t)va_arg(ap, int);                       \
+      va_end(ap);                                           \
+    }                                                       \
+    green__real_ready();                                    \
+    return green__real.name(dir, path, fl, mode);           \
+  }
+WRAP_OPENAT(openat)
+WRAP_OPENAT(openat64)
+
+sem_t *__wrap_sem_open(const char *name, int fl, ...);
+sem_t *__wrap_sem_open(const char *name, int fl, ...) {
+  va_list ap;
+  mode_t mode = 0;
+  unsigned value = 0;
+  if (fl & O_CREAT) {
+    va_start(ap, fl);
+    mode = (mode_t)va_arg(ap, int);
+    value = va_arg(ap, unsigned);
+    va_end(ap);
+  }
+  green__real_ready();
+  return green__real.sem_open(name, fl, mode, value);
+}

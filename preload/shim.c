@@ -1,0 +1,177 @@
+/*
+ * The shim's life: configuration from the environment, the phases around main(), each
+ * managed thread's hub, the fd park primitive and the debug log.
+ *
+ * Phases. Before main() starts, calls pass straight through: library constructors run with
+ * libc's behaviour and nothing can deadlock at start-up. __libc_start_main is hooked to learn
+ * when main() starts; once it returns (or exit() is called) the phase is EXITING and I/O,
+ * time and waiting calls pass through again, so atexit handlers and destructors never park.
+ * Green threads still alive then simply end with the process, as OS threads would.
+ */
+#include "shim.h"
+
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <sys/syscall.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../src/wait.h"
+#include "fdtab.h"
+#include "signal.h"
+#include "threads.h"
+
+green__shim_config_t green__shim_config;
+int green__shim_phase;
+__thread green__shim_tls_t green__shim_tls __attribute__((tls_model("initial-exec")));
+
+/* The value of environment variable `name`. getenv, once libc has set up environ; before
+ * that (a hook called from the program's preinit functions, as AddressSanitizer's are) it
+ * reads /proc/self/environ. `buf` holds the value in the second case. */
+static const char *env(const char *name, char *buf, size_t len) {
+  size_t nlen = strlen(name), have = 0;
+  ssize_t n;
+  char *p;
+  int fd;
+  if (environ) return getenv(name);
+  if ((fd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/environ", O_RDONLY | O_CLOEXEC)) < 0)
+    return NULL;
+  while (have < len - 1 && (n = syscall(SYS_read, fd, buf + have, len - 1 - have)) > 0) have += (size_t)n;
+  syscall(SYS_close, fd);
+  buf[have] = '\0';
+  for (p = buf; p < buf + have; p += strlen(p) + 1)
+    if (strncmp(p, name, nlen) == 0 && p[nlen] == '=') return p + nlen + 1;
+  return NULL;
+}
+
+void green__shim_configure(void) {
+  static char buf[16384];
+  const char *s = env("GREEN_THREADS", buf, sizeof buf);
+  green__shim_config.native = s && strcmp(s, "native") == 0;
+  s = env("GREEN_DEBUG", buf, sizeof buf);
+  green__shim_config.debug = s && *s && strcmp(s, "0") != 0;
+}
+
+/* The core destroys a managed thread's hub as the thread exits: from here on the thread's
+ * calls pass straight through. */
+static void hub_destroyed(struct green__hub *h) {
+  green__shim_tls_t *t = &green__shim_tls;
+  if (t->hub != h) return;
+  t->hub = NULL;
+  t->busy = 1;
+}
+
+/* Runs when the shim is loaded, on the thread that will run main(). */
+__attribute__((constructor(101))) static void shim_init(void) {
+  green__real_ready();
+  green__shim_tls.managed = 1;
+  green__hub_destroy_hook = hub_destroyed;
+  green__shim_threads_init();
+}
+
+/* ---- main() and exit() ------------------------------------------------------------------ */
+
+static int (*program_main)(int, char **, char **);
+
+static int main_wrapper(int argc, char **argv, char **envp) {
+  int r;
+  green__shim_tls.managed = 1;
+  __atomic_store_n(&green__shim_phase, GREEN__SHIM_RUNNING, __ATOMIC_RELEASE);
+  r = program_main(argc, argv, envp);
+  __atomic_store_n(&green__shim_phase, GREEN__SHIM_EXITING, __ATOMIC_RELEASE);
+  return r;
+}
+
+GREEN__SHIM_EXPORT int __libc_start_main(int (*main)(int, char **, char **), int argc,
+                                         char **argv, void (*init)(void), void (*fini)(void),
+                                         void (*rtld_fini)(void), void *stack_end);
+int __libc_start_main(int (*main)(int, char **, char **), int argc, char **argv,
+                      void (*init)(void), void (*fini)(void), void (*rtld_fini)(void),
+                      void *stack_end) {
+  green__real_ready();
+  program_main = main;
+  return green__real.__libc_start_main(main_wrapper, argc, argv, init, fini, rtld_fini, stack_end);
+}
+
+GREEN__SHIM_EXPORT void exit(int status) {
+  green__real_ready();
+  __atomic_store_n(&green__shim_phase, GREEN__SHIM_EXITING, __ATOMIC_RELEASE);
+  green__real.exit(status);
+  __builtin_unreachable();
+}
+
+/* ---- the gate's slow path and hub set-up ------------------------------------------------ */
+
+struct green__hub *green__shim_hub_attach(void) {
+  green__shim_tls_t *t = &green__shim_tls;
+  struct green__hub *h;
+  if (t->hub || !t->managed || t->busy) return t->hub;
+  t->busy = 1; /* creating the hub calls hooked functions (libev's pipe, fcntl) */
+  h = green__hub_get();
+  if (h) green__shim_signal_attach(h);
+  t->busy = 0;
+  return t->hub = h;
+}
+
+struct green__hub *green__shim_hub_slow(void) {
+  green__shim_tls_t *t = &green__shim_tls;
+  struct green__hub *h;
+  if (!t->managed || t->busy || t->sigdepth ||
+      __atomic_load_n(&green__shim_phase, __ATOMIC_ACQUIRE) != GREEN__SHIM_RUNNING)
+    return NULL;
+  h = t->hub ? t->hub : green__shim_hub_attach();
+  return h && h->current != &h->hub ? h : NULL;
+}
+
+/* ---- parking ---------------------------------------------------------------------------- */
+
+int green__shim_park(struct green__hub *h, double at, int loop_wait, int intr, const char *call) {
+  green__shim_thread_t *self = green__shim_self(h);
+  int r;
+  if (green__shim_config.debug) green__shim_debug(call, -1);
+  if (self) green__shim_cancel_point(self);
+  if (self) self->intr = (uint8_t)intr;
+  r = green__park(h, at, loop_wait);
+  if (self) self->intr = GREEN__INTR_NEVER;
+  if (r == -ECANCELED && self) green__shim_cancel_point(self);
+  return r;
+}
+
+int green__shim_wait_fd(struct green__hub *h, int fd, int events, double at, int intr,
+                        const char *call) {
+  green__shim_thread_t *self = green__shim_self(h);
+  green__fd_t *f;
+  int r;
+  if (!(f = green__shim_hub_fd(h, fd, &r))) return r;
+  if (green__shim_config.debug) green__shim_debug(call, fd);
+  if (self) green__shim_cancel_point(self);
+  if (self) self->intr = (uint8_t)intr;
+  r = green__fd_wait(h, f, fd, events, at);
+  if (self) self->intr = GREEN__INTR_NEVER;
+  if (r == -ECANCELED && self) green__shim_cancel_point(self);
+  return r > 0 ? 0 : r;
+}
+
+int green__shim_sleep_until(struct green__hub *h, double at, const char *call) {
+  int r = green__shim_park(h, at, 0, GREEN__INTR_ALWAYS, call);
+  return r == GREEN__TIMER ? 0 : r;
+}
+
+/* ---- helpers ---------------------------------------------------------------------------- */
+
+void green__shim_debug(const char *call, int fd) {
+  char line[160];
+  struct green__hub *h = green__shim_tls.hub;
+  int n = fd >= 0 ? snprintf(line, sizeof line, "greenrun[%d]: %s(%d) parks green thread %p\n",
+                             (int)getpid(), call, fd, h ? (void *)h->current : NULL)
+                  : snprintf(line, sizeof line, "greenrun[%d]: %s parks green thread %p\n",
+                             (int)getpid(), call, h ? (void *)h->current : NULL);
+  if (n > 0) green__real.write(2, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+}
+
+double green__shim_ts_seconds(const struct timespec *ts) {
+  if (ts->tv_sec < 0 || ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000L) return -1;
+  return (double)ts->tv_sec + (double)ts->tv_nsec * 1e-9;
+}

@@ -1,0 +1,101 @@
+/*
+ * What every family of hooks shares: the shim's configuration and phase, the per-OS-thread
+ * state, the gate that decides whether a call is green, the one park primitive on an fd and
+ * the debug log. preload/README.md explains the design.
+ */
+#ifndef GREEN_PRELOAD_SHIM_H
+#define GREEN_PRELOAD_SHIM_H
+
+#include <errno.h>
+#include <stdint.h>
+
+#include "../src/hub.h"
+#include "../src/internal.h"
+#include "real.h"
+
+#define GREEN__SHIM_EXPORT __attribute__((visibility("default")))
+
+enum { GREEN__SHIM_BEFORE_MAIN, GREEN__SHIM_RUNNING, GREEN__SHIM_EXITING };
+
+typedef struct green__shim_config {
+  int native;   /* --threads=native: program threads stay OS threads, each with its own hub */
+  int debug;    /* GREEN_DEBUG=1: log every call that parks */
+} green__shim_config_t;
+
+extern green__shim_config_t green__shim_config;
+
+/* Read GREEN_THREADS and GREEN_DEBUG (from green__real_init, on the first call of any hook). */
+void green__shim_configure(void);
+extern int green__shim_phase; /* BEFORE_MAIN until main() starts, EXITING once it returns */
+
+/* Per OS thread. `managed` threads are the ones the shim runs calls of: the thread that runs
+ * main() and, in native mode, the threads the program creates. Others (the runtime's
+ * workers, glibc's helper threads) only ever pass through. */
+typedef struct green__shim_tls {
+  struct green__hub *hub; /* this thread's hub, once a call needed it */
+  uint8_t managed;
+  uint8_t busy;           /* the shim is setting up this thread's hub: every call passes */
+  uint16_t sigdepth;      /* signal handlers running on this thread (signal.c counts) */
+} green__shim_tls_t;
+
+extern __thread green__shim_tls_t green__shim_tls __attribute__((tls_model("initial-exec")));
+
+struct green__hub *green__shim_hub_slow(void);
+
+/* This managed thread's hub, created if it has none, whatever the phase (green threads and
+ * their locks need one); NULL on an unmanaged thread or when out of memory. */
+struct green__hub *green__shim_hub_attach(void);
+
+/* The gate: the hub to run this call on, or NULL when it must go straight to libc — before
+ * main() or after it returned, on a thread the shim does not manage, inside a signal handler,
+ * while the shim sets up, and on the hub's own greenlet (libev and c-ares callbacks run
+ * there). The fast path is a TLS load and a few compares. */
+static inline struct green__hub *green__shim_hub(void) {
+  green__shim_tls_t *t = &green__shim_tls;
+  struct green__hub *h = t->hub;
+  if (green__likely(h != NULL && !(t->busy | t->sigdepth) && h->current != &h->hub &&
+                    green__shim_phase == GREEN__SHIM_RUNNING))
+    return h;
+  return green__shim_hub_slow();
+}
+
+/* How a signal handler's return interrupts a parked call (signal(7)): never, only when the
+ * handler lacks SA_RESTART, or always (poll, sleep, sockets with a timeout). */
+enum { GREEN__INTR_NEVER, GREEN__INTR_RESTART, GREEN__INTR_ALWAYS };
+
+/* Park the running greenlet until fd is ready for `events` (GREEN_READ | GREEN_WRITE). `at`
+ * is an absolute time on green_now()'s clock (INFINITY: none). Returns 0, -ETIMEDOUT when
+ * `at` passed, -EINTR when a signal interrupted it (by `intr`'s rule) or -EBADF when the fd
+ * was closed meanwhile. A thread cancelled meanwhile (pthread_cancel) ends here. `call`
+ * names the hook for GREEN_DEBUG. */
+int green__shim_wait_fd(struct green__hub *h, int fd, int events, double at, int intr,
+                        const char *call);
+
+/* Park until `at` (the sleeps): 0 when it passed, -EINTR (signals always interrupt a sleep),
+ * ends the thread when cancelled. */
+int green__shim_sleep_until(struct green__hub *h, double at, const char *call);
+
+/* Core park wrapper for waits the shim links itself (poll's watchers, waitpid): marks the
+ * greenlet interruptible by `intr` around green__park and acts on cancellation. */
+int green__shim_park(struct green__hub *h, double at, int loop_wait, int intr, const char *call);
+
+/* GREEN_DEBUG: one line on stderr, written with a single write(2). */
+void green__shim_debug(const char *call, int fd);
+
+/* A green call's result r: when it succeeded, errno goes back to `saved`, its value when the
+ * call started (the tries and probes on the way may have changed it; libc leaves it alone). */
+static inline long green__shim_done(long r, int saved) {
+  if (r >= 0) errno = saved;
+  return r;
+}
+
+/* errno = e; return -1. */
+static inline int green__shim_fail(int e) {
+  errno = e;
+  return -1;
+}
+
+/* Seconds from a timespec; -1 for an invalid one (negative, or nanoseconds out of range). */
+double green__shim_ts_seconds(const struct timespec *ts);
+
+#endif

@@ -1,0 +1,344 @@
+/*
+ * signal, sigaction, pause, sigsuspend, sigwait, sigwaitinfo, sigtimedwait, and the delivery
+ * of EINTR and SIGCHLD to parked greenlets.
+ *
+ * Handlers. A handler the program installs is recorded and the kernel gets the trampoline
+ * instead, with the program's mask and flags; sigaction reports the program's own action
+ * back. The trampoline counts the thread's handler depth around the call (the gate passes
+ * every call made inside a handler straight to libc; a handler that leaves by longjmp leaves
+ * the count raised, so the shim then stays out of that thread's way), and then interrupts
+ * the thread's parked call as the kernel would have: the greenlet parked in a p*-call or
+ * sigsuspend with a signal mask, else the thread's main greenlet (in green mode the process's
+ * main thread, the thread the kernel picks for a process-directed signal). Whether the call
+ * ends with EINTR follows signal(7): sleeps, poll, select, epoll and sockets with a timeout
+ * always; other calls only when the handler lacks SA_RESTART. The trampoline only marks the
+ * target and pokes the hub with ev_async_send (async-signal-safe); the hub wakes it.
+ *
+ * SIGCHLD. waitpid parks until a SIGCHLD: the first blocking wait installs the trampoline for
+ * SIGCHLD even where the program left SIG_DFL (with SA_RESTART; the program still reads
+ * SIG_DFL back). It writes to one eventfd per hub that waits for children (up to SLOTS
+ * hubs; a fd kept open for the process's life, so the handler never writes to a reused fd);
+ * each hub's watcher wakes its waiters. Where the program ignores SIGCHLD (SIG_IGN,
+ * SA_NOCLDWAIT: the kernel reaps) or blocks it, waiters poll every 10 ms instead, and in
+ * any case every second (a safety net).
+ */
+#include "signal.h"
+
+#include <math.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "../src/wait.h"
+#include "threads.h"
+
+/* ---- the program's actions -------------------------------------------------------------- */
+
+static struct sigaction prog[_NSIG];   /* valid where wrapped[sig] */
+static void *prog_fn[_NSIG];          /* what the trampoline calls (read in the handler) */
+static int prog_flags[_NSIG];
+static unsigned char wrapped[_NSIG];  /* the kernel has the trampoline for sig */
+static int chld_wanted;               /* a waitpid needs SIGCHLD notifications */
+static int chld_active;               /* ... and gets them */
+
+static __thread ev_async intr_async;
+static __thread green_t *intr_target;   /* set by the trampoline, taken by the hub */
+static __thread green_t *mask_waiter;   /* parked in a call with a signal mask */
+
+static int is_function(void *fn) { return fn != (void *)SIG_DFL && fn != (void *)SIG_IGN; }
+
+static void chld_notify(void);
+
+/* Interrupt the thread's parked call, if a signal interrupts it (see the top comment). */
+static void interrupt(int restart) {
+  green__shim_tls_t *t = &green__shim_tls;
+  struct green__hub *h = t->hub;
+  green__shim_thread_t *rec;
+  green_t *g;
+  if (!h || t->busy || !ev_is_active(&intr_async)) return;
+  g = mask_waiter ? mask_waiter : &h->main;
+  rec = g->preload;
+  if (!rec || rec->intr == GREEN__INTR_NEVER || (rec->intr == GREEN__INTR_RESTART && restart))
+    return;
+  __atomic_store_n(&intr_target, g, __ATOMIC_RELAXED);
+  ev_async_send(h->loop, &intr_async);
+}
+
+static void trampoline(int sig, siginfo_t *si, void *uc) {
+  int saved = errno, flags = __atomic_load_n(&prog_flags[sig], __ATOMIC_RELAXED);
+  void *fn = __atomic_load_n(&prog_fn[sig], __ATOMIC_RELAXED);
+  if (flags & SA_RESETHAND) { /* the kernel has reset the disposition already */
+    wrapped[sig] = 0;
+    __atomic_store_n(&prog_fn[sig], (void *)SIG_DFL, __ATOMIC_RELAXED);
+  }
+  green__shim_tls.sigdepth++;
+  if (is_function(fn)) {
+    if (flags & SA_SIGINFO) ((void (*)(int, siginfo_t *, void *))fn)(sig, si, uc);
+    else ((void (*)(int))fn)(sig);
+  }
+  green__shim_tls.sigdepth--;
+  if (sig == SIGCHLD) chld_notify();
+  if (is_function(fn)) interrupt(flags & SA_RESTART);
+  errno = saved;
+}
+
+/* Whether the kernel should get the trampoline for this action of the program. */
+static int needs_trampoline(int sig, const struct sigaction *act) {
+  if (is_function((void *)act->sa_handler)) return 1;
+  return sig == SIGCHLD && chld_wanted && act->sa_handler == SIG_DFL &&
+         !(act->sa_flags & SA_NOCLDWAIT);
+}
+
+/* Install the program's action `act` for sig (the trampoline where needed); *old gets what
+ * the program had (its own view). */
+static int install(int sig, const struct sigaction *act, struct sigaction *old) {
+  struct sigaction prev, tramp;
+  int was = wrapped[sig], r;
+  if (was) prev = prog[sig];
+  if (!act || !needs_trampoline(sig, act)) {
+    r = green__real.sigaction(sig, act, was ? NULL : &prev);
+    if (r == 0 && act) wrapped[sig] = 0;
+    if (r == 0 && act && sig == SIGCHLD)
+      chld_active = act->sa_handler == SIG_DFL && !(act->sa_flags & SA_NOCLDWAIT);
+  } else {
+    prog[sig] = *act;
+    __atomic_store_n(&prog_flags[sig], act->sa_flags, __ATOMIC_RELAXED);
+    __atomic_store_n(&prog_fn[sig], (void *)act->sa_handler, __ATOMIC_RELAXED);
+    tramp = *act;
+    tramp.sa_sigaction = trampoline;
+    tramp.sa_flags |= SA_SIGINFO;
+    if (sig == SIGCHLD && !is_function((void *)act->sa_handler)) tramp.sa_flags |= SA_RESTART;
+    r = green__real.sigaction(sig, &tramp, was ? NULL : &prev);
+    if (r == 0) wrapped[sig] = 1;
+    if (r == 0 && sig == SIGCHLD) chld_active = !(act->sa_flags & SA_NOCLDWAIT);
+  }
+  if (r == 0 && old) *old = prev;
+  return r;
+}
+
+GREEN__SHIM_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *old) {
+  green__real_ready();
+  if (sig <= 0 || sig >= _NSIG || sig == SIGKILL || sig == SIGSTOP)
+    return green__real.sigaction(sig, act, old);
+  return install(sig, act, old);
+}
+
+/* glibc's signal(): BSD semantics, restarting calls. */
+GREEN__SHIM_EXPORT __sighandler_t signal(int sig, __sighandler_t handler) {
+  struct sigaction act, old;
+  memset(&act, 0, sizeof act);
+  act.sa_handler = handler;
+  sigemptyset(&act.sa_mask);
+  if (sig > 0 && sig < _NSIG) sigaddset(&act.sa_mask, sig);
+  act.sa_flags = SA_RESTART;
+  return sigaction(sig, &act, &old) == 0 ? old.sa_handler : SIG_ERR;
+}
+
+/* ---- interrupting parked calls ---------------------------------------------------------- */
+
+/* Runs on the hub's stack. */
+static void intr_cb(struct ev_loop *loop, ev_async *w, int revents) {
+  struct green__hub *h = ev_userdata(loop);
+  green_t *g = __atomic_exchange_n(&intr_target, NULL, __ATOMIC_RELAXED);
+  green__shim_thread_t *rec = g ? g->preload : NULL;
+  (void)w, (void)revents;
+  if (g && g->state == GREEN_BLOCKED && rec && rec->intr != GREEN__INTR_NEVER)
+    green__wake(h, g, -EINTR);
+}
+
+void green__shim_signal_attach(struct green__hub *h) {
+  ev_async_init(&intr_async, intr_cb);
+  ev_async_start(h->loop, &intr_async);
+}
+
+int green__shim_park_masked(struct green__hub *h, double at, int loop_wait, const sigset_t *mask,
+                            const char *call) {
+  sigset_t saved;
+  int r;
+  mask_waiter = h->current;
+  if (mask) pthread_sigmask(SIG_SETMASK, mask, &saved);
+  r = green__shim_park(h, at, loop_wait, GREEN__INTR_ALWAYS, call);
+  if (mask) pthread_sigmask(SIG_SETMASK, &saved, NULL);
+  mask_waiter = NULL;
+  return r;
+}
+
+int green__shim_wait_fd_masked(struct green__hub *h, int fd, double at, const sigset_t *mask,
+                               const char *call) {
+  sigset_t saved;
+  int r;
+  mask_waiter = h->current;
+  pthread_sigmask(SIG_SETMASK, mask, &saved);
+  r = green__shim_wait_fd(h, fd, GREEN_READ, at, GREEN__INTR_ALWAYS, call);
+  pthread_sigmask(SIG_SETMASK, &saved, NULL);
+  mask_waiter = NULL;
+  return r;
+}
+
+GREEN__SHIM_EXPORT int pause(void) {
+  struct green__hub *h;
+  green__real_ready();
+  if (!(h = green__shim_hub())) return green__real.pause();
+  while (green__shim_park_masked(h, INFINITY, 1, NULL, "pause") != -EINTR) {
+  }
+  return green__shim_fail(EINTR);
+}
+
+GREEN__SHIM_EXPORT int sigsuspend(const sigset_t *mask) {
+  struct green__hub *h;
+  green__real_ready();
+  if (!(h = green__shim_hub())) return green__real.sigsuspend(mask);
+  while (green__shim_park_masked(h, INFINITY, 1, mask, "sigsuspend") != -EINTR) {
+  }
+  return green__shim_fail(EINTR);
+}
+
+/* ---- sigwait and friends: a signalfd the greenlet parks on ------------------------------ */
+
+/* Take one signal of `set` that is pending for the thread: its number, -EAGAIN when `at`
+ * passed, -EINTR when a handler of another signal interrupted. */
+static int take_signal(struct green__hub *h, const sigset_t *set, siginfo_t *info, double at,
+                       int intr, const char *call) {
+  struct signalfd_siginfo si;
+  int fd = signalfd(-1, set, SFD_NONBLOCK | SFD_CLOEXEC), r;
+  if (fd < 0) return -errno;
+  for (;;) {
+    ssize_t n = green__real.read(fd, &si, sizeof si);
+    if (n == (ssize_t)sizeof si) {
+      r = (int)si.ssi_signo;
+      break;
+    }
+    r = green__shim_wait_fd(h, fd, GREEN_READ, at, intr, call);
+    if (r < 0) {
+      r = r == -ETIMEDOUT ? -EAGAIN : r;
+      break;
+    }
+  }
+  green__real.close(fd);
+  if (r > 0 && info) {
+    memset(info, 0, sizeof *info);
+    info->si_signo = r;
+    info->si_errno = si.ssi_errno;
+    info->si_code = si.ssi_code;
+    info->si_pid = (pid_t)si.ssi_pid;
+    info->si_uid = (uid_t)si.ssi_uid;
+    info->si_status = si.ssi_status;
+    info->si_value.sival_ptr = (void *)(uintptr_t)si.ssi_ptr;
+  }
+  return r;
+}
+
+GREEN__SHIM_EXPORT int sigwait(const sigset_t *restrict set, int *restrict sig) {
+  struct green__hub *h;
+  int r;
+  green__real_ready();
+  if (!(h = green__shim_hub())) return green__real.sigwait(set, sig);
+  while ((r = take_signal(h, set, NULL, INFINITY, GREEN__INTR_NEVER, "sigwait")) == -EINTR) {
+  }
+  if (r < 0) return -r;
+  *sig = r;
+  return 0;
+}
+
+GREEN__SHIM_EXPORT int sigtimedwait(const sigset_t *restrict set, siginfo_t *restrict info,
+                                    const struct timespec *restrict ts) {
+  struct green__hub *h;
+  double s = 0;
+  int r;
+  green__real_ready();
+  if (!(h = green__shim_hub()) || (ts && (s = green__shim_ts_seconds(ts)) < 0))
+    return green__real.sigtimedwait(set, info, ts);
+  r = take_signal(h, set, info, ts ? green_now() + s : INFINITY, GREEN__INTR_ALWAYS,
+                  "sigtimedwait");
+  return r < 0 ? green__shim_fail(-r) : r;
+}
+
+GREEN__SHIM_EXPORT int sigwaitinfo(const sigset_t *restrict set, siginfo_t *restrict info) {
+  green__real_ready();
+  if (!green__shim_hub()) return green__real.sigwaitinfo(set, info);
+  return sigtimedwait(set, info, NULL);
+}
+
+/* ---- SIGCHLD ---------------------------------------------------------------------------- */
+
+enum { SLOTS = 64 };
+
+static int chld_efd[SLOTS] = {[0 ... SLOTS - 1] = -1};
+static unsigned chld_generation;
+static __thread int chld_slot = -1;
+static __thread ev_io chld_io;
+static __thread green__list_t chld_waiters;
+
+static void chld_notify(void) {
+  uint64_t one = 1;
+  int i, fd;
+  __atomic_add_fetch(&chld_generation, 1, __ATOMIC_RELEASE);
+  for (i = 0; i < SLOTS; i++)
+    if ((fd = __atomic_load_n(&chld_efd[i], __ATOMIC_ACQUIRE)) >= 0)
+      if (syscall(SYS_write, fd, &one, sizeof one) < 0) continue; /* full counter: fine */
+}
+
+unsigned green__shim_chld_gen(void) { return __atomic_load_n(&chld_generation, __ATOMIC_ACQUIRE); }
+
+/* Runs on the hub's stack: drain the eventfd, wake every waiter of this hub. */
+static void chld_cb(struct ev_loop *loop, ev_io *w, int revents) {
+  struct green__hub *h = ev_userdata(loop);
+  uint64_t n;
+  green__list_t *l;
+  (void)revents;
+  while (green__real.read(w->fd, &n, sizeof n) > 0) {
+  }
+  while ((l = chld_waiters.next) != &chld_waiters)
+    green__wake(h, green__container_of(l, green_t, wait_link), 0);
+}
+
+/* This hub's notification slot and watcher, and the SIGCHLD trampoline; 0 or -1. */
+static int chld_setup(struct green__hub *h) {
+  struct sigaction cur;
+  int fd, i, none = -1;
+  if (chld_slot < 0) {
+    if ((fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) return -1;
+    for (i = 0; i < SLOTS; i++, none = -1)
+      if (__atomic_compare_exchange_n(&chld_efd[i], &none, fd, 0, __ATOMIC_ACQ_REL,
+                                      __ATOMIC_ACQUIRE))
+        break;
+    if (i == SLOTS) {
+      green__real.close(fd);
+      return -1;
+    }
+    chld_slot = i;
+    green__list_init(&chld_waiters);
+    ev_io_init(&chld_io, chld_cb, fd, EV_READ);
+    ev_io_start(h->loop, &chld_io);
+  }
+  if (!__atomic_exchange_n(&chld_wanted, 1, __ATOMIC_ACQ_REL) && !wrapped[SIGCHLD] &&
+      green__real.sigaction(SIGCHLD, NULL, &cur) == 0 && cur.sa_handler == SIG_DFL)
+    install(SIGCHLD, &cur, NULL);
+  return 0;
+}
+
+int green__shim_chld_park(struct green__hub *h, unsigned gen) {
+  sigset_t mask;
+  double interval = 1.0;
+  int r;
+  if (chld_setup(h) < 0 || !chld_active ||
+      (pthread_sigmask(SIG_SETMASK, NULL, &mask) == 0 && sigismember(&mask, SIGCHLD)))
+    interval = 0.01;
+  if (green__shim_chld_gen() != gen) return 0;
+  if (chld_slot >= 0) green__list_push_back(&chld_waiters, &h->current->wait_link);
+  r = green__shim_park(h, green_now() + interval, chld_slot >= 0, GREEN__INTR_RESTART, "waitpid");
+  return r == GREEN__TIMER ? 0 : r;
+}
+
+void green__shim_signal_after_fork(void) {
+  int i, fd;
+  for (i = 0; i < SLOTS; i++)
+    if ((fd = chld_efd[i]) >= 0) {
+      green__real.close(fd);
+      chld_efd[i] = -1;
+    }
+  chld_slot = -1;
+  intr_target = mask_waiter = NULL;
+}

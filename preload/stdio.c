@@ -1,0 +1,209 @@
+/*
+ * stdio input on sockets and pipes, in green mode. glibc's stdio refills a FILE's buffer
+ * with its own internal read(), which no hook sees: on a blocking socket it would block the
+ * OS thread, and with it every green thread — a thread reading lines from a socketpair whose
+ * other end another green thread writes would wait forever. So the input functions are
+ * hooked: whenever the FILE's buffer is empty they park the green thread until the fd is
+ * readable, and then let stdio refill once (one read(2), which now returns what has come
+ * without blocking); what is buffered they take in pieces that never need a refill. The
+ * functions and their results are stdio's own; only the waiting is green.
+ *
+ * Not covered: the scanf family, and output (fprintf, fputs, fwrite, fflush write with a
+ * blocking write(2), which blocks the OS thread only while the socket's buffer is full).
+ */
+#include <math.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fdtab.h"
+#include "shim.h"
+
+/* The hub, when fp reads from a socket or pipe the program left blocking; else NULL. */
+static struct green__hub *green_stream(FILE *fp) {
+  struct green__hub *h;
+  green__shim_fd_t *p;
+  green__real_ready();
+  if (green__shim_config.native || !fp || !(h = green__shim_hub())) return NULL;
+  return (p = green__shim_fd(fp->_fileno)) && green__shim_fd_green(p) ? h : NULL;
+}
+
+static size_t buffered(const FILE *fp) {
+  return fp->_IO_read_ptr < fp->_IO_read_end ? (size_t)(fp->_IO_read_end - fp->_IO_read_ptr) : 0;
+}
+
+/* Park until a refill of fp cannot block: it has buffered input, or its fd is readable. If
+ * the wait fails (a signal), stdio's own call will meet the same condition itself. */
+static void ready(struct green__hub *h, FILE *fp, const char *call) {
+  struct pollfd pfd = {fp->_fileno, POLLIN, 0};
+  if (buffered(fp) || green__real.poll(&pfd, 1, 0) != 0) return;
+  green__shim_wait_fd(h, fp->_fileno, GREEN_READ, INFINITY, GREEN__INTR_RESTART, call);
+}
+
+/* ---- one character ---------------------------------------------------------------------- */
+
+#define CHAR_HOOK(name)                                      \
+  GREEN__SHIM_EXPORT int name(FILE *fp) {                    \
+    struct green__hub *h = green_stream(fp);                 \
+    if (h) ready(h, fp, #name);                              \
+    return green__real.name(fp);                             \
+  }
+CHAR_HOOK(fgetc)
+CHAR_HOOK(getc)
+CHAR_HOOK(_IO_getc)
+CHAR_HOOK(fgetc_unlocked)
+CHAR_HOOK(getc_unlocked)
+CHAR_HOOK(__uflow) /* getc_unlocked's macro, when the buffer is empty */
+CHAR_HOOK(__underflow)
+
+GREEN__SHIM_EXPORT int getchar(void) { return getc(stdin); }
+GREEN__SHIM_EXPORT int getchar_unlocked(void) { return getc_unlocked(stdin); }
+
+/* ---- lines and blocks ------------------------------------------------------------------- */
+
+/* fgets over green refills: each piece comes from the buffer alone. */
+static char *fgets_green(struct green__hub *h, char *s, int n, FILE *fp,
+                         char *(*real)(char *, int, FILE *), int (*getc_fn)(FILE *)) {
+  int got = 0;
+  while (got < n - 1) {
+    size_t avail;
+    ready(h, fp, "fgets");
+    if (!(avail = buffered(fp))) { /* one refill through stdio */
+      int c = getc_fn(fp);
+      if (c == EOF) break;
+      s[got++] = (char)c;
+      if (c == '\n') break;
+      continue;
+    }
+    if (avail > (size_t)(n - 1 - got)) avail = (size_t)(n - 1 - got);
+    if (!real(s + got, (int)avail + 1, fp)) break;
+    got += (int)strlen(s + got);
+    if (s[got - 1] == '\n') break;
+  }
+  if (got == 0 || ferror(fp)) return NULL;
+  s[got] = '\0';
+  return s;
+}
+
+GREEN__SHIM_EXPORT char *fgets(char *restrict s, int n, FILE *restrict fp) {
+  struct green__hub *h = green_stream(fp);
+  if (!h || n <= 1 || !s) return green__real.fgets(s, n, fp);
+  return fgets_green(h, s, n, fp, green__real.fgets, green__real.fgetc);
+}
+
+GREEN__SHIM_EXPORT char *fgets_unlocked(char *restrict s, int n, FILE *restrict fp) {
+  struct green__hub *h = green_stream(fp);
+  if (!h || n <= 1 || !s) return green__real.fgets_unlocked(s, n, fp);
+  return fgets_green(h, s, n, fp, green__real.fgets_unlocked, green__real.fgetc_unlocked);
+}
+
+static size_t fread_green(struct green__hub *h, void *ptr, size_t size, size_t n, FILE *fp,
+                          size_t (*real)(void *, size_t, size_t, FILE *), int (*getc_fn)(FILE *)) {
+  size_t want = size * n, got = 0, avail;
+  char *p = ptr;
+  if (size && want / size != n) return real(ptr, size, n, fp); /* overflow: stdio's answer */
+  while (got < want) {
+    ready(h, fp, "fread");
+    if (!(avail = buffered(fp))) {
+      int c = getc_fn(fp);
+      if (c == EOF) break;
+      p[got++] = (char)c;
+      continue;
+    }
+    if (avail > want - got) avail = want - got;
+    got += real(p + got, 1, avail, fp);
+  }
+  return size ? got / size : 0;
+}
+
+GREEN__SHIM_EXPORT size_t fread(void *restrict ptr, size_t size, size_t n, FILE *restrict fp) {
+  struct green__hub *h = green_stream(fp);
+  if (!h || !size || !n) return green__real.fread(ptr, size, n, fp);
+  return fread_green(h, ptr, size, n, fp, green__real.fread, green__real.fgetc);
+}
+
+GREEN__SHIM_EXPORT size_t fread_unlocked(void *restrict ptr, size_t size, size_t n,
+                                         FILE *restrict fp) {
+  struct green__hub *h = green_stream(fp);
+  if (!h || !size || !n) return green__real.fread_unlocked(ptr, size, n, fp);
+  return fread_green(h, ptr, size, n, fp, green__real.fread_unlocked, green__real.fgetc_unlocked);
+}
+
+/* Room for len + more + 1 bytes in *lp (getdelim grows the line as glibc does). */
+static int grow(char **lp, size_t *cap, size_t need) {
+  size_t c = *cap ? *cap : 120;
+  char *p;
+  if (*lp && need <= *cap) return 0;
+  while (c < need) c *= 2;
+  if (!(p = realloc(*lp, c))) return -1;
+  *lp = p;
+  *cap = c;
+  return 0;
+}
+
+GREEN__SHIM_EXPORT ssize_t getdelim(char **restrict lp, size_t *restrict cap, int delim,
+                                    FILE *restrict fp) {
+  struct green__hub *h = green_stream(fp);
+  size_t len = 0, avail, take;
+  const char *end;
+  if (!h || !lp || !cap) return green__real.getdelim(lp, cap, delim, fp);
+  if (grow(lp, cap, 1) < 0) return -1;
+  for (;;) {
+    ready(h, fp, "getdelim");
+    if (!(avail = buffered(fp))) {
+      int c = green__real.fgetc(fp);
+      if (c == EOF) break;
+      if (grow(lp, cap, len + 2) < 0) return -1;
+      (*lp)[len++] = (char)c;
+      if (c == delim) break;
+      continue;
+    }
+    end = memchr(fp->_IO_read_ptr, delim, avail);
+    take = end ? (size_t)(end - fp->_IO_read_ptr) + 1 : avail;
+    if (grow(lp, cap, len + take + 1) < 0) return -1;
+    len += green__real.fread(*lp + len, 1, take, fp);
+    if (end) break;
+  }
+  if (len == 0 || ferror(fp)) return -1;
+  (*lp)[len] = '\0';
+  return (ssize_t)len;
+}
+
+GREEN__SHIM_EXPORT ssize_t __getdelim(char **restrict lp, size_t *restrict cap, int delim,
+                                      FILE *restrict fp) {
+  return getdelim(lp, cap, delim, fp);
+}
+
+GREEN__SHIM_EXPORT ssize_t getline(char **restrict lp, size_t *restrict cap, FILE *restrict fp) {
+  return getdelim(lp, cap, '\n', fp);
+}
+
+/* ---- the fortified forms ---------------------------------------------------------------- */
+
+GREEN__SHIM_EXPORT char *__fgets_chk(char *s, size_t size, int n, FILE *fp) {
+  green__real_ready();
+  if ((size_t)n > size) return green__real.__fgets_chk(s, size, n, fp);
+  return fgets(s, n, fp);
+}
+
+GREEN__SHIM_EXPORT char *__fgets_unlocked_chk(char *s, size_t size, int n, FILE *fp) {
+  green__real_ready();
+  if ((size_t)n > size) return green__real.__fgets_unlocked_chk(s, size, n, fp);
+  return fgets_unlocked(s, n, fp);
+}
+
+GREEN__SHIM_EXPORT size_t __fread_chk(void *restrict ptr, size_t ptrlen, size_t size, size_t n,
+                                      FILE *restrict fp) {
+  green__real_ready();
+  if (size && n > ptrlen / size) return green__real.__fread_chk(ptr, ptrlen, size, n, fp);
+  return fread(ptr, size, n, fp);
+}
+
+GREEN__SHIM_EXPORT size_t __fread_unlocked_chk(void *restrict ptr, size_t ptrlen, size_t size,
+                                               size_t n, FILE *restrict fp) {
+  green__real_ready();
+  if (size && n > ptrlen / size)
+    return green__real.__fread_unlocked_chk(ptr, ptrlen, size, n, fp);
+  return fread_unlocked(ptr, size, n, fp);
+}

@@ -1,0 +1,580 @@
+/*
+ * pthread's synchronisation objects in green mode, kept in the program's own pthread_*_t
+ * and sem_t storage (all-zero is the initialised state, as pthread's static initialisers
+ * give): mutexes, conditions, semaphores and rwlocks are libgreen's (green_mutex_t and
+ * friends, which fit inside pthread's); keys are greenlet-local storage; once, spinlocks (a
+ * contended lock yields to the other green threads instead of spinning: the holder may be
+ * parked) and barriers are here. In native mode every call goes to libc.
+ *
+ * Objects shared between processes (PTHREAD_PROCESS_SHARED, robust mutexes, sem_init with
+ * pshared, sem_open) stay libc's: their addresses are kept in a small set, and every call on
+ * them goes to libc (a wait there blocks the OS thread). A process-shared object initialised
+ * by another process is not in the set and is taken for a green one.
+ *
+ * Mutex kinds: glibc's static PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP and friends write the
+ * kind where green_mutex_t keeps its owner, so an owner of 1, 2 or 3 with no waiters is such
+ * an initialiser, turned into a green mutex of that kind on first use. A normal mutex
+ * relocked by its owner fails with EDEADLK (glibc would hang). When every green thread is
+ * blocked for good, the main thread's wait fails with EDEADLK where OS threads would hang.
+ */
+#include <fcntl.h>
+#include <math.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../src/sync.h"
+#include "threads.h"
+
+static int green_mode(void) { return !green__shim_config.native && green__shim_tls.managed; }
+
+/* ---- the set of objects that stay libc's ------------------------------------------------ */
+
+static const void **libc_objects; /* open addressing; NULL: empty slot; &tomb: removed */
+static size_t libc_cap, libc_count;
+static int libc_lock;
+static const char tomb;
+
+static void set_lock(void) {
+  while (__atomic_exchange_n(&libc_lock, 1, __ATOMIC_ACQUIRE)) {
+  }
+}
+
+static void set_unlock(void) { __atomic_store_n(&libc_lock, 0, __ATOMIC_RELEASE); }
+
+static size_t slot_of(const void *p, size_t cap) { return ((uintptr_t)p >> 3) * 0x9e3779b97f4a7c15u % cap; }
+
+/* Whether p is one of libc's objects: one load while there are none. */
+static int is_libc(const void *p) {
+  size_t i, n;
+  int found = 0;
+  if (!__atomic_load_n(&libc_count, __ATOMIC_ACQUIRE)) return 0;
+  set_lock();
+  for (i = slot_of(p, libc_cap), n = 0; n < libc_cap && libc_objects[i]; i = (i + 1) % libc_cap, n++)
+    if (libc_objects[i] == p) {
+      found = 1;
+      break;
+    }
+  set_unlock();
+  return found;
+}
+
+static void libc_add(const void *p) {
+  size_t i, cap;
+  set_lock();
+  if (2 * (libc_count + 1) > libc_cap) { /* rehash into twice the room, dropping tombs */
+    const void **old = libc_objects, **t;
+    size_t oldcap = libc_cap;
+    cap = oldcap ? oldcap * 2 : 64;
+    if (!(t = calloc(cap, sizeof *t))) goto out;
+    for (i = 0; i < oldcap; i++)
+      if (old[i] && old[i] != &tomb) {
+        size_t j = slot_of(old[i], cap);
+        while (t[j]) j = (j + 1) % cap;
+        t[j] = old[i];
+      }
+    libc_objects = t;
+    libc_cap = cap;
+    free(old);
+  }
+  for (i = slot_of(p, libc_cap); libc_objects[i] && libc_objects[i] != &tomb && libc_objects[i] != p;
+       i = (i + 1) % libc_cap) {
+  }
+  if (libc_objects[i] != p) {
+    libc_objects[i] = p;
+    __atomic_add_fetch(&libc_count, 1, __ATOMIC_RELEASE);
+  }
+out:
+  set_unlock();
+}
+
+static void libc_remove(const void *p) {
+  size_t i, n;
+  if (!__atomic_load_n(&libc_count, __ATOMIC_ACQUIRE)) return;
+  set_lock();
+  for (i = slot_of(p, libc_cap), n = 0; n < libc_cap && libc_objects[i]; i = (i + 1) % libc_cap, n++)
+    if (libc_objects[i] == p) {
+      libc_objects[i] = &tomb;
+      __atomic_sub_fetch(&libc_count, 1, __ATOMIC_RELEASE);
+      break;
+    }
+  set_unlock();
+}
+
+/* Whether a call on object p is green: green mode and not one of libc's. */
+static int green_object(const void *p) {
+  green__real_ready();
+  return !green__shim_config.native && !is_libc(p);
+}
+
+/* A green library call's outcome as a pthread error number, errno left alone. */
+static int error_of(int r, int saved) {
+  int e = r < 0 ? errno : 0;
+  errno = saved;
+  return e;
+}
+
+/* ---- keys: greenlet-local storage -------------------------------------------------------
+ * A green key is green_local's number with KEY_TAG set, so it never looks like one of libc's
+ * (below PTHREAD_KEYS_MAX): keys made before main() — by libraries starting up, such as
+ * AddressSanitizer, which keeps its per-OS-thread state under one — stay libc's, and calls on
+ * each key go where it was made, on every thread. */
+#define KEY_TAG (1u << 30)
+
+static int green_key(pthread_key_t key) { return (key & KEY_TAG) != 0; }
+
+GREEN__SHIM_EXPORT int pthread_key_create(pthread_key_t *key, void (*destructor)(void *)) {
+  green_local_t k;
+  int saved = errno, r;
+  green__real_ready();
+  if (green__shim_config.native ||
+      __atomic_load_n(&green__shim_phase, __ATOMIC_ACQUIRE) == GREEN__SHIM_BEFORE_MAIN)
+    return green__real.pthread_key_create(key, destructor);
+  if ((r = error_of(green_local_create(&k, destructor), saved)) == 0) *key = k | KEY_TAG;
+  return r;
+}
+
+GREEN__SHIM_EXPORT int pthread_key_delete(pthread_key_t key) {
+  int saved = errno;
+  green__real_ready();
+  if (!green_key(key)) return green__real.pthread_key_delete(key);
+  return error_of(green_local_delete(key & ~KEY_TAG), saved);
+}
+
+GREEN__SHIM_EXPORT void *pthread_getspecific(pthread_key_t key) {
+  green__real_ready();
+  if (!green_key(key)) return green__real.pthread_getspecific(key);
+  return green_local_get(key & ~KEY_TAG);
+}
+
+GREEN__SHIM_EXPORT int pthread_setspecific(pthread_key_t key, const void *value) {
+  int saved = errno;
+  green__real_ready();
+  if (!green_key(key)) return green__real.pthread_setspecific(key, value);
+  return error_of(green_local_set(key & ~KEY_TAG, value), saved);
+}
+
+/* ---- once ------------------------------------------------------------------------------- */
+
+enum { ONCE_IN_PROGRESS = 1, ONCE_DONE = 2 }; /* glibc's values: a done control reads done */
+
+GREEN__SHIM_EXPORT int pthread_once(pthread_once_t *once, void (*init)(void)) {
+  int state;
+  green__real_ready();
+  if (!green_mode()) return green__real.pthread_once(once, init);
+  for (;;) {
+    state = __atomic_load_n(once, __ATOMIC_ACQUIRE);
+    if (state == ONCE_DONE) return 0;
+    if (state == 0) break;
+    green_sleep(0.001); /* another green thread runs init and is parked in it */
+  }
+  __atomic_store_n(once, ONCE_IN_PROGRESS, __ATOMIC_RELAXED);
+  init();
+  __atomic_store_n(once, ONCE_DONE, __ATOMIC_RELEASE);
+  return 0;
+}
+
+/* ---- spinlocks: 0 free, 1 held (glibc's own encoding differs by architecture) ---------- */
+
+GREEN__SHIM_EXPORT int pthread_spin_init(pthread_spinlock_t *lock, int pshared) {
+  green__real_ready();
+  if (green__shim_config.native) return green__real.pthread_spin_init(lock, pshared);
+  __atomic_store_n(lock, 0, __ATOMIC_RELEASE);
+  return 0;
+}
+
+GREEN__SHIM_EXPORT int pthread_spin_destroy(pthread_spinlock_t *lock) {
+  green__real_ready();
+  if (green__shim_config.native) return green__real.pthread_spin_destroy(lock);
+  return 0;
+}
+
+GREEN__SHIM_EXPORT int pthread_spin_lock(pthread_spinlock_t *lock) {
+  green__real_ready();
+  if (green__shim_config.native) return green__real.pthread_spin_lock(lock);
+  while (__atomic_exchange_n(lock, 1, __ATOMIC_ACQUIRE)) {
+    if (green_mode()) green_yield(); /* the holder may be a parked green thread */
+  }
+  return 0;
+}
+
+GREEN__SHIM_EXPORT int pthread_spin_trylock(pthread_spinlock_t *lock) {
+  green__real_ready();
+  if (green__shim_config.native) return green__real.pthread_spin_trylock(lock);
+  return __atomic_exchange_n(lock, 1, __ATOMIC_ACQUIRE) ? EBUSY : 0;
+}
+
+GREEN__SHIM_EXPORT int pthread_spin_unlock(pthread_spinlock_t *lock) {
+  green__real_ready();
+  if (green__shim_config.native) return green__real.pthread_spin_unlock(lock);
+  __atomic_store_n(lock, 0, __ATOMIC_RELEASE);
+  return 0;
+}
+
+/* ---- barriers --------------------------------------------------------------------------- */
+
+#define BARRIER_MAGIC 0x62617272u /* "barr": initialised by the shim; else libc's */
+
+typedef struct barrier {
+  green__list_t waiters; /* parked until the round they arrived in completes */
+  unsigned count;
+  unsigned arrived;
+  unsigned round;
+  uint32_t magic;
+} barrier_t;
+
+_Static_assert(sizeof(barrier_t) <= sizeof(pthread_barrier_t), "a barrier fits pthread's");
+
+GREEN__SHIM_EXPORT int pthread_barrier_init(pthread_barrier_t *restrict pb,
+                                            const pthread_barrierattr_t *restrict attr,
+                                            unsigned count) {
+  barrier_t *b = (barrier_t *)(void *)pb;
+  int pshared = PTHREAD_PROCESS_PRIVATE;
+  green__real_ready();
+  if (attr) pthread_barrierattr_getpshared(attr, &pshared);
+  if (!green_mode() || pshared == PTHREAD_PROCESS_SHARED) {
+    int r = green__real.pthread_barrier_init(pb, attr, count);
+    if (r == 0) b->magic = 0;
+    return r;
+  }
+  if (count == 0) return EINVAL;
+  green__list_init(&b->waiters);
+  b->count = count;
+  b->arrived = b->round = 0;
+  b->magic = BARRIER_MAGIC;
+  return 0;
+}
+
+GREEN__SHIM_EXPORT int pthread_barrier_wait(pthread_barrier_t *pb) {
+  barrier_t *b = (barrier_t *)(void *)pb;
+  struct green__hub *h;
+  unsigned round;
+  green__list_t *n;
+  green__real_ready();
+  if (b->magic != BARRIER_MAGIC || !(h = green__shim_hub_attach()))
+    return green__real.pthread_barrier_wait(pb);
+  if (++b->arrived == b->count) {
+    b->arrived = 0;
+    b->round++;
+    while ((n = green__list_pop_front(&b->waiters)))
+      green__wake(h, green__container_of(n, green_t, wait_link), 0);
+    return PTHREAD_BARRIER_SERIAL_THREAD;
+  }
+  round = b->round;
+  while (b->round == round) {
+    green__list_push_back(&b->waiters, &h->current->wait_link);
+    if (green__park(h, INFINITY, 0) == -EDEADLK) green__real.pause(); /* as OS threads would */
+  }
+  return 0;
+}
+
+GREEN__SHIM_EXPORT int pthread_barrier_destroy(pthread_barrier_t *pb) {
+  barrier_t *b = (barrier_t *)(void *)pb;
+  green__real_ready();
+  if (b->magic != BARRIER_MAGIC) return green__real.pthread_barrier_destroy(pb);
+  if (b->arrived) return EBUSY;
+  b->magic = 0;
+  return 0;
+}
+
+/* ---- mutexes ---------------------------------------------------------------------------- */
+
+_Static_assert(offsetof(green_mutex_t, owner) == offsetof(pthread_mutex_t, __data.__kind),
+               "glibc's static kind initialisers land in the owner field");
+
+/* m as a green mutex, after turning a glibc static kind initialiser into the kind it names. */
+static green_mutex_t *gmutex(pthread_mutex_t *pm) {
+  green_mutex_t *m = (green_mutex_t *)(void *)pm;
+  uintptr_t kind = (uintptr_t)m->owner;
+  if (green__unlikely(kind - 1 < 3 && green__waitq_empty(&m->waiters)))
+    green_mutex_init(m, kind == PTHREAD_MUTEX_RECURSIVE_NP ? GREEN_MUTEX_RECURSIVE
+                         : kind == PTHREAD_MUTEX_ERRORCHECK_NP ? GREEN_MUTEX_ERRORCHECK
+                                                               : GREEN_MUTEX_NORMAL);
+  return m;
+}
+
+GREEN__SHIM_EXPORT int pthread_mutex_init(pthread_mutex_t *restrict pm,
+                                          const pthread_mutexattr_t *restrict attr) {
+  int type = PTHREAD_MUTEX_DEFAULT, pshared = PTHREAD_PROCESS_PRIVATE, robust = PTHREAD_MUTEX_STALLED;
+  green__real_ready();
+  if (green__shim_config.native) return green__real.pthread_mutex_init(pm, attr);
+  if (attr && (pthread_mutexattr_gettype(attr, &type) || pthread_mutexattr_getpshared(attr, &pshared) ||
+               pthread_mutexattr_getrobust(attr, &robust)))
+    return EINVAL;
+  libc_remove(pm);
+  if (pshared == PTHREAD_PROCESS_SHARED || robust == PTHREAD_MUTEX_ROBUST) {
+    int r = green__real.pthread_mutex_init(pm, attr);
+    if (r == 0) libc_add(pm);
+    return r;
+  }
+  memset(pm, 0, sizeof *pm);
+  green_mutex_init((green_mutex_t *)(void *)pm,
+                   type == PTHREAD_MUTEX_RECURSIVE ? GREEN_MUTEX_RECURSIVE
+                   : type == PTHREAD_MUTEX_ERRORCHECK ? GREEN_MUTEX_ERRORCHECK : GREEN_MUTEX_NORMAL);
+  return 0;
+}
+
+GREEN__SHIM_EXPORT int pthread_mutex_destroy(pthread_mutex_t *pm) {
+  int saved = errno, r;
+  if (!green_object(pm)) {
+    if ((r = green__real.pthread_mutex_destroy(pm)) == 0) libc_remove(pm);
+    return r;
+  }
+  return error_of(green_mutex_destroy(gmutex(pm)), saved);
+}
+
+/* GREEN_DEBUG: the mutex is held by another green thread, so the lock parks. */
+static green_mutex_t *debug_lock(green_mutex_t *m, const char *call) {
+  struct green__hub *h = green__shim_tls.hub;
+  if (green__shim_config.debug && m->owner && (!h || m->owner != h->current))
+    green__shim_debug(call, -1);
+  return m;
+}
+
+GREEN__SHIM_EXPORT int pthread_mutex_lock(pthread_mutex_t *pm) {
+  int saved = errno;
+  if (!green_object(pm)) return green__real.pthread_mutex_lock(pm);
+  return error_of(green_mutex_lock(debug_lock(gmutex(pm), "pthread_mutex_lock"), -1), saved);
+}
+
+GREEN__SHIM_EXPORT int pthread_mutex_trylock(pthread_mutex_t *pm) {
+  int saved = errno;
+  if (!green_object(pm)) return green__real.pthread_mutex_trylock(pm);
+  return error_of(green_mutex_trylock(gmutex(pm)), saved);
+}
+
+GREEN__SHIM_EXPORT int pthread_mutex_clocklock(pthread_mutex_t *restrict pm, clockid_t clock,
+                                               const struct timespec *restrict at) {
+  int saved = errno;
+  if (!green_object(pm)) return green__real.pthread_mutex_clocklock(pm, clock, at);
+  return error_of(green_mutex_timedlock(gmutex(pm), clock, at), saved);
+}
+
+GREEN__SHIM_EXPORT int pthread_mutex_timedlock(pthread_mutex_t *restrict pm,
+                                               const struct timespec *restrict at) {
+  int saved = errno;
+  if (!green_object(pm)) return green__real.pthread_mutex_timedlock(pm, at);
+  return error_of(green_mutex_timedlock(gmutex(pm), CLOCK_REALTIME, at), saved);
+}
+
+GREEN__SHIM_EXPORT int pthread_mutex_unlock(pthread_mutex_t *pm) {
+  int saved = errno;
+  if (!green_object(pm)) return green__real.pthread_mutex_unlock(pm);
+  return error_of(green_mutex_unlock(gmutex(pm)), saved);
+}
+
+/* ---- condition variables ---------------------------------------------------------------- */
+
+GREEN__SHIM_EXPORT int pthread_cond_init(pthread_cond_t *restrict pc,
+                                         const pthread_condattr_t *restrict attr) {
+  clockid_t clock = CLOCK_REALTIME;
+  int pshared = PTHREAD_PROCESS_PRIVATE, saved = errno;
+  green__real_ready();
+  if (green__shim_config.native) return green__real.pthread_cond_init(pc, attr);
+  if (attr && (pthread_condattr_getclock(attr, &clock) || pthread_condattr_getpshared(attr, &pshared)))
+    return EINVAL;
+  libc_remove(pc);
+  if (pshared == PTHREAD_PROCESS_SHARED) {
+    int r = green__real.pthread_cond_init(pc, attr);
+    if (r == 0) libc_add(pc);
+    return r;
+  }
+  memset(pc, 0, sizeof *pc);
+  return error_of(green_cond_init((green_cond_t *)(void *)pc, clock), saved);
+}
+
+GREEN__SHIM_EXPORT int pthread_cond_destroy(pthread_cond_t *pc) {
+  int saved = errno, r;
+  if (!green_object(pc)) {
+    if ((r = green__real.pthread_cond_destroy(pc)) == 0) libc_remove(pc);
+    return r;
+  }
+  return error_of(green_cond_destroy((green_cond_t *)(void *)pc), saved);
+}
+
+GREEN__SHIM_EXPORT int pthread_cond_signal(pthread_cond_t *pc) {
+  int saved = errno;
+  if (!green_object(pc)) return green__real.pthread_cond_signal(pc);
+  return error_of(green_cond_signal((green_cond_t *)(void *)pc), saved);
+}
+
+GREEN__SHIM_EXPORT int pthread_cond_broadcast(pthread_cond_t *pc) {
+  int saved = errno;
+  if (!green_object(pc)) return green__real.pthread_cond_broadcast(pc);
+  return error_of(green_cond_broadcast((green_cond_t *)(void *)pc), saved);
+}
+
+GREEN__SHIM_EXPORT int pthread_cond_wait(pthread_cond_t *restrict pc, pthread_mutex_t *restrict pm) {
+  int saved = errno;
+  if (!green_object(pc) || is_libc(pm)) return green__real.pthread_cond_wait(pc, pm);
+  if (green__shim_config.debug) green__shim_debug("pthread_cond_wait", -1);
+  return error_of(green__shim_wait_end(green__shim_wait_begin(GREEN__INTR_NEVER),
+                           green_cond_wait((green_cond_t *)(void *)pc, gmutex(pm), -1)),
+                  saved);
+}
+
+GREEN__SHIM_EXPORT int pthread_cond_timedwait(pthread_cond_t *restrict pc,
+                                              pthread_mutex_t *restrict pm,
+                                              const struct timespec *restrict at) {
+  int saved = errno;
+  if (!green_object(pc) || is_libc(pm)) return green__real.pthread_cond_timedwait(pc, pm, at);
+  if (green__shim_config.debug) green__shim_debug("pthread_cond_timedwait", -1);
+  return error_of(green__shim_wait_end(green__shim_wait_begin(GREEN__INTR_NEVER),
+                           green_cond_timedwait((green_cond_t *)(void *)pc, gmutex(pm), at)),
+                  saved);
+}
+
+GREEN__SHIM_EXPORT int pthread_cond_clockwait(pthread_cond_t *restrict pc,
+                                              pthread_mutex_t *restrict pm, clockid_t clock,
+                                              const struct timespec *restrict at) {
+  int saved = errno;
+  if (!green_object(pc) || is_libc(pm)) return green__real.pthread_cond_clockwait(pc, pm, clock, at);
+  if (green__shim_config.debug) green__shim_debug("pthread_cond_clockwait", -1);
+  return error_of(green__shim_wait_end(green__shim_wait_begin(GREEN__INTR_NEVER),
+                           green_cond_clockwait((green_cond_t *)(void *)pc, gmutex(pm), clock, at)),
+                  saved);
+}
+
+/* ---- semaphores ------------------------------------------------------------------------- */
+
+GREEN__SHIM_EXPORT int sem_init(sem_t *s, int pshared, unsigned value) {
+  int r;
+  green__real_ready();
+  if (green__shim_config.native) return green__real.sem_init(s, pshared, value);
+  libc_remove(s);
+  if (pshared) {
+    if ((r = green__real.sem_init(s, pshared, value)) == 0) libc_add(s);
+    return r;
+  }
+  memset(s, 0, sizeof *s);
+  return green_sem_init((green_sem_t *)(void *)s, value);
+}
+
+GREEN__SHIM_EXPORT int sem_destroy(sem_t *s) {
+  int r;
+  if (!green_object(s)) {
+    if ((r = green__real.sem_destroy(s)) == 0) libc_remove(s);
+    return r;
+  }
+  return green_sem_destroy((green_sem_t *)(void *)s);
+}
+
+/* GREEN_DEBUG: the semaphore is 0, so the wait parks. */
+static green_sem_t *debug_sem(sem_t *s, const char *call) {
+  int v;
+  if (green__shim_config.debug && green_sem_getvalue((green_sem_t *)(void *)s, &v) == 0 && v == 0)
+    green__shim_debug(call, -1);
+  return (green_sem_t *)(void *)s;
+}
+
+/* sem_wait and friends: cancellation points that a signal handler interrupts (EINTR). */
+GREEN__SHIM_EXPORT int sem_wait(sem_t *s) {
+  if (!green_object(s)) return green__real.sem_wait(s);
+  return green__shim_wait_end(green__shim_wait_begin(GREEN__INTR_ALWAYS), green_sem_wait(debug_sem(s, "sem_wait"), -1));
+}
+
+GREEN__SHIM_EXPORT int sem_timedwait(sem_t *restrict s, const struct timespec *restrict at) {
+  if (!green_object(s)) return green__real.sem_timedwait(s, at);
+  return green__shim_wait_end(green__shim_wait_begin(GREEN__INTR_ALWAYS),
+                  green_sem_timedwait(debug_sem(s, "sem_timedwait"), CLOCK_REALTIME, at));
+}
+
+GREEN__SHIM_EXPORT int sem_clockwait(sem_t *restrict s, clockid_t clock,
+                                     const struct timespec *restrict at) {
+  if (!green_object(s)) return green__real.sem_clockwait(s, clock, at);
+  return green__shim_wait_end(green__shim_wait_begin(GREEN__INTR_ALWAYS),
+                  green_sem_timedwait(debug_sem(s, "sem_clockwait"), clock, at));
+}
+
+GREEN__SHIM_EXPORT int sem_trywait(sem_t *s) {
+  if (!green_object(s)) return green__real.sem_trywait(s);
+  return green_sem_trywait((green_sem_t *)(void *)s);
+}
+
+GREEN__SHIM_EXPORT int sem_post(sem_t *s) {
+  if (!green_object(s)) return green__real.sem_post(s);
+  return green_sem_post((green_sem_t *)(void *)s);
+}
+
+GREEN__SHIM_EXPORT int sem_getvalue(sem_t *restrict s, int *restrict value) {
+  if (!green_object(s)) return green__real.sem_getvalue(s, value);
+  return green_sem_getvalue((green_sem_t *)(void *)s, value);
+}
+
+/* Named semaphores live in shared memory: libc's. */
+GREEN__SHIM_EXPORT sem_t *sem_open(const char *name, int flags, ...) {
+  va_list ap;
+  mode_t mode = 0;
+  unsigned value = 0;
+  sem_t *s;
+  if (flags & O_CREAT) {
+    va_start(ap, flags);
+    mode = (mode_t)va_arg(ap, int);
+    value = va_arg(ap, unsigned);
+    va_end(ap);
+  }
+  green__real_ready();
+  if ((s = green__real.sem_open(name, flags, mode, value)) != SEM_FAILED) libc_add(s);
+  return s;
+}
+
+GREEN__SHIM_EXPORT int sem_close(sem_t *s) {
+  green__real_ready();
+  libc_remove(s);
+  return green__real.sem_close(s);
+}
+
+/* ---- read-write locks ------------------------------------------------------------------- */
+
+#define GRW(p) ((green_rwlock_t *)(void *)(p))
+
+GREEN__SHIM_EXPORT int pthread_rwlock_init(pthread_rwlock_t *restrict rw,
+                                           const pthread_rwlockattr_t *restrict attr) {
+  int pshared = PTHREAD_PROCESS_PRIVATE, saved = errno;
+  green__real_ready();
+  if (green__shim_config.native) return green__real.pthread_rwlock_init(rw, attr);
+  if (attr && pthread_rwlockattr_getpshared(attr, &pshared)) return EINVAL;
+  libc_remove(rw);
+  if (pshared == PTHREAD_PROCESS_SHARED) {
+    int r = green__real.pthread_rwlock_init(rw, attr);
+    if (r == 0) libc_add(rw);
+    return r;
+  }
+  memset(rw, 0, sizeof *rw);
+  return error_of(green_rwlock_init(GRW(rw)), saved);
+}
+
+GREEN__SHIM_EXPORT int pthread_rwlock_destroy(pthread_rwlock_t *rw) {
+  int saved = errno, r;
+  if (!green_object(rw)) {
+    if ((r = green__real.pthread_rwlock_destroy(rw)) == 0) libc_remove(rw);
+    return r;
+  }
+  return error_of(green_rwlock_destroy(GRW(rw)), saved);
+}
+
+#define RWLOCK_CALL(name, params, args, green_call)                          \
+  GREEN__SHIM_EXPORT int name params {                                     \
+    int saved = errno;                                                     \
+    if (!green_object(rw)) return green__real.name args;                   \
+    return error_of(green_call, saved);                                    \
+  }
+RWLOCK_CALL(pthread_rwlock_rdlock, (pthread_rwlock_t * rw), (rw), green_rwlock_rdlock(GRW(rw), -1))
+RWLOCK_CALL(pthread_rwlock_tryrdlock, (pthread_rwlock_t * rw), (rw), green_rwlock_tryrdlock(GRW(rw)))
+RWLOCK_CALL(pthread_rwlock_timedrdlock, (pthread_rwlock_t *restrict rw, const struct timespec *restrict at),
+            (rw, at), green_rwlock_timedrdlock(GRW(rw), CLOCK_REALTIME, at))
+RWLOCK_CALL(pthread_rwlock_clockrdlock,
+            (pthread_rwlock_t *restrict rw, clockid_t clock, const struct timespec *restrict at),
+            (rw, clock, at), green_rwlock_timedrdlock(GRW(rw), clock, at))
+RWLOCK_CALL(pthread_rwlock_wrlock, (pthread_rwlock_t * rw), (rw), green_rwlock_wrlock(GRW(rw), -1))
+RWLOCK_CALL(pthread_rwlock_trywrlock, (pthread_rwlock_t * rw), (rw), green_rwlock_trywrlock(GRW(rw)))
+RWLOCK_CALL(pthread_rwlock_timedwrlock, (pthread_rwlock_t *restrict rw, const struct timespec *restrict at),
+            (rw, at), green_rwlock_timedwrlock(GRW(rw), CLOCK_REALTIME, at))
+RWLOCK_CALL(pthread_rwlock_clockwrlock,
+            (pthread_rwlock_t *restrict rw, clockid_t clock, const struct timespec *restrict at),
+            (rw, clock, at), green_rwlock_timedwrlock(GRW(rw), clock, at))
+RWLOCK_CALL(pthread_rwlock_unlock, (pthread_rwlock_t * rw), (rw), green_rwlock_unlock(GRW(rw)))

@@ -1,0 +1,525 @@
+/*
+ * pthread_create and the calls on pthread_t, in green mode: a program thread is a greenlet
+ * of the main thread's hub and its pthread_t is a pointer to its record (threads.h). Records
+ * come from chunks never given back to malloc, so a stale pthread_t reads as released
+ * (ESRCH) rather than as freed memory. In native mode, and on threads the shim does not
+ * manage, every call here goes to libc.
+ *
+ * A green thread gets the stack size its attributes ask for, else pthread's default (the
+ * RLIMIT_STACK soft limit, as glibc) unless GREEN_STACK_SIZE says otherwise; only the pages
+ * it touches cost memory. An address given with pthread_attr_setstack is not used.
+ *
+ * pthread_exit runs the thread's C cleanup handlers (pthread_cleanup_push, registered
+ * through the hooks below), then its pthread_key destructors, then ends the greenlet; it
+ * does not unwind C++ frames. When the main thread calls it, it waits for the last green
+ * thread to end and then the process exits with status 0, as with OS threads.
+ *
+ * pthread_cancel is deferred cancellation: the target ends with PTHREAD_CANCELED at its next
+ * cancellation point (every call that parks it, except mutex and rwlock waits, and
+ * pthread_testcancel), at once if it is parked in one. Asynchronous cancellation is treated
+ * as deferred.
+ */
+#include "threads.h"
+
+#include <limits.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../src/stack.h"
+#include "../src/wait.h"
+#include "signal.h"
+
+#define RECORD_MAGIC 0x74687264u /* "thrd" */
+
+enum { CHUNK_RECORDS = 64 };
+
+struct chunk {
+  struct chunk *next;
+  green__shim_thread_t records[CHUNK_RECORDS];
+};
+
+static struct chunk *chunks;
+static green__list_t free_records = {&free_records, &free_records};
+static green__shim_thread_t main_record;          /* the process's main thread (green mode) */
+static __thread green__shim_thread_t tls_record;  /* a managed thread's own (native mode) */
+static __thread green__shim_thread_t *fork_record; /* the forking thread's, in the child */
+static size_t live;                               /* green threads that have not ended */
+static green_t *last_waiter;                      /* the main greenlet, waiting for `live` 0 */
+
+static int green_mode(void) { return !green__shim_config.native && green__shim_tls.managed; }
+
+void green__shim_threads_init(void) {
+  pthread_attr_t attr;
+  size_t size;
+  green__shim_proc_init();
+  if (green__shim_config.native) return;
+  if (pthread_getattr_default_np(&attr) == 0) {
+    if (pthread_attr_getstacksize(&attr, &size) == 0 && size >= (size_t)PTHREAD_STACK_MIN)
+      green__stack_default = size;
+    pthread_attr_destroy(&attr);
+  }
+}
+
+/* ---- records ---------------------------------------------------------------------------- */
+
+static green__shim_thread_t *record_new(void) {
+  green__list_t *n = green__list_pop_front(&free_records);
+  green__shim_thread_t *t;
+  if (!n) {
+    struct chunk *c = calloc(1, sizeof *c);
+    size_t i;
+    if (!c) return NULL;
+    c->next = chunks;
+    chunks = c;
+    for (i = 0; i < CHUNK_RECORDS; i++) green__list_push_back(&free_records, &c->records[i].link);
+    n = green__list_pop_front(&free_records);
+  }
+  t = green__container_of(n, green__shim_thread_t, link);
+  memset(t, 0, sizeof *t);
+  green__list_init(&t->link);
+  t->magic = RECORD_MAGIC;
+  return t;
+}
+
+static void record_release(green__shim_thread_t *t) {
+  t->magic = 0;
+  green__list_push_front(&free_records, &t->link);
+}
+
+/* A pthread_t of this process's green threads, or NULL. */
+static green__shim_thread_t *record_of(pthread_t id) {
+  green__shim_thread_t *t = (green__shim_thread_t *)id;
+  struct chunk *c;
+  if (t == &main_record) return t->magic == RECORD_MAGIC ? t : NULL;
+  for (c = chunks; c; c = c->next)
+    if (t >= c->records && t < c->records + CHUNK_RECORDS) return t->magic == RECORD_MAGIC ? t : NULL;
+  return NULL;
+}
+
+static green__shim_thread_t *main_record_of_thread(void) {
+  green__shim_thread_t *t = fork_record ? fork_record : green__shim_config.native ? &tls_record
+                                                                                 : &main_record;
+  if (t->magic != RECORD_MAGIC) {
+    t->magic = RECORD_MAGIC;
+    t->is_main = 1;
+    green__list_init(&t->link);
+  }
+  return t;
+}
+
+green__shim_thread_t *green__shim_self(struct green__hub *h) {
+  green_t *g = h->current;
+  green__shim_thread_t *t;
+  if (green__likely(g->preload != NULL)) return g->preload;
+  if (g != &h->main) return NULL;
+  t = main_record_of_thread();
+  t->g = g;
+  g->preload = t;
+  return t;
+}
+
+void green__shim_threads_after_fork(green__shim_thread_t *self) {
+  live = 0;
+  last_waiter = NULL;
+  if (!self) return;
+  self->is_main = 1;
+  self->detached = 0;
+  fork_record = self;
+}
+
+/* ---- create, exit, join ----------------------------------------------------------------- */
+
+static void thread_end(struct green__hub *h, green__shim_thread_t *self) {
+  if (--live == 0 && last_waiter) green__wake(h, last_waiter, 0);
+  if (self->detached) record_release(self);
+}
+
+static void *entry(void *arg) {
+  green__shim_thread_t *self = arg;
+  void *r = self->fn(self->arg);
+  thread_end(self->g->hub, self);
+  return r;
+}
+
+/* Native mode: the program's threads are OS threads the shim manages (each gets a hub on its
+ * first blocking call). */
+typedef struct native_start {
+  void *(*fn)(void *);
+  void *arg;
+} native_start_t;
+
+static void *native_entry(void *arg) {
+  native_start_t start = *(native_start_t *)arg;
+  free(arg);
+  green__shim_tls.managed = 1;
+  return start.fn(start.arg);
+}
+
+static int create_native(pthread_t *id, const pthread_attr_t *attr, void *(*fn)(void *), void *arg) {
+  native_start_t *start;
+  int r;
+  if (!green__shim_tls.managed || !(start = malloc(sizeof *start)))
+    return green__real.pthread_create(id, attr, fn, arg);
+  start->fn = fn;
+  start->arg = arg;
+  if ((r = green__real.pthread_create(id, attr, native_entry, start)) != 0) free(start);
+  return r;
+}
+
+GREEN__SHIM_EXPORT int pthread_create(pthread_t *restrict id, const pthread_attr_t *restrict attr,
+                                      void *(*fn)(void *), void *restrict arg) {
+  struct green__hub *h;
+  green__shim_thread_t *t;
+  size_t size = 0;
+  int detach = PTHREAD_CREATE_JOINABLE;
+  green__real_ready();
+  if (green__shim_config.native) return create_native(id, attr, fn, arg);
+  if (!green_mode()) return green__real.pthread_create(id, attr, fn, arg);
+  if (!(h = green__shim_hub_attach())) return EAGAIN;
+  if (attr && (pthread_attr_getdetachstate(attr, &detach) != 0 ||
+               pthread_attr_getstacksize(attr, &size) != 0))
+    return EINVAL;
+  if (!(t = record_new())) return EAGAIN;
+  t->fn = fn;
+  t->arg = arg;
+  if (!(t->g = green_spawn_stack(entry, t, size))) {
+    record_release(t);
+    return EAGAIN;
+  }
+  t->g->preload = t;
+  live++;
+  if (detach == PTHREAD_CREATE_DETACHED) {
+    t->detached = 1;
+    green_detach(t->g);
+  }
+  *id = (pthread_t)t;
+  return 0;
+}
+
+/* The main greenlet's pthread_exit: wait for the last green thread, then exit(0). */
+__attribute__((noreturn)) static void main_exit(struct green__hub *h) {
+  while (live > 0) {
+    last_waiter = h->current;
+    if (green__park(h, INFINITY, 0) == -EDEADLK) green__real.pause(); /* blocked for good, as OS threads would be */
+  }
+  last_waiter = NULL;
+  exit(0);
+}
+
+/* After the cleanup handlers: end the thread with its exit value. */
+__attribute__((noreturn)) static void finish_exit(struct green__hub *h, green__shim_thread_t *self,
+                                                  void *value) {
+  if (self->is_main) main_exit(h);
+  thread_end(h, self);
+  green__greenlet_exit(h, value);
+}
+
+/* Run the innermost cleanup handler: jump into its pthread_cleanup_push, which calls the
+ * routine and then __pthread_unwind_next, which comes back here for the next. */
+__attribute__((noreturn)) static void unwind(struct green__hub *h, green__shim_thread_t *self) {
+  __pthread_unwind_buf_t *buf = self->cleanup;
+  if (!buf) finish_exit(h, self, self->exit_value);
+  self->cleanup = buf->__pad[0];
+  /* glibc's own unwinding jumps the same way: the buffer is a jmp_buf without the saved
+   * signal mask, which sigsetjmp(buf, 0) never reads back */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wstringop-overflow"
+  longjmp((struct __jmp_buf_tag *)(void *)buf->__cancel_jmp_buf, 1);
+#pragma GCC diagnostic pop
+}
+
+GREEN__SHIM_EXPORT void pthread_exit(void *value) {
+  struct green__hub *h = green__shim_tls.hub;
+  green__shim_thread_t *self;
+  green__real_ready();
+  if (!green_mode() || !h || !(self = green__shim_self(h))) {
+    green__real.pthread_exit(value);
+    __builtin_unreachable();
+  }
+  self->cancel_disabled = 1; /* no cancellation inside cleanup handlers */
+  self->exit_value = value;
+  unwind(h, self);
+}
+
+GREEN__SHIM_EXPORT void __pthread_unwind_next(__pthread_unwind_buf_t *buf) {
+  struct green__hub *h = green__shim_tls.hub;
+  green__shim_thread_t *self;
+  green__real_ready();
+  if (!green_mode() || !h || !(self = green__shim_self(h))) {
+    green__real.__pthread_unwind_next(buf);
+    __builtin_unreachable();
+  }
+  unwind(h, self);
+}
+
+GREEN__SHIM_EXPORT void __pthread_register_cancel(__pthread_unwind_buf_t *buf) {
+  struct green__hub *h = green__shim_tls.hub;
+  green__shim_thread_t *self;
+  green__real_ready();
+  if (!green_mode() || !(h = green__shim_hub_attach()) || !(self = green__shim_self(h))) {
+    green__real.__pthread_register_cancel(buf);
+    return;
+  }
+  buf->__pad[0] = self->cleanup;
+  self->cleanup = buf;
+}
+
+GREEN__SHIM_EXPORT void __pthread_unregister_cancel(__pthread_unwind_buf_t *buf) {
+  struct green__hub *h = green__shim_tls.hub;
+  green__shim_thread_t *self;
+  green__real_ready();
+  if (!green_mode() || !h || !(self = green__shim_self(h))) {
+    green__real.__pthread_unregister_cancel(buf);
+    return;
+  }
+  self->cleanup = buf->__pad[0];
+}
+
+/* A join's wait, as a cancellation point. */
+static int join(green__shim_thread_t *self, green__shim_thread_t *t, void **res, double timeout) {
+  int r;
+  if (green__shim_config.debug && green_state(t->g) != GREEN_DEAD)
+    green__shim_debug("pthread_join", -1);
+  if (self) self->cancel_wait = 1;
+  r = green_join(t->g, res, timeout);
+  if (self) self->cancel_wait = 0;
+  if (r == 0) {
+    record_release(t);
+    return 0;
+  }
+  if (errno == ECANCELED && self) green__shim_cancel_point(self);
+  return errno == ESRCH ? ESRCH : errno;
+}
+
+/* The checks every join makes: 0 and *tp, or the error number. */
+static int joinable(pthread_t id, green__shim_thread_t **tp, green__shim_thread_t **selfp) {
+  struct green__hub *h = green__shim_hub_attach();
+  green__shim_thread_t *t = record_of(id);
+  if (!h) return EAGAIN;
+  if (!t) return ESRCH;
+  *selfp = green__shim_self(h);
+  if (t == *selfp) return EDEADLK;
+  if (t->is_main || t->detached) return EINVAL;
+  *tp = t;
+  return 0;
+}
+
+GREEN__SHIM_EXPORT int pthread_join(pthread_t id, void **res) {
+  green__shim_thread_t *t, *self;
+  int r;
+  green__real_ready();
+  if (!green_mode()) return green__real.pthread_join(id, res);
+  if ((r = joinable(id, &t, &self))) return r;
+  green__shim_cancel_point(self);
+  return join(self, t, res, -1);
+}
+
+GREEN__SHIM_EXPORT int pthread_tryjoin_np(pthread_t id, void **res) {
+  green__shim_thread_t *t, *self;
+  int r;
+  green__real_ready();
+  if (!green_mode()) return green__real.pthread_tryjoin_np(id, res);
+  if ((r = joinable(id, &t, &self))) return r;
+  if (green_state(t->g) != GREEN_DEAD) return EBUSY;
+  return join(self, t, res, -1);
+}
+
+/* Seconds from now to an absolute time on `clock`; NAN for an invalid time. */
+static double until(clockid_t clock, const struct timespec *abstime) {
+  struct timespec now;
+  double at = green__shim_ts_seconds(abstime);
+  if (at < 0 || clock_gettime(clock, &now) != 0) return NAN;
+  at -= (double)now.tv_sec + (double)now.tv_nsec * 1e-9;
+  return at > 0 ? at : 0;
+}
+
+GREEN__SHIM_EXPORT int pthread_clockjoin_np(pthread_t id, void **res, clockid_t clock,
+                                            const struct timespec *abstime) {
+  green__shim_thread_t *t, *self;
+  double s;
+  int r;
+  green__real_ready();
+  if (!green_mode()) return green__real.pthread_clockjoin_np(id, res, clock, abstime);
+  if ((r = joinable(id, &t, &self))) return r;
+  if (!abstime) return join(self, t, res, -1);
+  if ((clock != CLOCK_REALTIME && clock != CLOCK_MONOTONIC) || isnan(s = until(clock, abstime)))
+    return EINVAL;
+  green__shim_cancel_point(self);
+  r = join(self, t, res, s);
+  return r;
+}
+
+GREEN__SHIM_EXPORT int pthread_timedjoin_np(pthread_t id, void **res,
+                                            const struct timespec *abstime) {
+  green__real_ready();
+  if (!green_mode()) return green__real.pthread_timedjoin_np(id, res, abstime);
+  return pthread_clockjoin_np(id, res, CLOCK_REALTIME, abstime);
+}
+
+GREEN__SHIM_EXPORT int pthread_detach(pthread_t id) {
+  green__shim_thread_t *t;
+  green__real_ready();
+  if (!green_mode()) return green__real.pthread_detach(id);
+  if (!(t = record_of(id))) return ESRCH;
+  if (t->is_main || t->detached) return EINVAL;
+  t->detached = 1;
+  if (green_detach(t->g) != 0) return errno;
+  if (green_state(t->g) < 0) record_release(t); /* it had ended: the handle is gone */
+  return 0;
+}
+
+GREEN__SHIM_EXPORT pthread_t pthread_self(void) {
+  green__shim_tls_t *t = &green__shim_tls;
+  green__shim_thread_t *self;
+  green__real_ready();
+  if (!green_mode()) return green__real.pthread_self();
+  self = t->hub ? green__shim_self(t->hub) : main_record_of_thread();
+  return self ? (pthread_t)self : green__real.pthread_self();
+}
+
+/* ---- cancellation ----------------------------------------------------------------------- */
+
+green__shim_thread_t *green__shim_wait_begin(int intr) {
+  struct green__hub *h = green__shim_tls.hub;
+  green__shim_thread_t *self = h ? green__shim_self(h) : NULL;
+  if (self) {
+    green__shim_cancel_point(self);
+    self->cancel_wait = 1;
+    self->intr = (uint8_t)intr;
+  }
+  return self;
+}
+
+int green__shim_wait_end(green__shim_thread_t *self, int r) {
+  if (self) {
+    self->cancel_wait = 0;
+    self->intr = GREEN__INTR_NEVER;
+    if (r < 0 && errno == ECANCELED) green__shim_cancel_point(self);
+  }
+  return r;
+}
+
+void green__shim_cancel_point(green__shim_thread_t *self) {
+  if (self && self->cancel_pending && !self->cancel_disabled) pthread_exit(PTHREAD_CANCELED);
+}
+
+GREEN__SHIM_EXPORT int pthread_cancel(pthread_t id) {
+  green__shim_thread_t *t;
+  green__real_ready();
+  if (!green_mode()) return green__real.pthread_cancel(id);
+  if (!(t = record_of(id))) return ESRCH;
+  t->cancel_pending = 1;
+  if (!t->cancel_disabled && t->g && t->g->state == GREEN_BLOCKED && (t->cancel_wait || t->intr))
+    green__wake(t->g->hub, t->g, -ECANCELED);
+  return 0;
+}
+
+GREEN__SHIM_EXPORT int pthread_setcancelstate(int state, int *old) {
+  struct green__hub *h;
+  green__shim_thread_t *self;
+  green__real_ready();
+  if (!green_mode() || !(h = green__shim_hub_attach()) || !(self = green__shim_self(h)))
+    return green__real.pthread_setcancelstate(state, old);
+  if (state != PTHREAD_CANCEL_ENABLE && state != PTHREAD_CANCEL_DISABLE) return EINVAL;
+  if (old) *old = self->cancel_disabled ? PTHREAD_CANCEL_DISABLE : PTHREAD_CANCEL_ENABLE;
+  self->cancel_disabled = state == PTHREAD_CANCEL_DISABLE;
+  return 0;
+}
+
+GREEN__SHIM_EXPORT int pthread_setcanceltype(int type, int *old) {
+  struct green__hub *h;
+  green__shim_thread_t *self;
+  green__real_ready();
+  if (!green_mode() || !(h = green__shim_hub_attach()) || !(self = green__shim_self(h)))
+    return green__real.pthread_setcanceltype(type, old);
+  if (type != PTHREAD_CANCEL_DEFERRED && type != PTHREAD_CANCEL_ASYNCHRONOUS) return EINVAL;
+  if (old) *old = self->cancel_async ? PTHREAD_CANCEL_ASYNCHRONOUS : PTHREAD_CANCEL_DEFERRED;
+  self->cancel_async = type == PTHREAD_CANCEL_ASYNCHRONOUS;
+  return 0;
+}
+
+GREEN__SHIM_EXPORT void pthread_testcancel(void) {
+  struct green__hub *h;
+  green__real_ready();
+  if (!green_mode() || !(h = green__shim_hub_attach())) {
+    green__real.pthread_testcancel();
+    return;
+  }
+  green__shim_cancel_point(green__shim_self(h));
+}
+
+/* ---- the rest of the calls on a pthread_t ----------------------------------------------- */
+
+/* The OS thread behind a green thread: the one its hub runs on. */
+static pthread_t os_thread(void) { return green__real.pthread_self(); }
+
+GREEN__SHIM_EXPORT int pthread_kill(pthread_t id, int sig) {
+  green__real_ready();
+  if (!green_mode()) return green__real.pthread_kill(id, sig);
+  if (!record_of(id)) return ESRCH;
+  return green__real.pthread_kill(os_thread(), sig);
+}
+
+GREEN__SHIM_EXPORT int pthread_sigqueue(pthread_t id, int sig, const union sigval value) {
+  green__real_ready();
+  if (!green_mode()) return green__real.pthread_sigqueue(id, sig, value);
+  if (!record_of(id)) return ESRCH;
+  return green__real.pthread_sigqueue(os_thread(), sig, value);
+}
+
+GREEN__SHIM_EXPORT int pthread_getattr_np(pthread_t id, pthread_attr_t *attr) {
+  green__shim_thread_t *t;
+  int r;
+  green__real_ready();
+  if (!green_mode()) return green__real.pthread_getattr_np(id, attr);
+  if (!(t = record_of(id))) return ESRCH;
+  if (t->is_main) return green__real.pthread_getattr_np(os_thread(), attr);
+  if ((r = pthread_attr_init(attr)) != 0) return r;
+  pthread_attr_setdetachstate(attr, t->detached ? PTHREAD_CREATE_DETACHED : PTHREAD_CREATE_JOINABLE);
+  if (t->g->stack_lo) pthread_attr_setstack(attr, (void *)t->g->stack_lo, t->g->stack_size);
+  return 0;
+}
+
+GREEN__SHIM_EXPORT int pthread_setname_np(pthread_t id, const char *name) {
+  green__shim_thread_t *t;
+  green__real_ready();
+  if (!green_mode()) return green__real.pthread_setname_np(id, name);
+  if (!(t = record_of(id))) return ESRCH;
+  if (strlen(name) >= sizeof t->name) return ERANGE;
+  strcpy(t->name, name);
+  return 0;
+}
+
+GREEN__SHIM_EXPORT int pthread_getname_np(pthread_t id, char *buf, size_t len) {
+  green__shim_thread_t *t;
+  green__real_ready();
+  if (!green_mode()) return green__real.pthread_getname_np(id, buf, len);
+  if (!(t = record_of(id))) return ESRCH;
+  if (t->is_main && !t->name[0]) return green__real.pthread_getname_np(os_thread(), buf, len);
+  if (strlen(t->name) >= len) return ERANGE;
+  strcpy(buf, t->name);
+  return 0;
+}
+
+/* Scheduling, affinity and CPU clocks belong to the OS thread every green thread runs on. */
+#define ON_OS_THREAD(name, params, args)                                    \
+  GREEN__SHIM_EXPORT int name params {                                      \
+    green__real_ready();                                                    \
+    if (!green_mode()) return green__real.name args;                        \
+    if (!record_of(id)) return ESRCH;                                       \
+    id = os_thread();                                                       \
+    return green__real.name args;                                           \
+  }
+ON_OS_THREAD(pthread_getcpuclockid, (pthread_t id, clockid_t *clock), (id, clock))
+ON_OS_THREAD(pthread_setschedparam, (pthread_t id, int policy, const struct sched_param *p),
+             (id, policy, p))
+ON_OS_THREAD(pthread_getschedparam, (pthread_t id, int *policy, struct sched_param *p),
+             (id, policy, p))
+ON_OS_THREAD(pthread_setschedprio, (pthread_t id, int prio), (id, prio))
+ON_OS_THREAD(pthread_setaffinity_np, (pthread_t id, size_t size, const cpu_set_t *set),
+             (id, size, set))
+ON_OS_THREAD(pthread_getaffinity_np, (pthread_t id, size_t size, cpu_set_t *set),
+             (id, size, set))

@@ -1,0 +1,52 @@
+/*
+ * Program threads as greenlets (threads.c): in green mode a pthread_t is a pointer to the
+ * thread's record below. Every green thread has one, and so has the main greenlet of each
+ * managed thread's hub (the program's main thread, or the thread that forked).
+ */
+#ifndef GREEN_PRELOAD_THREADS_H
+#define GREEN_PRELOAD_THREADS_H
+
+#include "shim.h"
+
+typedef struct green__shim_thread {
+  uint32_t magic;           /* RECORD_MAGIC while the pthread_t is valid */
+  green_t *g;               /* its greenlet */
+  void *(*fn)(void *);
+  void *arg;
+  uint8_t intr;             /* GREEN__INTR_*: how the shim wait it is parked in ends on a signal */
+  uint8_t cancel_wait;      /* parked in a cancellation point: pthread_cancel wakes it */
+  uint8_t cancel_pending;
+  uint8_t cancel_disabled;  /* PTHREAD_CANCEL_DISABLE */
+  uint8_t cancel_async;     /* PTHREAD_CANCEL_ASYNCHRONOUS (acted on as deferred) */
+  uint8_t detached;
+  uint8_t is_main;          /* the main greenlet of a hub: ends the process, not a greenlet */
+  void *cleanup;            /* pthread_cleanup_push's chain (__pthread_unwind_buf_t) */
+  void *exit_value;         /* pthread_exit's, while the cleanup handlers run */
+  char name[16];            /* pthread_setname_np */
+  green__list_t link;       /* in the free list while released */
+} green__shim_thread_t;
+
+void green__shim_threads_init(void);
+
+/* The running greenlet's record: bound on first need for a hub's main greenlet; NULL for
+ * greenlets the runtime spawns for itself. */
+green__shim_thread_t *green__shim_self(struct green__hub *h);
+
+/* A cancellation point: ends the thread (pthread_exit(PTHREAD_CANCELED)) when it has been
+ * cancelled and cancellation is enabled; otherwise returns. */
+void green__shim_cancel_point(green__shim_thread_t *self);
+
+/* Around a wait of libgreen's (a condition, a semaphore, a lookup) that is a cancellation
+ * point, and with intr one a signal interrupts: begin before it, end with its result (-1 +
+ * errno ECANCELED after a pthread_cancel ends the thread there). */
+green__shim_thread_t *green__shim_wait_begin(int intr);
+int green__shim_wait_end(green__shim_thread_t *self, int r);
+
+/* In the child of fork: `self` (the forking thread's record, or NULL) becomes the main
+ * greenlet's record of the child's new hub. */
+void green__shim_threads_after_fork(green__shim_thread_t *self);
+
+/* fork and wait (proc.c): register the fork handler. */
+void green__shim_proc_init(void);
+
+#endif

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# greenrun itself and the shim's exports: --help, its errors, --debug's log of parking calls,
+# --threads=native, and every name real.h lists being exported by libgreen-preload.so (a
+# hook that is not exported would silently not be called).
+#
+# usage: greenrun_cli.sh GREENRUN SHIM REAL_H SLEEPERS
+set -uo pipefail
+GREENRUN=$1 SHIM=$2 REAL_H=$3 SLEEPERS=$4
+failures=0
+check() { # check DESCRIPTION COMMAND...: the command must succeed
+  local what=$1
+  shift
+  if "$@"; then echo "ok: $what"; else echo "FAIL: $what"; failures=$((failures + 1)); fi
+}
+status() { "$@" >/dev/null 2>&1; echo $?; }
+
+check "--help exits 0 and explains --threads" \
+  bash -c '"$0" --help | grep -q -- "--threads=native"' "$GREENRUN"
+check "an unknown option exits 2" test "$(status "$GREENRUN" --bogus true)" = 2
+check "no command exits 2" test "$(status "$GREENRUN")" = 2
+check "a missing command exits 127" test "$(status "$GREENRUN" /nonexistent/command)" = 127
+check "the command's exit status comes back" test "$(status "$GREENRUN" -- sh -c 'exit 7')" = 7
+check "LD_PRELOAD names the shim" \
+  bash -c '"$0" -- sh -c "echo \$LD_PRELOAD" | grep -q libgreen-preload.so' "$GREENRUN"
+check "--debug logs the sleeps that park" \
+  bash -c 'test "$("$0" --debug "$1" 4 1 2>&1 >/dev/null | grep -c "sleep.* parks")" -ge 4' \
+  "$GREENRUN" "$SLEEPERS"
+check "without --debug nothing is logged" \
+  bash -c 'test -z "$("$0" "$1" 4 1 2>&1 >/dev/null)"' "$GREENRUN" "$SLEEPERS"
+check "--threads=native keeps OS threads" \
+  bash -c '"$0" --threads=native "$1" 4 1 | grep -q "^THREADS 5$"' "$GREENRUN" "$SLEEPERS"
+check "green threads by default" \
+  bash -c '"$0" "$1" 4 1 | grep -q "^THREADS 1$"' "$GREENRUN" "$SLEEPERS"
+missing=$(comm -23 <(grep -oE '^  [XE]\([A-Za-z_0-9]+,' "$REAL_H" | sed -E 's/^  [XE]\(//; s/,$//' | sort -u) \
+                   <(nm -D --defined-only "$SHIM" | awk '{print $3}' | sort -u))
+check "every hook in real.h is exported${missing:+ (missing: $missing)}" test -z "$missing"
+extra=$(nm -D --defined-only "$SHIM" | awk '{print $3}' | grep -v -x -F -f \
+  <(grep -oE '^  [XE]\([A-Za-z_0-9]+,' "$REAL_H" | sed -E 's/^  [XE]\(//; s/,$//'))
+check "nothing else is exported${extra:+ (extra: $extra)}" test -z "$extra"
+exit $((failures > 0))

@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# Runs a preload test program twice — natively, then under greenrun — and checks that
+#  - both runs succeed and print the same transcript (every line but THREADS and PORT),
+#  - the native run reports at least --native-min OS threads on some THREADS line (the
+#    program really uses threads: without the shim the check below would fail),
+#  - every THREADS line of the shim run reports exactly --green OS threads (default 1).
+# With --server, the server command starts first (under the same mode), prints "PORT n",
+# and {PORT} in the program's arguments is replaced by n; its transcript is compared too.
+# With --native-min 0 no thread counts are looked at (programs that print none).
+# With --client-native the program (a load client) runs natively both times: only the server
+# runs under the shim. With --took-max S, the shim run's "TOOK s" line must say s < S (TOOK
+# lines are not compared).
+#
+# usage: compare.sh --greenrun PATH [--threads green|native] [--native-min N] [--green N]
+#                   [--timeout S] [--server "CMD ARGS"] [--client-native] [--took-max S]
+#                   [--status N] -- PROGRAM ARGS...
+# (--status: the exit status both runs must end with; 0 by default)
+set -euo pipefail
+
+GREENRUN="" THREADS=green NATIVE_MIN=2 GREEN=1 LIMIT=120 SERVER=() CLIENT_NATIVE=0 TOOK_MAX=""
+STATUS=0
+while [ $# -gt 0 ]; do
+  case $1 in
+    --greenrun) GREENRUN=$2; shift 2 ;;
+    --threads) THREADS=$2; shift 2 ;;
+    --native-min) NATIVE_MIN=$2; shift 2 ;;
+    --green) GREEN=$2; shift 2 ;;
+    --timeout) LIMIT=$2; shift 2 ;;
+    --server) read -r -a SERVER <<<"$2"; shift 2 ;;
+    --client-native) CLIENT_NATIVE=1; shift ;;
+    --took-max) TOOK_MAX=$2; shift 2 ;;
+    --status) STATUS=$2; shift 2 ;;
+    --) shift; break ;;
+    *) echo "compare.sh: unknown option $1" >&2; exit 2 ;;
+  esac
+done
+PROG=("$@")
+[ -n "$GREENRUN" ] && [ ${#PROG[@]} -gt 0 ] || { echo "compare.sh: usage error" >&2; exit 2; }
+
+W=$(mktemp -d)
+SPID=""
+cleanup() {
+  [ -z "$SPID" ] || kill "$SPID" 2>/dev/null || true
+  rm -rf "$W"
+}
+trap cleanup EXIT
+
+fail() {
+  echo "FAIL: $*"
+  for f in "$W"/*; do
+    [ -s "$f" ] || continue
+    echo "---- $(basename "$f") (last 40 lines)"
+    tail -40 "$f"
+  done
+  exit 1
+}
+
+# run SIDE: native or shim; leaves SIDE.out/.err and, with a server, SIDE.srv/.srv.err.
+run() {
+  local side=$1 wrap=() port="" i
+  if [ "$side" = shim ]; then
+    wrap=("$GREENRUN" "--threads=$THREADS" --)
+  fi
+  if [ ${#SERVER[@]} -gt 0 ]; then
+    "${wrap[@]}" "${SERVER[@]}" >"$W/$side.srv" 2>"$W/$side.srv.err" &
+    SPID=$!
+    for i in $(seq 400); do
+      grep -q '^PORT ' "$W/$side.srv" && break
+      kill -0 "$SPID" 2>/dev/null || break
+      sleep 0.05
+    done
+    port=$(awk '/^PORT /{print $2; exit}' "$W/$side.srv")
+    [ -n "$port" ] || fail "$side: the server printed no port"
+  fi
+  [ "$CLIENT_NATIVE" = 0 ] || wrap=()
+  local status=0
+  timeout -k 5 "$LIMIT" "${wrap[@]}" "${PROG[@]//\{PORT\}/$port}" >"$W/$side.out" 2>"$W/$side.err" ||
+    status=$?
+  [ "$status" != 124 ] || fail "$side: ${PROG[0]##*/} did not end within $LIMIT s"
+  [ "$status" = "$STATUS" ] || fail "$side: ${PROG[0]##*/} exited with status $status, expected $STATUS"
+  if [ -n "$SPID" ]; then
+    for i in $(seq 400); do kill -0 "$SPID" 2>/dev/null || break; sleep 0.05; done
+    kill -0 "$SPID" 2>/dev/null && fail "$side: the server did not exit within 20 s"
+    wait "$SPID" || fail "$side: the server failed (status $?)"
+    SPID=""
+  fi
+  unset LD_PRELOAD
+}
+
+transcript() { grep -hv -e '^THREADS ' -e '^PORT ' -e '^TOOK ' "$@" || true; }
+thread_counts() { awk '/^THREADS /{print $2}' "$@"; }
+
+run native
+run shim
+for kind in out srv; do
+  [ -f "$W/native.$kind" ] || continue
+  if ! diff <(transcript "$W/native.$kind") <(transcript "$W/shim.$kind") >"$W/diff.$kind"; then
+    fail "the transcripts differ (< native, > shim)"
+  fi
+done
+files() { ls "$W/$1".out "$W/$1".srv 2>/dev/null; }
+if [ "$NATIVE_MIN" = 0 ]; then
+  echo "same transcript ($(transcript "$W/native.out" | wc -l) lines)"
+  exit 0
+fi
+max=$(thread_counts $(files native) | sort -n | tail -1)
+[ -n "$max" ] && [ "$max" -ge "$NATIVE_MIN" ] ||
+  fail "natively the program ran ${max:-no} OS threads at its busiest, expected at least $NATIVE_MIN"
+for n in $(thread_counts $(files shim)); do
+  [ "$n" -eq "$GREEN" ] || fail "under the shim the program ran $n OS threads, expected $GREEN"
+done
+[ -n "$(thread_counts $(files shim))" ] || fail "the shim run reported no thread count"
+took=""
+if [ -n "$TOOK_MAX" ]; then
+  took=$(awk '/^TOOK /{print $2}' "$W/shim.out")
+  awk -v t="${took:-x}" -v m="$TOOK_MAX" 'BEGIN { exit !(t != "x" && t + 0 < m + 0) }' ||
+    fail "under the shim it took ${took:-?} s, expected less than $TOOK_MAX s"
+  took=", took $took s under the shim (native $(awk '/^TOOK /{print $2}' "$W/native.out") s)"
+fi
+echo "same transcript ($(transcript "$W/native.out" | wc -l) lines); OS threads: native $max, shim $GREEN$took"

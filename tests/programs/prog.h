@@ -1,0 +1,70 @@
+/*
+ * Helpers shared by the preload test programs: plain POSIX programs that never include
+ * green.h. They run natively and under greenrun (tests/programs/compare.sh), print a
+ * transcript that must be the same both ways, and report the process's OS thread count at
+ * their busiest moment on a "THREADS n" line, which the harness checks apart.
+ */
+#ifndef PROG_H
+#define PROG_H
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+/* The kernel's count of this process's threads ("Threads:" in /proc/self/status). */
+static inline int prog_os_threads(void) {
+  FILE *f = fopen("/proc/self/status", "r");
+  char line[256];
+  int n = -1;
+  if (!f) return -1;
+  while (fgets(line, sizeof line, f))
+    if (strncmp(line, "Threads:", 8) == 0) n = atoi(line + 8);
+  fclose(f);
+  return n;
+}
+
+static inline void prog_report_threads(void) {
+  printf("THREADS %d\n", prog_os_threads());
+  fflush(stdout);
+}
+
+static inline double prog_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* Print the failure and exit 1: the harness reports the output. */
+__attribute__((noreturn, format(printf, 1, 2))) static inline void prog_die(const char *fmt, ...) {
+  va_list ap;
+  int e = errno;
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fprintf(stderr, " (errno %d: %s)\n", e, strerror(e));
+  exit(1);
+}
+
+#define PROG_CHECK(cond) \
+  do { if (!(cond)) prog_die("%s:%d: check failed: %s", __FILE__, __LINE__, #cond); } while (0)
+
+/* A duration check that prints the same line both ways when it holds. */
+static inline void prog_check_elapsed(const char *what, double took, double lo, double hi) {
+  if (took >= lo && took < hi) printf("%s: within [%.2f, %.2f) s\n", what, lo, hi);
+  else printf("%s: took %.3f s, outside [%.2f, %.2f) s\n", what, took, lo, hi);
+}
+
+static inline void prog_raise_nofile(void) {
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+  }
+}
+
+#endif
