@@ -1,9 +1,10 @@
 /*
  * fork and the wait family: children that run threads of their own and exit with a status,
  * a blocking waitpid, wait, waitid, WNOHANG before the child ends, ECHILD at the end; a
- * thread of the parent reads what the children write into a pipe meanwhile (it is blocked in
- * read, holding nothing, whenever a fork happens: AddressSanitizer's runtime can deadlock a
- * child forked while another thread is inside it).
+ * thread of the parent reads what the children write into a pipe meanwhile. The first fork
+ * waits until that thread has started and says so: a child forked while the thread is still
+ * starting can inherit a lock the thread held inside AddressSanitizer's allocator (GCC 12's
+ * runtime takes none of them around fork), and hang on it.
  */
 #include <pthread.h>
 #include <stdint.h>
@@ -15,8 +16,8 @@ static long ticks;
 static int tick_pipe[2];
 
 static void *ticker(void *arg) {
-  char c;
-  (void)arg;
+  char c = 'r';
+  if (write(*(int *)arg, &c, 1) != 1) prog_die("ticker ready");
   while (read(tick_pipe[0], &c, 1) == 1) ticks++;
   return NULL;
 }
@@ -44,9 +45,11 @@ int main(void) {
   pthread_t t;
   siginfo_t info;
   pid_t a, b, c, r;
-  int st;
-  PROG_CHECK(pipe(tick_pipe) == 0);
-  PROG_CHECK(pthread_create(&t, NULL, ticker, NULL) == 0);
+  int st, ready[2];
+  char go;
+  PROG_CHECK(pipe(tick_pipe) == 0 && pipe(ready) == 0);
+  PROG_CHECK(pthread_create(&t, NULL, ticker, &ready[1]) == 0);
+  PROG_CHECK(read(ready[0], &go, 1) == 1);
   PROG_CHECK((a = spawn_child(6)) > 0);
   r = waitpid(a, &st, WNOHANG);
   printf("waitpid WNOHANG before it ends: %d\n", (int)r);
