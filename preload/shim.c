@@ -10,6 +10,7 @@
  */
 #include "shim.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
@@ -164,10 +165,12 @@ int green__shim_sleep_until(struct green__hub *h, double at, const char *call) {
 void green__shim_debug(const char *call, int fd) {
   char line[160];
   struct green__hub *h = green__shim_tls.hub;
-  int n = fd >= 0 ? snprintf(line, sizeof line, "greenrun[%d]: %s(%d) parks green thread %p\n",
-                             (int)getpid(), call, fd, h ? (void *)h->current : NULL)
-                  : snprintf(line, sizeof line, "greenrun[%d]: %s parks green thread %p\n",
-                             (int)getpid(), call, h ? (void *)h->current : NULL);
+  const char *prog = program_invocation_short_name;
+  void *g = h ? (void *)h->current : NULL;
+  int n = fd >= 0 ? snprintf(line, sizeof line, "greenrun: %s[%d]: %s(%d) parks green thread %p\n",
+                             prog, (int)getpid(), call, fd, g)
+                  : snprintf(line, sizeof line, "greenrun: %s[%d]: %s parks green thread %p\n",
+                             prog, (int)getpid(), call, g);
   if (n > 0) green__real.write(2, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
 }
 
