@@ -2,9 +2,8 @@
  * greenrun: run an unmodified program with libgreen-preload.so, so that its threads are
  * greenlets and its blocking calls park them instead of the OS thread.
  *
- * It finds the shim next to itself (the build tree), else where it was installed, adds it to
- * LD_PRELOAD (after what is there: a sanitizer runtime must stay first), sets GREEN_THREADS
- * and GREEN_DEBUG for it, and execs the command.
+ * It finds the shim (find_shim), adds it to LD_PRELOAD (after what is there: a sanitizer
+ * runtime must stay first), sets GREEN_THREADS and GREEN_DEBUG for it, and execs the command.
  */
 #include <errno.h>
 #include <limits.h>
@@ -31,8 +30,16 @@ static const char usage[] =
     "\n"
     "Child processes inherit the shim (it is in LD_PRELOAD).\n";
 
-/* The shim: next to this executable, else the installed one. */
-static int find_shim(char *path, size_t len) {
+/* Whether dir/sub/libgreen-preload.so can be read; path is then its canonical name. */
+static int readable(char *path, const char *dir, const char *sub) {
+  char name[PATH_MAX];
+  return (size_t)snprintf(name, sizeof name, "%s/%s/libgreen-preload.so", dir, sub) < sizeof name &&
+         access(name, R_OK) == 0 && realpath(name, path) != NULL;
+}
+
+/* The shim: next to this executable (the build tree), else in the library directory beside
+ * its bin directory (an installed prefix, wherever it was moved), else the configured path. */
+static int find_shim(char path[PATH_MAX]) {
   char self[PATH_MAX];
   ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
   char *slash;
@@ -40,12 +47,10 @@ static int find_shim(char *path, size_t len) {
     self[n] = '\0';
     if ((slash = strrchr(self, '/'))) {
       *slash = '\0';
-      if ((size_t)snprintf(path, len, "%s/%s", self, "libgreen-preload.so") < len &&
-          access(path, R_OK) == 0)
-        return 0;
+      if (readable(path, self, ".") || readable(path, self, GREEN_PRELOAD_FROM_BINDIR)) return 0;
     }
   }
-  snprintf(path, len, "%s", GREEN_PRELOAD_INSTALLED);
+  snprintf(path, PATH_MAX, "%s", GREEN_PRELOAD_INSTALLED);
   return access(path, R_OK);
 }
 
@@ -86,7 +91,7 @@ int main(int argc, char **argv) {
     fputs(usage, stderr);
     return 2;
   }
-  if (find_shim(shim, sizeof shim) != 0) {
+  if (find_shim(shim) != 0) {
     fprintf(stderr, "greenrun: cannot find libgreen-preload.so (looked next to greenrun and "
                     "in %s)\n", GREEN_PRELOAD_INSTALLED);
     return 127;

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# What `cmake --install` puts down works from where it lands, even a prefix other than the
+# configured one: the README's tour builds with pkg-config against the installed libgreen and
+# runs, and the installed greenrun finds the installed shim and runs a program's threads as
+# greenlets of one OS thread.
+#
+# usage: install.sh BUILD_DIR README SLEEPERS
+set -uo pipefail
+BUILD=$1 README=$2 SLEEPERS=$3
+W=$(mktemp -d)
+trap 'rm -rf "$W"' EXIT
+failures=0
+check() { # check DESCRIPTION COMMAND...: the command must succeed
+  local what=$1
+  shift
+  if "$@"; then echo "ok: $what"; else echo "FAIL: $what"; failures=$((failures + 1)); fi
+}
+cmake --install "$BUILD" --prefix "$W/prefix" >"$W/install.log" || { cat "$W/install.log"; exit 1; }
+P=$W/prefix
+pc=$(dirname "$(find "$P" -name libgreen.pc)")
+awk '/^## A tour/ { t = 1 } t && /^```c/ { p = 1; next } p && /^```/ { exit } p' "$README" >"$W/tour.c"
+check "the README's tour is there" test -s "$W/tour.c"
+libdir=$(realpath "$(PKG_CONFIG_PATH=$pc pkg-config --variable=libdir libgreen)")
+check "pkg-config finds libgreen under the new prefix" test -f "$libdir/libgreen.a"
+# shellcheck disable=SC2046
+check "the tour builds against the installed libgreen" \
+  cc -Wall -Wextra -Werror -o "$W/tour" "$W/tour.c" $(PKG_CONFIG_PATH=$pc pkg-config --cflags --libs libgreen) \
+  -Wl,-rpath,"$libdir"
+check "the tour runs (each worker after its sleep, joined in turn)" \
+  test "$("$W/tour" | tr '\n' ' ')" = "worker 0 done result 0 worker 1 done result 1 worker 2 done result 4 "
+check "the installed greenrun preloads the installed shim" \
+  bash -c '"$0" -- sh -c "echo \$LD_PRELOAD" | grep -qx "$1/libgreen-preload.so"' "$P/bin/greenrun" "$libdir"
+check "the installed greenrun runs 4 threads on one OS thread" \
+  bash -c '"$0" "$1" 4 1 | grep -qx "THREADS 1"' "$P/bin/greenrun" "$SLEEPERS"
+exit $((failures > 0))
