@@ -229,13 +229,22 @@ static ssize_t output(struct green__hub *h, int fd, green__shim_fd_t *p, green__
   }
 }
 
-/* Calls libc answers at once without blocking: bad iovec counts, no msghdr. */
-static int fails_at_once(const green__io_t *io) {
+/* Calls libc answers at once without blocking: bad iovec counts, no iovec array or msghdr
+ * (EFAULT), and read(2) or readv(2) of nothing, which return 0 at once on sockets and pipes
+ * (recv of nothing waits for data, as the kernel's does). */
+static int answered_at_once(const green__io_t *io) {
+  int i;
   switch (io->op) {
+  case GREEN__OP_READ: return io->len == 0;
   case GREEN__OP_READV:
-  case GREEN__OP_WRITEV: return io->iovcnt < 0 || io->iovcnt > IOV_MAX;
+    if (io->iovcnt < 0 || io->iovcnt > IOV_MAX || (io->iovcnt && !io->iov)) return 1;
+    for (i = 0; i < io->iovcnt; i++)
+      if (io->iov[i].iov_len) return 0;
+    return 1;
+  case GREEN__OP_WRITEV: return io->iovcnt < 0 || io->iovcnt > IOV_MAX || (io->iovcnt && !io->iov);
   case GREEN__OP_RECVMSG:
-  case GREEN__OP_SENDMSG: return !io->msg || io->msg->msg_iovlen > IOV_MAX;
+  case GREEN__OP_SENDMSG:
+    return !io->msg || io->msg->msg_iovlen > IOV_MAX || (io->msg->msg_iovlen && !io->msg->msg_iov);
   default: return 0;
   }
 }
@@ -247,7 +256,7 @@ ssize_t green__shim_io(int fd, green__io_t *io) {
   int err;
   green__real_ready();
   if (!(h = green__shim_hub()) || !(p = green__shim_fd(fd)) || !green__shim_fd_green(p) ||
-      (io->flags & MSG_DONTWAIT) || fails_at_once(io))
+      (io->flags & MSG_DONTWAIT) || answered_at_once(io))
     return green__shim_io_real(fd, io);
   if (!kind_is_socket(green__shim_fd_kind(p)) && io->op != GREEN__OP_READ &&
       io->op != GREEN__OP_READV && io->op != GREEN__OP_WRITE && io->op != GREEN__OP_WRITEV)
