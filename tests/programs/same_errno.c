@@ -1,9 +1,10 @@
 /*
- * Errors and partial transfers, call for call, the same natively and under the shim: from a second thread (so that every call is a
- * green one under the shim), bad fds, bad buffers, bad lengths, sockets in the wrong state,
- * refused connections, a peer that went away (EPIPE, and death by SIGPIPE in a child),
- * invalid timeouts, short reads, MSG_WAITALL and MSG_PEEK, and the pthread objects' error
- * returns. Each line shows a call's return value and errno.
+ * Errors and partial transfers, call for call, the same natively and under the shim. From a
+ * second thread (so that every call is a green one under the shim): bad fds, bad buffers, bad
+ * lengths, reads of nothing, sockets in the wrong state, refused connections, a peer that
+ * went away (EPIPE, and death by SIGPIPE in a child), invalid timeouts, short reads,
+ * MSG_WAITALL and MSG_PEEK, and the pthread objects' error returns. Each line shows a call's
+ * return value and errno.
  */
 #include <arpa/inet.h>
 #include <fcntl.h>
