@@ -2,8 +2,9 @@
 # The demo's two paths fetch the same bytes: green-fetch (libgreen's API) and
 # examples/fetch_blocking (one pthread per URL, plain blocking calls) under greenrun, from
 # green-httpd: 100 URLs that answer after 100 ms, plain and chunked bodies of up to 1 MB.
-# fetch_blocking must run on one OS thread and take about green-fetch's time (well under the
-# 10 s one after another would take).
+# fetch_blocking must run on one OS thread, concurrently: under 5 s, where one URL after
+# another takes more than 10 s. (It takes about green-fetch's time, 0.14 s here; under
+# AddressSanitizer with other tests beside it, 2.7 s was seen.)
 #
 # usage: fetch_paths.sh GREENRUN GREEN_FETCH GREEN_HTTPD FETCH_BLOCKING
 set -euo pipefail
@@ -31,4 +32,4 @@ grep -q "(one thread per URL, 1 OS thread)" "$W/blocking.out" ||
 secs() { sed -n 's/.* bytes in \([0-9.]*\) s .*/\1/p' "$1"; }
 awk -v g="$(secs "$W/green.out")" -v b="$(secs "$W/blocking.out")" 'BEGIN {
   printf "green-fetch %.3f s, fetch_blocking under greenrun %.3f s\n", g, b
-  exit !(b < 2.0) }' || { echo "FAIL: fetch_blocking under greenrun took too long"; exit 1; }
+  exit !(b < 5.0) }' || { echo "FAIL: fetch_blocking under greenrun took too long"; exit 1; }
