@@ -92,8 +92,8 @@ int main(int argc, char **argv) {
     return 2;
   }
   if (find_shim(shim) != 0) {
-    fprintf(stderr, "greenrun: cannot find libgreen-preload.so (looked next to greenrun and "
-                    "in %s)\n", GREEN_PRELOAD_INSTALLED);
+    fprintf(stderr, "greenrun: cannot find libgreen-preload.so (looked next to greenrun, in "
+                    "%s from there, and in %s)\n", GREEN_PRELOAD_FROM_BINDIR, GREEN_PRELOAD_INSTALLED);
     return 127;
   }
   if (set_preload(shim) != 0 || setenv("GREEN_THREADS", threads, 1) != 0 ||
