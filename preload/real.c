@@ -109,6 +109,22 @@ WRAP_OPEN(open64)
 WRAP_OPENAT(openat)
 WRAP_OPENAT(openat64)
 
+#define WRAP_SCANF(name, vreal, params, args)        \
+  int __wrap_##name params;                         \
+  int __wrap_##name params {                        \
+    va_list ap;                                     \
+    int r;                                          \
+    va_start(ap, fmt);                              \
+    green__real_ready();                            \
+    r = green__real.vreal args;                     \
+    va_end(ap);                                     \
+    return r;                                       \
+  }
+WRAP_SCANF(fscanf, vfscanf, (FILE *f, const char *fmt, ...), (f, fmt, ap))
+WRAP_SCANF(__isoc99_fscanf, __isoc99_vfscanf, (FILE *f, const char *fmt, ...), (f, fmt, ap))
+WRAP_SCANF(scanf, vscanf, (const char *fmt, ...), (fmt, ap))
+WRAP_SCANF(__isoc99_scanf, __isoc99_vscanf, (const char *fmt, ...), (fmt, ap))
+
 sem_t *__wrap_sem_open(const char *name, int fl, ...);
 sem_t *__wrap_sem_open(const char *name, int fl, ...) {
   va_list ap;

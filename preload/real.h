@@ -17,6 +17,7 @@
 #include <sched.h>
 #include <semaphore.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
@@ -148,11 +149,16 @@
     (p, len, sz, n, f))                                                                     \
   X(__fread_unlocked_chk, size_t, (void *p, size_t len, size_t sz, size_t n, FILE *f),      \
     (p, len, sz, n, f))                                                                     \
+  X(vfscanf, int, (FILE *f, const char *fmt, va_list ap), (f, fmt, ap))                     \
+  X(__isoc99_vfscanf, int, (FILE *f, const char *fmt, va_list ap), (f, fmt, ap))            \
+  X(vscanf, int, (const char *fmt, va_list ap), (fmt, ap))                                  \
+  X(__isoc99_vscanf, int, (const char *fmt, va_list ap), (fmt, ap))                         \
   GREEN_REALS_THREADS(X)                                                                    \
   GREEN_REALS_NAMES(X)
 
 /* The variadic ones: their optional last argument is passed on as a plain parameter (every
- * caller on Linux passes it in a register); their __wrap_ functions are written out. */
+ * caller on Linux passes it in a register); their __wrap_ functions are written out. The
+ * scanf family is passed on through its va_list forms above. */
 #define GREEN_REALS_VARIADIC(X)                                                              \
   X(fcntl, int, (int fd, int cmd, void *arg), (fd, cmd, arg))                               \
   X(fcntl64, int, (int fd, int cmd, void *arg), (fd, cmd, arg))                             \
@@ -162,7 +168,11 @@
   X(openat, int, (int dir, const char *path, int fl, mode_t mode), (dir, path, fl, mode))   \
   X(openat64, int, (int dir, const char *path, int fl, mode_t mode), (dir, path, fl, mode)) \
   X(sem_open, sem_t *, (const char *name, int fl, mode_t mode, unsigned value),             \
-    (name, fl, mode, value))
+    (name, fl, mode, value))                                                                \
+  X(fscanf, int, (FILE *f, const char *fmt, ...), ())                                       \
+  X(__isoc99_fscanf, int, (FILE *f, const char *fmt, ...), ())                              \
+  X(scanf, int, (const char *fmt, ...), ())                                                 \
+  X(__isoc99_scanf, int, (const char *fmt, ...), ())
 
 #define GREEN_REALS_THREADS(X)                                                               \
   X(pthread_create, int, (pthread_t * id, const pthread_attr_t *a, void *(*fn)(void *), void *arg), \

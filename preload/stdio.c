@@ -8,11 +8,17 @@
  * without blocking); what is buffered they take in pieces that never need a refill. The
  * functions and their results are stdio's own; only the waiting is green.
  *
- * Not covered: the scanf family, and output (fprintf, fputs, fwrite, fflush write with a
- * blocking write(2), which blocks the OS thread only while the socket's buffer is full).
+ * The scanf family reads through stdio's internals too, and may need more than one refill:
+ * a green scan runs libc's vfscanf on a private unbuffered stream (fopencookie) that takes
+ * each byte from the program's FILE through the green refill, and gives the byte the scan
+ * looked ahead at back to the program's FILE afterwards.
+ *
+ * Not covered: output (fprintf, fputs, fwrite, fflush write with a blocking write(2), which
+ * blocks the OS thread only while the socket's buffer is full).
  */
 #include <math.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -178,6 +184,102 @@ GREEN__SHIM_EXPORT ssize_t __getdelim(char **restrict lp, size_t *restrict cap, 
 GREEN__SHIM_EXPORT ssize_t getline(char **restrict lp, size_t *restrict cap, FILE *restrict fp) {
   return getdelim(lp, cap, '\n', fp);
 }
+
+/* ---- the scanf family ------------------------------------------------------------------- */
+
+typedef struct scan_source {
+  struct green__hub *h;
+  FILE *fp;
+} scan_source_t;
+
+/* The private stream's refill: what the program's FILE has buffered (after one green refill
+ * when it has nothing), so that whatever the scan leaves unread still sits in that FILE's
+ * buffer just before its read pointer. */
+static ssize_t scan_read(void *cookie, char *buf, size_t n) {
+  scan_source_t *src = cookie;
+  FILE *fp = src->fp;
+  size_t avail;
+  int c;
+  if (n == 0) return 0;
+  ready(src->h, fp, "fscanf");
+  if (!(avail = buffered(fp))) {
+    if ((c = green__real.fgetc(fp)) == EOF) return ferror(fp) ? -1 : 0;
+    buf[0] = (char)c;
+    return 1;
+  }
+  return (ssize_t)green__real.fread(buf, 1, avail < n ? avail : n, fp);
+}
+
+/* Give fp back what the scan took but left unread (the rest of the last refill, with the
+ * byte it looked ahead at). Those bytes are still fp's, just before its read pointer: step
+ * back over them (and, as ungetc would, clear fp's end-of-file mark); should they not be
+ * there, push them back one by one. */
+static void scan_give_back(FILE *scan, FILE *fp) {
+  size_t k = (size_t)(scan->_IO_read_end - scan->_IO_read_ptr);
+  if (!k) return;
+  if ((size_t)(fp->_IO_read_ptr - fp->_IO_read_base) >= k &&
+      memcmp(fp->_IO_read_ptr - k, scan->_IO_read_ptr, k) == 0) {
+    fp->_IO_read_ptr -= k;
+    fp->_flags &= ~_IO_EOF_SEEN;
+    return;
+  }
+  while (scan->_IO_read_end > scan->_IO_read_ptr) ungetc((unsigned char)*--scan->_IO_read_end, fp);
+}
+
+static int vfscanf_green(struct green__hub *h, FILE *fp, const char *fmt, va_list ap,
+                         int (*real)(FILE *, const char *, va_list)) {
+  scan_source_t src = {h, fp};
+  cookie_io_functions_t io = {.read = scan_read};
+  char buf[512];
+  int r, e;
+  FILE *scan = fopencookie(&src, "r", io);
+  if (!scan) return real(fp, fmt, ap); /* out of memory: the plain scan */
+  setvbuf(scan, buf, _IOFBF, sizeof buf);
+  r = real(scan, fmt, ap);
+  e = errno;
+  scan_give_back(scan, fp);
+  green__real.fclose(scan);
+  errno = e;
+  return r;
+}
+
+/* glibc's headers turn fscanf into __isoc99_fscanf (and so on): each hook is named by an asm
+ * label so that both the plain and the ISO C99 symbols are defined. */
+#define SCAN_HOOKS(fsym, vsym)                                                                 \
+  int hook_##vsym(FILE *restrict fp, const char *restrict fmt, va_list ap) __asm__(#vsym);     \
+  GREEN__SHIM_EXPORT int hook_##vsym(FILE *restrict fp, const char *restrict fmt, va_list ap) { \
+    struct green__hub *h = green_stream(fp);                                                   \
+    if (!h) return green__real.vsym(fp, fmt, ap);                                              \
+    return vfscanf_green(h, fp, fmt, ap, green__real.vsym);                                    \
+  }                                                                                            \
+  int hook_##fsym(FILE *restrict fp, const char *restrict fmt, ...) __asm__(#fsym);            \
+  GREEN__SHIM_EXPORT int hook_##fsym(FILE *restrict fp, const char *restrict fmt, ...) {       \
+    va_list ap;                                                                                \
+    int r;                                                                                     \
+    va_start(ap, fmt);                                                                         \
+    r = hook_##vsym(fp, fmt, ap);                                                              \
+    va_end(ap);                                                                                \
+    return r;                                                                                  \
+  }
+SCAN_HOOKS(fscanf, vfscanf)
+SCAN_HOOKS(__isoc99_fscanf, __isoc99_vfscanf)
+
+#define STDIN_SCAN_HOOKS(fsym, vsym, vfsym)                                                    \
+  int hook_##vsym(const char *restrict fmt, va_list ap) __asm__(#vsym);                        \
+  GREEN__SHIM_EXPORT int hook_##vsym(const char *restrict fmt, va_list ap) {                   \
+    return hook_##vfsym(stdin, fmt, ap);                                                       \
+  }                                                                                            \
+  int hook_##fsym(const char *restrict fmt, ...) __asm__(#fsym);                               \
+  GREEN__SHIM_EXPORT int hook_##fsym(const char *restrict fmt, ...) {                          \
+    va_list ap;                                                                                \
+    int r;                                                                                     \
+    va_start(ap, fmt);                                                                         \
+    r = hook_##vfsym(stdin, fmt, ap);                                                          \
+    va_end(ap);                                                                                \
+    return r;                                                                                  \
+  }
+STDIN_SCAN_HOOKS(scanf, vscanf, vfscanf)
+STDIN_SCAN_HOOKS(__isoc99_scanf, __isoc99_vscanf, __isoc99_vfscanf)
 
 /* ---- the fortified forms ---------------------------------------------------------------- */
 
