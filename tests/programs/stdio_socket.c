@@ -1,7 +1,8 @@
 /*
  * stdio on sockets and pipes between threads of one process: lines through fdopen'd
  * socketpair streams (fprintf + fflush one way, fgets the other, a line longer than stdio's
- * buffer too), fread of records a thread writes slowly into a pipe, and getline.
+ * buffer too), fread of records a thread writes slowly into a pipe, getline, and fscanf of
+ * numbers a thread writes in pieces that split them (fgets then reads on where it stopped).
  */
 #include <ctype.h>
 #include <pthread.h>
@@ -9,7 +10,7 @@
 
 #include "prog.h"
 
-static int sv[2], p[2], q[2];
+static int sv[2], p[2], q[2], n[2];
 
 static void *upper(void *arg) {
   FILE *in = fdopen(sv[1], "r"), *out = fdopen(dup(sv[1]), "w");
@@ -54,6 +55,36 @@ static void *lines(void *arg) {
   return NULL;
 }
 
+static void *numbers(void *arg) {
+  const char *pieces[] = {"1", "2 3", "4 -5", "6\nrest of ", "the line\n", "7 x\n"};
+  (void)arg;
+  for (size_t i = 0; i < sizeof pieces / sizeof *pieces; i++) {
+    if (write(n[1], pieces[i], strlen(pieces[i])) < 0) prog_die("numbers");
+    usleep(20000);
+  }
+  close(n[1]);
+  return NULL;
+}
+
+static void scan_numbers(void) {
+  FILE *in;
+  pthread_t t;
+  int a = 0, b = 0, c = 0, k;
+  char rest[64];
+  PROG_CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, n) == 0 && (in = fdopen(n[0], "r")));
+  PROG_CHECK(pthread_create(&t, NULL, numbers, NULL) == 0);
+  k = fscanf(in, "%d %d %d", &a, &b, &c);
+  printf("fscanf: %d conversions: %d %d %d\n", k, a, b, c);
+  printf("fgets after it: '%s'", fgets(rest, sizeof rest, in) ? rest : "NULL\n");
+  printf("fgets: '%s'", fgets(rest, sizeof rest, in) ? rest : "NULL\n");
+  k = fscanf(in, "%d %d", &a, &b);
+  printf("fscanf stopping at a letter: %d conversions: %d, next char '%c'\n", k, a, fgetc(in));
+  k = fscanf(in, "%d", &a);
+  printf("fscanf at the end: %d, eof %d\n", k, feof(in));
+  PROG_CHECK(pthread_join(t, NULL) == 0);
+  fclose(in);
+}
+
 int main(void) {
   pthread_t t[3];
   FILE *w, *r, *pr, *qr;
@@ -93,6 +124,7 @@ int main(void) {
                                                         line[len - 1] == '\n' ? "" : "\n");
   free(line);
   for (int i = 0; i < 3; i++) PROG_CHECK(pthread_join(t[i], NULL) == 0);
+  scan_numbers();
   fclose(w);
   fclose(r);
   fclose(pr);
