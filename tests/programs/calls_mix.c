@@ -19,28 +19,9 @@
 
 #include "prog.h"
 
-/* After `ms`, write `what` to fd, from a thread of its own. */
-typedef struct later {
-  int fd, ms;
-  const char *what;
-} later_t;
-
-static void *write_later(void *arg) {
-  later_t *l = arg;
-  usleep((useconds_t)l->ms * 1000);
-  if (write(l->fd, l->what, strlen(l->what)) < 0) prog_die("write_later");
-  return NULL;
-}
-
-static pthread_t start_later(later_t *l) {
-  pthread_t t;
-  PROG_CHECK(pthread_create(&t, NULL, write_later, l) == 0);
-  return t;
-}
-
 static void epoll_loop(void) {
   int sv[3][2], ep = epoll_create1(EPOLL_CLOEXEC), i, n, seen = 0;
-  later_t l[3];
+  prog_later_t l[3];
   pthread_t t[3];
   struct epoll_event ev, out[4];
   sigset_t none;
@@ -51,8 +32,8 @@ static void epoll_loop(void) {
     ev.events = EPOLLIN;
     ev.data.u32 = (uint32_t)i;
     PROG_CHECK(epoll_ctl(ep, EPOLL_CTL_ADD, sv[i][0], &ev) == 0);
-    l[i] = (later_t){sv[i][1], 30 * (i + 1), i == 0 ? "one" : i == 1 ? "two" : "three"};
-    t[i] = start_later(&l[i]);
+    l[i] = (prog_later_t){sv[i][1], 30 * (i + 1), i == 0 ? "one" : i == 1 ? "two" : "three"};
+    t[i] = prog_start_later(&l[i]);
   }
   prog_report_threads();
   while (seen < 3) {
@@ -79,7 +60,7 @@ static void epoll_loop(void) {
 
 static void ppoll_wait(void) {
   int p[2];
-  later_t l;
+  prog_later_t l;
   pthread_t t;
   struct timespec ts = {0, 40000000};
   struct pollfd pfd;
@@ -89,8 +70,8 @@ static void ppoll_wait(void) {
   int n = ppoll(&pfd, 1, &ts, NULL);
   prog_check_elapsed("ppoll with nothing ready, 40 ms", prog_now() - t0, 0.035, 1.0);
   printf("ppoll returned %d\n", n);
-  l = (later_t){p[1], 20, "x"};
-  t = start_later(&l);
+  l = (prog_later_t){p[1], 20, "x"};
+  t = prog_start_later(&l);
   n = ppoll(&pfd, 1, NULL, NULL);
   printf("ppoll woken by a thread: %d, revents %s\n", n, pfd.revents == POLLIN ? "POLLIN" : "other");
   PROG_CHECK(pthread_join(t, NULL) == 0);
@@ -176,20 +157,20 @@ static void mmsg(void) {
 
 static void dups(void) {
   int a[2], b[2];
-  later_t l;
+  prog_later_t l;
   pthread_t t;
   char buf[8] = {0};
   PROG_CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, a) == 0 && socketpair(AF_UNIX, SOCK_STREAM, 0, b) == 0);
   PROG_CHECK(dup2(a[0], b[0]) == b[0]); /* b[0] now reads a's stream */
-  l = (later_t){a[1], 20, "via-a"};
-  t = start_later(&l);
+  l = (prog_later_t){a[1], 20, "via-a"};
+  t = prog_start_later(&l);
   ssize_t n = read(b[0], buf, sizeof buf - 1);
   printf("dup2 onto a socket in use: read %zd '%s'\n", n, buf);
   PROG_CHECK(pthread_join(t, NULL) == 0);
   PROG_CHECK(dup3(b[1], a[0], O_CLOEXEC) == a[0]); /* a[0] now is b's other end */
   printf("dup3 O_CLOEXEC: FD_CLOEXEC %d\n", !!(fcntl(a[0], F_GETFD) & FD_CLOEXEC));
-  l = (later_t){b[0], 20, "back"}; /* b[0] is a[0]'s old stream: writes reach a[1] */
-  t = start_later(&l);
+  l = (prog_later_t){b[0], 20, "back"}; /* b[0] is a[0]'s old stream: writes reach a[1] */
+  t = prog_start_later(&l);
   memset(buf, 0, sizeof buf);
   n = read(a[1], buf, sizeof buf - 1);
   printf("and the other way: read %zd '%s'\n", n, buf);

@@ -8,6 +8,7 @@
 #define PROG_H
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,6 +58,26 @@ __attribute__((noreturn, format(printf, 1, 2))) static inline void prog_die(cons
 static inline void prog_check_elapsed(const char *what, double took, double lo, double hi) {
   if (took >= lo && took < hi) printf("%s: within [%.2f, %.2f) s\n", what, lo, hi);
   else printf("%s: took %.3f s, outside [%.2f, %.2f) s\n", what, took, lo, hi);
+}
+
+/* After `ms`, write `what` to fd, from a thread of its own (prog_start_later starts it; the
+ * caller joins it). */
+typedef struct prog_later {
+  int fd, ms;
+  const char *what;
+} prog_later_t;
+
+static inline void *prog_write_later(void *arg) {
+  prog_later_t *l = arg;
+  usleep((useconds_t)l->ms * 1000);
+  if (write(l->fd, l->what, strlen(l->what)) < 0) prog_die("prog_write_later");
+  return NULL;
+}
+
+static inline pthread_t prog_start_later(prog_later_t *l) {
+  pthread_t t;
+  PROG_CHECK(pthread_create(&t, NULL, prog_write_later, l) == 0);
+  return t;
 }
 
 static inline void prog_raise_nofile(void) {

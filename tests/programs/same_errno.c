@@ -121,13 +121,6 @@ static void sockets(void) {
   close(p[1]);
 }
 
-static void *late_writer(void *arg) {
-  int fd = *(int *)arg;
-  usleep(20000);
-  if (write(fd, "world", 5) != 5) prog_die("late write");
-  return NULL;
-}
-
 static void transfers(void) {
   int sv[2];
   char buf[64] = {0};
@@ -137,7 +130,8 @@ static void transfers(void) {
   SHOW("recv(MSG_PEEK, 64)", recv(sv[0], buf, sizeof buf, MSG_PEEK));
   SHOW("read(64): a short read", read(sv[0], buf, sizeof buf));
   SHOW("write(\"hello\")", write(sv[1], "hello", 5));
-  PROG_CHECK(pthread_create(&t, NULL, late_writer, &sv[1]) == 0);
+  prog_later_t world = {sv[1], 20, "world"};
+  t = prog_start_later(&world);
   SHOW("recv(MSG_WAITALL, 10): waits for the rest", recv(sv[0], buf, 10, MSG_WAITALL));
   PROG_CHECK(pthread_join(t, NULL) == 0);
   printf("%-44s '%.10s'\n", "  got", buf);
