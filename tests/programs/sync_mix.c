@@ -1,7 +1,8 @@
 /*
  * The other pthread objects between threads: recursive and error-checking mutexes (static
- * initialisers and attributes), rwlocks, a barrier, pthread_once, keys with destructors,
- * spinlocks, cancellation with cleanup handlers, pthread_exit, detached threads, names.
+ * initialisers and attributes), rwlocks, a barrier, pthread_once, keys with destructors (and
+ * their deletion), spinlocks, cancellation with cleanup handlers, pthread_exit, detached
+ * threads, names.
  */
 #include <pthread.h>
 #include <stdint.h>
@@ -123,5 +124,6 @@ int main(void) {
   while (__atomic_load_n(&done, __ATOMIC_RELAXED) < 10) usleep(1000);
   printf("detached threads done: %ld\n", done);
   PROG_CHECK(pthread_barrier_destroy(&barrier) == 0);
+  printf("key delete: %s\n", strerror(pthread_key_delete(key)));
   return 0;
 }
