@@ -701,6 +701,28 @@ GREEN_EXTERN int green_threadpool_run(void *(*fn)(void *), void *arg, void **res
 /* Set the bound (1 to 1024, else EINVAL). Workers beyond it leave once idle. */
 GREEN_EXTERN int green_threadpool_set_size(size_t n);
 
+/* ---- Preemption and the watchdog (off unless asked for) -------------------------------------
+ * Both use timers of each hub's own thread that send it SIGURG (ignored by default; a program
+ * that handles SIGURG itself must not turn these on). GREEN_TIMESLICE_MS and GREEN_WATCHDOG_MS
+ * in the environment set them before the first hub starts. */
+
+/* A greenlet that keeps the CPU for more than `seconds` of CPU time without parking or yielding,
+ * while other greenlets are ready or a timer or fd may have woken one, is switched out at the
+ * next point where the code it runs is the program's own (not libc's, the loader's, libgreen's,
+ * libev's or c-ares', so no lock of theirs is held) and runs again after the others: a loop
+ * `while (!flag) {}` sees another greenlet's store. 0 turns it off. Applies to the calling
+ * thread's hub and to every hub started later. EINVAL for a negative or NaN value; ENOTSUP
+ * when libgreen is linked into the executable itself (its code cannot be told from the
+ * program's then: link libgreen.so). */
+GREEN_EXTERN int green_set_timeslice(double seconds);
+
+/* When a hub has not come back to its loop for `seconds` (a greenlet blocked in a call libgreen
+ * does not see, or computing), write one report to stderr: how long, the system call its thread
+ * is in (with the fd and its kind), the greenlet, a backtrace. Once per episode; the timer is
+ * disarmed while the loop sleeps. The one signal may interrupt the blocking call (EINTR from a
+ * poll, a nanosleep or a timed futex wait). 0 turns it off. EINVAL for a negative or NaN value. */
+GREEN_EXTERN int green_set_watchdog(double seconds);
+
 /* ---- Introspection ---------------------------------------------------------------------- */
 typedef struct green_stats {
   size_t greenlets;        /* handles not yet released (the main greenlet excluded) */

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../src/tick.h"
 #include "../src/wait.h"
 #include "fdtab.h"
 #include "signal.h"
@@ -31,7 +32,7 @@ __thread green__shim_tls_t green__shim_tls __attribute__((tls_model("initial-exe
 /* The value of environment variable `name`. getenv, once libc has set up environ; before
  * that (a hook called from the program's preinit functions, as AddressSanitizer's are) it
  * reads /proc/self/environ. `buf` holds the value in the second case. */
-static const char *env(const char *name, char *buf, size_t len) {
+const char *green__shim_env(const char *name, char *buf, size_t len) {
   size_t nlen = strlen(name), have = 0;
   ssize_t n;
   char *p;
@@ -49,9 +50,9 @@ static const char *env(const char *name, char *buf, size_t len) {
 
 void green__shim_configure(void) {
   static char buf[16384];
-  const char *s = env("GREEN_THREADS", buf, sizeof buf);
+  const char *s = green__shim_env("GREEN_THREADS", buf, sizeof buf);
   green__shim_config.native = s && strcmp(s, "native") == 0;
-  s = env("GREEN_DEBUG", buf, sizeof buf);
+  s = green__shim_env("GREEN_DEBUG", buf, sizeof buf);
   green__shim_config.debug = s && *s && strcmp(s, "0") != 0;
 }
 
@@ -64,24 +65,72 @@ static void hub_destroyed(struct green__hub *h) {
   t->busy = 1;
 }
 
+/* ---- preemption and the watchdog (src/tick.c) ------------------------------------------- */
+
+static char report_prefix[96];
+
+static const char *tick_prefix(void) { return report_prefix; }
+
+/* The tick's handler is the runtime's own: calls made in it pass straight to libc. */
+static void tick_enter(void) { green__shim_tls.sigdepth++; }
+static void tick_leave(void) { green__shim_tls.sigdepth--; }
+
+static size_t tick_describe(green_t *g, char *buf, size_t len) {
+  green__shim_thread_t *rec = g->preload;
+  int n;
+  const char *name = rec ? rec->name : "";
+  if (g == &g->hub->main || (rec && rec->is_main)) n = snprintf(buf, len, "the main thread");
+  else if (!rec) n = snprintf(buf, len, "a greenlet of the runtime");
+  else n = snprintf(buf, len, "green thread %p", (void *)rec);
+  if (n >= 0 && (size_t)n < len && *name) n += snprintf(buf + n, len - (size_t)n, " \"%s\"", name);
+  return n < 0 ? 0 : (size_t)n < len ? (size_t)n : len - 1;
+}
+
+/* Milliseconds from the environment variable `name`, else `dflt` (0 turns it off). */
+static double env_seconds(const char *name, double dflt) {
+  char buf[16384];
+  const char *s = green__shim_env(name, buf, sizeof buf);
+  return s && *s ? atof(s) / 1000 : dflt;
+}
+
+/* Green mode preempts and watches by default; native mode has one thread per hub. */
+static void tick_init(void) {
+  static const green__tick_ops_t ops = {tick_prefix, tick_enter, tick_leave, tick_describe,
+                                        green__shim_signal_foreign};
+  if (green__shim_config.native) return;
+  snprintf(report_prefix, sizeof report_prefix, "greenrun: %s[%d]", program_invocation_short_name,
+           (int)getpid());
+  green__tick_configure(env_seconds("GREEN_TIMESLICE_MS", 0.010),
+                        env_seconds("GREEN_WATCHDOG_MS", 1.0), &ops);
+  if (green__hub_peek()) green__tick_start(green__hub_peek()); /* made before us */
+}
+
 /* Runs when the shim is loaded, on the thread that will run main(). */
 __attribute__((constructor(101))) static void shim_init(void) {
   green__real_ready();
   green__shim_tls.managed = 1;
   green__hub_destroy_hook = hub_destroyed;
   green__shim_threads_init();
+  tick_init();
 }
 
 /* ---- main() and exit() ------------------------------------------------------------------ */
 
 static int (*program_main)(int, char **, char **);
 
+/* main() returned or exit() was called: from here on calls pass through, and no timer of the
+ * hub interrupts an atexit handler. */
+static void leave_running(void) {
+  __atomic_store_n(&green__shim_phase, GREEN__SHIM_EXITING, __ATOMIC_RELEASE);
+  if (green__shim_tls.hub) green__tick_stop(green__shim_tls.hub);
+}
+
 static int main_wrapper(int argc, char **argv, char **envp) {
   int r;
   green__shim_tls.managed = 1;
   __atomic_store_n(&green__shim_phase, GREEN__SHIM_RUNNING, __ATOMIC_RELEASE);
   r = program_main(argc, argv, envp);
-  __atomic_store_n(&green__shim_phase, GREEN__SHIM_EXITING, __ATOMIC_RELEASE);
+  leave_running();
   return r;
 }
 
@@ -98,7 +147,7 @@ int __libc_start_main(int (*main)(int, char **, char **), int argc, char **argv,
 
 GREEN__SHIM_EXPORT void exit(int status) {
   green__real_ready();
-  __atomic_store_n(&green__shim_phase, GREEN__SHIM_EXITING, __ATOMIC_RELEASE);
+  leave_running();
   green__real.exit(status);
   __builtin_unreachable();
 }
@@ -123,7 +172,9 @@ struct green__hub *green__shim_hub_slow(void) {
       __atomic_load_n(&green__shim_phase, __ATOMIC_ACQUIRE) != GREEN__SHIM_RUNNING)
     return NULL;
   h = t->hub ? t->hub : green__shim_hub_attach();
-  return h && h->current != &h->hub ? h : NULL;
+  if (!h || h->current == &h->hub) return NULL;
+  if (h->yield_due) green__hub_preempt(h);
+  return h;
 }
 
 /* ---- parking ---------------------------------------------------------------------------- */

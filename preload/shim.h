@@ -24,6 +24,10 @@ typedef struct green__shim_config {
 
 extern green__shim_config_t green__shim_config;
 
+/* The value of environment variable `name`, also before libc has set up environ (then read
+ * from /proc/self/environ into buf). */
+const char *green__shim_env(const char *name, char *buf, size_t len);
+
 /* Read GREEN_THREADS and GREEN_DEBUG (from green__real_init, on the first call of any hook). */
 void green__shim_configure(void);
 extern int green__shim_phase; /* BEFORE_MAIN until main() starts, EXITING once it returns */
@@ -49,12 +53,14 @@ struct green__hub *green__shim_hub_attach(void);
 /* The gate: the hub to run this call on, or NULL when it must go straight to libc — before
  * main() or after it returned, on a thread the shim does not manage, inside a signal handler,
  * while the shim sets up, and on the hub's own greenlet (libev and c-ares callbacks run
- * there). The fast path is a TLS load and a few compares. */
+ * there). Every green call is a safe point: a green thread that has used up its time slice
+ * while others wait yields here first (src/tick.c sets yield_due). The fast path is a TLS
+ * load and a few compares. */
 static inline struct green__hub *green__shim_hub(void) {
   green__shim_tls_t *t = &green__shim_tls;
   struct green__hub *h = t->hub;
-  if (green__likely(h != NULL && !(t->busy | t->sigdepth) && h->current != &h->hub &&
-                    green__shim_phase == GREEN__SHIM_RUNNING))
+  if (green__likely(h != NULL && !(t->busy | t->sigdepth | h->yield_due) &&
+                    h->current != &h->hub && green__shim_phase == GREEN__SHIM_RUNNING))
     return h;
   return green__shim_hub_slow();
 }

@@ -31,6 +31,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "../src/tick.h"
 #include "../src/wait.h"
 #include "threads.h"
 
@@ -118,10 +119,33 @@ static int install(int sig, const struct sigaction *act, struct sigaction *old) 
   return r;
 }
 
+/* The timer signal of preemption and the watchdog (src/tick.c) stays the runtime's: the
+ * program's action for it is only recorded, reported back, and called for the signals that
+ * are not ticks (kill, out-of-band data). SIG_DFL and SIG_IGN both ignore SIGURG. */
+static struct sigaction tick_prog; /* the program's view; all-zero is SIG_DFL */
+
+static int tick_install(int sig, const struct sigaction *act, struct sigaction *old) {
+  struct sigaction prev = tick_prog;
+  if (act) {
+    tick_prog = *act;
+    __atomic_store_n(&prog_flags[sig], act->sa_flags, __ATOMIC_RELAXED);
+    __atomic_store_n(&prog_fn[sig], (void *)act->sa_handler, __ATOMIC_RELAXED);
+  }
+  if (old) *old = prev;
+  return 0;
+}
+
+void green__shim_signal_foreign(int sig, siginfo_t *si, void *uc) {
+  if (!is_function(__atomic_load_n(&prog_fn[sig], __ATOMIC_RELAXED))) return;
+  if (prog_flags[sig] & SA_RESETHAND) memset(&tick_prog, 0, sizeof tick_prog);
+  trampoline(sig, si, uc);
+}
+
 GREEN__SHIM_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *old) {
   green__real_ready();
   if (sig <= 0 || sig >= _NSIG || sig == SIGKILL || sig == SIGSTOP)
     return green__real.sigaction(sig, act, old);
+  if (sig == GREEN__TICK_SIGNAL && green__tick_owns_signal()) return tick_install(sig, act, old);
   return install(sig, act, old);
 }
 
@@ -175,6 +199,14 @@ int green__shim_wait_fd_masked(struct green__hub *h, int fd, double at, const si
   pthread_sigmask(SIG_SETMASK, &saved, NULL);
   mask_waiter = NULL;
   return r;
+}
+
+/* raise: a safe point (a thread that loops raising a signal lets the others run when its
+ * time slice is up), then libc's. */
+GREEN__SHIM_EXPORT int raise(int sig) {
+  green__real_ready();
+  green__shim_hub();
+  return green__real.raise(sig);
 }
 
 GREEN__SHIM_EXPORT int pause(void) {

@@ -14,6 +14,10 @@
 /* Start the interrupt watcher of a managed thread's new hub. */
 void green__shim_signal_attach(struct green__hub *h);
 
+/* A GREEN__TICK_SIGNAL that is not a tick, for the program's own action (src/tick.c's
+ * handler calls it). */
+void green__shim_signal_foreign(int sig, siginfo_t *si, void *uc);
+
 /* green__shim_park with the thread's signal mask set to `mask` (if not NULL) meanwhile and
  * the greenlet the first to be interrupted by a signal (ppoll, pselect, epoll_pwait,
  * sigsuspend): always interruptible. */

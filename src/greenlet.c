@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "hub.h"
+#include "tick.h"
 #include "local.h"
 #include "wait.h"
 
@@ -135,6 +136,7 @@ green_t *green__greenlet_new(void *(*fn)(void *), void *arg, size_t stack_size) 
   green__list_init(&g->wait_link);
   green__ctx_make(&g->ctx, g->stack->lo, g->stack->size - g->stack->color, entry, g);
   h->ngreenlets++;
+  if (green__unlikely(h->tick != NULL)) green__tick_spawned(h);
   return g;
 }
 

@@ -22,6 +22,7 @@
 #include "dns.h"
 #include "local.h"
 #include "threadsafe.h"
+#include "tick.h"
 #include "wait.h"
 
 #define POLL_EVERY 256         /* dispatches between clock checks; a power of two */
@@ -61,6 +62,15 @@ static void switch_to(struct green__hub *h, green_t *from, green_t *to) {
 }
 
 void green__hub_switch(struct green__hub *h, green_t *to) { switch_to(h, h->current, to); }
+
+void green__hub_preempt(struct green__hub *h) {
+  green_t *self = h->current;
+  h->yield_due = 0;
+  if (self == &h->hub || self->state != GREEN_RUNNING) return;
+  self->state = GREEN_READY;
+  h->requeue = self;
+  switch_to(h, self, &h->hub);
+}
 
 static green_t *pop_ready(struct green__hub *h) {
   green__list_t *n = green__list_pop_front(&h->ready);
@@ -102,16 +112,18 @@ static int can_wake(struct green__hub *h) {
 }
 
 static void poll_loop(struct green__hub *h) {
-  if (!green__list_empty(&h->ready) || !green__list_empty(&h->calls.soon)) {
+  if (!green__list_empty(&h->ready) || !green__list_empty(&h->calls.soon) || h->requeue) {
     ev_run(h->loop, EVRUN_NOWAIT);
   } else if (!can_wake(h)) {
     report_deadlock(h);
   } else {
     green__stack_trim(&h->stacks);
     h->idle_poll = 1;
+    green__tick_sleep(h);
     ev_run(h->loop, EVRUN_ONCE);
     h->idle_poll = 0;
   }
+  green__tick_polled(h);
   h->polls++;
   h->dispatches = 0;
   h->last_poll = coarse_now();
@@ -128,7 +140,11 @@ static void hub_main(void *arg) {
   for (;;) {
     green_t *next;
     int for_calls = green__list_empty(&h->hub.run_link) && !green__list_empty(&h->calls.soon);
-    if (!for_calls || coarse_now() - h->last_poll >= POLL_INTERVAL) poll_loop(h);
+    if (!for_calls || coarse_now() - h->last_poll >= POLL_INTERVAL || h->requeue) poll_loop(h);
+    if (h->requeue) {
+      green__hub_push_ready(h, h->requeue);
+      h->requeue = NULL;
+    }
     green__hub_unqueue_self(h);
     green__calls_run_soon(h);
     if (!green__list_empty(&h->calls.soon)) green__hub_push_ready(h, &h->hub); /* next round */
@@ -165,6 +181,7 @@ void (*green__hub_destroy_hook)(struct green__hub *h);
 static void hub_destroy(void *arg) {
   struct green__hub *h = arg;
   if (green__hub_destroy_hook) green__hub_destroy_hook(h);
+  green__tick_stop(h);
   green__threadsafe_exit(h); /* other threads' calls are refused from here on */
   if (h->main.locals) green__local_end(&h->main); /* the thread's own greenlet ends here */
   green__dns_destroy(h);
@@ -213,7 +230,10 @@ static struct green__hub *hub_create(void) {
   h->last_poll = coarse_now();
   pthread_once(&hub_key_once, make_key);
   pthread_setspecific(hub_key, h);
-  return tls_hub = h;
+  tls_hub = h;
+  green__tick_configure_from_env();
+  green__tick_start(h); /* a hub works without its timers */
+  return h;
 nomem:
   if (h && h->loop) ev_loop_destroy(h->loop);
   if (h) green__stack_pool_destroy(&h->stacks);
@@ -222,6 +242,8 @@ nomem:
   return NULL;
 }
 
+struct green__hub *green__hub_peek(void) { return tls_hub; }
+
 struct green__hub *green__hub_get(void) {
   return green__likely(tls_hub != NULL) ? tls_hub : hub_create();
 }
@@ -229,6 +251,7 @@ struct green__hub *green__hub_get(void) {
 void green__hub_fork_child(void) {
   struct green__hub *h = tls_hub;
   if (!h) return;
+  h->tick = NULL; /* its timers were the parent's: the child has none */
   ev_loop_destroy(h->loop); /* its epoll fd is the parent's epoll instance */
   tls_hub = NULL;
   pthread_setspecific(hub_key, NULL); /* no destructor for the parent's hub at thread exit */

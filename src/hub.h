@@ -16,6 +16,9 @@
 struct green__hub {
   struct ev_loop *loop;
   green_t *current;             /* the running greenlet */
+  int yield_due;                /* it has used up its time slice while others wait (tick.c) */
+  green_t *requeue;             /* preempted: queued again after the hub's next poll */
+  struct green__tick *tick;     /* the timer signal's state; NULL when off */
   green__list_t ready;          /* FIFO of NEW and READY greenlets */
   size_t nready;
   size_t nblocked;
@@ -41,6 +44,14 @@ struct green__hub {
 
 /* The calling thread's hub, created on first use; NULL + errno (ENOMEM) if it cannot be. */
 struct green__hub *green__hub_get(void);
+
+/* The calling thread's hub, or NULL when it has none (never creates one). */
+struct green__hub *green__hub_peek(void);
+
+/* The running greenlet has used up its time slice: the hub polls without blocking, then runs
+ * it again behind every greenlet ready by then (a timer that fell due or an fd that became
+ * ready lets its greenlet run first). Returns when its turn comes. */
+void green__hub_preempt(struct green__hub *h);
 
 /* Called first when a thread's hub is destroyed with the thread (the preload shim forgets it,
  * so that the calls the teardown makes — libev closing its fds — pass straight through). */

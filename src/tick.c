@@ -1,0 +1,556 @@
+/*
+ * The hub's timer signal (tick.h): preemption and the watchdog, sharing one handler.
+ *
+ * Two POSIX timers per hub send GREEN__TICK_SIGNAL to the hub's own thread (SIGEV_THREAD_ID).
+ * - The slice timer counts the thread's CPU time, every half slice. A thread that sleeps in
+ *   its loop or blocks in a system call uses none, so it never fires then: preemption alone
+ *   never interrupts a blocking call. When the running greenlet has not switched for a whole
+ *   slice and others are waiting, it is due to yield: at once, from the handler, when the
+ *   interrupted code is a safe point (below); else at its next hooked call (the shim checks
+ *   h->yield_due), or at a later tick.
+ * - The watchdog timer counts wall time. The loop re-arms it after its polls (at most 16
+ *   times a period) and disarms it before it sleeps, so it fires only when the hub has not
+ *   polled for about a whole period: then it writes one report (the call the thread is in,
+ *   the greenlet, a backtrace) and stays disarmed until the next poll. That one signal may
+ *   interrupt the blocking call (poll, nanosleep and timed futex waits end with EINTR even
+ *   with SA_RESTART): one per episode, where the program is stuck anyway.
+ *
+ * A safe point is code of the program's own: the interrupted frame and every caller up to
+ * the thread's start are outside libc, the loader, the runtime (libgreen or the shim), libev,
+ * c-ares, the unwinder, allocators and sanitizers, so no lock of theirs is held; below the
+ * program's frames only the runtime's and libc's start frames may follow. Such code is
+ * written for OS threads, which may be preempted anywhere: its own locks are pthread's, and
+ * green. The walk uses libunwind (loaded with RTLD_LOCAL, so its _Unwind_* functions never
+ * replace libgcc's); without it there is no preemption from the handler, and the report has
+ * no backtrace. Code not in any loaded object (JIT code) is not a safe point.
+ *
+ * The preempted greenlet is switched out inside the handler (SA_NODEFER: the next greenlet
+ * runs with the same signal mask); when it is switched back, the handler returns and the
+ * kernel restores every register it saved.
+ */
+#include "tick.h"
+
+#include <dlfcn.h>
+#include <link.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#define UNW_LOCAL_ONLY
+#include <libunwind.h>
+
+#include "hub.h"
+#include "internal.h"
+
+#define SLICE_TICKS 2      /* slice timer periods per slice */
+#define DOG_REARMS 16      /* watchdog re-arms per period, at most */
+#define MAX_FRAMES 64
+
+struct green__tick {
+  timer_t slice_timer, dog_timer;
+  uint8_t have_slice, have_dog;
+  uint8_t in_handler;
+  uint8_t dog_armed;
+  uint8_t slice_armed;
+  uint8_t reported;           /* this episode's report is written */
+  unsigned slice_ticks;       /* slice periods without a switch */
+  unsigned long long seen_switches;
+  double dog_armed_at;
+  double last_poll;           /* when the loop last polled (CLOCK_MONOTONIC) */
+};
+
+static struct {
+  int configured;
+  double slice, watchdog;
+  green__tick_ops_t ops;
+  int handler_installed;
+  uintptr_t runtime_base;     /* load address of the object libgreen is in */
+  int runtime_in_program;     /* libgreen is linked into the executable: no safe points */
+} cfg;
+
+static const char slice_tag, dog_tag; /* the timers' sigev_value */
+
+/* ---- libunwind, loaded on first need ---------------------------------------------------- */
+
+#define STR2(x) #x
+#define STR(x) STR2(x)
+
+static struct {
+  int (*init_local2)(unw_cursor_t *, unw_context_t *, int);
+  int (*step)(unw_cursor_t *);
+  int (*get_reg)(unw_cursor_t *, unw_regnum_t, unw_word_t *);
+  int (*get_proc_info)(unw_cursor_t *, unw_proc_info_t *);
+  int (*get_proc_name)(unw_cursor_t *, char *, size_t, unw_word_t *);
+  int ready;
+} unw;
+
+static void load_unwinder(void) {
+  void *lib = dlopen("libunwind.so.8", RTLD_LAZY | RTLD_LOCAL);
+  int (*set_caching)(unw_addr_space_t, unw_caching_policy_t);
+  unw_addr_space_t *space;
+  if (!lib) return;
+  unw.init_local2 = (int (*)(unw_cursor_t *, unw_context_t *, int))dlsym(lib, STR(unw_init_local2));
+  unw.step = (int (*)(unw_cursor_t *))dlsym(lib, STR(unw_step));
+  unw.get_reg = (int (*)(unw_cursor_t *, unw_regnum_t, unw_word_t *))dlsym(lib, STR(unw_get_reg));
+  unw.get_proc_info = (int (*)(unw_cursor_t *, unw_proc_info_t *))dlsym(lib, STR(unw_get_proc_info));
+  unw.get_proc_name =
+      (int (*)(unw_cursor_t *, char *, size_t, unw_word_t *))dlsym(lib, STR(unw_get_proc_name));
+  set_caching = (int (*)(unw_addr_space_t, unw_caching_policy_t))dlsym(lib, STR(unw_set_caching_policy));
+  space = (unw_addr_space_t *)dlsym(lib, STR(unw_local_addr_space));
+  if (!unw.init_local2 || !unw.step || !unw.get_reg || !unw.get_proc_info || !unw.get_proc_name)
+    return;
+  if (set_caching && space) set_caching(*space, UNW_CACHE_NONE); /* no lock in the handler */
+  unw.ready = 1;
+}
+
+/* ---- which code an address is --------------------------------------------------------- */
+
+enum { CODE_NONE, CODE_PROGRAM, CODE_RUNTIME };
+
+static const char *const runtime_objects[] = {
+    "libc.so", "ld-linux", "libm.so", "libpthread", "libdl.so", "librt.so", "libresolv",
+    "libnss_", "libgcc_s", "libstdc++", "libev.so", "libcares", "libunwind", "liblzma",
+    "libjemalloc", "libtcmalloc", "libmimalloc", "libasan", "libubsan", "linux-vdso",
+    "libgreen", NULL};
+
+static int runtime_name(const char *path) {
+  const char *base = strrchr(path, '/');
+  size_t i;
+  base = base ? base + 1 : path;
+  for (i = 0; runtime_objects[i]; i++)
+    if (strncmp(base, runtime_objects[i], strlen(runtime_objects[i])) == 0) return 1;
+  return 0;
+}
+
+struct lookup {
+  uintptr_t ip;
+  int code;
+};
+
+static int find_object(struct dl_phdr_info *info, size_t size, void *arg) {
+  struct lookup *l = arg;
+  int i;
+  (void)size;
+  for (i = 0; i < info->dlpi_phnum; i++) {
+    const ElfW(Phdr) *p = &info->dlpi_phdr[i];
+    uintptr_t lo = info->dlpi_addr + p->p_vaddr;
+    if (p->p_type != PT_LOAD || !(p->p_flags & PF_X) || l->ip < lo || l->ip >= lo + p->p_memsz)
+      continue;
+    l->code = info->dlpi_addr == cfg.runtime_base || runtime_name(info->dlpi_name)
+                  ? CODE_RUNTIME
+                  : CODE_PROGRAM;
+    return 1;
+  }
+  return 0;
+}
+
+static int code_of(uintptr_t ip) {
+  struct lookup l = {ip, CODE_NONE};
+  dl_iterate_phdr(find_object, &l);
+  return l.code;
+}
+
+/* Whether a program frame found below the runtime's is a start frame (the executable's entry
+ * point, which calls __libc_start_main). */
+static int start_frame(unw_cursor_t *c) {
+  unw_proc_info_t pi;
+  return unw.get_proc_info(c, &pi) == 0 && pi.start_ip == getauxval(AT_ENTRY);
+}
+
+/* Whether the code uc interrupted is a safe point (the top comment). */
+static int safe_point(ucontext_t *uc) {
+  unw_cursor_t c;
+  unw_word_t ip;
+  int n, below = 0, r;
+  if (!unw.ready || cfg.runtime_in_program) return 0;
+  if (unw.init_local2(&c, (unw_context_t *)uc, UNW_INIT_SIGNAL_FRAME) < 0) return 0;
+  for (n = 0; n < MAX_FRAMES; n++) {
+    if (unw.get_reg(&c, UNW_REG_IP, &ip) < 0) return 0;
+    switch (code_of((uintptr_t)ip - (n > 0))) { /* a return address may be past its call */
+    case CODE_NONE:
+      return 0;
+    case CODE_PROGRAM:
+      if (below && !start_frame(&c)) return 0; /* program code called back from the runtime */
+      break;
+    default:
+      if (n == 0) return 0;
+      below = 1;
+    }
+    if ((r = unw.step(&c)) <= 0) return below; /* the stack's end, or a start frame's edge */
+  }
+  return 0;
+}
+
+/* ---- timers --------------------------------------------------------------------------- */
+
+static double mono_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static struct timespec ts_of(double s) {
+  struct timespec ts;
+  ts.tv_sec = (time_t)s;
+  ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
+  return ts;
+}
+
+static int make_timer(clockid_t clock, const char *tag, timer_t *t) {
+  struct sigevent sev;
+  memset(&sev, 0, sizeof sev);
+  sev.sigev_notify = SIGEV_THREAD_ID;
+  sev.sigev_signo = GREEN__TICK_SIGNAL;
+  sev.sigev_value.sival_ptr = (void *)tag;
+  sev._sigev_un._tid = (pid_t)syscall(SYS_gettid);
+  return timer_create(clock, &sev, t) == 0 ? 0 : -errno;
+}
+
+static void set_timer(timer_t t, double first, double every) {
+  struct itimerspec its;
+  its.it_value = ts_of(first);
+  its.it_interval = ts_of(every);
+  timer_settime(t, 0, &its, NULL);
+}
+
+/* Whether a greenlet other than the running one exists or may be woken: only then can a
+ * greenlet that keeps the CPU, or a blocked hub, hold anybody up. */
+static int others_exist(struct green__hub *h) {
+  return h->ngreenlets || h->nloop_waits || h->calls.nheap || !green__list_empty(&h->calls.soon);
+}
+
+static void arm_slice(struct green__tick *t) {
+  if (!t->have_slice || t->slice_armed) return;
+  set_timer(t->slice_timer, cfg.slice / SLICE_TICKS, cfg.slice / SLICE_TICKS);
+  t->slice_armed = 1;
+}
+
+static void arm_watchdog(struct green__tick *t, double now) {
+  set_timer(t->dog_timer, cfg.watchdog, 0);
+  t->dog_armed_at = now;
+  t->dog_armed = 1;
+}
+
+void green__tick_polled(struct green__hub *h) {
+  struct green__tick *t = h->tick;
+  double now;
+  if (!t) return;
+  if (!others_exist(h)) { /* a program with one thread is never interrupted */
+    green__tick_sleep(h);
+    return;
+  }
+  arm_slice(t);
+  if (!t->have_dog) return;
+  now = mono_now();
+  __atomic_store_n(&t->reported, 0, __ATOMIC_RELAXED);
+  t->last_poll = now;
+  if (!t->dog_armed || now - t->dog_armed_at >= cfg.watchdog / DOG_REARMS) arm_watchdog(t, now);
+}
+
+void green__tick_spawned(struct green__hub *h) {
+  struct green__tick *t = h->tick;
+  if (!t || (t->slice_armed && (t->dog_armed || !t->have_dog))) return;
+  arm_slice(t);
+  if (t->have_dog && !t->dog_armed) arm_watchdog(t, t->last_poll = mono_now());
+}
+
+void green__tick_sleep(struct green__hub *h) {
+  struct green__tick *t = h->tick;
+  if (!t || !t->dog_armed) return;
+  set_timer(t->dog_timer, 0, 0);
+  t->dog_armed = 0;
+}
+
+/* ---- the report ----------------------------------------------------------------------- */
+
+struct out {
+  char buf[4096];
+  size_t n;
+};
+
+static void put(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void put(struct out *o, const char *fmt, ...) {
+  va_list ap;
+  int r;
+  if (o->n >= sizeof o->buf) return;
+  va_start(ap, fmt);
+  r = vsnprintf(o->buf + o->n, sizeof o->buf - o->n, fmt, ap);
+  va_end(ap);
+  if (r > 0) o->n += (size_t)r < sizeof o->buf - o->n ? (size_t)r : sizeof o->buf - o->n - 1;
+}
+
+static const char *prefix(void) { return cfg.ops.prefix ? cfg.ops.prefix() : "libgreen"; }
+
+static void flush(struct out *o) {
+  size_t off = 0;
+  ssize_t w;
+  while (off < o->n && (w = write(2, o->buf + off, o->n - off)) > 0) off += (size_t)w;
+  o->n = 0;
+}
+
+static const char *fd_kind(long fd) {
+  struct stat st;
+  if (fstat((int)fd, &st) < 0) return "not open";
+  if (S_ISSOCK(st.st_mode)) return "a socket";
+  if (S_ISFIFO(st.st_mode)) return "a pipe";
+  if (S_ISREG(st.st_mode)) return "a file";
+  if (S_ISCHR(st.st_mode)) return isatty((int)fd) ? "a terminal" : "a device";
+  return "a special file";
+}
+
+/* System calls a blocked hub is likely found in, and whether their first argument is an fd. */
+static const struct {
+  long nr;
+  const char *name;
+  int fd;
+} calls[] = {
+#ifdef __x86_64__
+    {0, "read", 1}, {1, "write", 1}, {7, "poll", 0}, {17, "pread64", 1}, {18, "pwrite64", 1},
+    {19, "readv", 1}, {20, "writev", 1}, {23, "select", 0}, {34, "pause", 0},
+    {35, "nanosleep", 0}, {40, "sendfile", 1}, {42, "connect", 1}, {43, "accept", 1},
+    {44, "sendto", 1}, {45, "recvfrom", 1}, {46, "sendmsg", 1}, {47, "recvmsg", 1},
+    {61, "wait4", 0}, {64, "semget", 0}, {65, "semop", 0}, {69, "msgsnd", 0},
+    {70, "msgrcv", 0}, {72, "fcntl", 1}, {73, "flock", 1}, {128, "rt_sigtimedwait", 0},
+    {130, "rt_sigsuspend", 0}, {202, "futex", 0}, {220, "semtimedop", 0},
+    {230, "clock_nanosleep", 0}, {232, "epoll_wait", 1}, {242, "mq_timedsend", 1},
+    {243, "mq_timedreceive", 1}, {247, "waitid", 0}, {257, "openat", 0}, {270, "pselect6", 0},
+    {271, "ppoll", 0}, {275, "splice", 1}, {281, "epoll_pwait", 1}, {288, "accept4", 1},
+    {299, "recvmmsg", 1}, {307, "sendmmsg", 1}, {426, "io_uring_enter", 1},
+#endif
+    {-1, NULL, 0}};
+
+/* The system call uc interrupted, if any: *nr (-1 when it ended with EINTR and its number
+ * is gone) and its first argument. */
+static int interrupted_call(const ucontext_t *uc, long *nr, long *arg0) {
+#ifdef __x86_64__
+  const unsigned char *ip = (const unsigned char *)uc->uc_mcontext.gregs[REG_RIP];
+  long ax = (long)uc->uc_mcontext.gregs[REG_RAX];
+  *arg0 = (long)uc->uc_mcontext.gregs[REG_RDI];
+  if (ip[0] == 0x0f && ip[1] == 0x05) { /* rewound to restart: ax is the number again */
+    *nr = ax;
+    return 1;
+  }
+  if (ip[-2] == 0x0f && ip[-1] == 0x05 && ax == -EINTR) {
+    *nr = -1;
+    return 1;
+  }
+#else
+  (void)uc, (void)nr, (void)arg0;
+#endif
+  return 0;
+}
+
+static void put_call(struct out *o, const ucontext_t *uc) {
+  long nr, arg0;
+  size_t i;
+  if (!interrupted_call(uc, &nr, &arg0)) {
+    put(o, "running (in no system call)");
+    return;
+  }
+  for (i = 0; calls[i].name && calls[i].nr != nr; i++) {
+  }
+  if (!calls[i].name) {
+    put(o, nr < 0 ? "in a system call (which this report's signal interrupted)" : "in system call %ld", nr);
+    return;
+  }
+  if (calls[i].fd) put(o, "in %s(fd %ld, %s)", calls[i].name, arg0, fd_kind(arg0));
+  else put(o, "in %s()", calls[i].name);
+}
+
+static void put_backtrace(struct out *o, ucontext_t *uc) {
+  unw_cursor_t c;
+  unw_word_t ip, off;
+  char name[128];
+  Dl_info info;
+  int n;
+  if (!unw.ready || unw.init_local2(&c, (unw_context_t *)uc, UNW_INIT_SIGNAL_FRAME) < 0) return;
+  for (n = 0; n < 32; n++) {
+    if (unw.get_reg(&c, UNW_REG_IP, &ip) < 0) break;
+    if (unw.get_proc_name(&c, name, sizeof name, &off) < 0) {
+      strcpy(name, "??");
+      off = 0;
+    }
+    if (!dladdr((void *)ip, &info) || !info.dli_fname) info.dli_fname = "?";
+    put(o, "%s:   #%d %#lx %s+%#lx (%s)\n", prefix(), n, (unsigned long)ip, name,
+        (unsigned long)off, info.dli_fname);
+    if (unw.step(&c) <= 0) break;
+  }
+}
+
+static void report(struct green__hub *h, ucontext_t *uc, double blocked) {
+  struct out o;
+  o.n = 0;
+  put(&o, "%s: the hub has been blocked for %.1f s ", prefix(), blocked);
+  put_call(&o, uc);
+  put(&o, ", ");
+  if (cfg.ops.describe && o.n < sizeof o.buf)
+    o.n += cfg.ops.describe(h->current, o.buf + o.n, sizeof o.buf - o.n);
+  else put(&o, "greenlet %p \"%s\"", (void *)h->current, h->current->name);
+  put(&o, "\n");
+  flush(&o);
+  put_backtrace(&o, uc);
+  flush(&o);
+}
+
+/* ---- the handler ---------------------------------------------------------------------- */
+
+static int others_ready(struct green__hub *h) {
+  size_t hub_queued = !green__list_empty(&h->hub.run_link);
+  return h->nready > hub_queued || h->nloop_waits || h->calls.nheap ||
+         !green__list_empty(&h->calls.soon);
+}
+
+static void on_slice(struct green__hub *h, struct green__tick *t, ucontext_t *uc) {
+  if (h->switches != t->seen_switches || h->current == &h->hub) {
+    t->seen_switches = h->switches;
+    t->slice_ticks = 0;
+    return;
+  }
+  if (++t->slice_ticks < SLICE_TICKS || !others_ready(h)) return;
+  h->yield_due = 1;
+  if (!safe_point(uc)) return; /* at its next hooked call, or at a later tick */
+  t->slice_ticks = 0;
+  if (cfg.ops.leave) cfg.ops.leave();
+  t->in_handler = 0;
+  green__hub_preempt(h); /* returns when the greenlet's turn comes again */
+  if (cfg.ops.enter) cfg.ops.enter();
+  t->in_handler = 1;
+}
+
+static void on_watchdog(struct green__hub *h, struct green__tick *t, ucontext_t *uc) {
+  double blocked = mono_now() - t->last_poll;
+  t->dog_armed = 0; /* one-shot: re-armed by the next poll */
+  if (t->reported || !others_exist(h)) return;
+  if (blocked < cfg.watchdog * (DOG_REARMS - 1) / DOG_REARMS) { /* early: the rest of it */
+    set_timer(t->dog_timer, cfg.watchdog - blocked, 0);
+    t->dog_armed = 1;
+    return;
+  }
+  t->reported = 1;
+  report(h, uc, blocked);
+}
+
+static void on_tick(int sig, siginfo_t *si, void *ucv) {
+  struct green__hub *h = green__hub_peek();
+  struct green__tick *t = h ? h->tick : NULL;
+  int saved = errno;
+  const void *tag = si->si_code == SI_TIMER ? si->si_value.sival_ptr : NULL;
+  if (tag != &slice_tag && tag != &dog_tag) {
+    if (cfg.ops.foreign) cfg.ops.foreign(sig, si, ucv);
+    errno = saved;
+    return;
+  }
+  if (!t || t->in_handler) goto out;
+  t->in_handler = 1;
+  if (cfg.ops.enter) cfg.ops.enter();
+  if (tag == &slice_tag) on_slice(h, t, ucv);
+  else on_watchdog(h, t, ucv);
+  if (cfg.ops.leave) cfg.ops.leave();
+  t->in_handler = 0;
+out:
+  errno = saved;
+}
+
+/* ---- set-up --------------------------------------------------------------------------- */
+
+static void find_runtime(void) {
+  Dl_info self, prog;
+  if (!dladdr((void *)green__tick_configure, &self)) return;
+  cfg.runtime_base = (uintptr_t)self.dli_fbase;
+  cfg.runtime_in_program =
+      dladdr((void *)getauxval(AT_ENTRY), &prog) && prog.dli_fbase == self.dli_fbase;
+}
+
+/* One walk outside any handler: libunwind sets itself up here, not in the handler. */
+static void warm_up(void) {
+  unw_context_t uc;
+  unw_cursor_t c;
+  if (!unw.ready) return;
+  getcontext((ucontext_t *)&uc);
+  if (unw.init_local2(&c, &uc, 0) == 0)
+    while (unw.step(&c) > 0) {
+    }
+}
+
+void green__tick_configure(double slice, double watchdog, const green__tick_ops_t *ops) {
+  struct sigaction sa;
+  cfg.configured = 1;
+  cfg.slice = slice > 0 ? slice : 0;
+  cfg.watchdog = watchdog > 0 ? watchdog : 0;
+  if (ops) cfg.ops = *ops;
+  if (cfg.handler_installed || (!cfg.slice && !cfg.watchdog)) return;
+  find_runtime();
+  load_unwinder();
+  warm_up();
+  memset(&sa, 0, sizeof sa);
+  sa.sa_sigaction = on_tick;
+  sa.sa_flags = SA_SIGINFO | SA_RESTART | SA_NODEFER;
+  sigemptyset(&sa.sa_mask);
+  if (sigaction(GREEN__TICK_SIGNAL, &sa, NULL) == 0) cfg.handler_installed = 1;
+}
+
+int green__tick_owns_signal(void) { return cfg.handler_installed; }
+
+int green__tick_start(struct green__hub *h) {
+  struct green__tick *t = h->tick;
+  int r;
+  if (!cfg.handler_installed || (!cfg.slice && !cfg.watchdog)) return 0;
+  if (!t && !(t = h->tick = calloc(1, sizeof *t))) return -ENOMEM;
+  t->last_poll = mono_now();
+  if (cfg.slice && !t->have_slice) {
+    if ((r = make_timer(CLOCK_THREAD_CPUTIME_ID, &slice_tag, &t->slice_timer))) return r;
+    t->have_slice = 1;
+  }
+  if (cfg.watchdog && !t->have_dog) {
+    if ((r = make_timer(CLOCK_MONOTONIC, &dog_tag, &t->dog_timer))) return r;
+    t->have_dog = 1;
+  }
+  green__tick_polled(h);
+  return 0;
+}
+
+void green__tick_stop(struct green__hub *h) {
+  struct green__tick *t = h->tick;
+  if (!t) return;
+  h->tick = NULL;
+  if (t->have_slice) timer_delete(t->slice_timer);
+  if (t->have_dog) timer_delete(t->dog_timer);
+  free(t);
+}
+
+static double env_seconds(const char *name) {
+  const char *s = getenv(name);
+  return s ? atof(s) / 1000 : 0;
+}
+
+void green__tick_configure_from_env(void) {
+  if (cfg.configured) return;
+  green__tick_configure(env_seconds("GREEN_TIMESLICE_MS"), env_seconds("GREEN_WATCHDOG_MS"), NULL);
+}
+
+int green__tick_set(struct green__hub *h, double slice, double watchdog) {
+  if (!(slice >= 0) || !(watchdog >= 0)) return -EINVAL;
+  if (!cfg.runtime_base) find_runtime();
+  if (slice > 0 && cfg.runtime_in_program) return -ENOTSUP;
+  green__tick_configure(slice, watchdog, NULL);
+  if (!h) return 0;
+  green__tick_stop(h);
+  return green__tick_start(h);
+}
+
+int green_set_timeslice(double seconds) {
+  int r = green__tick_set(green__hub_peek(), seconds, cfg.watchdog);
+  return r ? green__fail(r) : 0;
+}
+
+int green_set_watchdog(double seconds) {
+  int r = green__tick_set(green__hub_peek(), cfg.slice, seconds);
+  return r ? green__fail(r) : 0;
+}

@@ -1,0 +1,117 @@
+/*
+ * Threads that keep the CPU without ever calling a blocking function. Natively the kernel
+ * preempts them; under greenrun the shim must (its time slice and timer signal), or each case
+ * hangs on one OS thread.
+ *   spin     a thread spins on an atomic flag that main sets after a sleep, and main spins on
+ *            a flag that a thread created after the spinner sets;
+ *   ticker   a thread sleeps 10 ms 50 times beside a thread that computes for 0.6 s: the
+ *            ticker's worst lateness stays under 3 time slices (30 ms);
+ *   nopark   a thread loops on a poll() of an always-readable pipe (it never parks: Node's
+ *            main thread posting to an eventfd) until a worker, ready all along, has run.
+ */
+#include <poll.h>
+#include <stdatomic.h>
+
+#include "prog.h"
+
+static atomic_int flag, flag2;
+
+static void *spinner(void *arg) {
+  (void)arg;
+  while (!atomic_load(&flag)) {
+  }
+  return NULL;
+}
+
+static void *setter(void *arg) {
+  (void)arg;
+  atomic_store(&flag2, 1);
+  return NULL;
+}
+
+static void spin(void) {
+  pthread_t a, b;
+  PROG_CHECK(pthread_create(&a, NULL, spinner, NULL) == 0);
+  prog_report_threads();
+  usleep(50000); /* the spinner runs meanwhile; main's timer must still fire */
+  atomic_store(&flag, 1);
+  PROG_CHECK(pthread_join(a, NULL) == 0);
+  printf("spinner saw main's store\n");
+  PROG_CHECK(pthread_create(&b, NULL, setter, NULL) == 0);
+  while (!atomic_load(&flag2)) {
+  }
+  PROG_CHECK(pthread_join(b, NULL) == 0);
+  printf("main saw the new thread's store\n");
+}
+
+static void *compute(void *arg) {
+  double until = prog_now() + 0.6, x = 1;
+  (void)arg;
+  while (prog_now() < until)
+    for (int i = 0; i < 1000; i++) x = x * 1.0000001 + 1e-9;
+  return x > 0 ? NULL : arg;
+}
+
+static double worst_lateness;
+
+static void *ticker(void *arg) {
+  double next = prog_now();
+  (void)arg;
+  for (int i = 0; i < 50; i++) {
+    struct timespec ts = {0, 10000000};
+    double late;
+    next += 0.010;
+    nanosleep(&ts, NULL);
+    late = prog_now() - next;
+    if (late > worst_lateness) worst_lateness = late;
+    next = prog_now();
+  }
+  return NULL;
+}
+
+static void tick(void) {
+  pthread_t c, t;
+  PROG_CHECK(pthread_create(&t, NULL, ticker, NULL) == 0);
+  PROG_CHECK(pthread_create(&c, NULL, compute, NULL) == 0);
+  prog_report_threads();
+  PROG_CHECK(pthread_join(c, NULL) == 0);
+  PROG_CHECK(pthread_join(t, NULL) == 0);
+  printf("TOOK %.4f\n", worst_lateness);
+  printf("ticker: worst lateness %s 3 time slices\n", worst_lateness < 0.030 ? "under" : "over");
+}
+
+static int pipefd[2];
+static atomic_int worker_ran;
+
+static void *worker(void *arg) {
+  (void)arg;
+  atomic_store(&worker_ran, 1);
+  return NULL;
+}
+
+static void nopark(void) {
+  struct pollfd p;
+  pthread_t w;
+  long polls = 0;
+  PROG_CHECK(pipe(pipefd) == 0 && write(pipefd[1], "x", 1) == 1);
+  p.fd = pipefd[0];
+  p.events = POLLIN;
+  PROG_CHECK(pthread_create(&w, NULL, worker, NULL) == 0);
+  prog_report_threads();
+  while (!atomic_load(&worker_ran)) {
+    PROG_CHECK(poll(&p, 1, 0) == 1);
+    polls++;
+  }
+  PROG_CHECK(pthread_join(w, NULL) == 0);
+  printf("the worker ran while main kept polling a ready pipe\n");
+}
+
+int main(int argc, char **argv) {
+  const char *mode = argc > 1 ? argv[1] : "";
+  setvbuf(stdout, NULL, _IOLBF, 0);
+  if (strcmp(mode, "spin") == 0) spin();
+  else if (strcmp(mode, "ticker") == 0) tick();
+  else if (strcmp(mode, "nopark") == 0) nopark();
+  else prog_die("usage: cpu_hogs spin|ticker|nopark");
+  return 0;
+}
