@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "../src/sync.h"
+#include "../src/wait.h"
 #include "threads.h"
 
 static int green_mode(void) { return !green__shim_config.native && green__shim_tls.managed; }
@@ -480,21 +481,94 @@ static green_sem_t *debug_sem(sem_t *s, const char *call) {
   return (green_sem_t *)(void *)s;
 }
 
+/* ---- libc's semaphores (named, process-shared) in green mode ---------------------------
+ * A wait must not block the OS thread: the poster may be another green thread of it
+ * (multiprocessing's locks are named semaphores, used between threads of one process). It
+ * tries sem_trywait and parks between tries: a post made by a green thread of this hub wakes
+ * it at once, and a back-off (1 ms, doubling up to 16 ms) catches posts from other processes
+ * and OS threads. A wait outside a green thread stays libc's. */
+struct sem_waiter {
+  green__list_t link;
+  green_t *g;
+  const sem_t *s;
+};
+
+static __thread green__list_t sem_waiters;
+static __thread struct green__hub *sem_waiters_hub; /* a fork child's hub starts a new list */
+
+static green__list_t *waiters_of(struct green__hub *h) {
+  if (sem_waiters_hub != h) {
+    green__list_init(&sem_waiters);
+    sem_waiters_hub = h;
+  }
+  return &sem_waiters;
+}
+
+/* The deadline `abs` on `clock` as a time on green_now()'s clock; -1 when it is invalid. */
+static double green_time_of(clockid_t clock, const struct timespec *abs) {
+  struct timespec now;
+  double at = green__shim_ts_seconds(abs);
+  if (at < 0 || clock_gettime(clock, &now) != 0) return -1;
+  return green_now() + at - green__shim_ts_seconds(&now);
+}
+
+static int libc_sem_wait(struct green__hub *h, sem_t *s, clockid_t clock,
+                         const struct timespec *abs, const char *call) {
+  struct sem_waiter w = {.g = h->current, .s = s};
+  double delay = 0.001, at = INFINITY, now;
+  int saved = errno, r;
+  for (;;) {
+    if (green__real.sem_trywait(s) == 0) return green__shim_done(0, saved);
+    if (errno != EAGAIN) return -1;
+    if (abs && (at = green_time_of(clock, abs)) < 0) return green__shim_fail(EINVAL);
+    if ((now = green_now()) >= at) return green__shim_fail(ETIMEDOUT);
+    green__list_push_back(waiters_of(h), &w.link);
+    r = green__shim_park(h, fmin(at, now + delay), 0, GREEN__INTR_ALWAYS, call);
+    green__list_remove(&w.link);
+    if (r < 0 && r != -ETIMEDOUT) return green__shim_fail(-r);
+    delay = fmin(delay * 2, 0.016);
+  }
+}
+
+/* A post by a green thread: its hub's waiters on s try again now. */
+static void libc_sem_posted(const sem_t *s) {
+  struct green__hub *h = green__shim_hub();
+  green__list_t *n, *list;
+  if (!h) return;
+  list = waiters_of(h);
+  for (n = list->next; n != list; n = n->next) {
+    struct sem_waiter *w = green__container_of(n, struct sem_waiter, link);
+    if (w->s == s) green__wake(h, w->g, 0);
+  }
+}
+
+enum { SEM_WAIT, SEM_TIMEDWAIT, SEM_CLOCKWAIT };
+static const char *const sem_calls[] = {"sem_wait", "sem_timedwait", "sem_clockwait"};
+
+/* A wait on one of libc's semaphores: green where the caller is a green thread. */
+static int libc_wait(int call, sem_t *s, clockid_t clock, const struct timespec *abs) {
+  struct green__hub *h = green__shim_config.native ? NULL : green__shim_hub();
+  if (h) return libc_sem_wait(h, s, clock, call == SEM_WAIT ? NULL : abs, sem_calls[call]);
+  if (call == SEM_WAIT) return green__real.sem_wait(s);
+  if (call == SEM_TIMEDWAIT) return green__real.sem_timedwait(s, abs);
+  return green__real.sem_clockwait(s, clock, abs);
+}
+
 /* sem_wait and friends: cancellation points that a signal handler interrupts (EINTR). */
 GREEN__SHIM_EXPORT int sem_wait(sem_t *s) {
-  if (!green_object(s)) return green__real.sem_wait(s);
+  if (!green_object(s)) return libc_wait(SEM_WAIT, s, CLOCK_REALTIME, NULL);
   return green__shim_wait_end(green__shim_wait_begin(GREEN__INTR_ALWAYS), green_sem_wait(debug_sem(s, "sem_wait"), -1));
 }
 
 GREEN__SHIM_EXPORT int sem_timedwait(sem_t *restrict s, const struct timespec *restrict at) {
-  if (!green_object(s)) return green__real.sem_timedwait(s, at);
+  if (!green_object(s)) return libc_wait(SEM_TIMEDWAIT, s, CLOCK_REALTIME, at);
   return green__shim_wait_end(green__shim_wait_begin(GREEN__INTR_ALWAYS),
                   green_sem_timedwait(debug_sem(s, "sem_timedwait"), CLOCK_REALTIME, at));
 }
 
 GREEN__SHIM_EXPORT int sem_clockwait(sem_t *restrict s, clockid_t clock,
                                      const struct timespec *restrict at) {
-  if (!green_object(s)) return green__real.sem_clockwait(s, clock, at);
+  if (!green_object(s)) return libc_wait(SEM_CLOCKWAIT, s, clock, at);
   return green__shim_wait_end(green__shim_wait_begin(GREEN__INTR_ALWAYS),
                   green_sem_timedwait(debug_sem(s, "sem_clockwait"), clock, at));
 }
@@ -505,7 +579,11 @@ GREEN__SHIM_EXPORT int sem_trywait(sem_t *s) {
 }
 
 GREEN__SHIM_EXPORT int sem_post(sem_t *s) {
-  if (!green_object(s)) return green__real.sem_post(s);
+  int r;
+  if (!green_object(s)) {
+    if ((r = green__real.sem_post(s)) == 0 && !green__shim_config.native) libc_sem_posted(s);
+    return r;
+  }
   return green_sem_post((green_sem_t *)(void *)s);
 }
 
