@@ -251,7 +251,7 @@ struct green__hub *green__hub_get(void) {
 void green__hub_fork_child(void) {
   struct green__hub *h = tls_hub;
   if (!h) return;
-  h->tick = NULL; /* its timers were the parent's: the child has none */
+  green__tick_forget(h); /* its timers were the parent's: the child has none */
   ev_loop_destroy(h->loop); /* its epoll fd is the parent's epoll instance */
   tls_hub = NULL;
   pthread_setspecific(hub_key, NULL); /* no destructor for the parent's hub at thread exit */

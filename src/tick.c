@@ -518,6 +518,11 @@ int green__tick_start(struct green__hub *h) {
   return 0;
 }
 
+void green__tick_forget(struct green__hub *h) {
+  free(h->tick);
+  h->tick = NULL;
+}
+
 void green__tick_stop(struct green__hub *h) {
   struct green__tick *t = h->tick;
   if (!t) return;

@@ -42,6 +42,9 @@ int green__tick_start(struct green__hub *h);
 /* Stop and delete them (teardown; the shim at exit, so atexit handlers are never woken). */
 void green__tick_stop(struct green__hub *h);
 
+/* In the child of fork: drop h's timer state (the timers were the parent's). */
+void green__tick_forget(struct green__hub *h);
+
 /* The loop polled (after every poll), or is about to sleep in a blocking poll: the timers
  * are armed while other greenlets exist, and the watchdog is disarmed while the loop sleeps. */
 void green__tick_polled(struct green__hub *h);

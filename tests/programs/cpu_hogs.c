@@ -4,8 +4,10 @@
  * hangs on one OS thread.
  *   spin     a thread spins on an atomic flag that main sets after a sleep, and main spins on
  *            a flag that a thread created after the spinner sets;
- *   ticker   a thread sleeps 10 ms 50 times beside a thread that computes for 0.6 s: the
- *            ticker's worst lateness stays under 3 time slices (30 ms);
+ *   ticker   a thread sleeps 10 ms 50 times beside a thread that computes for 0.6 s: while
+ *            the ticker is overdue, the computation uses under 3 time slices (30 ms) of CPU
+ *            time. (CPU time, not wall time: on a loaded machine a slice of CPU takes
+ *            longer. The worst wall-clock lateness is printed on the TOOK line.);
  *   nopark   a thread loops on a poll() of an always-readable pipe (it never parks: Node's
  *            main thread posting to an eventfd) until a worker, ready all along, has run.
  */
@@ -52,19 +54,26 @@ static void *compute(void *arg) {
   return x > 0 ? NULL : arg;
 }
 
-static double worst_lateness;
+static double worst_lateness, worst_overrun;
 
+static double cpu_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* Each sleep's wall-clock lateness, and the process's CPU time during it beyond the sleep's
+ * own 10 ms: what the computation used while the ticker was overdue. */
 static void *ticker(void *arg) {
-  double next = prog_now();
   (void)arg;
   for (int i = 0; i < 50; i++) {
     struct timespec ts = {0, 10000000};
-    double late;
-    next += 0.010;
+    double t0 = prog_now(), c0 = cpu_now(), late, overrun;
     nanosleep(&ts, NULL);
-    late = prog_now() - next;
+    late = prog_now() - t0 - 0.010;
+    overrun = cpu_now() - c0 - 0.010;
     if (late > worst_lateness) worst_lateness = late;
-    next = prog_now();
+    if (overrun > worst_overrun) worst_overrun = overrun;
   }
   return NULL;
 }
@@ -77,7 +86,8 @@ static void tick(void) {
   PROG_CHECK(pthread_join(c, NULL) == 0);
   PROG_CHECK(pthread_join(t, NULL) == 0);
   printf("TOOK %.4f\n", worst_lateness);
-  printf("ticker: worst lateness %s 3 time slices\n", worst_lateness < 0.030 ? "under" : "over");
+  printf("while the ticker was overdue the computation used %s 3 time slices of CPU\n",
+         worst_overrun < 0.030 ? "under" : "over");
 }
 
 static int pipefd[2];
