@@ -3,9 +3,13 @@
  * greenlets and its blocking calls park them instead of the OS thread.
  *
  * It finds the shim (find_shim), adds it to LD_PRELOAD (after what is there: a sanitizer
- * runtime must stay first), sets GREEN_THREADS and GREEN_DEBUG for it, and execs the command.
+ * runtime must stay first), sets GREEN_THREADS, GREEN_DEBUG, GREEN_TIMESLICE_MS and
+ * GREEN_WATCHDOG_MS for it, and execs the command. It says so when the command is a static
+ * binary, which no LD_PRELOAD reaches.
  */
+#include <elf.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,7 +17,8 @@
 #include <unistd.h>
 
 static const char usage[] =
-    "usage: greenrun [--threads=green|native] [--debug] [--] command [args...]\n"
+    "usage: greenrun [--threads=green|native] [--timeslice=MS] [--watchdog=MS] [--debug]\n"
+    "                [--] command [args...]\n"
     "\n"
     "Runs command with libgreen-preload.so: every thread it creates is a greenlet on one OS\n"
     "thread, and every call that would block (read, write, accept, connect, poll, select,\n"
@@ -26,6 +31,10 @@ static const char usage[] =
     "                    without the parallelism.\n"
     "  --threads=native  program threads stay OS threads; each gets its own hub, so its\n"
     "                    blocking calls still run on libev (use it for CPU-bound threads).\n"
+    "  --timeslice=MS    a green thread that computes that long while others wait is\n"
+    "                    preempted (GREEN_TIMESLICE_MS; default 10, 0 turns it off).\n"
+    "  --watchdog=MS     report on stderr, with a backtrace, a thread that keeps the others\n"
+    "                    from running that long (GREEN_WATCHDOG_MS; default 1000, 0: off).\n"
     "  --debug           log every call that parks to stderr (GREEN_DEBUG=1).\n"
     "\n"
     "Child processes inherit the shim (it is in LD_PRELOAD).\n";
@@ -67,9 +76,41 @@ static int set_preload(const char *shim) {
   return r;
 }
 
+/* The file execvp would run for cmd, in path (PATH_MAX); 0 when found. */
+static int find_command(const char *cmd, char *path) {
+  const char *dirs = getenv("PATH"), *p, *end;
+  if (strchr(cmd, '/')) return snprintf(path, PATH_MAX, "%s", cmd) < PATH_MAX ? 0 : -1;
+  for (p = dirs ? dirs : "/usr/bin:/bin"; *p; p = *end ? end + 1 : end) {
+    end = strchrnul(p, ':');
+    if (snprintf(path, PATH_MAX, "%.*s/%s", (int)(end - p), end > p ? p : ".", cmd) < PATH_MAX &&
+        access(path, X_OK) == 0)
+      return 0;
+  }
+  return -1;
+}
+
+/* Whether the file is a 64-bit ELF executable without a program interpreter: a static
+ * binary, which the dynamic loader never sees, so LD_PRELOAD cannot load the shim into it. */
+static int static_binary(const char *path) {
+  Elf64_Ehdr eh;
+  Elf64_Phdr ph;
+  int fd = open(path, O_RDONLY | O_CLOEXEC), i, interp = 0;
+  if (fd < 0) return 0;
+  if (pread(fd, &eh, sizeof eh, 0) != sizeof eh || memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 ||
+      eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_phentsize != sizeof ph) {
+    close(fd);
+    return 0;
+  }
+  for (i = 0; i < eh.e_phnum && !interp; i++)
+    interp = pread(fd, &ph, sizeof ph, (off_t)(eh.e_phoff + (Elf64_Off)i * sizeof ph)) == sizeof ph &&
+             ph.p_type == PT_INTERP;
+  close(fd);
+  return !interp;
+}
+
 int main(int argc, char **argv) {
-  const char *threads = "green";
-  char shim[PATH_MAX];
+  const char *threads = "green", *timeslice = NULL, *watchdog = NULL;
+  char shim[PATH_MAX], path[PATH_MAX];
   int i = 1, debug = 0;
   for (; i < argc && argv[i][0] == '-'; i++) {
     if (strcmp(argv[i], "--") == 0) {
@@ -82,6 +123,10 @@ int main(int argc, char **argv) {
       threads = argv[i] + strlen("--threads=");
     } else if (strcmp(argv[i], "--debug") == 0) {
       debug = 1;
+    } else if (strncmp(argv[i], "--timeslice=", 12) == 0) {
+      timeslice = argv[i] + 12;
+    } else if (strncmp(argv[i], "--watchdog=", 11) == 0) {
+      watchdog = argv[i] + 11;
     } else {
       fprintf(stderr, "greenrun: unknown option %s\n\n%s", argv[i], usage);
       return 2;
@@ -97,10 +142,15 @@ int main(int argc, char **argv) {
     return 127;
   }
   if (set_preload(shim) != 0 || setenv("GREEN_THREADS", threads, 1) != 0 ||
-      (debug && setenv("GREEN_DEBUG", "1", 1) != 0)) {
+      (debug && setenv("GREEN_DEBUG", "1", 1) != 0) ||
+      (timeslice && setenv("GREEN_TIMESLICE_MS", timeslice, 1) != 0) ||
+      (watchdog && setenv("GREEN_WATCHDOG_MS", watchdog, 1) != 0)) {
     perror("greenrun");
     return 127;
   }
+  if (find_command(argv[i], path) == 0 && static_binary(path))
+    fprintf(stderr, "greenrun: %s is statically linked: the shim cannot be loaded into it, so it "
+                    "runs as it would without greenrun (its threads stay OS threads)\n", argv[i]);
   execvp(argv[i], argv + i);
   fprintf(stderr, "greenrun: %s: %s\n", argv[i], strerror(errno));
   return errno == ENOENT ? 127 : 126;

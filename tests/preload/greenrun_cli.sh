@@ -29,6 +29,15 @@ check "without --debug nothing is logged" \
   bash -c 'test -z "$("$0" "$1" 4 1 2>&1 >/dev/null)"' "$GREENRUN" "$SLEEPERS"
 check "--threads=native keeps OS threads" \
   bash -c '"$0" --threads=native "$1" 4 1 | grep -q "^THREADS 5$"' "$GREENRUN" "$SLEEPERS"
+check "--timeslice and --watchdog set the shim's variables" \
+  bash -c 'test "$("$0" --timeslice=5 --watchdog=250 -- sh -c "echo \$GREEN_TIMESLICE_MS \$GREEN_WATCHDOG_MS")" = "5 250"' \
+  "$GREENRUN"
+if static=$(mktemp) && printf 'int main(void) { return 3; }\n' | cc -static -x c - -o "$static" 2>/dev/null; then
+  check "a static binary runs, with a word that the shim cannot reach it" \
+    bash -c '"$0" "$1" 2>&1 | grep -q "statically linked"; test "${PIPESTATUS[0]}" = 3' "$GREENRUN" "$static"
+  check "a dynamic binary gets no such word" bash -c 'test -z "$("$0" true 2>&1)"' "$GREENRUN"
+fi
+rm -f "$static"
 check "green threads by default" \
   bash -c '"$0" "$1" 4 1 | grep -q "^THREADS 1$"' "$GREENRUN" "$SLEEPERS"
 missing=$(comm -23 <(grep -oE '^  [XE]\([A-Za-z_0-9]+,' "$REAL_H" | sed -E 's/^  [XE]\(//; s/,$//' | sort -u) \

@@ -6,7 +6,10 @@
  *   futex   a timed FUTEX_WAIT on a word nobody changes
  *   read    a read of a pipe that a child process writes after 2.5 s
  *   spin    a loop that watches the clock (run with preemption off: GREEN_TIMESLICE_MS=0)
+ *   mutex   a process-shared mutex (libc's, which the shim leaves alone) that a child
+ *           process holds for 2.5 s: libc's own futex wait
  */
+#include <sys/mman.h>
 #include <linux/futex.h>
 #include <stdatomic.h>
 #include <sys/syscall.h>
@@ -68,6 +71,31 @@ static void pipe_read(void) {
   printf("read %ld byte: %c\n", r, c);
 }
 
+static void shared_mutex(void) {
+  pthread_mutexattr_t a;
+  pthread_mutex_t *m = mmap(NULL, sizeof *m, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  int p[2];
+  char c;
+  pid_t child;
+  PROG_CHECK(m != MAP_FAILED && pipe(p) == 0);
+  PROG_CHECK(pthread_mutexattr_init(&a) == 0 && pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED) == 0);
+  PROG_CHECK(pthread_mutex_init(m, &a) == 0);
+  PROG_CHECK((child = fork()) >= 0);
+  if (child == 0) {
+    struct timespec ts = {2, 500000000};
+    pthread_mutex_lock(m);
+    if (write(p[1], "x", 1) != 1) _exit(1);
+    nanosleep(&ts, NULL);
+    pthread_mutex_unlock(m);
+    _exit(0);
+  }
+  PROG_CHECK(read(p[0], &c, 1) == 1); /* the child holds it */
+  PROG_CHECK(pthread_mutex_lock(m) == 0);
+  PROG_CHECK(pthread_mutex_unlock(m) == 0);
+  PROG_CHECK(waitpid(child, NULL, 0) == child);
+  printf("took the mutex once the child let it go\n");
+}
+
 static void spin(void) {
   double until = prog_now() + BLOCK_S;
   while (prog_now() < until) {
@@ -84,7 +112,8 @@ int main(int argc, char **argv) {
   if (strcmp(mode, "futex") == 0) futex_wait();
   else if (strcmp(mode, "read") == 0) pipe_read();
   else if (strcmp(mode, "spin") == 0) spin();
-  else prog_die("usage: hang_report futex|read|spin");
+  else if (strcmp(mode, "mutex") == 0) shared_mutex();
+  else prog_die("usage: hang_report futex|read|spin|mutex");
   PROG_CHECK(pthread_join(t, NULL) == 0);
   printf("the other thread ran: %s\n", atomic_load(&other_ran) ? "yes" : "no");
   return 0;
