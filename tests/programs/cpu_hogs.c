@@ -91,27 +91,29 @@ static void tick(void) {
 }
 
 static int pipefd[2];
-static atomic_int worker_ran;
+static atomic_int worker_ran, released;
 
+/* It stays until main has counted the threads (spinning: preempted under the shim). */
 static void *worker(void *arg) {
   (void)arg;
   atomic_store(&worker_ran, 1);
+  while (!atomic_load(&released)) {
+  }
   return NULL;
 }
 
 static void nopark(void) {
   struct pollfd p;
   pthread_t w;
-  long polls = 0;
   PROG_CHECK(pipe(pipefd) == 0 && write(pipefd[1], "x", 1) == 1);
   p.fd = pipefd[0];
   p.events = POLLIN;
   PROG_CHECK(pthread_create(&w, NULL, worker, NULL) == 0);
-  prog_report_threads();
   while (!atomic_load(&worker_ran)) {
     PROG_CHECK(poll(&p, 1, 0) == 1);
-    polls++;
   }
+  prog_report_threads();
+  atomic_store(&released, 1);
   PROG_CHECK(pthread_join(w, NULL) == 0);
   printf("the worker ran while main kept polling a ready pipe\n");
 }
