@@ -75,6 +75,9 @@
   X(__openat64_2, int, (int dir, const char *path, int fl), (dir, path, fl))                \
   X(creat, int, (const char *path, mode_t mode), (path, mode))                              \
   X(fclose, int, (FILE *f), (f))                                                            \
+  X(flockfile, void, (FILE *f), (f))                                                        \
+  X(ftrylockfile, int, (FILE *f), (f))                                                      \
+  X(funlockfile, void, (FILE *f), (f))                                                      \
   X(close_range, int, (unsigned lo, unsigned hi, int fl), (lo, hi, fl))                     \
   X(__read_chk, ssize_t, (int fd, void *buf, size_t n, size_t len), (fd, buf, n, len))      \
   X(__recv_chk, ssize_t, (int fd, void *buf, size_t n, size_t len, int fl),                 \

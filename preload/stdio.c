@@ -309,3 +309,33 @@ GREEN__SHIM_EXPORT size_t __fread_unlocked_chk(void *restrict ptr, size_t ptrlen
     return green__real.__fread_unlocked_chk(ptr, ptrlen, size, n, fp);
   return fread_unlocked(ptr, size, n, fp);
 }
+
+/* ---- FILE locks the program holds ------------------------------------------------------
+ * flockfile's lock belongs to the OS thread, which all green threads share. While a green
+ * thread holds one, the timer signal never switches it out (src/tick.c): another green thread
+ * would take the same lock as its owner and write into the FILE half-way through. At a hooked
+ * call it still yields, as it parks there. */
+static void count_file_lock(int delta) {
+  struct green__hub *h = green__hub_peek();
+  if (h && (delta > 0 || h->current->nopreempt)) /* a lock taken before the hub: not counted */
+    h->current->nopreempt = (uint16_t)(h->current->nopreempt + delta);
+}
+
+GREEN__SHIM_EXPORT void flockfile(FILE *f) {
+  green__real_ready();
+  green__real.flockfile(f);
+  count_file_lock(1);
+}
+
+GREEN__SHIM_EXPORT int ftrylockfile(FILE *f) {
+  int r;
+  green__real_ready();
+  if ((r = green__real.ftrylockfile(f)) == 0) count_file_lock(1);
+  return r;
+}
+
+GREEN__SHIM_EXPORT void funlockfile(FILE *f) {
+  green__real_ready();
+  count_file_lock(-1);
+  green__real.funlockfile(f);
+}

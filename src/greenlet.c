@@ -119,6 +119,7 @@ green_t *green__greenlet_new(void *(*fn)(void *), void *arg, size_t stack_size) 
   g->magic = GREEN__MAGIC;
   g->state = GREEN_NEW;
   g->flags = 0;
+  g->nopreempt = 0;
   g->fn = fn;
   g->arg = arg;
   g->result = NULL;

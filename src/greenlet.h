@@ -47,6 +47,8 @@ struct green {
   uint32_t magic;             /* GREEN__MAGIC while the handle is valid */
   uint8_t state;              /* green_state_t */
   uint8_t flags;
+  uint16_t nopreempt;         /* FILE locks it holds (the shim's flockfile): tick.c's handler
+                                 never switches it out then, as it would need libc's lock */
   int wake;                   /* set by the waker: 0, GREEN__TIMER or -errno */
   int saved_errno;            /* errno while switched out: each greenlet has its own */
   /* waiting */

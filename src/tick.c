@@ -417,7 +417,7 @@ static void on_slice(struct green__hub *h, struct green__tick *t, ucontext_t *uc
   }
   if (++t->slice_ticks < SLICE_TICKS || !others_ready(h)) return;
   h->yield_due = 1;
-  if (!safe_point(uc)) return; /* at its next hooked call, or at a later tick */
+  if (h->current->nopreempt || !safe_point(uc)) return; /* at its next hooked call, or later */
   t->slice_ticks = 0;
   if (cfg.ops.leave) cfg.ops.leave();
   t->in_handler = 0;

@@ -10,8 +10,12 @@
  *            longer. The worst wall-clock lateness is printed on the TOOK line.);
  *   nopark   a thread loops on a poll() of an always-readable pipe (it never parks: Node's
  *            main thread posting to an eventfd) until a worker, ready all along, has run.
+ *   filelock a thread writes a line a character at a time between flockfile and funlockfile,
+ *            computing between characters, while another writes lines to the same FILE:
+ *            every line comes out whole (a holder of a FILE lock is never preempted).
  */
 #include <poll.h>
+#include <sched.h>
 #include <stdatomic.h>
 
 #include "prog.h"
@@ -118,12 +122,55 @@ static void nopark(void) {
   printf("the worker ran while main kept polling a ready pipe\n");
 }
 
+static FILE *shared;
+static atomic_int writer_done;
+
+static void *line_writer(void *arg) {
+  (void)arg;
+  flockfile(shared);
+  for (int i = 0; i < 100; i++) {
+    double until = prog_now() + 0.0005, x = 1;
+    putc_unlocked('A', shared);
+    while (prog_now() < until)
+      for (int j = 0; j < 1000; j++) x = x * 1.0000001 + 1e-9;
+    if (x < 0) putc_unlocked('?', shared);
+  }
+  putc_unlocked('\n', shared);
+  funlockfile(shared);
+  atomic_store(&writer_done, 1);
+  return NULL;
+}
+
+static void filelock(void) {
+  char path[] = "/tmp/cpu_hogs.XXXXXX", line[256];
+  int fd = mkstemp(path), whole = 1, lines = 0;
+  pthread_t w;
+  PROG_CHECK(fd >= 0 && (shared = fdopen(fd, "w+")) != NULL);
+  unlink(path);
+  PROG_CHECK(pthread_create(&w, NULL, line_writer, NULL) == 0);
+  prog_report_threads();
+  while (!atomic_load(&writer_done)) {
+    fprintf(shared, "BBBB\n");
+    sched_yield();
+  }
+  PROG_CHECK(pthread_join(w, NULL) == 0);
+  rewind(shared);
+  while (fgets(line, sizeof line, shared)) {
+    size_t n = strlen(line);
+    lines++;
+    whole &= strcmp(line, "BBBB\n") == 0 || (n == 101 && strspn(line, "A") == 100);
+  }
+  fclose(shared);
+  printf("every line written under flockfile came out whole: %s\n", whole && lines > 1 ? "yes" : "no");
+}
+
 int main(int argc, char **argv) {
   const char *mode = argc > 1 ? argv[1] : "";
   setvbuf(stdout, NULL, _IOLBF, 0);
   if (strcmp(mode, "spin") == 0) spin();
   else if (strcmp(mode, "ticker") == 0) tick();
   else if (strcmp(mode, "nopark") == 0) nopark();
-  else prog_die("usage: cpu_hogs spin|ticker|nopark");
+  else if (strcmp(mode, "filelock") == 0) filelock();
+  else prog_die("usage: cpu_hogs spin|ticker|nopark|filelock");
   return 0;
 }
