@@ -343,3 +343,8 @@ GREEN__SHIM_EXPORT int creat(const char *path, mode_t mode) {
   green__real_ready();
   return opened(green__real.creat(path, mode));
 }
+
+/* For syscall() (syscall.c). */
+GREEN__SHIM_HOOK_ALIAS(accept);
+GREEN__SHIM_HOOK_ALIAS(accept4);
+GREEN__SHIM_HOOK_ALIAS(connect);

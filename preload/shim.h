@@ -89,6 +89,11 @@ static inline long green__shim_done(long r, int saved) {
   return r;
 }
 
+/* Another name for hook `name` (syscall.c calls the hooks by it): from another file of the
+ * shim, a plain call to `name` is linked to libc's (--wrap). Placed after the hook. */
+#define GREEN__SHIM_HOOK_ALIAS(name) \
+  extern __typeof__(name) green__hook_##name __attribute__((alias(#name), copy(name)))
+
 /* errno = e; return -1. */
 static inline int green__shim_fail(int e) {
   errno = e;
