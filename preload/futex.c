@@ -197,7 +197,9 @@ static struct green__hub *green_waiter(void) {
 static struct green__hub *table_owner(void) {
   green__shim_tls_t *t = &green__shim_tls;
   struct green__hub *h = __atomic_load_n(&table_hub, __ATOMIC_ACQUIRE);
-  return h && t->hub == h && !t->sigdepth && !t->busy ? h : NULL;
+  if (t->sigdepth || t->busy || !t->hub || green__shim_config.native) return NULL;
+  if (!h && t->managed) table_attach(h = t->hub); /* a wake before any wait: no system call */
+  return t->hub == h ? h : NULL;
 }
 
 static long kernel_wait(const long a[6]) {

@@ -296,7 +296,9 @@
   X(sched_getparam, int, (pid_t tid, struct sched_param *p), (tid, p))                      \
   X(sched_rr_get_interval, int, (pid_t tid, struct timespec *t), (tid, t))                  \
   X(setpriority, int, (__priority_which_t w, id_t who, int prio), (w, who, prio))           \
-  X(getpriority, int, (__priority_which_t w, id_t who), (w, who))
+  X(getpriority, int, (__priority_which_t w, id_t who), (w, who))                           \
+  X(fopen, FILE *, (const char *path, const char *mode), (path, mode))                      \
+  X(fopen64, FILE *, (const char *path, const char *mode), (path, mode))
 
 /* The ones returning void: their __wrap_ functions return nothing. */
 #define GREEN_REALS_VOID(X)                                                                  \

@@ -28,4 +28,9 @@ long green__shim_tid_of(long tid);
 /* The same for a thread id that goes with a process id (tgkill). */
 long green__shim_tgid_tid(long tgid, long tid);
 
+/* A path naming a green thread's /proc/.../task/<id> directory, turned into its OS
+ * thread's (in buf); any other path unchanged. */
+#define GREEN__TASK_PATH_MAX 256
+const char *green__shim_task_path(const char *path, char *buf, size_t len);
+
 #endif

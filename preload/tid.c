@@ -13,11 +13,16 @@
  * green thread's id into its OS thread's (the hub's, whose id is the process id): a signal
  * sent with tgkill(getpid(), gettid(), sig) reaches the OS thread the green thread runs on
  * and its handler runs at once on that green thread, as the kernel runs it on the thread
- * that sent it. What is not translated: /proc/self/task/<id> (the directory is the OS
- * thread's, under the kernel's id), and other system calls and ioctls that take a thread id.
+ * that sent it. Paths /proc/self/task/<id>/... and /proc/<pid>/task/<id>/... given to the
+ * open family and fopen name the OS thread's directory. Not translated: other calls on such
+ * paths (stat, opendir, a path relative to an opened /proc directory), and other system
+ * calls and ioctls that take a thread id.
  */
 #include <sched.h>
 #include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -54,6 +59,45 @@ long green__shim_tid_of(long tid) {
 
 long green__shim_tgid_tid(long tgid, long tid) {
   return tgid == getpid() ? green__shim_tid_of(tid) : tid;
+}
+
+/* The digits at *p as a number (and p moved past them), or -1 when there are none. */
+static long digits(const char **p) {
+  long n = 0;
+  const char *s = *p;
+  if (*s < '0' || *s > '9') return -1;
+  while (*s >= '0' && *s <= '9' && n < INT32_MAX) n = n * 10 + (*s++ - '0');
+  *p = s;
+  return n;
+}
+
+const char *green__shim_task_path(const char *path, char *buf, size_t len) {
+  const char *p = path, *dir;
+  long tid, real;
+  if (!path || strncmp(path, "/proc/", 6) != 0 || green__shim_config.native) return path;
+  p += 6;
+  if (strncmp(p, "self/", 5) == 0) p += 5;
+  else if (digits(&p) == getpid() && *p == '/') p++;
+  else return path;
+  if (strncmp(p, "task/", 5) != 0) return path;
+  dir = p += 5;
+  if ((tid = digits(&p)) < GREEN__TID_BASE || (*p && *p != '/') ||
+      (real = green__shim_tid_of(tid)) == tid)
+    return path;
+  if (snprintf(buf, len, "%.*s%ld%s", (int)(dir - path), path, real, p) >= (int)len) return path;
+  return buf;
+}
+
+GREEN__SHIM_EXPORT FILE *fopen(const char *path, const char *mode) {
+  char buf[GREEN__TASK_PATH_MAX];
+  green__real_ready();
+  return green__real.fopen(green__shim_task_path(path, buf, sizeof buf), mode);
+}
+
+GREEN__SHIM_EXPORT FILE *fopen64(const char *path, const char *mode) {
+  char buf[GREEN__TASK_PATH_MAX];
+  green__real_ready();
+  return green__real.fopen64(green__shim_task_path(path, buf, sizeof buf), mode);
 }
 
 GREEN__SHIM_EXPORT pid_t gettid(void) {

@@ -12,7 +12,10 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
+#include <threads.h>
 
 #include "prog.h"
 
@@ -285,6 +288,47 @@ static void signal_test(void) {
   printf("untimed wait, SA_RESTART handler: %s, handled %u\n", r == 0 ? "woken" : "?", atomic_load(&handled));
 }
 
+/* ---- waiters and wakers outside the green threads -------------------------------------- */
+
+static atomic_uint word_f, word_g;
+
+/* A C11 thread stays an OS thread under the shim: its wake must reach a green waiter, and a
+ * green thread's wake its own wait in the kernel. */
+static int os_thread(void *arg) {
+  (void)arg;
+  usleep(50000);
+  atomic_store(&word_f, 1);
+  wake(&word_f, 1);
+  while (atomic_load(&word_g) == 0) wait_on(&word_g, 0, NULL);
+  return 0;
+}
+
+static void foreign_test(void) {
+  atomic_uint *shared = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  thrd_t t;
+  pid_t pid;
+  int st, r;
+  PROG_CHECK(thrd_create(&t, os_thread, NULL) == thrd_success);
+  while ((r = wait_on(&word_f, 0, NULL)) == 0 && atomic_load(&word_f) == 0) {
+  }
+  printf("woken by an OS thread: %s\n", r == 0 || r == EAGAIN ? "yes" : "?");
+  usleep(50000); /* let it wait in the kernel */
+  atomic_store(&word_g, 1);
+  wake(&word_g, 1);
+  thrd_join(t, NULL);
+  printf("an OS thread woken\n");
+  PROG_CHECK(shared != MAP_FAILED);
+  if ((pid = fork()) == 0) {
+    usleep(50000);
+    atomic_store(shared, 1);
+    syscall(SYS_futex, shared, FUTEX_WAKE, 1, NULL, NULL, 0);
+    _exit(0);
+  }
+  while (atomic_load(shared) == 0) syscall(SYS_futex, shared, FUTEX_WAIT, 0, NULL, NULL, 0);
+  waitpid(pid, &st, 0);
+  printf("shared futex woken by another process: %u\n", atomic_load(shared));
+}
+
 int main(void) {
   setvbuf(stdout, NULL, _IOLBF, 0);
   counter_test();
@@ -292,5 +336,6 @@ int main(void) {
   timeout_test();
   wake_test();
   signal_test();
+  foreign_test();
   return 0;
 }

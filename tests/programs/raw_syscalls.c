@@ -165,6 +165,22 @@ static void on_usr2(int sig) {
   atomic_store(&sig_tid, (int)gettid());
 }
 
+/* A thread's own /proc/self/task/<id> files open (the kernel's say which thread they are:
+ * under the shim, the OS thread). */
+static void task_files(pid_t me) {
+  char path[64];
+  FILE *f;
+  int fd, ok;
+  snprintf(path, sizeof path, "/proc/self/task/%d/stat", (int)me);
+  ok = (f = fopen(path, "r")) != NULL;
+  if (f) fclose(f);
+  printf("fopen of its /proc/self/task/<id>/stat: %d\n", ok);
+  snprintf(path, sizeof path, "/proc/%d/task/%d/comm", (int)getpid(), (int)me);
+  ok = (fd = open(path, O_RDONLY)) >= 0;
+  if (fd >= 0) close(fd);
+  printf("open of its /proc/<pid>/task/<id>/comm: %d\n", ok);
+}
+
 static void *who(void *arg) {
   int i = (int)(long)arg;
   pid_t me = gettid();
@@ -179,6 +195,7 @@ static void *who(void *arg) {
     printf("SYS_tgkill to self: %ld\n", syscall(SYS_tgkill, getpid(), me, SIGUSR2));
     printf("handler ran on the sender: %d\n", atomic_load(&sig_tid) == me);
     printf("sched_getaffinity of own id: %d\n", sched_getaffinity(me, sizeof set, &set));
+    task_files(me);
   }
   atomic_fetch_add(&id_ready, 1);
   while (atomic_load(&id_ready) < IDS) usleep(1000); /* all alive at once */
