@@ -325,7 +325,7 @@ static long futex_requeue(const long a[6], int cmd) {
   if (cmd == FUTEX_CMP_REQUEUE && __atomic_load_n(addr, __ATOMIC_SEQ_CST) != (uint32_t)a[5])
     return green__shim_fail(EAGAIN);
   n = requeue_green(h, addr, nwake, nreq, addr2);
-  if (n >= nwake + nreq || !kernel_may_wait((int)a[1])) return n;
+  if (n >= (long)nwake + nreq || !kernel_may_wait((int)a[1])) return n;
   gw = n < nwake ? n : nwake;
   r = kernel(a[0], a[1], nwake - gw, nreq - (n - gw), a[4], a[5]);
   return r == -1 && errno == EAGAIN ? n : with_kernel(n, r);
@@ -339,7 +339,7 @@ static int wake_op_apply(uint32_t *addr2, uint32_t enc, int *hit) {
   int op = (enc >> 28) & 7, cmp = (enc >> 24) & 15, oparg = sign12(enc >> 12),
       cmparg = sign12(enc);
   uint32_t old, new;
-  if (enc & (FUTEX_OP_OPARG_SHIFT << 28)) oparg = 1 << (oparg & 31);
+  if (enc & ((uint32_t)FUTEX_OP_OPARG_SHIFT << 28)) oparg = (int)(1u << (oparg & 31));
   if (op > FUTEX_OP_XOR) return -ENOSYS;
   old = __atomic_load_n(addr2, __ATOMIC_RELAXED);
   do {
