@@ -196,7 +196,13 @@ static void start_waiters(pthread_t *t, waiter_arg_t *w, int n) {
   atomic_store(&woke_mask, 0);
   for (i = 0; i < n; i++) PROG_CHECK(pthread_create(&t[i], NULL, waiter, &w[i]) == 0);
   while (atomic_load(&arrived) < (unsigned)n) usleep(1000);
-  usleep(50000);
+  usleep(100000);
+}
+
+/* The mask of woken waiters once `n` have woken (or after 2 s). */
+static unsigned woken_once(int n) {
+  for (int i = 0; i < 2000 && __builtin_popcount(atomic_load(&woke_mask)) < n; i++) usleep(1000);
+  return atomic_load(&woke_mask);
 }
 
 static void join_all(pthread_t *t, int n) {
@@ -209,8 +215,7 @@ static void wake_test(void) {
   long r;
   start_waiters(t, w, 3);
   r = wake(&word_a, 2);
-  printf("wake 2 of 3: %ld\n", r);
-  usleep(20000);
+  printf("wake 2 of 3: %ld, %d woken\n", r, __builtin_popcount(woken_once(2)));
   r = wake(&word_a, 10);
   printf("wake the rest: %ld\n", r);
   join_all(t, 3);
@@ -220,8 +225,7 @@ static void wake_test(void) {
   w[1] = (waiter_arg_t){&word_a, 2, 1};
   start_waiters(t, w, 2);
   r = futex(&word_a, FUTEX_WAKE_BITSET_PRIVATE, 10, NULL, NULL, 2);
-  usleep(20000);
-  printf("wake bitset 2: %ld, woken mask %u\n", r, atomic_load(&woke_mask));
+  printf("wake bitset 2: %ld, woken mask %u\n", r, woken_once(1));
   r = futex(&word_a, FUTEX_WAKE_BITSET_PRIVATE, 10, NULL, NULL, 1);
   join_all(t, 2);
   printf("wake bitset 1: %ld, woken mask %u\n", r, atomic_load(&woke_mask));
@@ -231,8 +235,7 @@ static void wake_test(void) {
   r = futex(&word_a, FUTEX_CMP_REQUEUE_PRIVATE, 1, (void *)(long)INT_MAX, &word_b, 1);
   printf("cmp_requeue with a stale value: %s\n", r == -1 && errno == EAGAIN ? "EAGAIN" : "?");
   r = futex(&word_a, FUTEX_CMP_REQUEUE_PRIVATE, 1, (void *)(long)INT_MAX, &word_b, 0);
-  usleep(20000);
-  printf("cmp_requeue: %ld, then %d woken\n", r, __builtin_popcount(atomic_load(&woke_mask)));
+  printf("cmp_requeue: %ld, then %d woken\n", r, __builtin_popcount(woken_once(1)));
   printf("wake on a after requeue: %ld\n", wake(&word_a, 10));
   printf("wake on b after requeue: %ld\n", wake(&word_b, 10));
   join_all(t, 3);
