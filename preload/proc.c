@@ -14,10 +14,9 @@
  */
 #include <pthread.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <sys/syscall.h>
 
 #include "signal.h"
 #include "syscall.h"

@@ -8,7 +8,9 @@
  * own, and tgkill to oneself runs the handler on the sender. Under the unfixed shim the
  * raw read blocks the only OS thread.
  */
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -39,6 +41,47 @@ static void pipe_test(void) {
   printf("SYS_read: %ld \"%s\"\n", n, buf);
   close(pipefd[0]);
   close(pipefd[1]);
+}
+
+/* ---- a loopback connection: accept in one thread, connect and send in another --------- */
+
+static int listener;
+
+static void *raw_server(void *arg) {
+  char buf[16] = {0};
+  long c, n;
+  (void)arg;
+  c = syscall(SYS_accept4, listener, NULL, NULL, SOCK_CLOEXEC);
+  PROG_CHECK(c >= 0);
+  n = syscall(SYS_recvfrom, c, buf, 10, MSG_WAITALL, NULL, NULL);
+  printf("SYS_accept4 and SYS_recvfrom: %ld \"%s\"\n", n, buf);
+  PROG_CHECK(syscall(SYS_sendto, c, "bye", 3, 0, NULL, 0) == 3);
+  close((int)c);
+  return NULL;
+}
+
+static void socket_test(void) {
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  socklen_t len = sizeof a;
+  char buf[8] = {0};
+  pthread_t t;
+  int s;
+  PROG_CHECK((listener = socket(AF_INET, SOCK_STREAM, 0)) >= 0);
+  PROG_CHECK(bind(listener, (struct sockaddr *)&a, sizeof a) == 0 && listen(listener, 1) == 0);
+  PROG_CHECK(getsockname(listener, (struct sockaddr *)&a, &len) == 0);
+  PROG_CHECK(pthread_create(&t, NULL, raw_server, NULL) == 0);
+  usleep(50000); /* the server waits in accept */
+  PROG_CHECK((s = socket(AF_INET, SOCK_STREAM, 0)) >= 0);
+  PROG_CHECK(syscall(SYS_connect, s, &a, sizeof a) == 0);
+  usleep(50000); /* the server waits in recvfrom for all 10 bytes */
+  PROG_CHECK(syscall(SYS_sendto, s, "hello", 5, 0, NULL, 0) == 5);
+  usleep(20000);
+  PROG_CHECK(syscall(SYS_sendto, s, " raw!", 5, 0, NULL, 0) == 5);
+  printf("SYS_recvfrom reply: %ld", syscall(SYS_recvfrom, s, buf, sizeof buf, 0, NULL, NULL));
+  printf(" \"%s\"\n", buf);
+  pthread_join(t, NULL);
+  close(s);
+  close(listener);
 }
 
 /* ---- sleepers --------------------------------------------------------------------------- */
@@ -222,6 +265,7 @@ static void id_test(void) {
 int main(void) {
   setvbuf(stdout, NULL, _IOLBF, 0);
   pipe_test();
+  socket_test();
   sleep_test();
   shapes_test();
   id_test();
