@@ -24,7 +24,8 @@ HOOK(nanosleep); HOOK(clock_nanosleep); HOOK(sched_yield); HOOK(pause);
 HOOK(wait4); HOOK(waitid);
 #undef HOOK
 
-#define KERNEL_SIGSET 8 /* the kernel's sigset_t: the size the raw calls must be given */
+#define KERNEL_SIGSET 8
+#define IOPRIO_WHO_PROCESS 1 /* linux/ioprio.h */ /* the kernel's sigset_t: the size the raw calls must be given */
 
 typedef struct pselect6_sigmask {
   const void *set;
@@ -183,6 +184,13 @@ static long wait_call(long nr, const long a[6], int *routed) {
   return 0;
 }
 
+/* Whether setpriority's or ioprio_set's `who` is a thread id (Linux: a "process" there is a
+ * thread). */
+static int who_is_thread(long nr, long which) {
+  if (nr == SYS_setpriority || nr == SYS_getpriority) return which == PRIO_PROCESS;
+  return which == IOPRIO_WHO_PROCESS;
+}
+
 /* The calls that name a thread: a green thread's id becomes its OS thread's. */
 static long id_call(long nr, const long a[6], int *routed) {
   long b[6];
@@ -200,7 +208,9 @@ static long id_call(long nr, const long a[6], int *routed) {
     return pass(nr, b);
   case SYS_setpriority:
   case SYS_getpriority:
-    if (a[0] == PRIO_PROCESS) b[1] = green__shim_tid_of(a[1]);
+  case SYS_ioprio_set:
+  case SYS_ioprio_get:
+    if (who_is_thread(nr, a[0])) b[1] = green__shim_tid_of(a[1]);
     return pass(nr, b);
   }
   *routed = 0;
