@@ -162,7 +162,7 @@ static void sleep_test(void) {
   prog_report_threads();
   for (i = 0; i < N * EACH; i++) pthread_join(t[i], NULL);
   printf("%d raw sleeps, %d errors\n", N * EACH, atomic_load(&sleep_errors));
-  prog_check_elapsed("raw sleeps at once", prog_now() - t0, 0.19, 0.8);
+  prog_check_elapsed("raw sleeps at once", prog_now() - t0, 0.19, 1.5); /* serially: 2.8 s */
 }
 
 /* ---- the raw shapes --------------------------------------------------------------------- */
