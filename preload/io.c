@@ -428,3 +428,15 @@ GREEN__SHIM_EXPORT int sendmmsg(int fd, struct mmsghdr *vec, unsigned vlen, int 
   int saved = errno;
   return (int)green__shim_done(sendmmsg_green(fd, vec, vlen, flags), saved);
 }
+
+/* For syscall() (syscall.c). */
+GREEN__SHIM_HOOK_ALIAS(read);
+GREEN__SHIM_HOOK_ALIAS(write);
+GREEN__SHIM_HOOK_ALIAS(readv);
+GREEN__SHIM_HOOK_ALIAS(writev);
+GREEN__SHIM_HOOK_ALIAS(recvfrom);
+GREEN__SHIM_HOOK_ALIAS(sendto);
+GREEN__SHIM_HOOK_ALIAS(recvmsg);
+GREEN__SHIM_HOOK_ALIAS(sendmsg);
+GREEN__SHIM_HOOK_ALIAS(recvmmsg);
+GREEN__SHIM_HOOK_ALIAS(sendmmsg);

@@ -22,6 +22,7 @@
 
 #include "fdtab.h"
 #include "shim.h"
+#include "syscall.h"
 
 static uint32_t socket_info(int type) {
   int base = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -281,6 +282,9 @@ static int opened(int fd) {
   return fd;
 }
 
+/* /proc/self/task/<a green thread's id> names its OS thread's directory (tid.c). */
+#define task_path(path, buf) green__shim_task_path(path, buf, sizeof buf)
+
 #define OPEN_MODE(fl, mode)                                   \
   do {                                                        \
     if (GREEN__OPEN_HAS_MODE(fl)) {                           \
@@ -292,54 +296,67 @@ static int opened(int fd) {
   } while (0)
 
 GREEN__SHIM_EXPORT int open(const char *path, int fl, ...) {
+  char buf[GREEN__TASK_PATH_MAX];
   mode_t mode = 0;
   OPEN_MODE(fl, mode);
   green__real_ready();
-  return opened(green__real.open(path, fl, mode));
+  return opened(green__real.open(task_path(path, buf), fl, mode));
 }
 
 GREEN__SHIM_EXPORT int open64(const char *path, int fl, ...) {
+  char buf[GREEN__TASK_PATH_MAX];
   mode_t mode = 0;
   OPEN_MODE(fl, mode);
   green__real_ready();
-  return opened(green__real.open64(path, fl, mode));
+  return opened(green__real.open64(task_path(path, buf), fl, mode));
 }
 
 GREEN__SHIM_EXPORT int openat(int dir, const char *path, int fl, ...) {
+  char buf[GREEN__TASK_PATH_MAX];
   mode_t mode = 0;
   OPEN_MODE(fl, mode);
   green__real_ready();
-  return opened(green__real.openat(dir, path, fl, mode));
+  return opened(green__real.openat(dir, task_path(path, buf), fl, mode));
 }
 
 GREEN__SHIM_EXPORT int openat64(int dir, const char *path, int fl, ...) {
+  char buf[GREEN__TASK_PATH_MAX];
   mode_t mode = 0;
   OPEN_MODE(fl, mode);
   green__real_ready();
-  return opened(green__real.openat64(dir, path, fl, mode));
+  return opened(green__real.openat64(dir, task_path(path, buf), fl, mode));
 }
 
 GREEN__SHIM_EXPORT int __open_2(const char *path, int fl) {
+  char buf[GREEN__TASK_PATH_MAX];
   green__real_ready();
-  return opened(green__real.__open_2(path, fl));
+  return opened(green__real.__open_2(task_path(path, buf), fl));
 }
 
 GREEN__SHIM_EXPORT int __open64_2(const char *path, int fl) {
+  char buf[GREEN__TASK_PATH_MAX];
   green__real_ready();
-  return opened(green__real.__open64_2(path, fl));
+  return opened(green__real.__open64_2(task_path(path, buf), fl));
 }
 
 GREEN__SHIM_EXPORT int __openat_2(int dir, const char *path, int fl) {
+  char buf[GREEN__TASK_PATH_MAX];
   green__real_ready();
-  return opened(green__real.__openat_2(dir, path, fl));
+  return opened(green__real.__openat_2(dir, task_path(path, buf), fl));
 }
 
 GREEN__SHIM_EXPORT int __openat64_2(int dir, const char *path, int fl) {
+  char buf[GREEN__TASK_PATH_MAX];
   green__real_ready();
-  return opened(green__real.__openat64_2(dir, path, fl));
+  return opened(green__real.__openat64_2(dir, task_path(path, buf), fl));
 }
 
 GREEN__SHIM_EXPORT int creat(const char *path, mode_t mode) {
   green__real_ready();
   return opened(green__real.creat(path, mode));
 }
+
+/* For syscall() (syscall.c). */
+GREEN__SHIM_HOOK_ALIAS(accept);
+GREEN__SHIM_HOOK_ALIAS(accept4);
+GREEN__SHIM_HOOK_ALIAS(connect);

@@ -319,3 +319,12 @@ GREEN__SHIM_EXPORT int epoll_pwait2(int ep, struct epoll_event *ev, int max,
     return green__real.epoll_pwait2(ep, ev, max, ts, mask);
   return epoll_at(ep, ev, max, at, mask, "epoll_pwait2");
 }
+
+/* For syscall() (syscall.c). */
+GREEN__SHIM_HOOK_ALIAS(poll);
+GREEN__SHIM_HOOK_ALIAS(ppoll);
+GREEN__SHIM_HOOK_ALIAS(select);
+GREEN__SHIM_HOOK_ALIAS(pselect);
+GREEN__SHIM_HOOK_ALIAS(epoll_wait);
+GREEN__SHIM_HOOK_ALIAS(epoll_pwait);
+GREEN__SHIM_HOOK_ALIAS(epoll_pwait2);

@@ -14,10 +14,12 @@
  */
 #include <pthread.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "signal.h"
+#include "syscall.h"
 #include "threads.h"
 
 static void after_fork_child(void) {
@@ -29,6 +31,7 @@ static void after_fork_child(void) {
   t->busy = 0;
   green__shim_signal_after_fork();
   green__shim_threads_after_fork(self);
+  green__shim_futex_after_fork();
 }
 
 void green__shim_proc_init(void) { pthread_atfork(NULL, NULL, after_fork_child); }
@@ -105,3 +108,25 @@ GREEN__SHIM_EXPORT int waitid(idtype_t type, id_t id, siginfo_t *info, int opt) 
     return green__real.waitid(type, id, info, opt);
   return wait_green(h, ask_waitid, &c) < 0 ? -1 : 0;
 }
+
+/* The raw system call's waitid: a fifth argument, the child's rusage. */
+static pid_t ask_waitid_rusage(const wait_call_t *c) {
+  c->info->si_pid = 0;
+  if (green__real.syscall(SYS_waitid, (long)c->type, (long)c->id, (long)c->info,
+                          (long)(c->opt | WNOHANG), (long)c->ru) < 0)
+    return -1;
+  return c->info->si_pid;
+}
+
+long green__shim_waitid_rusage(idtype_t type, id_t id, siginfo_t *info, int opt,
+                               struct rusage *ru) {
+  struct green__hub *h;
+  wait_call_t c = {.type = type, .id = id, .info = info, .opt = opt, .ru = ru};
+  if ((opt & WNOHANG) || !info || !(h = green__shim_hub()))
+    return green__real.syscall(SYS_waitid, (long)type, (long)id, (long)info, (long)opt, (long)ru);
+  return wait_green(h, ask_waitid_rusage, &c) < 0 ? -1 : 0;
+}
+
+/* For syscall() (syscall.c). */
+GREEN__SHIM_HOOK_ALIAS(wait4);
+GREEN__SHIM_HOOK_ALIAS(waitid);

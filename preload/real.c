@@ -30,6 +30,8 @@ static void missing(const char *name) {
  * (AddressSanitizer creates its pthread key before any constructor runs), and every call must
  * see the same mode. */
 void green__real_init(void) {
+  /* first: reading the configuration calls syscall(), through __wrap_syscall */
+  green__real.syscall = (long (*)(long, ...))dlsym(RTLD_NEXT, "syscall");
   green__shim_configure();
 #define RESOLVE(name, ret, params, args)                                   \
   if (!(green__real.name = (ret(*) params)dlsym(RTLD_NEXT, #name)))        \
@@ -138,4 +140,17 @@ sem_t *__wrap_sem_open(const char *name, int fl, ...) {
   }
   green__real_ready();
   return green__real.sem_open(name, fl, mode, value);
+}
+
+/* Six arguments: as many as any system call takes (libc's syscall reads six). */
+long __wrap_syscall(long nr, ...);
+long __wrap_syscall(long nr, ...) {
+  va_list ap;
+  long a[6];
+  int i;
+  va_start(ap, nr);
+  for (i = 0; i < 6; i++) a[i] = va_arg(ap, long);
+  va_end(ap);
+  if (!green__real.syscall) green__real_ready();
+  return green__real.syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
 }

@@ -158,7 +158,8 @@
   X(vscanf, int, (const char *fmt, va_list ap), (fmt, ap))                                  \
   X(__isoc99_vscanf, int, (const char *fmt, va_list ap), (fmt, ap))                         \
   GREEN_REALS_THREADS(X)                                                                    \
-  GREEN_REALS_NAMES(X)
+  GREEN_REALS_NAMES(X)                                                                      \
+  GREEN_REALS_IDS(X)
 
 /* The variadic ones: their optional last argument is passed on as a plain parameter (every
  * caller on Linux passes it in a register); their __wrap_ functions are written out. The
@@ -176,7 +177,8 @@
   X(fscanf, int, (FILE *f, const char *fmt, ...), ())                                       \
   X(__isoc99_fscanf, int, (FILE *f, const char *fmt, ...), ())                              \
   X(scanf, int, (const char *fmt, ...), ())                                                 \
-  X(__isoc99_scanf, int, (const char *fmt, ...), ())
+  X(__isoc99_scanf, int, (const char *fmt, ...), ())                                        \
+  X(syscall, long, (long nr, ...), ())
 
 #define GREEN_REALS_THREADS(X)                                                               \
   X(pthread_create, int, (pthread_t * id, const pthread_attr_t *a, void *(*fn)(void *), void *arg), \
@@ -284,6 +286,23 @@
     (const void *a, socklen_t alen, int type, struct hostent *ret, char *buf, size_t len,   \
      struct hostent **res, int *herr),                                                      \
     (a, alen, type, ret, buf, len, res, herr))
+
+/* Calls that name a thread by its id (tid.c): a green thread's id is translated. */
+#define GREEN_REALS_IDS(X)                                                                   \
+  X(gettid, pid_t, (void), ())                                                              \
+  X(tgkill, int, (pid_t tgid, pid_t tid, int sig), (tgid, tid, sig))                        \
+  X(sched_setaffinity, int, (pid_t tid, size_t n, const cpu_set_t *set), (tid, n, set))     \
+  X(sched_getaffinity, int, (pid_t tid, size_t n, cpu_set_t *set), (tid, n, set))           \
+  X(sched_setscheduler, int, (pid_t tid, int pol, const struct sched_param *p),             \
+    (tid, pol, p))                                                                          \
+  X(sched_getscheduler, int, (pid_t tid), (tid))                                            \
+  X(sched_setparam, int, (pid_t tid, const struct sched_param *p), (tid, p))                \
+  X(sched_getparam, int, (pid_t tid, struct sched_param *p), (tid, p))                      \
+  X(sched_rr_get_interval, int, (pid_t tid, struct timespec *t), (tid, t))                  \
+  X(setpriority, int, (__priority_which_t w, id_t who, int prio), (w, who, prio))           \
+  X(getpriority, int, (__priority_which_t w, id_t who), (w, who))                           \
+  X(fopen, FILE *, (const char *path, const char *mode), (path, mode))                      \
+  X(fopen64, FILE *, (const char *path, const char *mode), (path, mode))
 
 /* The ones returning void: their __wrap_ functions return nothing. */
 #define GREEN_REALS_VOID(X)                                                                  \

@@ -95,6 +95,16 @@ static inline long green__shim_done(long r, int saved) {
   return r;
 }
 
+/* Another name for hook `name` (syscall.c calls the hooks by it): from another file of the
+ * shim, a plain call to `name` is linked to libc's (--wrap). Placed after the hook. */
+#ifdef __clang__
+#define GREEN__SHIM_HOOK_ALIAS(name) \
+  extern __typeof__(name) green__hook_##name __attribute__((alias(#name)))
+#else /* copy: the target's attributes (nothrow, leaf), which GCC wants an alias to repeat */
+#define GREEN__SHIM_HOOK_ALIAS(name) \
+  extern __typeof__(name) green__hook_##name __attribute__((alias(#name), copy(name)))
+#endif
+
 /* errno = e; return -1. */
 static inline int green__shim_fail(int e) {
   errno = e;

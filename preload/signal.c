@@ -374,3 +374,6 @@ void green__shim_signal_after_fork(void) {
   chld_slot = -1;
   intr_target = mask_waiter = NULL;
 }
+
+/* For syscall() (syscall.c). */
+GREEN__SHIM_HOOK_ALIAS(pause);

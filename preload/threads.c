@@ -99,6 +99,15 @@ static green__shim_thread_t *record_of(pthread_t id) {
   return NULL;
 }
 
+green__shim_thread_t *green__shim_thread_by_tid(pid_t tid) {
+  struct chunk *c;
+  size_t i;
+  for (c = chunks; c; c = c->next)
+    for (i = 0; i < CHUNK_RECORDS; i++)
+      if (c->records[i].magic == RECORD_MAGIC && c->records[i].tid == tid) return &c->records[i];
+  return NULL;
+}
+
 static green__shim_thread_t *main_record_of_thread(void) {
   green__shim_thread_t *t = fork_record ? fork_record : green__shim_config.native ? &tls_record
                                                                                  : &main_record;
@@ -127,6 +136,7 @@ void green__shim_threads_after_fork(green__shim_thread_t *self) {
   if (!self) return;
   self->is_main = 1;
   self->detached = 0;
+  self->tid = 0; /* the child's main thread: its id is the kernel's */
   fork_record = self;
 }
 
@@ -185,6 +195,7 @@ GREEN__SHIM_EXPORT int pthread_create(pthread_t *restrict id, const pthread_attr
   if (!(t = record_new())) return EAGAIN;
   t->fn = fn;
   t->arg = arg;
+  t->tid = green__shim_tid_next();
   if (!(t->g = green_spawn_stack(entry, t, size))) {
     record_release(t);
     return EAGAIN;

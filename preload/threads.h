@@ -23,6 +23,7 @@ typedef struct green__shim_thread {
   void *cleanup;            /* pthread_cleanup_push's chain (__pthread_unwind_buf_t) */
   void *exit_value;         /* pthread_exit's, while the cleanup handlers run */
   char name[16];            /* pthread_setname_np */
+  pid_t tid;                /* what gettid() says in it (tid.c); 0 for a main greenlet */
   green__list_t link;       /* in the free list while released */
 } green__shim_thread_t;
 
@@ -45,6 +46,12 @@ int green__shim_wait_end(green__shim_thread_t *self, int r);
 /* In the child of fork: `self` (the forking thread's record, or NULL) becomes the main
  * greenlet's record of the child's new hub. */
 void green__shim_threads_after_fork(green__shim_thread_t *self);
+
+/* The live green thread whose gettid() is `tid`, or NULL (tid.c translates). */
+green__shim_thread_t *green__shim_thread_by_tid(pid_t tid);
+
+/* The id the next green thread gets: above any the kernel hands out (tid.c). */
+pid_t green__shim_tid_next(void);
 
 /* fork and wait (proc.c): register the fork handler. */
 void green__shim_proc_init(void);

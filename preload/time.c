@@ -95,3 +95,8 @@ GREEN__SHIM_EXPORT int sched_yield(void) {
   green_yield();
   return 0;
 }
+
+/* For syscall() (syscall.c). */
+GREEN__SHIM_HOOK_ALIAS(nanosleep);
+GREEN__SHIM_HOOK_ALIAS(clock_nanosleep);
+GREEN__SHIM_HOOK_ALIAS(sched_yield);
