@@ -17,6 +17,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "dns.h"
@@ -29,6 +30,9 @@
 
 static __thread struct green__hub *tls_hub __attribute__((tls_model("initial-exec")));
 static pthread_key_t hub_key;
+/* What the forking greenlet carries into the child's fresh hub (green__hub_fork_child). */
+static __thread struct green__locals *fork_locals;
+static __thread char fork_name[GREEN_NAME_MAX];
 static pthread_once_t hub_key_once = PTHREAD_ONCE_INIT;
 
 void green__fatal(const char *fmt, ...) {
@@ -191,6 +195,15 @@ static int start_hub_greenlet(struct green__hub *h) {
   return 0;
 }
 
+/* In the child of fork, the greenlet that forked is the new hub's main greenlet: it keeps
+ * its local values and its name. */
+static void adopt_forking_greenlet(green_t *g) {
+  g->locals = fork_locals;
+  fork_locals = NULL;
+  memcpy(g->name, fork_name, sizeof g->name);
+  fork_name[0] = '\0';
+}
+
 static struct green__hub *hub_create(void) {
   struct green__hub *h = calloc(1, sizeof *h);
   if (!h) goto nomem;
@@ -205,6 +218,7 @@ static struct green__hub *hub_create(void) {
   green__calls_init(h);
   h->errnop = &errno;
   init_system_greenlet(h, &h->main);
+  adopt_forking_greenlet(&h->main);
 #if GREEN_HAVE_ASAN
   main_stack_bounds(&h->main);
 #endif
@@ -229,6 +243,9 @@ struct green__hub *green__hub_get(void) {
 void green__hub_fork_child(void) {
   struct green__hub *h = tls_hub;
   if (!h) return;
+  fork_locals = h->current->locals; /* the parent's hub is never freed here: no double free */
+  h->current->locals = NULL;
+  memcpy(fork_name, h->current->name, sizeof fork_name);
   ev_loop_destroy(h->loop); /* its epoll fd is the parent's epoll instance */
   tls_hub = NULL;
   pthread_setspecific(hub_key, NULL); /* no destructor for the parent's hub at thread exit */

@@ -49,7 +49,8 @@ extern void (*green__hub_destroy_hook)(struct green__hub *h);
 /* In the child of fork(): forget the calling thread's hub without running or freeing
  * anything of it (its greenlets belong to the parent; the child may be running on one of
  * their stacks). Closes the loop's descriptors, which the parent shares. The next call
- * creates a fresh hub whose main greenlet is whatever stack the thread is on. */
+ * creates a fresh hub whose main greenlet is whatever stack the thread is on; it keeps the
+ * forking greenlet's local values and name. */
 void green__hub_fork_child(void);
 
 /* Give the CPU away: to the next ready greenlet, or to the hub loop when none is ready. The
