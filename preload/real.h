@@ -121,6 +121,8 @@
   X(sigaction, int, (int sig, const struct sigaction *a, struct sigaction *old),            \
     (sig, a, old))                                                                          \
   X(pause, int, (void), ())                                                                 \
+  X(sigprocmask, int, (int how, const sigset_t *s, sigset_t *old), (how, s, old))           \
+  X(pthread_sigmask, int, (int how, const sigset_t *s, sigset_t *old), (how, s, old))       \
   X(sigsuspend, int, (const sigset_t *m), (m))                                              \
   X(sigwait, int, (const sigset_t *s, int *sig), (s, sig))                                  \
   X(sigwaitinfo, int, (const sigset_t *s, siginfo_t *i), (s, i))                            \

@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "../src/wait.h"
+#include "sigmask.h"
 #include "threads.h"
 
 /* ---- the program's actions -------------------------------------------------------------- */
@@ -51,14 +52,21 @@ static int is_function(void *fn) { return fn != (void *)SIG_DFL && fn != (void *
 
 static void chld_notify(void);
 
+/* The green thread a signal interrupts: the one parked with a signal mask, else the main
+ * thread, else another parked one; never one that blocks the signal. */
+static green_t *interrupted(struct green__hub *h, int sig) {
+  if (mask_waiter && !green__shim_sigmask_blocks(mask_waiter, sig)) return mask_waiter;
+  if (!green__shim_sigmask_blocks(&h->main, sig)) return &h->main;
+  return green__shim_threads_unblocked(h, sig);
+}
+
 /* Interrupt the thread's parked call, if a signal interrupts it (see the top comment). */
-static void interrupt(int restart) {
+static void interrupt(int sig, int restart) {
   green__shim_tls_t *t = &green__shim_tls;
   struct green__hub *h = t->hub;
   green__shim_thread_t *rec;
   green_t *g;
-  if (!h || t->busy || !ev_is_active(&intr_async)) return;
-  g = mask_waiter ? mask_waiter : &h->main;
+  if (!h || t->busy || !ev_is_active(&intr_async) || !(g = interrupted(h, sig))) return;
   rec = g->preload;
   if (!rec || rec->intr == GREEN__INTR_NEVER || (rec->intr == GREEN__INTR_RESTART && restart))
     return;
@@ -80,7 +88,7 @@ static void trampoline(int sig, siginfo_t *si, void *uc) {
   }
   green__shim_tls.sigdepth--;
   if (sig == SIGCHLD) chld_notify();
-  if (is_function(fn)) interrupt(flags & SA_RESTART);
+  if (is_function(fn)) interrupt(sig, flags & SA_RESTART);
   errno = saved;
 }
 
@@ -153,27 +161,55 @@ void green__shim_signal_attach(struct green__hub *h) {
   ev_async_start(h->loop, &intr_async);
 }
 
+/* The waiting thread's mask is `mask` for the wait (its own again after), as the kernel's
+ * p-calls and sigsuspend set the thread's: in green mode the green thread's mask (sigmask.c),
+ * in native mode the OS thread's. */
+typedef struct mask_save {
+  uint64_t word;
+  sigset_t set;
+} mask_save_t;
+
+static void mask_begin(struct green__hub *h, const sigset_t *mask, mask_save_t *saved) {
+  green_t *g = h->current;
+  sigset_t set;
+  uint64_t w;
+  mask_waiter = g;
+  saved->word = g->sigmask;
+  if (!mask) return;
+  if (green__shim_config.native) {
+    pthread_sigmask(SIG_SETMASK, mask, &saved->set);
+    return;
+  }
+  set = *mask;
+  sigdelset(&set, SIGKILL);
+  sigdelset(&set, SIGSTOP);
+  memcpy(&w, &set, sizeof w);
+  green__shim_sigmask_set(h, g, w);
+}
+
+static void mask_end(struct green__hub *h, const sigset_t *mask, const mask_save_t *saved) {
+  if (mask && green__shim_config.native) pthread_sigmask(SIG_SETMASK, &saved->set, NULL);
+  else if (mask) green__shim_sigmask_set(h, h->current, saved->word);
+  mask_waiter = NULL;
+}
+
 int green__shim_park_masked(struct green__hub *h, double at, int loop_wait, const sigset_t *mask,
                             const char *call) {
-  sigset_t saved;
+  mask_save_t saved;
   int r;
-  mask_waiter = h->current;
-  if (mask) pthread_sigmask(SIG_SETMASK, mask, &saved);
+  mask_begin(h, mask, &saved);
   r = green__shim_park(h, at, loop_wait, GREEN__INTR_ALWAYS, call);
-  if (mask) pthread_sigmask(SIG_SETMASK, &saved, NULL);
-  mask_waiter = NULL;
+  mask_end(h, mask, &saved);
   return r;
 }
 
 int green__shim_wait_fd_masked(struct green__hub *h, int fd, double at, const sigset_t *mask,
                                const char *call) {
-  sigset_t saved;
+  mask_save_t saved;
   int r;
-  mask_waiter = h->current;
-  pthread_sigmask(SIG_SETMASK, mask, &saved);
+  mask_begin(h, mask, &saved);
   r = green__shim_wait_fd(h, fd, GREEN_READ, at, GREEN__INTR_ALWAYS, call);
-  pthread_sigmask(SIG_SETMASK, &saved, NULL);
-  mask_waiter = NULL;
+  mask_end(h, mask, &saved);
   return r;
 }
 

@@ -14,11 +14,14 @@
 
 #include <math.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "dns.h"
 #include "local.h"
@@ -51,8 +54,14 @@ static double coarse_now(void) {
   return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+/* The OS thread's signal mask becomes `mask` (the kernel's 64-bit set). */
+__attribute__((noinline, cold)) void green__hub_apply_sigmask(uint64_t mask) {
+  syscall(SYS_rt_sigprocmask, SIG_SETMASK, &mask, NULL, sizeof mask);
+}
+
 /* Switch from the running greenlet to `to`; returns when someone switches back to `from`. */
 static void switch_to(struct green__hub *h, green_t *from, green_t *to) {
+  if (green__unlikely(from->sigmask != to->sigmask)) green__hub_apply_sigmask(to->sigmask);
   h->current = to;
   to->state = GREEN_RUNNING;
   h->switches++;

@@ -62,6 +62,10 @@ void green__hub_schedule(struct green__hub *h);
  * each other this way). The caller has already set its own state, as for schedule. */
 void green__hub_switch(struct green__hub *h, green_t *to);
 
+/* Set the OS thread's signal mask to `mask` (a switch does it when the two greenlets'
+ * sigmask words differ). */
+void green__hub_apply_sigmask(uint64_t mask);
+
 /* Append g to the ready queue. */
 static inline void green__hub_push_ready(struct green__hub *h, green_t *g) {
   green__list_push_back(&h->ready, &g->run_link);
