@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "../src/wait.h"
+#include "../src/ownfd.h"
 #include "sigmask.h"
 #include "threads.h"
 
@@ -158,7 +159,9 @@ static void intr_cb(struct ev_loop *loop, ev_async *w, int revents) {
 
 void green__shim_signal_attach(struct green__hub *h) {
   ev_async_init(&intr_async, intr_cb);
+  green__ownfd_depth++; /* the loop's first async watcher makes its wake-up fd */
   ev_async_start(h->loop, &intr_async);
+  green__ownfd_depth--;
 }
 
 /* The waiting thread's mask is `mask` for the wait (its own again after), as the kernel's
@@ -238,7 +241,7 @@ GREEN__SHIM_EXPORT int sigsuspend(const sigset_t *mask) {
 static int take_signal(struct green__hub *h, const sigset_t *set, siginfo_t *info, double at,
                        int intr, const char *call) {
   struct signalfd_siginfo si;
-  int fd = signalfd(-1, set, SFD_NONBLOCK | SFD_CLOEXEC), r;
+  int fd = green__ownfd_move(signalfd(-1, set, SFD_NONBLOCK | SFD_CLOEXEC)), r;
   if (fd < 0) return -errno;
   for (;;) {
     ssize_t n = green__real.read(fd, &si, sizeof si);
@@ -252,7 +255,7 @@ static int take_signal(struct green__hub *h, const sigset_t *set, siginfo_t *inf
       break;
     }
   }
-  green__real.close(fd);
+  green__ownfd_close(fd);
   if (r > 0 && info) {
     memset(info, 0, sizeof *info);
     info->si_signo = r;
@@ -335,13 +338,13 @@ static int chld_setup(struct green__hub *h) {
   struct sigaction cur;
   int fd, i, none = -1;
   if (chld_slot < 0) {
-    if ((fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) return -1;
+    if ((fd = green__ownfd_move(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC))) < 0) return -1;
     for (i = 0; i < SLOTS; i++, none = -1)
       if (__atomic_compare_exchange_n(&chld_efd[i], &none, fd, 0, __ATOMIC_ACQ_REL,
                                       __ATOMIC_ACQUIRE))
         break;
     if (i == SLOTS) {
-      green__real.close(fd);
+      green__ownfd_close(fd);
       return -1;
     }
     chld_slot = i;
@@ -372,7 +375,7 @@ void green__shim_signal_after_fork(void) {
   int i, fd;
   for (i = 0; i < SLOTS; i++)
     if ((fd = chld_efd[i]) >= 0) {
-      green__real.close(fd);
+      green__ownfd_close(fd);
       chld_efd[i] = -1;
     }
   chld_slot = -1;

@@ -25,6 +25,7 @@
 
 #include "dns.h"
 #include "local.h"
+#include "ownfd.h"
 #include "threadsafe.h"
 #include "wait.h"
 
@@ -184,7 +185,9 @@ static void hub_destroy(void *arg) {
   green__calls_destroy(h);
   green__greenlet_free_all(h);
   green__fdtab_destroy(h);
+  green__ownfd_depth++;
   ev_loop_destroy(h->loop);
+  green__ownfd_depth--;
   green__stack_pool_destroy(&h->stacks);
   if (tls_hub == h) tls_hub = NULL;
   free(h);
@@ -221,7 +224,9 @@ static struct green__hub *hub_create(void) {
   green__list_init(&h->chunks);
   green__stack_pool_init(&h->stacks);
   green__fdtab_init(&h->fds);
+  green__ownfd_depth++; /* its epoll fd (and, under the shim, any fd libev makes) */
   h->loop = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOSIGMASK);
+  green__ownfd_depth--;
   if (!h->loop) goto nomem;
   ev_set_userdata(h->loop, h);
   green__calls_init(h);
@@ -238,7 +243,9 @@ static struct green__hub *hub_create(void) {
   pthread_setspecific(hub_key, h);
   return tls_hub = h;
 nomem:
+  green__ownfd_depth++;
   if (h && h->loop) ev_loop_destroy(h->loop);
+  green__ownfd_depth--;
   if (h) green__stack_pool_destroy(&h->stacks);
   free(h);
   errno = ENOMEM;
@@ -255,7 +262,9 @@ void green__hub_fork_child(void) {
   fork_locals = h->current->locals; /* the parent's hub is never freed here: no double free */
   h->current->locals = NULL;
   memcpy(fork_name, h->current->name, sizeof fork_name);
+  green__ownfd_depth++;
   ev_loop_destroy(h->loop); /* its epoll fd is the parent's epoll instance */
+  green__ownfd_depth--;
   tls_hub = NULL;
   pthread_setspecific(hub_key, NULL); /* no destructor for the parent's hub at thread exit */
 }

@@ -1,0 +1,58 @@
+/*
+ * The runtime's own fds, moved to the top of the numbers a program normally uses. The
+ * kernel gives every new fd the lowest free number, so an epoll fd made at start-up would
+ * shift every number the program gets by one; tests that compare fd numbers, and
+ * subprocesses that list the fds they inherit, would tell.
+ *
+ * Where: the last eighth (at most 64) of min(RLIMIT_NOFILE soft limit, 1024), read at each
+ * move. Below 1024, so select()'s fd_set is never involved and the kernel's fd table does
+ * not grow to a huge limit's size; a program that uses that many fds skips over the few
+ * taken. With a limit under 16 nothing moves.
+ */
+#include "ownfd.h"
+
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+__thread int green__ownfd_depth;
+uint64_t green__ownfd_bits[GREEN__OWNFD_LIMIT / 64];
+
+/* The first number a moved fd may take; -1 when nothing should move. */
+static int high_base(void) {
+  struct rlimit rl;
+  rlim_t top = GREEN__OWNFD_LIMIT, span;
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < top) top = rl.rlim_cur;
+  if (top < 16) return -1;
+  span = top / 8 < 64 ? top / 8 : 64;
+  return (int)(top - span);
+}
+
+static void mark(int fd, int on) {
+  uint64_t bit;
+  if ((unsigned)fd >= GREEN__OWNFD_LIMIT) return;
+  bit = 1ull << ((unsigned)fd % 64);
+  if (on) __atomic_fetch_or(&green__ownfd_bits[(unsigned)fd / 64], bit, __ATOMIC_RELAXED);
+  else __atomic_fetch_and(&green__ownfd_bits[(unsigned)fd / 64], ~bit, __ATOMIC_RELAXED);
+}
+
+int green__ownfd_move(int fd) {
+  int base = high_base(), moved = -1;
+  if (fd < 0) return fd;
+  if (base > fd) moved = fcntl(fd, F_DUPFD_CLOEXEC, base);
+  if (moved >= 0) {
+    close(fd);
+    fd = moved;
+  } else {
+    fcntl(fd, F_SETFD, FD_CLOEXEC);
+  }
+  mark(fd, 1);
+  return fd;
+}
+
+void green__ownfd_forget(int fd) { mark(fd, 0); }
+
+int green__ownfd_close(int fd) {
+  mark(fd, 0);
+  return close(fd);
+}
