@@ -9,7 +9,8 @@
  * the count raised, so the shim then stays out of that thread's way), and then interrupts
  * the thread's parked call as the kernel would have: the greenlet parked in a p*-call or
  * sigsuspend with a signal mask, else the thread's main greenlet (in green mode the process's
- * main thread, the thread the kernel picks for a process-directed signal). Whether the call
+ * main thread, the thread the kernel picks for a process-directed signal), else another
+ * parked green thread; never one whose own mask (sigmask.c) blocks the signal. Whether the call
  * ends with EINTR follows signal(7): sleeps, poll, select, epoll and sockets with a timeout
  * always; other calls only when the handler lacks SA_RESTART. The trampoline only marks the
  * target and pokes the hub with ev_async_send (async-signal-safe); the hub wakes it.
