@@ -1,13 +1,15 @@
 /*
- * The runtime's own fds, moved to the top of the numbers a program normally uses. The
+ * The runtime's own fds, moved out of the low numbers a program gets first. The
  * kernel gives every new fd the lowest free number, so an epoll fd made at start-up would
  * shift every number the program gets by one; tests that compare fd numbers, and
  * subprocesses that list the fds they inherit, would tell.
  *
- * Where: the last eighth (at most 64) of min(RLIMIT_NOFILE soft limit, 1024), read at each
- * move. Below 1024, so select()'s fd_set is never involved and the kernel's fd table does
- * not grow to a huge limit's size; a program that uses that many fds skips over the few
- * taken. With a limit under 16 nothing moves.
+ * Where: just below 64, the size of a new process's fd table (the last eighth of min(soft
+ * RLIMIT_NOFILE, 64): 56 to 63). Higher numbers would grow the kernel's table, and a program
+ * can tell its size: select() ignores fds beyond it (and fails with EBADF for closed fds
+ * inside it), /proc/self/status shows it (FDSize). A program with more fds skips the few
+ * numbers taken; when they are all taken a new one goes to the next free number above. With a
+ * limit under 16 nothing moves.
  */
 #include "ownfd.h"
 
@@ -21,10 +23,10 @@ uint64_t green__ownfd_bits[GREEN__OWNFD_LIMIT / 64];
 /* The first number a moved fd may take; -1 when nothing should move. */
 static int high_base(void) {
   struct rlimit rl;
-  rlim_t top = GREEN__OWNFD_LIMIT, span;
+  rlim_t top = 64, span;
   if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < top) top = rl.rlim_cur;
   if (top < 16) return -1;
-  span = top / 8 < 64 ? top / 8 : 64;
+  span = top / 8;
   return (int)(top - span);
 }
 

@@ -1,7 +1,7 @@
 /*
  * The runtime's own fds never show: after a sleep, a thread and a name lookup (the argument;
  * "localhost" by default) the program's first open() gets fd 3, as without the shim, and
- * /proc/self/fd lists only the program's fds. A program that closes every fd above 2 — one by
+ * /proc/self/fd lists only the program's fds; the kernel's fd table keeps its size. A program that closes every fd above 2 — one by
  * one, then with close_range — goes on with threads, sleeps, pipes and lookups as before.
  */
 #include <dirent.h>
@@ -9,6 +9,16 @@
 #include <netdb.h>
 
 #include "prog.h"
+
+/* The size of the kernel's fd table, which select() and /proc/self/status reveal. */
+static void print_fd_table_size(void) {
+  FILE *f = fopen("/proc/self/status", "r");
+  char line[256];
+  PROG_CHECK(f != NULL);
+  while (fgets(line, sizeof line, f))
+    if (strncmp(line, "FDSize:", 7) == 0) printf("fd table: %d\n", atoi(line + 7));
+  fclose(f);
+}
 
 static void *nap(void *arg) {
   usleep(10000);
@@ -67,6 +77,7 @@ int main(int argc, char **argv) {
   fd = open("/dev/null", O_RDONLY);
   printf("first open: %d\n", fd);
   list_fds("after the first open");
+  print_fd_table_size();
   for (i = 3; i < 1024; i++) closed += close(i) == 0;
   printf("close 3..1023: %d closed\n", closed);
   pipe_round();
