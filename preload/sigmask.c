@@ -57,6 +57,7 @@ void green__shim_sigmask_attach(struct green__hub *h) {
   syscall(SYS_rt_sigprocmask, SIG_BLOCK, NULL, &w, sizeof w);
   h->main.sigmask = h->hub.sigmask = w;
   if (green__shim_config.native) return;
+  h->sigmasks = 1;
   memset(blocking, 0, sizeof blocking);
   nthreads = 1;
   count(w, 1);

@@ -60,9 +60,22 @@ __attribute__((noinline, cold)) void green__hub_apply_sigmask(uint64_t mask) {
   syscall(SYS_rt_sigprocmask, SIG_SETMASK, &mask, NULL, sizeof mask);
 }
 
+/* `to` runs with its own signal mask from the switch on. glibc's swapcontext saves and
+ * restores a mask per context by itself: where the preload shim keeps the masks, the context
+ * gets the greenlet's word (the hub's changes while it is switched out). */
+static inline void switch_sigmask(struct green__hub *h, green_t *from, green_t *to) {
+#if GREEN_CTX_UCONTEXT
+  (void)from;
+  if (h->sigmasks) memcpy(&to->ctx.uc.uc_sigmask, &to->sigmask, sizeof to->sigmask);
+#else
+  (void)h;
+  if (green__unlikely(from->sigmask != to->sigmask)) green__hub_apply_sigmask(to->sigmask);
+#endif
+}
+
 /* Switch from the running greenlet to `to`; returns when someone switches back to `from`. */
 static void switch_to(struct green__hub *h, green_t *from, green_t *to) {
-  if (green__unlikely(from->sigmask != to->sigmask)) green__hub_apply_sigmask(to->sigmask);
+  switch_sigmask(h, from, to);
   h->current = to;
   to->state = GREEN_RUNNING;
   h->switches++;

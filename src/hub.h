@@ -27,6 +27,7 @@ struct green__hub {
   int idle_poll;                /* the loop runs because nothing was ready: every woken
                                    greenlet has had its turn since */
   int *errnop;                  /* this thread's errno */
+  int sigmasks;                 /* the preload shim keeps a signal mask per greenlet */
   unsigned long long switches, polls;
   green__list_t free_handles;   /* released greenlet structs */
   green__list_t chunks;         /* memory the handles come from */
