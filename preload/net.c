@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "fdtab.h"
+#include "ownfd.h"
 #include "shim.h"
 #include "syscall.h"
 
@@ -170,6 +171,10 @@ GREEN__SHIM_EXPORT int setsockopt(int fd, int level, int opt, const void *val, s
 
 GREEN__SHIM_EXPORT int close(int fd) {
   green__real_ready();
+  if (green__unlikely(green__ownfd_is(fd))) {
+    if (green__shim_ownfd_refused(fd)) return green__shim_fail(EBADF);
+    green__ownfd_forget(fd); /* libev closing its loop's fds */
+  }
   retire(fd);
   return green__real.close(fd);
 }
@@ -181,10 +186,22 @@ GREEN__SHIM_EXPORT int fclose(FILE *f) {
   return green__real.fclose(f);
 }
 
+/* close_range around the runtime's fds, in the pieces between them. */
+static int close_range_around(unsigned lo, unsigned hi, int flags) {
+  unsigned fd, top = hi < GREEN__OWNFD_LIMIT - 1 ? hi : GREEN__OWNFD_LIMIT - 1;
+  if (lo > hi) return green__real.close_range(lo, hi, flags); /* EINVAL, as the kernel says */
+  for (fd = lo; fd <= top; fd++) {
+    if (!green__shim_ownfd_refused((int)fd)) continue;
+    if (fd > lo && green__real.close_range(lo, fd - 1, flags) < 0) return -1;
+    lo = fd + 1;
+  }
+  return lo <= hi ? green__real.close_range(lo, hi, flags) : 0;
+}
+
 GREEN__SHIM_EXPORT int close_range(unsigned lo, unsigned hi, int flags) {
   int r;
   green__real_ready();
-  r = green__real.close_range(lo, hi, flags);
+  r = close_range_around(lo, hi, flags);
   if (r == 0 && !(flags & CLOSE_RANGE_CLOEXEC)) {
     unsigned fd, top = hi < (1u << 20) ? hi : (1u << 20) - 1;
     for (fd = lo; fd <= top; fd++) green__shim_fd_forget((int)fd);
@@ -202,6 +219,7 @@ GREEN__SHIM_EXPORT int dup(int fd) {
 GREEN__SHIM_EXPORT int dup3(int fd, int to, int flags) {
   int r;
   green__real_ready();
+  if (green__shim_ownfd_refused(to)) return green__shim_fail(EBADF);
   if ((r = green__real.dup3(fd, to, flags)) >= 0) {
     retire(to);
     green__shim_fd_dup(fd, to);
@@ -212,6 +230,7 @@ GREEN__SHIM_EXPORT int dup3(int fd, int to, int flags) {
 GREEN__SHIM_EXPORT int dup2(int fd, int to) {
   int r;
   green__real_ready();
+  if (green__shim_ownfd_refused(to)) return green__shim_fail(EBADF);
   if ((r = green__real.dup2(fd, to)) >= 0 && fd != to) {
     retire(to);
     green__shim_fd_dup(fd, to);
@@ -266,7 +285,10 @@ GREEN__SHIM_EXPORT int ioctl(int fd, unsigned long req, ...) {
 GREEN__SHIM_EXPORT int pipe2(int p[2], int flags) {
   int r;
   green__real_ready();
-  if ((r = green__real.pipe2(p, flags)) == 0) {
+  if ((r = green__real.pipe2(p, flags)) == 0 && green__ownfd_depth) {
+    p[0] = green__ownfd_move(p[0]); /* libev's wake-up pipe where it has no eventfd */
+    p[1] = green__ownfd_move(p[1]);
+  } else if (r == 0) {
     uint32_t info = GREEN__KIND_PIPE | (flags & O_NONBLOCK ? GREEN__FDI_NONBLOCK : 0);
     green__shim_fd_born(p[0], info, NULL);
     green__shim_fd_born(p[1], info, NULL);

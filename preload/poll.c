@@ -189,17 +189,26 @@ static int fdsets_init(fdsets_t *s, int nfds, fd_set *r, fd_set *w, fd_set *e) {
   return 0;
 }
 
-/* Ask the kernel without waiting; on an answer, hand the program its sets back. */
+/* Ask the kernel without waiting; when something is ready, hand the program its sets back.
+ * Until then the program's sets stay as it gave them: an error (EINTR, EBADF) leaves them
+ * untouched, as Linux does, and only the final timeout clears them (select_at). */
 static int select_now(fdsets_t *s, int nfds) {
   struct timeval zero = {0, 0};
   int i, r;
   for (i = 0; i < 3; i++)
     if (s->in[i]) memcpy(s->out[i], s->orig[i], s->bytes);
   r = green__real.select(nfds, s->out[0], s->out[1], s->out[2], &zero);
-  if (r >= 0)
+  if (r > 0)
     for (i = 0; i < 3; i++)
       if (s->in[i]) memcpy(s->in[i], s->out[i], s->bytes);
   return r;
+}
+
+/* The timeout's answer: nothing ready, every set cleared. */
+static void select_clear(fdsets_t *s) {
+  int i;
+  for (i = 0; i < 3; i++)
+    if (s->in[i]) memset(s->in[i], 0, s->bytes);
 }
 
 /* FD_ISSET for sets larger than fd_set (nfds > FD_SETSIZE), as the kernel reads them. */
@@ -243,6 +252,7 @@ static int select_at(int nfds, fd_set *rd, fd_set *wr, fd_set *ex, double at,
   if (fdsets_init(&s, nfds, rd, wr, ex) < 0) return green__shim_fail(ENOMEM);
   r = select_now(&s, nfds);
   if (r == 0 && h && at > green_now()) r = select_park(h, &s, nfds, at, mask, call);
+  if (r == 0) select_clear(&s);
   free(s.heap);
   return (int)green__shim_done(r, saved);
 }

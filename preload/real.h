@@ -10,6 +10,7 @@
 #ifndef GREEN_PRELOAD_REAL_H
 #define GREEN_PRELOAD_REAL_H
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
@@ -20,6 +21,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <sys/select.h>
 #include <sys/socket.h>
@@ -79,6 +81,11 @@
   X(ftrylockfile, int, (FILE *f), (f))                                                      \
   X(funlockfile, void, (FILE *f), (f))                                                      \
   X(close_range, int, (unsigned lo, unsigned hi, int fl), (lo, hi, fl))                     \
+  X(epoll_create, int, (int size), (size))                                                  \
+  X(epoll_create1, int, (int fl), (fl))                                                     \
+  X(eventfd, int, (unsigned n, int fl), (n, fl))                                            \
+  X(readdir, struct dirent *, (DIR *d), (d))                                                \
+  X(readdir64, struct dirent64 *, (DIR *d), (d))                                            \
   X(__read_chk, ssize_t, (int fd, void *buf, size_t n, size_t len), (fd, buf, n, len))      \
   X(__recv_chk, ssize_t, (int fd, void *buf, size_t n, size_t len, int fl),                 \
     (fd, buf, n, len, fl))                                                                  \
@@ -125,6 +132,8 @@
     (sig, a, old))                                                                          \
   X(pause, int, (void), ())                                                                 \
   X(raise, int, (int sig), (sig))                                                           \
+  X(sigprocmask, int, (int how, const sigset_t *s, sigset_t *old), (how, s, old))           \
+  X(pthread_sigmask, int, (int how, const sigset_t *s, sigset_t *old), (how, s, old))       \
   X(sigsuspend, int, (const sigset_t *m), (m))                                              \
   X(sigwait, int, (const sigset_t *s, int *sig), (s, sig))                                  \
   X(sigwaitinfo, int, (const sigset_t *s, siginfo_t *i), (s, i))                            \

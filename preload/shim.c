@@ -23,6 +23,7 @@
 #include "../src/wait.h"
 #include "fdtab.h"
 #include "signal.h"
+#include "sigmask.h"
 #include "threads.h"
 
 green__shim_config_t green__shim_config;
@@ -160,6 +161,7 @@ struct green__hub *green__shim_hub_attach(void) {
   if (t->hub || !t->managed || t->busy) return t->hub;
   t->busy = 1; /* creating the hub calls hooked functions (libev's pipe, fcntl) */
   h = green__hub_get();
+  if (h) green__shim_sigmask_attach(h);
   if (h) green__shim_signal_attach(h);
   t->busy = 0;
   return t->hub = h;

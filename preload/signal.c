@@ -9,7 +9,8 @@
  * the count raised, so the shim then stays out of that thread's way), and then interrupts
  * the thread's parked call as the kernel would have: the greenlet parked in a p*-call or
  * sigsuspend with a signal mask, else the thread's main greenlet (in green mode the process's
- * main thread, the thread the kernel picks for a process-directed signal). Whether the call
+ * main thread, the thread the kernel picks for a process-directed signal), else another
+ * parked green thread; never one whose own mask (sigmask.c) blocks the signal. Whether the call
  * ends with EINTR follows signal(7): sleeps, poll, select, epoll and sockets with a timeout
  * always; other calls only when the handler lacks SA_RESTART. The trampoline only marks the
  * target and pokes the hub with ev_async_send (async-signal-safe); the hub wakes it.
@@ -33,6 +34,8 @@
 
 #include "../src/tick.h"
 #include "../src/wait.h"
+#include "../src/ownfd.h"
+#include "sigmask.h"
 #include "threads.h"
 
 /* ---- the program's actions -------------------------------------------------------------- */
@@ -52,14 +55,21 @@ static int is_function(void *fn) { return fn != (void *)SIG_DFL && fn != (void *
 
 static void chld_notify(void);
 
+/* The green thread a signal interrupts: the one parked with a signal mask, else the main
+ * thread, else another parked one; never one that blocks the signal. */
+static green_t *interrupted(struct green__hub *h, int sig) {
+  if (mask_waiter && !green__shim_sigmask_blocks(mask_waiter, sig)) return mask_waiter;
+  if (!green__shim_sigmask_blocks(&h->main, sig)) return &h->main;
+  return green__shim_threads_unblocked(h, sig);
+}
+
 /* Interrupt the thread's parked call, if a signal interrupts it (see the top comment). */
-static void interrupt(int restart) {
+static void interrupt(int sig, int restart) {
   green__shim_tls_t *t = &green__shim_tls;
   struct green__hub *h = t->hub;
   green__shim_thread_t *rec;
   green_t *g;
-  if (!h || t->busy || !ev_is_active(&intr_async)) return;
-  g = mask_waiter ? mask_waiter : &h->main;
+  if (!h || t->busy || !ev_is_active(&intr_async) || !(g = interrupted(h, sig))) return;
   rec = g->preload;
   if (!rec || rec->intr == GREEN__INTR_NEVER || (rec->intr == GREEN__INTR_RESTART && restart))
     return;
@@ -81,7 +91,7 @@ static void trampoline(int sig, siginfo_t *si, void *uc) {
   }
   green__shim_tls.sigdepth--;
   if (sig == SIGCHLD) chld_notify();
-  if (is_function(fn)) interrupt(flags & SA_RESTART);
+  if (is_function(fn)) interrupt(sig, flags & SA_RESTART);
   errno = saved;
 }
 
@@ -174,30 +184,60 @@ static void intr_cb(struct ev_loop *loop, ev_async *w, int revents) {
 
 void green__shim_signal_attach(struct green__hub *h) {
   ev_async_init(&intr_async, intr_cb);
+  green__ownfd_depth++; /* the loop's first async watcher makes its wake-up fd */
   ev_async_start(h->loop, &intr_async);
+  green__ownfd_depth--;
+}
+
+/* The waiting thread's mask is `mask` for the wait (its own again after), as the kernel's
+ * p-calls and sigsuspend set the thread's: in green mode the green thread's mask (sigmask.c),
+ * in native mode the OS thread's. */
+typedef struct mask_save {
+  uint64_t word;
+  sigset_t set;
+} mask_save_t;
+
+static void mask_begin(struct green__hub *h, const sigset_t *mask, mask_save_t *saved) {
+  green_t *g = h->current;
+  sigset_t set;
+  uint64_t w;
+  mask_waiter = g;
+  saved->word = g->sigmask;
+  if (!mask) return;
+  if (green__shim_config.native) {
+    pthread_sigmask(SIG_SETMASK, mask, &saved->set);
+    return;
+  }
+  set = *mask;
+  sigdelset(&set, SIGKILL);
+  sigdelset(&set, SIGSTOP);
+  memcpy(&w, &set, sizeof w);
+  green__shim_sigmask_set(h, g, w);
+}
+
+static void mask_end(struct green__hub *h, const sigset_t *mask, const mask_save_t *saved) {
+  if (mask && green__shim_config.native) pthread_sigmask(SIG_SETMASK, &saved->set, NULL);
+  else if (mask) green__shim_sigmask_set(h, h->current, saved->word);
+  mask_waiter = NULL;
 }
 
 int green__shim_park_masked(struct green__hub *h, double at, int loop_wait, const sigset_t *mask,
                             const char *call) {
-  sigset_t saved;
+  mask_save_t saved;
   int r;
-  mask_waiter = h->current;
-  if (mask) pthread_sigmask(SIG_SETMASK, mask, &saved);
+  mask_begin(h, mask, &saved);
   r = green__shim_park(h, at, loop_wait, GREEN__INTR_ALWAYS, call);
-  if (mask) pthread_sigmask(SIG_SETMASK, &saved, NULL);
-  mask_waiter = NULL;
+  mask_end(h, mask, &saved);
   return r;
 }
 
 int green__shim_wait_fd_masked(struct green__hub *h, int fd, double at, const sigset_t *mask,
                                const char *call) {
-  sigset_t saved;
+  mask_save_t saved;
   int r;
-  mask_waiter = h->current;
-  pthread_sigmask(SIG_SETMASK, mask, &saved);
+  mask_begin(h, mask, &saved);
   r = green__shim_wait_fd(h, fd, GREEN_READ, at, GREEN__INTR_ALWAYS, call);
-  pthread_sigmask(SIG_SETMASK, &saved, NULL);
-  mask_waiter = NULL;
+  mask_end(h, mask, &saved);
   return r;
 }
 
@@ -234,7 +274,7 @@ GREEN__SHIM_EXPORT int sigsuspend(const sigset_t *mask) {
 static int take_signal(struct green__hub *h, const sigset_t *set, siginfo_t *info, double at,
                        int intr, const char *call) {
   struct signalfd_siginfo si;
-  int fd = signalfd(-1, set, SFD_NONBLOCK | SFD_CLOEXEC), r;
+  int fd = green__ownfd_move(signalfd(-1, set, SFD_NONBLOCK | SFD_CLOEXEC)), r;
   if (fd < 0) return -errno;
   for (;;) {
     ssize_t n = green__real.read(fd, &si, sizeof si);
@@ -248,7 +288,7 @@ static int take_signal(struct green__hub *h, const sigset_t *set, siginfo_t *inf
       break;
     }
   }
-  green__real.close(fd);
+  green__ownfd_close(fd);
   if (r > 0 && info) {
     memset(info, 0, sizeof *info);
     info->si_signo = r;
@@ -331,13 +371,13 @@ static int chld_setup(struct green__hub *h) {
   struct sigaction cur;
   int fd, i, none = -1;
   if (chld_slot < 0) {
-    if ((fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) return -1;
+    if ((fd = green__ownfd_move(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC))) < 0) return -1;
     for (i = 0; i < SLOTS; i++, none = -1)
       if (__atomic_compare_exchange_n(&chld_efd[i], &none, fd, 0, __ATOMIC_ACQ_REL,
                                       __ATOMIC_ACQUIRE))
         break;
     if (i == SLOTS) {
-      green__real.close(fd);
+      green__ownfd_close(fd);
       return -1;
     }
     chld_slot = i;
@@ -368,7 +408,7 @@ void green__shim_signal_after_fork(void) {
   int i, fd;
   for (i = 0; i < SLOTS; i++)
     if ((fd = chld_efd[i]) >= 0) {
-      green__real.close(fd);
+      green__ownfd_close(fd);
       chld_efd[i] = -1;
     }
   chld_slot = -1;

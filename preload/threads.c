@@ -31,6 +31,7 @@
 #include "../src/stack.h"
 #include "../src/wait.h"
 #include "signal.h"
+#include "sigmask.h"
 
 #define RECORD_MAGIC 0x74687264u /* "thrd" */
 
@@ -130,6 +131,19 @@ green__shim_thread_t *green__shim_self(struct green__hub *h) {
   return t;
 }
 
+green_t *green__shim_threads_unblocked(struct green__hub *h, int sig) {
+  struct chunk *c;
+  size_t i;
+  for (c = chunks; c; c = c->next)
+    for (i = 0; i < CHUNK_RECORDS; i++) {
+      green__shim_thread_t *t = &c->records[i];
+      if (t->magic == RECORD_MAGIC && t->g && t->g->hub == h && t->intr != GREEN__INTR_NEVER &&
+          t->g->state == GREEN_BLOCKED && !green__shim_sigmask_blocks(t->g, sig))
+        return t->g;
+    }
+  return NULL;
+}
+
 void green__shim_threads_after_fork(green__shim_thread_t *self) {
   live = 0;
   last_waiter = NULL;
@@ -143,6 +157,7 @@ void green__shim_threads_after_fork(green__shim_thread_t *self) {
 /* ---- create, exit, join ----------------------------------------------------------------- */
 
 static void thread_end(struct green__hub *h, green__shim_thread_t *self) {
+  green__shim_sigmask_ended(h, self->g);
   if (--live == 0 && last_waiter) green__wake(h, last_waiter, 0);
   if (self->detached) record_release(self);
 }
@@ -201,6 +216,7 @@ GREEN__SHIM_EXPORT int pthread_create(pthread_t *restrict id, const pthread_attr
     return EAGAIN;
   }
   t->g->preload = t;
+  green__shim_sigmask_born(h, t->g);
   live++;
   if (detach == PTHREAD_CREATE_DETACHED) {
     t->detached = 1;

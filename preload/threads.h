@@ -43,6 +43,10 @@ void green__shim_cancel_point(green__shim_thread_t *self);
 green__shim_thread_t *green__shim_wait_begin(int intr);
 int green__shim_wait_end(green__shim_thread_t *self, int r);
 
+/* A green thread of hub h parked in an interruptible wait that does not block sig, or NULL
+ * (a process-directed signal whose main thread blocks it goes to one of them). */
+green_t *green__shim_threads_unblocked(struct green__hub *h, int sig);
+
 /* In the child of fork: `self` (the forking thread's record, or NULL) becomes the main
  * greenlet's record of the child's new hub. */
 void green__shim_threads_after_fork(green__shim_thread_t *self);

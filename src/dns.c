@@ -22,8 +22,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
 
 #include "hub.h"
+#include "ownfd.h"
 #include "wait.h"
 
 typedef struct chan {
@@ -295,6 +299,37 @@ static void timeouts_from_config(struct ares_options *o, int *mask) {
   parse_options(getenv("RES_OPTIONS"), o, mask);
 }
 
+/* c-ares's sockets are the runtime's: made at a high number (ownfd.h), closed as such.
+ * c-ares makes them non-blocking only when it makes them itself. */
+static ares_socket_t own_socket(int domain, int type, int protocol, void *data) {
+  (void)data;
+  return green__ownfd_move(socket(domain, type | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol));
+}
+
+static int own_close(ares_socket_t fd, void *data) {
+  (void)data;
+  return green__ownfd_close(fd);
+}
+
+static int own_connect(ares_socket_t fd, const struct sockaddr *a, ares_socklen_t len, void *data) {
+  (void)data;
+  return connect(fd, a, len);
+}
+
+static ares_ssize_t own_recvfrom(ares_socket_t fd, void *buf, size_t n, int flags,
+                                 struct sockaddr *from, ares_socklen_t *len, void *data) {
+  (void)data;
+  return recvfrom(fd, buf, n, flags, from, len);
+}
+
+static ares_ssize_t own_sendv(ares_socket_t fd, const struct iovec *iov, int cnt, void *data) {
+  (void)data;
+  return writev(fd, iov, cnt);
+}
+
+static const struct ares_socket_functions own_sockets = {own_socket, own_close, own_connect,
+                                                         own_recvfrom, own_sendv};
+
 /* One channel; `lookups` ("b": DNS only) or NULL for the configured order. 0 or -errno. */
 static int chan_init(struct green__dns *d, chan_t *ch, char *lookups) {
   struct ares_options o;
@@ -309,6 +344,7 @@ static int chan_init(struct green__dns *d, chan_t *ch, char *lookups) {
   ev_init(&ch->timer, timer_cb);
   timeouts_from_config(&o, &mask);
   if (ares_init_options(&ch->c, &o, mask) != ARES_SUCCESS) return -ENOMEM;
+  ares_set_socket_functions(ch->c, &own_sockets, NULL);
   if (servers && *servers && ares_set_servers_ports_csv(ch->c, servers) != ARES_SUCCESS) {
     ares_destroy(ch->c);
     return -EINVAL; /* a malformed GREEN_DNS_SERVERS: say so rather than ask someone else */

@@ -134,6 +134,7 @@ green_t *green__greenlet_new(void *(*fn)(void *), void *arg, size_t stack_size) 
   g->resumed = NULL;
   g->name[0] = '\0';
   g->rdlocks = 0;
+  g->sigmask = h->current->sigmask; /* as pthread_create: the creator's mask */
   green__list_init(&g->wait_link);
   green__ctx_make(&g->ctx, g->stack->lo, g->stack->size - g->stack->color, entry, g);
   h->ngreenlets++;

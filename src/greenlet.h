@@ -51,6 +51,8 @@ struct green {
                                  never switches it out then, as it would need libc's lock */
   int wake;                   /* set by the waker: 0, GREEN__TIMER or -errno */
   int saved_errno;            /* errno while switched out: each greenlet has its own */
+  uint64_t sigmask;           /* the signal mask it runs with: the switch applies it when it
+                                 differs (the preload shim sets it; equal everywhere else) */
   /* waiting */
   green__list_t run_link;     /* in hub->ready while NEW or READY; free list when released */
   green__list_t wait_link;    /* in the list of what it is parked on */

@@ -14,13 +14,18 @@
 
 #include <math.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "dns.h"
 #include "local.h"
+#include "ownfd.h"
 #include "threadsafe.h"
 #include "tick.h"
 #include "wait.h"
@@ -30,6 +35,9 @@
 
 static __thread struct green__hub *tls_hub __attribute__((tls_model("initial-exec")));
 static pthread_key_t hub_key;
+/* What the forking greenlet carries into the child's fresh hub (green__hub_fork_child). */
+static __thread struct green__locals *fork_locals;
+static __thread char fork_name[GREEN_NAME_MAX];
 static pthread_once_t hub_key_once = PTHREAD_ONCE_INIT;
 
 void green__fatal(const char *fmt, ...) {
@@ -48,8 +56,27 @@ static double coarse_now(void) {
   return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+/* The OS thread's signal mask becomes `mask` (the kernel's 64-bit set). */
+__attribute__((noinline, cold)) void green__hub_apply_sigmask(uint64_t mask) {
+  syscall(SYS_rt_sigprocmask, SIG_SETMASK, &mask, NULL, sizeof mask);
+}
+
+/* `to` runs with its own signal mask from the switch on. glibc's swapcontext saves and
+ * restores a mask per context by itself: where the preload shim keeps the masks, the context
+ * gets the greenlet's word (the hub's changes while it is switched out). */
+static inline void switch_sigmask(struct green__hub *h, green_t *from, green_t *to) {
+#if GREEN_CTX_UCONTEXT
+  (void)from;
+  if (h->sigmasks) memcpy(&to->ctx.uc.uc_sigmask, &to->sigmask, sizeof to->sigmask);
+#else
+  (void)h;
+  if (green__unlikely(from->sigmask != to->sigmask)) green__hub_apply_sigmask(to->sigmask);
+#endif
+}
+
 /* Switch from the running greenlet to `to`; returns when someone switches back to `from`. */
 static void switch_to(struct green__hub *h, green_t *from, green_t *to) {
+  switch_sigmask(h, from, to);
   h->current = to;
   to->state = GREEN_RUNNING;
   h->switches++;
@@ -188,7 +215,9 @@ static void hub_destroy(void *arg) {
   green__calls_destroy(h);
   green__greenlet_free_all(h);
   green__fdtab_destroy(h);
+  green__ownfd_depth++;
   ev_loop_destroy(h->loop);
+  green__ownfd_depth--;
   green__stack_pool_destroy(&h->stacks);
   if (tls_hub == h) tls_hub = NULL;
   free(h);
@@ -208,6 +237,15 @@ static int start_hub_greenlet(struct green__hub *h) {
   return 0;
 }
 
+/* In the child of fork, the greenlet that forked is the new hub's main greenlet: it keeps
+ * its local values and its name. */
+static void adopt_forking_greenlet(green_t *g) {
+  g->locals = fork_locals;
+  fork_locals = NULL;
+  memcpy(g->name, fork_name, sizeof g->name);
+  fork_name[0] = '\0';
+}
+
 static struct green__hub *hub_create(void) {
   struct green__hub *h = calloc(1, sizeof *h);
   if (!h) goto nomem;
@@ -216,12 +254,15 @@ static struct green__hub *hub_create(void) {
   green__list_init(&h->chunks);
   green__stack_pool_init(&h->stacks);
   green__fdtab_init(&h->fds);
+  green__ownfd_depth++; /* its epoll fd (and, under the shim, any fd libev makes) */
   h->loop = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOSIGMASK);
+  green__ownfd_depth--;
   if (!h->loop) goto nomem;
   ev_set_userdata(h->loop, h);
   green__calls_init(h);
   h->errnop = &errno;
   init_system_greenlet(h, &h->main);
+  adopt_forking_greenlet(&h->main);
 #if GREEN_HAVE_ASAN
   main_stack_bounds(&h->main);
 #endif
@@ -235,7 +276,9 @@ static struct green__hub *hub_create(void) {
   green__tick_start(h); /* a hub works without its timers */
   return h;
 nomem:
+  green__ownfd_depth++;
   if (h && h->loop) ev_loop_destroy(h->loop);
+  green__ownfd_depth--;
   if (h) green__stack_pool_destroy(&h->stacks);
   free(h);
   errno = ENOMEM;
@@ -252,7 +295,12 @@ void green__hub_fork_child(void) {
   struct green__hub *h = tls_hub;
   if (!h) return;
   green__tick_forget(h); /* its timers were the parent's: the child has none */
+  fork_locals = h->current->locals; /* the parent's hub is never freed here: no double free */
+  h->current->locals = NULL;
+  memcpy(fork_name, h->current->name, sizeof fork_name);
+  green__ownfd_depth++;
   ev_loop_destroy(h->loop); /* its epoll fd is the parent's epoll instance */
+  green__ownfd_depth--;
   tls_hub = NULL;
   pthread_setspecific(hub_key, NULL); /* no destructor for the parent's hub at thread exit */
 }

@@ -30,6 +30,7 @@ struct green__hub {
   int idle_poll;                /* the loop runs because nothing was ready: every woken
                                    greenlet has had its turn since */
   int *errnop;                  /* this thread's errno */
+  int sigmasks;                 /* the preload shim keeps a signal mask per greenlet */
   unsigned long long switches, polls;
   green__list_t free_handles;   /* released greenlet structs */
   green__list_t chunks;         /* memory the handles come from */
@@ -60,7 +61,8 @@ extern void (*green__hub_destroy_hook)(struct green__hub *h);
 /* In the child of fork(): forget the calling thread's hub without running or freeing
  * anything of it (its greenlets belong to the parent; the child may be running on one of
  * their stacks). Closes the loop's descriptors, which the parent shares. The next call
- * creates a fresh hub whose main greenlet is whatever stack the thread is on. */
+ * creates a fresh hub whose main greenlet is whatever stack the thread is on; it keeps the
+ * forking greenlet's local values and name. */
 void green__hub_fork_child(void);
 
 /* Give the CPU away: to the next ready greenlet, or to the hub loop when none is ready. The
@@ -71,6 +73,10 @@ void green__hub_schedule(struct green__hub *h);
 /* Switch straight to `to`, which is in no queue (a generator and its caller hand the CPU to
  * each other this way). The caller has already set its own state, as for schedule. */
 void green__hub_switch(struct green__hub *h, green_t *to);
+
+/* Set the OS thread's signal mask to `mask` (a switch does it when the two greenlets'
+ * sigmask words differ). */
+void green__hub_apply_sigmask(uint64_t mask);
 
 /* Append g to the ready queue. */
 static inline void green__hub_push_ready(struct green__hub *h, green_t *g) {

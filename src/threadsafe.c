@@ -15,6 +15,8 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 
+#include "ownfd.h"
+
 struct green_hub {
   pthread_mutex_t mu;
   atomic_size_t refs;
@@ -59,7 +61,9 @@ green_hub_t *green__hub_ref(struct green__hub *h, int *err) {
     hb->hub = h;
     hb->tail = &hb->head;
     ev_async_init(&hb->async, async_cb);
+    green__ownfd_depth++; /* the loop's first async watcher makes its wake-up fd */
     ev_async_start(h->loop, &hb->async);
+    green__ownfd_depth--;
     h->handle = hb;
   }
   atomic_fetch_add_explicit(&hb->refs, 1, memory_order_relaxed);

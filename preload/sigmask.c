@@ -1,0 +1,120 @@
+/*
+ * sigprocmask and pthread_sigmask in green mode: every green thread has a signal mask of its
+ * own, the sigmask word of its greenlet. While a green thread runs, the OS thread's mask is
+ * its word; the hub's switch applies the next greenlet's word only when the two differ, so
+ * the common switch (every mask the same) makes no system call. A new thread starts with its
+ * creator's mask (green__greenlet_new copies the word), the child of fork with the forking
+ * thread's (the OS thread's mask at the fork).
+ *
+ * The hub's own greenlet, which waits in epoll_wait while every green thread is parked, runs
+ * with the signals every green thread blocks: a signal one thread does not block is
+ * delivered then, as the kernel would deliver it to that thread, and one they all block stays
+ * pending (for sigwait, or until one of them unblocks it). The trampoline (signal.c) picks
+ * the thread the signal interrupts among those that do not block it.
+ */
+#include "sigmask.h"
+
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "threads.h"
+
+enum { BITS = 64 };
+
+/* Green mode's one hub (the main thread's): how many green threads block each signal. */
+static unsigned blocking[BITS];
+static unsigned nthreads;
+
+/* SIGKILL and SIGSTOP cannot be blocked; glibc keeps its own two (SIGCANCEL, SIGSETXID)
+ * out of every mask the program sets. */
+static const uint64_t UNBLOCKABLE =
+    1ull << (SIGKILL - 1) | 1ull << (SIGSTOP - 1) | 1ull << (32 - 1) | 1ull << (33 - 1);
+
+static uint64_t word_of(const sigset_t *set) {
+  uint64_t w;
+  memcpy(&w, set, sizeof w);
+  return w & ~UNBLOCKABLE;
+}
+
+static void count(uint64_t w, int delta) {
+  int i;
+  for (i = 0; w; i++, w >>= 1)
+    if (w & 1) blocking[i] += (unsigned)delta;
+}
+
+/* The hub's greenlet blocks what every green thread blocks. */
+static void update_hub(struct green__hub *h) {
+  uint64_t all = 0;
+  int i;
+  for (i = 0; i < BITS; i++)
+    if (nthreads && blocking[i] == nthreads) all |= 1ull << i;
+  h->hub.sigmask = all;
+}
+
+void green__shim_sigmask_attach(struct green__hub *h) {
+  uint64_t w = 0;
+  syscall(SYS_rt_sigprocmask, SIG_BLOCK, NULL, &w, sizeof w);
+  h->main.sigmask = h->hub.sigmask = w;
+  if (green__shim_config.native) return;
+  h->sigmasks = 1;
+  memset(blocking, 0, sizeof blocking);
+  nthreads = 1;
+  count(w, 1);
+}
+
+void green__shim_sigmask_born(struct green__hub *h, green_t *g) {
+  nthreads++;
+  count(g->sigmask, 1);
+  if (g->sigmask || h->hub.sigmask) update_hub(h);
+}
+
+void green__shim_sigmask_ended(struct green__hub *h, green_t *g) {
+  nthreads--;
+  count(g->sigmask, -1);
+  if (g->sigmask || h->hub.sigmask) update_hub(h);
+}
+
+void green__shim_sigmask_set(struct green__hub *h, green_t *g, uint64_t mask) {
+  if (mask == g->sigmask) return;
+  count(g->sigmask, -1);
+  count(mask, 1);
+  g->sigmask = mask;
+  if (g == h->current) green__hub_apply_sigmask(mask);
+  update_hub(h);
+}
+
+/* The running green thread's mask after `how` with `set`: 0, or -EINVAL. */
+static int change(struct green__hub *h, int how, const sigset_t *set, sigset_t *old) {
+  uint64_t cur = h->current->sigmask, want = cur;
+  if (set) {
+    uint64_t w = word_of(set);
+    if (how == SIG_BLOCK) want = cur | w;
+    else if (how == SIG_UNBLOCK) want = cur & ~w;
+    else if (how == SIG_SETMASK) want = w;
+    else return -EINVAL;
+  }
+  if (old) memcpy(old, &cur, sizeof cur); /* the kernel writes its 64 bits, no more */
+  green__shim_sigmask_set(h, h->current, want);
+  return 0;
+}
+
+/* The hub whose green thread's mask a call changes: green mode, a program thread's call. */
+static struct green__hub *mask_hub(void) {
+  return green__shim_config.native ? NULL : green__shim_hub();
+}
+
+GREEN__SHIM_EXPORT int pthread_sigmask(int how, const sigset_t *set, sigset_t *old) {
+  struct green__hub *h;
+  green__real_ready();
+  if (!(h = mask_hub())) return green__real.pthread_sigmask(how, set, old);
+  return -change(h, how, set, old);
+}
+
+GREEN__SHIM_EXPORT int sigprocmask(int how, const sigset_t *set, sigset_t *old) {
+  struct green__hub *h;
+  int r;
+  green__real_ready();
+  if (!(h = mask_hub())) return green__real.sigprocmask(how, set, old);
+  return (r = change(h, how, set, old)) < 0 ? green__shim_fail(-r) : 0;
+}

@@ -1,0 +1,38 @@
+/*
+ * The runtime's own fds (the loop's epoll fd and wake-up eventfd, the resolver's sockets, the
+ * preload shim's signal fds) live at 56 to 63 (ownfd.c), close-on-exec, out of the program's way:
+ * a program's open() gets the number it would get without the runtime. Under the preload
+ * shim the program cannot close them, dup onto them or see them in /proc/self/fd.
+ */
+#ifndef GREEN_OWNFD_H
+#define GREEN_OWNFD_H
+
+#include <stdint.h>
+
+#define GREEN__OWNFD_LIMIT 1024 /* the numbers green__ownfd_is knows */
+
+/* Non-zero while the runtime creates or closes fds the calling thread makes through other
+ * libraries (libev): the preload shim moves or releases them as the runtime's. */
+extern __thread int green__ownfd_depth;
+
+extern uint64_t green__ownfd_bits[GREEN__OWNFD_LIMIT / 64];
+
+/* fd (new, the runtime's) moved to the runtime's numbers, close-on-exec, and marked as the
+ * runtime's: the new number. Where that cannot be (a very low fd limit) it stays,
+ * close-on-exec. */
+int green__ownfd_move(int fd);
+
+/* The runtime is done with fd: unmark it, close it. */
+int green__ownfd_close(int fd);
+
+/* fd is being closed by the runtime: unmark it. */
+void green__ownfd_forget(int fd);
+
+/* Whether fd is one of the runtime's. */
+static inline int green__ownfd_is(int fd) {
+  return (unsigned)fd < GREEN__OWNFD_LIMIT &&
+         (__atomic_load_n(&green__ownfd_bits[(unsigned)fd / 64], __ATOMIC_RELAXED) >>
+          ((unsigned)fd % 64) & 1);
+}
+
+#endif
