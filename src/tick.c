@@ -48,6 +48,7 @@
 
 #include "hub.h"
 #include "internal.h"
+#include "ownfd.h"
 
 #define SLICE_TICKS 2      /* slice timer periods per slice */
 #define DOG_REARMS 16      /* watchdog re-arms per period, at most */
@@ -420,10 +421,12 @@ static void on_slice(struct green__hub *h, struct green__tick *t, ucontext_t *uc
   if (h->current->nopreempt || !safe_point(uc)) return; /* at its next hooked call, or later */
   t->slice_ticks = 0;
   if (cfg.ops.leave) cfg.ops.leave();
+  green__ownfd_depth--;
   t->in_handler = 0;
   green__hub_preempt(h); /* returns when the greenlet's turn comes again */
-  if (cfg.ops.enter) cfg.ops.enter();
   t->in_handler = 1;
+  green__ownfd_depth++;
+  if (cfg.ops.enter) cfg.ops.enter();
 }
 
 static void on_watchdog(struct green__hub *h, struct green__tick *t, ucontext_t *uc) {
@@ -451,10 +454,12 @@ static void on_tick(int sig, siginfo_t *si, void *ucv) {
   }
   if (!t || t->in_handler) goto out;
   t->in_handler = 1;
+  green__ownfd_depth++;
   if (cfg.ops.enter) cfg.ops.enter();
   if (tag == &slice_tag) on_slice(h, t, ucv);
   else on_watchdog(h, t, ucv);
   if (cfg.ops.leave) cfg.ops.leave();
+  green__ownfd_depth--;
   t->in_handler = 0;
 out:
   errno = saved;
@@ -489,8 +494,10 @@ void green__tick_configure(double slice, double watchdog, const green__tick_ops_
   if (ops) cfg.ops = *ops;
   if (cfg.handler_installed || (!cfg.slice && !cfg.watchdog)) return;
   find_runtime();
+  green__ownfd_depth++; /* libunwind's pipe, which it writes to test addresses: the runtime's */
   load_unwinder();
   warm_up();
+  green__ownfd_depth--;
   memset(&sa, 0, sizeof sa);
   sa.sa_sigaction = on_tick;
   sa.sa_flags = SA_SIGINFO | SA_RESTART | SA_NODEFER;
