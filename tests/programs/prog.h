@@ -60,6 +60,12 @@ static inline void prog_check_elapsed(const char *what, double took, double lo, 
   else printf("%s: took %.3f s, outside [%.2f, %.2f) s\n", what, took, lo, hi);
 }
 
+/* Print "what: r" and, when r < 0, errno's text: r is computed before errno is read. */
+static inline void prog_show(const char *what, long r) {
+  if (r < 0) printf("%s: %ld %s\n", what, r, strerror(errno));
+  else printf("%s: %ld\n", what, r);
+}
+
 /* After `ms`, write `what` to fd, from a thread of its own (prog_start_later starts it; the
  * caller joins it). */
 typedef struct prog_later {
