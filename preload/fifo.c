@@ -65,8 +65,10 @@ static int open_reader(struct green__hub *h, int fd) {
   double step = GREEN__RETRY_FIRST;
   int scratch[2], r = 0;
   if (green__real.pipe2(scratch, O_NONBLOCK | O_CLOEXEC) < 0) return blocking(fd);
+  green__shim_retry_kick(); /* a writer of this thread waiting for a reader can go on */
   while (!writer_came(fd, scratch[1]))
-    if ((r = green__shim_retry_park(h, &step, INFINITY, GREEN__INTR_RESTART, "open")) < 0) break;
+    if ((r = green__shim_retry_park(h, &step, INFINITY, GREEN__INTR_RESTART, 1, "open")) < 0)
+      break;
   green__real.close(scratch[0]);
   green__real.close(scratch[1]);
   if (r < 0) {
@@ -86,7 +88,7 @@ static int open_writer(struct green__hub *h, int dir, const char *path, int fl, 
   int fd, r;
   while ((fd = try_open(dir, path, fl, mode)) < 0) {
     if (errno != ENXIO) return -1;
-    if ((r = green__shim_retry_park(h, &step, INFINITY, GREEN__INTR_RESTART, "open")) < 0)
+    if ((r = green__shim_retry_park(h, &step, INFINITY, GREEN__INTR_RESTART, 1, "open")) < 0)
       return green__shim_retry_fail(h, r);
   }
   return blocking(fd);

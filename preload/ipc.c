@@ -34,7 +34,7 @@ GREEN__SHIM_EXPORT int msgsnd(int id, const void *msg, size_t size, int flags) {
   if ((flags & IPC_NOWAIT) || !(h = green__shim_hub())) return green__real.msgsnd(id, msg, size, flags);
   while (green__real.msgsnd(id, msg, size, flags | IPC_NOWAIT) < 0) {
     if (errno != EAGAIN) return green__shim_fail(retry_error(errno, first));
-    if ((r = green__shim_retry_park(h, &step, INFINITY, GREEN__INTR_ALWAYS, "msgsnd")) < 0)
+    if ((r = green__shim_retry_park(h, &step, INFINITY, GREEN__INTR_ALWAYS, 1, "msgsnd")) < 0)
       return green__shim_retry_fail(h, r);
     first = 0;
   }
@@ -52,7 +52,7 @@ GREEN__SHIM_EXPORT ssize_t msgrcv(int id, void *msg, size_t size, long type, int
     return green__real.msgrcv(id, msg, size, type, flags);
   while ((n = green__real.msgrcv(id, msg, size, type, flags | IPC_NOWAIT)) < 0) {
     if (errno != ENOMSG) return green__shim_fail(retry_error(errno, first));
-    if ((r = green__shim_retry_park(h, &step, INFINITY, GREEN__INTR_ALWAYS, "msgrcv")) < 0)
+    if ((r = green__shim_retry_park(h, &step, INFINITY, GREEN__INTR_ALWAYS, 1, "msgrcv")) < 0)
       return green__shim_retry_fail(h, r);
     first = 0;
   }
@@ -107,7 +107,8 @@ static int semop_green(struct green__hub *h, int id, const struct sembuf *ops, s
     if (errno != EAGAIN) return green__shim_fail(retry_error(errno, first));
     if (mixed && stopped_at_nowait(id, ops, n) == 1) return green__shim_fail(EAGAIN);
     if (green_now() >= at) return green__shim_fail(EAGAIN);
-    if ((r = green__shim_retry_park(h, &step, at, GREEN__INTR_ALWAYS, "semop")) < 0)
+    /* glibc's semop is no cancellation point */
+    if ((r = green__shim_retry_park(h, &step, at, GREEN__INTR_ALWAYS, 0, "semop")) < 0)
       return green__shim_retry_fail(h, r);
     first = 0;
   }

@@ -34,6 +34,7 @@ typedef struct lock_call {
   int (*fcntl)(int, int, void *);
   off64_t len;            /* lockf's */
   int record;             /* a classic record lock: the kernel checks it for deadlocks */
+  int cancel_point;       /* glibc's F_SETLKW is one, its flock none */
 } lock_call_t;
 
 /* ---- F_SETLKW's deadlock check ----------------------------------------------------------
@@ -123,7 +124,8 @@ static int lock_green(struct green__hub *h, int (*try)(const lock_call_t *), con
     if (try(c) == 0) return (int)green__shim_done(0, saved);
     if (!is_taken(errno)) return -1;
     if (deadlocks(c)) return green__shim_fail(EDEADLK);
-    if ((r = green__shim_retry_park(h, &step, INFINITY, GREEN__INTR_RESTART, call)) < 0)
+    if ((r = green__shim_retry_park(h, &step, INFINITY, GREEN__INTR_RESTART, c->cancel_point,
+                                    call)) < 0)
       return green__shim_retry_fail(h, r);
   }
 }
@@ -146,7 +148,7 @@ GREEN__SHIM_EXPORT int flock(int fd, int op) {
 /* lockf's F_LOCK: green; F_ULOCK kicks the waiters. */
 static int lockf_hook(int fd, int cmd, off64_t len, int (*real)(int, int, off64_t)) {
   struct green__hub *h;
-  lock_call_t c = {.fd = fd, .len = len, .record = 1};
+  lock_call_t c = {.fd = fd, .len = len, .record = 1, .cancel_point = 1};
   int r;
   if (cmd != F_LOCK || !(h = green__shim_hub())) {
     if ((r = real(fd, cmd, len)) == 0 && cmd == F_ULOCK) green__shim_retry_kick();
@@ -172,7 +174,7 @@ GREEN__SHIM_EXPORT int lockf64(int fd, int cmd, off64_t len) {
 int green__shim_fcntl_lock(int fd, int cmd, void *arg, int (*real)(int, int, void *)) {
   struct green__hub *h;
   const struct flock *fl = arg;
-  lock_call_t c = {.fd = fd, .arg = arg, .fcntl = real};
+  lock_call_t c = {.fd = fd, .arg = arg, .fcntl = real, .cancel_point = 1};
   int r;
   if ((cmd != F_SETLKW && cmd != F_OFD_SETLKW) || !fl || !(h = green__shim_hub())) {
     r = real(fd, cmd, arg);

@@ -17,10 +17,12 @@
 
 /* Park until the next step (*step, then doubled up to the maximum), `deadline` (absolute, on
  * green_now()'s clock; INFINITY: none) or a kick, whichever comes first. 0 then; -EINTR when
- * a signal interrupts by `intr`'s rule; -ECANCELED when the thread was cancelled (the caller
- * cleans up, then calls green__shim_retry_fail, which ends the thread). */
+ * a signal interrupts by `intr`'s rule; -ECANCELED when the thread was cancelled and the call
+ * is a cancellation point (`cancel_point`; the caller cleans up, then calls
+ * green__shim_retry_fail, which ends the thread). Calls that are none (flock, semop) go on
+ * waiting; the cancellation stays pending. */
 int green__shim_retry_park(struct green__hub *h, double *step, double deadline, int intr,
-                           const char *call);
+                           int cancel_point, const char *call);
 
 /* A failed park's result r (< 0) as libc reports it: ends the thread when cancelled, else
  * errno = -r and -1. */

@@ -2,7 +2,7 @@
  * File locks that wait, between threads of one process and against a child process:
  *   flock   two threads with open()s of their own contend for flock(LOCK_EX); LOCK_SH is
  *           shared; a signal without SA_RESTART ends a waiting flock with EINTR, one with
- *           SA_RESTART lets it go on;
+ *           SA_RESTART lets it go on; pthread_cancel does not end it (no cancellation point);
  *   ofd     the same with fcntl(F_OFD_SETLKW) on overlapping byte ranges;
  *   child   fcntl(F_SETLKW) and lockf(F_LOCK) wait for a lock a child process holds (two
  *           threads of one process never conflict on those: a thread's F_SETLKW on a range
@@ -92,6 +92,34 @@ static void *flock_holder(void *arg) {
   return NULL;
 }
 
+/* flock is no cancellation point: a cancelled waiter goes on waiting, takes the lock, and
+ * ends at its next cancellation point. */
+static volatile int cancelled_got_lock;
+
+static void *flock_cancelled(void *arg) {
+  int fd = open_file();
+  (void)arg;
+  PROG_CHECK(flock(fd, LOCK_EX) == 0);
+  cancelled_got_lock = 1;
+  close(fd);
+  usleep(1000 * 1000); /* a cancellation point */
+  return NULL;
+}
+
+static void cancel_flock(int fd) {
+  pthread_t t;
+  void *res;
+  PROG_CHECK(flock(fd, LOCK_EX) == 0);
+  PROG_CHECK(pthread_create(&t, NULL, flock_cancelled, NULL) == 0);
+  usleep(50 * 1000);
+  PROG_CHECK(pthread_cancel(t) == 0);
+  usleep(50 * 1000);
+  printf("cancelled flock waiter: has the lock %d\n", cancelled_got_lock);
+  PROG_CHECK(flock(fd, LOCK_UN) == 0);
+  PROG_CHECK(pthread_join(t, &res) == 0);
+  printf("then: has the lock %d, ended cancelled %d\n", cancelled_got_lock, res == PTHREAD_CANCELED);
+}
+
 static void test_flock(void) {
   int fd = open_file();
   pthread_t t, s;
@@ -121,6 +149,8 @@ static void test_flock(void) {
   prog_show("main: flock, signal with SA_RESTART", flock(fd, LOCK_EX));
   printf("handler ran %d\n", (int)got_usr1);
   PROG_CHECK(pthread_join(t, NULL) == 0);
+  PROG_CHECK(flock(fd, LOCK_UN) == 0);
+  cancel_flock(fd);
   prog_show("flock on a bad fd", flock(-1, LOCK_EX));
   prog_show("flock with a bad op", flock(fd, 0));
   close(fd);

@@ -6,7 +6,7 @@
  *   fifo  open(O_RDONLY) of a FIFO waits for a writer and open(O_WRONLY) for a reader, in
  *         either order; the fd ends up blocking; a writer that opens and closes without
  *         writing ends the reader's wait (then EOF); O_WRONLY|O_NONBLOCK without a reader
- *         fails with ENXIO.
+ *         fails with ENXIO; a reader cancelled while it waits leaves no fd.
  * Queues and the FIFO are removed at exit, also after a failure.
  */
 #include <fcntl.h>
@@ -166,6 +166,25 @@ static void rendezvous(int first, const char *then_write) {
   close(rd);
 }
 
+/* open is a cancellation point: a reader cancelled while it waits for a writer ends, and
+ * leaves no fd behind. */
+static void cancel_reader(void) {
+  opener_t o = {.flags = O_RDONLY};
+  pthread_t t;
+  void *res;
+  int before, after;
+  PROG_CHECK((before = open("/dev/null", O_RDONLY)) >= 0);
+  close(before);
+  PROG_CHECK(pthread_create(&t, NULL, open_later, &o) == 0);
+  usleep(50 * 1000);
+  PROG_CHECK(pthread_cancel(t) == 0);
+  PROG_CHECK(pthread_join(t, &res) == 0);
+  PROG_CHECK((after = open("/dev/null", O_RDONLY)) >= 0);
+  close(after);
+  printf("cancelled reader: ended cancelled %d, its fd left open %d\n", res == PTHREAD_CANCELED,
+         after != before);
+}
+
 static void test_fifo(void) {
   PROG_CHECK(mkdtemp(dir) != NULL);
   snprintf(fifo, sizeof fifo, "%s/fifo", dir);
@@ -174,6 +193,7 @@ static void test_fifo(void) {
   rendezvous(O_RDONLY, "hello");
   rendezvous(O_WRONLY, "world");
   rendezvous(O_RDONLY, NULL); /* the writer closes at once: the reader sees EOF */
+  cancel_reader();
   prog_show("open of a missing FIFO", open("/nonexistent/fifo", O_RDONLY));
 }
 
