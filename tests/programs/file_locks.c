@@ -20,6 +20,7 @@
 
 static char path[] = "/tmp/green_locks_XXXXXX";
 static pthread_t main_thread;
+static prog_flag_t ready;
 
 static void unlink_file(void) { unlink(path); }
 
@@ -47,8 +48,10 @@ static void *flock_waiter(void *arg) {
   (void)arg;
   prog_show("thread: LOCK_EX|LOCK_NB", flock(fd, LOCK_EX | LOCK_NB));
   say("thread: waits for LOCK_EX");
+  prog_flag_raise(&ready);
   PROG_CHECK(flock(fd, LOCK_EX) == 0);
   say("thread: has LOCK_EX");
+  prog_flag_raise(&ready);
   usleep(50 * 1000);
   say("thread: unlocks");
   PROG_CHECK(flock(fd, LOCK_UN) == 0);
@@ -81,6 +84,7 @@ static void *flock_holder(void *arg) {
   int fd = open_file();
   (void)arg;
   PROG_CHECK(flock(fd, LOCK_EX) == 0);
+  prog_flag_raise(&ready);
   usleep(50 * 1000);
   PROG_CHECK(pthread_kill(main_thread, SIGUSR1) == 0);
   usleep(100 * 1000);
@@ -99,6 +103,7 @@ static volatile int cancelled_got_lock;
 static void *flock_cancelled(void *arg) {
   int fd = open_file();
   (void)arg;
+  prog_flag_raise(&ready);
   PROG_CHECK(flock(fd, LOCK_EX) == 0);
   cancelled_got_lock = 1;
   close(fd);
@@ -111,6 +116,7 @@ static void cancel_flock(int fd) {
   void *res;
   PROG_CHECK(flock(fd, LOCK_EX) == 0);
   PROG_CHECK(pthread_create(&t, NULL, flock_cancelled, NULL) == 0);
+  prog_flag_wait(&ready);
   usleep(50 * 1000);
   PROG_CHECK(pthread_cancel(t) == 0);
   usleep(50 * 1000);
@@ -127,11 +133,12 @@ static void test_flock(void) {
   PROG_CHECK(flock(fd, LOCK_EX) == 0);
   say("main: has LOCK_EX");
   PROG_CHECK(pthread_create(&t, NULL, flock_waiter, NULL) == 0);
-  usleep(100 * 1000);
+  prog_flag_wait(&ready);
+  usleep(50 * 1000);
   prog_report_threads();
   say("main: unlocks");
   PROG_CHECK(flock(fd, LOCK_UN) == 0);
-  usleep(20 * 1000);
+  prog_flag_wait(&ready); /* the thread has LOCK_EX, for 50 ms */
   t0 = prog_now();
   say("main: waits for LOCK_SH");
   PROG_CHECK(flock(fd, LOCK_SH) == 0);
@@ -143,7 +150,7 @@ static void test_flock(void) {
 
   handle_usr1(0);
   PROG_CHECK(pthread_create(&t, NULL, flock_holder, NULL) == 0);
-  usleep(20 * 1000);
+  prog_flag_wait(&ready);
   prog_show("main: flock, signal without SA_RESTART", flock(fd, LOCK_EX));
   printf("handler ran %d\n", (int)got_usr1);
   prog_show("main: flock, signal with SA_RESTART", flock(fd, LOCK_EX));
@@ -169,6 +176,7 @@ static void *ofd_waiter(void *arg) {
   prog_show("thread: F_OFD_SETLK on [5,15)", ofd_lock(fd, F_OFD_SETLK, F_WRLCK, 5, 10));
   PROG_CHECK(ofd_lock(fd, F_OFD_SETLK, F_WRLCK, 20, 5) == 0); /* no overlap: at once */
   say("thread: waits for [5,15)");
+  prog_flag_raise(&ready);
   PROG_CHECK(ofd_lock(fd, F_OFD_SETLKW, F_WRLCK, 5, 10) == 0);
   say("thread: has [5,15)");
   PROG_CHECK(ofd_lock(fd, F_OFD_SETLK, F_UNLCK, 0, 0) == 0);
@@ -182,7 +190,8 @@ static void test_ofd(void) {
   PROG_CHECK(ofd_lock(fd, F_OFD_SETLKW, F_WRLCK, 0, 10) == 0);
   say("main: has [0,10)");
   PROG_CHECK(pthread_create(&t, NULL, ofd_waiter, NULL) == 0);
-  usleep(100 * 1000);
+  prog_flag_wait(&ready);
+  usleep(50 * 1000);
   prog_report_threads();
   say("main: downgrades [0,10) to a read lock");
   PROG_CHECK(ofd_lock(fd, F_OFD_SETLKW, F_RDLCK, 0, 10) == 0);
@@ -236,6 +245,7 @@ static void *record_waiter(void *arg) {
   struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
   double t0 = prog_now();
   say(w->use_lockf ? "thread: lockf(F_LOCK) waits" : "thread: F_SETLKW waits");
+  prog_flag_raise(&ready);
   PROG_CHECK((w->use_lockf ? lockf(w->fd, F_LOCK, 0) : fcntl(w->fd, F_SETLKW, &fl)) == 0);
   w->took = prog_now() - t0;
   say("thread: has the lock");
@@ -251,6 +261,7 @@ static void round_against_child(int fd, int use_lockf) {
   prog_show("F_SETLK while the child holds it", fcntl(fd, F_SETLK, &fl));
   prog_show("lockf(F_TLOCK) while the child holds it", lockf(fd, F_TLOCK, 0));
   PROG_CHECK(pthread_create(&t, NULL, record_waiter, &w) == 0);
+  prog_flag_wait(&ready);
   usleep(100 * 1000);
   prog_report_threads();
   say("main: tells the child to exit");
@@ -322,6 +333,7 @@ int main(int argc, char **argv) {
   if (argc == 4 && strcmp(argv[1], "native-waiter") == 0) return native_waiter(argv[2], atoi(argv[3]));
   if (argc != 2) prog_die("usage: file_locks flock|ofd|child");
   main_thread = pthread_self();
+  prog_flag_init(&ready);
   PROG_CHECK((fd = mkstemp(path)) >= 0);
   atexit(unlink_file);
   signal(SIGTERM, on_term);

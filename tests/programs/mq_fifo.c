@@ -18,6 +18,7 @@
 
 enum { ROUNDS = 200 };
 
+static prog_flag_t ready;
 static char qa[64], qb[64], dir[] = "/tmp/green_fifo_XXXXXX", fifo[96];
 
 static void remove_objects(void) {
@@ -100,8 +101,12 @@ static void test_mq(void) {
   printf("ping-pong: %d of %d answers\n", got, ROUNDS);
 
   PROG_CHECK(pthread_create(&t, NULL, mq_filler, NULL) == 0);
-  usleep(100 * 1000);
-  PROG_CHECK(mq_getattr(b, &attr) == 0);
+  for (i = 0; i < 500; i++) { /* the filler has filled it and waits */
+    PROG_CHECK(mq_getattr(b, &attr) == 0);
+    if (attr.mq_curmsgs >= 2) break;
+    usleep(10 * 1000);
+  }
+  usleep(20 * 1000);
   printf("main: the queue holds %ld messages\n", (long)attr.mq_curmsgs);
   for (i = 0; i < 4; i++) PROG_CHECK(mq_receive(b, buf, sizeof buf, NULL) == 5);
   PROG_CHECK(pthread_join(t, NULL) == 0);
@@ -138,6 +143,7 @@ typedef struct opener {
 static void *open_later(void *arg) {
   opener_t *o = arg;
   say(o->flags == O_RDONLY ? "thread: opens for reading" : "thread: opens for writing");
+  prog_flag_raise(&ready);
   PROG_CHECK((o->fd = open(fifo, o->flags)) >= 0);
   say("thread: open returned");
   return NULL;
@@ -150,7 +156,8 @@ static void rendezvous(int first, const char *then_write) {
   char buf[16] = "";
   int fd, rd, wr;
   PROG_CHECK(pthread_create(&t, NULL, open_later, &o) == 0);
-  usleep(100 * 1000);
+  prog_flag_wait(&ready);
+  usleep(50 * 1000);
   prog_report_threads();
   say(first == O_RDONLY ? "main: opens for writing" : "main: opens for reading");
   PROG_CHECK((fd = open(fifo, first == O_RDONLY ? O_WRONLY : O_RDONLY)) >= 0);
@@ -176,6 +183,7 @@ static void cancel_reader(void) {
   PROG_CHECK((before = open("/dev/null", O_RDONLY)) >= 0);
   close(before);
   PROG_CHECK(pthread_create(&t, NULL, open_later, &o) == 0);
+  prog_flag_wait(&ready);
   usleep(50 * 1000);
   PROG_CHECK(pthread_cancel(t) == 0);
   PROG_CHECK(pthread_join(t, &res) == 0);
@@ -199,6 +207,7 @@ static void test_fifo(void) {
 
 int main(int argc, char **argv) {
   if (argc != 2) prog_die("usage: mq_fifo mq|fifo");
+  prog_flag_init(&ready);
   atexit(remove_objects);
   signal(SIGTERM, on_term);
   signal(SIGINT, on_term);

@@ -17,6 +17,7 @@
 enum { ROUNDS = 200 };
 
 static int msq = -1, sem = -1;
+static prog_flag_t ready;
 
 static void remove_objects(void) {
   if (msq >= 0) msgctl(msq, IPC_RMID, NULL);
@@ -58,6 +59,7 @@ static void *ponger(void *arg) {
 static void *late_receiver(void *arg) {
   msg_t m;
   (void)arg;
+  prog_flag_raise(&ready);
   prog_show("receiver: msgrcv on the removed queue", msgrcv(msq, &m, sizeof m.text, 7, 0));
   return NULL;
 }
@@ -95,8 +97,12 @@ static void test_msg(void) {
   ds.msg_qbytes = 2 * sizeof m.text;
   PROG_CHECK(msgctl(msq, IPC_SET, &ds) == 0);
   PROG_CHECK(pthread_create(&t, NULL, filler, NULL) == 0);
-  usleep(100 * 1000);
-  PROG_CHECK(msgctl(msq, IPC_STAT, &ds) == 0);
+  for (i = 0; i < 500; i++) { /* the filler has filled it and waits */
+    PROG_CHECK(msgctl(msq, IPC_STAT, &ds) == 0);
+    if (ds.msg_qnum >= 2) break;
+    usleep(10 * 1000);
+  }
+  usleep(20 * 1000);
   printf("main: the queue holds %lu messages\n", (unsigned long)ds.msg_qnum);
   for (i = 0; i < 4; i++) PROG_CHECK(msgrcv(msq, &m, sizeof m.text, 3, 0) == (ssize_t)sizeof m.text);
   PROG_CHECK(pthread_join(t, NULL) == 0);
@@ -106,6 +112,7 @@ static void test_msg(void) {
   prog_show("msgrcv into a short buffer", msgrcv(msq, &m, 4, 5, 0));
 
   PROG_CHECK(pthread_create(&t, NULL, late_receiver, NULL) == 0);
+  prog_flag_wait(&ready);
   usleep(50 * 1000);
   say("main: removes the queue");
   PROG_CHECK(msgctl(msq, IPC_RMID, NULL) == 0);
@@ -122,9 +129,11 @@ static void *sem_waiter(void *arg) {
   struct sembuf take = {0, -2, 0}, zero = {1, 0, 0};
   (void)arg;
   say("waiter: takes 2 from semaphore 0");
+  prog_flag_raise(&ready);
   PROG_CHECK(semop(sem, &take, 1) == 0);
   say("waiter: took 2");
   say("waiter: waits for semaphore 1 to be 0");
+  prog_flag_raise(&ready);
   PROG_CHECK(semop(sem, &zero, 1) == 0);
   say("waiter: semaphore 1 is 0");
   return NULL;
@@ -133,6 +142,7 @@ static void *sem_waiter(void *arg) {
 static void *rm_waiter(void *arg) {
   struct sembuf take = {0, -1, 0};
   (void)arg;
+  prog_flag_raise(&ready);
   prog_show("waiter: semop on the removed set", semop(sem, &take, 1));
   return NULL;
 }
@@ -146,6 +156,7 @@ static void test_sem(void) {
   PROG_CHECK((sem = semget(IPC_PRIVATE, 2, IPC_CREAT | 0600)) >= 0);
   PROG_CHECK(semop(sem, &up1, 1) == 0);
   PROG_CHECK(pthread_create(&t, NULL, sem_waiter, NULL) == 0);
+  prog_flag_wait(&ready);
   usleep(50 * 1000);
   prog_report_threads();
   say("main: posts 1");
@@ -153,6 +164,7 @@ static void test_sem(void) {
   usleep(50 * 1000);
   say("main: posts 1");
   PROG_CHECK(semop(sem, &one, 1) == 0);
+  prog_flag_wait(&ready);
   usleep(50 * 1000);
   say("main: takes semaphore 1 to 0");
   PROG_CHECK(semop(sem, &down1, 1) == 0);
@@ -170,6 +182,7 @@ static void test_sem(void) {
   prog_show("semop on a missing semaphore", semop(sem, &(struct sembuf){5, 1, 0}, 1));
 
   PROG_CHECK(pthread_create(&t, NULL, rm_waiter, NULL) == 0);
+  prog_flag_wait(&ready);
   usleep(50 * 1000);
   say("main: removes the set");
   PROG_CHECK(semctl(sem, 0, IPC_RMID) == 0);
@@ -180,6 +193,7 @@ static void test_sem(void) {
 
 int main(int argc, char **argv) {
   if (argc != 2) prog_die("usage: sysv_ipc msg|sem");
+  prog_flag_init(&ready);
   atexit(remove_objects);
   signal(SIGTERM, on_term);
   signal(SIGINT, on_term);
