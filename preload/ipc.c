@@ -31,7 +31,8 @@ GREEN__SHIM_EXPORT int msgsnd(int id, const void *msg, size_t size, int flags) {
   double step = GREEN__RETRY_FIRST;
   int r, first = 1, saved = errno;
   green__real_ready();
-  if ((flags & IPC_NOWAIT) || !(h = green__shim_hub())) return green__real.msgsnd(id, msg, size, flags);
+  if ((flags & IPC_NOWAIT) || !(h = green__shim_hub()))
+    return green__real.msgsnd(id, msg, size, flags);
   while (green__real.msgsnd(id, msg, size, flags | IPC_NOWAIT) < 0) {
     if (errno != EAGAIN) return green__shim_fail(retry_error(errno, first));
     if ((r = green__shim_retry_park(h, &step, INFINITY, GREEN__INTR_ALWAYS, 1, "msgsnd")) < 0)
@@ -67,7 +68,8 @@ enum { SOPS_ON_STACK = 32 };
 /* Whether the op the kernel stopped at is one the program marked IPC_NOWAIT: it stops at the
  * first op that cannot go ahead, and that op's flag decides between EAGAIN and a wait. The
  * values are read back and the ops played on them in order (only other processes can change
- * them meanwhile). 1 or 0; -1 when none would stop now (try again). */
+ * them meanwhile). 1 or 0; -1 when none would stop now (try again). Beyond 32 ops it is taken
+ * for a wait (never seen in practice: mixed flags in one call are rare already). */
 static int stopped_at_nowait(int id, const struct sembuf *ops, size_t n) {
   unsigned short nums[SOPS_ON_STACK];
   int vals[SOPS_ON_STACK];

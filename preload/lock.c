@@ -157,7 +157,9 @@ static int lockf_hook(int fd, int cmd, off64_t len, int (*real)(int, int, off64_
   return lock_green(h, try_lockf, &c, "lockf");
 }
 
-static int real_lockf(int fd, int cmd, off64_t len) { return green__real.lockf(fd, cmd, (off_t)len); }
+static int real_lockf(int fd, int cmd, off64_t len) {
+  return green__real.lockf(fd, cmd, (off_t)len);
+}
 
 GREEN__SHIM_EXPORT int lockf(int fd, int cmd, off_t len) {
   green__real_ready();

@@ -335,7 +335,8 @@ GREEN__SHIM_EXPORT int openat(int dir, const char *path, int fl, ...) {
   mode_t mode = 0;
   struct green__hub *h;
   OPEN_MODE(fl, mode);
-  if ((h = fifo_hub(dir, path, fl, 1))) return opened(green__shim_open_fifo(h, dir, path, fl, mode));
+  if ((h = fifo_hub(dir, path, fl, 1)))
+    return opened(green__shim_open_fifo(h, dir, path, fl, mode));
   return opened(green__real.openat(dir, path, fl, mode));
 }
 
@@ -343,7 +344,8 @@ GREEN__SHIM_EXPORT int openat64(int dir, const char *path, int fl, ...) {
   mode_t mode = 0;
   struct green__hub *h;
   OPEN_MODE(fl, mode);
-  if ((h = fifo_hub(dir, path, fl, 1))) return opened(green__shim_open_fifo(h, dir, path, fl, mode));
+  if ((h = fifo_hub(dir, path, fl, 1)))
+    return opened(green__shim_open_fifo(h, dir, path, fl, mode));
   return opened(green__real.openat64(dir, path, fl, mode));
 }
 

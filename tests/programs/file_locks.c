@@ -123,7 +123,8 @@ static void cancel_flock(int fd) {
   printf("cancelled flock waiter: has the lock %d\n", cancelled_got_lock);
   PROG_CHECK(flock(fd, LOCK_UN) == 0);
   PROG_CHECK(pthread_join(t, &res) == 0);
-  printf("then: has the lock %d, ended cancelled %d\n", cancelled_got_lock, res == PTHREAD_CANCELED);
+  printf("then: has the lock %d, ended cancelled %d\n", cancelled_got_lock,
+         res == PTHREAD_CANCELED);
 }
 
 static void test_flock(void) {
@@ -330,7 +331,8 @@ static void test_child(void) {
 
 int main(int argc, char **argv) {
   int fd;
-  if (argc == 4 && strcmp(argv[1], "native-waiter") == 0) return native_waiter(argv[2], atoi(argv[3]));
+  if (argc == 4 && strcmp(argv[1], "native-waiter") == 0)
+    return native_waiter(argv[2], atoi(argv[3]));
   if (argc != 2) prog_die("usage: file_locks flock|ofd|child");
   main_thread = pthread_self();
   prog_flag_init(&ready);

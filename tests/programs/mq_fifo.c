@@ -166,7 +166,8 @@ static void rendezvous(int first, const char *then_write) {
   wr = first == O_RDONLY ? fd : o.fd;
   printf("reader O_NONBLOCK: %d, writer O_NONBLOCK: %d\n", (fcntl(rd, F_GETFL) & O_NONBLOCK) != 0,
          (fcntl(wr, F_GETFL) & O_NONBLOCK) != 0);
-  if (then_write) PROG_CHECK(write(wr, then_write, strlen(then_write)) == (ssize_t)strlen(then_write));
+  if (then_write)
+    PROG_CHECK(write(wr, then_write, strlen(then_write)) == (ssize_t)strlen(then_write));
   close(wr);
   prog_show("read", read(rd, buf, sizeof buf - 1));
   printf("read '%s'\n", buf);

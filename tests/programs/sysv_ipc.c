@@ -104,7 +104,8 @@ static void test_msg(void) {
   }
   usleep(20 * 1000);
   printf("main: the queue holds %lu messages\n", (unsigned long)ds.msg_qnum);
-  for (i = 0; i < 4; i++) PROG_CHECK(msgrcv(msq, &m, sizeof m.text, 3, 0) == (ssize_t)sizeof m.text);
+  for (i = 0; i < 4; i++)
+    PROG_CHECK(msgrcv(msq, &m, sizeof m.text, 3, 0) == (ssize_t)sizeof m.text);
   PROG_CHECK(pthread_join(t, NULL) == 0);
   say("main: took the 4 messages");
   prog_show("msgsnd with a bad type", msgsnd(msq, &(msg_t){.type = 0}, 4, 0));
