@@ -22,6 +22,7 @@
 
 #include "fdtab.h"
 #include "ownfd.h"
+#include "retry.h"
 #include "shim.h"
 #include "syscall.h"
 
@@ -48,6 +49,7 @@ static void retire(int fd) {
   green__shim_tls_t *t = &green__shim_tls;
   green__shim_fd_forget(fd);
   if (t->hub && !t->busy && !t->sigdepth) green__fd_forget(t->hub, fd);
+  green__shim_retry_kick(); /* a close drops the process's record locks on the file */
 }
 
 GREEN__SHIM_EXPORT int socket(int domain, int type, int protocol) {
@@ -186,6 +188,12 @@ GREEN__SHIM_EXPORT int fclose(FILE *f) {
   return green__real.fclose(f);
 }
 
+GREEN__SHIM_EXPORT int mq_close(mqd_t q) { /* a POSIX queue is an fd the hub may watch */
+  green__real_ready();
+  retire(q);
+  return green__real.mq_close(q);
+}
+
 /* close_range around the runtime's fds, in the pieces between them. */
 static int close_range_around(unsigned lo, unsigned hi, int flags) {
   unsigned fd, top = hi < GREEN__OWNFD_LIMIT - 1 ? hi : GREEN__OWNFD_LIMIT - 1;
@@ -205,6 +213,7 @@ GREEN__SHIM_EXPORT int close_range(unsigned lo, unsigned hi, int flags) {
   if (r == 0 && !(flags & CLOSE_RANGE_CLOEXEC)) {
     unsigned fd, top = hi < (1u << 20) ? hi : (1u << 20) - 1;
     for (fd = lo; fd <= top; fd++) green__shim_fd_forget((int)fd);
+    green__shim_retry_kick();
   }
   return r;
 }
@@ -238,7 +247,11 @@ GREEN__SHIM_EXPORT int dup2(int fd, int to) {
   return r;
 }
 
-/* ---- fcntl and ioctl: learn O_NONBLOCK ------------------------------------------------- */
+/* ---- fcntl and ioctl: learn O_NONBLOCK; fcntl's locks ---------------------------------- */
+
+static int is_lock_cmd(int cmd) {
+  return cmd == F_SETLK || cmd == F_SETLKW || cmd == F_OFD_SETLK || cmd == F_OFD_SETLKW;
+}
 
 static int fcntl_seen(int fd, int cmd, void *arg, int r) {
   if (r < 0) return r;
@@ -254,6 +267,7 @@ GREEN__SHIM_EXPORT int fcntl(int fd, int cmd, ...) {
   arg = va_arg(ap, void *);
   va_end(ap);
   green__real_ready();
+  if (is_lock_cmd(cmd)) return green__shim_fcntl_lock(fd, cmd, arg, green__real.fcntl);
   return fcntl_seen(fd, cmd, arg, green__real.fcntl(fd, cmd, arg));
 }
 
@@ -264,6 +278,7 @@ GREEN__SHIM_EXPORT int fcntl64(int fd, int cmd, ...) {
   arg = va_arg(ap, void *);
   va_end(ap);
   green__real_ready();
+  if (is_lock_cmd(cmd)) return green__shim_fcntl_lock(fd, cmd, arg, green__real.fcntl64);
   return fcntl_seen(fd, cmd, arg, green__real.fcntl64(fd, cmd, arg));
 }
 
@@ -298,7 +313,8 @@ GREEN__SHIM_EXPORT int pipe2(int p[2], int flags) {
 
 GREEN__SHIM_EXPORT int pipe(int p[2]) { return pipe2(p, 0); }
 
-/* An fd opened by path: whatever it is, it is a new file for the number. */
+/* An fd opened by path: whatever it is, it is a new file for the number. A FIFO whose open
+ * waits for the other end opens green (fifo.c). */
 static int opened(int fd) {
   if (fd >= 0) green__shim_fd_forget(fd);
   return fd;
@@ -317,64 +333,93 @@ static int opened(int fd) {
     }                                                         \
   } while (0)
 
+/* The hub to open path on green when it is a FIFO whose open waits (fifo.c); __open_2's
+ * O_CREAT without a mode stays libc's (it aborts). */
+static struct green__hub *fifo_hub(int dir, const char *path, int fl, int has_mode) {
+  green__real_ready();
+  return !has_mode && (fl & O_CREAT) ? NULL : green__shim_fifo_hub(dir, path, fl);
+}
+
 GREEN__SHIM_EXPORT int open(const char *path, int fl, ...) {
   char buf[GREEN__TASK_PATH_MAX];
   mode_t mode = 0;
+  struct green__hub *h;
   OPEN_MODE(fl, mode);
-  green__real_ready();
-  return opened(green__real.open(task_path(path, buf), fl, mode));
+  path = task_path(path, buf);
+  if ((h = fifo_hub(AT_FDCWD, path, fl, 1)))
+    return opened(green__shim_open_fifo(h, AT_FDCWD, path, fl, mode));
+  return opened(green__real.open(path, fl, mode));
 }
 
 GREEN__SHIM_EXPORT int open64(const char *path, int fl, ...) {
   char buf[GREEN__TASK_PATH_MAX];
   mode_t mode = 0;
+  struct green__hub *h;
   OPEN_MODE(fl, mode);
-  green__real_ready();
-  return opened(green__real.open64(task_path(path, buf), fl, mode));
+  path = task_path(path, buf);
+  if ((h = fifo_hub(AT_FDCWD, path, fl, 1)))
+    return opened(green__shim_open_fifo(h, AT_FDCWD, path, fl, mode));
+  return opened(green__real.open64(path, fl, mode));
 }
 
 GREEN__SHIM_EXPORT int openat(int dir, const char *path, int fl, ...) {
   char buf[GREEN__TASK_PATH_MAX];
   mode_t mode = 0;
+  struct green__hub *h;
   OPEN_MODE(fl, mode);
-  green__real_ready();
-  return opened(green__real.openat(dir, task_path(path, buf), fl, mode));
+  path = task_path(path, buf);
+  if ((h = fifo_hub(dir, path, fl, 1)))
+    return opened(green__shim_open_fifo(h, dir, path, fl, mode));
+  return opened(green__real.openat(dir, path, fl, mode));
 }
 
 GREEN__SHIM_EXPORT int openat64(int dir, const char *path, int fl, ...) {
   char buf[GREEN__TASK_PATH_MAX];
   mode_t mode = 0;
+  struct green__hub *h;
   OPEN_MODE(fl, mode);
-  green__real_ready();
-  return opened(green__real.openat64(dir, task_path(path, buf), fl, mode));
+  path = task_path(path, buf);
+  if ((h = fifo_hub(dir, path, fl, 1)))
+    return opened(green__shim_open_fifo(h, dir, path, fl, mode));
+  return opened(green__real.openat64(dir, path, fl, mode));
 }
 
 GREEN__SHIM_EXPORT int __open_2(const char *path, int fl) {
   char buf[GREEN__TASK_PATH_MAX];
-  green__real_ready();
-  return opened(green__real.__open_2(task_path(path, buf), fl));
+  struct green__hub *h;
+  path = task_path(path, buf);
+  if ((h = fifo_hub(AT_FDCWD, path, fl, 0))) return opened(green__shim_open_fifo(h, AT_FDCWD, path, fl, 0));
+  return opened(green__real.__open_2(path, fl));
 }
 
 GREEN__SHIM_EXPORT int __open64_2(const char *path, int fl) {
   char buf[GREEN__TASK_PATH_MAX];
-  green__real_ready();
-  return opened(green__real.__open64_2(task_path(path, buf), fl));
+  struct green__hub *h;
+  path = task_path(path, buf);
+  if ((h = fifo_hub(AT_FDCWD, path, fl, 0))) return opened(green__shim_open_fifo(h, AT_FDCWD, path, fl, 0));
+  return opened(green__real.__open64_2(path, fl));
 }
 
 GREEN__SHIM_EXPORT int __openat_2(int dir, const char *path, int fl) {
   char buf[GREEN__TASK_PATH_MAX];
-  green__real_ready();
-  return opened(green__real.__openat_2(dir, task_path(path, buf), fl));
+  struct green__hub *h;
+  path = task_path(path, buf);
+  if ((h = fifo_hub(dir, path, fl, 0))) return opened(green__shim_open_fifo(h, dir, path, fl, 0));
+  return opened(green__real.__openat_2(dir, path, fl));
 }
 
 GREEN__SHIM_EXPORT int __openat64_2(int dir, const char *path, int fl) {
   char buf[GREEN__TASK_PATH_MAX];
-  green__real_ready();
-  return opened(green__real.__openat64_2(dir, task_path(path, buf), fl));
+  struct green__hub *h;
+  path = task_path(path, buf);
+  if ((h = fifo_hub(dir, path, fl, 0))) return opened(green__shim_open_fifo(h, dir, path, fl, 0));
+  return opened(green__real.__openat64_2(dir, path, fl));
 }
 
 GREEN__SHIM_EXPORT int creat(const char *path, mode_t mode) {
-  green__real_ready();
+  const int fl = O_CREAT | O_WRONLY | O_TRUNC;
+  struct green__hub *h = fifo_hub(AT_FDCWD, path, fl, 1);
+  if (h) return opened(green__shim_open_fifo(h, AT_FDCWD, path, fl, mode));
   return opened(green__real.creat(path, mode));
 }
 

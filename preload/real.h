@@ -12,6 +12,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <mqueue.h>
 #include <netdb.h>
 #include <poll.h>
 #include <pthread.h>
@@ -22,13 +23,17 @@
 #include <stdio.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/file.h>
+#include <sys/msg.h>
 #include <sys/resource.h>
 #include <sys/select.h>
+#include <sys/sem.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 /* glibc's optimising headers define some stdio calls as macros; the shim defines the calls. */
 #undef fread_unlocked
@@ -111,6 +116,24 @@
   X(epoll_pwait2, int,                                                                      \
     (int ep, struct epoll_event *ev, int n, const struct timespec *t, const sigset_t *s),    \
     (ep, ev, n, t, s))                                                                      \
+  /* ---- locks and IPC ---- */                                                             \
+  X(flock, int, (int fd, int op), (fd, op))                                                 \
+  X(lockf, int, (int fd, int cmd, off_t len), (fd, cmd, len))                               \
+  X(lockf64, int, (int fd, int cmd, off64_t len), (fd, cmd, len))                           \
+  X(msgsnd, int, (int id, const void *m, size_t sz, int fl), (id, m, sz, fl))               \
+  X(msgrcv, ssize_t, (int id, void *m, size_t sz, long type, int fl), (id, m, sz, type, fl)) \
+  X(semop, int, (int id, struct sembuf *ops, size_t n), (id, ops, n))                       \
+  X(semtimedop, int, (int id, struct sembuf *ops, size_t n, const struct timespec *t),      \
+    (id, ops, n, t))                                                                        \
+  X(mq_send, int, (mqd_t q, const char *m, size_t len, unsigned prio), (q, m, len, prio))   \
+  X(mq_receive, ssize_t, (mqd_t q, char *m, size_t len, unsigned *prio), (q, m, len, prio)) \
+  X(mq_timedsend, int,                                                                      \
+    (mqd_t q, const char *m, size_t len, unsigned prio, const struct timespec *t),           \
+    (q, m, len, prio, t))                                                                   \
+  X(mq_close, int, (mqd_t q), (q))                                                          \
+  X(mq_timedreceive, ssize_t,                                                               \
+    (mqd_t q, char *m, size_t len, unsigned *prio, const struct timespec *t),                \
+    (q, m, len, prio, t))                                                                   \
   /* ---- time ---- */                                                                      \
   X(sleep, unsigned, (unsigned s), (s))                                                     \
   X(usleep, int, (useconds_t us), (us))                                                     \

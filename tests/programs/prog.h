@@ -60,6 +60,25 @@ static inline void prog_check_elapsed(const char *what, double took, double lo, 
   else printf("%s: took %.3f s, outside [%.2f, %.2f) s\n", what, took, lo, hi);
 }
 
+/* Print "what: r" and, when r < 0, errno's text: r is computed before errno is read. */
+static inline void prog_show(const char *what, long r) {
+  if (r < 0) printf("%s: %ld %s\n", what, r, strerror(errno));
+  else printf("%s: %ld\n", what, r);
+}
+
+/* "I am there", from one thread to another (a pipe: green under the shim). The waiting side
+ * still sleeps a little after it, for the other to be inside its blocking call. */
+typedef struct prog_flag {
+  int p[2];
+} prog_flag_t;
+
+static inline void prog_flag_init(prog_flag_t *f) { PROG_CHECK(pipe(f->p) == 0); }
+static inline void prog_flag_raise(prog_flag_t *f) { PROG_CHECK(write(f->p[1], "x", 1) == 1); }
+static inline void prog_flag_wait(prog_flag_t *f) {
+  char c;
+  PROG_CHECK(read(f->p[0], &c, 1) == 1);
+}
+
 /* After `ms`, write `what` to fd, from a thread of its own (prog_start_later starts it; the
  * caller joins it). */
 typedef struct prog_later {
