@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
+#include <sys/sendfile.h>
 #include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/types.h>
@@ -82,6 +83,15 @@
   X(__recvfrom_chk, ssize_t,                                                                \
     (int fd, void *buf, size_t n, size_t len, int fl, struct sockaddr *a, socklen_t *al),    \
     (fd, buf, n, len, fl, a, al))                                                           \
+  /* ---- moving data between fds ---- */                                                   \
+  X(sendfile, ssize_t, (int out, int in, off_t *off, size_t n), (out, in, off, n))          \
+  X(sendfile64, ssize_t, (int out, int in, off64_t *off, size_t n), (out, in, off, n))      \
+  X(splice, ssize_t,                                                                        \
+    (int in, loff_t *off_in, int out, loff_t *off_out, size_t n, unsigned fl),               \
+    (in, off_in, out, off_out, n, fl))                                                      \
+  X(tee, ssize_t, (int in, int out, size_t n, unsigned fl), (in, out, n, fl))               \
+  X(vmsplice, ssize_t, (int fd, const struct iovec *iov, size_t n, unsigned fl),            \
+    (fd, iov, n, fl))                                                                       \
   /* ---- waiting ---- */                                                                   \
   X(poll, int, (struct pollfd *p, nfds_t n, int ms), (p, n, ms))                            \
   X(ppoll, int, (struct pollfd *p, nfds_t n, const struct timespec *t, const sigset_t *s),  \
