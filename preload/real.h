@@ -35,6 +35,12 @@
 #undef getc_unlocked
 #undef getchar_unlocked
 #undef getc
+#undef putc
+#undef putc_unlocked
+#undef putchar_unlocked
+#undef fputc_unlocked
+#undef fwrite_unlocked
+#undef fputs_unlocked
 
 /* X(name, return type, parameters, arguments). */
 #define GREEN_REALS(X)                                                                       \
@@ -163,6 +169,26 @@
   X(__isoc99_vfscanf, int, (FILE *f, const char *fmt, va_list ap), (f, fmt, ap))            \
   X(vscanf, int, (const char *fmt, va_list ap), (fmt, ap))                                  \
   X(__isoc99_vscanf, int, (const char *fmt, va_list ap), (fmt, ap))                         \
+  /* ---- stdio output ---- */                                                              \
+  X(fwrite, size_t, (const void *p, size_t sz, size_t n, FILE *f), (p, sz, n, f))           \
+  X(fwrite_unlocked, size_t, (const void *p, size_t sz, size_t n, FILE *f), (p, sz, n, f))  \
+  X(fputs, int, (const char *s, FILE *f), (s, f))                                           \
+  X(fputs_unlocked, int, (const char *s, FILE *f), (s, f))                                  \
+  X(puts, int, (const char *s), (s))                                                        \
+  X(fputc, int, (int c, FILE *f), (c, f))                                                   \
+  X(putc, int, (int c, FILE *f), (c, f))                                                    \
+  X(_IO_putc, int, (int c, FILE *f), (c, f))                                                \
+  X(fputc_unlocked, int, (int c, FILE *f), (c, f))                                          \
+  X(putc_unlocked, int, (int c, FILE *f), (c, f))                                           \
+  X(putchar, int, (int c), (c))                                                             \
+  X(putchar_unlocked, int, (int c), (c))                                                    \
+  X(__overflow, int, (FILE *f, int c), (f, c))                                              \
+  X(fflush, int, (FILE *f), (f))                                                            \
+  X(fflush_unlocked, int, (FILE *f), (f))                                                   \
+  X(vfprintf, int, (FILE *f, const char *fmt, va_list ap), (f, fmt, ap))                    \
+  X(vprintf, int, (const char *fmt, va_list ap), (fmt, ap))                                 \
+  X(__vfprintf_chk, int, (FILE *f, int fl, const char *fmt, va_list ap), (f, fl, fmt, ap))  \
+  X(__vprintf_chk, int, (int fl, const char *fmt, va_list ap), (fl, fmt, ap))               \
   GREEN_REALS_THREADS(X)                                                                    \
   GREEN_REALS_NAMES(X)
 
@@ -182,7 +208,11 @@
   X(fscanf, int, (FILE *f, const char *fmt, ...), ())                                       \
   X(__isoc99_fscanf, int, (FILE *f, const char *fmt, ...), ())                              \
   X(scanf, int, (const char *fmt, ...), ())                                                 \
-  X(__isoc99_scanf, int, (const char *fmt, ...), ())
+  X(__isoc99_scanf, int, (const char *fmt, ...), ())                                        \
+  X(fprintf, int, (FILE *f, const char *fmt, ...), ())                                      \
+  X(printf, int, (const char *fmt, ...), ())                                                \
+  X(__fprintf_chk, int, (FILE *f, int fl, const char *fmt, ...), ())                        \
+  X(__printf_chk, int, (int fl, const char *fmt, ...), ())
 
 #define GREEN_REALS_THREADS(X)                                                               \
   X(pthread_create, int, (pthread_t * id, const pthread_attr_t *a, void *(*fn)(void *), void *arg), \
