@@ -33,11 +33,13 @@
 
 enum { CHUNK = 256 * 1024, MAX_RW = 0x7ffff000 /* the kernel's MAX_RW_COUNT */ };
 
-/* fd's kind when calls on it are green (GREEN__KIND_*), else 0: a file, a tty, an fd the
- * program made non-blocking, or one the shim cannot look at. */
+/* fd's kind when calls on it are green (GREEN__KIND_*), else 0: a file, an fd the program
+ * made non-blocking, or one the shim cannot look at; and a tty (SPLICE_F_NONBLOCK does not
+ * apply to it: a splice to or from one passes through). */
 static int green_kind(int fd) {
   green__shim_fd_t *p = green__shim_fd(fd);
-  return p && green__shim_fd_green(p) ? green__shim_fd_kind(p) : 0;
+  int kind = p && green__shim_fd_green(p) ? green__shim_fd_kind(p) : 0;
+  return kind == GREEN__KIND_TTY ? 0 : kind;
 }
 
 static int ready_now(int fd, short events) {
