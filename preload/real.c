@@ -126,6 +126,10 @@ WRAP_SCANF(__isoc99_fscanf, __isoc99_vfscanf, (FILE *f, const char *fmt, ...), (
 WRAP_SCANF(scanf, vscanf, (const char *fmt, ...), (fmt, ap))
 WRAP_SCANF(__isoc99_scanf, __isoc99_vscanf, (const char *fmt, ...), (fmt, ap))
 
+WRAP_SCANF(fwscanf, vfwscanf, (FILE *f, const wchar_t *fmt, ...), (f, fmt, ap))
+WRAP_SCANF(__isoc99_fwscanf, __isoc99_vfwscanf, (FILE *f, const wchar_t *fmt, ...), (f, fmt, ap))
+WRAP_SCANF(wscanf, vwscanf, (const wchar_t *fmt, ...), (fmt, ap))
+WRAP_SCANF(__isoc99_wscanf, __isoc99_vwscanf, (const wchar_t *fmt, ...), (fmt, ap))
 WRAP_SCANF(fprintf, vfprintf, (FILE *f, const char *fmt, ...), (f, fmt, ap))
 WRAP_SCANF(printf, vprintf, (const char *fmt, ...), (fmt, ap))
 WRAP_SCANF(__fprintf_chk, __vfprintf_chk, (FILE *f, int fl, const char *fmt, ...), (f, fl, fmt, ap))

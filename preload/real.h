@@ -28,6 +28,7 @@
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <wchar.h>
 
 /* glibc's optimising headers define some stdio calls as macros; the shim defines the calls. */
 #undef fread_unlocked
@@ -169,6 +170,19 @@
   X(__isoc99_vfscanf, int, (FILE *f, const char *fmt, va_list ap), (f, fmt, ap))            \
   X(vscanf, int, (const char *fmt, va_list ap), (fmt, ap))                                  \
   X(__isoc99_vscanf, int, (const char *fmt, va_list ap), (fmt, ap))                         \
+  /* ---- wide stdio input ---- */                                                          \
+  X(fgetwc, wint_t, (FILE *f), (f))                                                         \
+  X(getwc, wint_t, (FILE *f), (f))                                                          \
+  X(fgetwc_unlocked, wint_t, (FILE *f), (f))                                                \
+  X(getwc_unlocked, wint_t, (FILE *f), (f))                                                 \
+  X(getwchar, wint_t, (void), ())                                                           \
+  X(getwchar_unlocked, wint_t, (void), ())                                                  \
+  X(fgetws, wchar_t *, (wchar_t *s, int n, FILE *f), (s, n, f))                             \
+  X(fgetws_unlocked, wchar_t *, (wchar_t *s, int n, FILE *f), (s, n, f))                    \
+  X(vfwscanf, int, (FILE *f, const wchar_t *fmt, va_list ap), (f, fmt, ap))                 \
+  X(__isoc99_vfwscanf, int, (FILE *f, const wchar_t *fmt, va_list ap), (f, fmt, ap))        \
+  X(vwscanf, int, (const wchar_t *fmt, va_list ap), (fmt, ap))                              \
+  X(__isoc99_vwscanf, int, (const wchar_t *fmt, va_list ap), (fmt, ap))                     \
   /* ---- stdio output ---- */                                                              \
   X(fwrite, size_t, (const void *p, size_t sz, size_t n, FILE *f), (p, sz, n, f))           \
   X(fwrite_unlocked, size_t, (const void *p, size_t sz, size_t n, FILE *f), (p, sz, n, f))  \
@@ -209,6 +223,10 @@
   X(__isoc99_fscanf, int, (FILE *f, const char *fmt, ...), ())                              \
   X(scanf, int, (const char *fmt, ...), ())                                                 \
   X(__isoc99_scanf, int, (const char *fmt, ...), ())                                        \
+  X(fwscanf, int, (FILE *f, const wchar_t *fmt, ...), ())                                   \
+  X(__isoc99_fwscanf, int, (FILE *f, const wchar_t *fmt, ...), ())                          \
+  X(wscanf, int, (const wchar_t *fmt, ...), ())                                             \
+  X(__isoc99_wscanf, int, (const wchar_t *fmt, ...), ())                                    \
   X(fprintf, int, (FILE *f, const char *fmt, ...), ())                                      \
   X(printf, int, (const char *fmt, ...), ())                                                \
   X(__fprintf_chk, int, (FILE *f, int fl, const char *fmt, ...), ())                        \

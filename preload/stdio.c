@@ -20,8 +20,10 @@
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <wchar.h>
 
 #include "fdtab.h"
 #include "shim.h"
@@ -280,6 +282,137 @@ SCAN_HOOKS(__isoc99_fscanf, __isoc99_vfscanf)
   }
 STDIN_SCAN_HOOKS(scanf, vscanf, vfscanf)
 STDIN_SCAN_HOOKS(__isoc99_scanf, __isoc99_vscanf, __isoc99_vfscanf)
+
+/* ---- wide characters ----------------------------------------------------------------------
+ * A wide stream converts from its byte buffer into a buffer of wchar_t: it needs a refill
+ * when both are empty. The green forms park until one holds something or the fd is
+ * readable, then call libc's (one refill cannot block); fgetws goes a character at a time
+ * that way. A multibyte character split across two refills can still block. */
+
+typedef struct wide_head { /* glibc's struct _IO_wide_data starts so (stable ABI) */
+  wchar_t *read_ptr, *read_end;
+} wide_head_t;
+
+static void ready_wide(struct green__hub *h, FILE *fp, const char *call) {
+  const wide_head_t *w = (const wide_head_t *)fp->_wide_data;
+  if (w && w->read_ptr < w->read_end) return;
+  ready(h, fp, call);
+}
+
+#define WCHAR_HOOK(name)                                     \
+  GREEN__SHIM_EXPORT wint_t name(FILE *fp) {                 \
+    struct green__hub *h = green_stream(fp);                 \
+    if (h) ready_wide(h, fp, #name);                         \
+    return green__real.name(fp);                             \
+  }
+WCHAR_HOOK(fgetwc)
+WCHAR_HOOK(getwc)
+WCHAR_HOOK(fgetwc_unlocked)
+WCHAR_HOOK(getwc_unlocked)
+
+GREEN__SHIM_EXPORT wint_t getwchar(void) { return getwc(stdin); }
+GREEN__SHIM_EXPORT wint_t getwchar_unlocked(void) { return getwc_unlocked(stdin); }
+
+static wchar_t *fgetws_green(struct green__hub *h, wchar_t *s, int n, FILE *fp,
+                             wint_t (*getwc_fn)(FILE *)) {
+  int got = 0;
+  wint_t c;
+  while (got < n - 1) {
+    ready_wide(h, fp, "fgetws");
+    if ((c = getwc_fn(fp)) == WEOF) break;
+    s[got++] = (wchar_t)c;
+    if (c == L'\n') break;
+  }
+  if (got == 0 || ferror(fp)) return NULL;
+  s[got] = L'\0';
+  return s;
+}
+
+GREEN__SHIM_EXPORT wchar_t *fgetws(wchar_t *restrict s, int n, FILE *restrict fp) {
+  struct green__hub *h = green_stream(fp);
+  if (!h || n <= 1 || !s) return green__real.fgetws(s, n, fp);
+  return fgetws_green(h, s, n, fp, green__real.fgetwc);
+}
+
+GREEN__SHIM_EXPORT wchar_t *fgetws_unlocked(wchar_t *restrict s, int n, FILE *restrict fp) {
+  struct green__hub *h = green_stream(fp);
+  if (!h || n <= 1 || !s) return green__real.fgetws_unlocked(s, n, fp);
+  return fgetws_green(h, s, n, fp, green__real.fgetwc_unlocked);
+}
+
+/* The wide scan runs on a private wide stream too; its refills take one character at a time
+ * from the program's FILE (through the green fgetwc) and give its bytes, so what the scan
+ * leaves unread is the one character it looked ahead at, given back with ungetwc. */
+static ssize_t wscan_read(void *cookie, char *buf, size_t n) {
+  scan_source_t *src = cookie;
+  mbstate_t st;
+  char bytes[MB_LEN_MAX];
+  size_t k;
+  wint_t c;
+  ready_wide(src->h, src->fp, "fwscanf");
+  if ((c = green__real.fgetwc(src->fp)) == WEOF) return ferror(src->fp) ? -1 : 0;
+  memset(&st, 0, sizeof st);
+  if ((k = wcrtomb(bytes, (wchar_t)c, &st)) == (size_t)-1 || k > n) return -1;
+  memcpy(buf, bytes, k);
+  return (ssize_t)k;
+}
+
+static int vfwscanf_green(struct green__hub *h, FILE *fp, const wchar_t *fmt, va_list ap,
+                          int (*real)(FILE *, const wchar_t *, va_list)) {
+  scan_source_t src = {h, fp};
+  cookie_io_functions_t io = {.read = wscan_read};
+  char buf[64]; /* more than MB_LEN_MAX: a refill always takes a whole character */
+  wide_head_t *w;
+  int r, e;
+  FILE *scan = fopencookie(&src, "r", io);
+  if (!scan) return ready_wide(h, fp, "fwscanf"), real(fp, fmt, ap);
+  setvbuf(scan, buf, _IOFBF, sizeof buf);
+  fwide(scan, 1);
+  r = real(scan, fmt, ap);
+  e = errno;
+  w = (wide_head_t *)scan->_wide_data;
+  while (w->read_end > w->read_ptr) ungetwc((wint_t)*--w->read_end, fp);
+  green__real.fclose(scan);
+  errno = e;
+  return r;
+}
+
+#define WSCAN_HOOKS(fsym, vsym)                                                                \
+  int hook_##vsym(FILE *restrict fp, const wchar_t *restrict fmt, va_list ap) __asm__(#vsym);  \
+  GREEN__SHIM_EXPORT int hook_##vsym(FILE *restrict fp, const wchar_t *restrict fmt,            \
+                                     va_list ap) {                                             \
+    struct green__hub *h = green_stream(fp);                                                   \
+    if (!h) return green__real.vsym(fp, fmt, ap);                                              \
+    return vfwscanf_green(h, fp, fmt, ap, green__real.vsym);                                   \
+  }                                                                                            \
+  int hook_##fsym(FILE *restrict fp, const wchar_t *restrict fmt, ...) __asm__(#fsym);         \
+  GREEN__SHIM_EXPORT int hook_##fsym(FILE *restrict fp, const wchar_t *restrict fmt, ...) {    \
+    va_list ap;                                                                                \
+    int r;                                                                                     \
+    va_start(ap, fmt);                                                                         \
+    r = hook_##vsym(fp, fmt, ap);                                                              \
+    va_end(ap);                                                                                \
+    return r;                                                                                  \
+  }
+WSCAN_HOOKS(fwscanf, vfwscanf)
+WSCAN_HOOKS(__isoc99_fwscanf, __isoc99_vfwscanf)
+
+#define STDIN_WSCAN_HOOKS(fsym, vsym, vfsym)                                                   \
+  int hook_##vsym(const wchar_t *restrict fmt, va_list ap) __asm__(#vsym);                     \
+  GREEN__SHIM_EXPORT int hook_##vsym(const wchar_t *restrict fmt, va_list ap) {                \
+    return hook_##vfsym(stdin, fmt, ap);                                                       \
+  }                                                                                            \
+  int hook_##fsym(const wchar_t *restrict fmt, ...) __asm__(#fsym);                            \
+  GREEN__SHIM_EXPORT int hook_##fsym(const wchar_t *restrict fmt, ...) {                       \
+    va_list ap;                                                                                \
+    int r;                                                                                     \
+    va_start(ap, fmt);                                                                         \
+    r = hook_##vfsym(stdin, fmt, ap);                                                          \
+    va_end(ap);                                                                                \
+    return r;                                                                                  \
+  }
+STDIN_WSCAN_HOOKS(wscanf, vwscanf, vfwscanf)
+STDIN_WSCAN_HOOKS(__isoc99_wscanf, __isoc99_vwscanf, __isoc99_vfwscanf)
 
 /* ---- the fortified forms ---------------------------------------------------------------- */
 

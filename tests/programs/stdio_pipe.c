@@ -4,11 +4,14 @@
  * buffered, a line-buffered, an unbuffered and a big-buffered stream, then printf, puts,
  * putchar and vprintf with stdout itself on the pipe. Each stream's bytes are compared with
  * what the same calls put into an open_memstream. Built with _FORTIFY_SOURCE, so printf and
- * fprintf are the __printf_chk forms Debian's gcc -O2 emits. Natively the writer waits for
+ * fprintf are the __printf_chk forms Debian's gcc -O2 emits. Last, wide-character input
+ * (fgetwc, fgetws, fwscanf) from a pipe a thread writes UTF-8 into slowly. Natively the writer waits for
  * the reader; under a shim whose stdio flush blocks, the one OS thread waits for good.
  */
+#include <locale.h>
 #include <stdarg.h>
 #include <stdint.h>
+#include <wchar.h>
 
 #include "prog.h"
 
@@ -148,6 +151,43 @@ static void stdout_case(void) {
   check("stdout on a pipe", &r, write_stdout_calls);
 }
 
+static int wide_pipe[2];
+
+static void *write_utf8_slowly(void *arg) {
+  const char *pieces[] = {"\xc3\xa9t\xc3\xa9 ", "caf\xc3\xa9\n", "na\xc3\xafve ligne\n",
+                          "42 \xe2\x82\xac", "17\n"};
+  (void)arg;
+  for (size_t i = 0; i < sizeof pieces / sizeof *pieces; i++) {
+    usleep(20000);
+    PROG_CHECK(write(wide_pipe[1], pieces[i], strlen(pieces[i])) == (ssize_t)strlen(pieces[i]));
+  }
+  close(wide_pipe[1]);
+  return NULL;
+}
+
+static void wide_case(void) {
+  pthread_t t;
+  FILE *in;
+  wchar_t line[64], word[16];
+  wint_t c;
+  int n = 0, k;
+  PROG_CHECK(setlocale(LC_CTYPE, "C.UTF-8"));
+  PROG_CHECK(pipe(wide_pipe) == 0 && (in = fdopen(wide_pipe[0], "r")));
+  PROG_CHECK(pthread_create(&t, NULL, write_utf8_slowly, NULL) == 0);
+  c = fgetwc(in);
+  printf("fgetwc: U+%04X\n", (unsigned)c);
+  PROG_CHECK(fgetws(line, 64, in));
+  printf("fgetws: %zu wide characters, last U+%04X\n", wcslen(line),
+         (unsigned)line[wcslen(line) - 2]);
+  PROG_CHECK(fgetws(line, 64, in));
+  printf("fgetws: %ls", line);
+  k = fwscanf(in, L"%d %ls", &n, word);
+  printf("fwscanf: %d conversions: %d, %zu wide characters\n", k, n, wcslen(word));
+  printf("fgetwc at the end: %s\n", fgetwc(in) == L'\n' && fgetwc(in) == WEOF ? "newline, WEOF" : "?");
+  PROG_CHECK(pthread_join(t, NULL) == 0);
+  fclose(in);
+}
+
 int main(void) {
   for (size_t i = 0; i < sizeof block; i++) block[i] = (char)('A' + (i * 7) % 53);
   stream_case("fully buffered", -1, 0);
@@ -155,5 +195,6 @@ int main(void) {
   stream_case("unbuffered", _IONBF, 0);
   stream_case("buffer of 256 KiB", _IOFBF, 256 * 1024);
   stdout_case();
+  wide_case();
   return 0;
 }
