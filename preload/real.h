@@ -179,6 +179,9 @@
   X(getwchar_unlocked, wint_t, (void), ())                                                  \
   X(fgetws, wchar_t *, (wchar_t *s, int n, FILE *f), (s, n, f))                             \
   X(fgetws_unlocked, wchar_t *, (wchar_t *s, int n, FILE *f), (s, n, f))                    \
+  X(__fgetws_chk, wchar_t *, (wchar_t *s, size_t len, int n, FILE *f), (s, len, n, f))     \
+  X(__fgetws_unlocked_chk, wchar_t *, (wchar_t *s, size_t len, int n, FILE *f),             \
+    (s, len, n, f))                                                                         \
   X(vfwscanf, int, (FILE *f, const wchar_t *fmt, va_list ap), (f, fmt, ap))                 \
   X(__isoc99_vfwscanf, int, (FILE *f, const wchar_t *fmt, va_list ap), (f, fmt, ap))        \
   X(vwscanf, int, (const wchar_t *fmt, va_list ap), (fmt, ap))                              \

@@ -20,7 +20,6 @@
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <wchar.h>
@@ -287,7 +286,9 @@ STDIN_SCAN_HOOKS(__isoc99_scanf, __isoc99_vscanf, __isoc99_vfscanf)
  * A wide stream converts from its byte buffer into a buffer of wchar_t: it needs a refill
  * when both are empty. The green forms park until one holds something or the fd is
  * readable, then call libc's (one refill cannot block); fgetws goes a character at a time
- * that way. A multibyte character split across two refills can still block. */
+ * that way. A multibyte character split across two refills can still block, and so can a
+ * wide scan that needs a second refill: fopencookie's streams cannot be wide, so the
+ * narrow scan's private stream has no wide form. */
 
 typedef struct wide_head { /* glibc's struct _IO_wide_data starts so (stable ABI) */
   wchar_t *read_ptr, *read_end;
@@ -295,7 +296,7 @@ typedef struct wide_head { /* glibc's struct _IO_wide_data starts so (stable ABI
 
 static void ready_wide(struct green__hub *h, FILE *fp, const char *call) {
   const wide_head_t *w = (const wide_head_t *)fp->_wide_data;
-  if (w && w->read_ptr < w->read_end) return;
+  if (fp->_mode > 0 && w && w->read_ptr < w->read_end) return; /* only a wide one's is valid */
   ready(h, fp, call);
 }
 
@@ -340,50 +341,13 @@ GREEN__SHIM_EXPORT wchar_t *fgetws_unlocked(wchar_t *restrict s, int n, FILE *re
   return fgetws_green(h, s, n, fp, green__real.fgetwc_unlocked);
 }
 
-/* The wide scan runs on a private wide stream too; its refills take one character at a time
- * from the program's FILE (through the green fgetwc) and give its bytes, so what the scan
- * leaves unread is the one character it looked ahead at, given back with ungetwc. */
-static ssize_t wscan_read(void *cookie, char *buf, size_t n) {
-  scan_source_t *src = cookie;
-  mbstate_t st;
-  char bytes[MB_LEN_MAX];
-  size_t k;
-  wint_t c;
-  ready_wide(src->h, src->fp, "fwscanf");
-  if ((c = green__real.fgetwc(src->fp)) == WEOF) return ferror(src->fp) ? -1 : 0;
-  memset(&st, 0, sizeof st);
-  if ((k = wcrtomb(bytes, (wchar_t)c, &st)) == (size_t)-1 || k > n) return -1;
-  memcpy(buf, bytes, k);
-  return (ssize_t)k;
-}
-
-static int vfwscanf_green(struct green__hub *h, FILE *fp, const wchar_t *fmt, va_list ap,
-                          int (*real)(FILE *, const wchar_t *, va_list)) {
-  scan_source_t src = {h, fp};
-  cookie_io_functions_t io = {.read = wscan_read};
-  char buf[64]; /* more than MB_LEN_MAX: a refill always takes a whole character */
-  wide_head_t *w;
-  int r, e;
-  FILE *scan = fopencookie(&src, "r", io);
-  if (!scan) return ready_wide(h, fp, "fwscanf"), real(fp, fmt, ap);
-  setvbuf(scan, buf, _IOFBF, sizeof buf);
-  fwide(scan, 1);
-  r = real(scan, fmt, ap);
-  e = errno;
-  w = (wide_head_t *)scan->_wide_data;
-  while (w->read_end > w->read_ptr) ungetwc((wint_t)*--w->read_end, fp);
-  green__real.fclose(scan);
-  errno = e;
-  return r;
-}
-
 #define WSCAN_HOOKS(fsym, vsym)                                                                \
   int hook_##vsym(FILE *restrict fp, const wchar_t *restrict fmt, va_list ap) __asm__(#vsym);  \
   GREEN__SHIM_EXPORT int hook_##vsym(FILE *restrict fp, const wchar_t *restrict fmt,            \
                                      va_list ap) {                                             \
     struct green__hub *h = green_stream(fp);                                                   \
-    if (!h) return green__real.vsym(fp, fmt, ap);                                              \
-    return vfwscanf_green(h, fp, fmt, ap, green__real.vsym);                                   \
+    if (h) ready_wide(h, fp, "fwscanf");                                                       \
+    return green__real.vsym(fp, fmt, ap);                                                      \
   }                                                                                            \
   int hook_##fsym(FILE *restrict fp, const wchar_t *restrict fmt, ...) __asm__(#fsym);         \
   GREEN__SHIM_EXPORT int hook_##fsym(FILE *restrict fp, const wchar_t *restrict fmt, ...) {    \
@@ -426,6 +390,18 @@ GREEN__SHIM_EXPORT char *__fgets_unlocked_chk(char *s, size_t size, int n, FILE 
   green__real_ready();
   if ((size_t)n > size) return green__real.__fgets_unlocked_chk(s, size, n, fp);
   return fgets_unlocked(s, n, fp);
+}
+
+GREEN__SHIM_EXPORT wchar_t *__fgetws_chk(wchar_t *s, size_t size, int n, FILE *fp) {
+  green__real_ready();
+  if ((size_t)n > size) return green__real.__fgetws_chk(s, size, n, fp);
+  return fgetws(s, n, fp);
+}
+
+GREEN__SHIM_EXPORT wchar_t *__fgetws_unlocked_chk(wchar_t *s, size_t size, int n, FILE *fp) {
+  green__real_ready();
+  if ((size_t)n > size) return green__real.__fgetws_unlocked_chk(s, size, n, fp);
+  return fgetws_unlocked(s, n, fp);
 }
 
 GREEN__SHIM_EXPORT size_t __fread_chk(void *restrict ptr, size_t ptrlen, size_t size, size_t n,

@@ -5,7 +5,8 @@
  * putchar and vprintf with stdout itself on the pipe. Each stream's bytes are compared with
  * what the same calls put into an open_memstream. Built with _FORTIFY_SOURCE, so printf and
  * fprintf are the __printf_chk forms Debian's gcc -O2 emits. Last, wide-character input
- * (fgetwc, fgetws, fwscanf) from a pipe a thread writes UTF-8 into slowly. Natively the writer waits for
+ * (fgetwc, fgetws, fwscanf) from a pipe a thread writes UTF-8 into slowly (the scan's
+ * input comes in one piece: a wide scan that needs two refills still blocks). Natively the writer waits for
  * the reader; under a shim whose stdio flush blocks, the one OS thread waits for good.
  */
 #include <locale.h>
@@ -155,7 +156,7 @@ static int wide_pipe[2];
 
 static void *write_utf8_slowly(void *arg) {
   const char *pieces[] = {"\xc3\xa9t\xc3\xa9 ", "caf\xc3\xa9\n", "na\xc3\xafve ligne\n",
-                          "42 \xe2\x82\xac", "17\n"};
+                          "42 \xe2\x82\xac" "17\n"};
   (void)arg;
   for (size_t i = 0; i < sizeof pieces / sizeof *pieces; i++) {
     usleep(20000);
