@@ -1,5 +1,5 @@
 /*
- * stdio input on sockets and pipes, in green mode. glibc's stdio refills a FILE's buffer
+ * stdio input on sockets, pipes and ttys, in green mode. glibc's stdio refills a FILE's buffer
  * with its own internal read(), which no hook sees: on a blocking socket it would block the
  * OS thread, and with it every green thread — a thread reading lines from a socketpair whose
  * other end another green thread writes would wait forever. So the input functions are
@@ -13,8 +13,7 @@
  * each byte from the program's FILE through the green refill, and gives the byte the scan
  * looked ahead at back to the program's FILE afterwards.
  *
- * Not covered: output (fprintf, fputs, fwrite, fflush write with a blocking write(2), which
- * blocks the OS thread only while the socket's buffer is full).
+ * The wide-character input functions park the same way (below). Output: stdio_out.c.
  */
 #include <math.h>
 #include <poll.h>
