@@ -78,6 +78,19 @@ typedef struct held {
   uint8_t cancel_was_disabled;
 } held_t;
 
+/* glibc's FILE lock, as stdio's own calls take it: OS threads the shim does not manage (C11
+ * threads, threads started before main()) still call stdio on the same FILEs. Held across a
+ * green write-out (recursive: the other green threads of the OS thread pass it, and wait in
+ * the busy table instead). */
+static void lock_file(FILE *fp) {
+  if (fp->_lock && !(fp->_flags & _IO_USER_LOCK)) flockfile(fp);
+}
+
+static void unlock_file(FILE *fp) {
+  if (fp->_lock && !(fp->_flags & _IO_USER_LOCK)) funlockfile(fp);
+}
+
+/* Take fp for a write-out: its busy entry's green mutex, then its FILE lock. */
 static void hold(struct green__hub *h, FILE *fp, held_t *k) {
   struct busy *b;
   while (!(b = busy_find(fp))) {
@@ -97,9 +110,11 @@ static void hold(struct green__hub *h, FILE *fp, held_t *k) {
     k->cancel_was_disabled = k->self->cancel_disabled;
     k->self->cancel_disabled = 1;
   }
+  lock_file(fp);
 }
 
-static void release(held_t *k) {
+static void release(FILE *fp, held_t *k) {
+  unlock_file(fp);
   green_mutex_unlock(&k->b->lock);
   if (--k->b->users == 0) {
     k->b->fp = NULL;
@@ -179,14 +194,19 @@ static int put_green(struct green__hub *h, FILE *fp, const char *a, size_t na, c
                      size_t nb) {
   held_t k;
   int r;
+  lock_file(fp);
   if (!busy_find(fp) && fits(fp, a, na) && fits(fp, b, nb) &&
-      (size_t)(fp->_IO_buf_end - fp->_IO_write_ptr) >= na + nb)
-    return green__real.fwrite_unlocked(a, 1, na, fp) == na &&
-                   green__real.fwrite_unlocked(b, 1, nb, fp) == nb ? 0 : -1;
+      (size_t)(fp->_IO_buf_end - fp->_IO_write_ptr) >= na + nb) {
+    r = green__real.fwrite_unlocked(a, 1, na, fp) == na &&
+        green__real.fwrite_unlocked(b, 1, nb, fp) == nb ? 0 : -1;
+    unlock_file(fp);
+    return r;
+  }
+  unlock_file(fp);
   hold(h, fp, &k);
   r = put(fp, a, na);
   if (r == 0 && nb) r = put(fp, b, nb);
-  release(&k);
+  release(fp, &k);
   return r;
 }
 
@@ -253,7 +273,7 @@ static int flush_green(struct green__hub *h, FILE *fp) {
   int r = 0;
   hold(h, fp, &k);
   if (putting(fp) && fp->_IO_write_ptr > fp->_IO_write_base) r = write_out(fp, NULL, 0) < 0 ? EOF : 0;
-  release(&k);
+  release(fp, &k);
   return r;
 }
 
