@@ -32,6 +32,8 @@
 extern int __vsnprintf_chk(char *s, size_t max, int flag, size_t slen, const char *fmt,
                            va_list ap);
 extern FILE *_IO_list_all; /* glibc's list of open streams, linked by _chain */
+extern void _IO_list_lock(void);   /* and its lock (recursive) */
+extern void _IO_list_unlock(void);
 
 /* glibc's FILE flags (libio.h; stable ABI, not in the installed headers) */
 enum {
@@ -294,8 +296,10 @@ static int flush_all(void) {
   for (int pass = 0; pass < 100000; pass++) {
     FILE *fp;
     struct green__hub *h = NULL;
+    _IO_list_lock();
     for (fp = _IO_list_all; fp; fp = fp->_chain)
       if (putting(fp) && fp->_IO_write_ptr > fp->_IO_write_base && (h = out_stream(fp))) break;
+    _IO_list_unlock(); /* not held across the write-out: it may park */
     if (!fp) break;
     if (flush_green(h, fp) == EOF) r = EOF;
   }
