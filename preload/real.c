@@ -134,6 +134,8 @@ WRAP_SCANF(fprintf, vfprintf, (FILE *f, const char *fmt, ...), (f, fmt, ap))
 WRAP_SCANF(printf, vprintf, (const char *fmt, ...), (fmt, ap))
 WRAP_SCANF(__fprintf_chk, __vfprintf_chk, (FILE *f, int fl, const char *fmt, ...), (f, fl, fmt, ap))
 WRAP_SCANF(__printf_chk, __vprintf_chk, (int fl, const char *fmt, ...), (fl, fmt, ap))
+WRAP_SCANF(dprintf, vdprintf, (int fd, const char *fmt, ...), (fd, fmt, ap))
+WRAP_SCANF(__dprintf_chk, __vdprintf_chk, (int fd, int fl, const char *fmt, ...), (fd, fl, fmt, ap))
 
 sem_t *__wrap_sem_open(const char *name, int fl, ...);
 sem_t *__wrap_sem_open(const char *name, int fl, ...) {

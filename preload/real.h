@@ -206,6 +206,8 @@
   X(vprintf, int, (const char *fmt, va_list ap), (fmt, ap))                                 \
   X(__vfprintf_chk, int, (FILE *f, int fl, const char *fmt, va_list ap), (f, fl, fmt, ap))  \
   X(__vprintf_chk, int, (int fl, const char *fmt, va_list ap), (fl, fmt, ap))               \
+  X(vdprintf, int, (int fd, const char *fmt, va_list ap), (fd, fmt, ap))                    \
+  X(__vdprintf_chk, int, (int fd, int fl, const char *fmt, va_list ap), (fd, fl, fmt, ap))  \
   GREEN_REALS_THREADS(X)                                                                    \
   GREEN_REALS_NAMES(X)
 
@@ -233,7 +235,9 @@
   X(fprintf, int, (FILE *f, const char *fmt, ...), ())                                      \
   X(printf, int, (const char *fmt, ...), ())                                                \
   X(__fprintf_chk, int, (FILE *f, int fl, const char *fmt, ...), ())                        \
-  X(__printf_chk, int, (int fl, const char *fmt, ...), ())
+  X(__printf_chk, int, (int fl, const char *fmt, ...), ())                                  \
+  X(dprintf, int, (int fd, const char *fmt, ...), ())                                       \
+  X(__dprintf_chk, int, (int fd, int fl, const char *fmt, ...), ())
 
 #define GREEN_REALS_THREADS(X)                                                               \
   X(pthread_create, int, (pthread_t * id, const pthread_attr_t *a, void *(*fn)(void *), void *arg), \

@@ -10,7 +10,7 @@
  *    stream, up to the last newline) through the green write path, marks the buffer empty
  *    as stdio's own flush does, and lets stdio buffer what is left;
  *  - the printf family formats with vsnprintf first (the _chk forms with __vsnprintf_chk),
- *    then goes the same way.
+ *    then goes the same way; dprintf formats so, then writes it all through the green write.
  *
  * While a green thread writes a FILE's buffer out it may park, and glibc's FILE lock cannot
  * keep the other green threads of the OS thread out (it is recursive, and they all are its
@@ -327,8 +327,22 @@ void green__shim_stdio_close(FILE *fp) {
 
 /* ---- the printf family -------------------------------------------------------------------- */
 
-/* Format (flag >= 0: the fortified checks of that level), then put: the count or -1. */
-static int vprintf_green(struct green__hub *h, FILE *fp, int flag, const char *fmt, va_list ap) {
+/* Write all of s to fd through the green write path, as vdprintf's flush does: 0 or -1. */
+static int write_all(int fd, const char *s, size_t n) {
+  while (n) {
+    green__io_t io = {.op = GREEN__OP_WRITE, .name = "dprintf", .buf = (void *)s, .len = n};
+    ssize_t w = green__shim_io(fd, &io);
+    if (w <= 0) return -1;
+    s += w;
+    n -= (size_t)w;
+  }
+  return 0;
+}
+
+/* Format (flag >= 0: the fortified checks of that level), then put on fp, or with no fp
+ * write to fd: the count or -1. */
+static int vprintf_green(struct green__hub *h, FILE *fp, int fd, int flag, const char *fmt,
+                         va_list ap) {
   char stack[1024], *s = stack;
   va_list again;
   int n, r;
@@ -344,30 +358,32 @@ static int vprintf_green(struct green__hub *h, FILE *fp, int flag, const char *f
                   : vsnprintf(s, (size_t)n + 1, fmt, again);
   }
   va_end(again);
-  r = n < 0 ? -1 : put_green(h, fp, s, (size_t)n, NULL, 0) == 0 ? n : -1;
+  if (n < 0) r = -1;
+  else if (fp) r = put_green(h, fp, s, (size_t)n, NULL, 0) == 0 ? n : -1;
+  else r = write_all(fd, s, (size_t)n) == 0 ? n : -1;
   if (s != stack) free(s);
   return r;
 }
 
 GREEN__SHIM_EXPORT int vfprintf(FILE *restrict fp, const char *restrict fmt, va_list ap) {
   struct green__hub *h = out_stream(fp);
-  return h ? vprintf_green(h, fp, -1, fmt, ap) : green__real.vfprintf(fp, fmt, ap);
+  return h ? vprintf_green(h, fp, -1, -1, fmt, ap) : green__real.vfprintf(fp, fmt, ap);
 }
 
 GREEN__SHIM_EXPORT int vprintf(const char *restrict fmt, va_list ap) {
   struct green__hub *h = out_stream(stdout);
-  return h ? vprintf_green(h, stdout, -1, fmt, ap) : green__real.vprintf(fmt, ap);
+  return h ? vprintf_green(h, stdout, -1, -1, fmt, ap) : green__real.vprintf(fmt, ap);
 }
 
 GREEN__SHIM_EXPORT int __vfprintf_chk(FILE *restrict fp, int flag, const char *restrict fmt,
                                       va_list ap) {
   struct green__hub *h = out_stream(fp);
-  return h ? vprintf_green(h, fp, flag, fmt, ap) : green__real.__vfprintf_chk(fp, flag, fmt, ap);
+  return h ? vprintf_green(h, fp, -1, flag, fmt, ap) : green__real.__vfprintf_chk(fp, flag, fmt, ap);
 }
 
 GREEN__SHIM_EXPORT int __vprintf_chk(int flag, const char *restrict fmt, va_list ap) {
   struct green__hub *h = out_stream(stdout);
-  return h ? vprintf_green(h, stdout, flag, fmt, ap) : green__real.__vprintf_chk(flag, fmt, ap);
+  return h ? vprintf_green(h, stdout, -1, flag, fmt, ap) : green__real.__vprintf_chk(flag, fmt, ap);
 }
 
 GREEN__SHIM_EXPORT int fprintf(FILE *restrict fp, const char *restrict fmt, ...) {
@@ -402,6 +418,45 @@ GREEN__SHIM_EXPORT int __printf_chk(int flag, const char *restrict fmt, ...) {
   int r;
   va_start(ap, fmt);
   r = __vfprintf_chk(stdout, flag, fmt, ap);
+  va_end(ap);
+  return r;
+}
+
+/* ---- dprintf: a FILE of its own on the fd, flushed at once ------------------------------- */
+
+/* The hub when a dprintf to fd is green: a socket, pipe or tty the program left blocking. */
+static struct green__hub *green_fd(int fd) {
+  struct green__hub *h;
+  green__shim_fd_t *p;
+  green__real_ready();
+  if (green__shim_config.native || !(h = green__shim_hub())) return NULL;
+  return (p = green__shim_fd(fd)) && green__shim_fd_green(p) ? h : NULL;
+}
+
+GREEN__SHIM_EXPORT int vdprintf(int fd, const char *restrict fmt, va_list ap) {
+  struct green__hub *h = green_fd(fd);
+  return h ? vprintf_green(h, NULL, fd, -1, fmt, ap) : green__real.vdprintf(fd, fmt, ap);
+}
+
+GREEN__SHIM_EXPORT int __vdprintf_chk(int fd, int flag, const char *restrict fmt, va_list ap) {
+  struct green__hub *h = green_fd(fd);
+  return h ? vprintf_green(h, NULL, fd, flag, fmt, ap) : green__real.__vdprintf_chk(fd, flag, fmt, ap);
+}
+
+GREEN__SHIM_EXPORT int dprintf(int fd, const char *restrict fmt, ...) {
+  va_list ap;
+  int r;
+  va_start(ap, fmt);
+  r = vdprintf(fd, fmt, ap);
+  va_end(ap);
+  return r;
+}
+
+GREEN__SHIM_EXPORT int __dprintf_chk(int fd, int flag, const char *restrict fmt, ...) {
+  va_list ap;
+  int r;
+  va_start(ap, fmt);
+  r = __vdprintf_chk(fd, flag, fmt, ap);
   va_end(ap);
   return r;
 }

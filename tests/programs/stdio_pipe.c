@@ -2,12 +2,13 @@
  * stdio output to a pipe that another thread of the same process reads slowly: fprintf,
  * fputs, fwrite (one block far larger than the pipe), fputc/putc and fflush on a fully
  * buffered, a line-buffered, an unbuffered and a big-buffered stream, then printf, puts,
- * putchar and vprintf with stdout itself on the pipe. Each stream's bytes are compared with
- * what the same calls put into an open_memstream. Built with _FORTIFY_SOURCE, so printf and
- * fprintf are the __printf_chk forms Debian's gcc -O2 emits. Last, wide-character input
- * (fgetwc, fgetws, fwscanf) from a pipe a thread writes UTF-8 into slowly (the scan's
- * input comes in one piece: a wide scan that needs two refills still blocks). Natively the writer waits for
- * the reader; under a shim whose stdio flush blocks, the one OS thread waits for good.
+ * putchar and vprintf with stdout itself on the pipe, and dprintf. Each stream's bytes are
+ * compared with what the same calls put into an open_memstream. Built with _FORTIFY_SOURCE,
+ * so printf and fprintf are the __printf_chk forms Debian's gcc -O2 emits. Last,
+ * wide-character input (fgetwc, fgetws, fwscanf) from a pipe a thread writes UTF-8 into
+ * slowly (the scan's input comes in one piece: a wide scan that needs two refills still
+ * blocks). Natively the writer waits for the reader; under a shim whose stdio flush
+ * blocks, the one OS thread waits for good.
  */
 #include <locale.h>
 #include <stdarg.h>
@@ -152,6 +153,37 @@ static void stdout_case(void) {
   check("stdout on a pipe", &r, write_stdout_calls);
 }
 
+/* dprintf to the pipe (a FILE of glibc's own on the fd, flushed at once). */
+static int dprintf_fd = -1;
+
+static void write_dprintf(FILE *f) {
+  for (int i = 0; i < 20000; i++) {
+    if (f) fprintf(f, "dprintf line %d of %d\n", i, 20000);
+    else dprintf(dprintf_fd, "dprintf line %d of %d\n", i, 20000);
+  }
+}
+
+static void *dprintf_writer(void *arg) {
+  (void)arg;
+  write_dprintf(NULL);
+  close(dprintf_fd);
+  return NULL;
+}
+
+static void dprintf_case(void) {
+  int p[2];
+  pthread_t t, w;
+  reader_t r = {0};
+  PROG_CHECK(pipe(p) == 0);
+  r.fd = p[0];
+  dprintf_fd = p[1];
+  PROG_CHECK(pthread_create(&t, NULL, read_slowly, &r) == 0);
+  PROG_CHECK(pthread_create(&w, NULL, dprintf_writer, NULL) == 0);
+  PROG_CHECK(pthread_join(w, NULL) == 0);
+  PROG_CHECK(pthread_join(t, NULL) == 0);
+  check("dprintf", &r, write_dprintf);
+}
+
 static int wide_pipe[2];
 
 static void *write_utf8_slowly(void *arg) {
@@ -196,6 +228,7 @@ int main(void) {
   stream_case("unbuffered", _IONBF, 0);
   stream_case("buffer of 256 KiB", _IOFBF, 256 * 1024);
   stdout_case();
+  dprintf_case();
   wide_case();
   return 0;
 }
