@@ -110,6 +110,14 @@ static ssize_t sendfile_copy(int out, int in, off_t *offset, size_t count) {
   return sent ? (ssize_t)sent : (n < 0 || w < 0) ? -1 : 0;
 }
 
+/* A read of the pipe that cannot wait: RWF_NOWAIT, or where a kernel refuses it, poll first. */
+static ssize_t read_pipe_nowait(int fd, struct iovec *v) {
+  ssize_t n = preadv2(fd, v, 1, -1, RWF_NOWAIT);
+  if (n >= 0 || errno != EOPNOTSUPP) return n;
+  if (!ready_now(fd, POLLIN)) return green__shim_fail(EAGAIN);
+  return green__real.readv(fd, v, 1);
+}
+
 /* splice from a pipe to a green stream socket: what the pipe holds, up to len, read and sent
  * (bytes taken from the pipe are all sent before it returns, even past a signal: the kernel
  * leaves unsent bytes in the pipe, the shim cannot put them back). */
@@ -122,7 +130,7 @@ static ssize_t splice_to_socket(struct green__hub *h, int in, int out, size_t le
   while (done < len) {
     v.iov_base = buf;
     v.iov_len = len - done < chunk ? len - done : chunk;
-    if ((n = preadv2(in, &v, 1, -1, RWF_NOWAIT)) < 0 && errno == EAGAIN && !done &&
+    if ((n = read_pipe_nowait(in, &v)) < 0 && errno == EAGAIN && !done &&
         (n = park_on_blocked_end(h, in, -1, "splice")) == 0)
       continue;
     if (n <= 0) break;
