@@ -6,6 +6,7 @@
  */
 #include "fdtab.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "../src/hub.h"
@@ -60,6 +62,17 @@ static int waitable_anon(int fd) {
   return 0;
 }
 
+/* A terminal (isatty, with errno kept: the caller's call may succeed). A pty's master side
+ * (/dev/ptmx, 5:2) cannot be reopened: reopening it makes a new pty. */
+static uint32_t tty_info(int fd, const struct stat *st) {
+  int e = errno, tty = isatty(fd);
+  errno = e;
+  if (!tty) return GREEN__KIND_PASS;
+  if (major(st->st_rdev) == 5 && minor(st->st_rdev) == 2)
+    return GREEN__KIND_TTY | GREEN__FDI_NOWAIT_BAD;
+  return GREEN__KIND_TTY;
+}
+
 /* What fd is: one fstat and one F_GETFL (sockets: their type and timeouts too). */
 static void classify(int fd, green__shim_fd_t *p) {
   struct stat st;
@@ -75,6 +88,8 @@ static void classify(int fd, green__shim_fd_t *p) {
     snd = timeout_of(fd, SO_SNDTIMEO);
   } else if (S_ISFIFO(st.st_mode)) {
     info = GREEN__KIND_PIPE;
+  } else if (S_ISCHR(st.st_mode)) {
+    info = tty_info(fd, &st);
   } else if ((st.st_mode & S_IFMT) == 0 && waitable_anon(fd)) {
     info = GREEN__KIND_OTHER;
   }

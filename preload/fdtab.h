@@ -15,18 +15,20 @@
 
 enum {
   GREEN__KIND_UNKNOWN, /* not looked at since it was opened */
-  GREEN__KIND_PASS,    /* regular file, tty, directory, device: always passes through */
+  GREEN__KIND_PASS,    /* regular file, directory, device: always passes through */
   GREEN__KIND_STREAM,  /* SOCK_STREAM socket */
   GREEN__KIND_DGRAM,   /* datagram, raw or seqpacket socket */
   GREEN__KIND_PIPE,    /* pipe or FIFO */
   GREEN__KIND_OTHER,   /* eventfd, timerfd, signalfd, inotify: epoll can watch them */
+  GREEN__KIND_TTY,     /* a terminal or either side of a pty */
 };
 
 enum {
   GREEN__FDI_KIND = 0x0f,
   GREEN__FDI_NONBLOCK = 0x10,  /* the program made the fd non-blocking */
   GREEN__FDI_SEQPACKET = 0x20, /* write() adds MSG_EOR */
-  GREEN__FDI_NOWAIT_BAD = 0x40,/* the file refuses RWF_NOWAIT: poll, then the plain call */
+  GREEN__FDI_NOWAIT_BAD = 0x40,/* the file refuses RWF_NOWAIT (a tty: cannot be reopened
+                                  non-blocking): poll, then the plain call */
 };
 
 typedef struct green__shim_fd {

@@ -6,16 +6,19 @@
  * A call is tried without blocking and without changing the fd's mode: MSG_DONTWAIT on
  * sockets (read(2) on a socket is recvmsg with no flags, write(2) sendmsg with MSG_EOR on
  * seqpacket ones), RWF_NOWAIT on pipes, eventfds and the like (a file that refuses it is
- * polled, then read plainly: nothing else in this OS thread can run in between). On EAGAIN
+ * polled, then read plainly: nothing else in this OS thread can run in between), a second
+ * non-blocking description of the same tty for a tty's output (try_tty). On EAGAIN
  * the greenlet parks until the fd is ready or the socket's timeout passes (then EAGAIN, as
  * Linux says). Output goes on until everything is out, as a blocking write does; a timeout or
  * a signal after part of it returns the count, as the kernel does.
  */
 #include "io.h"
 
+#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
 #include <poll.h>
+#include <stdio.h>
 
 #include "fdtab.h"
 #include "shim.h"
@@ -108,10 +111,38 @@ static ssize_t try_polled(int fd, const green__io_t *io, struct iovec *v, size_t
   return is_input(io->op) ? green__real.readv(fd, v, (int)n) : green__real.writev(fd, v, (int)n);
 }
 
+/* A tty refuses RWF_NOWAIT. Its input is polled, then read plainly: a tty says readable only
+ * when a read would not wait (a whole line in canonical mode, VMIN bytes otherwise). Its
+ * output goes through a second description of the same tty, opened non-blocking through
+ * /proc/self/fd for this one call, so the program's own keeps its mode (a full tty takes
+ * part of it, or says EAGAIN). A pty's master side cannot be reopened (that would make a new
+ * pty), nor can a tty without /proc: polled, then written plainly. */
+static ssize_t try_tty(int fd, green__shim_fd_t *p, const green__io_t *io, struct iovec *v,
+                       size_t n) {
+  struct pollfd pfd = {fd, POLLOUT, 0};
+  char path[40];
+  int twin, e;
+  ssize_t r;
+  if (is_input(io->op) || (__atomic_load_n(&p->info, __ATOMIC_RELAXED) & GREEN__FDI_NOWAIT_BAD))
+    return try_polled(fd, io, v, n);
+  if ((r = green__real.poll(&pfd, 1, 0)) <= 0) return r < 0 ? -1 : green__shim_fail(EAGAIN);
+  snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+  if ((twin = green__real.open(path, O_WRONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0)) < 0) {
+    __atomic_or_fetch(&p->info, GREEN__FDI_NOWAIT_BAD, __ATOMIC_RELAXED);
+    return try_polled(fd, io, v, n);
+  }
+  r = green__real.writev(twin, v, (int)n);
+  e = errno;
+  green__real.close(twin);
+  errno = e;
+  return r;
+}
+
 static ssize_t try_nowait(int fd, green__shim_fd_t *p, const green__io_t *io, cursor_t *c) {
   size_t n;
   struct iovec *v = cursor_iov(c, &n);
   ssize_t r;
+  if (green__shim_fd_kind(p) == GREEN__KIND_TTY) return try_tty(fd, p, io, v, n);
   if (__atomic_load_n(&p->info, __ATOMIC_RELAXED) & GREEN__FDI_NOWAIT_BAD)
     return try_polled(fd, io, v, n);
   r = is_input(io->op) ? preadv2(fd, v, (int)n, -1, RWF_NOWAIT)

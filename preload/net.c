@@ -184,6 +184,7 @@ GREEN__SHIM_EXPORT int close(int fd) {
 GREEN__SHIM_EXPORT int fclose(FILE *f) {
   int fd = f ? fileno(f) : -1;
   green__real_ready();
+  if (fd >= 0) green__shim_stdio_close(f); /* what it has buffered, written green */
   if (fd >= 0) retire(fd);
   return green__real.fclose(f);
 }

@@ -111,6 +111,7 @@ WRAP_OPEN(open64)
 WRAP_OPENAT(openat)
 WRAP_OPENAT(openat64)
 
+/* The scanf and printf families: passed on through their va_list forms. */
 #define WRAP_SCANF(name, vreal, params, args)        \
   int __wrap_##name params;                         \
   int __wrap_##name params {                        \
@@ -126,6 +127,17 @@ WRAP_SCANF(fscanf, vfscanf, (FILE *f, const char *fmt, ...), (f, fmt, ap))
 WRAP_SCANF(__isoc99_fscanf, __isoc99_vfscanf, (FILE *f, const char *fmt, ...), (f, fmt, ap))
 WRAP_SCANF(scanf, vscanf, (const char *fmt, ...), (fmt, ap))
 WRAP_SCANF(__isoc99_scanf, __isoc99_vscanf, (const char *fmt, ...), (fmt, ap))
+
+WRAP_SCANF(fwscanf, vfwscanf, (FILE *f, const wchar_t *fmt, ...), (f, fmt, ap))
+WRAP_SCANF(__isoc99_fwscanf, __isoc99_vfwscanf, (FILE *f, const wchar_t *fmt, ...), (f, fmt, ap))
+WRAP_SCANF(wscanf, vwscanf, (const wchar_t *fmt, ...), (fmt, ap))
+WRAP_SCANF(__isoc99_wscanf, __isoc99_vwscanf, (const wchar_t *fmt, ...), (fmt, ap))
+WRAP_SCANF(fprintf, vfprintf, (FILE *f, const char *fmt, ...), (f, fmt, ap))
+WRAP_SCANF(printf, vprintf, (const char *fmt, ...), (fmt, ap))
+WRAP_SCANF(__fprintf_chk, __vfprintf_chk, (FILE *f, int fl, const char *fmt, ...), (f, fl, fmt, ap))
+WRAP_SCANF(__printf_chk, __vprintf_chk, (int fl, const char *fmt, ...), (fl, fmt, ap))
+WRAP_SCANF(dprintf, vdprintf, (int fd, const char *fmt, ...), (fd, fmt, ap))
+WRAP_SCANF(__dprintf_chk, __vdprintf_chk, (int fd, int fl, const char *fmt, ...), (fd, fl, fmt, ap))
 
 sem_t *__wrap_sem_open(const char *name, int fl, ...);
 sem_t *__wrap_sem_open(const char *name, int fl, ...) {

@@ -26,6 +26,7 @@
 #include <sys/file.h>
 #include <sys/msg.h>
 #include <sys/resource.h>
+#include <sys/sendfile.h>
 #include <sys/select.h>
 #include <sys/sem.h>
 #include <sys/socket.h>
@@ -34,6 +35,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <wchar.h>
 
 /* glibc's optimising headers define some stdio calls as macros; the shim defines the calls. */
 #undef fread_unlocked
@@ -41,6 +43,12 @@
 #undef getc_unlocked
 #undef getchar_unlocked
 #undef getc
+#undef putc
+#undef putc_unlocked
+#undef putchar_unlocked
+#undef fputc_unlocked
+#undef fwrite_unlocked
+#undef fputs_unlocked
 
 /* X(name, return type, parameters, arguments). */
 #define GREEN_REALS(X)                                                                       \
@@ -97,6 +105,15 @@
   X(__recvfrom_chk, ssize_t,                                                                \
     (int fd, void *buf, size_t n, size_t len, int fl, struct sockaddr *a, socklen_t *al),    \
     (fd, buf, n, len, fl, a, al))                                                           \
+  /* ---- moving data between fds ---- */                                                   \
+  X(sendfile, ssize_t, (int out, int in, off_t *off, size_t n), (out, in, off, n))          \
+  X(sendfile64, ssize_t, (int out, int in, off64_t *off, size_t n), (out, in, off, n))      \
+  X(splice, ssize_t,                                                                        \
+    (int in, loff_t *off_in, int out, loff_t *off_out, size_t n, unsigned fl),               \
+    (in, off_in, out, off_out, n, fl))                                                      \
+  X(tee, ssize_t, (int in, int out, size_t n, unsigned fl), (in, out, n, fl))               \
+  X(vmsplice, ssize_t, (int fd, const struct iovec *iov, size_t n, unsigned fl),            \
+    (fd, iov, n, fl))                                                                       \
   /* ---- waiting ---- */                                                                   \
   X(poll, int, (struct pollfd *p, nfds_t n, int ms), (p, n, ms))                            \
   X(ppoll, int, (struct pollfd *p, nfds_t n, const struct timespec *t, const sigset_t *s),  \
@@ -189,6 +206,44 @@
   X(__isoc99_vfscanf, int, (FILE *f, const char *fmt, va_list ap), (f, fmt, ap))            \
   X(vscanf, int, (const char *fmt, va_list ap), (fmt, ap))                                  \
   X(__isoc99_vscanf, int, (const char *fmt, va_list ap), (fmt, ap))                         \
+  /* ---- wide stdio input ---- */                                                          \
+  X(fgetwc, wint_t, (FILE *f), (f))                                                         \
+  X(getwc, wint_t, (FILE *f), (f))                                                          \
+  X(fgetwc_unlocked, wint_t, (FILE *f), (f))                                                \
+  X(getwc_unlocked, wint_t, (FILE *f), (f))                                                 \
+  X(getwchar, wint_t, (void), ())                                                           \
+  X(getwchar_unlocked, wint_t, (void), ())                                                  \
+  X(fgetws, wchar_t *, (wchar_t *s, int n, FILE *f), (s, n, f))                             \
+  X(fgetws_unlocked, wchar_t *, (wchar_t *s, int n, FILE *f), (s, n, f))                    \
+  X(__fgetws_chk, wchar_t *, (wchar_t *s, size_t len, int n, FILE *f), (s, len, n, f))     \
+  X(__fgetws_unlocked_chk, wchar_t *, (wchar_t *s, size_t len, int n, FILE *f),             \
+    (s, len, n, f))                                                                         \
+  X(vfwscanf, int, (FILE *f, const wchar_t *fmt, va_list ap), (f, fmt, ap))                 \
+  X(__isoc99_vfwscanf, int, (FILE *f, const wchar_t *fmt, va_list ap), (f, fmt, ap))        \
+  X(vwscanf, int, (const wchar_t *fmt, va_list ap), (fmt, ap))                              \
+  X(__isoc99_vwscanf, int, (const wchar_t *fmt, va_list ap), (fmt, ap))                     \
+  /* ---- stdio output ---- */                                                              \
+  X(fwrite, size_t, (const void *p, size_t sz, size_t n, FILE *f), (p, sz, n, f))           \
+  X(fwrite_unlocked, size_t, (const void *p, size_t sz, size_t n, FILE *f), (p, sz, n, f))  \
+  X(fputs, int, (const char *s, FILE *f), (s, f))                                           \
+  X(fputs_unlocked, int, (const char *s, FILE *f), (s, f))                                  \
+  X(puts, int, (const char *s), (s))                                                        \
+  X(fputc, int, (int c, FILE *f), (c, f))                                                   \
+  X(putc, int, (int c, FILE *f), (c, f))                                                    \
+  X(_IO_putc, int, (int c, FILE *f), (c, f))                                                \
+  X(fputc_unlocked, int, (int c, FILE *f), (c, f))                                          \
+  X(putc_unlocked, int, (int c, FILE *f), (c, f))                                           \
+  X(putchar, int, (int c), (c))                                                             \
+  X(putchar_unlocked, int, (int c), (c))                                                    \
+  X(__overflow, int, (FILE *f, int c), (f, c))                                              \
+  X(fflush, int, (FILE *f), (f))                                                            \
+  X(fflush_unlocked, int, (FILE *f), (f))                                                   \
+  X(vfprintf, int, (FILE *f, const char *fmt, va_list ap), (f, fmt, ap))                    \
+  X(vprintf, int, (const char *fmt, va_list ap), (fmt, ap))                                 \
+  X(__vfprintf_chk, int, (FILE *f, int fl, const char *fmt, va_list ap), (f, fl, fmt, ap))  \
+  X(__vprintf_chk, int, (int fl, const char *fmt, va_list ap), (fl, fmt, ap))               \
+  X(vdprintf, int, (int fd, const char *fmt, va_list ap), (fd, fmt, ap))                    \
+  X(__vdprintf_chk, int, (int fd, int fl, const char *fmt, va_list ap), (fd, fl, fmt, ap))  \
   GREEN_REALS_THREADS(X)                                                                    \
   GREEN_REALS_NAMES(X)                                                                      \
   GREEN_REALS_IDS(X)
@@ -210,7 +265,17 @@
   X(__isoc99_fscanf, int, (FILE *f, const char *fmt, ...), ())                              \
   X(scanf, int, (const char *fmt, ...), ())                                                 \
   X(__isoc99_scanf, int, (const char *fmt, ...), ())                                        \
-  X(syscall, long, (long nr, ...), ())
+  X(syscall, long, (long nr, ...), ())                                                      \
+  X(fwscanf, int, (FILE *f, const wchar_t *fmt, ...), ())                                   \
+  X(__isoc99_fwscanf, int, (FILE *f, const wchar_t *fmt, ...), ())                          \
+  X(wscanf, int, (const wchar_t *fmt, ...), ())                                             \
+  X(__isoc99_wscanf, int, (const wchar_t *fmt, ...), ())                                    \
+  X(fprintf, int, (FILE *f, const char *fmt, ...), ())                                      \
+  X(printf, int, (const char *fmt, ...), ())                                                \
+  X(__fprintf_chk, int, (FILE *f, int fl, const char *fmt, ...), ())                        \
+  X(__printf_chk, int, (int fl, const char *fmt, ...), ())                                  \
+  X(dprintf, int, (int fd, const char *fmt, ...), ())                                       \
+  X(__dprintf_chk, int, (int fd, int fl, const char *fmt, ...), ())
 
 #define GREEN_REALS_THREADS(X)                                                               \
   X(pthread_create, int, (pthread_t * id, const pthread_attr_t *a, void *(*fn)(void *), void *arg), \

@@ -1,5 +1,5 @@
 /*
- * stdio input on sockets and pipes, in green mode. glibc's stdio refills a FILE's buffer
+ * stdio input on sockets, pipes and ttys, in green mode. glibc's stdio refills a FILE's buffer
  * with its own internal read(), which no hook sees: on a blocking socket it would block the
  * OS thread, and with it every green thread — a thread reading lines from a socketpair whose
  * other end another green thread writes would wait forever. So the input functions are
@@ -13,8 +13,7 @@
  * each byte from the program's FILE through the green refill, and gives the byte the scan
  * looked ahead at back to the program's FILE afterwards.
  *
- * Not covered: output (fprintf, fputs, fwrite, fflush write with a blocking write(2), which
- * blocks the OS thread only while the socket's buffer is full).
+ * The wide-character input functions park the same way (below). Output: stdio_out.c.
  */
 #include <math.h>
 #include <poll.h>
@@ -22,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <wchar.h>
 
 #include "fdtab.h"
 #include "shim.h"
@@ -281,6 +281,102 @@ SCAN_HOOKS(__isoc99_fscanf, __isoc99_vfscanf)
 STDIN_SCAN_HOOKS(scanf, vscanf, vfscanf)
 STDIN_SCAN_HOOKS(__isoc99_scanf, __isoc99_vscanf, __isoc99_vfscanf)
 
+/* ---- wide characters ----------------------------------------------------------------------
+ * A wide stream converts from its byte buffer into a buffer of wchar_t: it needs a refill
+ * when both are empty. The green forms park until one holds something or the fd is
+ * readable, then call libc's (one refill cannot block); fgetws goes a character at a time
+ * that way. A multibyte character split across two refills can still block, and so can a
+ * wide scan that needs a second refill: fopencookie's streams cannot be wide, so the
+ * narrow scan's private stream has no wide form. */
+
+typedef struct wide_head { /* glibc's struct _IO_wide_data starts so (stable ABI) */
+  wchar_t *read_ptr, *read_end;
+} wide_head_t;
+
+static void ready_wide(struct green__hub *h, FILE *fp, const char *call) {
+  const wide_head_t *w = (const wide_head_t *)fp->_wide_data;
+  if (fp->_mode > 0 && w && w->read_ptr < w->read_end) return; /* only a wide one's is valid */
+  ready(h, fp, call);
+}
+
+#define WCHAR_HOOK(name)                                     \
+  GREEN__SHIM_EXPORT wint_t name(FILE *fp) {                 \
+    struct green__hub *h = green_stream(fp);                 \
+    if (h) ready_wide(h, fp, #name);                         \
+    return green__real.name(fp);                             \
+  }
+WCHAR_HOOK(fgetwc)
+WCHAR_HOOK(getwc)
+WCHAR_HOOK(fgetwc_unlocked)
+WCHAR_HOOK(getwc_unlocked)
+
+GREEN__SHIM_EXPORT wint_t getwchar(void) { return getwc(stdin); }
+GREEN__SHIM_EXPORT wint_t getwchar_unlocked(void) { return getwc_unlocked(stdin); }
+
+static wchar_t *fgetws_green(struct green__hub *h, wchar_t *s, int n, FILE *fp,
+                             wint_t (*getwc_fn)(FILE *)) {
+  int got = 0;
+  wint_t c;
+  while (got < n - 1) {
+    ready_wide(h, fp, "fgetws");
+    if ((c = getwc_fn(fp)) == WEOF) break;
+    s[got++] = (wchar_t)c;
+    if (c == L'\n') break;
+  }
+  if (got == 0 || ferror(fp)) return NULL;
+  s[got] = L'\0';
+  return s;
+}
+
+GREEN__SHIM_EXPORT wchar_t *fgetws(wchar_t *restrict s, int n, FILE *restrict fp) {
+  struct green__hub *h = green_stream(fp);
+  if (!h || n <= 1 || !s) return green__real.fgetws(s, n, fp);
+  return fgetws_green(h, s, n, fp, green__real.fgetwc);
+}
+
+GREEN__SHIM_EXPORT wchar_t *fgetws_unlocked(wchar_t *restrict s, int n, FILE *restrict fp) {
+  struct green__hub *h = green_stream(fp);
+  if (!h || n <= 1 || !s) return green__real.fgetws_unlocked(s, n, fp);
+  return fgetws_green(h, s, n, fp, green__real.fgetwc_unlocked);
+}
+
+#define WSCAN_HOOKS(fsym, vsym)                                                                \
+  int hook_##vsym(FILE *restrict fp, const wchar_t *restrict fmt, va_list ap) __asm__(#vsym);  \
+  GREEN__SHIM_EXPORT int hook_##vsym(FILE *restrict fp, const wchar_t *restrict fmt,            \
+                                     va_list ap) {                                             \
+    struct green__hub *h = green_stream(fp);                                                   \
+    if (h) ready_wide(h, fp, "fwscanf");                                                       \
+    return green__real.vsym(fp, fmt, ap);                                                      \
+  }                                                                                            \
+  int hook_##fsym(FILE *restrict fp, const wchar_t *restrict fmt, ...) __asm__(#fsym);         \
+  GREEN__SHIM_EXPORT int hook_##fsym(FILE *restrict fp, const wchar_t *restrict fmt, ...) {    \
+    va_list ap;                                                                                \
+    int r;                                                                                     \
+    va_start(ap, fmt);                                                                         \
+    r = hook_##vsym(fp, fmt, ap);                                                              \
+    va_end(ap);                                                                                \
+    return r;                                                                                  \
+  }
+WSCAN_HOOKS(fwscanf, vfwscanf)
+WSCAN_HOOKS(__isoc99_fwscanf, __isoc99_vfwscanf)
+
+#define STDIN_WSCAN_HOOKS(fsym, vsym, vfsym)                                                   \
+  int hook_##vsym(const wchar_t *restrict fmt, va_list ap) __asm__(#vsym);                     \
+  GREEN__SHIM_EXPORT int hook_##vsym(const wchar_t *restrict fmt, va_list ap) {                \
+    return hook_##vfsym(stdin, fmt, ap);                                                       \
+  }                                                                                            \
+  int hook_##fsym(const wchar_t *restrict fmt, ...) __asm__(#fsym);                            \
+  GREEN__SHIM_EXPORT int hook_##fsym(const wchar_t *restrict fmt, ...) {                       \
+    va_list ap;                                                                                \
+    int r;                                                                                     \
+    va_start(ap, fmt);                                                                         \
+    r = hook_##vfsym(stdin, fmt, ap);                                                          \
+    va_end(ap);                                                                                \
+    return r;                                                                                  \
+  }
+STDIN_WSCAN_HOOKS(wscanf, vwscanf, vfwscanf)
+STDIN_WSCAN_HOOKS(__isoc99_wscanf, __isoc99_vwscanf, __isoc99_vfwscanf)
+
 /* ---- the fortified forms ---------------------------------------------------------------- */
 
 GREEN__SHIM_EXPORT char *__fgets_chk(char *s, size_t size, int n, FILE *fp) {
@@ -293,6 +389,18 @@ GREEN__SHIM_EXPORT char *__fgets_unlocked_chk(char *s, size_t size, int n, FILE 
   green__real_ready();
   if ((size_t)n > size) return green__real.__fgets_unlocked_chk(s, size, n, fp);
   return fgets_unlocked(s, n, fp);
+}
+
+GREEN__SHIM_EXPORT wchar_t *__fgetws_chk(wchar_t *s, size_t size, int n, FILE *fp) {
+  green__real_ready();
+  if ((size_t)n > size) return green__real.__fgetws_chk(s, size, n, fp);
+  return fgetws(s, n, fp);
+}
+
+GREEN__SHIM_EXPORT wchar_t *__fgetws_unlocked_chk(wchar_t *s, size_t size, int n, FILE *fp) {
+  green__real_ready();
+  if ((size_t)n > size) return green__real.__fgetws_unlocked_chk(s, size, n, fp);
+  return fgetws_unlocked(s, n, fp);
 }
 
 GREEN__SHIM_EXPORT size_t __fread_chk(void *restrict ptr, size_t ptrlen, size_t size, size_t n,
