@@ -53,6 +53,9 @@ void green__shim_configure(void) {
   green__shim_config.native = s && strcmp(s, "native") == 0;
   s = env("GREEN_DEBUG", buf, sizeof buf);
   green__shim_config.debug = s && *s && strcmp(s, "0") != 0;
+  /* The main thread is managed from the first hook call on, which may come before shim_init
+   * (an allocator's start-up): a mutex it locks then has the owner token it has later. */
+  if (syscall(SYS_gettid) == getpid()) green__shim_tls.managed = 1;
 }
 
 /* The core destroys a managed thread's hub as the thread exits: from here on the thread's

@@ -58,7 +58,7 @@ static void interrupt(int restart) {
   green__shim_thread_t *rec;
   green_t *g;
   if (!h || t->busy || !ev_is_active(&intr_async)) return;
-  g = mask_waiter ? mask_waiter : &h->main;
+  g = mask_waiter ? mask_waiter : h->main;
   rec = g->preload;
   if (!rec || rec->intr == GREEN__INTR_NEVER || (rec->intr == GREEN__INTR_RESTART && restart))
     return;

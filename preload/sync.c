@@ -63,23 +63,32 @@ static int is_libc(const void *p) {
   return found;
 }
 
+/* Room for one more in a table of twice the size, dropping tombs. The allocator runs
+ * outside the set's lock: its own mutexes come back through the hooks, which look here. */
 static void libc_add(const void *p) {
-  size_t i, cap;
+  const void **room = NULL, **old = NULL;
+  size_t i, room_cap = 0;
   set_lock();
-  if (2 * (libc_count + 1) > libc_cap) { /* rehash into twice the room, dropping tombs */
-    const void **old = libc_objects, **t;
-    size_t oldcap = libc_cap;
-    cap = oldcap ? oldcap * 2 : 64;
-    if (!(t = calloc(cap, sizeof *t))) goto out;
-    for (i = 0; i < oldcap; i++)
-      if (old[i] && old[i] != &tomb) {
-        size_t j = slot_of(old[i], cap);
-        while (t[j]) j = (j + 1) % cap;
-        t[j] = old[i];
-      }
-    libc_objects = t;
-    libc_cap = cap;
-    free(old);
+  while (2 * (libc_count + 1) > libc_cap) {
+    size_t cap = libc_cap ? libc_cap * 2 : 64;
+    if (room_cap == cap) {
+      for (i = 0; i < libc_cap; i++)
+        if (libc_objects[i] && libc_objects[i] != &tomb) {
+          size_t j = slot_of(libc_objects[i], cap);
+          while (room[j]) j = (j + 1) % cap;
+          room[j] = libc_objects[i];
+        }
+      old = libc_objects;
+      libc_objects = room;
+      libc_cap = cap;
+      room = NULL;
+      break;
+    }
+    set_unlock();
+    free(room);
+    if (!(room = calloc(cap, sizeof *room))) return;
+    room_cap = cap;
+    set_lock();
   }
   for (i = slot_of(p, libc_cap); libc_objects[i] && libc_objects[i] != &tomb && libc_objects[i] != p;
        i = (i + 1) % libc_cap) {
@@ -88,8 +97,9 @@ static void libc_add(const void *p) {
     libc_objects[i] = p;
     __atomic_add_fetch(&libc_count, 1, __ATOMIC_RELEASE);
   }
-out:
   set_unlock();
+  free(room);
+  free(old);
 }
 
 static void libc_remove(const void *p) {
@@ -109,6 +119,14 @@ static void libc_remove(const void *p) {
 static int green_object(const void *p) {
   green__real_ready();
   return !green__shim_config.native && !is_libc(p);
+}
+
+/* green_object, for a call that may park or wake: the thread's hub is made first, by the
+ * shim with the hooks held off (libgreen would make it as the call's side effect). */
+static int green_waitable(const void *p) {
+  if (!green_object(p)) return 0;
+  green__shim_hub_attach();
+  return 1;
 }
 
 /* A green library call's outcome as a pthread error number, errno left alone. */
@@ -281,20 +299,51 @@ GREEN__SHIM_EXPORT int pthread_barrier_destroy(pthread_barrier_t *pb) {
   return 0;
 }
 
-/* ---- mutexes ---------------------------------------------------------------------------- */
+/* ---- mutexes ----------------------------------------------------------------------------
+ * Shared mutexes (src/mutex.c): every thread's calls take them, so a mutex shared by the
+ * green threads and an OS thread the shim does not manage (an allocator's arena lock)
+ * excludes both. No call needs a hub or the allocator: a free mutex is taken with one
+ * atomic exchange; a green thread waits parked on the hub; any other caller (a thread with
+ * no hub yet, a signal handler, the hub's own greenlet, the shim setting a hub up, an
+ * unmanaged thread) sleeps in the kernel until the owner lets go. */
 
 _Static_assert(offsetof(green_mutex_t, owner) == offsetof(pthread_mutex_t, __data.__kind),
                "glibc's static kind initialisers land in the owner field");
 
-/* m as a green mutex, after turning a glibc static kind initialiser into the kind it names. */
+/* The caller's owner token: its running greenlet (before its hub exists, its main one),
+ * marked foreign on a thread that never has the hub. */
+static green_t *self_token(void) {
+  green_t *g = green__hub_running();
+  return green__shim_tls.managed ? g : (green_t *)((uintptr_t)g | GREEN__MUTEX_FOREIGN);
+}
+
+/* The hub a wait parks on, or NULL when the caller must sleep in the kernel. */
+static struct green__hub *park_hub(void) {
+  green__shim_tls_t *t = &green__shim_tls;
+  struct green__hub *h = t->hub;
+  return h && !(t->busy | t->sigdepth) && h->current != &h->hub ? h : NULL;
+}
+
+/* m as a green mutex, after turning a glibc static kind initialiser into the kind it names
+ * (threads racing to do it write the same kind; one of them clears the owner word). */
 static green_mutex_t *gmutex(pthread_mutex_t *pm) {
   green_mutex_t *m = (green_mutex_t *)(void *)pm;
-  uintptr_t kind = (uintptr_t)m->owner;
-  if (green__unlikely(kind - 1 < 3 && green__waitq_empty(&m->waiters)))
-    green_mutex_init(m, kind == PTHREAD_MUTEX_RECURSIVE_NP ? GREEN_MUTEX_RECURSIVE
-                         : kind == PTHREAD_MUTEX_ERRORCHECK_NP ? GREEN_MUTEX_ERRORCHECK
-                                                               : GREEN_MUTEX_NORMAL);
+  green_t *w = __atomic_load_n(&m->owner, __ATOMIC_ACQUIRE);
+  uintptr_t kind = (uintptr_t)w;
+  if (green__unlikely(kind - 1 < 3)) {
+    __atomic_store_n(&m->kind, kind == PTHREAD_MUTEX_RECURSIVE_NP    ? GREEN_MUTEX_RECURSIVE
+                               : kind == PTHREAD_MUTEX_ERRORCHECK_NP ? GREEN_MUTEX_ERRORCHECK
+                                                                     : GREEN_MUTEX_NORMAL,
+                     __ATOMIC_RELAXED);
+    __atomic_compare_exchange_n(&m->owner, &w, NULL, 0, __ATOMIC_RELEASE, __ATOMIC_RELAXED);
+  }
   return m;
+}
+
+/* A shared mutex call's -E... result as pthread returns it, errno as the call found it. */
+static int mutex_result(int r, int saved) {
+  errno = saved;
+  return -r;
 }
 
 GREEN__SHIM_EXPORT int pthread_mutex_init(pthread_mutex_t *restrict pm,
@@ -327,53 +376,50 @@ GREEN__SHIM_EXPORT int pthread_mutex_destroy(pthread_mutex_t *pm) {
   return error_of(green_mutex_destroy(gmutex(pm)), saved);
 }
 
-/* GREEN_DEBUG: the mutex is held by another green thread, so the lock parks. */
+/* GREEN_DEBUG: the mutex is held by another thread, so the lock waits. */
 static green_mutex_t *debug_lock(green_mutex_t *m, const char *call) {
-  struct green__hub *h = green__shim_tls.hub;
-  if (green__shim_config.debug && m->owner && (!h || m->owner != h->current))
+  if (green__shim_config.debug && __atomic_load_n(&m->owner, __ATOMIC_RELAXED) &&
+      !green__mutex_owned(m, self_token()))
     green__shim_debug(call, -1);
   return m;
 }
 
-GREEN__SHIM_EXPORT int pthread_mutex_lock(pthread_mutex_t *pm) {
+/* lock, timedlock, clocklock: a free mutex is taken without a look at the time, as glibc
+ * does (POSIX: its validity "need not be checked if the mutex can be locked immediately");
+ * only a wait checks it. */
+static int lock(pthread_mutex_t *pm, green__until_t u, const char *call) {
   int saved = errno;
+  green_mutex_t *m = debug_lock(gmutex(pm), call);
+  return mutex_result(green__mutex_lock_shared(park_hub(), m, self_token(), u), saved);
+}
+
+GREEN__SHIM_EXPORT int pthread_mutex_lock(pthread_mutex_t *pm) {
   if (!green_object(pm)) return green__real.pthread_mutex_lock(pm);
-  return error_of(green_mutex_lock(debug_lock(gmutex(pm), "pthread_mutex_lock"), -1), saved);
+  return lock(pm, green__until_timeout(-1), "pthread_mutex_lock");
 }
 
 GREEN__SHIM_EXPORT int pthread_mutex_trylock(pthread_mutex_t *pm) {
-  int saved = errno;
   if (!green_object(pm)) return green__real.pthread_mutex_trylock(pm);
-  return error_of(green_mutex_trylock(gmutex(pm)), saved);
-}
-
-/* A free mutex is taken without a look at the time, as glibc does (POSIX: its validity "need
- * not be checked if the mutex can be locked immediately"); only a wait checks it. */
-static int timedlock(pthread_mutex_t *pm, clockid_t clock, const struct timespec *at,
-                     const char *call) {
-  int saved = errno;
-  green_mutex_t *m = gmutex(pm);
-  if (green_mutex_trylock(m) == 0) return 0;
-  return error_of(green_mutex_timedlock(debug_lock(m, call), clock, at), saved);
+  return -green__mutex_trylock_shared(gmutex(pm), self_token());
 }
 
 GREEN__SHIM_EXPORT int pthread_mutex_clocklock(pthread_mutex_t *restrict pm, clockid_t clock,
                                                const struct timespec *restrict at) {
   if (!green_object(pm)) return green__real.pthread_mutex_clocklock(pm, clock, at);
   if (clock != CLOCK_REALTIME && clock != CLOCK_MONOTONIC) return EINVAL;
-  return timedlock(pm, clock, at, "pthread_mutex_clocklock");
+  return lock(pm, green__until_abstime(clock, at), "pthread_mutex_clocklock");
 }
 
 GREEN__SHIM_EXPORT int pthread_mutex_timedlock(pthread_mutex_t *restrict pm,
                                                const struct timespec *restrict at) {
   if (!green_object(pm)) return green__real.pthread_mutex_timedlock(pm, at);
-  return timedlock(pm, CLOCK_REALTIME, at, "pthread_mutex_timedlock");
+  return lock(pm, green__until_abstime(CLOCK_REALTIME, at), "pthread_mutex_timedlock");
 }
 
 GREEN__SHIM_EXPORT int pthread_mutex_unlock(pthread_mutex_t *pm) {
   int saved = errno;
   if (!green_object(pm)) return green__real.pthread_mutex_unlock(pm);
-  return error_of(green_mutex_unlock(gmutex(pm)), saved);
+  return mutex_result(green__mutex_unlock_shared(gmutex(pm), self_token()), saved);
 }
 
 /* ---- condition variables ---------------------------------------------------------------- */
@@ -407,19 +453,19 @@ GREEN__SHIM_EXPORT int pthread_cond_destroy(pthread_cond_t *pc) {
 
 GREEN__SHIM_EXPORT int pthread_cond_signal(pthread_cond_t *pc) {
   int saved = errno;
-  if (!green_object(pc)) return green__real.pthread_cond_signal(pc);
+  if (!green_waitable(pc)) return green__real.pthread_cond_signal(pc);
   return error_of(green_cond_signal((green_cond_t *)(void *)pc), saved);
 }
 
 GREEN__SHIM_EXPORT int pthread_cond_broadcast(pthread_cond_t *pc) {
   int saved = errno;
-  if (!green_object(pc)) return green__real.pthread_cond_broadcast(pc);
+  if (!green_waitable(pc)) return green__real.pthread_cond_broadcast(pc);
   return error_of(green_cond_broadcast((green_cond_t *)(void *)pc), saved);
 }
 
 GREEN__SHIM_EXPORT int pthread_cond_wait(pthread_cond_t *restrict pc, pthread_mutex_t *restrict pm) {
   int saved = errno;
-  if (!green_object(pc) || is_libc(pm)) return green__real.pthread_cond_wait(pc, pm);
+  if (!green_waitable(pc) || is_libc(pm)) return green__real.pthread_cond_wait(pc, pm);
   if (green__shim_config.debug) green__shim_debug("pthread_cond_wait", -1);
   return error_of(green__shim_wait_end(green__shim_wait_begin(GREEN__INTR_NEVER),
                            green_cond_wait((green_cond_t *)(void *)pc, gmutex(pm), -1)),
@@ -430,7 +476,7 @@ GREEN__SHIM_EXPORT int pthread_cond_timedwait(pthread_cond_t *restrict pc,
                                               pthread_mutex_t *restrict pm,
                                               const struct timespec *restrict at) {
   int saved = errno;
-  if (!green_object(pc) || is_libc(pm)) return green__real.pthread_cond_timedwait(pc, pm, at);
+  if (!green_waitable(pc) || is_libc(pm)) return green__real.pthread_cond_timedwait(pc, pm, at);
   if (green__shim_config.debug) green__shim_debug("pthread_cond_timedwait", -1);
   return error_of(green__shim_wait_end(green__shim_wait_begin(GREEN__INTR_NEVER),
                            green_cond_timedwait((green_cond_t *)(void *)pc, gmutex(pm), at)),
@@ -441,7 +487,7 @@ GREEN__SHIM_EXPORT int pthread_cond_clockwait(pthread_cond_t *restrict pc,
                                               pthread_mutex_t *restrict pm, clockid_t clock,
                                               const struct timespec *restrict at) {
   int saved = errno;
-  if (!green_object(pc) || is_libc(pm)) return green__real.pthread_cond_clockwait(pc, pm, clock, at);
+  if (!green_waitable(pc) || is_libc(pm)) return green__real.pthread_cond_clockwait(pc, pm, clock, at);
   if (green__shim_config.debug) green__shim_debug("pthread_cond_clockwait", -1);
   return error_of(green__shim_wait_end(green__shim_wait_begin(GREEN__INTR_NEVER),
                            green_cond_clockwait((green_cond_t *)(void *)pc, gmutex(pm), clock, at)),
@@ -482,35 +528,35 @@ static green_sem_t *debug_sem(sem_t *s, const char *call) {
 
 /* sem_wait and friends: cancellation points that a signal handler interrupts (EINTR). */
 GREEN__SHIM_EXPORT int sem_wait(sem_t *s) {
-  if (!green_object(s)) return green__real.sem_wait(s);
+  if (!green_waitable(s)) return green__real.sem_wait(s);
   return green__shim_wait_end(green__shim_wait_begin(GREEN__INTR_ALWAYS), green_sem_wait(debug_sem(s, "sem_wait"), -1));
 }
 
 GREEN__SHIM_EXPORT int sem_timedwait(sem_t *restrict s, const struct timespec *restrict at) {
-  if (!green_object(s)) return green__real.sem_timedwait(s, at);
+  if (!green_waitable(s)) return green__real.sem_timedwait(s, at);
   return green__shim_wait_end(green__shim_wait_begin(GREEN__INTR_ALWAYS),
                   green_sem_timedwait(debug_sem(s, "sem_timedwait"), CLOCK_REALTIME, at));
 }
 
 GREEN__SHIM_EXPORT int sem_clockwait(sem_t *restrict s, clockid_t clock,
                                      const struct timespec *restrict at) {
-  if (!green_object(s)) return green__real.sem_clockwait(s, clock, at);
+  if (!green_waitable(s)) return green__real.sem_clockwait(s, clock, at);
   return green__shim_wait_end(green__shim_wait_begin(GREEN__INTR_ALWAYS),
                   green_sem_timedwait(debug_sem(s, "sem_clockwait"), clock, at));
 }
 
 GREEN__SHIM_EXPORT int sem_trywait(sem_t *s) {
-  if (!green_object(s)) return green__real.sem_trywait(s);
+  if (!green_waitable(s)) return green__real.sem_trywait(s);
   return green_sem_trywait((green_sem_t *)(void *)s);
 }
 
 GREEN__SHIM_EXPORT int sem_post(sem_t *s) {
-  if (!green_object(s)) return green__real.sem_post(s);
+  if (!green_waitable(s)) return green__real.sem_post(s);
   return green_sem_post((green_sem_t *)(void *)s);
 }
 
 GREEN__SHIM_EXPORT int sem_getvalue(sem_t *restrict s, int *restrict value) {
-  if (!green_object(s)) return green__real.sem_getvalue(s, value);
+  if (!green_waitable(s)) return green__real.sem_getvalue(s, value);
   return green_sem_getvalue((green_sem_t *)(void *)s, value);
 }
 
@@ -569,7 +615,7 @@ GREEN__SHIM_EXPORT int pthread_rwlock_destroy(pthread_rwlock_t *rw) {
 #define RWLOCK_CALL(name, params, args, green_call)                          \
   GREEN__SHIM_EXPORT int name params {                                     \
     int saved = errno;                                                     \
-    if (!green_object(rw)) return green__real.name args;                   \
+    if (!green_waitable(rw)) return green__real.name args;                   \
     return error_of(green_call, saved);                                    \
   }
 RWLOCK_CALL(pthread_rwlock_rdlock, (pthread_rwlock_t * rw), (rw), green_rwlock_rdlock(GRW(rw), -1))

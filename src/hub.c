@@ -17,6 +17,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "dns.h"
@@ -27,7 +28,8 @@
 #define POLL_EVERY 256         /* dispatches between clock checks; a power of two */
 #define POLL_INTERVAL 0.002    /* seconds of dispatching without a poll before forcing one */
 
-static __thread struct green__hub *tls_hub __attribute__((tls_model("initial-exec")));
+__thread struct green__hub *green__hub_tls __attribute__((tls_model("initial-exec")));
+static __thread green_t main_greenlet; /* general-dynamic: a dlopened libgreen.so may use it */
 static pthread_key_t hub_key;
 static pthread_once_t hub_key_once = PTHREAD_ONCE_INIT;
 
@@ -88,7 +90,7 @@ void green__hub_schedule(struct green__hub *h) {
 /* Every greenlet is parked and nothing the loop watches can wake any of them: fail the main
  * greenlet's blocking call with EDEADLK (Go would panic, gevent raises LoopExit in main). */
 static void report_deadlock(struct green__hub *h) {
-  green_t *g = &h->main;
+  green_t *g = h->main;
   while (g->resumed) g = g->resumed; /* main waits for a generator: fail the generator's call */
   if (g->state != GREEN_BLOCKED || (g->flags & GREEN__GEN_WAIT))
     green__fatal("deadlock: every greenlet is parked and nothing can wake them");
@@ -166,14 +168,14 @@ static void hub_destroy(void *arg) {
   struct green__hub *h = arg;
   if (green__hub_destroy_hook) green__hub_destroy_hook(h);
   green__threadsafe_exit(h); /* other threads' calls are refused from here on */
-  if (h->main.locals) green__local_end(&h->main); /* the thread's own greenlet ends here */
+  if (h->main->locals) green__local_end(h->main); /* the thread's own greenlet ends here */
   green__dns_destroy(h);
   green__calls_destroy(h);
   green__greenlet_free_all(h);
   green__fdtab_destroy(h);
   ev_loop_destroy(h->loop);
   green__stack_pool_destroy(&h->stacks);
-  if (tls_hub == h) tls_hub = NULL;
+  if (green__hub_tls == h) green__hub_tls = NULL;
   free(h);
 }
 
@@ -204,16 +206,18 @@ static struct green__hub *hub_create(void) {
   ev_set_userdata(h->loop, h);
   green__calls_init(h);
   h->errnop = &errno;
-  init_system_greenlet(h, &h->main);
+  h->main = &main_greenlet;
+  memset(h->main, 0, sizeof *h->main); /* a forked child's record was its parent's */
+  init_system_greenlet(h, h->main);
 #if GREEN_HAVE_ASAN
-  main_stack_bounds(&h->main);
+  main_stack_bounds(h->main);
 #endif
   if (start_hub_greenlet(h) < 0) goto nomem;
-  h->current = &h->main;
+  h->current = h->main;
   h->last_poll = coarse_now();
   pthread_once(&hub_key_once, make_key);
   pthread_setspecific(hub_key, h);
-  return tls_hub = h;
+  return green__hub_tls = h;
 nomem:
   if (h && h->loop) ev_loop_destroy(h->loop);
   if (h) green__stack_pool_destroy(&h->stacks);
@@ -222,15 +226,17 @@ nomem:
   return NULL;
 }
 
+green_t *green__hub_main_greenlet(void) { return &main_greenlet; }
+
 struct green__hub *green__hub_get(void) {
-  return green__likely(tls_hub != NULL) ? tls_hub : hub_create();
+  return green__likely(green__hub_tls != NULL) ? green__hub_tls : hub_create();
 }
 
 void green__hub_fork_child(void) {
-  struct green__hub *h = tls_hub;
+  struct green__hub *h = green__hub_tls;
   if (!h) return;
   ev_loop_destroy(h->loop); /* its epoll fd is the parent's epoll instance */
-  tls_hub = NULL;
+  green__hub_tls = NULL;
   pthread_setspecific(hub_key, NULL); /* no destructor for the parent's hub at thread exit */
 }
 
