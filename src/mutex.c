@@ -18,7 +18,9 @@
  *    while a foreign thread owns the mutex, and a foreign unlock never touches it.
  *  - SLEEPERS: an OS thread that cannot park (no hub, a signal handler, the hub's own
  *    greenlet) sleeps on the word's low 32 bits (a futex). The unlock that finds the flag
- *    wakes every sleeper, and each tries again (and sets the flag again if it must sleep).
+ *    wakes one sleeper (glibc's lowlevellock protocol): it flags the word again before it
+ *    sleeps again, and takes the mutex flagged, since others may still sleep. A hand-off to
+ *    a greenlet clears the flag and wakes one sleeper too, so none is forgotten.
  */
 #include <limits.h>
 #include <linux/futex.h>
@@ -70,14 +72,14 @@ static void take(green_mutex_t *m, green_t *g) {
 }
 
 static int lock(green_mutex_t *m, green__until_t u) {
-  green_t *g = green__hub_running();
-  struct green__hub *h;
+  struct green__hub *h = green__hub_tls;
+  green_t *g = green__likely(h != NULL) ? h->current : green__hub_main_greenlet();
   if (green__likely(!m->owner)) {
     take(m, g);
     return 0;
   }
   if (m->owner == g) return relock(m, -EDEADLK);
-  if (!(h = green__hub_get())) return -ENOMEM;
+  if (!h && !(h = green__hub_get())) return -ENOMEM;
   return green__waitq_park(h, &m->waiters, green__until_at(u)); /* 0: we are the owner */
 }
 
@@ -162,13 +164,16 @@ static void cpu_relax(void) {
 #endif
 }
 
-/* Wait as an OS thread: flag the word, sleep until it changes, try again. */
+/* Wait as an OS thread: flag the word, sleep until it changes, try again. Once it has
+ * slept, it takes the mutex flagged: others may still sleep, and its unlock wakes one. */
 static int lock_os(green_mutex_t *m, green_t *self, double at) {
+  green_t *mine = self;
   for (;;) {
     green_t *w = NULL;
-    if (swap_if(m, &w, self)) return 0;
+    if (swap_if(m, &w, mine)) return 0;
     if (!has(w, SLEEPERS) && !swap_if(m, &w, with(w, SLEEPERS))) continue;
     if (futex_sleep(m, with(w, SLEEPERS), at)) return -ETIMEDOUT;
+    mine = with(self, SLEEPERS);
   }
 }
 
@@ -221,7 +226,7 @@ static void release_shared(struct green__hub *h, green_mutex_t *m) {
   green_t *next = green__waitq_pop(&m->waiters), *old;
   if (next) m->count = 1;
   old = __atomic_exchange_n(&m->owner, next, __ATOMIC_ACQ_REL);
-  if (has(old, SLEEPERS)) syscall(SYS_futex, futex_word(m), FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+  if (has(old, SLEEPERS)) syscall(SYS_futex, futex_word(m), FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
   if (next) green__wake(h, next, 0);
 }
 

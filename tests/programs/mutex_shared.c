@@ -1,0 +1,112 @@
+/*
+ * One mutex shared by the program's threads and threads it never created: glibc runs each
+ * expiry of a SIGEV_THREAD timer on an OS thread of its own (made without the pthread_create
+ * the shim hooks), so under greenrun the workers are green threads and the callbacks stay OS
+ * threads. Every increment of one counter is a read, a pause and a write under the mutex;
+ * some holders sleep with it held (a green holder parks, an OS holder blocks its own
+ * thread), so each side waits for the other. The counter must come out exact. Both sides
+ * also allocate, so a preloaded allocator's locks are shared the same way.
+ */
+#include <signal.h>
+#include <stdint.h>
+
+#include "prog.h"
+
+enum { WORKERS = 4, ROUNDS = 2000, BATCH = 50, MIN_CALLBACKS = 20 };
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static volatile long counter;    /* under lock */
+static long worker_adds, timer_adds; /* under lock */
+static int callbacks_running, callbacks_done; /* atomic */
+static pthread_barrier_t start;
+
+static int loaded(int *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
+
+static void increment(void) {
+  long v = counter;
+  for (volatile int i = 0; i < 20; i++) {
+  }
+  counter = v + 1;
+}
+
+static void on_expiry(union sigval sv) {
+  int n;
+  (void)sv;
+  __atomic_add_fetch(&callbacks_running, 1, __ATOMIC_ACQ_REL);
+  free(malloc(64 + (size_t)loaded(&callbacks_done) % 4096));
+  PROG_CHECK(pthread_mutex_lock(&lock) == 0);
+  for (int i = 0; i < BATCH; i++) increment();
+  timer_adds += BATCH;
+  n = loaded(&callbacks_done);
+  if (n % 4 == 0) usleep(500); /* the green threads wanting the mutex must wait for this one */
+  PROG_CHECK(pthread_mutex_unlock(&lock) == 0);
+  __atomic_add_fetch(&callbacks_done, 1, __ATOMIC_ACQ_REL);
+  __atomic_sub_fetch(&callbacks_running, 1, __ATOMIC_ACQ_REL);
+}
+
+static void *worker(void *arg) {
+  (void)arg;
+  pthread_barrier_wait(&start);
+  while (loaded(&callbacks_done) < 3) usleep(1000); /* the callbacks have started */
+  for (int r = 0; r < ROUNDS; r++) {
+    void *p = malloc(32 + (size_t)r % 2048);
+    PROG_CHECK(p != NULL && pthread_mutex_lock(&lock) == 0);
+    long v = counter;
+    if (r % 100 == 0) usleep(200); /* holding it: a callback waits in its own OS thread */
+    else if (r % 10 == 0) sched_yield();
+    counter = v + 1;
+    worker_adds++;
+    PROG_CHECK(pthread_mutex_unlock(&lock) == 0);
+    free(p);
+  }
+  return NULL;
+}
+
+static timer_t start_timer(void) {
+  struct sigevent ev = {0};
+  struct itimerspec every = {{0, 300000}, {0, 300000}};
+  timer_t t;
+  ev.sigev_notify = SIGEV_THREAD;
+  ev.sigev_notify_function = on_expiry;
+  PROG_CHECK(timer_create(CLOCK_MONOTONIC, &ev, &t) == 0);
+  PROG_CHECK(timer_settime(t, 0, &every, NULL) == 0);
+  return t;
+}
+
+/* After timer_delete, callbacks already under way finish; wait until none has run for a
+ * while. */
+static void drain_callbacks(void) {
+  double until = prog_now() + 10;
+  int seen = -1;
+  while (prog_now() < until) {
+    int done = loaded(&callbacks_done);
+    if (done == seen && loaded(&callbacks_running) == 0) return;
+    seen = done;
+    usleep(50000);
+  }
+  prog_die("the timer callbacks did not stop");
+}
+
+int main(void) {
+  pthread_t ts[WORKERS];
+  double until;
+  timer_t t;
+  PROG_CHECK(pthread_barrier_init(&start, NULL, WORKERS + 1) == 0);
+  for (int i = 0; i < WORKERS; i++) PROG_CHECK(pthread_create(&ts[i], NULL, worker, NULL) == 0);
+  pthread_barrier_wait(&start);
+  prog_report_threads(); /* before the timer's own threads exist */
+  t = start_timer();
+  for (int i = 0; i < WORKERS; i++) PROG_CHECK(pthread_join(ts[i], NULL) == 0);
+  for (until = prog_now() + 10; loaded(&callbacks_done) < MIN_CALLBACKS && prog_now() < until;)
+    usleep(1000);
+  PROG_CHECK(timer_delete(t) == 0);
+  drain_callbacks();
+  PROG_CHECK(pthread_mutex_lock(&lock) == 0);
+  printf("worker increments: %ld\n", worker_adds);
+  printf("timer callbacks: %s\n", loaded(&callbacks_done) >= MIN_CALLBACKS ? "at least 20" : "too few");
+  printf("counter exact: %s\n", counter == worker_adds + timer_adds ? "yes" : "no");
+  if (counter != worker_adds + timer_adds)
+    fprintf(stderr, "counter %ld, increments %ld\n", counter, worker_adds + timer_adds);
+  PROG_CHECK(pthread_mutex_unlock(&lock) == 0);
+  return 0;
+}
