@@ -18,6 +18,7 @@
  * blocked for good, the main thread's wait fails with EDEADLK where OS threads would hang.
  */
 #include <fcntl.h>
+#include <limits.h>
 #include <math.h>
 #include <pthread.h>
 #include <semaphore.h>
@@ -422,7 +423,20 @@ GREEN__SHIM_EXPORT int pthread_mutex_unlock(pthread_mutex_t *pm) {
   return mutex_result(green__mutex_unlock_shared(gmutex(pm), self_token()), saved);
 }
 
-/* ---- condition variables ---------------------------------------------------------------- */
+/* ---- condition variables ----------------------------------------------------------------
+ * libgreen's condition for the green threads, and beside it in pthread_cond_t a sequence
+ * word for the OS threads that wait on it too (mutexes above say which threads cannot
+ * park). */
+
+typedef struct shim_cond {
+  green_cond_t g;
+  uint32_t seq;      /* bumped by a signal that finds sleepers; they sleep on it (a futex) */
+  uint32_t sleepers; /* OS threads in a wait */
+} shim_cond_t;
+
+_Static_assert(sizeof(shim_cond_t) <= sizeof(pthread_cond_t), "a condition fits pthread's");
+
+#define COND(pc) ((shim_cond_t *)(void *)(pc))
 
 GREEN__SHIM_EXPORT int pthread_cond_init(pthread_cond_t *restrict pc,
                                          const pthread_condattr_t *restrict attr) {
@@ -448,50 +462,96 @@ GREEN__SHIM_EXPORT int pthread_cond_destroy(pthread_cond_t *pc) {
     if ((r = green__real.pthread_cond_destroy(pc)) == 0) libc_remove(pc);
     return r;
   }
-  return error_of(green_cond_destroy((green_cond_t *)(void *)pc), saved);
+  if (__atomic_load_n(&COND(pc)->sleepers, __ATOMIC_ACQUIRE)) return EBUSY;
+  return error_of(green_cond_destroy(&COND(pc)->g), saved);
 }
 
+/* OS threads waiting on a condition (those that cannot park: mutex.c's shared mutexes say
+ * which) sleep in the kernel until `seq` changes. */
+static void wake_sleepers(shim_cond_t *c, int n) {
+  if (!__atomic_load_n(&c->sleepers, __ATOMIC_SEQ_CST)) return;
+  __atomic_add_fetch(&c->seq, 1, __ATOMIC_SEQ_CST);
+  green__futex_wake(&c->seq, n);
+}
+
+/* Green waiters are woken on the hub's thread only (another thread cannot touch the hub). */
+static int on_hub_thread(void) { return green__shim_tls.managed && green__shim_tls.hub; }
+
 GREEN__SHIM_EXPORT int pthread_cond_signal(pthread_cond_t *pc) {
-  int saved = errno;
+  int saved = errno, r = 0;
   if (!green_waitable(pc)) return green__real.pthread_cond_signal(pc);
-  return error_of(green_cond_signal((green_cond_t *)(void *)pc), saved);
+  if (on_hub_thread()) r = error_of(green_cond_signal(&COND(pc)->g), saved);
+  wake_sleepers(COND(pc), 1); /* a green one may be woken too: spurious wake-ups are allowed */
+  return r;
 }
 
 GREEN__SHIM_EXPORT int pthread_cond_broadcast(pthread_cond_t *pc) {
-  int saved = errno;
+  int saved = errno, r = 0;
   if (!green_waitable(pc)) return green__real.pthread_cond_broadcast(pc);
-  return error_of(green_cond_broadcast((green_cond_t *)(void *)pc), saved);
+  if (on_hub_thread()) r = error_of(green_cond_broadcast(&COND(pc)->g), saved);
+  wake_sleepers(COND(pc), INT_MAX);
+  return r;
+}
+
+/* A wait by a thread that cannot park: release m fully, sleep until a signal changes seq
+ * (or `u` passes), take m back at the same depth. */
+static int sleep_on(shim_cond_t *c, green_mutex_t *m, green__until_t u) {
+  green_t *self = self_token();
+  unsigned depth;
+  uint32_t seq;
+  int r;
+  if (!green__mutex_owned(m, self)) return EPERM;
+  if ((r = green__until_check(u))) return -r;
+  __atomic_add_fetch(&c->sleepers, 1, __ATOMIC_SEQ_CST); /* before seq: no signal slips by */
+  seq = __atomic_load_n(&c->seq, __ATOMIC_SEQ_CST);
+  depth = m->count;
+  m->count = 1;
+  green__mutex_unlock_shared(m, self);
+  r = green__futex_wait(&c->seq, seq, green__until_at(u));
+  __atomic_sub_fetch(&c->sleepers, 1, __ATOMIC_SEQ_CST);
+  green__mutex_lock_shared(NULL, m, self, green__until_timeout(-1));
+  m->count = depth;
+  return -r;
+}
+
+/* The three waits: green threads park on the hub (libgreen's condition), others sleep.
+ * clock: timedwait's is (clockid_t)-1, the condition's own. */
+static int cond_wait(pthread_cond_t *pc, pthread_mutex_t *pm, clockid_t clock,
+                     const struct timespec *at, const char *call) {
+  int saved = errno, r;
+  green_cond_t *c = &COND(pc)->g;
+  green_mutex_t *m = gmutex(pm);
+  green__shim_thread_t *self;
+  if (!park_hub()) {
+    if (clock == (clockid_t)-1) clock = c->clock;
+    r = sleep_on(COND(pc), m, at ? green__until_abstime(clock, at) : green__until_timeout(-1));
+    errno = saved;
+    return r;
+  }
+  if (green__shim_config.debug) green__shim_debug(call, -1);
+  self = green__shim_wait_begin(GREEN__INTR_NEVER);
+  r = !at ? green_cond_wait(c, m, -1) : clock == (clockid_t)-1 ? green_cond_timedwait(c, m, at)
+                                                                : green_cond_clockwait(c, m, clock, at);
+  return error_of(green__shim_wait_end(self, r), saved);
 }
 
 GREEN__SHIM_EXPORT int pthread_cond_wait(pthread_cond_t *restrict pc, pthread_mutex_t *restrict pm) {
-  int saved = errno;
   if (!green_waitable(pc) || is_libc(pm)) return green__real.pthread_cond_wait(pc, pm);
-  if (green__shim_config.debug) green__shim_debug("pthread_cond_wait", -1);
-  return error_of(green__shim_wait_end(green__shim_wait_begin(GREEN__INTR_NEVER),
-                           green_cond_wait((green_cond_t *)(void *)pc, gmutex(pm), -1)),
-                  saved);
+  return cond_wait(pc, pm, 0, NULL, "pthread_cond_wait");
 }
 
 GREEN__SHIM_EXPORT int pthread_cond_timedwait(pthread_cond_t *restrict pc,
                                               pthread_mutex_t *restrict pm,
                                               const struct timespec *restrict at) {
-  int saved = errno;
   if (!green_waitable(pc) || is_libc(pm)) return green__real.pthread_cond_timedwait(pc, pm, at);
-  if (green__shim_config.debug) green__shim_debug("pthread_cond_timedwait", -1);
-  return error_of(green__shim_wait_end(green__shim_wait_begin(GREEN__INTR_NEVER),
-                           green_cond_timedwait((green_cond_t *)(void *)pc, gmutex(pm), at)),
-                  saved);
+  return cond_wait(pc, pm, (clockid_t)-1, at, "pthread_cond_timedwait");
 }
 
 GREEN__SHIM_EXPORT int pthread_cond_clockwait(pthread_cond_t *restrict pc,
                                               pthread_mutex_t *restrict pm, clockid_t clock,
                                               const struct timespec *restrict at) {
-  int saved = errno;
   if (!green_waitable(pc) || is_libc(pm)) return green__real.pthread_cond_clockwait(pc, pm, clock, at);
-  if (green__shim_config.debug) green__shim_debug("pthread_cond_clockwait", -1);
-  return error_of(green__shim_wait_end(green__shim_wait_begin(GREEN__INTR_NEVER),
-                           green_cond_clockwait((green_cond_t *)(void *)pc, gmutex(pm), clock, at)),
-                  saved);
+  return cond_wait(pc, pm, clock, at, "pthread_cond_clockwait");
 }
 
 /* ---- semaphores ------------------------------------------------------------------------- */

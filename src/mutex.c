@@ -23,12 +23,8 @@
  *    a greenlet clears the flag and wakes one sleeper too, so none is forgotten.
  */
 #include <limits.h>
-#include <linux/futex.h>
 #include <math.h>
 #include <stdint.h>
-#include <sys/syscall.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "sync.h"
 
@@ -141,21 +137,6 @@ static uint32_t *futex_word(green_mutex_t *m) { /* the half that holds the flags
          (__BYTE_ORDER__ == __ORDER_BIG_ENDIAN__ && sizeof(void *) == 8);
 }
 
-/* Sleep while the owner word still reads w, or until `at` (green_now()'s clock, which is
- * CLOCK_MONOTONIC): -ETIMEDOUT once it has passed; 0 on any wake, spurious ones included. */
-static int futex_sleep(green_mutex_t *m, green_t *w, double at) {
-  struct timespec ts, *limit = NULL;
-  if (at != INFINITY) {
-    if (green_now() >= at) return -ETIMEDOUT;
-    ts.tv_sec = (time_t)at;
-    ts.tv_nsec = (long)((at - (double)ts.tv_sec) * 1e9);
-    limit = &ts;
-  }
-  syscall(SYS_futex, futex_word(m), FUTEX_WAIT_BITSET_PRIVATE, (uint32_t)(uintptr_t)w, limit,
-          NULL, FUTEX_BITSET_MATCH_ANY);
-  return 0;
-}
-
 static void cpu_relax(void) {
 #if defined(__x86_64__) || defined(__i386__)
   __builtin_ia32_pause();
@@ -172,7 +153,8 @@ static int lock_os(green_mutex_t *m, green_t *self, double at) {
     green_t *w = NULL;
     if (swap_if(m, &w, mine)) return 0;
     if (!has(w, SLEEPERS) && !swap_if(m, &w, with(w, SLEEPERS))) continue;
-    if (futex_sleep(m, with(w, SLEEPERS), at)) return -ETIMEDOUT;
+    if (green__futex_wait(futex_word(m), (uint32_t)(uintptr_t)with(w, SLEEPERS), at))
+      return -ETIMEDOUT;
     mine = with(self, SLEEPERS);
   }
 }
@@ -226,7 +208,7 @@ static void release_shared(struct green__hub *h, green_mutex_t *m) {
   green_t *next = green__waitq_pop(&m->waiters), *old;
   if (next) m->count = 1;
   old = __atomic_exchange_n(&m->owner, next, __ATOMIC_ACQ_REL);
-  if (has(old, SLEEPERS)) syscall(SYS_futex, futex_word(m), FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+  if (has(old, SLEEPERS)) green__futex_wake(futex_word(m), 1);
   if (next) green__wake(h, next, 0);
 }
 

@@ -67,6 +67,15 @@ int green__waitq_park(struct green__hub *h, green__list_t *q, double at);
 /* Wake every waiter of q, oldest first, with 0; returns how many. */
 size_t green__waitq_wake_all(struct green__hub *h, green__list_t *q);
 
+/* Sleep in the kernel while *word (private to the process) reads `value`, until `at` on
+ * green_now()'s clock (CLOCK_MONOTONIC; INFINITY: no limit). 0 on a wake-up (spurious ones
+ * included), -ETIMEDOUT once `at` has passed. Blocks the OS thread: for threads that cannot
+ * park. */
+int green__futex_wait(uint32_t *word, uint32_t value, double at);
+
+/* Wake up to n threads sleeping on word. */
+void green__futex_wake(uint32_t *word, int n);
+
 /* ---- shared mutexes (mutex.c explains): the preload shim's pthread mutexes, used by the
  * hub's greenlets and by OS threads with no hub. `self` is the caller's owner token:
  * green__hub_running(), with GREEN__MUTEX_FOREIGN added on a thread that never has the

@@ -4,8 +4,9 @@
  * the shim hooks), so under greenrun the workers are green threads and the callbacks stay OS
  * threads. Every increment of one counter is a read, a pause and a write under the mutex;
  * some holders sleep with it held (a green holder parks, an OS holder blocks its own
- * thread), so each side waits for the other. The counter must come out exact. Both sides
- * also allocate, so a preloaded allocator's locks are shared the same way.
+ * thread), so each side waits for the other. The counter must come out exact. Some
+ * callbacks also wait on a condition for a token that a green thread posts and signals.
+ * Both sides allocate, so a preloaded allocator's locks are shared the same way.
  */
 #include <signal.h>
 #include <stdint.h>
@@ -17,7 +18,9 @@ enum { WORKERS = 4, ROUNDS = 2000, BATCH = 50, MIN_CALLBACKS = 20 };
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static volatile long counter;    /* under lock */
 static long worker_adds, timer_adds; /* under lock */
-static int callbacks_running, callbacks_done; /* atomic */
+static int callbacks_started, callbacks_running, callbacks_done; /* atomic */
+static pthread_cond_t token_posted = PTHREAD_COND_INITIALIZER;
+static long tokens, tokens_taken, token_timeouts; /* under lock */
 static pthread_barrier_t start;
 
 static int loaded(int *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
@@ -29,16 +32,33 @@ static void increment(void) {
   counter = v + 1;
 }
 
+/* Wait (as an OS thread) for a token a green thread posts. */
+static void take_token(void) {
+  struct timespec at;
+  clock_gettime(CLOCK_REALTIME, &at);
+  at.tv_sec += 5;
+  while (tokens == 0) {
+    int r = pthread_cond_timedwait(&token_posted, &lock, &at);
+    PROG_CHECK(r == 0 || r == ETIMEDOUT);
+    if (r == ETIMEDOUT) {
+      token_timeouts++;
+      return;
+    }
+  }
+  tokens--;
+  tokens_taken++;
+}
+
 static void on_expiry(union sigval sv) {
-  int n;
+  int n = __atomic_fetch_add(&callbacks_started, 1, __ATOMIC_ACQ_REL);
   (void)sv;
   __atomic_add_fetch(&callbacks_running, 1, __ATOMIC_ACQ_REL);
   free(malloc(64 + (size_t)loaded(&callbacks_done) % 4096));
   PROG_CHECK(pthread_mutex_lock(&lock) == 0);
   for (int i = 0; i < BATCH; i++) increment();
   timer_adds += BATCH;
-  n = loaded(&callbacks_done);
   if (n % 4 == 0) usleep(500); /* the green threads wanting the mutex must wait for this one */
+  if (n % 8 == 1) take_token();
   PROG_CHECK(pthread_mutex_unlock(&lock) == 0);
   __atomic_add_fetch(&callbacks_done, 1, __ATOMIC_ACQ_REL);
   __atomic_sub_fetch(&callbacks_running, 1, __ATOMIC_ACQ_REL);
@@ -56,6 +76,10 @@ static void *worker(void *arg) {
     else if (r % 10 == 0) sched_yield();
     counter = v + 1;
     worker_adds++;
+    if (r % 200 == 0) {
+      tokens++;
+      PROG_CHECK(pthread_cond_signal(&token_posted) == 0);
+    }
     PROG_CHECK(pthread_mutex_unlock(&lock) == 0);
     free(p);
   }
@@ -97,6 +121,10 @@ int main(void) {
   prog_report_threads(); /* before the timer's own threads exist */
   t = start_timer();
   for (int i = 0; i < WORKERS; i++) PROG_CHECK(pthread_join(ts[i], NULL) == 0);
+  PROG_CHECK(pthread_mutex_lock(&lock) == 0);
+  tokens += 1000; /* enough for every callback from here on */
+  PROG_CHECK(pthread_cond_broadcast(&token_posted) == 0);
+  PROG_CHECK(pthread_mutex_unlock(&lock) == 0);
   for (until = prog_now() + 10; loaded(&callbacks_done) < MIN_CALLBACKS && prog_now() < until;)
     usleep(1000);
   PROG_CHECK(timer_delete(t) == 0);
@@ -105,6 +133,8 @@ int main(void) {
   printf("worker increments: %ld\n", worker_adds);
   printf("timer callbacks: %s\n", loaded(&callbacks_done) >= MIN_CALLBACKS ? "at least 20" : "too few");
   printf("counter exact: %s\n", counter == worker_adds + timer_adds ? "yes" : "no");
+  printf("tokens taken by callbacks: %s, waits timed out: %ld\n", tokens_taken > 0 ? "some" : "none",
+         token_timeouts);
   if (counter != worker_adds + timer_adds)
     fprintf(stderr, "counter %ld, increments %ld\n", counter, worker_adds + timer_adds);
   PROG_CHECK(pthread_mutex_unlock(&lock) == 0);
