@@ -2,7 +2,9 @@
  * pthread's synchronisation objects in green mode, kept in the program's own pthread_*_t
  * and sem_t storage (all-zero is the initialised state, as pthread's static initialisers
  * give): mutexes, conditions, semaphores and rwlocks are libgreen's (green_mutex_t and
- * friends, which fit inside pthread's); keys are greenlet-local storage; once, spinlocks (a
+ * friends, which fit inside pthread's); mutexes are its shared ones, which every thread
+ * takes without a hub (an allocator's locks are everyone's), and conditions let threads
+ * that cannot park sleep in the kernel; keys are greenlet-local storage; once, spinlocks (a
  * contended lock yields to the other green threads instead of spinning: the holder may be
  * parked) and barriers are here. In native mode every call goes to libc.
  *
