@@ -482,17 +482,17 @@ static int on_hub_thread(void) { return green__shim_tls.managed && green__shim_t
 GREEN__SHIM_EXPORT int pthread_cond_signal(pthread_cond_t *pc) {
   int saved = errno, r = 0;
   if (!green_waitable(pc)) return green__real.pthread_cond_signal(pc);
-  if (on_hub_thread()) r = error_of(green_cond_signal(&COND(pc)->g), saved);
   wake_sleepers(COND(pc), 1); /* a green one may be woken too: spurious wake-ups are allowed */
-  return r;
+  if (on_hub_thread()) r = green_cond_signal(&COND(pc)->g);
+  return error_of(r, saved);
 }
 
 GREEN__SHIM_EXPORT int pthread_cond_broadcast(pthread_cond_t *pc) {
   int saved = errno, r = 0;
   if (!green_waitable(pc)) return green__real.pthread_cond_broadcast(pc);
-  if (on_hub_thread()) r = error_of(green_cond_broadcast(&COND(pc)->g), saved);
   wake_sleepers(COND(pc), INT_MAX);
-  return r;
+  if (on_hub_thread()) r = green_cond_broadcast(&COND(pc)->g);
+  return error_of(r, saved);
 }
 
 /* A wait by a thread that cannot park: release m fully, sleep until a signal changes seq
@@ -532,8 +532,9 @@ static int cond_wait(pthread_cond_t *pc, pthread_mutex_t *pm, clockid_t clock,
   }
   if (green__shim_config.debug) green__shim_debug(call, -1);
   self = green__shim_wait_begin(GREEN__INTR_NEVER);
-  r = !at ? green_cond_wait(c, m, -1) : clock == (clockid_t)-1 ? green_cond_timedwait(c, m, at)
-                                                                : green_cond_clockwait(c, m, clock, at);
+  if (!at) r = green_cond_wait(c, m, -1);
+  else if (clock == (clockid_t)-1) r = green_cond_timedwait(c, m, at);
+  else r = green_cond_clockwait(c, m, clock, at);
   return error_of(green__shim_wait_end(self, r), saved);
 }
 

@@ -38,8 +38,9 @@ echo "INCR: $(cli INCR visits) $(cli INCR visits) $(cli INCRBY visits 40)"
 echo "RPUSH: $(cli RPUSH letters a b c), LRANGE: $(cli LRANGE letters 0 -1 | tr '\n' ' ')"
 echo "DEL: $(cli DEL greeting), EXISTS: $(cli EXISTS greeting)"
 
-timeout 120 redis-benchmark -h 127.0.0.1 -p "$port" -q -n 20000 -c 50 -t set,get,incr,lpush,lpop \
-  </dev/null >"$w/bench" 2>&1 || { echo "redis-benchmark failed: $?"; tr '\r' '\n' <"$w/bench" | tail -5; }
+timeout 120 redis-benchmark -h 127.0.0.1 -p "$port" -q -n 20000 -c 50 \
+  -t set,get,incr,lpush,lpop </dev/null >"$w/bench" 2>&1 ||
+  { echo "redis-benchmark failed: $?"; tr '\r' '\n' <"$w/bench" | tail -5; }
 tr '\r' '\n' <"$w/bench" | grep 'requests per second' >"$w/rps" || true
 for t in SET GET INCR LPUSH LPOP; do
   if line=$(grep "^$t: " "$w/rps"); then

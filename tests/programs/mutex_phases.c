@@ -50,7 +50,8 @@ static void *holder(void *arg) {
 
 static void at_exit(void) {
   free(malloc(200));
-  printf("atexit: trylock of a mutex another thread holds: %d\n", pthread_mutex_trylock(&held_at_exit));
+  printf("atexit: trylock of a mutex another thread holds: %d\n",
+         pthread_mutex_trylock(&held_at_exit));
   int locked = pthread_mutex_lock(&plain);
   printf("atexit: lock and unlock of a free one: %d %d\n", locked, pthread_mutex_unlock(&plain));
   fflush(stdout);

@@ -131,10 +131,11 @@ int main(void) {
   drain_callbacks();
   PROG_CHECK(pthread_mutex_lock(&lock) == 0);
   printf("worker increments: %ld\n", worker_adds);
-  printf("timer callbacks: %s\n", loaded(&callbacks_done) >= MIN_CALLBACKS ? "at least 20" : "too few");
+  printf("timer callbacks: %s\n",
+         loaded(&callbacks_done) >= MIN_CALLBACKS ? "at least 20" : "too few");
   printf("counter exact: %s\n", counter == worker_adds + timer_adds ? "yes" : "no");
-  printf("tokens taken by callbacks: %s, waits timed out: %ld\n", tokens_taken > 0 ? "some" : "none",
-         token_timeouts);
+  printf("tokens taken by callbacks: %s, waits timed out: %ld\n",
+         tokens_taken > 0 ? "some" : "none", token_timeouts);
   if (counter != worker_adds + timer_adds)
     fprintf(stderr, "counter %ld, increments %ld\n", counter, worker_adds + timer_adds);
   PROG_CHECK(pthread_mutex_unlock(&lock) == 0);
