@@ -186,8 +186,9 @@ int green__mutex_lock_shared(struct green__hub *h, green_mutex_t *m, green_t *se
     m->count = 1;
     return 0;
   }
-  if (owner_of(w) == self) return relock(m, -EDEADLK);
-  if ((r = green__until_check(u))) return r;
+  if (owner_of(w) == self && m->kind == GREEN_MUTEX_RECURSIVE) return relock(m, 0);
+  if ((r = green__until_check(u))) return r; /* only once it would have to wait, as glibc */
+  if (owner_of(w) == self) return -EDEADLK;
   r = h ? lock_green(h, m, self, green__until_at(u)) : lock_os(m, self, green__until_at(u));
   if (r == 0) m->count = 1;
   return r;

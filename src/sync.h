@@ -83,10 +83,10 @@ void green__futex_wake(uint32_t *word, int n);
 #define GREEN__MUTEX_FOREIGN ((uintptr_t)1)  /* in the owner word: owned outside the hub */
 #define GREEN__MUTEX_SLEEPERS ((uintptr_t)2) /* in the owner word: OS threads sleep on it */
 
-/* Lock m. A free mutex is taken at once, u unchecked (as glibc does). h: the hub to park on
- * when m is held, or NULL to sleep in the kernel (a thread that has no hub or cannot park).
- * 0, or -EDEADLK (a relock of a non-recursive mutex), -EAGAIN, -EINVAL (u), -ETIMEDOUT,
- * -ECANCELED (a killed greenlet). */
+/* Lock m. A free mutex (or a recursive one the caller owns) is taken at once, u unchecked
+ * (as glibc does). h: the hub to park on when m is held, or NULL to sleep in the kernel (a
+ * thread that has no hub or cannot park). 0, or -EINVAL (u), -EDEADLK (a relock of a
+ * non-recursive mutex), -EAGAIN, -ETIMEDOUT, -ECANCELED (a killed greenlet). */
 int green__mutex_lock_shared(struct green__hub *h, green_mutex_t *m, green_t *self,
                              green__until_t u);
 
