@@ -7,8 +7,9 @@
 #
 # Starts its own server on a free loopback port with its files in a temporary directory and
 # stops it by PID: a system redis on 6379 is never touched. Prints the commands' answers,
-# what the benchmark left in the database, and "THREADS n" for the server; the benchmark's
-# requests per second go to stderr (compared by nobody).
+# what the benchmark left in the database, the outcome of a BGSAVE (redis forks a child to
+# write the database) and "THREADS n" for the server; the benchmark's requests per second
+# go to stderr (compared by nobody).
 set -euo pipefail
 w=$(mktemp -d)
 spid=""
@@ -52,6 +53,13 @@ for t in SET GET INCR LPUSH LPOP; do
 done
 echo "the benchmark's INCR counter: $(cli GET counter:__rand_int__)"
 echo "its list after as many LPOP as LPUSH: $(cli LLEN mylist) items"
+echo "BGSAVE (a forked child writes the database): $(cli BGSAVE)"
+for i in $(seq 200); do
+  cli INFO persistence | grep -q '^rdb_bgsave_in_progress:0' && break
+  sleep 0.05
+done
+echo "$(cli INFO persistence | tr -d '\r' | grep '^rdb_last_bgsave_status:'), dump.rdb: \
+$([ -s "$w/dump.rdb" ] && echo written || echo missing)"
 echo "THREADS $(awk '/^Threads:/{print $2}' "/proc/$spid/status")"
 
 kill "$spid"
