@@ -95,6 +95,9 @@ static inline int green__shim_fail(int e) {
   return -1;
 }
 
+/* In a forked child: forget the parent's hub handle (sync.c). */
+void green__shim_sync_after_fork(void);
+
 /* Seconds from a timespec; -1 for an invalid one (negative, or nanoseconds out of range). */
 double green__shim_ts_seconds(const struct timespec *ts);
 

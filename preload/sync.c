@@ -31,6 +31,7 @@
 #include <string.h>
 
 #include "../src/sync.h"
+#include "../src/threadsafe.h"
 #include "threads.h"
 
 static int green_mode(void) { return !green__shim_config.native && green__shim_tls.managed; }
@@ -432,8 +433,10 @@ GREEN__SHIM_EXPORT int pthread_mutex_unlock(pthread_mutex_t *pm) {
 
 typedef struct shim_cond {
   green_cond_t g;
-  uint32_t seq;      /* bumped by a signal that finds sleepers; they sleep on it (a futex) */
-  uint32_t sleepers; /* OS threads in a wait */
+  uint32_t seq;           /* bumped by a signal that finds sleepers; they sleep on it (a futex) */
+  uint32_t sleepers;      /* OS threads in a wait */
+  uint32_t green_waiters; /* green threads in a wait (the hub's thread counts them) */
+  uint32_t foreign;       /* a thread outside the hub has used it: it may wake green waiters */
 } shim_cond_t;
 
 _Static_assert(sizeof(shim_cond_t) <= sizeof(pthread_cond_t), "a condition fits pthread's");
@@ -479,11 +482,69 @@ static void wake_sleepers(shim_cond_t *c, int n) {
 /* Green waiters are woken on the hub's thread only (another thread cannot touch the hub). */
 static int on_hub_thread(void) { return green__shim_tls.managed && green__shim_tls.hub; }
 
+/* ---- waking green waiters from outside the hub -----------------------------------------
+ * A thread outside the hub (a timer's callback) that signals a condition green threads wait
+ * on posts the signal to the hub (threadsafe.c), which runs it on its own thread. The hub's
+ * handle is made by the first green wait, with no reference of its own; a green wait on a
+ * condition that such a thread has used holds one, so that the hub, finding every green
+ * thread parked, waits for the signal instead of reporting a deadlock. */
+
+static green_hub_t *hub_handle; /* NULL until the first green wait; again in a forked child */
+
+typedef struct remote_signal {
+  green__remote_t remote;
+  shim_cond_t *c;
+  int all;
+} remote_signal_t;
+
+static void run_signal(green__remote_t *r) {
+  remote_signal_t *s = green__container_of(r, remote_signal_t, remote);
+  if (s->all) green_cond_broadcast(&s->c->g);
+  else green_cond_signal(&s->c->g);
+  free(s);
+}
+
+static void drop_signal(green__remote_t *r) { free(green__container_of(r, remote_signal_t, remote)); }
+
+static void signal_from_outside(shim_cond_t *c, int all) {
+  green_hub_t *hb = __atomic_load_n(&hub_handle, __ATOMIC_ACQUIRE);
+  remote_signal_t *s;
+  __atomic_store_n(&c->foreign, 1, __ATOMIC_SEQ_CST);
+  if (!hb || !__atomic_load_n(&c->green_waiters, __ATOMIC_SEQ_CST) || !(s = malloc(sizeof *s)))
+    return;
+  s->remote.run = run_signal;
+  s->remote.drop = drop_signal;
+  s->c = c;
+  s->all = all;
+  if (green__hub_post(hb, &s->remote) < 0) free(s);
+}
+
+/* Around a green wait: count it, and when threads outside the hub use c, hold a reference
+ * to the hub's handle (a signal may still come from them). */
+static green_hub_t *green_wait_begin(struct green__hub *h, shim_cond_t *c) {
+  green_hub_t *hb = NULL;
+  int err;
+  __atomic_add_fetch(&c->green_waiters, 1, __ATOMIC_SEQ_CST);
+  if (!__atomic_load_n(&hub_handle, __ATOMIC_ACQUIRE) && (hb = green__hub_ref(h, &err))) {
+    __atomic_store_n(&hub_handle, hb, __ATOMIC_RELEASE);
+    green__hub_unref(hb);
+  }
+  return __atomic_load_n(&c->foreign, __ATOMIC_SEQ_CST) ? green__hub_ref(h, &err) : NULL;
+}
+
+static void green_wait_end(shim_cond_t *c, green_hub_t *held) {
+  if (held) green__hub_unref(held);
+  __atomic_sub_fetch(&c->green_waiters, 1, __ATOMIC_SEQ_CST);
+}
+
+void green__shim_sync_after_fork(void) { hub_handle = NULL; }
+
 GREEN__SHIM_EXPORT int pthread_cond_signal(pthread_cond_t *pc) {
   int saved = errno, r = 0;
   if (!green_waitable(pc)) return green__real.pthread_cond_signal(pc);
   wake_sleepers(COND(pc), 1); /* a green one may be woken too: spurious wake-ups are allowed */
   if (on_hub_thread()) r = green_cond_signal(&COND(pc)->g);
+  else signal_from_outside(COND(pc), 0);
   return error_of(r, saved);
 }
 
@@ -492,6 +553,7 @@ GREEN__SHIM_EXPORT int pthread_cond_broadcast(pthread_cond_t *pc) {
   if (!green_waitable(pc)) return green__real.pthread_cond_broadcast(pc);
   wake_sleepers(COND(pc), INT_MAX);
   if (on_hub_thread()) r = green_cond_broadcast(&COND(pc)->g);
+  else signal_from_outside(COND(pc), 1);
   return error_of(r, saved);
 }
 
@@ -524,7 +586,10 @@ static int cond_wait(pthread_cond_t *pc, pthread_mutex_t *pm, clockid_t clock,
   green_cond_t *c = &COND(pc)->g;
   green_mutex_t *m = gmutex(pm);
   green__shim_thread_t *self;
-  if (!park_hub()) {
+  green_hub_t *held;
+  struct green__hub *h = park_hub();
+  if (!h) {
+    if (!green__shim_tls.managed) __atomic_store_n(&COND(pc)->foreign, 1, __ATOMIC_SEQ_CST);
     if (clock == (clockid_t)-1) clock = c->clock;
     r = sleep_on(COND(pc), m, at ? green__until_abstime(clock, at) : green__until_timeout(-1));
     errno = saved;
@@ -532,9 +597,11 @@ static int cond_wait(pthread_cond_t *pc, pthread_mutex_t *pm, clockid_t clock,
   }
   if (green__shim_config.debug) green__shim_debug(call, -1);
   self = green__shim_wait_begin(GREEN__INTR_NEVER);
+  held = green_wait_begin(h, COND(pc));
   if (!at) r = green_cond_wait(c, m, -1);
   else if (clock == (clockid_t)-1) r = green_cond_timedwait(c, m, at);
   else r = green_cond_clockwait(c, m, clock, at);
+  green_wait_end(COND(pc), held);
   return error_of(green__shim_wait_end(self, r), saved);
 }
 

@@ -5,8 +5,9 @@
  * threads. Every increment of one counter is a read, a pause and a write under the mutex;
  * some holders sleep with it held (a green holder parks, an OS holder blocks its own
  * thread), so each side waits for the other. The counter must come out exact. Some
- * callbacks also wait on a condition for a token that a green thread posts and signals.
- * Both sides allocate, so a preloaded allocator's locks are shared the same way.
+ * callbacks also wait on a condition for a token that a green thread posts and signals, and
+ * a green thread waits on a condition that the callbacks signal, with no time limit. Both
+ * sides allocate, so a preloaded allocator's locks are shared the same way.
  */
 #include <signal.h>
 #include <stdint.h>
@@ -21,6 +22,8 @@ static long worker_adds, timer_adds; /* under lock */
 static int callbacks_started, callbacks_running, callbacks_done; /* atomic */
 static pthread_cond_t token_posted = PTHREAD_COND_INITIALIZER;
 static long tokens, tokens_taken, token_timeouts; /* under lock */
+static pthread_cond_t ticked = PTHREAD_COND_INITIALIZER;
+static long ticks; /* under lock: callbacks so far */
 static pthread_barrier_t start;
 
 static int loaded(int *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
@@ -57,6 +60,8 @@ static void on_expiry(union sigval sv) {
   PROG_CHECK(pthread_mutex_lock(&lock) == 0);
   for (int i = 0; i < BATCH; i++) increment();
   timer_adds += BATCH;
+  ticks++;
+  PROG_CHECK(pthread_cond_signal(&ticked) == 0);
   if (n % 4 == 0) usleep(500); /* the green threads wanting the mutex must wait for this one */
   if (n % 8 == 1) take_token();
   PROG_CHECK(pthread_mutex_unlock(&lock) == 0);
@@ -86,6 +91,16 @@ static void *worker(void *arg) {
   return NULL;
 }
 
+/* Wait, as a green thread, for callbacks to signal: only they do. */
+static void *tick_waiter(void *arg) {
+  (void)arg;
+  pthread_barrier_wait(&start);
+  PROG_CHECK(pthread_mutex_lock(&lock) == 0);
+  while (ticks < MIN_CALLBACKS) PROG_CHECK(pthread_cond_wait(&ticked, &lock) == 0);
+  PROG_CHECK(pthread_mutex_unlock(&lock) == 0);
+  return NULL;
+}
+
 static timer_t start_timer(void) {
   struct sigevent ev = {0};
   struct itimerspec every = {{0, 300000}, {0, 300000}};
@@ -112,11 +127,12 @@ static void drain_callbacks(void) {
 }
 
 int main(void) {
-  pthread_t ts[WORKERS];
+  pthread_t ts[WORKERS], waiter;
   double until;
   timer_t t;
-  PROG_CHECK(pthread_barrier_init(&start, NULL, WORKERS + 1) == 0);
+  PROG_CHECK(pthread_barrier_init(&start, NULL, WORKERS + 2) == 0);
   for (int i = 0; i < WORKERS; i++) PROG_CHECK(pthread_create(&ts[i], NULL, worker, NULL) == 0);
+  PROG_CHECK(pthread_create(&waiter, NULL, tick_waiter, NULL) == 0);
   pthread_barrier_wait(&start);
   prog_report_threads(); /* before the timer's own threads exist */
   t = start_timer();
@@ -124,6 +140,12 @@ int main(void) {
   PROG_CHECK(pthread_mutex_lock(&lock) == 0);
   tokens += 1000; /* enough for every callback from here on */
   PROG_CHECK(pthread_cond_broadcast(&token_posted) == 0);
+  PROG_CHECK(pthread_mutex_unlock(&lock) == 0);
+  PROG_CHECK(pthread_join(waiter, NULL) == 0); /* woken by the callbacks' signals */
+  PROG_CHECK(pthread_mutex_lock(&lock) == 0);
+  /* Every other thread here has ended: only a callback can wake this one. */
+  for (long until_ticks = ticks + 5; ticks < until_ticks;)
+    PROG_CHECK(pthread_cond_wait(&ticked, &lock) == 0);
   PROG_CHECK(pthread_mutex_unlock(&lock) == 0);
   for (until = prog_now() + 10; loaded(&callbacks_done) < MIN_CALLBACKS && prog_now() < until;)
     usleep(1000);
