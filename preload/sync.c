@@ -491,50 +491,61 @@ static int on_hub_thread(void) { return green__shim_tls.managed && green__shim_t
 
 static green_hub_t *hub_handle; /* NULL until the first green wait; again in a forked child */
 
-typedef struct remote_signal {
+typedef struct remote_call {
   green__remote_t remote;
-  shim_cond_t *c;
-  int all;
-} remote_signal_t;
+  void (*fn)(void *obj, int arg);
+  void *obj;
+  int arg;
+} remote_call_t;
 
-static void run_signal(green__remote_t *r) {
-  remote_signal_t *s = green__container_of(r, remote_signal_t, remote);
-  if (s->all) green_cond_broadcast(&s->c->g);
-  else green_cond_signal(&s->c->g);
-  free(s);
+static void run_call(green__remote_t *r) {
+  remote_call_t *c = green__container_of(r, remote_call_t, remote);
+  c->fn(c->obj, c->arg);
+  free(c);
 }
 
-static void drop_signal(green__remote_t *r) { free(green__container_of(r, remote_signal_t, remote)); }
+static void drop_call(green__remote_t *r) { free(green__container_of(r, remote_call_t, remote)); }
+
+/* Have fn(obj, arg) run on the hub's thread if green threads wait on obj. */
+static void post_to_hub(uint32_t *green_waiters, void (*fn)(void *, int), void *obj, int arg) {
+  green_hub_t *hb = __atomic_load_n(&hub_handle, __ATOMIC_ACQUIRE);
+  remote_call_t *c;
+  if (!hb || !__atomic_load_n(green_waiters, __ATOMIC_SEQ_CST) || !(c = malloc(sizeof *c))) return;
+  c->remote.run = run_call;
+  c->remote.drop = drop_call;
+  c->fn = fn;
+  c->obj = obj;
+  c->arg = arg;
+  if (green__hub_post(hb, &c->remote) < 0) free(c);
+}
+
+static void cond_wake(void *c, int all) {
+  if (all) green_cond_broadcast(&((shim_cond_t *)c)->g);
+  else green_cond_signal(&((shim_cond_t *)c)->g);
+}
 
 static void signal_from_outside(shim_cond_t *c, int all) {
-  green_hub_t *hb = __atomic_load_n(&hub_handle, __ATOMIC_ACQUIRE);
-  remote_signal_t *s;
   __atomic_store_n(&c->foreign, 1, __ATOMIC_SEQ_CST);
-  if (!hb || !__atomic_load_n(&c->green_waiters, __ATOMIC_SEQ_CST) || !(s = malloc(sizeof *s)))
-    return;
-  s->remote.run = run_signal;
-  s->remote.drop = drop_signal;
-  s->c = c;
-  s->all = all;
-  if (green__hub_post(hb, &s->remote) < 0) free(s);
+  post_to_hub(&c->green_waiters, cond_wake, c, all);
 }
 
-/* Around a green wait: count it, and when threads outside the hub use c, hold a reference
- * to the hub's handle (a signal may still come from them). */
-static green_hub_t *green_wait_begin(struct green__hub *h, shim_cond_t *c) {
+/* Around a green wait on an object: count it in *green_waiters, and when threads outside
+ * the hub use the object (`foreign`), hold a reference to the hub's handle (a wake-up may
+ * still come from them). */
+static green_hub_t *green_wait_begin(struct green__hub *h, uint32_t *green_waiters, int foreign) {
   green_hub_t *hb = NULL;
   int err;
-  __atomic_add_fetch(&c->green_waiters, 1, __ATOMIC_SEQ_CST);
+  __atomic_add_fetch(green_waiters, 1, __ATOMIC_SEQ_CST);
   if (!__atomic_load_n(&hub_handle, __ATOMIC_ACQUIRE) && (hb = green__hub_ref(h, &err))) {
     __atomic_store_n(&hub_handle, hb, __ATOMIC_RELEASE);
     green__hub_unref(hb);
   }
-  return __atomic_load_n(&c->foreign, __ATOMIC_SEQ_CST) ? green__hub_ref(h, &err) : NULL;
+  return foreign ? green__hub_ref(h, &err) : NULL;
 }
 
-static void green_wait_end(shim_cond_t *c, green_hub_t *held) {
+static void green_wait_end(uint32_t *green_waiters, green_hub_t *held) {
   if (held) green__hub_unref(held);
-  __atomic_sub_fetch(&c->green_waiters, 1, __ATOMIC_SEQ_CST);
+  __atomic_sub_fetch(green_waiters, 1, __ATOMIC_SEQ_CST);
 }
 
 void green__shim_sync_after_fork(void) { hub_handle = NULL; }
@@ -597,11 +608,12 @@ static int cond_wait(pthread_cond_t *pc, pthread_mutex_t *pm, clockid_t clock,
   }
   if (green__shim_config.debug) green__shim_debug(call, -1);
   self = green__shim_wait_begin(GREEN__INTR_NEVER);
-  held = green_wait_begin(h, COND(pc));
+  held = green_wait_begin(h, &COND(pc)->green_waiters,
+                          __atomic_load_n(&COND(pc)->foreign, __ATOMIC_SEQ_CST));
   if (!at) r = green_cond_wait(c, m, -1);
   else if (clock == (clockid_t)-1) r = green_cond_timedwait(c, m, at);
   else r = green_cond_clockwait(c, m, clock, at);
-  green_wait_end(COND(pc), held);
+  green_wait_end(&COND(pc)->green_waiters, held);
   return error_of(green__shim_wait_end(self, r), saved);
 }
 
@@ -624,7 +636,39 @@ GREEN__SHIM_EXPORT int pthread_cond_clockwait(pthread_cond_t *restrict pc,
   return cond_wait(pc, pm, clock, at, "pthread_cond_clockwait");
 }
 
-/* ---- semaphores ------------------------------------------------------------------------- */
+/* ---- semaphores -------------------------------------------------------------------------
+ * libgreen's semaphore for the green threads. A sem_post from outside the hub (a timer's
+ * callback) counts in `outside`; the hub's thread adds those posts to the semaphore before
+ * its next call on it, and at once when green threads wait (the post is sent to the hub, as
+ * a condition's signal is). Waits outside the hub are not shared yet (README's Limits). */
+
+typedef struct shim_sem {
+  green_sem_t g;
+  uint32_t outside;       /* posts from outside the hub not yet added, and OUTSIDE_USED */
+  uint32_t green_waiters; /* green threads in a wait (the hub's thread counts them) */
+} shim_sem_t;
+
+#define OUTSIDE_USED 0x80000000u /* a thread outside the hub has posted */
+#define SEM(s) ((shim_sem_t *)(void *)(s))
+
+_Static_assert(sizeof(shim_sem_t) <= sizeof(sem_t), "a semaphore fits sem_t");
+
+/* The green semaphore, after adding the posts made outside the hub (on its thread only). */
+static green_sem_t *gsem(sem_t *ps) {
+  shim_sem_t *s = SEM(ps);
+  uint32_t n;
+  if (green__likely(!(__atomic_load_n(&s->outside, __ATOMIC_RELAXED) & ~OUTSIDE_USED)) ||
+      !on_hub_thread())
+    return &s->g;
+  n = __atomic_fetch_and(&s->outside, OUTSIDE_USED, __ATOMIC_ACQ_REL) & ~OUTSIDE_USED;
+  while (n--) green_sem_post(&s->g);
+  return &s->g;
+}
+
+static void take_outside_posts(void *s, int unused) {
+  (void)unused;
+  gsem(s);
+}
 
 GREEN__SHIM_EXPORT int sem_init(sem_t *s, int pshared, unsigned value) {
   int r;
@@ -636,7 +680,7 @@ GREEN__SHIM_EXPORT int sem_init(sem_t *s, int pshared, unsigned value) {
     return r;
   }
   memset(s, 0, sizeof *s);
-  return green_sem_init((green_sem_t *)(void *)s, value);
+  return green_sem_init(&SEM(s)->g, value);
 }
 
 GREEN__SHIM_EXPORT int sem_destroy(sem_t *s) {
@@ -645,49 +689,61 @@ GREEN__SHIM_EXPORT int sem_destroy(sem_t *s) {
     if ((r = green__real.sem_destroy(s)) == 0) libc_remove(s);
     return r;
   }
-  return green_sem_destroy((green_sem_t *)(void *)s);
+  return green_sem_destroy(gsem(s));
 }
 
-/* GREEN_DEBUG: the semaphore is 0, so the wait parks. */
-static green_sem_t *debug_sem(sem_t *s, const char *call) {
-  int v;
-  if (green__shim_config.debug && green_sem_getvalue((green_sem_t *)(void *)s, &v) == 0 && v == 0)
+/* sem_wait and friends: cancellation points that a signal handler interrupts (EINTR). at:
+ * NULL for sem_wait. */
+static int sem_wait_green(sem_t *s, clockid_t clock, const struct timespec *at, const char *call) {
+  struct green__hub *h = green__shim_tls.hub;
+  green_sem_t *g = gsem(s);
+  green__shim_thread_t *self;
+  green_hub_t *held;
+  int v, r;
+  if (green__shim_config.debug && green_sem_getvalue(g, &v) == 0 && v == 0)
     green__shim_debug(call, -1);
-  return (green_sem_t *)(void *)s;
+  self = green__shim_wait_begin(GREEN__INTR_ALWAYS);
+  held = h ? green_wait_begin(h, &SEM(s)->green_waiters,
+                              __atomic_load_n(&SEM(s)->outside, __ATOMIC_SEQ_CST) != 0)
+           : NULL;
+  r = at ? green_sem_timedwait(g, clock, at) : green_sem_wait(g, -1);
+  if (h) green_wait_end(&SEM(s)->green_waiters, held);
+  return green__shim_wait_end(self, r);
 }
 
-/* sem_wait and friends: cancellation points that a signal handler interrupts (EINTR). */
 GREEN__SHIM_EXPORT int sem_wait(sem_t *s) {
   if (!green_waitable(s)) return green__real.sem_wait(s);
-  return green__shim_wait_end(green__shim_wait_begin(GREEN__INTR_ALWAYS), green_sem_wait(debug_sem(s, "sem_wait"), -1));
+  return sem_wait_green(s, CLOCK_REALTIME, NULL, "sem_wait");
 }
 
 GREEN__SHIM_EXPORT int sem_timedwait(sem_t *restrict s, const struct timespec *restrict at) {
   if (!green_waitable(s)) return green__real.sem_timedwait(s, at);
-  return green__shim_wait_end(green__shim_wait_begin(GREEN__INTR_ALWAYS),
-                  green_sem_timedwait(debug_sem(s, "sem_timedwait"), CLOCK_REALTIME, at));
+  return sem_wait_green(s, CLOCK_REALTIME, at, "sem_timedwait");
 }
 
 GREEN__SHIM_EXPORT int sem_clockwait(sem_t *restrict s, clockid_t clock,
                                      const struct timespec *restrict at) {
   if (!green_waitable(s)) return green__real.sem_clockwait(s, clock, at);
-  return green__shim_wait_end(green__shim_wait_begin(GREEN__INTR_ALWAYS),
-                  green_sem_timedwait(debug_sem(s, "sem_clockwait"), clock, at));
+  return sem_wait_green(s, clock, at, "sem_clockwait");
 }
 
 GREEN__SHIM_EXPORT int sem_trywait(sem_t *s) {
   if (!green_waitable(s)) return green__real.sem_trywait(s);
-  return green_sem_trywait((green_sem_t *)(void *)s);
+  return green_sem_trywait(gsem(s));
 }
 
 GREEN__SHIM_EXPORT int sem_post(sem_t *s) {
   if (!green_waitable(s)) return green__real.sem_post(s);
-  return green_sem_post((green_sem_t *)(void *)s);
+  if (on_hub_thread()) return green_sem_post(gsem(s));
+  __atomic_fetch_or(&SEM(s)->outside, OUTSIDE_USED, __ATOMIC_SEQ_CST);
+  __atomic_add_fetch(&SEM(s)->outside, 1, __ATOMIC_SEQ_CST);
+  post_to_hub(&SEM(s)->green_waiters, take_outside_posts, s, 0);
+  return 0;
 }
 
 GREEN__SHIM_EXPORT int sem_getvalue(sem_t *restrict s, int *restrict value) {
   if (!green_waitable(s)) return green__real.sem_getvalue(s, value);
-  return green_sem_getvalue((green_sem_t *)(void *)s, value);
+  return green_sem_getvalue(gsem(s), value);
 }
 
 /* Named semaphores live in shared memory: libc's. */

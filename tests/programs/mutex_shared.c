@@ -6,9 +6,11 @@
  * some holders sleep with it held (a green holder parks, an OS holder blocks its own
  * thread), so each side waits for the other. The counter must come out exact. Some
  * callbacks also wait on a condition for a token that a green thread posts and signals, and
- * a green thread waits on a condition that the callbacks signal, with no time limit. Both
+ * a green thread waits on a condition that the callbacks signal, with no time limit, as
+ * main does then on a semaphore they post. Both
  * sides allocate, so a preloaded allocator's locks are shared the same way.
  */
+#include <semaphore.h>
 #include <signal.h>
 #include <stdint.h>
 
@@ -24,6 +26,7 @@ static pthread_cond_t token_posted = PTHREAD_COND_INITIALIZER;
 static long tokens, tokens_taken, token_timeouts; /* under lock */
 static pthread_cond_t ticked = PTHREAD_COND_INITIALIZER;
 static long ticks; /* under lock: callbacks so far */
+static sem_t posted; /* a post per callback */
 static pthread_barrier_t start;
 
 static int loaded(int *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
@@ -62,6 +65,7 @@ static void on_expiry(union sigval sv) {
   timer_adds += BATCH;
   ticks++;
   PROG_CHECK(pthread_cond_signal(&ticked) == 0);
+  PROG_CHECK(sem_post(&posted) == 0);
   if (n % 4 == 0) usleep(500); /* the green threads wanting the mutex must wait for this one */
   if (n % 8 == 1) take_token();
   PROG_CHECK(pthread_mutex_unlock(&lock) == 0);
@@ -131,6 +135,7 @@ int main(void) {
   double until;
   timer_t t;
   PROG_CHECK(pthread_barrier_init(&start, NULL, WORKERS + 2) == 0);
+  PROG_CHECK(sem_init(&posted, 0, 0) == 0);
   for (int i = 0; i < WORKERS; i++) PROG_CHECK(pthread_create(&ts[i], NULL, worker, NULL) == 0);
   PROG_CHECK(pthread_create(&waiter, NULL, tick_waiter, NULL) == 0);
   pthread_barrier_wait(&start);
@@ -147,6 +152,10 @@ int main(void) {
   for (long until_ticks = ticks + 5; ticks < until_ticks;)
     PROG_CHECK(pthread_cond_wait(&ticked, &lock) == 0);
   PROG_CHECK(pthread_mutex_unlock(&lock) == 0);
+  while (sem_trywait(&posted) == 0) {
+  }
+  PROG_CHECK(errno == EAGAIN);
+  for (int i = 0; i < 3; i++) PROG_CHECK(sem_wait(&posted) == 0); /* only callbacks post */
   for (until = prog_now() + 10; loaded(&callbacks_done) < MIN_CALLBACKS && prog_now() < until;)
     usleep(1000);
   PROG_CHECK(timer_delete(t) == 0);
