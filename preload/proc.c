@@ -32,6 +32,7 @@ static void after_fork_child(void) {
   green__shim_signal_after_fork();
   green__shim_threads_after_fork(self);
   green__shim_futex_after_fork();
+  green__shim_sync_after_fork();
 }
 
 void green__shim_proc_init(void) { pthread_atfork(NULL, NULL, after_fork_child); }

@@ -55,6 +55,9 @@ void green__shim_configure(void) {
   green__shim_config.native = s && strcmp(s, "native") == 0;
   s = green__shim_env("GREEN_DEBUG", buf, sizeof buf);
   green__shim_config.debug = s && *s && strcmp(s, "0") != 0;
+  /* The main thread is managed from the first hook call on, which may come before shim_init
+   * (an allocator's start-up): a mutex it locks then has the owner token it has later. */
+  if (syscall(SYS_gettid) == getpid()) green__shim_tls.managed = 1;
 }
 
 /* The core destroys a managed thread's hub as the thread exits: from here on the thread's
@@ -80,7 +83,7 @@ static size_t tick_describe(green_t *g, char *buf, size_t len) {
   green__shim_thread_t *rec = g->preload;
   int n;
   const char *name = rec ? rec->name : "";
-  if (g == &g->hub->main || (rec && rec->is_main)) n = snprintf(buf, len, "the main thread");
+  if (g == g->hub->main || (rec && rec->is_main)) n = snprintf(buf, len, "the main thread");
   else if (!rec) n = snprintf(buf, len, "a greenlet of the runtime");
   else n = snprintf(buf, len, "green thread %p", (void *)rec);
   if (n >= 0 && (size_t)n < len && *name) n += snprintf(buf + n, len - (size_t)n, " \"%s\"", name);

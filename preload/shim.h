@@ -114,6 +114,9 @@ static inline int green__shim_fail(int e) {
 /* fclose's first step (stdio_out.c): a green stream's buffered output, written green. */
 void green__shim_stdio_close(FILE *fp);
 
+/* In a forked child: forget the parent's hub handle (sync.c). */
+void green__shim_sync_after_fork(void);
+
 /* Seconds from a timespec; -1 for an invalid one (negative, or nanoseconds out of range). */
 double green__shim_ts_seconds(const struct timespec *ts);
 

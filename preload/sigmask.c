@@ -55,7 +55,7 @@ static void update_hub(struct green__hub *h) {
 void green__shim_sigmask_attach(struct green__hub *h) {
   uint64_t w = 0;
   syscall(SYS_rt_sigprocmask, SIG_BLOCK, NULL, &w, sizeof w);
-  h->main.sigmask = h->hub.sigmask = w;
+  h->main->sigmask = h->hub.sigmask = w;
   if (green__shim_config.native) return;
   h->sigmasks = 1;
   memset(blocking, 0, sizeof blocking);

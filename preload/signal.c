@@ -59,7 +59,7 @@ static void chld_notify(void);
  * thread, else another parked one; never one that blocks the signal. */
 static green_t *interrupted(struct green__hub *h, int sig) {
   if (mask_waiter && !green__shim_sigmask_blocks(mask_waiter, sig)) return mask_waiter;
-  if (!green__shim_sigmask_blocks(&h->main, sig)) return &h->main;
+  if (!green__shim_sigmask_blocks(h->main, sig)) return h->main;
   return green__shim_threads_unblocked(h, sig);
 }
 

@@ -2,7 +2,9 @@
  * pthread's synchronisation objects in green mode, kept in the program's own pthread_*_t
  * and sem_t storage (all-zero is the initialised state, as pthread's static initialisers
  * give): mutexes, conditions, semaphores and rwlocks are libgreen's (green_mutex_t and
- * friends, which fit inside pthread's); keys are greenlet-local storage; once, spinlocks (a
+ * friends, which fit inside pthread's); mutexes are its shared ones, which every thread
+ * takes without a hub (an allocator's locks are everyone's), and conditions let threads
+ * that cannot park sleep in the kernel; keys are greenlet-local storage; once, spinlocks (a
  * contended lock yields to the other green threads instead of spinning: the holder may be
  * parked) and barriers are here. In native mode every call goes to libc.
  *
@@ -18,6 +20,7 @@
  * blocked for good, the main thread's wait fails with EDEADLK where OS threads would hang.
  */
 #include <fcntl.h>
+#include <limits.h>
 #include <math.h>
 #include <pthread.h>
 #include <semaphore.h>
@@ -28,6 +31,7 @@
 #include <string.h>
 
 #include "../src/sync.h"
+#include "../src/threadsafe.h"
 #include "../src/wait.h"
 #include "threads.h"
 
@@ -64,23 +68,32 @@ static int is_libc(const void *p) {
   return found;
 }
 
+/* Room for one more in a table of twice the size, dropping tombs. The allocator runs
+ * outside the set's lock: its own mutexes come back through the hooks, which look here. */
 static void libc_add(const void *p) {
-  size_t i, cap;
+  const void **room = NULL, **old = NULL;
+  size_t i, room_cap = 0;
   set_lock();
-  if (2 * (libc_count + 1) > libc_cap) { /* rehash into twice the room, dropping tombs */
-    const void **old = libc_objects, **t;
-    size_t oldcap = libc_cap;
-    cap = oldcap ? oldcap * 2 : 64;
-    if (!(t = calloc(cap, sizeof *t))) goto out;
-    for (i = 0; i < oldcap; i++)
-      if (old[i] && old[i] != &tomb) {
-        size_t j = slot_of(old[i], cap);
-        while (t[j]) j = (j + 1) % cap;
-        t[j] = old[i];
-      }
-    libc_objects = t;
-    libc_cap = cap;
-    free(old);
+  while (2 * (libc_count + 1) > libc_cap) {
+    size_t cap = libc_cap ? libc_cap * 2 : 64;
+    if (room_cap == cap) {
+      for (i = 0; i < libc_cap; i++)
+        if (libc_objects[i] && libc_objects[i] != &tomb) {
+          size_t j = slot_of(libc_objects[i], cap);
+          while (room[j]) j = (j + 1) % cap;
+          room[j] = libc_objects[i];
+        }
+      old = libc_objects;
+      libc_objects = room;
+      libc_cap = cap;
+      room = NULL;
+      break;
+    }
+    set_unlock();
+    free(room);
+    if (!(room = calloc(cap, sizeof *room))) return;
+    room_cap = cap;
+    set_lock();
   }
   for (i = slot_of(p, libc_cap); libc_objects[i] && libc_objects[i] != &tomb && libc_objects[i] != p;
        i = (i + 1) % libc_cap) {
@@ -89,8 +102,9 @@ static void libc_add(const void *p) {
     libc_objects[i] = p;
     __atomic_add_fetch(&libc_count, 1, __ATOMIC_RELEASE);
   }
-out:
   set_unlock();
+  free(room);
+  free(old);
 }
 
 static void libc_remove(const void *p) {
@@ -110,6 +124,14 @@ static void libc_remove(const void *p) {
 static int green_object(const void *p) {
   green__real_ready();
   return !green__shim_config.native && !is_libc(p);
+}
+
+/* green_object, for a call that may park or wake: the thread's hub is made first, by the
+ * shim with the hooks held off (libgreen would make it as the call's side effect). */
+static int green_waitable(const void *p) {
+  if (!green_object(p)) return 0;
+  green__shim_hub_attach();
+  return 1;
 }
 
 /* A green library call's outcome as a pthread error number, errno left alone. */
@@ -282,20 +304,51 @@ GREEN__SHIM_EXPORT int pthread_barrier_destroy(pthread_barrier_t *pb) {
   return 0;
 }
 
-/* ---- mutexes ---------------------------------------------------------------------------- */
+/* ---- mutexes ----------------------------------------------------------------------------
+ * Shared mutexes (src/mutex.c): every thread's calls take them, so a mutex shared by the
+ * green threads and an OS thread the shim does not manage (an allocator's arena lock)
+ * excludes both. No call needs a hub or the allocator: a free mutex is taken with one
+ * atomic exchange; a green thread waits parked on the hub; any other caller (a thread with
+ * no hub yet, a signal handler, the hub's own greenlet, the shim setting a hub up, an
+ * unmanaged thread) sleeps in the kernel until the owner lets go. */
 
 _Static_assert(offsetof(green_mutex_t, owner) == offsetof(pthread_mutex_t, __data.__kind),
                "glibc's static kind initialisers land in the owner field");
 
-/* m as a green mutex, after turning a glibc static kind initialiser into the kind it names. */
+/* The caller's owner token: its running greenlet (before its hub exists, its main one),
+ * marked foreign on a thread that never has the hub. */
+static green_t *self_token(void) {
+  green_t *g = green__hub_running();
+  return green__shim_tls.managed ? g : (green_t *)((uintptr_t)g | GREEN__MUTEX_FOREIGN);
+}
+
+/* The hub a wait parks on, or NULL when the caller must sleep in the kernel. */
+static struct green__hub *park_hub(void) {
+  green__shim_tls_t *t = &green__shim_tls;
+  struct green__hub *h = t->hub;
+  return h && !(t->busy | t->sigdepth) && h->current != &h->hub ? h : NULL;
+}
+
+/* m as a green mutex, after turning a glibc static kind initialiser into the kind it names
+ * (threads racing to do it write the same kind; one of them clears the owner word). */
 static green_mutex_t *gmutex(pthread_mutex_t *pm) {
   green_mutex_t *m = (green_mutex_t *)(void *)pm;
-  uintptr_t kind = (uintptr_t)m->owner;
-  if (green__unlikely(kind - 1 < 3 && green__waitq_empty(&m->waiters)))
-    green_mutex_init(m, kind == PTHREAD_MUTEX_RECURSIVE_NP ? GREEN_MUTEX_RECURSIVE
-                         : kind == PTHREAD_MUTEX_ERRORCHECK_NP ? GREEN_MUTEX_ERRORCHECK
-                                                               : GREEN_MUTEX_NORMAL);
+  green_t *w = __atomic_load_n(&m->owner, __ATOMIC_ACQUIRE);
+  uintptr_t kind = (uintptr_t)w;
+  if (green__unlikely(kind - 1 < 3)) {
+    __atomic_store_n(&m->kind, kind == PTHREAD_MUTEX_RECURSIVE_NP    ? GREEN_MUTEX_RECURSIVE
+                               : kind == PTHREAD_MUTEX_ERRORCHECK_NP ? GREEN_MUTEX_ERRORCHECK
+                                                                     : GREEN_MUTEX_NORMAL,
+                     __ATOMIC_RELAXED);
+    __atomic_compare_exchange_n(&m->owner, &w, NULL, 0, __ATOMIC_RELEASE, __ATOMIC_RELAXED);
+  }
   return m;
+}
+
+/* A shared mutex call's -E... result as pthread returns it, errno as the call found it. */
+static int mutex_result(int r, int saved) {
+  errno = saved;
+  return -r;
 }
 
 GREEN__SHIM_EXPORT int pthread_mutex_init(pthread_mutex_t *restrict pm,
@@ -328,56 +381,68 @@ GREEN__SHIM_EXPORT int pthread_mutex_destroy(pthread_mutex_t *pm) {
   return error_of(green_mutex_destroy(gmutex(pm)), saved);
 }
 
-/* GREEN_DEBUG: the mutex is held by another green thread, so the lock parks. */
+/* GREEN_DEBUG: the mutex is held by another thread, so the lock waits. */
 static green_mutex_t *debug_lock(green_mutex_t *m, const char *call) {
-  struct green__hub *h = green__shim_tls.hub;
-  if (green__shim_config.debug && m->owner && (!h || m->owner != h->current))
+  if (green__shim_config.debug && __atomic_load_n(&m->owner, __ATOMIC_RELAXED) &&
+      !green__mutex_owned(m, self_token()))
     green__shim_debug(call, -1);
   return m;
 }
 
-GREEN__SHIM_EXPORT int pthread_mutex_lock(pthread_mutex_t *pm) {
+/* lock, timedlock, clocklock: a free mutex is taken without a look at the time, as glibc
+ * does (POSIX: its validity "need not be checked if the mutex can be locked immediately");
+ * only a wait checks it. */
+static int lock(pthread_mutex_t *pm, green__until_t u, const char *call) {
   int saved = errno;
+  green_mutex_t *m = debug_lock(gmutex(pm), call);
+  return mutex_result(green__mutex_lock_shared(park_hub(), m, self_token(), u), saved);
+}
+
+GREEN__SHIM_EXPORT int pthread_mutex_lock(pthread_mutex_t *pm) {
   if (!green_object(pm)) return green__real.pthread_mutex_lock(pm);
-  return error_of(green_mutex_lock(debug_lock(gmutex(pm), "pthread_mutex_lock"), -1), saved);
+  return lock(pm, green__until_timeout(-1), "pthread_mutex_lock");
 }
 
 GREEN__SHIM_EXPORT int pthread_mutex_trylock(pthread_mutex_t *pm) {
-  int saved = errno;
   if (!green_object(pm)) return green__real.pthread_mutex_trylock(pm);
-  return error_of(green_mutex_trylock(gmutex(pm)), saved);
-}
-
-/* A free mutex is taken without a look at the time, as glibc does (POSIX: its validity "need
- * not be checked if the mutex can be locked immediately"); only a wait checks it. */
-static int timedlock(pthread_mutex_t *pm, clockid_t clock, const struct timespec *at,
-                     const char *call) {
-  int saved = errno;
-  green_mutex_t *m = gmutex(pm);
-  if (green_mutex_trylock(m) == 0) return 0;
-  return error_of(green_mutex_timedlock(debug_lock(m, call), clock, at), saved);
+  return -green__mutex_trylock_shared(gmutex(pm), self_token());
 }
 
 GREEN__SHIM_EXPORT int pthread_mutex_clocklock(pthread_mutex_t *restrict pm, clockid_t clock,
                                                const struct timespec *restrict at) {
   if (!green_object(pm)) return green__real.pthread_mutex_clocklock(pm, clock, at);
   if (clock != CLOCK_REALTIME && clock != CLOCK_MONOTONIC) return EINVAL;
-  return timedlock(pm, clock, at, "pthread_mutex_clocklock");
+  return lock(pm, green__until_abstime(clock, at), "pthread_mutex_clocklock");
 }
 
 GREEN__SHIM_EXPORT int pthread_mutex_timedlock(pthread_mutex_t *restrict pm,
                                                const struct timespec *restrict at) {
   if (!green_object(pm)) return green__real.pthread_mutex_timedlock(pm, at);
-  return timedlock(pm, CLOCK_REALTIME, at, "pthread_mutex_timedlock");
+  return lock(pm, green__until_abstime(CLOCK_REALTIME, at), "pthread_mutex_timedlock");
 }
 
 GREEN__SHIM_EXPORT int pthread_mutex_unlock(pthread_mutex_t *pm) {
   int saved = errno;
   if (!green_object(pm)) return green__real.pthread_mutex_unlock(pm);
-  return error_of(green_mutex_unlock(gmutex(pm)), saved);
+  return mutex_result(green__mutex_unlock_shared(gmutex(pm), self_token()), saved);
 }
 
-/* ---- condition variables ---------------------------------------------------------------- */
+/* ---- condition variables ----------------------------------------------------------------
+ * libgreen's condition for the green threads, and beside it in pthread_cond_t a sequence
+ * word for the OS threads that wait on it too (mutexes above say which threads cannot
+ * park). */
+
+typedef struct shim_cond {
+  green_cond_t g;
+  uint32_t seq;           /* bumped by a signal that finds sleepers; they sleep on it (a futex) */
+  uint32_t sleepers;      /* OS threads in a wait */
+  uint32_t green_waiters; /* green threads in a wait (the hub's thread counts them) */
+  uint32_t foreign;       /* a thread outside the hub has used it: it may wake green waiters */
+} shim_cond_t;
+
+_Static_assert(sizeof(shim_cond_t) <= sizeof(pthread_cond_t), "a condition fits pthread's");
+
+#define COND(pc) ((shim_cond_t *)(void *)(pc))
 
 GREEN__SHIM_EXPORT int pthread_cond_init(pthread_cond_t *restrict pc,
                                          const pthread_condattr_t *restrict attr) {
@@ -403,53 +468,208 @@ GREEN__SHIM_EXPORT int pthread_cond_destroy(pthread_cond_t *pc) {
     if ((r = green__real.pthread_cond_destroy(pc)) == 0) libc_remove(pc);
     return r;
   }
-  return error_of(green_cond_destroy((green_cond_t *)(void *)pc), saved);
+  if (__atomic_load_n(&COND(pc)->sleepers, __ATOMIC_ACQUIRE)) return EBUSY;
+  return error_of(green_cond_destroy(&COND(pc)->g), saved);
 }
 
+/* OS threads waiting on a condition (those that cannot park: mutex.c's shared mutexes say
+ * which) sleep in the kernel until `seq` changes. */
+static void wake_sleepers(shim_cond_t *c, int n) {
+  if (!__atomic_load_n(&c->sleepers, __ATOMIC_SEQ_CST)) return;
+  __atomic_add_fetch(&c->seq, 1, __ATOMIC_SEQ_CST);
+  green__futex_wake(&c->seq, n);
+}
+
+/* Green waiters are woken on the hub's thread only (another thread cannot touch the hub). */
+static int on_hub_thread(void) { return green__shim_tls.managed && green__shim_tls.hub; }
+
+/* ---- waking green waiters from outside the hub -----------------------------------------
+ * A thread outside the hub (a timer's callback) that signals a condition green threads wait
+ * on posts the signal to the hub (threadsafe.c), which runs it on its own thread. The hub's
+ * handle is made by the first green wait, with no reference of its own; a green wait on a
+ * condition that such a thread has used holds one, so that the hub, finding every green
+ * thread parked, waits for the signal instead of reporting a deadlock. */
+
+static green_hub_t *hub_handle; /* NULL until the first green wait; again in a forked child */
+
+typedef struct remote_call {
+  green__remote_t remote;
+  void (*fn)(void *obj, int arg);
+  void *obj;
+  int arg;
+} remote_call_t;
+
+static void run_call(green__remote_t *r) {
+  remote_call_t *c = green__container_of(r, remote_call_t, remote);
+  c->fn(c->obj, c->arg);
+  free(c);
+}
+
+static void drop_call(green__remote_t *r) { free(green__container_of(r, remote_call_t, remote)); }
+
+/* Have fn(obj, arg) run on the hub's thread if green threads wait on obj. */
+static void post_to_hub(uint32_t *green_waiters, void (*fn)(void *, int), void *obj, int arg) {
+  green_hub_t *hb = __atomic_load_n(&hub_handle, __ATOMIC_ACQUIRE);
+  remote_call_t *c;
+  if (!hb || !__atomic_load_n(green_waiters, __ATOMIC_SEQ_CST) || !(c = malloc(sizeof *c))) return;
+  c->remote.run = run_call;
+  c->remote.drop = drop_call;
+  c->fn = fn;
+  c->obj = obj;
+  c->arg = arg;
+  if (green__hub_post(hb, &c->remote) < 0) free(c);
+}
+
+static void cond_wake(void *c, int all) {
+  if (all) green_cond_broadcast(&((shim_cond_t *)c)->g);
+  else green_cond_signal(&((shim_cond_t *)c)->g);
+}
+
+static void signal_from_outside(shim_cond_t *c, int all) {
+  __atomic_store_n(&c->foreign, 1, __ATOMIC_SEQ_CST);
+  post_to_hub(&c->green_waiters, cond_wake, c, all);
+}
+
+/* Around a green wait on an object: count it in *green_waiters, and when threads outside
+ * the hub use the object (`foreign`), hold a reference to the hub's handle (a wake-up may
+ * still come from them). */
+static green_hub_t *green_wait_begin(struct green__hub *h, uint32_t *green_waiters, int foreign) {
+  green_hub_t *hb = NULL;
+  int err;
+  __atomic_add_fetch(green_waiters, 1, __ATOMIC_SEQ_CST);
+  if (!__atomic_load_n(&hub_handle, __ATOMIC_ACQUIRE) && (hb = green__hub_ref(h, &err))) {
+    __atomic_store_n(&hub_handle, hb, __ATOMIC_RELEASE);
+    green__hub_unref(hb);
+  }
+  return foreign ? green__hub_ref(h, &err) : NULL;
+}
+
+static void green_wait_end(uint32_t *green_waiters, green_hub_t *held) {
+  if (held) green__hub_unref(held);
+  __atomic_sub_fetch(green_waiters, 1, __ATOMIC_SEQ_CST);
+}
+
+void green__shim_sync_after_fork(void) { hub_handle = NULL; }
+
 GREEN__SHIM_EXPORT int pthread_cond_signal(pthread_cond_t *pc) {
-  int saved = errno;
-  if (!green_object(pc)) return green__real.pthread_cond_signal(pc);
-  return error_of(green_cond_signal((green_cond_t *)(void *)pc), saved);
+  int saved = errno, r = 0;
+  if (!green_waitable(pc)) return green__real.pthread_cond_signal(pc);
+  wake_sleepers(COND(pc), 1); /* a green one may be woken too: spurious wake-ups are allowed */
+  if (on_hub_thread()) r = green_cond_signal(&COND(pc)->g);
+  else signal_from_outside(COND(pc), 0);
+  return error_of(r, saved);
 }
 
 GREEN__SHIM_EXPORT int pthread_cond_broadcast(pthread_cond_t *pc) {
-  int saved = errno;
-  if (!green_object(pc)) return green__real.pthread_cond_broadcast(pc);
-  return error_of(green_cond_broadcast((green_cond_t *)(void *)pc), saved);
+  int saved = errno, r = 0;
+  if (!green_waitable(pc)) return green__real.pthread_cond_broadcast(pc);
+  wake_sleepers(COND(pc), INT_MAX);
+  if (on_hub_thread()) r = green_cond_broadcast(&COND(pc)->g);
+  else signal_from_outside(COND(pc), 1);
+  return error_of(r, saved);
+}
+
+/* A wait by a thread that cannot park: release m fully, sleep until a signal changes seq
+ * (or `u` passes), take m back at the same depth. */
+static int sleep_on(shim_cond_t *c, green_mutex_t *m, green__until_t u) {
+  green_t *self = self_token();
+  unsigned depth;
+  uint32_t seq;
+  int r;
+  if (!green__mutex_owned(m, self)) return EPERM;
+  if ((r = green__until_check(u))) return -r;
+  __atomic_add_fetch(&c->sleepers, 1, __ATOMIC_SEQ_CST); /* before seq: no signal slips by */
+  seq = __atomic_load_n(&c->seq, __ATOMIC_SEQ_CST);
+  depth = m->count;
+  m->count = 1;
+  green__mutex_unlock_shared(m, self);
+  r = green__futex_wait(&c->seq, seq, green__until_at(u));
+  __atomic_sub_fetch(&c->sleepers, 1, __ATOMIC_SEQ_CST);
+  green__mutex_lock_shared(NULL, m, self, green__until_timeout(-1));
+  m->count = depth;
+  return -r;
+}
+
+/* The three waits: green threads park on the hub (libgreen's condition), others sleep.
+ * clock: timedwait's is (clockid_t)-1, the condition's own. */
+static int cond_wait(pthread_cond_t *pc, pthread_mutex_t *pm, clockid_t clock,
+                     const struct timespec *at, const char *call) {
+  int saved = errno, r;
+  green_cond_t *c = &COND(pc)->g;
+  green_mutex_t *m = gmutex(pm);
+  green__shim_thread_t *self;
+  green_hub_t *held;
+  struct green__hub *h = park_hub();
+  if (!h) {
+    if (!green__shim_tls.managed) __atomic_store_n(&COND(pc)->foreign, 1, __ATOMIC_SEQ_CST);
+    if (clock == (clockid_t)-1) clock = c->clock;
+    r = sleep_on(COND(pc), m, at ? green__until_abstime(clock, at) : green__until_timeout(-1));
+    errno = saved;
+    return r;
+  }
+  if (green__shim_config.debug) green__shim_debug(call, -1);
+  self = green__shim_wait_begin(GREEN__INTR_NEVER);
+  held = green_wait_begin(h, &COND(pc)->green_waiters,
+                          __atomic_load_n(&COND(pc)->foreign, __ATOMIC_SEQ_CST));
+  if (!at) r = green_cond_wait(c, m, -1);
+  else if (clock == (clockid_t)-1) r = green_cond_timedwait(c, m, at);
+  else r = green_cond_clockwait(c, m, clock, at);
+  green_wait_end(&COND(pc)->green_waiters, held);
+  return error_of(green__shim_wait_end(self, r), saved);
 }
 
 GREEN__SHIM_EXPORT int pthread_cond_wait(pthread_cond_t *restrict pc, pthread_mutex_t *restrict pm) {
-  int saved = errno;
-  if (!green_object(pc) || is_libc(pm)) return green__real.pthread_cond_wait(pc, pm);
-  if (green__shim_config.debug) green__shim_debug("pthread_cond_wait", -1);
-  return error_of(green__shim_wait_end(green__shim_wait_begin(GREEN__INTR_NEVER),
-                           green_cond_wait((green_cond_t *)(void *)pc, gmutex(pm), -1)),
-                  saved);
+  if (!green_waitable(pc) || is_libc(pm)) return green__real.pthread_cond_wait(pc, pm);
+  return cond_wait(pc, pm, 0, NULL, "pthread_cond_wait");
 }
 
 GREEN__SHIM_EXPORT int pthread_cond_timedwait(pthread_cond_t *restrict pc,
                                               pthread_mutex_t *restrict pm,
                                               const struct timespec *restrict at) {
-  int saved = errno;
-  if (!green_object(pc) || is_libc(pm)) return green__real.pthread_cond_timedwait(pc, pm, at);
-  if (green__shim_config.debug) green__shim_debug("pthread_cond_timedwait", -1);
-  return error_of(green__shim_wait_end(green__shim_wait_begin(GREEN__INTR_NEVER),
-                           green_cond_timedwait((green_cond_t *)(void *)pc, gmutex(pm), at)),
-                  saved);
+  if (!green_waitable(pc) || is_libc(pm)) return green__real.pthread_cond_timedwait(pc, pm, at);
+  return cond_wait(pc, pm, (clockid_t)-1, at, "pthread_cond_timedwait");
 }
 
 GREEN__SHIM_EXPORT int pthread_cond_clockwait(pthread_cond_t *restrict pc,
                                               pthread_mutex_t *restrict pm, clockid_t clock,
                                               const struct timespec *restrict at) {
-  int saved = errno;
-  if (!green_object(pc) || is_libc(pm)) return green__real.pthread_cond_clockwait(pc, pm, clock, at);
-  if (green__shim_config.debug) green__shim_debug("pthread_cond_clockwait", -1);
-  return error_of(green__shim_wait_end(green__shim_wait_begin(GREEN__INTR_NEVER),
-                           green_cond_clockwait((green_cond_t *)(void *)pc, gmutex(pm), clock, at)),
-                  saved);
+  if (!green_waitable(pc) || is_libc(pm)) return green__real.pthread_cond_clockwait(pc, pm, clock, at);
+  return cond_wait(pc, pm, clock, at, "pthread_cond_clockwait");
 }
 
-/* ---- semaphores ------------------------------------------------------------------------- */
+/* ---- semaphores -------------------------------------------------------------------------
+ * libgreen's semaphore for the green threads. A sem_post from outside the hub (a timer's
+ * callback) counts in `outside`; the hub's thread adds those posts to the semaphore before
+ * its next call on it, and at once when green threads wait (the post is sent to the hub, as
+ * a condition's signal is). Waits outside the hub are not shared yet (README's Limits). */
+
+typedef struct shim_sem {
+  green_sem_t g;
+  uint32_t outside;       /* posts from outside the hub not yet added, and OUTSIDE_USED */
+  uint32_t green_waiters; /* green threads in a wait (the hub's thread counts them) */
+} shim_sem_t;
+
+#define OUTSIDE_USED 0x80000000u /* a thread outside the hub has posted */
+#define SEM(s) ((shim_sem_t *)(void *)(s))
+
+_Static_assert(sizeof(shim_sem_t) <= sizeof(sem_t), "a semaphore fits sem_t");
+
+/* The green semaphore, after adding the posts made outside the hub (on its thread only). */
+static green_sem_t *gsem(sem_t *ps) {
+  shim_sem_t *s = SEM(ps);
+  uint32_t n;
+  if (green__likely(!(__atomic_load_n(&s->outside, __ATOMIC_RELAXED) & ~OUTSIDE_USED)) ||
+      !on_hub_thread())
+    return &s->g;
+  n = __atomic_fetch_and(&s->outside, OUTSIDE_USED, __ATOMIC_ACQ_REL) & ~OUTSIDE_USED;
+  while (n--) green_sem_post(&s->g);
+  return &s->g;
+}
+
+static void take_outside_posts(void *s, int unused) {
+  (void)unused;
+  gsem(s);
+}
 
 GREEN__SHIM_EXPORT int sem_init(sem_t *s, int pshared, unsigned value) {
   int r;
@@ -461,7 +681,7 @@ GREEN__SHIM_EXPORT int sem_init(sem_t *s, int pshared, unsigned value) {
     return r;
   }
   memset(s, 0, sizeof *s);
-  return green_sem_init((green_sem_t *)(void *)s, value);
+  return green_sem_init(&SEM(s)->g, value);
 }
 
 GREEN__SHIM_EXPORT int sem_destroy(sem_t *s) {
@@ -470,15 +690,26 @@ GREEN__SHIM_EXPORT int sem_destroy(sem_t *s) {
     if ((r = green__real.sem_destroy(s)) == 0) libc_remove(s);
     return r;
   }
-  return green_sem_destroy((green_sem_t *)(void *)s);
+  return green_sem_destroy(gsem(s));
 }
 
-/* GREEN_DEBUG: the semaphore is 0, so the wait parks. */
-static green_sem_t *debug_sem(sem_t *s, const char *call) {
-  int v;
-  if (green__shim_config.debug && green_sem_getvalue((green_sem_t *)(void *)s, &v) == 0 && v == 0)
+/* sem_wait and friends: cancellation points that a signal handler interrupts (EINTR). at:
+ * NULL for sem_wait. */
+static int sem_wait_green(sem_t *s, clockid_t clock, const struct timespec *at, const char *call) {
+  struct green__hub *h = green__shim_tls.hub;
+  green_sem_t *g = gsem(s);
+  green__shim_thread_t *self;
+  green_hub_t *held;
+  int v, r;
+  if (green__shim_config.debug && green_sem_getvalue(g, &v) == 0 && v == 0)
     green__shim_debug(call, -1);
-  return (green_sem_t *)(void *)s;
+  self = green__shim_wait_begin(GREEN__INTR_ALWAYS);
+  held = h ? green_wait_begin(h, &SEM(s)->green_waiters,
+                              __atomic_load_n(&SEM(s)->outside, __ATOMIC_SEQ_CST) != 0)
+           : NULL;
+  r = at ? green_sem_timedwait(g, clock, at) : green_sem_wait(g, -1);
+  if (h) green_wait_end(&SEM(s)->green_waiters, held);
+  return green__shim_wait_end(self, r);
 }
 
 /* ---- libc's semaphores (named, process-shared) in green mode ---------------------------
@@ -554,42 +785,43 @@ static int libc_wait(int call, sem_t *s, clockid_t clock, const struct timespec 
   return green__real.sem_clockwait(s, clock, abs);
 }
 
-/* sem_wait and friends: cancellation points that a signal handler interrupts (EINTR). */
 GREEN__SHIM_EXPORT int sem_wait(sem_t *s) {
-  if (!green_object(s)) return libc_wait(SEM_WAIT, s, CLOCK_REALTIME, NULL);
-  return green__shim_wait_end(green__shim_wait_begin(GREEN__INTR_ALWAYS), green_sem_wait(debug_sem(s, "sem_wait"), -1));
+  if (!green_waitable(s)) return libc_wait(SEM_WAIT, s, CLOCK_REALTIME, NULL);
+  return sem_wait_green(s, CLOCK_REALTIME, NULL, "sem_wait");
 }
 
 GREEN__SHIM_EXPORT int sem_timedwait(sem_t *restrict s, const struct timespec *restrict at) {
-  if (!green_object(s)) return libc_wait(SEM_TIMEDWAIT, s, CLOCK_REALTIME, at);
-  return green__shim_wait_end(green__shim_wait_begin(GREEN__INTR_ALWAYS),
-                  green_sem_timedwait(debug_sem(s, "sem_timedwait"), CLOCK_REALTIME, at));
+  if (!green_waitable(s)) return libc_wait(SEM_TIMEDWAIT, s, CLOCK_REALTIME, at);
+  return sem_wait_green(s, CLOCK_REALTIME, at, "sem_timedwait");
 }
 
 GREEN__SHIM_EXPORT int sem_clockwait(sem_t *restrict s, clockid_t clock,
                                      const struct timespec *restrict at) {
-  if (!green_object(s)) return libc_wait(SEM_CLOCKWAIT, s, clock, at);
-  return green__shim_wait_end(green__shim_wait_begin(GREEN__INTR_ALWAYS),
-                  green_sem_timedwait(debug_sem(s, "sem_clockwait"), clock, at));
+  if (!green_waitable(s)) return libc_wait(SEM_CLOCKWAIT, s, clock, at);
+  return sem_wait_green(s, clock, at, "sem_clockwait");
 }
 
 GREEN__SHIM_EXPORT int sem_trywait(sem_t *s) {
-  if (!green_object(s)) return green__real.sem_trywait(s);
-  return green_sem_trywait((green_sem_t *)(void *)s);
+  if (!green_waitable(s)) return green__real.sem_trywait(s);
+  return green_sem_trywait(gsem(s));
 }
 
 GREEN__SHIM_EXPORT int sem_post(sem_t *s) {
   int r;
-  if (!green_object(s)) {
+  if (!green_waitable(s)) {
     if ((r = green__real.sem_post(s)) == 0 && !green__shim_config.native) libc_sem_posted(s);
     return r;
   }
-  return green_sem_post((green_sem_t *)(void *)s);
+  if (on_hub_thread()) return green_sem_post(gsem(s));
+  __atomic_fetch_or(&SEM(s)->outside, OUTSIDE_USED, __ATOMIC_SEQ_CST);
+  __atomic_add_fetch(&SEM(s)->outside, 1, __ATOMIC_SEQ_CST);
+  post_to_hub(&SEM(s)->green_waiters, take_outside_posts, s, 0);
+  return 0;
 }
 
 GREEN__SHIM_EXPORT int sem_getvalue(sem_t *restrict s, int *restrict value) {
-  if (!green_object(s)) return green__real.sem_getvalue(s, value);
-  return green_sem_getvalue((green_sem_t *)(void *)s, value);
+  if (!green_waitable(s)) return green__real.sem_getvalue(s, value);
+  return green_sem_getvalue(gsem(s), value);
 }
 
 /* Named semaphores live in shared memory: libc's. */
@@ -647,7 +879,7 @@ GREEN__SHIM_EXPORT int pthread_rwlock_destroy(pthread_rwlock_t *rw) {
 #define RWLOCK_CALL(name, params, args, green_call)                          \
   GREEN__SHIM_EXPORT int name params {                                     \
     int saved = errno;                                                     \
-    if (!green_object(rw)) return green__real.name args;                   \
+    if (!green_waitable(rw)) return green__real.name args;                   \
     return error_of(green_call, saved);                                    \
   }
 RWLOCK_CALL(pthread_rwlock_rdlock, (pthread_rwlock_t * rw), (rw), green_rwlock_rdlock(GRW(rw), -1))

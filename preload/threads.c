@@ -124,7 +124,7 @@ green__shim_thread_t *green__shim_self(struct green__hub *h) {
   green_t *g = h->current;
   green__shim_thread_t *t;
   if (green__likely(g->preload != NULL)) return g->preload;
-  if (g != &h->main) return NULL;
+  if (g != h->main) return NULL;
   t = main_record_of_thread();
   t->g = g;
   g->preload = t;

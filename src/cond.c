@@ -26,7 +26,7 @@ int green_cond_destroy(green_cond_t *c) {
 static int wait(struct green__hub *h, green_cond_t *c, green_mutex_t *m, green__until_t u) {
   unsigned count;
   int r, relocked;
-  if (m->owner != h->current) return -EPERM;
+  if (!green__mutex_owned(m, h->current)) return -EPERM;
   if (!green__waitq_empty(&c->waiters) && c->mutex != m) return -EINVAL;
   c->mutex = m;
   count = green__mutex_release(h, m); /* no switch until we park: no signal can slip by */

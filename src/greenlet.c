@@ -89,7 +89,7 @@ static void entry(void *arg) {
 
 void green__greenlet_exit(struct green__hub *h, void *result) {
   green_t *g = h->current;
-  if (g == &h->main || g == &h->hub) green__fatal("the main or hub greenlet cannot end");
+  if (g == h->main || g == &h->hub) green__fatal("the main or hub greenlet cannot end");
   g->result = result;
   if (g->locals) green__local_end(g);
   end(h, g);
@@ -164,7 +164,7 @@ int green__greenlet_check(struct green__hub *h, green_t *g) {
 }
 
 int green__greenlet_joinable(struct green__hub *h, green_t *g) {
-  return g != &h->main && g != &h->hub && !g->joiner && !(g->flags & GREEN__DETACHED);
+  return g != h->main && g != &h->hub && !g->joiner && !(g->flags & GREEN__DETACHED);
 }
 
 static int check_joinable(struct green__hub *h, green_t *g) {

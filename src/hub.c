@@ -33,7 +33,8 @@
 #define POLL_EVERY 256         /* dispatches between clock checks; a power of two */
 #define POLL_INTERVAL 0.002    /* seconds of dispatching without a poll before forcing one */
 
-static __thread struct green__hub *tls_hub __attribute__((tls_model("initial-exec")));
+__thread struct green__hub *green__hub_tls __attribute__((tls_model("initial-exec")));
+static __thread green_t main_greenlet; /* general-dynamic: a dlopened libgreen.so may use it */
 static pthread_key_t hub_key;
 /* What the forking greenlet carries into the child's fresh hub (green__hub_fork_child). */
 static __thread struct green__locals *fork_locals;
@@ -125,7 +126,7 @@ void green__hub_schedule(struct green__hub *h) {
 /* Every greenlet is parked and nothing the loop watches can wake any of them: fail the main
  * greenlet's blocking call with EDEADLK (Go would panic, gevent raises LoopExit in main). */
 static void report_deadlock(struct green__hub *h) {
-  green_t *g = &h->main;
+  green_t *g = h->main;
   while (g->resumed) g = g->resumed; /* main waits for a generator: fail the generator's call */
   if (g->state != GREEN_BLOCKED || (g->flags & GREEN__GEN_WAIT))
     green__fatal("deadlock: every greenlet is parked and nothing can wake them");
@@ -210,7 +211,7 @@ static void hub_destroy(void *arg) {
   if (green__hub_destroy_hook) green__hub_destroy_hook(h);
   green__tick_stop(h);
   green__threadsafe_exit(h); /* other threads' calls are refused from here on */
-  if (h->main.locals) green__local_end(&h->main); /* the thread's own greenlet ends here */
+  if (h->main->locals) green__local_end(h->main); /* the thread's own greenlet ends here */
   green__dns_destroy(h);
   green__calls_destroy(h);
   green__greenlet_free_all(h);
@@ -219,7 +220,7 @@ static void hub_destroy(void *arg) {
   ev_loop_destroy(h->loop);
   green__ownfd_depth--;
   green__stack_pool_destroy(&h->stacks);
-  if (tls_hub == h) tls_hub = NULL;
+  if (green__hub_tls == h) green__hub_tls = NULL;
   free(h);
 }
 
@@ -261,17 +262,19 @@ static struct green__hub *hub_create(void) {
   ev_set_userdata(h->loop, h);
   green__calls_init(h);
   h->errnop = &errno;
-  init_system_greenlet(h, &h->main);
-  adopt_forking_greenlet(&h->main);
+  h->main = &main_greenlet;
+  memset(h->main, 0, sizeof *h->main); /* a forked child's record was its parent's */
+  init_system_greenlet(h, h->main);
+  adopt_forking_greenlet(h->main);
 #if GREEN_HAVE_ASAN
-  main_stack_bounds(&h->main);
+  main_stack_bounds(h->main);
 #endif
   if (start_hub_greenlet(h) < 0) goto nomem;
-  h->current = &h->main;
+  h->current = h->main;
   h->last_poll = coarse_now();
   pthread_once(&hub_key_once, make_key);
   pthread_setspecific(hub_key, h);
-  tls_hub = h;
+  green__hub_tls = h;
   green__tick_configure_from_env();
   green__tick_start(h); /* a hub works without its timers */
   return h;
@@ -285,14 +288,16 @@ nomem:
   return NULL;
 }
 
-struct green__hub *green__hub_peek(void) { return tls_hub; }
+struct green__hub *green__hub_peek(void) { return green__hub_tls; }
+
+green_t *green__hub_main_greenlet(void) { return &main_greenlet; }
 
 struct green__hub *green__hub_get(void) {
-  return green__likely(tls_hub != NULL) ? tls_hub : hub_create();
+  return green__likely(green__hub_tls != NULL) ? green__hub_tls : hub_create();
 }
 
 void green__hub_fork_child(void) {
-  struct green__hub *h = tls_hub;
+  struct green__hub *h = green__hub_tls;
   if (!h) return;
   green__tick_forget(h); /* its timers were the parent's: the child has none */
   fork_locals = h->current->locals; /* the parent's hub is never freed here: no double free */
@@ -301,7 +306,7 @@ void green__hub_fork_child(void) {
   green__ownfd_depth++;
   ev_loop_destroy(h->loop); /* its epoll fd is the parent's epoll instance */
   green__ownfd_depth--;
-  tls_hub = NULL;
+  green__hub_tls = NULL;
   pthread_setspecific(hub_key, NULL); /* no destructor for the parent's hub at thread exit */
 }
 

@@ -36,7 +36,8 @@ struct green__hub {
   green__list_t chunks;         /* memory the handles come from */
   green__stack_pool_t stacks;
   green__fdtab_t fds;
-  green_t main;                 /* the thread's own stack */
+  green_t *main;                /* the thread's own stack: its record lives in the thread's
+                                   TLS from the start (green__hub_running) */
   green_t hub;                  /* runs the loop; in the ready queue while soon calls wait */
   struct green__dns *dns;       /* the resolver's channel, from the first lookup on */
   green__calls_t calls;         /* callbacks the hub runs (call.c) */
@@ -53,6 +54,20 @@ struct green__hub *green__hub_peek(void);
  * it again behind every greenlet ready by then (a timer that fell due or an fd that became
  * ready lets its greenlet run first). Returns when its turn comes. */
 void green__hub_preempt(struct green__hub *h);
+
+/* The calling thread's hub, or NULL before it has one. */
+extern __thread struct green__hub *green__hub_tls __attribute__((tls_model("initial-exec")));
+
+/* The thread's main greenlet, whose record exists before its hub does. */
+green_t *green__hub_main_greenlet(void);
+
+/* The greenlet running on this thread, with no hub needed: the hub's current one, or before
+ * the hub exists the thread's main greenlet, which the hub adopts when it is made. What a
+ * greenlet owns before its thread's hub exists (a mutex) is still its own afterwards. */
+static inline green_t *green__hub_running(void) {
+  struct green__hub *h = green__hub_tls;
+  return __builtin_expect(h != NULL, 1) ? h->current : green__hub_main_greenlet();
+}
 
 /* Called first when a thread's hub is destroyed with the thread (the preload shim forgets it,
  * so that the calls the teardown makes — libev closing its fds — pass straight through). */

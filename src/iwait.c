@@ -43,7 +43,7 @@ static int check_items(struct green__hub *h, green_t **gs, size_t ng, green_futu
   if ((ng && !gs) || (nf && !fs)) return -EINVAL;
   for (i = 0; i < ng; i++) {
     if ((r = green__greenlet_check(h, gs[i]))) return r;
-    if (gs[i] == &h->main || gs[i] == &h->hub) return -EINVAL; /* they never end */
+    if (gs[i] == h->main || gs[i] == &h->hub) return -EINVAL; /* they never end */
   }
   for (i = 0; i < nf; i++)
     if ((r = green__future_check(h, fs[i]))) return r;

@@ -3,15 +3,39 @@
  * to the oldest waiter (owner set, woken with 0) instead of letting whoever runs next take
  * it, so the wake order is the lock order and a greenlet that unlocks and locks again in a
  * loop queues behind the waiters (Go's starvation mode, always on).
+ *
+ * The owner is a greenlet (green__hub_running): a thread's main greenlet exists before the
+ * thread's hub, so the calls that need not wait need no hub, and what the main greenlet
+ * locked before its hub was made it still owns afterwards.
+ *
+ * Shared mutexes (the preload shim's): the same object, used by the hub's greenlets and by
+ * OS threads that have no hub (an allocator's locks are taken by every thread of the
+ * process). Its owner word changes only atomically, and carries two flags in the low bits
+ * of the owner's address:
+ *  - FOREIGN: the owner is an OS thread outside the hub. It cannot wake a greenlet, so a
+ *    greenlet that finds it spins a little, then polls every POLL_S seconds. Greenlets queue
+ *    (and are handed the mutex) only behind an owner of their own hub: the queue is empty
+ *    while a foreign thread owns the mutex, and a foreign unlock never touches it.
+ *  - SLEEPERS: an OS thread that cannot park (no hub, a signal handler, the hub's own
+ *    greenlet) sleeps on the word's low 32 bits (a futex). The unlock that finds the flag
+ *    wakes one sleeper (glibc's lowlevellock protocol): it flags the word again before it
+ *    sleeps again, and takes the mutex flagged, since others may still sleep. A hand-off to
+ *    a greenlet clears the flag and wakes one sleeper too, so none is forgotten.
  */
 #include <limits.h>
 #include <math.h>
+#include <stdint.h>
 
 #include "sync.h"
 
 #ifdef __LP64__ /* the shim embeds one in pthread_mutex_t (40 bytes on x86-64) */
 _Static_assert(sizeof(green_mutex_t) <= 40, "green_mutex_t must fit in pthread_mutex_t");
 #endif
+
+#define FOREIGN GREEN__MUTEX_FOREIGN
+#define SLEEPERS GREEN__MUTEX_SLEEPERS
+#define SPINS 200      /* tries before a greenlet polls a foreign owner */
+#define POLL_S 0.001   /* then it looks again this often */
 
 int green_mutex_init(green_mutex_t *m, int kind) {
   if (!m || kind < GREEN_MUTEX_NORMAL || kind > GREEN_MUTEX_ERRORCHECK)
@@ -28,11 +52,6 @@ int green_mutex_destroy(green_mutex_t *m) {
   return 0;
 }
 
-static void take(green_mutex_t *m, green_t *g) {
-  m->owner = g;
-  m->count = 1;
-}
-
 /* A lock by the owner: one level deeper for a recursive mutex, `busy` for the others. */
 static int relock(green_mutex_t *m, int busy) {
   if (m->kind != GREEN_MUTEX_RECURSIVE) return busy;
@@ -41,22 +60,29 @@ static int relock(green_mutex_t *m, int busy) {
   return 0;
 }
 
-static int lock(struct green__hub *h, green_mutex_t *m, green__until_t u) {
-  green_t *g = h->current;
+/* ---- the library's mutex: one hub's greenlets only ------------------------------------- */
+
+static void take(green_mutex_t *m, green_t *g) {
+  m->owner = g;
+  m->count = 1;
+}
+
+static int lock(green_mutex_t *m, green__until_t u) {
+  struct green__hub *h = green__hub_tls;
+  green_t *g = green__likely(h != NULL) ? h->current : green__hub_main_greenlet();
   if (green__likely(!m->owner)) {
     take(m, g);
     return 0;
   }
   if (m->owner == g) return relock(m, -EDEADLK);
+  if (!h && !(h = green__hub_get())) return -ENOMEM;
   return green__waitq_park(h, &m->waiters, green__until_at(u)); /* 0: we are the owner */
 }
 
 static int lock_until(green_mutex_t *m, green__until_t u) {
-  struct green__hub *h = green__hub_get();
   int r;
-  if (!h) return -1;
   if (!m) return green__fail(-EINVAL);
-  if ((r = green__until_check(u)) || (r = lock(h, m, u))) return green__fail(r);
+  if ((r = green__until_check(u)) || (r = lock(m, u))) return green__fail(r);
   return 0;
 }
 
@@ -69,37 +95,138 @@ int green_mutex_timedlock(green_mutex_t *m, clockid_t clock, const struct timesp
 }
 
 int green_mutex_trylock(green_mutex_t *m) {
-  struct green__hub *h = green__hub_get();
+  green_t *g = green__hub_running();
   int r = 0;
-  if (!h) return -1;
   if (!m) return green__fail(-EINVAL);
-  if (!m->owner) take(m, h->current);
-  else r = m->owner == h->current ? relock(m, -EBUSY) : -EBUSY;
+  if (!m->owner) take(m, g);
+  else r = m->owner == g ? relock(m, -EBUSY) : -EBUSY;
   return r ? green__fail(r) : 0;
 }
 
 /* The owner gives m up: to the oldest waiter, or to nobody. */
-static void hand_off(struct green__hub *h, green_mutex_t *m) {
+static void hand_off(green_mutex_t *m) {
   green_t *next = green__waitq_pop(&m->waiters);
   m->owner = next;
   if (next) {
     m->count = 1;
-    green__wake(h, next, 0);
+    green__wake(green__hub_tls, next, 0); /* a waiter means the hub exists */
   }
 }
 
 int green_mutex_unlock(green_mutex_t *m) {
-  struct green__hub *h = green__hub_get();
-  if (!h) return -1;
   if (!m) return green__fail(-EINVAL);
-  if (m->owner != h->current) return green__fail(-EPERM);
-  if (--m->count == 0) hand_off(h, m);
+  if (m->owner != green__hub_running()) return green__fail(-EPERM);
+  if (--m->count == 0) hand_off(m);
   return 0;
 }
 
+/* ---- shared mutexes: the hub's greenlets and OS threads -------------------------------- */
+
+static green_t *with(green_t *w, uintptr_t flag) { return (green_t *)((uintptr_t)w | flag); }
+static int has(green_t *w, uintptr_t flag) { return ((uintptr_t)w & flag) != 0; }
+static green_t *owner_of(green_t *w) { return (green_t *)((uintptr_t)w & ~SLEEPERS); }
+
+/* Replace the word *expected by desired; *expected gets what it was on failure. */
+static int swap_if(green_mutex_t *m, green_t **expected, green_t *desired) {
+  return __atomic_compare_exchange_n(&m->owner, expected, desired, 0, __ATOMIC_ACQ_REL,
+                                     __ATOMIC_ACQUIRE);
+}
+
+static uint32_t *futex_word(green_mutex_t *m) { /* the half that holds the flags */
+  return (uint32_t *)(void *)&m->owner +
+         (__BYTE_ORDER__ == __ORDER_BIG_ENDIAN__ && sizeof(void *) == 8);
+}
+
+static void cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  __asm__ __volatile__("yield");
+#endif
+}
+
+/* Wait as an OS thread: flag the word, sleep until it changes, try again. Once it has
+ * slept, it takes the mutex flagged: others may still sleep, and its unlock wakes one. */
+static int lock_os(green_mutex_t *m, green_t *self, double at) {
+  green_t *mine = self;
+  for (;;) {
+    green_t *w = NULL;
+    if (swap_if(m, &w, mine)) return 0;
+    if (!has(w, SLEEPERS) && !swap_if(m, &w, with(w, SLEEPERS))) continue;
+    if (green__futex_wait(futex_word(m), (uint32_t)(uintptr_t)with(w, SLEEPERS), at))
+      return -ETIMEDOUT;
+    mine = with(self, SLEEPERS);
+  }
+}
+
+/* Wait as a greenlet of h: queue behind an owner of the hub, poll a foreign one. */
+static int lock_green(struct green__hub *h, green_mutex_t *m, green_t *self, double at) {
+  int spins = 0;
+  for (;;) {
+    green_t *w = NULL;
+    double poll;
+    int r;
+    if (swap_if(m, &w, self)) return 0;
+    if (!has(w, FOREIGN)) return green__waitq_park(h, &m->waiters, at); /* 0: handed over */
+    if (spins++ < SPINS) {
+      cpu_relax();
+      continue;
+    }
+    poll = green_now() + POLL_S;
+    if ((r = green__park(h, poll < at ? poll : at, 0)) != GREEN__TIMER) return r;
+    if (poll >= at) return -ETIMEDOUT;
+  }
+}
+
+int green__mutex_lock_shared(struct green__hub *h, green_mutex_t *m, green_t *self,
+                             green__until_t u) {
+  green_t *w = NULL;
+  int r;
+  if (green__likely(swap_if(m, &w, self))) {
+    m->count = 1;
+    return 0;
+  }
+  if (owner_of(w) == self && m->kind == GREEN_MUTEX_RECURSIVE) return relock(m, 0);
+  if ((r = green__until_check(u))) return r; /* only once it would have to wait, as glibc */
+  if (owner_of(w) == self) return -EDEADLK;
+  r = h ? lock_green(h, m, self, green__until_at(u)) : lock_os(m, self, green__until_at(u));
+  if (r == 0) m->count = 1;
+  return r;
+}
+
+int green__mutex_trylock_shared(green_mutex_t *m, green_t *self) {
+  green_t *w = NULL;
+  if (green__likely(swap_if(m, &w, self))) {
+    m->count = 1;
+    return 0;
+  }
+  return owner_of(w) == self ? relock(m, -EBUSY) : -EBUSY;
+}
+
+/* The owner gives m up: to the oldest waiter, or to nobody; the OS threads sleeping on the
+ * word are woken either way. */
+static void release_shared(struct green__hub *h, green_mutex_t *m) {
+  green_t *next = green__waitq_pop(&m->waiters), *old;
+  if (next) m->count = 1;
+  old = __atomic_exchange_n(&m->owner, next, __ATOMIC_ACQ_REL);
+  if (has(old, SLEEPERS)) green__futex_wake(futex_word(m), 1);
+  if (next) green__wake(h, next, 0);
+}
+
+int green__mutex_unlock_shared(green_mutex_t *m, green_t *self) {
+  green_t *w = self;
+  if (owner_of(__atomic_load_n(&m->owner, __ATOMIC_RELAXED)) != self) return -EPERM;
+  if (--m->count) return 0;
+  if (green__likely(green__waitq_empty(&m->waiters)) && swap_if(m, &w, NULL)) return 0;
+  release_shared(green__hub_tls, m); /* waiters mean the owner is on the hub's thread */
+  return 0;
+}
+
+/* ---- what a condition wait needs (on shared and library mutexes alike) ----------------- */
+
 unsigned green__mutex_release(struct green__hub *h, green_mutex_t *m) {
   unsigned count = m->count;
-  hand_off(h, m);
+  release_shared(h, m);
   return count;
 }
 
@@ -112,10 +239,14 @@ int green__mutex_relock(struct green__hub *h, green_mutex_t *m, unsigned count) 
   do { /* a kill while we wait wakes us with ECANCELED: note it and wait again */
     killed |= g->flags & GREEN__KILLED;
     g->flags &= (uint8_t)~GREEN__KILLED;
-    r = lock(h, m, green__until_timeout(-1));
+    r = green__mutex_lock_shared(h, m, g, green__until_timeout(-1));
   } while (r == -ECANCELED);
   g->flags |= (uint8_t)killed;
   g->deadline = deadline;
   if (r == 0) m->count = count;
   return r;
+}
+
+int green__mutex_owned(const green_mutex_t *m, green_t *self) {
+  return owner_of(__atomic_load_n(&m->owner, __ATOMIC_RELAXED)) == self;
 }

@@ -3,8 +3,13 @@
  */
 #include "sync.h"
 
+#include <limits.h>
+#include <linux/futex.h>
 #include <math.h>
+#include <stdint.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 int green__until_check_abstime(green__until_t u) {
   if (u.clock != CLOCK_REALTIME && u.clock != CLOCK_MONOTONIC) return -EINVAL;
@@ -34,4 +39,20 @@ size_t green__waitq_wake_all(struct green__hub *h, green__list_t *q) {
   size_t n = 0;
   for (; (g = green__waitq_pop(q)); n++) green__wake(h, g, 0);
   return n;
+}
+
+int green__futex_wait(uint32_t *word, uint32_t value, double at) {
+  struct timespec ts, *limit = NULL;
+  if (at != INFINITY) {
+    if (green_now() >= at) return -ETIMEDOUT;
+    ts.tv_sec = (time_t)at;
+    ts.tv_nsec = (long)((at - (double)ts.tv_sec) * 1e9);
+    limit = &ts;
+  }
+  syscall(SYS_futex, word, FUTEX_WAIT_BITSET_PRIVATE, value, limit, NULL, FUTEX_BITSET_MATCH_ANY);
+  return at != INFINITY && green_now() >= at ? -ETIMEDOUT : 0;
+}
+
+void green__futex_wake(uint32_t *word, int n) {
+  syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, n, NULL, NULL, 0);
 }

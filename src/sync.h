@@ -6,6 +6,8 @@
 #ifndef GREEN_SYNC_H
 #define GREEN_SYNC_H
 
+#include <stdint.h>
+
 #include "wait.h"
 
 /* A waiter queue is a list head inside a caller's object: all-zero means empty, and it is
@@ -64,6 +66,38 @@ int green__waitq_park(struct green__hub *h, green__list_t *q, double at);
 
 /* Wake every waiter of q, oldest first, with 0; returns how many. */
 size_t green__waitq_wake_all(struct green__hub *h, green__list_t *q);
+
+/* Sleep in the kernel while *word (private to the process) reads `value`, until `at` on
+ * green_now()'s clock (CLOCK_MONOTONIC; INFINITY: no limit). 0 on a wake-up (spurious ones
+ * included), -ETIMEDOUT once `at` has passed. Blocks the OS thread: for threads that cannot
+ * park. */
+int green__futex_wait(uint32_t *word, uint32_t value, double at);
+
+/* Wake up to n threads sleeping on word. */
+void green__futex_wake(uint32_t *word, int n);
+
+/* ---- shared mutexes (mutex.c explains): the preload shim's pthread mutexes, used by the
+ * hub's greenlets and by OS threads with no hub. `self` is the caller's owner token:
+ * green__hub_running(), with GREEN__MUTEX_FOREIGN added on a thread that never has the
+ * hub. */
+#define GREEN__MUTEX_FOREIGN ((uintptr_t)1)  /* in the owner word: owned outside the hub */
+#define GREEN__MUTEX_SLEEPERS ((uintptr_t)2) /* in the owner word: OS threads sleep on it */
+
+/* Lock m. A free mutex (or a recursive one the caller owns) is taken at once, u unchecked
+ * (as glibc does). h: the hub to park on when m is held, or NULL to sleep in the kernel (a
+ * thread that has no hub or cannot park). 0, or -EINVAL (u), -EDEADLK (a relock of a
+ * non-recursive mutex), -EAGAIN, -ETIMEDOUT, -ECANCELED (a killed greenlet). */
+int green__mutex_lock_shared(struct green__hub *h, green_mutex_t *m, green_t *self,
+                             green__until_t u);
+
+/* 0, or -EBUSY, -EAGAIN. */
+int green__mutex_trylock_shared(green_mutex_t *m, green_t *self);
+
+/* 0, or -EPERM when self does not own m. */
+int green__mutex_unlock_shared(green_mutex_t *m, green_t *self);
+
+/* Whether self owns m (a shared or a library mutex). */
+int green__mutex_owned(const green_mutex_t *m, green_t *self);
 
 /* Unlock m completely for a condition wait, handing it to its oldest waiter; returns the
  * lock depth to give back to green__mutex_relock. The caller owns m. */

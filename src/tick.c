@@ -393,7 +393,7 @@ static void report(struct green__hub *h, ucontext_t *uc, double blocked) {
   put(&o, ", ");
   if (cfg.ops.describe && o.n < sizeof o.buf)
     o.n += cfg.ops.describe(h->current, o.buf + o.n, sizeof o.buf - o.n);
-  else if (h->current == &h->main) put(&o, "the main greenlet");
+  else if (h->current == h->main) put(&o, "the main greenlet");
   else put(&o, *h->current->name ? "greenlet %p \"%s\"" : "greenlet %p", (void *)h->current,
            h->current->name);
   put(&o, "\n");

@@ -1,6 +1,7 @@
 /* Mutexes: kinds and their error codes, FIFO hand-off, timeouts on both clocks, deadline,
- * kill, destroy while busy, 10,000 waiters. */
+ * kill, destroy while busy, 10,000 waiters, a lock taken before the thread's hub exists. */
 #include <limits.h>
+#include <pthread.h>
 
 #include "sync_test.h"
 
@@ -405,4 +406,25 @@ TEST_CASE(abandoned_reports_deadlock) {
   ASSERT_ERRNO(green_mutex_lock(&m, -1), EDEADLK);
   ASSERT_ERRNO(green_mutex_lock(&m, 0.01), ETIMEDOUT); /* a timer can end this one */
   ASSERT_ERRNO(green_mutex_destroy(&m), EBUSY);
+}
+
+/* A thread's main greenlet exists before its hub: a mutex it locks then (no hub needed) is
+ * still its own once the hub exists, and the others see it held. */
+static void *lock_before_hub(void *arg) {
+  green_mutex_t *m = arg;
+  green_stats_t st;
+  ASSERT_OK(green_mutex_lock(m, -1));
+  ASSERT_ERRNO(green_mutex_trylock(m), EBUSY);
+  ASSERT_OK(green_stats(&st)); /* makes this thread's hub */
+  ASSERT_ERRNO(call_elsewhere(trylock, m), EBUSY);
+  ASSERT_OK(green_mutex_unlock(m));
+  ASSERT_OK(call_elsewhere(trylock, m));
+  return NULL;
+}
+
+TEST_CASE(locked_before_the_hub) {
+  green_mutex_t m = GREEN_MUTEX_INITIALIZER;
+  pthread_t t;
+  ASSERT_OK(pthread_create(&t, NULL, lock_before_hub, &m));
+  ASSERT_OK(pthread_join(t, NULL));
 }

@@ -9,16 +9,17 @@
 # With --native-min 0 no thread counts are looked at (programs that print none).
 # With --client-native the program (a load client) runs natively both times: only the server
 # runs under the shim. With --took-max S, the shim run's "TOOK s" line must say s < S (TOOK
-# lines are not compared).
+# lines are not compared). With --preload LIB (an allocator, say), LIB is in LD_PRELOAD in both
+# runs: alone natively, after the shim under greenrun.
 #
 # usage: compare.sh --greenrun PATH [--threads green|native] [--native-min N] [--green N]
 #                   [--timeout S] [--server "CMD ARGS"] [--client-native] [--took-max S]
-#                   [--status N] -- PROGRAM ARGS...
+#                   [--status N] [--preload LIB] -- PROGRAM ARGS...
 # (--status: the exit status both runs must end with; 0 by default)
 set -euo pipefail
 
 GREENRUN="" THREADS=green NATIVE_MIN=2 GREEN=1 LIMIT=120 SERVER=() CLIENT_NATIVE=0 TOOK_MAX=""
-STATUS=0
+STATUS=0 PRELOAD=""
 while [ $# -gt 0 ]; do
   case $1 in
     --greenrun) GREENRUN=$2; shift 2 ;;
@@ -30,6 +31,7 @@ while [ $# -gt 0 ]; do
     --client-native) CLIENT_NATIVE=1; shift ;;
     --took-max) TOOK_MAX=$2; shift 2 ;;
     --status) STATUS=$2; shift 2 ;;
+    --preload) PRELOAD=$2; shift 2 ;;
     --) shift; break ;;
     *) echo "compare.sh: unknown option $1" >&2; exit 2 ;;
   esac
@@ -60,6 +62,11 @@ run() {
   local side=$1 wrap=() port="" i
   if [ "$side" = shim ]; then
     wrap=("$GREENRUN" "--threads=$THREADS" --)
+  fi
+  if [ -n "$PRELOAD" ]; then # greenrun appends the shim again: the loader takes it once
+    local lib=$PRELOAD
+    [ "$side" = native ] || lib="$(dirname "$GREENRUN")/libgreen-preload.so:$PRELOAD"
+    wrap=(env "LD_PRELOAD=${LD_PRELOAD:+$LD_PRELOAD:}$lib" "${wrap[@]}")
   fi
   if [ ${#SERVER[@]} -gt 0 ]; then
     "${wrap[@]}" "${SERVER[@]}" >"$W/$side.srv" 2>"$W/$side.srv.err" &
