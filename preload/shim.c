@@ -178,7 +178,7 @@ struct green__hub *green__shim_hub_slow(void) {
     return NULL;
   h = t->hub ? t->hub : green__shim_hub_attach();
   if (!h || h->current == &h->hub) return NULL;
-  if (h->yield_due) green__hub_preempt(h);
+  if (h->yield_due && !h->current->nopreempt) green__hub_preempt(h); /* not holding a FILE */
   return h;
 }
 

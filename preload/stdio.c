@@ -420,9 +420,9 @@ GREEN__SHIM_EXPORT size_t __fread_unlocked_chk(void *restrict ptr, size_t ptrlen
 
 /* ---- FILE locks the program holds ------------------------------------------------------
  * flockfile's lock belongs to the OS thread, which all green threads share. While a green
- * thread holds one, the timer signal never switches it out (src/tick.c): another green thread
- * would take the same lock as its owner and write into the FILE half-way through. At a hooked
- * call it still yields, as it parks there. */
+ * thread holds one it is not preempted, neither by the timer signal (src/tick.c) nor at a
+ * hooked call (the gate, shim.c): another green thread would take the same lock as its owner
+ * and write into the FILE half-way through. It yields once it lets go. */
 static void count_file_lock(int delta) {
   struct green__hub *h = green__hub_peek();
   if (h && (delta > 0 || h->current->nopreempt)) /* a lock taken before the hub: not counted */
