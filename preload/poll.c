@@ -290,6 +290,15 @@ GREEN__SHIM_EXPORT int pselect(int nfds, fd_set *restrict rd, fd_set *restrict w
 
 /* ---- epoll: park on the epoll fd itself ------------------------------------------------- */
 
+/* The epoll fd was closed by another thread while this one waited on it. Linux lets a call
+ * that started before the close go on until its timeout, with nothing to report (a loop that
+ * is told to stop by closing its epoll fd then sees 0, not EBADF); the number may be reused
+ * by now, so the rest is a plain sleep. */
+static int epoll_closed(struct green__hub *h, double at, const char *call, int saved) {
+  int r = green__shim_sleep_until(h, at, call);
+  return r < 0 ? green__shim_fail(-r) : (int)green__shim_done(0, saved);
+}
+
 static int epoll_at(int ep, struct epoll_event *ev, int max, double at, const sigset_t *mask,
                     const char *call) {
   struct green__hub *h = green__shim_hub();
@@ -298,6 +307,7 @@ static int epoll_at(int ep, struct epoll_event *ev, int max, double at, const si
   while (r == 0 && h && at > green_now()) {
     w = mask ? green__shim_wait_fd_masked(h, ep, at, mask, call)
              : green__shim_wait_fd(h, ep, GREEN_READ, at, GREEN__INTR_ALWAYS, call);
+    if (w == -EBADF) return epoll_closed(h, at, call, saved);
     r = green__real.epoll_wait(ep, ev, max, 0);
     if (r != 0 || w == -ETIMEDOUT) break;
     if (w < 0) return green__shim_fail(-w);
