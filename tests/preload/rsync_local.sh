@@ -10,12 +10,14 @@ mkdir -p "$w/src/a/b"
 awk 'BEGIN { for (i = 0; i < 700000; i++) printf "%d %x\n", i, (i * 2654435761) % 4294967296 }' \
   >"$w/src/a/b/big"
 for i in $(seq 200); do head -c $((i * 997)) "$w/src/a/b/big" >"$w/src/a/f$i"; done
+touch -d 2019-01-01 "$w/src/a" # the changes below give it another time, whatever the clock says
 same() { diff -r "$w/src" "$w/dst" >/dev/null && echo "the same" || echo "NOT the same"; }
 rsync -a "$w/src/" "$w/dst/"
 echo "first copy: $(same)"
 echo changed >"$w/src/a/f7"
 rm "$w/src/a/f9"
 echo new >"$w/src/a/new"
+touch -d 2020-01-01 "$w/src/a" "$w/src/a/f7"
 echo "second run: $(rsync -a -c --delete -i "$w/src/" "$w/dst/" | sort | tr '\n' ' ')"
 echo "second copy: $(same)"
 echo "third run: [$(rsync -a -c --delete -i "$w/src/" "$w/dst/")]"
