@@ -64,6 +64,7 @@ struct green__tick {
   unsigned slice_ticks;       /* slice periods without a switch */
   unsigned long long seen_switches;
   double dog_armed_at;
+  double dog_armed_cpu;       /* the thread's CPU time then */
   double last_poll;           /* when the loop last polled (CLOCK_MONOTONIC) */
 };
 
@@ -233,9 +234,16 @@ static void arm_slice(struct green__tick *t) {
   t->slice_armed = 1;
 }
 
+static double cpu_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
 static void arm_watchdog(struct green__tick *t, double now) {
   set_timer(t->dog_timer, cfg.watchdog, 0);
   t->dog_armed_at = now;
+  t->dog_armed_cpu = cpu_now();
   t->dog_armed = 1;
 }
 
@@ -429,17 +437,40 @@ static void on_slice(struct green__hub *h, struct green__tick *t, ucontext_t *uc
   if (cfg.ops.enter) cfg.ops.enter();
 }
 
+/* Whether a greenlet other than the running one could run now, or as soon as the loop polls
+ * (it waits for an fd or a timer, or a timed call is pending): one the hub keeps waiting.
+ * Greenlets that wait for the running one (a join, a lock it holds) are not kept waiting. */
+static int others_kept_waiting(struct green__hub *h) {
+  return others_ready(h) || h->nloop_waits || h->calls.nheap;
+}
+
+/* The thread computed (in no system call) but had the CPU for under half the time: the
+ * machine is busy with other processes, not the hub with one greenlet. */
+static int descheduled(struct green__tick *t, const ucontext_t *uc, double now) {
+  long nr, arg0;
+  return !interrupted_call(uc, &nr, &arg0) &&
+         cpu_now() - t->dog_armed_cpu < (now - t->dog_armed_at) / 2;
+}
+
+static void look_again(struct green__tick *t, double in, double now) {
+  set_timer(t->dog_timer, in, 0);
+  t->dog_armed_at = now;
+  t->dog_armed_cpu = cpu_now();
+  t->dog_armed = 1;
+}
+
 static void on_watchdog(struct green__hub *h, struct green__tick *t, ucontext_t *uc) {
-  double blocked = mono_now() - t->last_poll;
+  double now = mono_now(), blocked = now - t->last_poll;
   t->dog_armed = 0; /* one-shot: re-armed by the next poll */
-  if (t->reported || !others_exist(h)) return;
-  if (blocked < cfg.watchdog * (DOG_REARMS - 1) / DOG_REARMS) { /* early: the rest of it */
-    set_timer(t->dog_timer, cfg.watchdog - blocked, 0);
-    t->dog_armed = 1;
-    return;
+  if (t->reported || !others_kept_waiting(h)) return;
+  if (blocked < cfg.watchdog * (DOG_REARMS - 1) / DOG_REARMS) {
+    look_again(t, cfg.watchdog - blocked, now); /* early: the rest of the period */
+  } else if (descheduled(t, uc, now)) {
+    look_again(t, cfg.watchdog / 4, now);
+  } else {
+    t->reported = 1;
+    report(h, uc, blocked);
   }
-  t->reported = 1;
-  report(h, uc, blocked);
 }
 
 static void on_tick(int sig, siginfo_t *si, void *ucv) {

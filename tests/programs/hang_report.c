@@ -8,6 +8,8 @@
  *   spin    a loop that watches the clock (run with preemption off: GREEN_TIMESLICE_MS=0)
  *   mutex   a process-shared mutex (libc's, which the shim leaves alone) that a child
  *           process holds for 2.5 s: libc's own futex wait
+ *   join    not a hang: a thread computes for 1.5 s while main waits to join it, and nobody
+ *           else waits for the hub (the watchdog must stay quiet)
  */
 #include <sys/mman.h>
 #include <linux/futex.h>
@@ -21,8 +23,11 @@
 
 static atomic_int other_ran;
 
+/* It waits for a timer first: under greenrun the blocked hub keeps it waiting (the
+ * watchdog reports only a hub that keeps another green thread from running). */
 static void *other(void *arg) {
   (void)arg;
+  usleep(100000);
   atomic_store(&other_ran, 1);
   return NULL;
 }
@@ -103,6 +108,20 @@ static void spin(void) {
   printf("spun for %.1f s\n", BLOCK_S);
 }
 
+static void *compute(void *arg) {
+  double until = prog_now() + 1.5, x = 1;
+  while (prog_now() < until)
+    for (int i = 0; i < 1000; i++) x = x * 1.0000001 + 1e-9;
+  return x > 0 ? NULL : arg;
+}
+
+static void join_computer(void) {
+  pthread_t c;
+  PROG_CHECK(pthread_create(&c, NULL, compute, NULL) == 0);
+  PROG_CHECK(pthread_join(c, NULL) == 0);
+  printf("joined the computation\n");
+}
+
 int main(int argc, char **argv) {
   const char *mode = argc > 1 ? argv[1] : "";
   pthread_t t;
@@ -113,7 +132,8 @@ int main(int argc, char **argv) {
   else if (strcmp(mode, "read") == 0) pipe_read();
   else if (strcmp(mode, "spin") == 0) spin();
   else if (strcmp(mode, "mutex") == 0) shared_mutex();
-  else prog_die("usage: hang_report futex|read|spin|mutex");
+  else if (strcmp(mode, "join") == 0) join_computer();
+  else prog_die("usage: hang_report futex|read|spin|mutex|join");
   PROG_CHECK(pthread_join(t, NULL) == 0);
   printf("the other thread ran: %s\n", atomic_load(&other_ran) ? "yes" : "no");
   return 0;
