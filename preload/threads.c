@@ -162,9 +162,14 @@ static void thread_end(struct green__hub *h, green__shim_thread_t *self) {
   if (self->detached) record_release(self);
 }
 
+__attribute__((noreturn)) static void main_exit(struct green__hub *h);
+
 static void *entry(void *arg) {
   green__shim_thread_t *self = arg;
   void *r = self->fn(self->arg);
+  /* In a fork child the thread that forked is the process's main thread: its return ends
+   * the process as the last thread's does (exit(0)) once the child's own threads end. */
+  if (self->is_main) main_exit(green__hub_peek());
   thread_end(self->g->hub, self);
   return r;
 }

@@ -112,6 +112,17 @@ static void load_unwinder(void) {
   unw.ready = 1;
 }
 
+/* One walk outside any handler: libunwind sets itself up here, not in the handler. */
+static void warm_up(void) {
+  unw_context_t uc;
+  unw_cursor_t c;
+  if (!unw.ready) return;
+  getcontext((ucontext_t *)&uc);
+  if (unw.init_local2(&c, &uc, 0) == 0)
+    while (unw.step(&c) > 0) {
+    }
+}
+
 /* ---- which code an address is --------------------------------------------------------- */
 
 enum { CODE_NONE, CODE_PROGRAM, CODE_RUNTIME };
@@ -228,8 +239,21 @@ static int others_exist(struct green__hub *h) {
   return h->ngreenlets || h->nloop_waits || h->calls.nheap || !green__list_empty(&h->calls.soon);
 }
 
+/* libunwind, loaded when the timers are first armed (never in the handler, and never in a
+ * program with one thread, which then has no fd of it). */
+static void unwinder_ready(void) {
+  static int tried;
+  if (tried) return;
+  tried = 1;
+  green__ownfd_depth++; /* libunwind's pipe, which it writes to test addresses: the runtime's */
+  load_unwinder();
+  warm_up();
+  green__ownfd_depth--;
+}
+
 static void arm_slice(struct green__tick *t) {
   if (!t->have_slice || t->slice_armed) return;
+  unwinder_ready();
   set_timer(t->slice_timer, cfg.slice / SLICE_TICKS, cfg.slice / SLICE_TICKS);
   t->slice_armed = 1;
 }
@@ -241,6 +265,7 @@ static double cpu_now(void) {
 }
 
 static void arm_watchdog(struct green__tick *t, double now) {
+  unwinder_ready();
   set_timer(t->dog_timer, cfg.watchdog, 0);
   t->dog_armed_at = now;
   t->dog_armed_cpu = cpu_now();
@@ -506,16 +531,6 @@ static void find_runtime(void) {
       dladdr((void *)getauxval(AT_ENTRY), &prog) && prog.dli_fbase == self.dli_fbase;
 }
 
-/* One walk outside any handler: libunwind sets itself up here, not in the handler. */
-static void warm_up(void) {
-  unw_context_t uc;
-  unw_cursor_t c;
-  if (!unw.ready) return;
-  getcontext((ucontext_t *)&uc);
-  if (unw.init_local2(&c, &uc, 0) == 0)
-    while (unw.step(&c) > 0) {
-    }
-}
 
 void green__tick_configure(double slice, double watchdog, const green__tick_ops_t *ops) {
   struct sigaction sa;
@@ -525,10 +540,6 @@ void green__tick_configure(double slice, double watchdog, const green__tick_ops_
   if (ops) cfg.ops = *ops;
   if (cfg.handler_installed || (!cfg.slice && !cfg.watchdog)) return;
   find_runtime();
-  green__ownfd_depth++; /* libunwind's pipe, which it writes to test addresses: the runtime's */
-  load_unwinder();
-  warm_up();
-  green__ownfd_depth--;
   memset(&sa, 0, sizeof sa);
   sa.sa_sigaction = on_tick;
   sa.sa_flags = SA_SIGINFO | SA_RESTART | SA_NODEFER;

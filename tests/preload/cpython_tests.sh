@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# CPython's own tests of threads, sockets, select and asyncio (Debian's
+# CPython's own tests of threads (test_threading whole), sockets, select and asyncio (Debian's
 # libpython3.11-testsuite), unmodified: each module in turn, in a temp dir. Prints for each the
 # number of tests run and the result (what the tests themselves print varies with timing).
 #   cpython_tests.sh PYTHON
@@ -8,7 +8,7 @@ python=$1
 w=$(mktemp -d)
 trap 'rm -rf "$w"' EXIT
 cd "$w"
-for m in test_thread test_threading_local test_select test_sched test_epoll test_socketserver \
+for m in test_thread test_threading test_threading_local test_select test_sched test_epoll test_socketserver \
   test_asyncio.test_sock_lowlevel test_asyncio.test_streams test_asyncio.test_locks \
   test_asyncio.test_queues; do
   status=0
