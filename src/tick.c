@@ -10,10 +10,13 @@
  *   h->yield_due), or at a later tick.
  * - The watchdog timer counts wall time. The loop re-arms it after its polls (at most 16
  *   times a period) and disarms it before it sleeps, so it fires only when the hub has not
- *   polled for about a whole period: then it writes one report (the call the thread is in,
- *   the greenlet, a backtrace) and stays disarmed until the next poll. That one signal may
- *   interrupt the blocking call (poll, nanosleep and timed futex waits end with EINTR even
- *   with SA_RESTART): one per episode, where the program is stuck anyway.
+ *   polled for about a whole period. When the hub keeps another greenlet waiting (one ready,
+ *   or waiting for an fd or a timer) and its thread is not merely descheduled by a busy
+ *   machine, it writes one report (the call the thread is in, the greenlet, a backtrace) and
+ *   stays disarmed until the next poll. That one signal may interrupt the blocking call
+ *   (poll, nanosleep and timed futex waits end with EINTR even with SA_RESTART): one per
+ *   episode, where the program is stuck anyway.
+ * Both timers are armed only once a second greenlet exists.
  *
  * A safe point is code of the program's own: the interrupted frame and every caller up to
  * the thread's start are outside libc, the loader, the runtime (libgreen or the shim), libev,
@@ -129,7 +132,7 @@ enum { CODE_NONE, CODE_PROGRAM, CODE_RUNTIME };
 
 static const char *const runtime_objects[] = {
     "libc.so", "ld-linux", "libm.so", "libpthread", "libdl.so", "librt.so", "libresolv",
-    "libnss_", "libgcc_s", "libstdc++", "libev.so", "libcares", "libunwind", "liblzma",
+    "libnss_", "libgcc_s", "libstdc++", "libev.so", "libcares", "libunwind",
     "libjemalloc", "libtcmalloc", "libmimalloc", "libasan", "libubsan", "linux-vdso",
     "libgreen", NULL};
 
