@@ -71,9 +71,12 @@ static void hub_destroyed(struct green__hub *h) {
 
 /* ---- preemption and the watchdog (src/tick.c) ------------------------------------------- */
 
-static char report_prefix[96];
-
-static const char *tick_prefix(void) { return report_prefix; }
+/* "greenrun: prog[pid]", made at each report: a fork child reports with its own pid. */
+static const char *tick_prefix(void) {
+  static char prefix[96];
+  snprintf(prefix, sizeof prefix, "greenrun: %s[%d]", program_invocation_short_name, (int)getpid());
+  return prefix;
+}
 
 /* The tick's handler is the runtime's own: calls made in it pass straight to libc. */
 static void tick_enter(void) { green__shim_tls.sigdepth++; }
@@ -102,8 +105,6 @@ static void tick_init(void) {
   static const green__tick_ops_t ops = {tick_prefix, tick_enter, tick_leave, tick_describe,
                                         green__shim_signal_foreign};
   if (green__shim_config.native) return;
-  snprintf(report_prefix, sizeof report_prefix, "greenrun: %s[%d]", program_invocation_short_name,
-           (int)getpid());
   green__tick_configure(env_seconds("GREEN_TIMESLICE_MS", 0.010),
                         env_seconds("GREEN_WATCHDOG_MS", 1.0), &ops);
   if (green__hub_peek()) green__tick_start(green__hub_peek()); /* made before us */
