@@ -10,6 +10,9 @@
  *           process holds for 2.5 s: libc's own futex wait
  *   join    not a hang: a thread computes for 1.5 s while main waits to join it, and nobody
  *           else waits for the hub (the watchdog must stay quiet)
+ *   once    one timed FUTEX_WAIT of 1 s, not retried: with the watchdog off, preemption
+ *           alone must never interrupt it (its timer counts CPU time, which a blocked thread
+ *           does not use), so it times out as natively, never EINTR
  */
 #include <sys/mman.h>
 #include <linux/futex.h>
@@ -56,6 +59,13 @@ static void futex_wait(void) {
   do r = raw_syscall4(SYS_futex, (long)&word, FUTEX_WAIT_PRIVATE, 0, (long)&ts);
   while (r == -EINTR); /* the watchdog's one signal may interrupt it, as any signal may */
   printf("futex wait: %s\n", r == -ETIMEDOUT ? "timed out" : "ended otherwise");
+}
+
+static void futex_once(void) {
+  static int word;
+  struct timespec ts = {1, 0};
+  long r = raw_syscall4(SYS_futex, (long)&word, FUTEX_WAIT_PRIVATE, 0, (long)&ts);
+  printf("one futex wait: %s\n", r == -ETIMEDOUT ? "timed out" : r == -EINTR ? "EINTR" : "other");
 }
 
 static void pipe_read(void) {
@@ -133,7 +143,8 @@ int main(int argc, char **argv) {
   else if (strcmp(mode, "spin") == 0) spin();
   else if (strcmp(mode, "mutex") == 0) shared_mutex();
   else if (strcmp(mode, "join") == 0) join_computer();
-  else prog_die("usage: hang_report futex|read|spin|mutex|join");
+  else if (strcmp(mode, "once") == 0) futex_once();
+  else prog_die("usage: hang_report futex|read|spin|mutex|join|once");
   PROG_CHECK(pthread_join(t, NULL) == 0);
   printf("the other thread ran: %s\n", atomic_load(&other_ran) ? "yes" : "no");
   return 0;
