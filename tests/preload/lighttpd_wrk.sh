@@ -5,6 +5,7 @@
 # 200 without a connect, read or write error, what curl got, and "THREADS n", the most OS
 # threads wrk was seen running (from /proc/PID/status).
 set -euo pipefail
+. "$(dirname "$0")/listen.sh"
 w=$(mktemp -d)
 spid=""
 trap '[ -z "$spid" ] || kill "$spid" 2>/dev/null; rm -rf "$w"' EXIT
@@ -19,11 +20,7 @@ for try in $(seq 20); do
   echo "server.errorlog = \"$w/error.log\"" >>"$w/lighttpd.conf"
   lighttpd -D -f "$w/lighttpd.conf" >"$w/server.out" 2>&1 &
   spid=$!
-  for i in $(seq 100); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
-    kill -0 "$spid" 2>/dev/null || break
-    sleep 0.05
-  done
+  wait_listening "$port" "$spid" || true
   kill -0 "$spid" 2>/dev/null && break
   wait "$spid" || true
   spid=""

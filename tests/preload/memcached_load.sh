@@ -4,6 +4,7 @@
 # incrs checked), then stopped by its PID. Prints the client's transcript and "THREADS n", the
 # OS thread count of the server while it works (from /proc/PID/status).
 set -euo pipefail
+. "$(dirname "$0")/listen.sh"
 here=$(cd "$(dirname "$0")" && pwd)
 w=$(mktemp -d)
 spid=""
@@ -12,11 +13,7 @@ for try in $(seq 20); do
   port=$((20000 + RANDOM % 40000))
   memcached -u "$(id -un)" -l 127.0.0.1 -p "$port" -U 0 -t 4 -m 64 >"$w/server.out" 2>&1 &
   spid=$!
-  for i in $(seq 100); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
-    kill -0 "$spid" 2>/dev/null || break
-    sleep 0.05
-  done
+  wait_listening "$port" "$spid" || true
   kill -0 "$spid" 2>/dev/null && break
   wait "$spid" || true
   spid=""

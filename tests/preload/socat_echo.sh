@@ -4,6 +4,7 @@
 # send a different amount and get it back. Prints what each got: its size, and whether it is
 # what was sent.
 set -euo pipefail
+. "$(dirname "$0")/listen.sh"
 w=$(mktemp -d)
 spid=""
 trap '[ -z "$spid" ] || kill "$spid" 2>/dev/null; rm -rf "$w"' EXIT
@@ -12,11 +13,7 @@ for try in $(seq 20); do
   port=$((20000 + RANDOM % 40000))
   socat -T 10 "TCP4-LISTEN:$port,bind=127.0.0.1,reuseaddr,fork" PIPE 2>"$w/server.err" &
   spid=$!
-  for i in $(seq 100); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
-    kill -0 "$spid" 2>/dev/null || break
-    sleep 0.05
-  done
+  wait_listening "$port" "$spid" || true
   kill -0 "$spid" 2>/dev/null && break
   wait "$spid" || true
   spid=""
