@@ -735,23 +735,19 @@ static green__list_t *waiters_of(struct green__hub *h) {
   return &sem_waiters;
 }
 
-/* The deadline `abs` on `clock` as a time on green_now()'s clock; -1 when it is invalid. */
-static double green_time_of(clockid_t clock, const struct timespec *abs) {
-  struct timespec now;
-  double at = green__shim_ts_seconds(abs);
-  if (at < 0 || clock_gettime(clock, &now) != 0) return -1;
-  return green_now() + at - green__shim_ts_seconds(&now);
-}
-
 static int libc_sem_wait(struct green__hub *h, sem_t *s, clockid_t clock,
                          const struct timespec *abs, const char *call) {
   struct sem_waiter w = {.g = h->current, .s = s};
-  double delay = 0.001, at = INFINITY, now;
+  green__until_t until = green__until_abstime(clock, abs);
+  double delay = 0.001, at = NAN, now;
   int saved = errno, r;
   for (;;) {
     if (green__real.sem_trywait(s) == 0) return green__shim_done(0, saved);
     if (errno != EAGAIN) return -1;
-    if (abs && (at = green_time_of(clock, abs)) < 0) return green__shim_fail(EINVAL);
+    if (isnan(at)) { /* the first wait: the deadline is read, and checked, only now */
+      if (abs && green__until_check(until)) return green__shim_fail(EINVAL);
+      at = abs ? green__until_at(until) : INFINITY;
+    }
     if ((now = green_now()) >= at) return green__shim_fail(ETIMEDOUT);
     green__list_push_back(waiters_of(h), &w.link);
     r = green__shim_park(h, fmin(at, now + delay), 0, GREEN__INTR_ALWAYS, call);

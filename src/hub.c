@@ -151,11 +151,11 @@ static void poll_loop(struct green__hub *h) {
     ev_run(h->loop, EVRUN_ONCE);
     h->idle_poll = 0;
   }
-  green__tick_polled(h);
   h->polls++;
   h->dispatches = 0;
   h->last_poll = coarse_now();
   h->round_left = h->nready;
+  green__tick_polled(h);
 }
 
 /* The hub greenlet: poll, run the soon calls, then hand the CPU to the first ready greenlet.

@@ -285,7 +285,7 @@ void green__tick_polled(struct green__hub *h) {
   }
   arm_slice(t);
   if (!t->have_dog) return;
-  now = mono_now();
+  now = h->last_poll; /* the loop's coarse clock, read just now: CLOCK_MONOTONIC's */
   __atomic_store_n(&t->reported, 0, __ATOMIC_RELAXED);
   t->last_poll = now;
   if (!t->dog_armed || now - t->dog_armed_at >= cfg.watchdog / DOG_REARMS) arm_watchdog(t, now);
