@@ -724,6 +724,35 @@ GREEN_EXTERN int green_set_timeslice(double seconds);
 GREEN_EXTERN int green_set_watchdog(double seconds);
 
 /* ---- Introspection ---------------------------------------------------------------------- */
+
+/* What a parked greenlet waits for: in dumps, and parks counted by kind in green_stats. */
+typedef enum green_wait {
+  GREEN_WAIT_NONE,       /* not parked */
+  GREEN_WAIT_FD,         /* an fd to be readable or writable */
+  GREEN_WAIT_SLEEP,      /* a timer: green_sleep, a timed yield */
+  GREEN_WAIT_JOIN,       /* greenlets to end: green_join, green_joinall */
+  GREEN_WAIT_GROUP,      /* a group or a pool: its members to end, a free slot */
+  GREEN_WAIT_ITERATE,    /* green_iwait's next finished item */
+  GREEN_WAIT_MUTEX,
+  GREEN_WAIT_COND,
+  GREEN_WAIT_SEM,
+  GREEN_WAIT_EVENT,
+  GREEN_WAIT_RWLOCK,
+  GREEN_WAIT_QUEUE,
+  GREEN_WAIT_CHAN,
+  GREEN_WAIT_SELECT,
+  GREEN_WAIT_FUTURE,
+  GREEN_WAIT_DNS,        /* a DNS query */
+  GREEN_WAIT_THREADPOOL, /* a job on the thread pool */
+  GREEN_WAIT_GENERATOR,  /* a generator switch: suspended in a yield, or resuming one */
+  GREEN_WAIT_FUTEX,      /* the preload shim: a futex, a thread's pthread object */
+  GREEN_WAIT_CALL,       /* the preload shim: a call the kernel cannot announce (flock...) */
+  GREEN_WAIT_KINDS
+} green_wait_t;
+
+/* The kind's name in dumps ("fd", "mutex"...), or NULL outside [0, GREEN_WAIT_KINDS). */
+GREEN_EXTERN const char *green_wait_name(int kind);
+
 typedef struct green_stats {
   size_t greenlets;        /* handles not yet released (the main greenlet excluded) */
   size_t ready;            /* in the ready queue */

@@ -223,12 +223,13 @@ static double wait_until(const struct timespec *ts, int absolute, clockid_t cloc
   return green_now() + s;
 }
 
-static int park(struct green__hub *h, double at, int intr) {
+static int park(struct green__hub *h, const uint32_t *addr, double at, int intr) {
   green__shim_thread_t *self = green__shim_self(h);
   int r;
   if (green__shim_config.debug) green__shim_debug("futex", -1);
   if (self) self->intr = (uint8_t)intr;
-  r = green__park(h, at, 1); /* another thread or a signal may wake it: never a deadlock */
+  /* another thread or a signal may wake it: never a deadlock */
+  r = green__park(h, GREEN_WAIT_FUTEX, addr, at, 1);
   if (self) self->intr = GREEN__INTR_NEVER;
   return r;
 }
@@ -248,7 +249,7 @@ static long wait_green(struct green__hub *h, uint32_t *addr, uint32_t val, doubl
     green__list_push_back(bucket(addr), &w.link);
     for (;;) {
       until = shared && w.addr == addr ? fmin(at, green_now() + backoff) : at;
-      r = park(h, until, intr);
+      r = park(h, addr, until, intr);
       if (w.woken || r != GREEN__TIMER || until >= at) break;
       if (__atomic_load_n(addr, __ATOMIC_ACQUIRE) != val) break; /* another process's wake */
       backoff = fmin(backoff * 2, BACKOFF_MAX);

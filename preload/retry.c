@@ -32,7 +32,7 @@ int green__shim_retry_park(struct green__hub *h, double *step, double deadline, 
   *step = fmin(*step * 2, GREEN__RETRY_MAX);
   green__list_push_back(parked_list(h), &h->current->wait_link);
   if (self) self->intr = (uint8_t)intr;
-  r = green__park(h, at, 0);
+  r = green__park(h, GREEN_WAIT_CALL, call, at, 0);
   if (self) self->intr = GREEN__INTR_NEVER;
   if (r == GREEN__TIMER || (r == -ECANCELED && !cancel_point)) return 0;
   return r;

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../src/report.h"
 #include "../src/tick.h"
 #include "../src/wait.h"
 #include "fdtab.h"
@@ -69,10 +70,10 @@ static void hub_destroyed(struct green__hub *h) {
   t->busy = 1;
 }
 
-/* ---- preemption and the watchdog (src/tick.c) ------------------------------------------- */
+/* ---- reports (src/report.c), preemption and the watchdog (src/tick.c) -------------------- */
 
 /* "greenrun: prog[pid]", made at each report: a fork child reports with its own pid. */
-static const char *tick_prefix(void) {
+static const char *report_prefix(void) {
   static char prefix[96];
   snprintf(prefix, sizeof prefix, "greenrun: %s[%d]", program_invocation_short_name, (int)getpid());
   return prefix;
@@ -82,7 +83,7 @@ static const char *tick_prefix(void) {
 static void tick_enter(void) { green__shim_tls.sigdepth++; }
 static void tick_leave(void) { green__shim_tls.sigdepth--; }
 
-static size_t tick_describe(green_t *g, char *buf, size_t len) {
+static size_t report_describe(green_t *g, char *buf, size_t len) {
   green__shim_thread_t *rec = g->preload;
   int n;
   const char *name = rec ? rec->name : "";
@@ -102,8 +103,9 @@ static double env_seconds(const char *name, double dflt) {
 
 /* Green mode preempts and watches by default; native mode has one thread per hub. */
 static void tick_init(void) {
-  static const green__tick_ops_t ops = {tick_prefix, tick_enter, tick_leave, tick_describe,
-                                        green__shim_signal_foreign};
+  static const green__tick_ops_t ops = {tick_enter, tick_leave, green__shim_signal_foreign};
+  green__report_ops.prefix = report_prefix;
+  green__report_ops.describe = report_describe;
   if (green__shim_config.native) return;
   green__tick_configure(env_seconds("GREEN_TIMESLICE_MS", 0.010),
                         env_seconds("GREEN_WATCHDOG_MS", 1.0), &ops);
@@ -185,13 +187,14 @@ struct green__hub *green__shim_hub_slow(void) {
 
 /* ---- parking ---------------------------------------------------------------------------- */
 
-int green__shim_park(struct green__hub *h, double at, int loop_wait, int intr, const char *call) {
+int green__shim_park(struct green__hub *h, int kind, double at, int loop_wait, int intr,
+                     const char *call) {
   green__shim_thread_t *self = green__shim_self(h);
   int r;
   if (green__shim_config.debug) green__shim_debug(call, -1);
   if (self) green__shim_cancel_point(self);
   if (self) self->intr = (uint8_t)intr;
-  r = green__park(h, at, loop_wait);
+  r = green__park(h, kind, call, at, loop_wait);
   if (self) self->intr = GREEN__INTR_NEVER;
   if (r == -ECANCELED && self) green__shim_cancel_point(self);
   return r;
@@ -213,7 +216,7 @@ int green__shim_wait_fd(struct green__hub *h, int fd, int events, double at, int
 }
 
 int green__shim_sleep_until(struct green__hub *h, double at, const char *call) {
-  int r = green__shim_park(h, at, 0, GREEN__INTR_ALWAYS, call);
+  int r = green__shim_park(h, GREEN_WAIT_SLEEP, at, 0, GREEN__INTR_ALWAYS, call);
   return r == GREEN__TIMER ? 0 : r;
 }
 

@@ -82,8 +82,10 @@ int green__shim_wait_fd(struct green__hub *h, int fd, int events, double at, int
 int green__shim_sleep_until(struct green__hub *h, double at, const char *call);
 
 /* Core park wrapper for waits the shim links itself (poll's watchers, waitpid): marks the
- * greenlet interruptible by `intr` around green__park and acts on cancellation. */
-int green__shim_park(struct green__hub *h, double at, int loop_wait, int intr, const char *call);
+ * greenlet interruptible by `intr` around green__park and acts on cancellation. kind
+ * (green_wait_t) and call say what it waits on, in dumps. */
+int green__shim_park(struct green__hub *h, int kind, double at, int loop_wait, int intr,
+                     const char *call);
 
 /* GREEN_DEBUG: one line on stderr, written with a single write(2). */
 void green__shim_debug(const char *call, int fd);

@@ -226,7 +226,7 @@ int green__shim_park_masked(struct green__hub *h, double at, int loop_wait, cons
   mask_save_t saved;
   int r;
   mask_begin(h, mask, &saved);
-  r = green__shim_park(h, at, loop_wait, GREEN__INTR_ALWAYS, call);
+  r = green__shim_park(h, GREEN_WAIT_CALL, at, loop_wait, GREEN__INTR_ALWAYS, call);
   mask_end(h, mask, &saved);
   return r;
 }
@@ -400,7 +400,8 @@ int green__shim_chld_park(struct green__hub *h, unsigned gen) {
     interval = 0.01;
   if (green__shim_chld_gen() != gen) return 0;
   if (chld_slot >= 0) green__list_push_back(&chld_waiters, &h->current->wait_link);
-  r = green__shim_park(h, green_now() + interval, chld_slot >= 0, GREEN__INTR_RESTART, "waitpid");
+  r = green__shim_park(h, GREEN_WAIT_CALL, green_now() + interval, chld_slot >= 0,
+                       GREEN__INTR_RESTART, "waitpid");
   return r == GREEN__TIMER ? 0 : r;
 }
 

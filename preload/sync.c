@@ -290,7 +290,8 @@ GREEN__SHIM_EXPORT int pthread_barrier_wait(pthread_barrier_t *pb) {
   round = b->round;
   while (b->round == round) {
     green__list_push_back(&b->waiters, &h->current->wait_link);
-    if (green__park(h, INFINITY, 0) == -EDEADLK) green__real.pause(); /* as OS threads would */
+    if (green__park(h, GREEN_WAIT_CALL, "pthread_barrier_wait", INFINITY, 0) == -EDEADLK)
+      green__real.pause(); /* as OS threads would */
   }
   return 0;
 }
@@ -750,7 +751,7 @@ static int libc_sem_wait(struct green__hub *h, sem_t *s, clockid_t clock,
     }
     if ((now = green_now()) >= at) return green__shim_fail(ETIMEDOUT);
     green__list_push_back(waiters_of(h), &w.link);
-    r = green__shim_park(h, fmin(at, now + delay), 0, GREEN__INTR_ALWAYS, call);
+    r = green__shim_park(h, GREEN_WAIT_CALL, fmin(at, now + delay), 0, GREEN__INTR_ALWAYS, call);
     green__list_remove(&w.link);
     if (r < 0 && r != -ETIMEDOUT) return green__shim_fail(-r);
     delay = fmin(delay * 2, 0.016);

@@ -235,7 +235,8 @@ GREEN__SHIM_EXPORT int pthread_create(pthread_t *restrict id, const pthread_attr
 __attribute__((noreturn)) static void main_exit(struct green__hub *h) {
   while (live > 0) {
     last_waiter = h->current;
-    if (green__park(h, INFINITY, 0) == -EDEADLK) green__real.pause(); /* blocked for good, as OS threads would be */
+    if (green__park(h, GREEN_WAIT_JOIN, NULL, INFINITY, 0) == -EDEADLK)
+      green__real.pause(); /* blocked for good, as OS threads would be */
   }
   last_waiter = NULL;
   exit(0);

@@ -114,8 +114,9 @@ static int try_case(struct green__hub *h, green_select_case_t *c) {
   return 1;
 }
 
-/* Park in every case of s until one fires: its index, or -errno. */
-static int park(struct green__hub *h, struct sel *s, double at) {
+/* Park in every case of s until one fires: its index, or -errno. `on` is what dumps show:
+ * the channel of a send or receive, or s for a select. */
+static int park(struct green__hub *h, struct sel *s, int kind, const void *on, double at) {
   size_t i;
   int r;
   s->g = h->current;
@@ -128,7 +129,7 @@ static int park(struct green__hub *h, struct sel *s, double at) {
       green__list_push_back(s->cases[i].op == GREEN_SELECT_SEND ? &ch->senders : &ch->receivers,
                             &s->recs[i].link);
   }
-  if ((r = green__park(h, at, 0)) == 0) return (int)s->fired;
+  if ((r = green__park(h, kind, on, at, 0)) == 0) return (int)s->fired;
   for (i = 0; i < s->n; i++) green__list_remove(&s->recs[i].link);
   return r == GREEN__TIMER ? -ETIMEDOUT : r;
 }
@@ -157,7 +158,7 @@ static int chan_op(green_chan_t *ch, green_select_case_t *c, double timeout) {
   if (!ch) return -EINVAL;
   if ((r = begin(&h, timeout, &at))) return r;
   if (ch->hub != h) return -EPERM;
-  if (!try_case(h, c) && (r = park(h, &s, at)) < 0) return r;
+  if (!try_case(h, c) && (r = park(h, &s, GREEN_WAIT_CHAN, ch, at)) < 0) return r;
   return -c->err;
 }
 
@@ -235,7 +236,7 @@ int green_select(green_select_case_t *cases, size_t n, double timeout) {
   }
   if (timeout == 0) return green__fail(-ETIMEDOUT);
   if (n > STACK_CASES && !(s.recs = malloc(n * sizeof *s.recs))) return green__fail(-ENOMEM);
-  r = park(h, &s, at);
+  r = park(h, &s, GREEN_WAIT_SELECT, &s, at);
   if (s.recs != stack_recs) free(s.recs);
   return r < 0 ? green__fail(r) : r;
 }

@@ -30,7 +30,7 @@ static int wait(struct green__hub *h, green_cond_t *c, green_mutex_t *m, green__
   if (!green__waitq_empty(&c->waiters) && c->mutex != m) return -EINVAL;
   c->mutex = m;
   count = green__mutex_release(h, m); /* no switch until we park: no signal can slip by */
-  r = green__waitq_park(h, &c->waiters, green__until_at(u));
+  r = green__waitq_park(h, GREEN_WAIT_COND, c, &c->waiters, green__until_at(u));
   relocked = green__mutex_relock(h, m, count);
   return relocked ? relocked : r;
 }

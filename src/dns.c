@@ -502,7 +502,7 @@ static int take_slot(struct green__hub *h, struct green__dns *d) {
     return 0;
   }
   green__list_push_back(&d->throttled, &h->current->wait_link);
-  return green__park(h, INFINITY, 1);
+  return green__park(h, GREEN_WAIT_DNS, d, INFINITY, 1);
 }
 
 /* A query on ch in the slot the caller holds; NULL (the slot given back) when out of
@@ -532,7 +532,7 @@ static int await(struct green__hub *h, query_t *q) {
   }
   while (!q->done && !r) {
     green__list_push_back(&q->waiters, &h->current->wait_link);
-    r = green__park(h, INFINITY, 1);
+    r = green__park(h, GREEN_WAIT_DNS, q, INFINITY, 1);
   }
   if (q->done) return 0;
   if (++d->abandoned == d->pending) { /* nobody waits for any answer: stop them all */

@@ -44,6 +44,6 @@ int green_event_wait(green_event_t *e, double timeout) {
   if (!e) return green__fail(-EINVAL);
   if ((r = green__until_check(u))) return green__fail(r);
   if (e->is_set) return 0;
-  if ((r = green__waitq_park(h, &e->waiters, green__until_at(u)))) return green__fail(r);
+  if ((r = green__waitq_park(h, GREEN_WAIT_EVENT, e, &e->waiters, green__until_at(u)))) return green__fail(r);
   return 0;
 }

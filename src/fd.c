@@ -135,7 +135,7 @@ int green__fd_wait(struct green__hub *h, green__fd_t *f, int fd, int events, dou
   g->ready_events = 0;
   green__list_push_back(&f->waiters, &g->wait_link);
   if ((have | events) != have) watch(h, f, fd, have | events);
-  r = green__park(h, at, 1);
+  r = green__park(h, GREEN_WAIT_FD, (const void *)(intptr_t)fd, at, 1);
   if (r == GREEN__TIMER) return -ETIMEDOUT;
   return r == 0 ? g->ready_events : r;
 }

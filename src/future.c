@@ -145,7 +145,7 @@ int green_future_get(green_future_t *f, void **value, double timeout) {
   } else {
     w.g = h->current;
     green__list_push_back(&f->waiters, &w.link);
-    r = green__park(h, at, 0);
+    r = green__park(h, GREEN_WAIT_FUTURE, f, at, 0);
     if (r) { /* not woken by the future: still linked in it, which is still there */
       green__list_remove(&w.link);
       return green__fail(r == GREEN__TIMER ? -ETIMEDOUT : r);

@@ -37,7 +37,11 @@ static void hand_over(struct green__hub *h, green_t *to) {
   else h->nblocked++; /* `to` was never started: one more greenlet blocked, none fewer */
   self->flags |= GREEN__GEN_WAIT;
   self->state = GREEN_BLOCKED;
+  self->wait_kind = GREEN_WAIT_GENERATOR;
+  self->wait_on = to;
+  self->wait_since = ev_now(h->loop);
   green__hub_switch(h, to);
+  self->wait_kind = GREEN_WAIT_NONE;
 }
 
 /* fn has returned: run the generator's local destructors while its caller still waits, then

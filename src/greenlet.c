@@ -116,8 +116,10 @@ green_t *green__greenlet_new(void *(*fn)(void *), void *arg, size_t stack_size) 
     return NULL;
   }
   g->hub = h;
+  g->id = green__hub_new_id(h);
   g->magic = GREEN__MAGIC;
   g->state = GREEN_NEW;
+  g->wait_kind = GREEN_WAIT_NONE;
   g->flags = 0;
   g->nopreempt = 0;
   g->fn = fn;
@@ -174,11 +176,12 @@ static int check_joinable(struct green__hub *h, green_t *g) {
   return green__greenlet_joinable(h, g) ? 0 : -EINVAL;
 }
 
-/* Park until every greenlet whose joiner is the caller has ended (joins_pending of them). */
-static int wait_joined(struct green__hub *h, double at) {
+/* Park until every greenlet whose joiner is the caller has ended (joins_pending of them):
+ * `on`, or several when it is NULL. */
+static int wait_joined(struct green__hub *h, const green_t *on, double at) {
   green_t *self = h->current;
   int r = 0;
-  while (self->joins_pending && !r) r = green__park(h, at, 0);
+  while (self->joins_pending && !r) r = green__park(h, GREEN_WAIT_JOIN, on, at, 0);
   if (r == GREEN__TIMER) r = self->joins_pending ? -ETIMEDOUT : 0;
   return r;
 }
@@ -193,7 +196,7 @@ int green_join(green_t *g, void **result, double timeout) {
   if (g->state != GREEN_DEAD) {
     g->joiner = h->current;
     h->current->joins_pending = 1;
-    r = wait_joined(h, at);
+    r = wait_joined(h, g, at);
     g->joiner = NULL;
     if (r) return green__fail(r);
   }
@@ -226,7 +229,7 @@ int green_joinall(green_t **gs, size_t n, double timeout) {
     gs[i]->joiner = self;
     self->joins_pending += gs[i]->state != GREEN_DEAD;
   }
-  if ((r = wait_joined(h, at))) {
+  if ((r = wait_joined(h, NULL, at))) {
     unclaim(gs, n);
     return green__fail(r);
   }

@@ -56,6 +56,11 @@ struct green {
   /* waiting */
   green__list_t run_link;     /* in hub->ready while NEW or READY; free list when released */
   green__list_t wait_link;    /* in the list of what it is parked on */
+  uint8_t wait_kind;          /* green_wait_t: what it is parked on, for dumps */
+  uint64_t id;                /* unique in the process, never reused (0: the hub greenlet) */
+  const void *wait_on;        /* the object it is parked on; the fd (intptr_t) for an fd,
+                                 the call's name for GREEN_WAIT_CALL */
+  double wait_since;          /* the loop's time when it parked */
   int wait_events;            /* fd events it waits for */
   int ready_events;           /* fd events that woke it */
   size_t joins_pending;       /* targets of its join/joinall that have not ended */

@@ -72,7 +72,7 @@ int green__group_join(struct green__hub *h, struct green_group *grp, double time
   if (h->current->group == grp) return -EDEADLK; /* it would wait for itself */
   if (!grp->size && !grp->reserved) return 0;
   green__list_push_back(&grp->joiners, &h->current->wait_link);
-  r = green__park(h, at, 0);
+  r = green__park(h, GREEN_WAIT_GROUP, grp, at, 0);
   return r == GREEN__TIMER ? -ETIMEDOUT : r; /* woken with 0 only once it is empty */
 }
 

@@ -41,6 +41,44 @@ static __thread struct green__locals *fork_locals;
 static __thread char fork_name[GREEN_NAME_MAX];
 static pthread_once_t hub_key_once = PTHREAD_ONCE_INIT;
 
+#define ID_BATCH 256
+static uint64_t ids_taken = 1; /* ids handed out to hubs; 0 stays the hub greenlets' */
+green__list_t green__hubs = {&green__hubs, &green__hubs};
+static pthread_mutex_t hubs_mutex = PTHREAD_MUTEX_INITIALIZER;
+
+void green__hubs_lock(void) { pthread_mutex_lock(&hubs_mutex); }
+void green__hubs_unlock(void) { pthread_mutex_unlock(&hubs_mutex); }
+
+uint64_t green__hub_take_ids(struct green__hub *h) {
+  h->next_id = __atomic_fetch_add(&ids_taken, ID_BATCH, __ATOMIC_RELAXED);
+  h->ids_left = ID_BATCH - 1;
+  return h->next_id++;
+}
+
+static void hubs_add(struct green__hub *h) {
+  green__hubs_lock();
+  green__list_push_back(&green__hubs, &h->all_link);
+  green__hubs_unlock();
+}
+
+/* fork: the child's only hub is the forking thread's, if it still has one. */
+static void hubs_before_fork(void) { green__hubs_lock(); }
+static void hubs_after_fork_parent(void) { green__hubs_unlock(); }
+static void hubs_after_fork_child(void) {
+  struct green__hub *h = green__hub_tls;
+  green__list_init(&green__hubs);
+  pthread_mutex_init(&hubs_mutex, NULL);
+  if (!h) return;
+  green__list_push_back(&green__hubs, &h->all_link);
+  h->tid = (pid_t)syscall(SYS_gettid);
+}
+
+static void hubs_remove(struct green__hub *h) {
+  green__hubs_lock();
+  green__list_remove(&h->all_link);
+  green__hubs_unlock();
+}
+
 void green__fatal(const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
@@ -209,6 +247,7 @@ void (*green__hub_destroy_hook)(struct green__hub *h);
 static void hub_destroy(void *arg) {
   struct green__hub *h = arg;
   if (green__hub_destroy_hook) green__hub_destroy_hook(h);
+  hubs_remove(h);
   green__tick_stop(h);
   green__threadsafe_exit(h); /* other threads' calls are refused from here on */
   if (h->main->locals) green__local_end(h->main); /* the thread's own greenlet ends here */
@@ -224,7 +263,10 @@ static void hub_destroy(void *arg) {
   free(h);
 }
 
-static void make_key(void) { pthread_key_create(&hub_key, hub_destroy); }
+static void make_key(void) {
+  pthread_key_create(&hub_key, hub_destroy);
+  pthread_atfork(hubs_before_fork, hubs_after_fork_parent, hubs_after_fork_child);
+}
 
 static int start_hub_greenlet(struct green__hub *h) {
   int err;
@@ -270,11 +312,14 @@ static struct green__hub *hub_create(void) {
   main_stack_bounds(h->main);
 #endif
   if (start_hub_greenlet(h) < 0) goto nomem;
+  h->main->id = green__hub_new_id(h);
+  h->tid = (pid_t)syscall(SYS_gettid);
   h->current = h->main;
   h->last_poll = coarse_now();
   pthread_once(&hub_key_once, make_key);
   pthread_setspecific(hub_key, h);
   green__hub_tls = h;
+  hubs_add(h);
   green__tick_configure_from_env();
   green__tick_start(h); /* a hub works without its timers */
   return h;

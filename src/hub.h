@@ -7,6 +7,7 @@
 #define GREEN_HUB_H
 
 #include <ev.h>
+#include <sys/types.h>
 
 #include "call.h"
 #include "fd.h"
@@ -32,6 +33,10 @@ struct green__hub {
   int *errnop;                  /* this thread's errno */
   int sigmasks;                 /* the preload shim keeps a signal mask per greenlet */
   unsigned long long switches, polls;
+  unsigned long long parks[GREEN_WAIT_KINDS]; /* by what they waited on */
+  uint64_t next_id, ids_left;   /* greenlet ids, taken from the process's in batches */
+  green__list_t all_link;       /* in the process's list of hubs (green__hubs) */
+  pid_t tid;                    /* the OS thread it belongs to */
   green__list_t free_handles;   /* released greenlet structs */
   green__list_t chunks;         /* memory the handles come from */
   green__stack_pool_t stacks;
@@ -43,6 +48,19 @@ struct green__hub {
   green__calls_t calls;         /* callbacks the hub runs (call.c) */
   struct green_hub *handle;     /* how other threads reach it (threadsafe.c); NULL until asked */
 };
+
+/* Every hub of the process, oldest first, linked by all_link: walk it holding the lock. */
+extern green__list_t green__hubs;
+void green__hubs_lock(void);
+void green__hubs_unlock(void);
+
+/* A fresh greenlet id for a greenlet of h (its batch comes from the process's counter). */
+static inline uint64_t green__hub_new_id(struct green__hub *h) {
+  extern uint64_t green__hub_take_ids(struct green__hub *h);
+  if (green__unlikely(h->ids_left == 0)) return green__hub_take_ids(h);
+  h->ids_left--;
+  return h->next_id++;
+}
 
 /* The calling thread's hub, created on first use; NULL + errno (ENOMEM) if it cannot be. */
 struct green__hub *green__hub_get(void);

@@ -102,7 +102,7 @@ int green_iwait_next(green_iwait_t *it, size_t *index, double timeout) {
   if (it->reported == it->n) return 0;
   if (green__list_empty(&it->finished)) {
     it->waiter = h->current;
-    r = green__park(h, at, 0); /* woken with 0 only by item_finished */
+    r = green__park(h, GREEN_WAIT_ITERATE, it, at, 0); /* woken with 0 only by item_finished */
     it->waiter = NULL;
     if (r) return green__fail(r == GREEN__TIMER ? -ETIMEDOUT : r);
   }

@@ -76,7 +76,7 @@ static int lock(green_mutex_t *m, green__until_t u) {
   }
   if (m->owner == g) return relock(m, -EDEADLK);
   if (!h && !(h = green__hub_get())) return -ENOMEM;
-  return green__waitq_park(h, &m->waiters, green__until_at(u)); /* 0: we are the owner */
+  return green__waitq_park(h, GREEN_WAIT_MUTEX, m, &m->waiters, green__until_at(u)); /* 0: we are the owner */
 }
 
 static int lock_until(green_mutex_t *m, green__until_t u) {
@@ -167,13 +167,13 @@ static int lock_green(struct green__hub *h, green_mutex_t *m, green_t *self, dou
     double poll;
     int r;
     if (swap_if(m, &w, self)) return 0;
-    if (!has(w, FOREIGN)) return green__waitq_park(h, &m->waiters, at); /* 0: handed over */
+    if (!has(w, FOREIGN)) return green__waitq_park(h, GREEN_WAIT_MUTEX, m, &m->waiters, at); /* 0: handed over */
     if (spins++ < SPINS) {
       cpu_relax();
       continue;
     }
     poll = green_now() + POLL_S;
-    if ((r = green__park(h, poll < at ? poll : at, 0)) != GREEN__TIMER) return r;
+    if ((r = green__park(h, GREEN_WAIT_MUTEX, m, poll < at ? poll : at, 0)) != GREEN__TIMER) return r;
     if (poll >= at) return -ETIMEDOUT;
   }
 }

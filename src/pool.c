@@ -40,7 +40,7 @@ static int take_slot(struct green__hub *h, green_pool_t *p, double timeout) {
     return 0;
   }
   green__list_push_back(&p->spawners, &h->current->wait_link);
-  r = green__park(h, at, 0); /* woken with 0 only by hand_slot */
+  r = green__park(h, GREEN_WAIT_GROUP, p, at, 0); /* woken with 0 only by hand_slot */
   return r == GREEN__TIMER ? -ETIMEDOUT : r;
 }
 

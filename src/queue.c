@@ -98,12 +98,13 @@ static struct waiter *pop_waiter(green__list_t *list) {
   return NULL;
 }
 
-/* Park the caller on `list` until a waker hands it over (0) or it gives up (-errno). */
-static int park(struct green__hub *h, green__list_t *list, struct waiter *w, double at) {
+/* Park the caller on `list` (one of q's) until a waker hands it over (0) or it gives up (-errno). */
+static int park(struct green__hub *h, green_queue_t *q, green__list_t *list, struct waiter *w,
+                double at) {
   int r;
   w->g = h->current;
   green__list_push_back(list, &w->link);
-  r = green__park(h, at, 0);
+  r = green__park(h, GREEN_WAIT_QUEUE, q, at, 0);
   green__list_remove(&w->link);
   return r == GREEN__TIMER ? -ETIMEDOUT : r;
 }
@@ -192,7 +193,7 @@ int green_queue_put(green_queue_t *q, void *item, double timeout) {
   if ((r = begin_blocking(q, &h, timeout, &at))) return green__fail(r);
   if ((r = put_now(h, q, item)) != -EAGAIN) return r ? green__fail(r) : 0;
   w.item = item;
-  return (r = park(h, &q->putters, &w, at)) ? green__fail(r) : 0; /* 0: a getter moved it */
+  return (r = park(h, q, &q->putters, &w, at)) ? green__fail(r) : 0; /* 0: a getter moved it */
 }
 
 int green_queue_get(green_queue_t *q, void **item, double timeout) {
@@ -201,7 +202,7 @@ int green_queue_get(green_queue_t *q, void **item, double timeout) {
   double at;
   int r;
   if ((r = begin_blocking(q, &h, timeout, &at))) return green__fail(r);
-  if ((r = get_now(h, q, &w.item)) == -EAGAIN) r = park(h, &q->getters, &w, at);
+  if ((r = get_now(h, q, &w.item)) == -EAGAIN) r = park(h, q, &q->getters, &w, at);
   if (r) return green__fail(r);
   if (item) *item = w.item;
   return 0;
@@ -240,5 +241,5 @@ int green_queue_join(green_queue_t *q, double timeout) {
   int r;
   if ((r = begin_blocking(q, &h, timeout, &at))) return green__fail(r);
   if (!q->unfinished) return 0;
-  return (r = park(h, &q->joiners, &w, at)) ? green__fail(r) : 0;
+  return (r = park(h, q, &q->joiners, &w, at)) ? green__fail(r) : 0;
 }

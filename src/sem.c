@@ -33,7 +33,7 @@ static int wait_until(green_sem_t *s, green__until_t u) {
     return 0;
   }
   /* on 0 the poster gave us its unit */
-  if ((r = green__waitq_park(h, &s->waiters, green__until_at(u)))) return green__fail(r);
+  if ((r = green__waitq_park(h, GREEN_WAIT_SEM, s, &s->waiters, green__until_at(u)))) return green__fail(r);
   return 0;
 }
 

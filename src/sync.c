@@ -27,10 +27,11 @@ double green__until_at(green__until_t u) {
          (double)(u.abstime->tv_nsec - now.tv_nsec) * 1e-9;
 }
 
-int green__waitq_park(struct green__hub *h, green__list_t *q, double at) {
+int green__waitq_park(struct green__hub *h, int kind, const void *on, green__list_t *q,
+                      double at) {
   int r;
   green__waitq_push(q, h->current);
-  r = green__park(h, at, 0);
+  r = green__park(h, kind, on, at, 0);
   return r == GREEN__TIMER ? -ETIMEDOUT : r;
 }
 

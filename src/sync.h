@@ -59,10 +59,12 @@ static inline int green__until_check(green__until_t u) {
 /* u (checked) as a time on green_now()'s clock; a CLOCK_REALTIME time is converted now. */
 double green__until_at(green__until_t u);
 
-/* Queue the running greenlet at the back of q and park it until a waker hands it what it
+/* Queue the running greenlet at the back of q (the waiters of object `on`, of green_wait_t
+ * kind) and park it until a waker hands it what it
  * waits for (0), `at` or the scoped deadline passes (-ETIMEDOUT) or it is killed
  * (-ECANCELED); -EDEADLK when nothing could ever wake it. It has left q on return. */
-int green__waitq_park(struct green__hub *h, green__list_t *q, double at);
+int green__waitq_park(struct green__hub *h, int kind, const void *on, green__list_t *q,
+                      double at);
 
 /* Wake every waiter of q, oldest first, with 0; returns how many. */
 size_t green__waitq_wake_all(struct green__hub *h, green__list_t *q);

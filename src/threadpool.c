@@ -158,7 +158,7 @@ int green_threadpool_run(void *(*fn)(void *), void *arg, void **result) {
     job_free(j);
     return green__fail(r);
   }
-  r = green__park(h, INFINITY, 0); /* woken with 0 only by job_back */
+  r = green__park(h, GREEN_WAIT_THREADPOOL, j, INFINITY, 0); /* woken with 0 only by job_back */
   if (!j->done) { /* gave up: the job frees itself when it comes back */
     j->waiter = NULL;
     return green__fail(r);

@@ -46,16 +46,14 @@
 #include <ucontext.h>
 #include <unistd.h>
 
-#define UNW_LOCAL_ONLY
-#include <libunwind.h>
-
 #include "hub.h"
 #include "internal.h"
 #include "ownfd.h"
+#include "report.h"
 
 #define SLICE_TICKS 2      /* slice timer periods per slice */
 #define DOG_REARMS 16      /* watchdog re-arms per period, at most */
-#define MAX_FRAMES 64
+#define MAX_FRAMES 64      /* frames a safe-point walk looks at */
 
 struct green__tick {
   timer_t slice_timer, dog_timer;
@@ -81,50 +79,6 @@ static struct {
 } cfg;
 
 static const char slice_tag, dog_tag; /* the timers' sigev_value */
-
-/* ---- libunwind, loaded on first need ---------------------------------------------------- */
-
-#define STR2(x) #x
-#define STR(x) STR2(x)
-
-static struct {
-  int (*init_local2)(unw_cursor_t *, unw_context_t *, int);
-  int (*step)(unw_cursor_t *);
-  int (*get_reg)(unw_cursor_t *, unw_regnum_t, unw_word_t *);
-  int (*get_proc_info)(unw_cursor_t *, unw_proc_info_t *);
-  int (*get_proc_name)(unw_cursor_t *, char *, size_t, unw_word_t *);
-  int ready;
-} unw;
-
-static void load_unwinder(void) {
-  void *lib = dlopen("libunwind.so.8", RTLD_LAZY | RTLD_LOCAL);
-  int (*set_caching)(unw_addr_space_t, unw_caching_policy_t);
-  unw_addr_space_t *space;
-  if (!lib) return;
-  unw.init_local2 = (int (*)(unw_cursor_t *, unw_context_t *, int))dlsym(lib, STR(unw_init_local2));
-  unw.step = (int (*)(unw_cursor_t *))dlsym(lib, STR(unw_step));
-  unw.get_reg = (int (*)(unw_cursor_t *, unw_regnum_t, unw_word_t *))dlsym(lib, STR(unw_get_reg));
-  unw.get_proc_info = (int (*)(unw_cursor_t *, unw_proc_info_t *))dlsym(lib, STR(unw_get_proc_info));
-  unw.get_proc_name =
-      (int (*)(unw_cursor_t *, char *, size_t, unw_word_t *))dlsym(lib, STR(unw_get_proc_name));
-  set_caching = (int (*)(unw_addr_space_t, unw_caching_policy_t))dlsym(lib, STR(unw_set_caching_policy));
-  space = (unw_addr_space_t *)dlsym(lib, STR(unw_local_addr_space));
-  if (!unw.init_local2 || !unw.step || !unw.get_reg || !unw.get_proc_info || !unw.get_proc_name)
-    return;
-  if (set_caching && space) set_caching(*space, UNW_CACHE_NONE); /* no lock in the handler */
-  unw.ready = 1;
-}
-
-/* One walk outside any handler: libunwind sets itself up here, not in the handler. */
-static void warm_up(void) {
-  unw_context_t uc;
-  unw_cursor_t c;
-  if (!unw.ready) return;
-  getcontext((ucontext_t *)&uc);
-  if (unw.init_local2(&c, &uc, 0) == 0)
-    while (unw.step(&c) > 0) {
-    }
-}
 
 /* ---- which code an address is --------------------------------------------------------- */
 
@@ -177,7 +131,7 @@ static int code_of(uintptr_t ip) {
  * point, which calls __libc_start_main). */
 static int start_frame(unw_cursor_t *c) {
   unw_proc_info_t pi;
-  return unw.get_proc_info(c, &pi) == 0 && pi.start_ip == getauxval(AT_ENTRY);
+  return green__unw.get_proc_info(c, &pi) == 0 && pi.start_ip == getauxval(AT_ENTRY);
 }
 
 /* Whether the code uc interrupted is a safe point (the top comment). */
@@ -185,10 +139,10 @@ static int safe_point(ucontext_t *uc) {
   unw_cursor_t c;
   unw_word_t ip;
   int n, below = 0, r;
-  if (!unw.ready || cfg.runtime_in_program) return 0;
-  if (unw.init_local2(&c, (unw_context_t *)uc, UNW_INIT_SIGNAL_FRAME) < 0) return 0;
+  if (!green__unw.ready || cfg.runtime_in_program) return 0;
+  if (green__unw.init_local2(&c, (unw_context_t *)uc, UNW_INIT_SIGNAL_FRAME) < 0) return 0;
   for (n = 0; n < MAX_FRAMES; n++) {
-    if (unw.get_reg(&c, UNW_REG_IP, &ip) < 0) return 0;
+    if (green__unw.get_reg(&c, UNW_REG_IP, &ip) < 0) return 0;
     switch (code_of((uintptr_t)ip - (n > 0))) { /* a return address may be past its call */
     case CODE_NONE:
       return 0;
@@ -199,7 +153,7 @@ static int safe_point(ucontext_t *uc) {
       if (n == 0) return 0;
       below = 1;
     }
-    if ((r = unw.step(&c)) <= 0) return below; /* the stack's end, or a start frame's edge */
+    if ((r = green__unw.step(&c)) <= 0) return below; /* the stack's end, or a start frame's edge */
   }
   return 0;
 }
@@ -242,17 +196,9 @@ static int others_exist(struct green__hub *h) {
   return h->ngreenlets || h->nloop_waits || h->calls.nheap || !green__list_empty(&h->calls.soon);
 }
 
-/* libunwind, loaded when the timers are first armed (never in the handler, and never in a
- * program with one thread, which then has no fd of it). */
-static void unwinder_ready(void) {
-  static int tried;
-  if (tried) return;
-  tried = 1;
-  green__ownfd_depth++; /* libunwind's pipe, which it writes to test addresses: the runtime's */
-  load_unwinder();
-  warm_up();
-  green__ownfd_depth--;
-}
+/* libunwind is loaded when the timers are first armed: never in the handler, and never in a
+ * program with one thread, which then has no fd of it. */
+static void unwinder_ready(void) { green__unwind_load(); }
 
 static void arm_slice(struct green__tick *t) {
   if (!t->have_slice || t->slice_armed) return;
@@ -307,31 +253,6 @@ void green__tick_sleep(struct green__hub *h) {
 
 /* ---- the report ----------------------------------------------------------------------- */
 
-struct out {
-  char buf[4096];
-  size_t n;
-};
-
-static void put(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void put(struct out *o, const char *fmt, ...) {
-  va_list ap;
-  int r;
-  if (o->n >= sizeof o->buf) return;
-  va_start(ap, fmt);
-  r = vsnprintf(o->buf + o->n, sizeof o->buf - o->n, fmt, ap);
-  va_end(ap);
-  if (r > 0) o->n += (size_t)r < sizeof o->buf - o->n ? (size_t)r : sizeof o->buf - o->n - 1;
-}
-
-static const char *prefix(void) { return cfg.ops.prefix ? cfg.ops.prefix() : "libgreen"; }
-
-static void flush(struct out *o) {
-  size_t off = 0;
-  ssize_t w;
-  while (off < o->n && (w = write(2, o->buf + off, o->n - off)) > 0) off += (size_t)w;
-  o->n = 0;
-}
-
 static const char *fd_kind(long fd) {
   struct stat st;
   if (fstat((int)fd, &st) < 0) return "not open";
@@ -384,58 +305,36 @@ static int interrupted_call(const ucontext_t *uc, long *nr, long *arg0) {
   return 0;
 }
 
-static void put_call(struct out *o, const ucontext_t *uc) {
+static void put_call(green__report_t *o, const ucontext_t *uc) {
   long nr, arg0;
   size_t i;
   if (!interrupted_call(uc, &nr, &arg0)) {
-    put(o, "running (in no system call)");
+    green__report_put(o, "running (in no system call)");
     return;
   }
   for (i = 0; calls[i].name && calls[i].nr != nr; i++) {
   }
   if (!calls[i].name) {
-    put(o, nr < 0 ? "in a system call (which this report's signal interrupted)" : "in system call %ld", nr);
+    green__report_put(o, nr < 0 ? "in a system call (which this report's signal interrupted)" : "in system call %ld", nr);
     return;
   }
-  if (calls[i].fd) put(o, "in %s(fd %ld, %s)", calls[i].name, arg0, fd_kind(arg0));
-  else put(o, "in %s()", calls[i].name);
-}
-
-static void put_backtrace(struct out *o, ucontext_t *uc) {
-  unw_cursor_t c;
-  unw_word_t ip, off;
-  char name[128];
-  Dl_info info;
-  int n;
-  if (!unw.ready || unw.init_local2(&c, (unw_context_t *)uc, UNW_INIT_SIGNAL_FRAME) < 0) return;
-  for (n = 0; n < 32; n++) {
-    if (unw.get_reg(&c, UNW_REG_IP, &ip) < 0) break;
-    if (unw.get_proc_name(&c, name, sizeof name, &off) < 0) {
-      strcpy(name, "??");
-      off = 0;
-    }
-    if (!dladdr((void *)ip, &info) || !info.dli_fname) info.dli_fname = "?";
-    put(o, "%s:   #%d %#lx %s+%#lx (%s)\n", prefix(), n, (unsigned long)ip, name,
-        (unsigned long)off, info.dli_fname);
-    if (unw.step(&c) <= 0) break;
-  }
+  if (calls[i].fd) green__report_put(o, "in %s(fd %ld, %s)", calls[i].name, arg0, fd_kind(arg0));
+  else green__report_put(o, "in %s()", calls[i].name);
 }
 
 static void report(struct green__hub *h, ucontext_t *uc, double blocked) {
-  struct out o;
-  o.n = 0;
-  put(&o, "%s: the hub has been blocked for %.1f s ", prefix(), blocked);
+  green__report_t o;
+  char indent[128];
+  snprintf(indent, sizeof indent, "%s:   ", green__report_prefix());
+  green__report_init(&o, 2);
+  green__report_put(&o, "%s: the hub has been blocked for %.1f s ", green__report_prefix(), blocked);
   put_call(&o, uc);
-  put(&o, ", ");
-  if (cfg.ops.describe && o.n < sizeof o.buf)
-    o.n += cfg.ops.describe(h->current, o.buf + o.n, sizeof o.buf - o.n);
-  else if (h->current == h->main) put(&o, "the main greenlet");
-  else put(&o, *h->current->name ? "greenlet %p \"%s\"" : "greenlet %p", (void *)h->current,
-           h->current->name);
-  put(&o, "\n");
-  flush(&o);
-  put_backtrace(&o, uc);
-  flush(&o);
+  green__report_put(&o, ", ");
+  green__report_name(&o, h->current);
+  green__report_put(&o, "\n");
+  green__report_flush(&o);
+  green__report_backtrace_signal(&o, uc, indent);
+  green__report_flush(&o);
 }
 
 /* ---- the handler ---------------------------------------------------------------------- */

@@ -20,11 +20,8 @@ struct green__tick;
 
 /* What the preload shim adds to the mechanism; every member may be NULL. */
 typedef struct green__tick_ops {
-  const char *(*prefix)(void);          /* the report's line prefix ("libgreen") */
   void (*enter)(void);                  /* around the handler's own work: the shim passes */
   void (*leave)(void);                  /* every call made there straight to libc */
-  /* A line that names g for the report (its thread name); returns the length written. */
-  size_t (*describe)(green_t *g, char *buf, size_t len);
   /* A GREEN__TICK_SIGNAL that is not a tick (kill, out-of-band data): the program's. */
   void (*foreign)(int sig, siginfo_t *si, void *uc);
 } green__tick_ops_t;

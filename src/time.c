@@ -30,7 +30,7 @@ int green_sleep(double seconds) {
     green_yield();
     return 0;
   }
-  r = green__park(h, green_now() + seconds, 0);
+  r = green__park(h, GREEN_WAIT_SLEEP, NULL, green_now() + seconds, 0);
   return r == GREEN__TIMER ? 0 : green__fail(r);
 }
 

@@ -25,7 +25,7 @@ static int arm_timer(struct green__hub *h, green_t *g, double at) {
   return 0;
 }
 
-int green__park(struct green__hub *h, double at, int loop_wait) {
+int green__park(struct green__hub *h, int kind, const void *on, double at, int loop_wait) {
   green_t *g = h->current;
   int r;
   if (green__unlikely(g == &h->hub)) r = -EPERM; /* a callback on the hub must not block */
@@ -38,9 +38,14 @@ int green__park(struct green__hub *h, double at, int loop_wait) {
     g->flags |= GREEN__LOOP_WAIT;
     h->nloop_waits++;
   }
+  g->wait_kind = (uint8_t)kind;
+  g->wait_on = on;
+  g->wait_since = ev_now(h->loop);
+  h->parks[kind]++;
   g->state = GREEN_BLOCKED;
   h->nblocked++;
   green__hub_schedule(h);
+  g->wait_kind = GREEN_WAIT_NONE;
   if (ev_is_active(&g->timer)) ev_timer_stop(h->loop, &g->timer);
   return g->wake;
 }

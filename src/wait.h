@@ -9,13 +9,14 @@
 #include "hub.h"
 
 /* Park the running greenlet. Before calling, link it where its waker will look (wait_link,
- * or a field such as joiner). `at` is an absolute time on green_now()'s clock (INFINITY: no
+ * or a field such as joiner). kind (green_wait_t) and `on` say what it waits for, in dumps:
+ * the object, or the fd as an intptr_t. `at` is an absolute time on green_now()'s clock (INFINITY: no
  * own timeout); loop_wait says the libev loop can wake it (an fd watcher). Returns the
  * waker's reason: 0, GREEN__TIMER when `at` passed, -ETIMEDOUT when the scoped deadline
  * passed, -ECANCELED when killed, -EBADF when its fd was closed, -EDEADLK when nothing could
  * ever wake it, -EPERM at once when the caller is the hub (a callback). Unlinks wait_link on
  * every path. */
-int green__park(struct green__hub *h, double at, int loop_wait);
+int green__park(struct green__hub *h, int kind, const void *on, double at, int loop_wait);
 
 /* Make a parked greenlet ready with `reason`; does nothing if g is not parked. */
 void green__wake(struct green__hub *h, green_t *g, int reason);

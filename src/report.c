@@ -1,0 +1,198 @@
+/*
+ * Reports and backtraces (report.h).
+ *
+ * libunwind is dlopened with RTLD_LOCAL, so its _Unwind_* functions never replace libgcc's,
+ * and only when a report or preemption first needs it: a program that never asks opens no
+ * fd of it. Its caching is off, so a walk from a signal handler takes no lock of its own.
+ */
+#include "report.h"
+
+#include <dlfcn.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "hub.h"
+#include "ownfd.h"
+
+#define MAX_FRAMES 48
+
+green__report_ops_t green__report_ops;
+struct green__unw green__unw;
+
+#define STR2(x) #x
+#define STR(x) STR2(x)
+#define LOOKUP(lib, field, name) (*(void **)&green__unw.field = dlsym(lib, STR(name)))
+
+static void load(void) {
+  void *lib = dlopen("libunwind.so.8", RTLD_LAZY | RTLD_LOCAL);
+  int (*set_caching)(unw_addr_space_t, unw_caching_policy_t);
+  unw_addr_space_t *space;
+  if (!lib) return;
+  if (!LOOKUP(lib, init_local2, unw_init_local2) || !LOOKUP(lib, step, unw_step) ||
+      !LOOKUP(lib, get_reg, unw_get_reg) || !LOOKUP(lib, get_proc_info, unw_get_proc_info) ||
+      !LOOKUP(lib, get_proc_name, unw_get_proc_name))
+    return;
+  *(void **)&set_caching = dlsym(lib, STR(unw_set_caching_policy));
+  space = (unw_addr_space_t *)dlsym(lib, STR(unw_local_addr_space));
+  if (set_caching && space) set_caching(*space, UNW_CACHE_NONE);
+  green__unw.ready = 1;
+}
+
+/* One walk outside any handler: libunwind sets itself up here, not in a handler. */
+static void warm_up(void) {
+  unw_context_t uc;
+  unw_cursor_t c;
+  getcontext((ucontext_t *)&uc);
+  if (green__unw.init_local2(&c, &uc, 0) == 0)
+    while (green__unw.step(&c) > 0) {
+    }
+}
+
+int green__unwind_load(void) {
+  static int tried;
+  if (!tried) {
+    tried = 1;
+    green__ownfd_depth++; /* libunwind's pipe, which it writes to test addresses: the runtime's */
+    load();
+    if (green__unw.ready) warm_up();
+    green__ownfd_depth--;
+  }
+  return green__unw.ready;
+}
+
+/* ---- the writer ----------------------------------------------------------------------- */
+
+void green__report_flush(green__report_t *r) {
+  size_t off = 0;
+  ssize_t w;
+  while (off < r->n && (w = write(r->fd, r->buf + off, r->n - off)) != 0) {
+    if (w > 0) off += (size_t)w;
+    else if (errno != EINTR) break;
+  }
+  r->n = 0;
+}
+
+void green__report_put(green__report_t *r, const char *fmt, ...) {
+  va_list ap;
+  int len;
+  size_t room = sizeof r->buf - r->n;
+  va_start(ap, fmt);
+  len = vsnprintf(r->buf + r->n, room, fmt, ap);
+  va_end(ap);
+  if (len < 0) return;
+  if ((size_t)len >= room && r->n > 0) { /* it did not fit: write out what came before */
+    green__report_flush(r);
+    va_start(ap, fmt);
+    len = vsnprintf(r->buf, sizeof r->buf, fmt, ap);
+    va_end(ap);
+    if (len < 0) return;
+    room = sizeof r->buf;
+  }
+  r->n += (size_t)len < room ? (size_t)len : room - 1;
+}
+
+const char *green__report_prefix(void) {
+  return green__report_ops.prefix ? green__report_ops.prefix() : "libgreen";
+}
+
+void green__report_name(green__report_t *r, green_t *g) {
+  char words[160];
+  if (green__report_ops.describe && green__report_ops.describe(g, words, sizeof words)) {
+    green__report_put(r, "%s", words);
+  } else if (g == g->hub->main) {
+    green__report_put(r, "the main greenlet");
+  } else if (g == &g->hub->hub) {
+    green__report_put(r, "the hub");
+  } else {
+    green__report_put(r, "greenlet %llu", (unsigned long long)g->id);
+    if (*g->name) green__report_put(r, " \"%s\"", g->name);
+  }
+}
+
+/* ---- backtraces ----------------------------------------------------------------------- */
+
+static void put_frames(green__report_t *r, unw_cursor_t *c, const char *indent) {
+  unw_word_t ip, off;
+  char name[160];
+  Dl_info info;
+  const char *object;
+  int n;
+  for (n = 0; n < MAX_FRAMES; n++) {
+    if (green__unw.get_reg(c, UNW_REG_IP, &ip) < 0 || ip == 0) break;
+    if (green__unw.get_proc_name(c, name, sizeof name, &off) < 0) {
+      strcpy(name, "??");
+      off = 0;
+    }
+    object = dladdr((void *)ip, &info) && info.dli_fname ? info.dli_fname : "?";
+    if (strrchr(object, '/')) object = strrchr(object, '/') + 1;
+    green__report_put(r, "%s#%d %#lx %s+%#lx (%s)\n", indent, n, (unsigned long)ip, name,
+                      (unsigned long)off, object);
+    if (green__unw.step(c) <= 0) return;
+  }
+  if (n == MAX_FRAMES) green__report_put(r, "%s...\n", indent);
+}
+
+void green__report_backtrace_signal(green__report_t *r, ucontext_t *uc, const char *indent) {
+  unw_cursor_t c;
+  if (!green__unw.ready) {
+    green__report_put(r, "%s(no backtrace: libunwind.so.8 could not be loaded)\n", indent);
+    return;
+  }
+  if (green__unw.init_local2(&c, (unw_context_t *)uc, UNW_INIT_SIGNAL_FRAME) == 0)
+    put_frames(r, &c, indent);
+}
+
+void green__report_backtrace_here(green__report_t *r, const char *indent) {
+  unw_context_t uc;
+  unw_cursor_t c;
+  if (!green__unwind_load()) return;
+  getcontext((ucontext_t *)&uc);
+  if (green__unw.init_local2(&c, &uc, 0) == 0) put_frames(r, &c, indent);
+}
+
+/* The registers a switched-out greenlet resumes with, as a ucontext (ctx.h, ctx-*.S). */
+static int parked_context(const green__ctx_t *ctx, ucontext_t *uc) {
+#if GREEN_CTX_UCONTEXT
+  *uc = ctx->uc;
+  return 0;
+#elif defined(__x86_64__)
+  const uint64_t *sp = ctx->sp; /* [0] MXCSR, x87 CW; [1] r15 r14 r13 r12 rbx rbp; [7] rip */
+  memset(uc, 0, sizeof *uc);
+  uc->uc_mcontext.gregs[REG_R15] = (greg_t)sp[1];
+  uc->uc_mcontext.gregs[REG_R14] = (greg_t)sp[2];
+  uc->uc_mcontext.gregs[REG_R13] = (greg_t)sp[3];
+  uc->uc_mcontext.gregs[REG_R12] = (greg_t)sp[4];
+  uc->uc_mcontext.gregs[REG_RBX] = (greg_t)sp[5];
+  uc->uc_mcontext.gregs[REG_RBP] = (greg_t)sp[6];
+  uc->uc_mcontext.gregs[REG_RIP] = (greg_t)sp[7];
+  uc->uc_mcontext.gregs[REG_RSP] = (greg_t)(sp + 8);
+  return 0;
+#elif defined(__aarch64__)
+  const uint64_t *sp = ctx->sp; /* [0] x19..x28 [10] x29 [11] x30; 176 bytes in all */
+  int i;
+  memset(uc, 0, sizeof *uc);
+  for (i = 0; i < 10; i++) uc->uc_mcontext.regs[19 + i] = sp[i];
+  uc->uc_mcontext.regs[29] = sp[10];
+  uc->uc_mcontext.regs[30] = sp[11];
+  uc->uc_mcontext.pc = sp[11];
+  uc->uc_mcontext.sp = (uint64_t)((const char *)sp + 176);
+  return 0;
+#else
+  (void)ctx, (void)uc;
+  return -1;
+#endif
+}
+
+void green__report_backtrace_parked(green__report_t *r, green_t *g, const char *indent) {
+  ucontext_t uc;
+  unw_cursor_t c;
+  if (!green__unw.ready) {
+    green__report_put(r, "%s(no backtrace: libunwind.so.8 could not be loaded)\n", indent);
+    return;
+  }
+  if (parked_context(&g->ctx, &uc) == 0 &&
+      green__unw.init_local2(&c, (unw_context_t *)&uc, 0) == 0)
+    put_frames(r, &c, indent);
+}

@@ -1,0 +1,76 @@
+/*
+ * Reports the runtime writes by itself: the watchdog's, dumps, stack overflows, deadlocks.
+ * Lines are built in a fixed buffer and written straight to an fd (no malloc, no stdio), as
+ * most are written from a signal handler or a broken state. Backtraces come from libunwind,
+ * loaded privately on first need (green__unwind_load), and dladdr.
+ */
+#ifndef GREEN_REPORT_H
+#define GREEN_REPORT_H
+
+#include <stddef.h>
+#include <ucontext.h>
+
+#include "greenlet.h"
+
+#define UNW_LOCAL_ONLY
+#include <libunwind.h>
+
+typedef struct green__report {
+  int fd;
+  size_t n;
+  char buf[4096];
+} green__report_t;
+
+/* What the preload shim adds to reports; every member may be NULL. */
+typedef struct green__report_ops {
+  const char *(*prefix)(void); /* each line's prefix ("libgreen" when NULL) */
+  /* Words that name g for a report (under the shim: its thread); returns the length written. */
+  size_t (*describe)(green_t *g, char *buf, size_t len);
+} green__report_ops_t;
+
+extern green__report_ops_t green__report_ops;
+
+static inline void green__report_init(green__report_t *r, int fd) {
+  r->fd = fd;
+  r->n = 0;
+}
+
+/* Append to the buffer; it is written out whenever it fills up. */
+void green__report_put(green__report_t *r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Write the buffer out. */
+void green__report_flush(green__report_t *r);
+
+/* The prefix of each line. */
+const char *green__report_prefix(void);
+
+/* Append the words that name g: "greenlet 42 \"name\"", "the main greenlet", or the shim's. */
+void green__report_name(green__report_t *r, green_t *g);
+
+/* Load libunwind now if it is not yet (never from a signal handler: it takes locks and
+ * opens a pipe). Returns whether backtraces are possible. */
+int green__unwind_load(void);
+
+/* libunwind's calls, valid once green__unwind_load has returned 1 (ready is set then). */
+extern struct green__unw {
+  int (*init_local2)(unw_cursor_t *, unw_context_t *, int);
+  int (*step)(unw_cursor_t *);
+  int (*get_reg)(unw_cursor_t *, unw_regnum_t, unw_word_t *);
+  int (*get_proc_info)(unw_cursor_t *, unw_proc_info_t *);
+  int (*get_proc_name)(unw_cursor_t *, char *, size_t, unw_word_t *);
+  int ready;
+} green__unw;
+
+/* Append the backtrace of the code uc interrupted (a signal handler's context), one line
+ * per frame, each starting with `indent`. */
+void green__report_backtrace_signal(green__report_t *r, ucontext_t *uc, const char *indent);
+
+/* Append the backtrace of a greenlet that is switched out (not running on any thread), from
+ * its saved context, without switching to it. */
+void green__report_backtrace_parked(green__report_t *r, green_t *g, const char *indent);
+
+/* Append the backtrace of the caller. */
+void green__report_backtrace_here(green__report_t *r, const char *indent);
+
+#endif
