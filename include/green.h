@@ -87,6 +87,10 @@ GREEN_EXTERN int green_kill(green_t *g);
 /* The running greenlet; the thread's own stack is its main greenlet. Never NULL. */
 GREEN_EXTERN green_t *green_current(void);
 
+/* g's id: unique in the process and never reused (dumps name greenlets by it; the thread's
+ * main greenlet has one too). 0 + errno (ESRCH, EINVAL) for a handle that is not valid here. */
+GREEN_EXTERN unsigned long long green_id(green_t *g);
+
 /* g's state, or -1 + errno for a handle that is not valid here. */
 GREEN_EXTERN int green_state(green_t *g);
 
@@ -753,8 +757,19 @@ typedef enum green_wait {
 /* The kind's name in dumps ("fd", "mutex"...), or NULL outside [0, GREEN_WAIT_KINDS). */
 GREEN_EXTERN const char *green_wait_name(int kind);
 
+/* Write a dump of every hub to fd: each hub's thread and counts, then each of its greenlets
+ * (id, name, state, what it waits on and for how long, its backtrace), like Go's goroutine
+ * dump. Other hubs' threads write their own part, asked by SIGURG (unless the program handles
+ * SIGURG itself); one that has not answered within a second is listed without greenlets.
+ * GREEN_DUMP_SIGNAL in the environment (a name such as SIGUSR2, or a number) names a signal
+ * that writes one to stderr. When GREEN_DEBUG is set, a deadlock (every greenlet parked,
+ * nothing can wake one) writes its hub's part before main's call fails with EDEADLK.
+ * EBADF for a bad fd. */
+GREEN_EXTERN int green_dump(int fd);
+
 typedef struct green_stats {
-  size_t greenlets;        /* handles not yet released (the main greenlet excluded) */
+  size_t greenlets;        /* alive: handles not yet released (the main greenlet excluded) */
+  size_t greenlets_peak;   /* the most alive at once */
   size_t ready;            /* in the ready queue */
   size_t blocked;          /* parked */
   size_t fds;              /* fds the hub has a watcher or waiters for */
@@ -762,8 +777,15 @@ typedef struct green_stats {
   size_t stacks_pooled;    /* free stacks kept committed for reuse */
   size_t stacks_guarded;   /* stacks (in use or pooled) with a guard page below */
   size_t stacks_unguarded; /* ... without one: the map-count budget was spent */
-  unsigned long long switches; /* context switches since the hub started */
-  unsigned long long polls;    /* libev loop iterations */
+  size_t stack_bytes_reserved;  /* address space mapped for stacks (the hub's own included) */
+  size_t stack_bytes_committed; /* ... of it resident in memory (counted now, with mincore) */
+  unsigned long long spawns;      /* greenlets spawned since the hub started */
+  unsigned long long switches;    /* context switches since the hub started */
+  unsigned long long preemptions; /* greenlets switched out for using up their time slice */
+  unsigned long long parks[GREEN_WAIT_KINDS]; /* parks, by what they waited on */
+  unsigned long long polls;       /* libev loop iterations */
+  double longest_away;     /* the longest time, in seconds, the hub spent between two polls of
+                              its loop (a coarse clock: a few ms resolution) */
 } green_stats_t;
 
 /* Fill *st for the calling thread's hub. */

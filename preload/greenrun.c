@@ -18,7 +18,7 @@
 
 static const char usage[] =
     "usage: greenrun [--threads=green|native] [--timeslice=MS] [--watchdog=MS] [--debug]\n"
-    "                [--] command [args...]\n"
+    "                [--dump-signal=SIG] [--stats] [--] command [args...]\n"
     "\n"
     "Runs command with libgreen-preload.so: every thread it creates is a greenlet on one OS\n"
     "thread, and every call that would block (read, write, accept, connect, poll, select,\n"
@@ -36,6 +36,9 @@ static const char usage[] =
     "  --watchdog=MS     report on stderr, with a backtrace, a thread that keeps the others\n"
     "                    from running that long (GREEN_WATCHDOG_MS; default 1000, 0: off).\n"
     "  --debug           log every call that parks to stderr (GREEN_DEBUG=1).\n"
+    "  --dump-signal=SIG on signal SIG (SIGUSR2, a number...), write every green thread,\n"
+    "                    what it waits on and its backtrace to stderr (GREEN_DUMP_SIGNAL).\n"
+    "  --stats           at exit, write the hub's counters to stderr (GREEN_STATS=1).\n"
     "\n"
     "Child processes inherit the shim (it is in LD_PRELOAD).\n";
 
@@ -109,9 +112,9 @@ static int static_binary(const char *path) {
 }
 
 int main(int argc, char **argv) {
-  const char *threads = "green", *timeslice = NULL, *watchdog = NULL;
+  const char *threads = "green", *timeslice = NULL, *watchdog = NULL, *dump_signal = NULL;
   char shim[PATH_MAX], path[PATH_MAX];
-  int i = 1, debug = 0;
+  int i = 1, debug = 0, stats = 0;
   for (; i < argc && argv[i][0] == '-'; i++) {
     if (strcmp(argv[i], "--") == 0) {
       i++;
@@ -127,6 +130,10 @@ int main(int argc, char **argv) {
       timeslice = argv[i] + 12;
     } else if (strncmp(argv[i], "--watchdog=", 11) == 0) {
       watchdog = argv[i] + 11;
+    } else if (strncmp(argv[i], "--dump-signal=", 14) == 0) {
+      dump_signal = argv[i] + 14;
+    } else if (strcmp(argv[i], "--stats") == 0) {
+      stats = 1;
     } else {
       fprintf(stderr, "greenrun: unknown option %s\n\n%s", argv[i], usage);
       return 2;
@@ -144,7 +151,9 @@ int main(int argc, char **argv) {
   if (set_preload(shim) != 0 || setenv("GREEN_THREADS", threads, 1) != 0 ||
       (debug && setenv("GREEN_DEBUG", "1", 1) != 0) ||
       (timeslice && setenv("GREEN_TIMESLICE_MS", timeslice, 1) != 0) ||
-      (watchdog && setenv("GREEN_WATCHDOG_MS", watchdog, 1) != 0)) {
+      (watchdog && setenv("GREEN_WATCHDOG_MS", watchdog, 1) != 0) ||
+      (dump_signal && setenv("GREEN_DUMP_SIGNAL", dump_signal, 1) != 0) ||
+      (stats && setenv("GREEN_STATS", "1", 1) != 0)) {
     perror("greenrun");
     return 127;
   }

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../src/dump.h"
 #include "../src/report.h"
 #include "../src/tick.h"
 #include "../src/wait.h"
@@ -79,9 +80,9 @@ static const char *report_prefix(void) {
   return prefix;
 }
 
-/* The tick's handler is the runtime's own: calls made in it pass straight to libc. */
-static void tick_enter(void) { green__shim_tls.sigdepth++; }
-static void tick_leave(void) { green__shim_tls.sigdepth--; }
+/* The runtime's handlers are its own: calls made in them pass straight to libc. */
+static void report_enter(void) { green__shim_tls.sigdepth++; }
+static void report_leave(void) { green__shim_tls.sigdepth--; }
 
 static size_t report_describe(green_t *g, char *buf, size_t len) {
   green__shim_thread_t *rec = g->preload;
@@ -89,6 +90,7 @@ static size_t report_describe(green_t *g, char *buf, size_t len) {
   const char *name = rec ? rec->name : "";
   if (g == g->hub->main || (rec && rec->is_main)) n = snprintf(buf, len, "the main thread");
   else if (!rec) n = snprintf(buf, len, "a greenlet of the runtime");
+  else if (rec->tid) n = snprintf(buf, len, "green thread %d", (int)rec->tid);
   else n = snprintf(buf, len, "green thread %p", (void *)rec);
   if (n >= 0 && (size_t)n < len && *name) n += snprintf(buf + n, len - (size_t)n, " \"%s\"", name);
   return n < 0 ? 0 : (size_t)n < len ? (size_t)n : len - 1;
@@ -101,14 +103,19 @@ static double env_seconds(const char *name, double dflt) {
   return s && *s ? atof(s) / 1000 : dflt;
 }
 
-/* Green mode preempts and watches by default; native mode has one thread per hub. */
+/* Green mode preempts and watches by default; native mode has one thread per hub, and the
+ * timer signal only carries dumps' requests. A deadlock is always reported: the program
+ * would hang without a word. */
 static void tick_init(void) {
-  static const green__tick_ops_t ops = {tick_enter, tick_leave, green__shim_signal_foreign};
+  static const green__tick_ops_t ops = {green__shim_signal_foreign};
+  int native = green__shim_config.native;
   green__report_ops.prefix = report_prefix;
   green__report_ops.describe = report_describe;
-  if (green__shim_config.native) return;
-  green__tick_configure(env_seconds("GREEN_TIMESLICE_MS", 0.010),
-                        env_seconds("GREEN_WATCHDOG_MS", 1.0), &ops);
+  green__report_ops.enter = report_enter;
+  green__report_ops.leave = report_leave;
+  green__dump_deadlocks = 1;
+  green__tick_configure(native ? 0 : env_seconds("GREEN_TIMESLICE_MS", 0.010),
+                        native ? 0 : env_seconds("GREEN_WATCHDOG_MS", 1.0), &ops);
   if (green__hub_peek()) green__tick_start(green__hub_peek()); /* made before us */
 }
 
@@ -128,8 +135,14 @@ static int (*program_main)(int, char **, char **);
 /* main() returned or exit() was called: from here on calls pass through, and no timer of the
  * hub interrupts an atexit handler. */
 static void leave_running(void) {
-  __atomic_store_n(&green__shim_phase, GREEN__SHIM_EXITING, __ATOMIC_RELEASE);
+  char buf[64];
+  const char *stats;
+  int was = __atomic_exchange_n(&green__shim_phase, GREEN__SHIM_EXITING, __ATOMIC_ACQ_REL);
   if (green__shim_tls.hub) green__tick_stop(green__shim_tls.hub);
+  if (was == GREEN__SHIM_EXITING || !(stats = green__shim_env("GREEN_STATS", buf, sizeof buf)) ||
+      !*stats || strcmp(stats, "0") == 0)
+    return;
+  green__dump_stats(2);
 }
 
 static int main_wrapper(int argc, char **argv, char **envp) {

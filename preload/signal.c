@@ -32,6 +32,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "../src/dump.h"
 #include "../src/tick.h"
 #include "../src/wait.h"
 #include "../src/ownfd.h"
@@ -131,13 +132,15 @@ static int install(int sig, const struct sigaction *act, struct sigaction *old) 
 
 /* The timer signal of preemption and the watchdog (src/tick.c) stays the runtime's: the
  * program's action for it is only recorded, reported back, and called for the signals that
- * are not ticks (kill, out-of-band data). SIG_DFL and SIG_IGN both ignore SIGURG. */
-static struct sigaction tick_prog; /* the program's view; all-zero is SIG_DFL */
+ * are not ticks (kill, out-of-band data). SIG_DFL and SIG_IGN both ignore SIGURG. So does
+ * the dump signal (--dump-signal), whose program action is never called. */
+static struct sigaction tick_prog, dump_prog; /* the program's view; all-zero is SIG_DFL */
 
-static int tick_install(int sig, const struct sigaction *act, struct sigaction *old) {
-  struct sigaction prev = tick_prog;
+static int keep_install(int sig, const struct sigaction *act, struct sigaction *old) {
+  struct sigaction *kept = sig == GREEN__TICK_SIGNAL ? &tick_prog : &dump_prog;
+  struct sigaction prev = *kept;
   if (act) {
-    tick_prog = *act;
+    *kept = *act;
     __atomic_store_n(&prog_flags[sig], act->sa_flags, __ATOMIC_RELAXED);
     __atomic_store_n(&prog_fn[sig], (void *)act->sa_handler, __ATOMIC_RELAXED);
   }
@@ -155,7 +158,8 @@ GREEN__SHIM_EXPORT int sigaction(int sig, const struct sigaction *act, struct si
   green__real_ready();
   if (sig <= 0 || sig >= _NSIG || sig == SIGKILL || sig == SIGSTOP)
     return green__real.sigaction(sig, act, old);
-  if (sig == GREEN__TICK_SIGNAL && green__tick_owns_signal()) return tick_install(sig, act, old);
+  if ((sig == GREEN__TICK_SIGNAL && green__tick_owns_signal()) || sig == green__dump_signal)
+    return keep_install(sig, act, old);
   return install(sig, act, old);
 }
 

@@ -18,6 +18,33 @@ struct chunk {
   green_t handles[CHUNK_HANDLES];
 };
 
+green_t *green__greenlet_at(struct green__hub *h, const void *p) {
+  green__list_t *n;
+  uintptr_t a = (uintptr_t)p;
+  if (!p) return NULL;
+  if (p == h->main || p == &h->hub) return (green_t *)p;
+  for (n = h->chunks.next; n != &h->chunks; n = n->next) {
+    struct chunk *c = green__container_of(n, struct chunk, link);
+    uintptr_t first = (uintptr_t)c->handles;
+    if (a >= first && a < (uintptr_t)(c->handles + CHUNK_HANDLES))
+      return (a - first) % sizeof(green_t) == 0 && c->handles[(a - first) / sizeof(green_t)].magic == GREEN__MAGIC
+                 ? (green_t *)p
+                 : NULL;
+  }
+  return NULL;
+}
+
+void green__greenlet_each(struct green__hub *h, void (*fn)(green_t *g, void *arg), void *arg) {
+  green__list_t *n;
+  size_t i;
+  fn(h->main, arg);
+  for (n = h->chunks.next; n != &h->chunks; n = n->next) {
+    struct chunk *c = green__container_of(n, struct chunk, link);
+    for (i = 0; i < CHUNK_HANDLES; i++)
+      if (c->handles[i].magic == GREEN__MAGIC) fn(&c->handles[i], arg);
+  }
+}
+
 static green_t *handle_alloc(struct green__hub *h) {
   green__list_t *n = green__list_pop_front(&h->free_handles);
   if (!n) {
@@ -139,7 +166,8 @@ green_t *green__greenlet_new(void *(*fn)(void *), void *arg, size_t stack_size) 
   g->sigmask = h->current->sigmask; /* as pthread_create: the creator's mask */
   green__list_init(&g->wait_link);
   green__ctx_make(&g->ctx, g->stack->lo, g->stack->size - g->stack->color, entry, g);
-  h->ngreenlets++;
+  if (++h->ngreenlets > h->peak) h->peak = h->ngreenlets;
+  h->spawns++;
   if (green__unlikely(h->tick != NULL)) green__tick_spawned(h);
   return g;
 }
@@ -291,6 +319,17 @@ void green_yield(void) {
 green_t *green_current(void) {
   struct green__hub *h = green__hub_get();
   return h ? h->current : NULL;
+}
+
+unsigned long long green_id(green_t *g) {
+  struct green__hub *h = green__hub_get();
+  int r;
+  if (!h) return 0;
+  if ((r = green__greenlet_check(h, g))) {
+    green__fail(r);
+    return 0;
+  }
+  return g->id;
 }
 
 int green_state(green_t *g) {

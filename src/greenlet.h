@@ -122,6 +122,14 @@ static inline void green__greenlet_watch(green_t *g, green__watch_t *w) {
   g->flags |= GREEN__WATCHED;
 }
 
+/* The live handle of h (its main or hub greenlet included) at address p, or NULL: for an
+ * address read where a greenlet may be (a mutex's owner), which must not be dereferenced
+ * blindly. */
+green_t *green__greenlet_at(struct green__hub *h, const void *p);
+
+/* Call fn on h's main greenlet, then on each live handle of h (not the hub greenlet). */
+void green__greenlet_each(struct green__hub *h, void (*fn)(green_t *g, void *arg), void *arg);
+
 /* Prepare the fields a handle keeps for its whole life (its timer, its empty lists). */
 void green__greenlet_init_handle(green_t *g);
 

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "dns.h"
+#include "dump.h"
 #include "local.h"
 #include "ownfd.h"
 #include "threadsafe.h"
@@ -48,6 +49,7 @@ static pthread_mutex_t hubs_mutex = PTHREAD_MUTEX_INITIALIZER;
 
 void green__hubs_lock(void) { pthread_mutex_lock(&hubs_mutex); }
 void green__hubs_unlock(void) { pthread_mutex_unlock(&hubs_mutex); }
+int green__hubs_trylock(void) { return pthread_mutex_trylock(&hubs_mutex) == 0; }
 
 uint64_t green__hub_take_ids(struct green__hub *h) {
   h->next_id = __atomic_fetch_add(&ids_taken, ID_BATCH, __ATOMIC_RELAXED);
@@ -133,6 +135,7 @@ void green__hub_preempt(struct green__hub *h) {
   green_t *self = h->current;
   h->yield_due = 0;
   if (self == &h->hub || self->state != GREEN_RUNNING) return;
+  h->preemptions++;
   self->state = GREEN_READY;
   h->requeue = self;
   switch_to(h, self, &h->hub);
@@ -166,6 +169,7 @@ void green__hub_schedule(struct green__hub *h) {
 static void report_deadlock(struct green__hub *h) {
   green_t *g = h->main;
   while (g->resumed) g = g->resumed; /* main waits for a generator: fail the generator's call */
+  green__dump_deadlock(h);
   if (g->state != GREEN_BLOCKED || (g->flags & GREEN__GEN_WAIT))
     green__fatal("deadlock: every greenlet is parked and nothing can wake them");
   green__wake(h, g, -EDEADLK);
@@ -178,6 +182,8 @@ static int can_wake(struct green__hub *h) {
 }
 
 static void poll_loop(struct green__hub *h) {
+  double away = coarse_now() - h->last_poll;
+  if (away > h->longest_away) h->longest_away = away;
   if (!green__list_empty(&h->ready) || !green__list_empty(&h->calls.soon) || h->requeue) {
     ev_run(h->loop, EVRUN_NOWAIT);
   } else if (!can_wake(h)) {
@@ -321,6 +327,7 @@ static struct green__hub *hub_create(void) {
   green__hub_tls = h;
   hubs_add(h);
   green__tick_configure_from_env();
+  green__dump_configure_from_env();
   green__tick_start(h); /* a hub works without its timers */
   return h;
 nomem:
@@ -355,11 +362,18 @@ void green__hub_fork_child(void) {
   pthread_setspecific(hub_key, NULL); /* no destructor for the parent's hub at thread exit */
 }
 
+/* A live greenlet's stack of its own size is in no slab of the pool: count it apart. */
+static void add_lone_stack(green_t *g, void *arg) {
+  if (g->stack && !g->stack->slab) *(size_t *)arg += green__stack_resident(g->stack);
+}
+
 int green_stats(green_stats_t *st) {
   struct green__hub *h = green__hub_get();
   if (!h) return -1;
   if (!st) return green__fail(-EINVAL);
+  memset(st, 0, sizeof *st);
   st->greenlets = h->ngreenlets;
+  st->greenlets_peak = h->peak;
   st->ready = h->nready - !green__list_empty(&h->hub.run_link); /* not the hub itself */
   st->blocked = h->nblocked;
   st->fds = h->fds.active;
@@ -367,7 +381,14 @@ int green_stats(green_stats_t *st) {
   st->stacks_pooled = h->stacks.nhot;
   st->stacks_guarded = h->stacks.guarded;
   st->stacks_unguarded = h->stacks.unguarded;
+  st->stack_bytes_reserved = h->stacks.mapped;
+  st->stack_bytes_committed = green__stack_pool_resident(&h->stacks);
+  green__greenlet_each(h, add_lone_stack, &st->stack_bytes_committed);
+  st->spawns = h->spawns;
   st->switches = h->switches;
+  st->preemptions = h->preemptions;
+  memcpy(st->parks, h->parks, sizeof st->parks);
   st->polls = h->polls;
+  st->longest_away = h->longest_away;
   return 0;
 }

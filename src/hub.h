@@ -34,9 +34,13 @@ struct green__hub {
   int sigmasks;                 /* the preload shim keeps a signal mask per greenlet */
   unsigned long long switches, polls;
   unsigned long long parks[GREEN_WAIT_KINDS]; /* by what they waited on */
+  unsigned long long spawns, preemptions;
+  size_t peak;                  /* the most greenlets alive at once */
+  double longest_away;          /* the longest time between two polls */
   uint64_t next_id, ids_left;   /* greenlet ids, taken from the process's in batches */
   green__list_t all_link;       /* in the process's list of hubs (green__hubs) */
   pid_t tid;                    /* the OS thread it belongs to */
+  int deadlock_dumped;          /* its deadlock report is written (dump.c) */
   green__list_t free_handles;   /* released greenlet structs */
   green__list_t chunks;         /* memory the handles come from */
   green__stack_pool_t stacks;
@@ -53,6 +57,7 @@ struct green__hub {
 extern green__list_t green__hubs;
 void green__hubs_lock(void);
 void green__hubs_unlock(void);
+int green__hubs_trylock(void); /* whether it took the lock */
 
 /* A fresh greenlet id for a greenlet of h (its batch comes from the process's counter). */
 static inline uint64_t green__hub_new_id(struct green__hub *h) {

@@ -144,12 +144,27 @@ void green__report_backtrace_signal(green__report_t *r, ucontext_t *uc, const ch
     put_frames(r, &c, indent);
 }
 
-void green__report_backtrace_here(green__report_t *r, const char *indent) {
+/* Step c past the frame of function `below`; whether it was found. */
+static int skip_through(unw_cursor_t *c, const char *below) {
+  char name[160];
+  unw_word_t off;
+  int n;
+  for (n = 0; n < MAX_FRAMES; n++) {
+    int found = green__unw.get_proc_name(c, name, sizeof name, &off) == 0 && strcmp(name, below) == 0;
+    if (green__unw.step(c) <= 0) return 0;
+    if (found) return 1;
+  }
+  return 0;
+}
+
+void green__report_backtrace_here(green__report_t *r, const char *indent, const char *below) {
   unw_context_t uc;
   unw_cursor_t c;
   if (!green__unwind_load()) return;
   getcontext((ucontext_t *)&uc);
-  if (green__unw.init_local2(&c, &uc, 0) == 0) put_frames(r, &c, indent);
+  if (green__unw.init_local2(&c, &uc, 0) != 0) return;
+  if (below && !skip_through(&c, below) && green__unw.init_local2(&c, &uc, 0) != 0) return;
+  put_frames(r, &c, indent);
 }
 
 /* The registers a switched-out greenlet resumes with, as a ucontext (ctx.h, ctx-*.S). */

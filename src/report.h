@@ -26,6 +26,8 @@ typedef struct green__report_ops {
   const char *(*prefix)(void); /* each line's prefix ("libgreen" when NULL) */
   /* Words that name g for a report (under the shim: its thread); returns the length written. */
   size_t (*describe)(green_t *g, char *buf, size_t len);
+  void (*enter)(void); /* around the runtime's own signal handlers (reports, preemption): the */
+  void (*leave)(void); /* shim passes every call made there straight to libc */
 } green__report_ops_t;
 
 extern green__report_ops_t green__report_ops;
@@ -70,7 +72,8 @@ void green__report_backtrace_signal(green__report_t *r, ucontext_t *uc, const ch
  * its saved context, without switching to it. */
 void green__report_backtrace_parked(green__report_t *r, green_t *g, const char *indent);
 
-/* Append the backtrace of the caller. */
-void green__report_backtrace_here(green__report_t *r, const char *indent);
+/* Append the backtrace of the caller, from the frame below the one of function `below`
+ * (the report's own frames left out; every frame when none is `below`). */
+void green__report_backtrace_here(green__report_t *r, const char *indent, const char *below);
 
 #endif

@@ -105,7 +105,7 @@ void green__stack_pool_init(green__stack_pool_t *p) {
   green__list_init(&p->cold);
   green__list_init(&p->slabs);
   green__list_init(&p->graveyard);
-  p->nhot = p->ncold = p->in_use = p->guarded = p->unguarded = 0;
+  p->nhot = p->ncold = p->in_use = p->guarded = p->unguarded = p->mapped = 0;
 }
 
 static void annotate_new(green__stack_t *s) {
@@ -167,6 +167,7 @@ static int slab_new(green__stack_pool_t *p) {
     count_guard(p, &slab->stacks[i], 1);
   }
   p->ncold += SLAB_STACKS;
+  p->mapped += slab->len;
   green__list_push_back(&p->slabs, &slab->link);
   return 0;
 }
@@ -182,6 +183,7 @@ static void slab_free(green__stack_pool_t *p, struct green__slab *slab) {
     annotate_gone(s);
   }
   munmap(slab->base, slab->len);
+  p->mapped -= slab->len;
   if (slab->vmas > 1) budget_give((long)slab->vmas - 1);
   green__list_remove(&slab->link);
   free(slab);
@@ -208,6 +210,7 @@ static green__stack_t *lone_new(green__stack_pool_t *p, size_t size, int *err) {
   annotate_new(s);
   guard(s, 1);
   count_guard(p, s, 1);
+  p->mapped += page_size + size;
   return s;
 }
 
@@ -215,6 +218,7 @@ static void lone_free(green__stack_pool_t *p, green__stack_t *s) {
   count_guard(p, s, -1);
   annotate_gone(s);
   munmap(s->lo - page_size, page_size + s->size);
+  p->mapped -= page_size + s->size;
   if (s->guarded) budget_give(2);
   free(s);
 }
@@ -292,4 +296,31 @@ void green__stack_pool_destroy(green__stack_pool_t *p) {
   green__stack_trim(p);
   while (!green__list_empty(&p->slabs))
     slab_free(p, green__container_of(p->slabs.next, struct green__slab, link));
+}
+
+/* Resident bytes of [base, base + len), page-aligned. */
+static size_t resident(const char *base, size_t len) {
+  unsigned char vec[256];
+  size_t pages = len / page_size, done = 0, n = 0, i, chunk;
+  while (done < pages) {
+    chunk = pages - done < sizeof vec ? pages - done : sizeof vec;
+    if (mincore((void *)(base + done * page_size), chunk * page_size, vec) != 0) break;
+    for (i = 0; i < chunk; i++) n += vec[i] & 1;
+    done += chunk;
+  }
+  return n * page_size;
+}
+
+size_t green__stack_resident(const green__stack_t *s) { return resident(s->lo, s->size); }
+
+size_t green__stack_pool_resident(const green__stack_pool_t *p) {
+  const green__list_t *n;
+  size_t bytes = 0;
+  for (n = p->slabs.next; n != &p->slabs; n = n->next) {
+    const struct green__slab *slab = green__container_of(n, struct green__slab, link);
+    bytes += resident(slab->base, slab->len);
+  }
+  for (n = p->graveyard.next; n != &p->graveyard; n = n->next)
+    bytes += green__stack_resident(green__container_of(n, green__stack_t, link));
+  return bytes;
 }

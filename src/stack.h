@@ -36,6 +36,7 @@ typedef struct green__stack_pool {
   green__list_t slabs;
   green__list_t graveyard;/* ended non-default stacks, unmapped once nobody runs on them */
   size_t nhot, ncold, in_use, guarded, unguarded;
+  size_t mapped;          /* bytes of address space mapped for stacks, guard pages included */
 } green__stack_pool_t;
 
 /* The default usable size of a stack when GREEN_STACK_SIZE is not set (256 KiB; the preload
@@ -55,6 +56,13 @@ void green__stack_release(green__stack_pool_t *p, green__stack_t *s);
 /* Return pages and mappings beyond the pool's bounds to the kernel. Must not run on a stack
  * of this pool that has been released (the hub calls it from its own stack when idle). */
 void green__stack_trim(green__stack_pool_t *p);
+
+/* Bytes of s's pages that are resident (mincore). */
+size_t green__stack_resident(const green__stack_t *s);
+
+/* Bytes resident in p's slabs and its ended non-default stacks; the non-default stacks of
+ * live greenlets are not the pool's (green__stack_resident counts each). */
+size_t green__stack_pool_resident(const green__stack_pool_t *p);
 
 /* Tell AddressSanitizer a switch is coming from the running stack to [lo, lo+size);
  * *fake keeps the running stack's fake frames (fake NULL: it is ending, never resumes). */

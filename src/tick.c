@@ -49,6 +49,7 @@
 #include "hub.h"
 #include "internal.h"
 #include "ownfd.h"
+#include "dump.h"
 #include "report.h"
 
 #define SLICE_TICKS 2      /* slice timer periods per slice */
@@ -355,13 +356,13 @@ static void on_slice(struct green__hub *h, struct green__tick *t, ucontext_t *uc
   h->yield_due = 1;
   if (h->current->nopreempt || !safe_point(uc)) return; /* at its next hooked call, or later */
   t->slice_ticks = 0;
-  if (cfg.ops.leave) cfg.ops.leave();
+  if (green__report_ops.leave) green__report_ops.leave();
   green__ownfd_depth--;
   t->in_handler = 0;
   green__hub_preempt(h); /* returns when the greenlet's turn comes again */
   t->in_handler = 1;
   green__ownfd_depth++;
-  if (cfg.ops.enter) cfg.ops.enter();
+  if (green__report_ops.enter) green__report_ops.enter();
 }
 
 /* Whether a greenlet other than the running one could run now, or as soon as the loop polls
@@ -400,11 +401,25 @@ static void on_watchdog(struct green__hub *h, struct green__tick *t, ucontext_t 
   }
 }
 
+/* Another thread's dump asks for this hub's section. */
+static void answer_dump(struct green__hub *h, ucontext_t *uc) {
+  green__ownfd_depth++;
+  if (green__report_ops.enter) green__report_ops.enter();
+  green__dump_answer(h, uc);
+  if (green__report_ops.leave) green__report_ops.leave();
+  green__ownfd_depth--;
+}
+
 static void on_tick(int sig, siginfo_t *si, void *ucv) {
   struct green__hub *h = green__hub_peek();
   struct green__tick *t = h ? h->tick : NULL;
   int saved = errno;
   const void *tag = si->si_code == SI_TIMER ? si->si_value.sival_ptr : NULL;
+  if (si->si_code == SI_QUEUE && si->si_pid == getpid() && si->si_value.sival_ptr == &green__dump_tag) {
+    if (h) answer_dump(h, ucv);
+    errno = saved;
+    return;
+  }
   if (tag != &slice_tag && tag != &dog_tag) {
     if (cfg.ops.foreign) cfg.ops.foreign(sig, si, ucv);
     errno = saved;
@@ -413,10 +428,10 @@ static void on_tick(int sig, siginfo_t *si, void *ucv) {
   if (!t || t->in_handler) goto out;
   t->in_handler = 1;
   green__ownfd_depth++;
-  if (cfg.ops.enter) cfg.ops.enter();
+  if (green__report_ops.enter) green__report_ops.enter();
   if (tag == &slice_tag) on_slice(h, t, ucv);
   else on_watchdog(h, t, ucv);
-  if (cfg.ops.leave) cfg.ops.leave();
+  if (green__report_ops.leave) green__report_ops.leave();
   green__ownfd_depth--;
   t->in_handler = 0;
 out:
@@ -434,19 +449,31 @@ static void find_runtime(void) {
 }
 
 
-void green__tick_configure(double slice, double watchdog, const green__tick_ops_t *ops) {
+static void install_handler(void) {
   struct sigaction sa;
-  cfg.configured = 1;
-  cfg.slice = slice > 0 ? slice : 0;
-  cfg.watchdog = watchdog > 0 ? watchdog : 0;
-  if (ops) cfg.ops = *ops;
-  if (cfg.handler_installed || (!cfg.slice && !cfg.watchdog)) return;
+  if (cfg.handler_installed) return;
   find_runtime();
   memset(&sa, 0, sizeof sa);
   sa.sa_sigaction = on_tick;
   sa.sa_flags = SA_SIGINFO | SA_RESTART | SA_NODEFER;
   sigemptyset(&sa.sa_mask);
   if (sigaction(GREEN__TICK_SIGNAL, &sa, NULL) == 0) cfg.handler_installed = 1;
+}
+
+void green__tick_configure(double slice, double watchdog, const green__tick_ops_t *ops) {
+  cfg.configured = 1;
+  cfg.slice = slice > 0 ? slice : 0;
+  cfg.watchdog = watchdog > 0 ? watchdog : 0;
+  if (ops) cfg.ops = *ops;
+  if (cfg.slice || cfg.watchdog || cfg.ops.foreign) install_handler();
+}
+
+int green__tick_claim_signal(void) {
+  struct sigaction old;
+  if (!cfg.handler_installed && sigaction(GREEN__TICK_SIGNAL, NULL, &old) == 0 &&
+      !(old.sa_flags & SA_SIGINFO) && (old.sa_handler == SIG_DFL || old.sa_handler == SIG_IGN))
+    install_handler();
+  return cfg.handler_installed;
 }
 
 int green__tick_owns_signal(void) { return cfg.handler_installed; }

@@ -20,8 +20,6 @@ struct green__tick;
 
 /* What the preload shim adds to the mechanism; every member may be NULL. */
 typedef struct green__tick_ops {
-  void (*enter)(void);                  /* around the handler's own work: the shim passes */
-  void (*leave)(void);                  /* every call made there straight to libc */
   /* A GREEN__TICK_SIGNAL that is not a tick (kill, out-of-band data): the program's. */
   void (*foreign)(int sig, siginfo_t *si, void *uc);
 } green__tick_ops_t;
@@ -31,6 +29,10 @@ void green__tick_configure(double slice, double watchdog, const green__tick_ops_
 
 /* Whether the runtime's handler has GREEN__TICK_SIGNAL. */
 int green__tick_owns_signal(void);
+
+/* Install the handler for a dump's requests to other hubs, unless the program has a handler
+ * of its own for GREEN__TICK_SIGNAL. Whether the runtime's handler has the signal. */
+int green__tick_claim_signal(void);
 
 /* Start the timers of the calling thread's hub h as configured (hub creation calls it).
  * Returns 0 or -errno; a hub works without them. */

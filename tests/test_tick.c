@@ -68,3 +68,39 @@ TEST_CASE(watchdog_report) {
   ASSERT_TRUE(strstr(strstr(buf, "blocked for") + 1, "blocked for") == NULL); /* once */
   ASSERT_OK(green_join(g, NULL, -1));
 }
+
+__attribute__((noinline)) void *tick_test_spinner(void *arg) {
+  double until = green_now() + *(double *)arg;
+  while (green_now() < until) {
+  }
+  return NULL;
+}
+
+/* The blocking monitor: a greenlet computes for 0.6 s with preemption off while main's timer
+ * is due: one report names it as running, with its function in the backtrace. */
+TEST_CASE(watchdog_names_spinner) {
+  int p[2], saved_err = dup(2);
+  char buf[8192] = {0};
+  double seconds = 0.6;
+  ssize_t n;
+  green_t *g;
+  ASSERT_OK(pipe2(p, O_NONBLOCK));
+  ASSERT_OK(dup2(p[1], 2));
+  ASSERT_OK(green_set_watchdog(0.2));
+  ASSERT_PTR_NE(g = green_spawn(tick_test_spinner, &seconds), NULL);
+  ASSERT_OK(green_set_name(g, "spinner"));
+  ASSERT_OK(green_sleep(0.05));
+  ASSERT_OK(green_set_watchdog(0));
+  ASSERT_OK(dup2(saved_err, 2));
+  close(saved_err);
+  n = read(p[0], buf, sizeof buf - 1);
+  close(p[0]);
+  close(p[1]);
+  ASSERT_TRUE(n > 0);
+  fputs(buf, stderr);
+  ASSERT_TRUE(strstr(buf, "libgreen: the hub has been blocked for 0.") != NULL);
+  ASSERT_TRUE(strstr(buf, "running (in no system call), greenlet ") != NULL);
+  ASSERT_TRUE(strstr(buf, " \"spinner\"\n") != NULL);
+  ASSERT_TRUE(strstr(buf, "tick_test_spinner") != NULL);
+  ASSERT_OK(green_join(g, NULL, -1));
+}

@@ -1,0 +1,33 @@
+/*
+ * Dumps of every hub and greenlet: green_dump, the dump signal (GREEN_DUMP_SIGNAL) and the
+ * deadlock report.
+ */
+#ifndef GREEN_DUMP_H
+#define GREEN_DUMP_H
+
+#include <ucontext.h>
+
+struct green__hub;
+
+/* The sigev value of a dump's request to another hub's thread (tick.c's signal). */
+extern const char green__dump_tag;
+
+/* In the handler of that request, on h's thread: write h's section of the dump in progress. */
+void green__dump_answer(struct green__hub *h, ucontext_t *uc);
+
+/* Every greenlet of h is parked and nothing can wake one: report it, with h's section, once
+ * per hub, when GREEN_DEBUG is set or green__dump_deadlocks says so (the preload shim). */
+void green__dump_deadlock(struct green__hub *h);
+extern int green__dump_deadlocks;
+
+/* Install the handler of GREEN_DUMP_SIGNAL (a name such as SIGUSR2, or a number) if it is
+ * set, once; hub creation calls it. */
+void green__dump_configure_from_env(void);
+
+/* The signal that writes a dump to stderr (0: none). */
+extern int green__dump_signal;
+
+/* Write the calling thread's hub's counters (green_stats) to fd, a few readable lines. */
+void green__dump_stats(int fd);
+
+#endif
