@@ -496,13 +496,13 @@ static int may_block(struct green__hub *h) {
 /* Take one of the GREEN_DNS_MAX_INFLIGHT slots, waiting for it when all are taken: a
  * finishing query hands its slot straight to the first waiter, so nobody overtakes the
  * queue. 0 or -errno. */
-static int take_slot(struct green__hub *h, struct green__dns *d) {
+static int take_slot(struct green__hub *h, struct green__dns *d, const char *name) {
   if (d->pending < GREEN_DNS_MAX_INFLIGHT) {
     d->pending++;
     return 0;
   }
   green__list_push_back(&d->throttled, &h->current->wait_link);
-  return green__park(h, GREEN_WAIT_DNS, d, INFINITY, 1);
+  return green__park(h, GREEN_WAIT_DNS, name, INFINITY, 1);
 }
 
 /* A query on ch in the slot the caller holds; NULL (the slot given back) when out of
@@ -521,8 +521,9 @@ static query_t *query_new(struct green__dns *d, chan_t *ch) {
 }
 
 /* Park until q's callback has run. On success the caller owns q; otherwise q is abandoned
- * to its callback and -ECANCELED or -ETIMEDOUT is returned. */
-static int await(struct green__hub *h, query_t *q) {
+ * to its callback and -ECANCELED or -ETIMEDOUT is returned. name: the name looked up, for
+ * dumps (NULL for a reverse lookup). */
+static int await(struct green__hub *h, query_t *q, const char *name) {
   struct green__dns *d = q->dns;
   int r = 0;
   q->submitting = 0;
@@ -532,7 +533,7 @@ static int await(struct green__hub *h, query_t *q) {
   }
   while (!q->done && !r) {
     green__list_push_back(&q->waiters, &h->current->wait_link);
-    r = green__park(h, GREEN_WAIT_DNS, q, INFINITY, 1);
+    r = green__park(h, GREEN_WAIT_DNS, name, INFINITY, 1);
   }
   if (q->done) return 0;
   if (++d->abandoned == d->pending) { /* nobody waits for any answer: stop them all */
@@ -568,14 +569,14 @@ int green__dns_lookup(struct green__hub *h, const char *name, int family,
   if ((r = dns_get(h, &d)) < 0 || (r = may_block(h)) < 0) goto fail;
   if (d->cache && green__dns_cache_get(d->cache, name, family, green_now(), &status, out))
     return status;
-  if ((r = take_slot(h, d)) < 0) goto fail;
+  if ((r = take_slot(h, d, name)) < 0) goto fail;
   ch = &d->chans[d->nchans > 1 && !green__dns_hosts_may_have(d->hosts, name, green_now())];
   if (!(q = query_new(d, ch))) return EAI_MEMORY;
   memset(&hints, 0, sizeof hints);
   hints.ai_family = family;
   hints.ai_flags = ARES_AI_CANONNAME | ARES_AI_NOSORT; /* dns_sort.c sorts, when it matters */
   ares_getaddrinfo(ch->c, name, NULL, &hints, addrinfo_cb, q);
-  if ((r = await(h, q)) < 0) goto fail;
+  if ((r = await(h, q, name)) < 0) goto fail;
   status = collect(q, out, err);
   if (d->cache && (status == 0 || status == EAI_NONAME || status == EAI_NODATA))
     green__dns_cache_put(d->cache, name, family, green_now(), status, status ? NULL : *out);
@@ -591,12 +592,12 @@ int green__dns_reverse(struct green__hub *h, const void *addr, int family,
   struct green__dns *d;
   query_t *q;
   int r;
-  if ((r = dns_get(h, &d)) < 0 || (r = may_block(h)) < 0 || (r = take_slot(h, d)) < 0) goto fail;
+  if ((r = dns_get(h, &d)) < 0 || (r = may_block(h)) < 0 || (r = take_slot(h, d, NULL)) < 0) goto fail;
   if (!(q = query_new(d, &d->chans[0]))) return EAI_MEMORY;
   q->addr = addr;
   q->family = family;
   ares_gethostbyaddr(d->chans[0].c, addr, family == AF_INET ? 4 : 16, family, hostent_cb, q);
-  if ((r = await(h, q)) < 0) goto fail;
+  if ((r = await(h, q, NULL)) < 0) goto fail;
   return collect(q, out, err);
 fail:
   if (r == -ENOMEM) return EAI_MEMORY;

@@ -97,6 +97,10 @@ static void put_wait(green__report_t *r, struct green__hub *h, green_t *g) {
   case GREEN_WAIT_CALL:
     green__report_put(r, "%s()", (const char *)on);
     break;
+  case GREEN_WAIT_DNS:
+    if (on) green__report_put(r, "DNS lookup of \"%.100s\"", (const char *)on);
+    else green__report_put(r, "DNS reverse lookup");
+    break;
   case GREEN_WAIT_JOIN:
   case GREEN_WAIT_GENERATOR:
     green__report_put(r, "%s of ", wait_names[g->wait_kind]);

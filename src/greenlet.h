@@ -58,8 +58,7 @@ struct green {
   green__list_t wait_link;    /* in the list of what it is parked on */
   uint8_t wait_kind;          /* green_wait_t: what it is parked on, for dumps */
   uint64_t id;                /* unique in the process, never reused (0: the hub greenlet) */
-  const void *wait_on;        /* the object it is parked on; the fd (intptr_t) for an fd,
-                                 the call's name for GREEN_WAIT_CALL */
+  const void *wait_on;        /* what it is parked on, as green__park's `on` says */
   double wait_since;          /* the loop's time when it parked */
   int wait_events;            /* fd events it waits for */
   int ready_events;           /* fd events that woke it */

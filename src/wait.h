@@ -10,7 +10,8 @@
 
 /* Park the running greenlet. Before calling, link it where its waker will look (wait_link,
  * or a field such as joiner). kind (green_wait_t) and `on` say what it waits for, in dumps:
- * the object, or the fd as an intptr_t. `at` is an absolute time on green_now()'s clock (INFINITY: no
+ * the object; the fd as an intptr_t; the name for a DNS lookup (NULL for a reverse one) or the
+ * call for GREEN_WAIT_CALL, as a string. `at` is an absolute time on green_now()'s clock (INFINITY: no
  * own timeout); loop_wait says the libev loop can wake it (an fd watcher). Returns the
  * waker's reason: 0, GREEN__TIMER when `at` passed, -ETIMEDOUT when the scoped deadline
  * passed, -ECANCELED when killed, -EBADF when its fd was closed, -EDEADLK when nothing could

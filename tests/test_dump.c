@@ -1,7 +1,9 @@
 /* Dumps, the deadlock report and the counters (src/dump.c). Linked with libgreen.so, as a
  * program would be; the parked greenlets' functions are not static, so their names are in
  * the dynamic symbol table whatever the build strips. */
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netdb.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -278,4 +280,39 @@ TEST_CASE(stats_counts) {
   ASSERT_TRUE(strcmp(green_wait_name(GREEN_WAIT_MUTEX), "mutex") == 0);
   ASSERT_PTR_EQ(green_wait_name(GREEN_WAIT_KINDS), NULL);
   ASSERT_PTR_EQ(green_wait_name(-1), NULL);
+}
+
+/* ---- a DNS lookup ------------------------------------------------------------------------ */
+
+__attribute__((noinline)) void *dump_test_resolver(void *arg) {
+  struct addrinfo *res = NULL;
+  int r = green_getaddrinfo("dump-test.invalid", "80", NULL, &res);
+  (void)arg;
+  if (r == 0) green_freeaddrinfo(res);
+  return r == EAI_SYSTEM && errno == ECANCELED ? NULL : (void *)1;
+}
+
+/* A lookup sent to a server that never answers is listed with the name it looks up. */
+TEST_CASE(dns_lookup) {
+  struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  socklen_t len = sizeof sa;
+  char servers[64], *dump, *s;
+  int silent = socket(AF_INET, SOCK_DGRAM, 0);
+  green_t *g;
+  void *r;
+  ASSERT_OK(bind(silent, (struct sockaddr *)&sa, sizeof sa));
+  ASSERT_OK(getsockname(silent, (struct sockaddr *)&sa, &len));
+  snprintf(servers, sizeof servers, "127.0.0.1:%d", ntohs(sa.sin_port));
+  ASSERT_OK(setenv("GREEN_DNS_SERVERS", servers, 1));
+  ASSERT_PTR_NE(g = green_spawn(dump_test_resolver, NULL), NULL);
+  ASSERT_OK(green_sleep(0.05));
+  dump = capture_stderr(dump_to_stderr, NULL);
+  fputs(dump, stdout);
+  ASSERT_TRUE((s = section(dump, green_id(g))) != NULL);
+  ASSERT_TRUE(strstr(s, "[waiting on DNS lookup of \"dump-test.invalid\", for 0.") != NULL);
+  ASSERT_TRUE(strstr(s, "dump_test_resolver") != NULL);
+  ASSERT_OK(green_kill(g));
+  ASSERT_OK(green_join(g, &r, 5));
+  ASSERT_PTR_EQ(r, NULL);
+  close(silent);
 }
