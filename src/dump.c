@@ -57,6 +57,13 @@ const char green__dump_tag = 0; /* the request signal's sigev value */
 
 /* ---- one greenlet --------------------------------------------------------------------- */
 
+/* The clock of the hub's last_poll, which greenlets park with (hub.c). */
+static double coarse_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
 static const char *fd_kind(int fd) {
   struct stat st;
   if (fstat(fd, &st) < 0) return "closed";
@@ -186,7 +193,7 @@ static void put_each(green_t *g, void *arg) {
  * h->current asked for the dump itself). with_hub: the hub greenlet's backtrace too, when it
  * is the one running. */
 static void put_hub(green__report_t *r, struct green__hub *h, ucontext_t *uc, int with_hub) {
-  struct section s = {r, h, uc, ev_time()};
+  struct section s = {r, h, uc, coarse_now()};
   put_hub_line(r, h);
   green__greenlet_each(h, put_each, &s);
   if (with_hub && h->current == &h->hub) {

@@ -39,7 +39,7 @@ static void hand_over(struct green__hub *h, green_t *to) {
   self->state = GREEN_BLOCKED;
   self->wait_kind = GREEN_WAIT_GENERATOR;
   self->wait_on = to;
-  self->wait_since = ev_now(h->loop);
+  self->wait_since = h->last_poll;
   green__hub_switch(h, to);
   self->wait_kind = GREEN_WAIT_NONE;
 }

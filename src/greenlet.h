@@ -59,7 +59,8 @@ struct green {
   uint8_t wait_kind;          /* green_wait_t: what it is parked on, for dumps */
   uint64_t id;                /* unique in the process, never reused (0: the hub greenlet) */
   const void *wait_on;        /* what it is parked on, as green__park's `on` says */
-  double wait_since;          /* the loop's time when it parked */
+  double wait_since;          /* when it parked: the hub's last_poll then (CLOCK_MONOTONIC_COARSE,
+                                 read at the hub's last poll before it parked) */
   int wait_events;            /* fd events it waits for */
   int ready_events;           /* fd events that woke it */
   size_t joins_pending;       /* targets of its join/joinall that have not ended */
