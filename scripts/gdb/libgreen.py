@@ -301,12 +301,12 @@ def _mutex_owner(layout, address, by_address):
 
 
 def wait_clock_now():
-    """The time wait_since is measured on (libev's ev_now: the wall clock) in a live process
+    """The time wait_since is measured on (the hub's CLOCK_MONOTONIC_COARSE) in a live process
     on this machine; None for a core file or a remote target."""
     connection = getattr(gdb.selected_inferior(), "connection", None)
     if connection is None or connection.type != "native":
         return None
-    return time.time()
+    return time.clock_gettime(getattr(time, "CLOCK_MONOTONIC_COARSE", 6))  # Linux: 6
 
 
 def _thread_name(record):
