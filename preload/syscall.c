@@ -226,8 +226,11 @@ GREEN__SHIM_EXPORT long syscall(long nr, ...) {
   va_end(ap);
   green__real_ready();
   if (nr == SYS_futex) return green__shim_futex(a);
-  r = io_call(nr, a, &routed);
-  if (!routed) r = wait_call(nr, a, &routed);
+  routed = 0;
+  if (!(green__shim_tls.sigdepth | green__shim_tls.busy)) { /* else the hooks would pass too */
+    r = io_call(nr, a, &routed);
+    if (!routed) r = wait_call(nr, a, &routed);
+  }
   if (!routed) r = id_call(nr, a, &routed);
   return routed ? r : pass(nr, a);
 }

@@ -270,7 +270,9 @@ int green_dump(int fd) {
   green__unwind_load();
   pthread_mutex_lock(&dump_mutex);
   green__hubs_lock();
+  green__report_enter();
   dump(fd, NULL, 1);
+  green__report_leave();
   green__hubs_unlock();
   pthread_mutex_unlock(&dump_mutex);
   return 0;
@@ -288,6 +290,7 @@ void green__dump_deadlock(struct green__hub *h) {
   if (!green__dump_deadlocks || h->deadlock_dumped) return;
   h->deadlock_dumped = 1;
   green__unwind_load();
+  green__report_enter();
   green__report_init(&r, 2);
   green__report_put(&r, "%s: deadlock: every greenlet of thread %d is parked and nothing can "
                         "wake one (all goroutines are asleep)\n",
@@ -295,6 +298,7 @@ void green__dump_deadlock(struct green__hub *h) {
   put_hub(&r, h, NULL, 0);
   green__report_put(&r, "\n%s: end of deadlock report\n", green__report_prefix());
   green__report_flush(&r);
+  green__report_leave();
 }
 
 /* ---- the dump signal ------------------------------------------------------------------ */
@@ -304,14 +308,14 @@ int green__dump_signal;
 static void on_dump_signal(int sig, siginfo_t *si, void *uc) {
   int saved = errno, listed;
   (void)sig, (void)si;
-  if (green__report_ops.enter) green__report_ops.enter();
+  green__report_enter();
   if (pthread_mutex_trylock(&dump_mutex) == 0) { /* else a dump is being written */
     listed = green__hubs_trylock();
     dump(2, uc, listed);
     if (listed) green__hubs_unlock();
     pthread_mutex_unlock(&dump_mutex);
   }
-  if (green__report_ops.leave) green__report_ops.leave();
+  green__report_leave();
   errno = saved;
 }
 

@@ -54,10 +54,12 @@ int green__unwind_load(void) {
   static int tried;
   if (!tried) {
     tried = 1;
+    green__report_enter();
     green__ownfd_depth++; /* libunwind's pipe, which it writes to test addresses: the runtime's */
     load();
     if (green__unw.ready) warm_up();
     green__ownfd_depth--;
+    green__report_leave();
   }
   return green__unw.ready;
 }

@@ -32,6 +32,15 @@ typedef struct green__report_ops {
 
 extern green__report_ops_t green__report_ops;
 
+/* Around every report, in a handler or not: the calls libunwind and libc make meanwhile
+ * (libunwind writes to a pipe to test addresses) go straight to the kernel. */
+static inline void green__report_enter(void) {
+  if (green__report_ops.enter) green__report_ops.enter();
+}
+static inline void green__report_leave(void) {
+  if (green__report_ops.leave) green__report_ops.leave();
+}
+
 static inline void green__report_init(green__report_t *r, int fd) {
   r->fd = fd;
   r->n = 0;

@@ -356,13 +356,13 @@ static void on_slice(struct green__hub *h, struct green__tick *t, ucontext_t *uc
   h->yield_due = 1;
   if (h->current->nopreempt || !safe_point(uc)) return; /* at its next hooked call, or later */
   t->slice_ticks = 0;
-  if (green__report_ops.leave) green__report_ops.leave();
+  green__report_leave();
   green__ownfd_depth--;
   t->in_handler = 0;
   green__hub_preempt(h); /* returns when the greenlet's turn comes again */
   t->in_handler = 1;
   green__ownfd_depth++;
-  if (green__report_ops.enter) green__report_ops.enter();
+  green__report_enter();
 }
 
 /* Whether a greenlet other than the running one could run now, or as soon as the loop polls
@@ -404,9 +404,9 @@ static void on_watchdog(struct green__hub *h, struct green__tick *t, ucontext_t 
 /* Another thread's dump asks for this hub's section. */
 static void answer_dump(struct green__hub *h, ucontext_t *uc) {
   green__ownfd_depth++;
-  if (green__report_ops.enter) green__report_ops.enter();
+  green__report_enter();
   green__dump_answer(h, uc);
-  if (green__report_ops.leave) green__report_ops.leave();
+  green__report_leave();
   green__ownfd_depth--;
 }
 
@@ -428,10 +428,10 @@ static void on_tick(int sig, siginfo_t *si, void *ucv) {
   if (!t || t->in_handler) goto out;
   t->in_handler = 1;
   green__ownfd_depth++;
-  if (green__report_ops.enter) green__report_ops.enter();
+  green__report_enter();
   if (tag == &slice_tag) on_slice(h, t, ucv);
   else on_watchdog(h, t, ucv);
-  if (green__report_ops.leave) green__report_ops.leave();
+  green__report_leave();
   green__ownfd_depth--;
   t->in_handler = 0;
 out:
