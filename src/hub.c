@@ -25,6 +25,7 @@
 
 #include "dns.h"
 #include "local.h"
+#include "overflow.h"
 #include "ownfd.h"
 #include "threadsafe.h"
 #include "tick.h"
@@ -259,6 +260,7 @@ static void hub_destroy(void *arg) {
   ev_loop_destroy(h->loop);
   green__ownfd_depth--;
   green__stack_pool_destroy(&h->stacks);
+  green__overflow_hub_stop(h);
   if (green__hub_tls == h) green__hub_tls = NULL;
   free(h);
 }
@@ -312,6 +314,7 @@ static struct green__hub *hub_create(void) {
   main_stack_bounds(h->main);
 #endif
   if (start_hub_greenlet(h) < 0) goto nomem;
+  green__overflow_hub_start(h);
   h->main->id = green__hub_new_id(h);
   h->tid = (pid_t)syscall(SYS_gettid);
   h->current = h->main;
