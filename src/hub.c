@@ -116,6 +116,7 @@ static inline void switch_sigmask(struct green__hub *h, green_t *from, green_t *
 
 /* Switch from the running greenlet to `to`; returns when someone switches back to `from`. */
 static void switch_to(struct green__hub *h, green_t *from, green_t *to) {
+  if (green__unlikely(from->flags & GREEN__CANARY)) green__overflow_check(from);
   switch_sigmask(h, from, to);
   h->current = to;
   to->state = GREEN_RUNNING;
@@ -278,6 +279,7 @@ static int start_hub_greenlet(struct green__hub *h) {
   if (!g->stack) return err;
   g->stack_lo = g->stack->lo;
   g->stack_size = g->stack->size;
+  green__overflow_arm(g);
   green__ctx_make(&g->ctx, g->stack->lo, g->stack->size, hub_main, h);
   return 0;
 }

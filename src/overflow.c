@@ -17,11 +17,24 @@
  * again and the process dies of SIGSEGV, with a core, as without libgreen. In library mode a
  * handler the program installs after the first hub replaces the runtime's (no reports then).
  *
+ * Unguarded stacks (past the guard budget). The lowest CANARY_BYTES of such a stack are its
+ * canary: zeros, as the kernel hands out untouched pages (a free stack that was used is clean
+ * too: its last greenlet would have been reported). Reading it maps the kernel's shared zero
+ * page, so it costs no memory where a random canary would commit a page per stack (a kernel
+ * without the zero page, as some sandboxes', commits one for the read too: 4 KiB per
+ * unguarded greenlet). Every switch-out of the greenlet checks it (one branch on a flag in
+ * switch_to; none for guarded stacks): a frame that ran over it left non-zero bytes there,
+ * and the report comes at the latest when the greenlet next parks. The report runs on a fresh
+ * mapping, not on the spent stack, and shows the greenlet's backtrace from the context it
+ * saved. Frames that jump over the canary without writing it (a large array left unwritten),
+ * or write only zeros there, are not seen; what they wrote below is a neighbour's stack.
+ *
  * Under AddressSanitizer the guard pages' faults are ASan's: no handler is installed.
  */
 #include "overflow.h"
 
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,7 +46,9 @@
 #include "report.h"
 
 enum {
+  CANARY_BYTES = 64,         /* one cache line at the bottom of an unguarded stack */
   ALT_STACK = 64 * 1024,     /* the handler's frames and libunwind's walk, beside the kernel's */
+  REPORT_STACK = 64 * 1024,  /* the canary report's */
 };
 
 static const int fault_signals[2] = {SIGSEGV, SIGBUS};
@@ -194,4 +209,38 @@ void green__overflow_hub_stop(struct green__hub *h) {
   off.ss_flags = SS_DISABLE;
   if (sigaltstack(&off, NULL) == 0) munmap(h->altstack, page_size + cur.ss_size);
   h->altstack = NULL;
+}
+
+/* ---- unguarded stacks: the canary ----------------------------------------------------- */
+
+/* Not instrumented: an overflow's frames may have left ASan's redzones poisoned down there. */
+__attribute__((no_sanitize_address)) static int canary_intact(const green__stack_t *s) {
+  const uint64_t *w = (const uint64_t *)(const void *)s->lo;
+  uint64_t any = 0;
+  size_t i;
+  for (i = 0; i < CANARY_BYTES / sizeof *w; i++) any |= w[i];
+  return any == 0;
+}
+
+static void canary_report_main(void *arg) {
+  green__stack_switch_end(NULL);
+  report(arg, " (no guard page: found by its canary at its switch-out)", NULL, 1);
+}
+
+/* Report g, the running greenlet, from a fresh stack: g's is spent, and what lies below it is
+ * a neighbour's. The switch saves g's context, which its backtrace starts from. */
+__attribute__((noreturn, noinline)) static void report_canary(green_t *g) {
+  green__ctx_t ctx;
+  char *lo = mmap(NULL, REPORT_STACK, PROT_READ | PROT_WRITE,
+                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  if (lo == MAP_FAILED)
+    report(g, " (no guard page: found by its canary at its switch-out)", NULL, 0);
+  green__ctx_make(&ctx, lo, REPORT_STACK, canary_report_main, g);
+  green__stack_switch_begin(NULL, lo, REPORT_STACK);
+  green__ctx_switch(&g->ctx, &ctx);
+  abort(); /* never resumed */
+}
+
+void green__overflow_check(green_t *g) {
+  if (green__unlikely(!canary_intact(g->stack))) report_canary(g);
 }

@@ -75,6 +75,27 @@ static void *overflow_by_recursion(void *arg) {
   return (void *)(recurse_deeply((long)(intptr_t)arg) + 1); /* + 1: not a tail call */
 }
 
+static const char *stack_top; /* a local of the greenlet's function, near its stack's top */
+
+/* Recurse until the frames run `past` bytes below the bottom of a STACK-byte stack (the
+ * first frame starts up to 1 KiB below its top), then park down there. */
+__attribute__((noinline)) static long recurse_past_bottom(long past) {
+  volatile char pad[200];
+  size_t i;
+  for (i = 0; i < sizeof pad; i++) pad[i] = (char)(past | 1);
+  if (stack_top - (const char *)pad > STACK + past) {
+    green_sleep(0.001);
+    return 0;
+  }
+  return recurse_past_bottom(past) + pad[past % (long)sizeof pad];
+}
+
+static void *overflow_then_park(void *arg) {
+  char top;
+  stack_top = &top;
+  return (void *)recurse_past_bottom((long)(intptr_t)arg);
+}
+
 /* ---- guarded stacks ------------------------------------------------------------------ */
 
 static void guarded_scenario(void) { run_greenlet(overflow_by_recursion, "overflow-victim"); }
@@ -144,4 +165,55 @@ TEST_CASE(chained_handler) {
   run_child(&c, chained_overflow_scenario, 1);
   assert_killed_by(&c, SIGABRT);
   assert_says(&c, "\"overflow-victim\" overflowed its 256 KiB stack\n");
+}
+
+/* ---- unguarded stacks (GREEN_STACK_GUARDS=0) ----------------------------------------- */
+
+static void canary_scenario(void) {
+  green_stats_t st;
+  green_t *g;
+  if (green_stats(&st) != 0 || st.stacks_guarded != 0) _exit(4);
+  g = green_spawn(overflow_then_park, (void *)(intptr_t)512);
+  if (!g || green_set_name(g, "no-guard") != 0) _exit(3);
+  green_join(g, NULL, -1);
+}
+
+/* Frames that ran 512 bytes past the bottom of an unguarded stack: the canary finds them when
+ * the greenlet parks down there, and the backtrace from where it parked shows the recursion. */
+TEST_CASE(canary) {
+  static child_t c;
+  run_child(&c, canary_scenario, 0);
+  assert_killed_by(&c, SIGABRT);
+  assert_says(&c, "libgreen: greenlet 2 \"no-guard\" overflowed its 256 KiB stack (no guard "
+                  "page: found by its canary at its switch-out)\n");
+  assert_says(&c, "recurse_past_bottom+");
+  assert_says(&c, "green_sleep+");
+}
+
+static long greenlets_done;
+
+/* Deep, but never at the bottom: about 3/4 of the stack, a park at the deepest point. */
+static void *deep_but_within(void *arg) {
+  char top;
+  (void)arg;
+  stack_top = &top;
+  recurse_past_bottom(-(STACK / 4));
+  greenlets_done++;
+  return NULL;
+}
+
+/* No false report: greenlets on unguarded stacks, reused from the pool, go deep and park. */
+TEST_CASE(canary_quiet) {
+  green_t *gs[64];
+  green_stats_t st;
+  int round, i;
+  setenv("GREEN_STACK_GUARDS", "0", 1); /* read at the first hub, which this case makes */
+  for (round = 0; round < 4; round++) {
+    for (i = 0; i < 64; i++) ASSERT_PTR_NE(gs[i] = green_spawn(deep_but_within, NULL), NULL);
+    ASSERT_OK(green_stats(&st));
+    ASSERT_EQ(st.stacks_guarded, 0);
+    ASSERT_GE(st.stacks_unguarded, 64);
+    ASSERT_OK(green_joinall(gs, 64, -1));
+  }
+  ASSERT_EQ(greenlets_done, 4 * 64);
 }
