@@ -106,6 +106,8 @@ static void tick_init(void) {
   static const green__tick_ops_t ops = {tick_enter, tick_leave, green__shim_signal_foreign};
   green__report_ops.prefix = report_prefix;
   green__report_ops.describe = report_describe;
+  green__report_ops.enter = tick_enter;
+  green__report_ops.leave = tick_leave;
   if (green__shim_config.native) return;
   green__tick_configure(env_seconds("GREEN_TIMESLICE_MS", 0.010),
                         env_seconds("GREEN_WATCHDOG_MS", 1.0), &ops);
