@@ -165,7 +165,7 @@ static void setup(void) {
     if (sigaction(fault_signals[i], &sa, &chained[i]) == 0)
       __atomic_store_n(&owned[i], 1, __ATOMIC_RELEASE);
 #else
-  (void)sa, (void)i, (void)on_fault;
+  (void)sa, (void)i, (void)on_fault, (void)fault_signals;
 #endif
   green__unwind_load();
 }

@@ -30,7 +30,8 @@ static void run_child(child_t *c, void (*scenario)(void), int guards) {
     setrlimit(RLIMIT_CORE, &none);
     dup2(p[1], 2);
     close(p[0]);
-    if (!guards) setenv("GREEN_STACK_GUARDS", "0", 1);
+    if (guards) unsetenv("GREEN_STACK_GUARDS");
+    else setenv("GREEN_STACK_GUARDS", "0", 1);
     scenario();
     _exit(0);
   }
