@@ -167,7 +167,9 @@ static void setup(void) {
 #else
   (void)sa, (void)i, (void)on_fault, (void)fault_signals;
 #endif
-  green__unwind_load();
+  if (green__report_ops.enter) green__report_ops.enter(); /* libunwind's calls (sigprocmask, */
+  green__unwind_load();                                  /* pipe) must not make this hub */
+  if (green__report_ops.leave) green__report_ops.leave();
 }
 
 /* An alternate signal stack for the calling thread, with a guard page below; its mapping, or

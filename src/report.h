@@ -27,8 +27,8 @@ typedef struct green__report_ops {
   const char *(*prefix)(void); /* each line's prefix ("libgreen" when NULL) */
   /* Words that name g for a report (under the shim: its thread); returns the length written. */
   size_t (*describe)(green_t *g, char *buf, size_t len);
-  void (*enter)(void); /* around a report written in a signal handler: the shim passes */
-  void (*leave)(void); /* every call made there (libunwind's) straight to libc */
+  void (*enter)(void); /* around a report written in a signal handler, and libunwind's load: */
+  void (*leave)(void); /* the shim passes every call made there straight to libc */
 } green__report_ops_t;
 
 extern green__report_ops_t green__report_ops;
