@@ -88,7 +88,7 @@ __attribute__((noinline)) static long recurse_past_bottom(long past) {
     green_sleep(0.001);
     return 0;
   }
-  return recurse_past_bottom(past) + pad[past % (long)sizeof pad];
+  return recurse_past_bottom(past) + pad[sizeof pad - 1];
 }
 
 static void *overflow_then_park(void *arg) {
