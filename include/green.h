@@ -7,6 +7,13 @@
  * Timeouts are seconds as a double; a negative timeout waits forever, NaN is EINVAL.
  * Every blocking call fails with ETIMEDOUT once the greenlet's scoped deadline passes and with
  * ECANCELED once the greenlet has been killed.
+ *
+ * Stack overflows: a greenlet that runs off its stack is reported on stderr ("libgreen:
+ * greenlet 42 "name" overflowed its 256 KiB stack", then its backtrace) and the process
+ * aborts. A guarded stack's fault is caught by a SIGSEGV/SIGBUS handler the first hub installs
+ * (on an alternate signal stack per hub thread); other faults go to the handler installed
+ * before it, else kill as before. A handler installed after the first hub replaces it. A stack
+ * past the guard-page budget has a canary instead, checked whenever its greenlet switches out.
  */
 #ifndef GREEN_H
 #define GREEN_H

@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "../src/dump.h"
+#include "../src/overflow.h"
 #include "../src/tick.h"
 #include "../src/wait.h"
 #include "../src/ownfd.h"
@@ -103,6 +104,13 @@ static int needs_trampoline(int sig, const struct sigaction *act) {
          !(act->sa_flags & SA_NOCLDWAIT);
 }
 
+/* The kernel's action for sig; for SIGSEGV and SIGBUS once the runtime's overflow handler has
+ * them (src/overflow.c), the action that handler passes the program's own faults on to. */
+static int kernel_sigaction(int sig, const struct sigaction *act, struct sigaction *old) {
+  if (green__overflow_owns_signal(sig)) return green__overflow_chain(sig, act, old);
+  return green__real.sigaction(sig, act, old);
+}
+
 /* Install the program's action `act` for sig (the trampoline where needed); *old gets what
  * the program had (its own view). */
 static int install(int sig, const struct sigaction *act, struct sigaction *old) {
@@ -110,7 +118,7 @@ static int install(int sig, const struct sigaction *act, struct sigaction *old) 
   int was = wrapped[sig], r;
   if (was) prev = prog[sig];
   if (!act || !needs_trampoline(sig, act)) {
-    r = green__real.sigaction(sig, act, was ? NULL : &prev);
+    r = kernel_sigaction(sig, act, was ? NULL : &prev);
     if (r == 0 && act) wrapped[sig] = 0;
     if (r == 0 && act && sig == SIGCHLD)
       chld_active = act->sa_handler == SIG_DFL && !(act->sa_flags & SA_NOCLDWAIT);
@@ -122,7 +130,7 @@ static int install(int sig, const struct sigaction *act, struct sigaction *old) 
     tramp.sa_sigaction = trampoline;
     tramp.sa_flags |= SA_SIGINFO;
     if (sig == SIGCHLD && !is_function((void *)act->sa_handler)) tramp.sa_flags |= SA_RESTART;
-    r = green__real.sigaction(sig, &tramp, was ? NULL : &prev);
+    r = kernel_sigaction(sig, &tramp, was ? NULL : &prev);
     if (r == 0) wrapped[sig] = 1;
     if (r == 0 && sig == SIGCHLD) chld_active = !(act->sa_flags & SA_NOCLDWAIT);
   }

@@ -9,6 +9,7 @@
 #include "hub.h"
 #include "tick.h"
 #include "local.h"
+#include "overflow.h"
 #include "wait.h"
 
 enum { CHUNK_HANDLES = 64 };
@@ -94,6 +95,10 @@ __attribute__((noinline, cold)) static void notify_end(struct green__hub *h, gre
  * green__stack_release): the watchers run before the stack is given back, so nothing they do
  * can hand it to another greenlet while it is still in use. */
 static void end(struct green__hub *h, green_t *g) {
+  if (g->flags & GREEN__CANARY) { /* its last switch-out is now; after it, no stack */
+    if (g == h->current) green__overflow_check(g);
+    g->flags &= ~GREEN__CANARY;
+  }
   g->state = GREEN_DEAD;
   if (green__unlikely(g->flags & GREEN__WATCHED)) notify_end(h, g);
   green__stack_release(&h->stacks, g->stack);
@@ -165,6 +170,7 @@ green_t *green__greenlet_new(void *(*fn)(void *), void *arg, size_t stack_size) 
   g->rdlocks = 0;
   g->sigmask = h->current->sigmask; /* as pthread_create: the creator's mask */
   green__list_init(&g->wait_link);
+  green__overflow_arm(g);
   green__ctx_make(&g->ctx, g->stack->lo, g->stack->size - g->stack->color, entry, g);
   if (++h->ngreenlets > h->peak) h->peak = h->ngreenlets;
   h->spawns++;

@@ -25,6 +25,8 @@ enum {
                                  caller waiting for the generator it resumed; only a direct
                                  switch resumes it, never green__wake */
   GREEN__WATCHED = 1u << 4,   /* end_watches may be non-empty */
+  GREEN__CANARY = 1u << 5,    /* its stack has no guard page: each switch-out checks the
+                                 canary at its bottom (overflow.c) */
 };
 
 /* What green__park returns when the caller's own timer ran out (not the deadline). */

@@ -26,6 +26,7 @@
 #include "dns.h"
 #include "dump.h"
 #include "local.h"
+#include "overflow.h"
 #include "ownfd.h"
 #include "threadsafe.h"
 #include "tick.h"
@@ -117,6 +118,7 @@ static inline void switch_sigmask(struct green__hub *h, green_t *from, green_t *
 
 /* Switch from the running greenlet to `to`; returns when someone switches back to `from`. */
 static void switch_to(struct green__hub *h, green_t *from, green_t *to) {
+  if (green__unlikely(from->flags & GREEN__CANARY)) green__overflow_check(from);
   switch_sigmask(h, from, to);
   h->current = to;
   to->state = GREEN_RUNNING;
@@ -265,6 +267,7 @@ static void hub_destroy(void *arg) {
   ev_loop_destroy(h->loop);
   green__ownfd_depth--;
   green__stack_pool_destroy(&h->stacks);
+  green__overflow_hub_stop(h);
   if (green__hub_tls == h) green__hub_tls = NULL;
   free(h);
 }
@@ -282,6 +285,7 @@ static int start_hub_greenlet(struct green__hub *h) {
   if (!g->stack) return err;
   g->stack_lo = g->stack->lo;
   g->stack_size = g->stack->size;
+  green__overflow_arm(g);
   green__ctx_make(&g->ctx, g->stack->lo, g->stack->size, hub_main, h);
   return 0;
 }
@@ -318,6 +322,7 @@ static struct green__hub *hub_create(void) {
   main_stack_bounds(h->main);
 #endif
   if (start_hub_greenlet(h) < 0) goto nomem;
+  green__overflow_hub_start(h);
   h->main->id = green__hub_new_id(h);
   h->tid = (pid_t)syscall(SYS_gettid);
   h->current = h->main;

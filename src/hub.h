@@ -51,6 +51,7 @@ struct green__hub {
   struct green__dns *dns;       /* the resolver's channel, from the first lookup on */
   green__calls_t calls;         /* callbacks the hub runs (call.c) */
   struct green_hub *handle;     /* how other threads reach it (threadsafe.c); NULL until asked */
+  void *altstack;               /* the alternate signal stack made for its thread (overflow.c) */
 };
 
 /* Every hub of the process, oldest first, linked by all_link: walk it holding the lock. */

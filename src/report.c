@@ -115,25 +115,59 @@ void green__report_name(green__report_t *r, green_t *g) {
 
 /* ---- backtraces ----------------------------------------------------------------------- */
 
-static void put_frames(green__report_t *r, unw_cursor_t *c, const char *indent) {
+static void put_frame(green__report_t *r, unw_cursor_t *c, const char *indent, long n) {
   unw_word_t ip, off;
   char name[160];
   Dl_info info;
   const char *object;
+  if (green__unw.get_reg(c, UNW_REG_IP, &ip) < 0) return;
+  if (green__unw.get_proc_name(c, name, sizeof name, &off) < 0) {
+    strcpy(name, "??");
+    off = 0;
+  }
+  object = dladdr((void *)ip, &info) && info.dli_fname ? info.dli_fname : "?";
+  if (strrchr(object, '/')) object = strrchr(object, '/') + 1;
+  green__report_put(r, "%s#%ld %#lx %s+%#lx (%s)\n", indent, n, (unsigned long)ip, name,
+                    (unsigned long)off, object);
+}
+
+static int has_frame(unw_cursor_t *c) {
+  unw_word_t ip;
+  return green__unw.get_reg(c, UNW_REG_IP, &ip) == 0 && ip != 0;
+}
+
+static void put_frames(green__report_t *r, unw_cursor_t *c, const char *indent) {
   int n;
-  for (n = 0; n < MAX_FRAMES; n++) {
-    if (green__unw.get_reg(c, UNW_REG_IP, &ip) < 0 || ip == 0) break;
-    if (green__unw.get_proc_name(c, name, sizeof name, &off) < 0) {
-      strcpy(name, "??");
-      off = 0;
-    }
-    object = dladdr((void *)ip, &info) && info.dli_fname ? info.dli_fname : "?";
-    if (strrchr(object, '/')) object = strrchr(object, '/') + 1;
-    green__report_put(r, "%s#%d %#lx %s+%#lx (%s)\n", indent, n, (unsigned long)ip, name,
-                      (unsigned long)off, object);
+  for (n = 0; n < MAX_FRAMES && has_frame(c); n++) {
+    put_frame(r, c, indent, n);
     if (green__unw.step(c) <= 0) return;
   }
   if (n == MAX_FRAMES) green__report_put(r, "%s...\n", indent);
+}
+
+/* A stack that may be a runaway recursion (an overflow): its innermost DEEP_TOP frames, how
+ * many are cut, and its outermost DEEP_BOTTOM (where the greenlet started it). The walk
+ * stops after DEEP_MAX frames. Copies of the cursor keep the last frames seen. */
+enum { DEEP_TOP = 24, DEEP_BOTTOM = 8, DEEP_MAX = 2000000 };
+
+static void put_deep_frames(green__report_t *r, unw_cursor_t *c, const char *indent) {
+  unw_cursor_t last[DEEP_BOTTOM];
+  long n = 0, i;
+  while (n < DEEP_MAX && has_frame(c)) {
+    if (n < DEEP_TOP) put_frame(r, c, indent, n);
+    else last[(n - DEEP_TOP) % DEEP_BOTTOM] = *c;
+    n++;
+    if (green__unw.step(c) <= 0) break;
+  }
+  i = n - DEEP_BOTTOM > DEEP_TOP ? n - DEEP_BOTTOM : DEEP_TOP;
+  if (i > DEEP_TOP) green__report_put(r, "%s... %ld frames cut ...\n", indent, i - DEEP_TOP);
+  for (; i < n; i++) put_frame(r, &last[(i - DEEP_TOP) % DEEP_BOTTOM], indent, i);
+  if (n == DEEP_MAX) green__report_put(r, "%s(the walk stopped there)\n", indent);
+}
+
+static void put_walk(green__report_t *r, unw_cursor_t *c, const char *indent) {
+  if (r->deep) put_deep_frames(r, c, indent);
+  else put_frames(r, c, indent);
 }
 
 void green__report_backtrace_signal(green__report_t *r, ucontext_t *uc, const char *indent) {
@@ -143,7 +177,7 @@ void green__report_backtrace_signal(green__report_t *r, ucontext_t *uc, const ch
     return;
   }
   if (green__unw.init_local2(&c, (unw_context_t *)uc, UNW_INIT_SIGNAL_FRAME) == 0)
-    put_frames(r, &c, indent);
+    put_walk(r, &c, indent);
 }
 
 /* Step c past the frame of function `below`; whether it was found. */
@@ -166,7 +200,7 @@ void green__report_backtrace_here(green__report_t *r, const char *indent, const 
   getcontext((ucontext_t *)&uc);
   if (green__unw.init_local2(&c, &uc, 0) != 0) return;
   if (below && !skip_through(&c, below) && green__unw.init_local2(&c, &uc, 0) != 0) return;
-  put_frames(r, &c, indent);
+  put_walk(r, &c, indent);
 }
 
 /* The registers a switched-out greenlet resumes with, as a ucontext (ctx.h, ctx-*.S). */
@@ -211,5 +245,5 @@ void green__report_backtrace_parked(green__report_t *r, green_t *g, const char *
   }
   if (parked_context(&g->ctx, &uc) == 0 &&
       green__unw.init_local2(&c, (unw_context_t *)&uc, 0) == 0)
-    put_frames(r, &c, indent);
+    put_walk(r, &c, indent);
 }

@@ -17,6 +17,7 @@
 
 typedef struct green__report {
   int fd;
+  int deep;   /* backtraces show the innermost and outermost frames and count the rest */
   size_t n;
   char buf[4096];
 } green__report_t;
@@ -26,8 +27,8 @@ typedef struct green__report_ops {
   const char *(*prefix)(void); /* each line's prefix ("libgreen" when NULL) */
   /* Words that name g for a report (under the shim: its thread); returns the length written. */
   size_t (*describe)(green_t *g, char *buf, size_t len);
-  void (*enter)(void); /* around the runtime's own signal handlers (reports, preemption): the */
-  void (*leave)(void); /* shim passes every call made there straight to libc */
+  void (*enter)(void); /* around every report (in a signal handler or not) and libunwind's */
+  void (*leave)(void); /* load: the shim passes every call made there straight to libc */
 } green__report_ops_t;
 
 extern green__report_ops_t green__report_ops;
@@ -43,6 +44,7 @@ static inline void green__report_leave(void) {
 
 static inline void green__report_init(green__report_t *r, int fd) {
   r->fd = fd;
+  r->deep = 0;
   r->n = 0;
 }
 

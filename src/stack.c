@@ -7,8 +7,10 @@
  * vm.max_map_count mappings (65,530 on a default Linux). Guards are therefore handed out
  * from a process-wide budget of three quarters of that count (about 24,500 guarded stacks on
  * a default machine), leaving the rest to the program; slabs made after the budget is spent
- * have no guard pages, and an overflow there is not caught. Raising vm.max_map_count raises
- * the budget. Spawning never fails for want of guard pages.
+ * have no guard pages: an overflow there is found later, by the canary overflow.c checks at
+ * the greenlet's switch-outs. Raising vm.max_map_count raises the budget; GREEN_STACK_GUARDS=N
+ * caps it at N guarded stacks (0: none, as tests of the canary need). Spawning never fails for
+ * want of guard pages.
  *
  * Only pages a greenlet touches are committed (MAP_NORESERVE). Free stacks stay "hot", with
  * their pages, up to hot_max per hub, so that a spawn costs no page fault; the hub trims the
@@ -68,10 +70,21 @@ static long read_max_map_count(void) {
   return v;
 }
 
+/* Mappings that guard pages may cost: 3/4 of vm.max_map_count, at most 2 per stack that
+ * GREEN_STACK_GUARDS allows. */
+static long budget_first(void) {
+  long budget = read_max_map_count() * 3 / 4;
+  const char *s = getenv("GREEN_STACK_GUARDS");
+  char *end;
+  long cap;
+  if (s && *s && (cap = strtol(s, &end, 10)) >= 0 && !*end && cap < budget / 2) budget = 2 * cap;
+  return budget;
+}
+
 static void budget_init(void) {
   long expected = -1;
   if (atomic_load(&vma_budget) == -1)
-    atomic_compare_exchange_strong(&vma_budget, &expected, read_max_map_count() * 3 / 4);
+    atomic_compare_exchange_strong(&vma_budget, &expected, budget_first());
 }
 
 /* Take n mappings from the budget; 0 when it cannot spare them. */
