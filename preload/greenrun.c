@@ -3,8 +3,8 @@
  * greenlets and its blocking calls park them instead of the OS thread.
  *
  * It finds the shim (find_shim), adds it to LD_PRELOAD (after what is there: a sanitizer
- * runtime must stay first), sets GREEN_THREADS, GREEN_DEBUG, GREEN_TIMESLICE_MS and
- * GREEN_WATCHDOG_MS for it, and execs the command. It says so when the command is a static
+ * runtime must stay first), sets GREEN_THREADS, GREEN_DEBUG, GREEN_CHECK, GREEN_TIMESLICE_MS
+ * and GREEN_WATCHDOG_MS for it, and execs the command. It says so when the command is a static
  * binary, which no LD_PRELOAD reaches.
  */
 #include <elf.h>
@@ -18,7 +18,7 @@
 
 static const char usage[] =
     "usage: greenrun [--threads=green|native] [--timeslice=MS] [--watchdog=MS] [--debug]\n"
-    "                [--] command [args...]\n"
+    "                [--check] [--] command [args...]\n"
     "\n"
     "Runs command with libgreen-preload.so: every thread it creates is a greenlet on one OS\n"
     "thread, and every call that would block (read, write, accept, connect, poll, select,\n"
@@ -36,6 +36,11 @@ static const char usage[] =
     "  --watchdog=MS     report on stderr, with a backtrace, a thread that keeps the others\n"
     "                    from running that long (GREEN_WATCHDOG_MS; default 1000, 0: off).\n"
     "  --debug           log every call that parks to stderr (GREEN_DEBUG=1).\n"
+    "  --check           report on stderr, once per call site and with a backtrace, each\n"
+    "                    blocking system call that reaches the kernel without passing the\n"
+    "                    shim (a raw syscall instruction, libc's own internal calls):\n"
+    "                    Syscall User Dispatch traps every call of the green threads, a\n"
+    "                    few microseconds each (GREEN_CHECK=1; Linux 5.11+, x86_64).\n"
     "\n"
     "Child processes inherit the shim (it is in LD_PRELOAD).\n";
 
@@ -111,7 +116,7 @@ static int static_binary(const char *path) {
 int main(int argc, char **argv) {
   const char *threads = "green", *timeslice = NULL, *watchdog = NULL;
   char shim[PATH_MAX], path[PATH_MAX];
-  int i = 1, debug = 0;
+  int i = 1, debug = 0, check = 0;
   for (; i < argc && argv[i][0] == '-'; i++) {
     if (strcmp(argv[i], "--") == 0) {
       i++;
@@ -123,6 +128,8 @@ int main(int argc, char **argv) {
       threads = argv[i] + strlen("--threads=");
     } else if (strcmp(argv[i], "--debug") == 0) {
       debug = 1;
+    } else if (strcmp(argv[i], "--check") == 0) {
+      check = 1;
     } else if (strncmp(argv[i], "--timeslice=", 12) == 0) {
       timeslice = argv[i] + 12;
     } else if (strncmp(argv[i], "--watchdog=", 11) == 0) {
@@ -143,6 +150,7 @@ int main(int argc, char **argv) {
   }
   if (set_preload(shim) != 0 || setenv("GREEN_THREADS", threads, 1) != 0 ||
       (debug && setenv("GREEN_DEBUG", "1", 1) != 0) ||
+      (check && setenv("GREEN_CHECK", "1", 1) != 0) ||
       (timeslice && setenv("GREEN_TIMESLICE_MS", timeslice, 1) != 0) ||
       (watchdog && setenv("GREEN_WATCHDOG_MS", watchdog, 1) != 0)) {
     perror("greenrun");
