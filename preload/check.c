@@ -361,12 +361,20 @@ static void put_frame(green__report_t *r, unw_cursor_t *c) {
   green__report_put(r, "%s+%#lx (%s)", name, (unsigned long)off, object);
 }
 
+/* Where reports go: stderr, or the file GREEN_CHECK names (opened for each report, so the
+ * program never sees the fd). */
+static int report_fd(void) {
+  const char *log = green__shim_config.check_log;
+  int fd = *log ? open(log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644) : -1;
+  return fd >= 0 ? fd : 2;
+}
+
 static void report(ucontext_t *uc, const blocking_call_t *c, unw_cursor_t *site) {
   struct green__hub *h = green__shim_tls.hub;
   green__report_t r;
   char indent[128];
   snprintf(indent, sizeof indent, "%s:   ", green__report_prefix());
-  green__report_init(&r, 2);
+  green__report_init(&r, report_fd());
   green__report_put(&r, "%s: check: %s(", green__report_prefix(), c->name);
   if (c->fd >= 0) green__report_put(&r, "fd %d, %s", c->fd, fd_words(c->fd));
   else if (c->test == TEST_FIFO) green__report_put(&r, "\"%s\", a FIFO", c->path);
@@ -378,6 +386,7 @@ static void report(ucontext_t *uc, const blocking_call_t *c, unw_cursor_t *site)
   green__report_put(&r, "\n");
   green__report_backtrace_signal(&r, uc, indent);
   green__report_flush(&r);
+  if (r.fd != 2) close(r.fd);
 }
 
 /* Whether the gate would have run a hooked call green here. */

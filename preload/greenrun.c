@@ -18,7 +18,7 @@
 
 static const char usage[] =
     "usage: greenrun [--threads=green|native] [--timeslice=MS] [--watchdog=MS] [--debug]\n"
-    "                [--check] [--] command [args...]\n"
+    "                [--check[=FILE]] [--] command [args...]\n"
     "\n"
     "Runs command with libgreen-preload.so: every thread it creates is a greenlet on one OS\n"
     "thread, and every call that would block (read, write, accept, connect, poll, select,\n"
@@ -36,11 +36,12 @@ static const char usage[] =
     "  --watchdog=MS     report on stderr, with a backtrace, a thread that keeps the others\n"
     "                    from running that long (GREEN_WATCHDOG_MS; default 1000, 0: off).\n"
     "  --debug           log every call that parks to stderr (GREEN_DEBUG=1).\n"
-    "  --check           report on stderr, once per call site and with a backtrace, each\n"
-    "                    blocking system call that reaches the kernel without passing the\n"
-    "                    shim (a raw syscall instruction, libc's own internal calls):\n"
-    "                    Syscall User Dispatch traps every call of the green threads, a\n"
-    "                    few microseconds each (GREEN_CHECK=1; Linux 5.11+, x86_64).\n"
+    "  --check[=FILE]    report on stderr (or at the end of FILE), once per call site and\n"
+    "                    with a backtrace, each blocking system call that reaches the\n"
+    "                    kernel without passing the shim (a raw syscall instruction,\n"
+    "                    libc's own internal calls). Syscall User Dispatch traps every\n"
+    "                    system call of the green threads, a few microseconds each\n"
+    "                    (GREEN_CHECK=1 or =/path; Linux 5.11+, x86_64).\n"
     "\n"
     "Child processes inherit the shim (it is in LD_PRELOAD).\n";
 
@@ -81,6 +82,16 @@ static int set_preload(const char *shim) {
   return r;
 }
 
+/* path made absolute (children may change directory), in buf (PATH_MAX); NULL if too long. */
+static const char *absolute(const char *path, char *buf) {
+  char cwd[PATH_MAX];
+  const char *sep = "/";
+  if (*path == '/') return snprintf(buf, PATH_MAX, "%s", path) < PATH_MAX ? buf : NULL;
+  if (!getcwd(cwd, sizeof cwd)) return NULL;
+  if (strcmp(cwd, "/") == 0) sep = "";
+  return snprintf(buf, PATH_MAX, "%s%s%s", cwd, sep, path) < PATH_MAX ? buf : NULL;
+}
+
 /* The file execvp would run for cmd, in path (PATH_MAX); 0 when found. */
 static int find_command(const char *cmd, char *path) {
   const char *dirs = getenv("PATH"), *p, *end;
@@ -114,9 +125,9 @@ static int static_binary(const char *path) {
 }
 
 int main(int argc, char **argv) {
-  const char *threads = "green", *timeslice = NULL, *watchdog = NULL;
-  char shim[PATH_MAX], path[PATH_MAX];
-  int i = 1, debug = 0, check = 0;
+  const char *threads = "green", *timeslice = NULL, *watchdog = NULL, *check = NULL;
+  char shim[PATH_MAX], path[PATH_MAX], log[PATH_MAX];
+  int i = 1, debug = 0;
   for (; i < argc && argv[i][0] == '-'; i++) {
     if (strcmp(argv[i], "--") == 0) {
       i++;
@@ -129,7 +140,12 @@ int main(int argc, char **argv) {
     } else if (strcmp(argv[i], "--debug") == 0) {
       debug = 1;
     } else if (strcmp(argv[i], "--check") == 0) {
-      check = 1;
+      check = "1";
+    } else if (strncmp(argv[i], "--check=", 8) == 0 && argv[i][8]) {
+      if (!(check = absolute(argv[i] + 8, log))) {
+        fprintf(stderr, "greenrun: %s: path too long\n", argv[i]);
+        return 2;
+      }
     } else if (strncmp(argv[i], "--timeslice=", 12) == 0) {
       timeslice = argv[i] + 12;
     } else if (strncmp(argv[i], "--watchdog=", 11) == 0) {
@@ -150,7 +166,7 @@ int main(int argc, char **argv) {
   }
   if (set_preload(shim) != 0 || setenv("GREEN_THREADS", threads, 1) != 0 ||
       (debug && setenv("GREEN_DEBUG", "1", 1) != 0) ||
-      (check && setenv("GREEN_CHECK", "1", 1) != 0) ||
+      (check && setenv("GREEN_CHECK", check, 1) != 0) ||
       (timeslice && setenv("GREEN_TIMESLICE_MS", timeslice, 1) != 0) ||
       (watchdog && setenv("GREEN_WATCHDOG_MS", watchdog, 1) != 0)) {
     perror("greenrun");

@@ -59,6 +59,8 @@ void green__shim_configure(void) {
   green__shim_config.debug = s && *s && strcmp(s, "0") != 0;
   s = green__shim_env("GREEN_CHECK", buf, sizeof buf);
   green__shim_config.check = s && *s && strcmp(s, "0") != 0;
+  if (s && *s == '/')
+    snprintf(green__shim_config.check_log, sizeof green__shim_config.check_log, "%s", s);
   /* The main thread is managed from the first hook call on, which may come before shim_init
    * (an allocator's start-up): a mutex it locks then has the owner token it has later. */
   if (syscall(SYS_gettid) == getpid()) green__shim_tls.managed = 1;

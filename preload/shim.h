@@ -7,6 +7,7 @@
 #define GREEN_PRELOAD_SHIM_H
 
 #include <errno.h>
+#include <limits.h>
 #include <stdint.h>
 
 #include "../src/hub.h"
@@ -21,6 +22,7 @@ typedef struct green__shim_config {
   int native;   /* --threads=native: program threads stay OS threads, each with its own hub */
   int debug;    /* GREEN_DEBUG=1: log every call that parks */
   int check;    /* GREEN_CHECK=1: report blocking calls that bypass the hooks (check.c) */
+  char check_log[PATH_MAX]; /* GREEN_CHECK=/path: append the reports there ("": stderr) */
 } green__shim_config_t;
 
 extern green__shim_config_t green__shim_config;
