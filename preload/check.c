@@ -369,8 +369,15 @@ static int report_fd(void) {
   return fd >= 0 ? fd : 2;
 }
 
+/* The green thread (the OS thread in native mode) that made the call. */
+static void put_thread(green__report_t *r, struct green__hub *h) {
+  long tid = green__check_syscall(SYS_gettid, 0, 0, 0, 0, 0, 0);
+  if (h && !green__shim_config.native) green__report_name(r, h->current);
+  else if (tid == getpid()) green__report_put(r, "the main thread");
+  else green__report_put(r, "OS thread %ld", tid);
+}
+
 static void report(ucontext_t *uc, const blocking_call_t *c, unw_cursor_t *site) {
-  struct green__hub *h = green__shim_tls.hub;
   green__report_t r;
   char indent[128];
   snprintf(indent, sizeof indent, "%s:   ", green__report_prefix());
@@ -381,8 +388,7 @@ static void report(ucontext_t *uc, const blocking_call_t *c, unw_cursor_t *site)
   green__report_put(&r, ") bypassed the shim at ");
   put_frame(&r, site);
   green__report_put(&r, ", in ");
-  if (h) green__report_name(&r, h->current);
-  else green__report_put(&r, "the main thread");
+  put_thread(&r, green__shim_tls.hub);
   green__report_put(&r, "\n");
   green__report_backtrace_signal(&r, uc, indent);
   green__report_flush(&r);

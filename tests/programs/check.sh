@@ -6,13 +6,15 @@
 #    per --expect REGEX, each matching its own, each followed by a backtrace; none without
 #    --expect.
 #
-# usage: check.sh GREENRUN [--expect REGEX]... -- PROGRAM ARGS...
+# usage: check.sh GREENRUN [--threads green|native] [--expect REGEX]... -- PROGRAM ARGS...
 set -euo pipefail
 GREENRUN=$1
 shift
 EXPECT=()
+THREADS=green
 while [ $# -gt 0 ]; do
   case $1 in
+    --threads) THREADS=$2; shift 2 ;;
     --expect) EXPECT+=("$2"); shift 2 ;;
     --) shift; break ;;
     *) echo "check.sh: unknown option $1" >&2; exit 2 ;;
@@ -26,7 +28,7 @@ fail() {
   exit 1
 }
 timeout -k 5 60 "$@" >"$W/native.out" 2>"$W/native.err" || fail "the native run failed"
-timeout -k 5 60 "$GREENRUN" --check -- "$@" >"$W/check.out" 2>"$W/check.err" ||
+timeout -k 5 60 "$GREENRUN" --check "--threads=$THREADS" -- "$@" >"$W/check.out" 2>"$W/check.err" ||
   fail "the greenrun --check run failed"
 [ ! -s "$W/native.err" ] || fail "the native run wrote to stderr"
 diff <(grep -v '^THREADS ' "$W/native.out") <(grep -v '^THREADS ' "$W/check.out") >"$W/diff" ||
