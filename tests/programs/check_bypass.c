@@ -25,8 +25,10 @@
 
 extern char **environ;
 
+#define RAW_INLINE static inline __attribute__((always_inline)) /* the caller is the site */
+
 #if defined(__x86_64__)
-static long raw_syscall4(long nr, long a, long b, long c, long d) {
+RAW_INLINE long raw_syscall4(long nr, long a, long b, long c, long d) {
   long r;
   register long r10 __asm__("r10") = d;
   __asm__ volatile("syscall" : "=a"(r) : "a"(nr), "D"(a), "S"(b), "d"(c), "r"(r10)
@@ -34,7 +36,7 @@ static long raw_syscall4(long nr, long a, long b, long c, long d) {
   return r;
 }
 #elif defined(__aarch64__)
-static long raw_syscall4(long nr, long a, long b, long c, long d) {
+RAW_INLINE long raw_syscall4(long nr, long a, long b, long c, long d) {
   register long x8 __asm__("x8") = nr, x0 __asm__("x0") = a, x1 __asm__("x1") = b,
                 x2 __asm__("x2") = c, x3 __asm__("x3") = d;
   __asm__ volatile("svc #0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2), "r"(x3) : "memory");
