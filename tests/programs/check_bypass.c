@@ -9,19 +9,28 @@
  *   hooked  only calls the hooks see (syscall(SYS_read) too, which libc's syscall() routes
  *           to them), among them the ones the checker carries out on the trapped context:
  *           signal handlers and their return, masks, the alternate stack, fork, posix_spawn's
- *           clone onto a stack of its own. Nothing must be reported, and the results must be
- *           the same as natively.
+ *           clone onto a stack of its own; and the program's own SIGSYS handler, for a raise
+ *           and for a seccomp filter's trap (whose call it answers). Nothing must be
+ *           reported, and the results must be the same as natively.
  */
 #include <fcntl.h>
+#include <linux/filter.h>
 #include <linux/futex.h>
+#include <linux/seccomp.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdatomic.h>
+#include <stddef.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include "prog.h"
+
+#ifndef SYS_SECCOMP
+#define SYS_SECCOMP 1 /* SIGSYS's si_code for a seccomp trap */
+#endif
 
 extern char **environ;
 
@@ -196,11 +205,62 @@ static void hooked_processes(void) {
   close(p[1]);
 }
 
+static volatile sig_atomic_t sigsys_raised, sigsys_trapped;
+
+static void on_sigsys(int sig, siginfo_t *si, void *ucv) {
+  (void)sig;
+  if (si->si_code != SYS_SECCOMP) {
+    sigsys_raised++;
+    return;
+  }
+  sigsys_trapped++;
+#if defined(__x86_64__)
+  ((ucontext_t *)ucv)->uc_mcontext.gregs[REG_RAX] = 42; /* the trapped call's result */
+#elif defined(__aarch64__)
+  ((ucontext_t *)ucv)->uc_mcontext.regs[0] = 42;
+#endif
+}
+
+/* In a child of its own, which the filter stays with (and which leaves by _exit: under
+ * AddressSanitizer, LeakSanitizer's tracer would trap too): it traps getppid, which the
+ * handler answers with 42. */
+static void sigsys_child(void) {
+  struct sock_filter code[] = {
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_getppid, 0, 1),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRAP),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+  };
+  struct sock_fprog prog = {sizeof code / sizeof code[0], code};
+  struct sigaction sa, back;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_sigaction = on_sigsys;
+  sa.sa_flags = SA_SIGINFO;
+  PROG_CHECK(sigaction(SIGSYS, &sa, NULL) == 0 && sigaction(SIGSYS, NULL, &back) == 0);
+  printf("SIGSYS handler reported back: %s\n", back.sa_sigaction == on_sigsys ? "yes" : "no");
+  raise(SIGSYS);
+  PROG_CHECK(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0);
+  PROG_CHECK(prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) == 0);
+  printf("getppid under the filter: %ld\n", (long)getppid());
+  printf("SIGSYS raised %d, trapped %d\n", (int)sigsys_raised, (int)sigsys_trapped);
+  fflush(stdout);
+  _exit(0);
+}
+
+static void hooked_sigsys(void) {
+  pid_t pid;
+  int st;
+  PROG_CHECK((pid = fork()) >= 0);
+  if (pid == 0) sigsys_child();
+  PROG_CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
 static void hooked(void) {
   hooked_io();
   hooked_signals();
   hooked_altstack();
   hooked_processes();
+  hooked_sigsys();
 }
 
 int main(int argc, char **argv) {
