@@ -3,8 +3,8 @@
  * greenlets and its blocking calls park them instead of the OS thread.
  *
  * It finds the shim (find_shim), adds it to LD_PRELOAD (after what is there: a sanitizer
- * runtime must stay first), sets GREEN_THREADS, GREEN_DEBUG, GREEN_TIMESLICE_MS and
- * GREEN_WATCHDOG_MS for it, and execs the command. It says so when the command is a static
+ * runtime must stay first), sets GREEN_THREADS, GREEN_DEBUG, GREEN_CHECK, GREEN_TIMESLICE_MS
+ * and GREEN_WATCHDOG_MS for it, and execs the command. It says so when the command is a static
  * binary, which no LD_PRELOAD reaches.
  */
 #include <elf.h>
@@ -18,7 +18,7 @@
 
 static const char usage[] =
     "usage: greenrun [--threads=green|native] [--timeslice=MS] [--watchdog=MS] [--debug]\n"
-    "                [--dump-signal=SIG] [--stats] [--] command [args...]\n"
+    "                [--dump-signal=SIG] [--stats] [--check[=FILE]] [--] command [args...]\n"
     "\n"
     "Runs command with libgreen-preload.so: every thread it creates is a greenlet on one OS\n"
     "thread, and every call that would block (read, write, accept, connect, poll, select,\n"
@@ -39,6 +39,12 @@ static const char usage[] =
     "  --dump-signal=SIG on signal SIG (SIGUSR2, a number...), write every green thread,\n"
     "                    what it waits on and its backtrace to stderr (GREEN_DUMP_SIGNAL).\n"
     "  --stats           at exit, write the hub's counters to stderr (GREEN_STATS=1).\n"
+    "  --check[=FILE]    report on stderr (or at the end of FILE), once per call site and\n"
+    "                    with a backtrace, each blocking system call that reaches the\n"
+    "                    kernel without passing the shim (a raw syscall instruction,\n"
+    "                    libc's own internal calls). Syscall User Dispatch traps every\n"
+    "                    system call of the green threads, a few microseconds each\n"
+    "                    (GREEN_CHECK=1 or =/path; Linux 5.11+, x86_64).\n"
     "\n"
     "Child processes inherit the shim (it is in LD_PRELOAD).\n";
 
@@ -79,6 +85,16 @@ static int set_preload(const char *shim) {
   return r;
 }
 
+/* path made absolute (children may change directory), in buf (PATH_MAX); NULL if too long. */
+static const char *absolute(const char *path, char *buf) {
+  char cwd[PATH_MAX];
+  const char *sep = "/";
+  if (*path == '/') return snprintf(buf, PATH_MAX, "%s", path) < PATH_MAX ? buf : NULL;
+  if (!getcwd(cwd, sizeof cwd)) return NULL;
+  if (strcmp(cwd, "/") == 0) sep = "";
+  return snprintf(buf, PATH_MAX, "%s%s%s", cwd, sep, path) < PATH_MAX ? buf : NULL;
+}
+
 /* The file execvp would run for cmd, in path (PATH_MAX); 0 when found. */
 static int find_command(const char *cmd, char *path) {
   const char *dirs = getenv("PATH"), *p, *end;
@@ -113,7 +129,8 @@ static int static_binary(const char *path) {
 
 int main(int argc, char **argv) {
   const char *threads = "green", *timeslice = NULL, *watchdog = NULL, *dump_signal = NULL;
-  char shim[PATH_MAX], path[PATH_MAX];
+  const char *check = NULL;
+  char shim[PATH_MAX], path[PATH_MAX], log[PATH_MAX];
   int i = 1, debug = 0, stats = 0;
   for (; i < argc && argv[i][0] == '-'; i++) {
     if (strcmp(argv[i], "--") == 0) {
@@ -126,6 +143,13 @@ int main(int argc, char **argv) {
       threads = argv[i] + strlen("--threads=");
     } else if (strcmp(argv[i], "--debug") == 0) {
       debug = 1;
+    } else if (strcmp(argv[i], "--check") == 0) {
+      check = "1";
+    } else if (strncmp(argv[i], "--check=", 8) == 0 && argv[i][8]) {
+      if (!(check = absolute(argv[i] + 8, log))) {
+        fprintf(stderr, "greenrun: %s: path too long\n", argv[i]);
+        return 2;
+      }
     } else if (strncmp(argv[i], "--timeslice=", 12) == 0) {
       timeslice = argv[i] + 12;
     } else if (strncmp(argv[i], "--watchdog=", 11) == 0) {
@@ -150,6 +174,7 @@ int main(int argc, char **argv) {
   }
   if (set_preload(shim) != 0 || setenv("GREEN_THREADS", threads, 1) != 0 ||
       (debug && setenv("GREEN_DEBUG", "1", 1) != 0) ||
+      (check && setenv("GREEN_CHECK", check, 1) != 0) ||
       (timeslice && setenv("GREEN_TIMESLICE_MS", timeslice, 1) != 0) ||
       (watchdog && setenv("GREEN_WATCHDOG_MS", watchdog, 1) != 0) ||
       (dump_signal && setenv("GREEN_DUMP_SIGNAL", dump_signal, 1) != 0) ||

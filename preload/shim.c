@@ -23,6 +23,7 @@
 #include "../src/report.h"
 #include "../src/tick.h"
 #include "../src/wait.h"
+#include "check.h"
 #include "fdtab.h"
 #include "signal.h"
 #include "sigmask.h"
@@ -57,6 +58,10 @@ void green__shim_configure(void) {
   green__shim_config.native = s && strcmp(s, "native") == 0;
   s = green__shim_env("GREEN_DEBUG", buf, sizeof buf);
   green__shim_config.debug = s && *s && strcmp(s, "0") != 0;
+  s = green__shim_env("GREEN_CHECK", buf, sizeof buf);
+  green__shim_config.check = s && *s && strcmp(s, "0") != 0;
+  if (s && *s == '/')
+    snprintf(green__shim_config.check_log, sizeof green__shim_config.check_log, "%s", s);
   /* The main thread is managed from the first hook call on, which may come before shim_init
    * (an allocator's start-up): a mutex it locks then has the owner token it has later. */
   if (syscall(SYS_gettid) == getpid()) green__shim_tls.managed = 1;
@@ -138,6 +143,7 @@ static void leave_running(void) {
   char buf[64];
   const char *stats;
   int was = __atomic_exchange_n(&green__shim_phase, GREEN__SHIM_EXITING, __ATOMIC_ACQ_REL);
+  if (green__shim_config.check) green__check_stop();
   if (green__shim_tls.hub) green__tick_stop(green__shim_tls.hub);
   if (was == GREEN__SHIM_EXITING || !(stats = green__shim_env("GREEN_STATS", buf, sizeof buf)) ||
       !*stats || strcmp(stats, "0") == 0)
@@ -149,6 +155,7 @@ static int main_wrapper(int argc, char **argv, char **envp) {
   int r;
   green__shim_tls.managed = 1;
   __atomic_store_n(&green__shim_phase, GREEN__SHIM_RUNNING, __ATOMIC_RELEASE);
+  if (green__shim_config.check) green__check_start();
   r = program_main(argc, argv, envp);
   leave_running();
   return r;

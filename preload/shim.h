@@ -7,6 +7,7 @@
 #define GREEN_PRELOAD_SHIM_H
 
 #include <errno.h>
+#include <limits.h>
 #include <stdint.h>
 
 #include "../src/hub.h"
@@ -20,6 +21,8 @@ enum { GREEN__SHIM_BEFORE_MAIN, GREEN__SHIM_RUNNING, GREEN__SHIM_EXITING };
 typedef struct green__shim_config {
   int native;   /* --threads=native: program threads stay OS threads, each with its own hub */
   int debug;    /* GREEN_DEBUG=1: log every call that parks */
+  int check;    /* GREEN_CHECK=1: report blocking calls that bypass the hooks (check.c) */
+  char check_log[PATH_MAX]; /* GREEN_CHECK=/path: append the reports there ("": stderr) */
 } green__shim_config_t;
 
 extern green__shim_config_t green__shim_config;
@@ -28,7 +31,7 @@ extern green__shim_config_t green__shim_config;
  * from /proc/self/environ into buf). */
 const char *green__shim_env(const char *name, char *buf, size_t len);
 
-/* Read GREEN_THREADS and GREEN_DEBUG (from green__real_init, on the first call of any hook). */
+/* Read GREEN_THREADS, GREEN_DEBUG and GREEN_CHECK (from green__real_init, on the first call of any hook). */
 void green__shim_configure(void);
 extern int green__shim_phase; /* BEFORE_MAIN until main() starts, EXITING once it returns */
 

@@ -30,6 +30,7 @@
 
 #include "../src/stack.h"
 #include "../src/wait.h"
+#include "check.h"
 #include "signal.h"
 #include "sigmask.h"
 
@@ -185,6 +186,7 @@ static void *native_entry(void *arg) {
   native_start_t start = *(native_start_t *)arg;
   free(arg);
   green__shim_tls.managed = 1;
+  if (green__shim_config.check) green__check_thread();
   return start.fn(start.arg);
 }
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # greenrun itself and the shim's exports: --help, its errors, --debug's log of parking calls,
-# --threads=native, and every name real.h lists being exported by libgreen-preload.so (a
+# --threads=native, --check's variable, and every name real.h lists being exported by libgreen-preload.so (a
 # hook that is not exported would silently not be called).
 #
 # usage: greenrun_cli.sh GREENRUN SHIM REAL_H SLEEPERS
@@ -32,6 +32,9 @@ check "--threads=native keeps OS threads" \
 check "--timeslice and --watchdog set the shim's variables" \
   bash -c 'test "$("$0" --timeslice=5 --watchdog=250 -- sh -c "echo \$GREEN_TIMESLICE_MS \$GREEN_WATCHDOG_MS")" = "5 250"' \
   "$GREENRUN"
+check "--check sets GREEN_CHECK=1, --check=FILE the file's absolute path" \
+  bash -c 'test "$("$0" --check -- sh -c "echo \$GREEN_CHECK")" = 1 &&
+           test "$(cd / && "$0" --check=tmp/x -- sh -c "echo \$GREEN_CHECK")" = /tmp/x' "$GREENRUN"
 if static=$(mktemp) && printf 'int main(void) { return 3; }\n' | cc -static -x c - -o "$static" 2>/dev/null; then
   check "a static binary runs, with a word that the shim cannot reach it" \
     bash -c '"$0" "$1" 2>&1 | grep -q "statically linked"; test "${PIPESTATUS[0]}" = 3' "$GREENRUN" "$static"
