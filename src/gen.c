@@ -41,7 +41,6 @@ static void hand_over(struct green__hub *h, green_t *to) {
   self->wait_on = to;
   self->wait_since = h->last_poll;
   green__hub_switch(h, to);
-  self->wait_kind = GREEN_WAIT_NONE;
 }
 
 /* fn has returned: run the generator's local destructors while its caller still waits, then

@@ -58,7 +58,8 @@ struct green {
   /* waiting */
   green__list_t run_link;     /* in hub->ready while NEW or READY; free list when released */
   green__list_t wait_link;    /* in the list of what it is parked on */
-  uint8_t wait_kind;          /* green_wait_t: what it is parked on, for dumps */
+  uint8_t wait_kind;          /* green_wait_t: what it is parked on, for dumps (read only while
+                                 BLOCKED, as wait_on and wait_since) */
   uint64_t id;                /* unique in the process, never reused (0: the hub greenlet) */
   const void *wait_on;        /* what it is parked on, as green__park's `on` says */
   double wait_since;          /* when it parked: the hub's last_poll then (CLOCK_MONOTONIC_COARSE,

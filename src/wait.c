@@ -45,7 +45,6 @@ int green__park(struct green__hub *h, int kind, const void *on, double at, int l
   g->state = GREEN_BLOCKED;
   h->nblocked++;
   green__hub_schedule(h);
-  g->wait_kind = GREEN_WAIT_NONE;
   if (ev_is_active(&g->timer)) ev_timer_stop(h->loop, &g->timer);
   return g->wake;
 }
