@@ -167,9 +167,7 @@ static void setup(void) {
 #else
   (void)sa, (void)i, (void)on_fault, (void)fault_signals;
 #endif
-  green__report_enter(); /* libunwind's calls (sigprocmask, */
-  green__unwind_load();                                  /* pipe) must not make this hub */
-  green__report_leave();
+  green__unwind_load(); /* its calls pass straight to libc: the hub is not made yet */
 }
 
 /* An alternate signal stack for the calling thread, with a guard page below; its mapping, or
