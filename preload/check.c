@@ -52,7 +52,6 @@
 #include "../src/report.h"
 #include "shim.h"
 
-#include <link.h> /* after ev.h (in shim.h): its elf.h defines EV_NONE */
 
 #ifndef PR_SET_SYSCALL_USER_DISPATCH
 #define PR_SET_SYSCALL_USER_DISPATCH 59
@@ -94,7 +93,6 @@ typedef struct clone_args0 {
 static __thread char selector __attribute__((tls_model("initial-exec")));
 static ksigaction_t prog_sys; /* the program's SIGSYS action: its view */
 static int ready;             /* the handler is installed */
-static uintptr_t own_base;    /* where the shim is loaded */
 
 #define SITES 1024
 static uintptr_t sites[SITES]; /* (call, site) pairs reported, open addressing */
@@ -244,52 +242,6 @@ static int can_block(const blocking_call_t *c) {
 
 /* ---- whose code a frame is ------------------------------------------------------------ */
 
-enum { CODE_PROGRAM, CODE_NEUTRAL, CODE_RUNTIME };
-
-/* Objects a call passes through on its way from a hook, or from the program, to the kernel:
- * they decide nothing. */
-static const char *const neutral_objects[] = {
-    "libc.so", "ld-linux", "libm.so", "libpthread", "libdl.so", "librt.so", "libresolv",
-    "libnss_", "libgcc_s", "libstdc++", "libunwind", "libjemalloc", "libtcmalloc",
-    "libmimalloc", "libasan", "libubsan", "linux-vdso", NULL};
-static const char *const runtime_objects[] = {"libev.so", "libcares", "libgreen", NULL};
-
-static int named(const char *path, const char *const *names) {
-  const char *base = strrchr(path, '/');
-  size_t i;
-  base = base ? base + 1 : path;
-  for (i = 0; names[i]; i++)
-    if (strncmp(base, names[i], strlen(names[i])) == 0) return 1;
-  return 0;
-}
-
-struct lookup {
-  uintptr_t ip;
-  int code;
-};
-
-static int find_object(struct dl_phdr_info *info, size_t size, void *arg) {
-  struct lookup *l = arg;
-  int i;
-  (void)size;
-  for (i = 0; i < info->dlpi_phnum; i++) {
-    const ElfW(Phdr) *p = &info->dlpi_phdr[i];
-    uintptr_t lo = info->dlpi_addr + p->p_vaddr;
-    if (p->p_type != PT_LOAD || !(p->p_flags & PF_X) || l->ip < lo || l->ip >= lo + p->p_memsz)
-      continue;
-    if (info->dlpi_addr == own_base || named(info->dlpi_name, runtime_objects)) l->code = CODE_RUNTIME;
-    else if (named(info->dlpi_name, neutral_objects)) l->code = CODE_NEUTRAL;
-    return 1;
-  }
-  return 0;
-}
-
-static int code_of(uintptr_t ip) {
-  struct lookup l = {ip, CODE_PROGRAM}; /* code in no object (JIT code) is the program's */
-  dl_iterate_phdr(find_object, &l);
-  return l.code;
-}
-
 /* Whether the call uc trapped came from the program with no hook on the way: from its
  * syscall instruction up, past neutral frames, the first other frame is the program's. *at
  * is then that frame. */
@@ -300,9 +252,10 @@ static int bypassed(ucontext_t *uc, unw_cursor_t *at) {
   if (green__unw.init_local2(at, (unw_context_t *)uc, UNW_INIT_SIGNAL_FRAME) < 0) return 0;
   for (n = 0; n < 64; n++) {
     if (green__unw.get_reg(at, UNW_REG_IP, &ip) < 0 || ip == 0) return 0;
-    switch (code_of((uintptr_t)ip - (n > 0))) { /* a return address may be past its call */
-    case CODE_RUNTIME: return 0;
-    case CODE_PROGRAM: return 1;
+    switch (green__code_of((uintptr_t)ip - (n > 0))) { /* a return address may be past its call */
+    case GREEN__CODE_RUNTIME: return 0;
+    case GREEN__CODE_PROGRAM:
+    case GREEN__CODE_NONE: return 1; /* code in no object (JIT code) is the program's */
     }
     if (green__unw.step(at) <= 0) return 0; /* libc's own thread, or an unwinding gap */
   }
@@ -325,29 +278,6 @@ static int first_time(long nr, uintptr_t site) {
   return 0;
 }
 
-static const char *fd_words(int fd) {
-  static const struct {
-    const char *link, *words;
-  } anon[] = {{"anon_inode:[eventfd]", "an eventfd"}, {"anon_inode:[timerfd]", "a timerfd"},
-              {"anon_inode:[signalfd]", "a signalfd"}, {"anon_inode:inotify", "an inotify fd"},
-              {"anon_inode:[eventpoll]", "an epoll fd"}};
-  char path[40], link[64];
-  struct stat st;
-  ssize_t n;
-  size_t i;
-  if (fstat(fd, &st) < 0) return "not open";
-  if (S_ISSOCK(st.st_mode)) return "a socket";
-  if (S_ISFIFO(st.st_mode)) return "a pipe";
-  if (S_ISREG(st.st_mode)) return "a file";
-  if (S_ISCHR(st.st_mode)) return isatty(fd) ? "a terminal" : "a device";
-  snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
-  if ((n = readlink(path, link, sizeof link - 1)) > 0) {
-    link[n] = '\0';
-    for (i = 0; i < sizeof anon / sizeof anon[0]; i++)
-      if (strcmp(link, anon[i].link) == 0) return anon[i].words;
-  }
-  return "a special file";
-}
 
 static void put_frame(green__report_t *r, unw_cursor_t *c) {
   unw_word_t ip, off = 0;
@@ -383,7 +313,7 @@ static void report(ucontext_t *uc, const blocking_call_t *c, unw_cursor_t *site)
   snprintf(indent, sizeof indent, "%s:   ", green__report_prefix());
   green__report_init(&r, report_fd());
   green__report_put(&r, "%s: check: %s(", green__report_prefix(), c->name);
-  if (c->fd >= 0) green__report_put(&r, "fd %d, %s", c->fd, fd_words(c->fd));
+  if (c->fd >= 0) green__report_put(&r, "fd %d, %s", c->fd, green__report_fd_kind(c->fd));
   else if (c->test == TEST_FIFO) green__report_put(&r, "\"%s\", a FIFO", c->path);
   green__report_put(&r, ") bypassed the shim at ");
   put_frame(&r, site);
@@ -623,10 +553,8 @@ static int enable(void) {
 void green__check_start(void) {
   ksigaction_t sa = {(void *)on_sigsys, SA_SIGINFO | SA_NODEFER | KERNEL_SA_RESTORER,
                      (void *)green__check_restorer, 0};
-  Dl_info self;
   long r;
   if (!ready) {
-    if (dladdr((void *)green__check_start, &self)) own_base = (uintptr_t)self.dli_fbase;
     green__unwind_load();
     if ((r = green__check_syscall(SYS_rt_sigaction, SIGSYS, (long)&sa, (long)&prog_sys, 8, 0, 0)) < 0)
       return say("no SIGSYS handler", r);

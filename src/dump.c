@@ -18,7 +18,6 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -57,23 +56,6 @@ const char green__dump_tag = 0; /* the request signal's sigev value */
 
 /* ---- one greenlet --------------------------------------------------------------------- */
 
-/* The clock of the hub's last_poll, which greenlets park with (hub.c). */
-static double coarse_now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static const char *fd_kind(int fd) {
-  struct stat st;
-  if (fstat(fd, &st) < 0) return "closed";
-  if (S_ISSOCK(st.st_mode)) return "a socket";
-  if (S_ISFIFO(st.st_mode)) return "a pipe";
-  if (S_ISREG(st.st_mode)) return "a file";
-  if (S_ISCHR(st.st_mode)) return isatty(fd) ? "a terminal" : "a device";
-  return "a special file";
-}
-
 static const char *direction(int events) {
   if ((events & (GREEN_READ | GREEN_WRITE)) == (GREEN_READ | GREEN_WRITE))
     return "reading and writing";
@@ -95,7 +77,7 @@ static void put_wait(green__report_t *r, struct green__hub *h, green_t *g) {
   green_t *target;
   switch (g->wait_kind) {
   case GREEN_WAIT_FD:
-    green__report_put(r, "fd %d (%s) for %s", (int)(intptr_t)on, fd_kind((int)(intptr_t)on),
+    green__report_put(r, "fd %d (%s) for %s", (int)(intptr_t)on, green__report_fd_kind((int)(intptr_t)on),
                       direction(g->wait_events));
     break;
   case GREEN_WAIT_SLEEP:
@@ -193,7 +175,7 @@ static void put_each(green_t *g, void *arg) {
  * h->current asked for the dump itself). with_hub: the hub greenlet's backtrace too, when it
  * is the one running. */
 static void put_hub(green__report_t *r, struct green__hub *h, ucontext_t *uc, int with_hub) {
-  struct section s = {r, h, uc, coarse_now()};
+  struct section s = {r, h, uc, green__coarse_now()};
   put_hub_line(r, h);
   green__greenlet_each(h, put_each, &s);
   if (with_hub && h->current == &h->hub) {

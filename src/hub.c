@@ -92,12 +92,6 @@ void green__fatal(const char *fmt, ...) {
   abort();
 }
 
-static double coarse_now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 /* The OS thread's signal mask becomes `mask` (the kernel's 64-bit set). */
 __attribute__((noinline, cold)) void green__hub_apply_sigmask(uint64_t mask) {
   syscall(SYS_rt_sigprocmask, SIG_SETMASK, &mask, NULL, sizeof mask);
@@ -153,7 +147,7 @@ static green_t *pop_ready(struct green__hub *h) {
 
 static int poll_due(struct green__hub *h) {
   if (green__likely(++h->dispatches & (POLL_EVERY - 1))) return 0;
-  return h->round_left == 0 && coarse_now() - h->last_poll >= POLL_INTERVAL;
+  return h->round_left == 0 && green__coarse_now() - h->last_poll >= POLL_INTERVAL;
 }
 
 void green__hub_schedule(struct green__hub *h) {
@@ -184,7 +178,7 @@ static int can_wake(struct green__hub *h) {
 }
 
 static void poll_loop(struct green__hub *h) {
-  double away = coarse_now() - h->last_poll;
+  double away = green__coarse_now() - h->last_poll;
   if (away > h->longest_away) h->longest_away = away;
   if (!green__list_empty(&h->ready) || !green__list_empty(&h->calls.soon) || h->requeue) {
     ev_run(h->loop, EVRUN_NOWAIT);
@@ -199,7 +193,7 @@ static void poll_loop(struct green__hub *h) {
   }
   h->polls++;
   h->dispatches = 0;
-  h->last_poll = coarse_now();
+  h->last_poll = green__coarse_now();
   h->round_left = h->nready;
   green__tick_polled(h);
 }
@@ -214,7 +208,7 @@ static void hub_main(void *arg) {
   for (;;) {
     green_t *next;
     int for_calls = green__list_empty(&h->hub.run_link) && !green__list_empty(&h->calls.soon);
-    if (!for_calls || coarse_now() - h->last_poll >= POLL_INTERVAL || h->requeue) poll_loop(h);
+    if (!for_calls || green__coarse_now() - h->last_poll >= POLL_INTERVAL || h->requeue) poll_loop(h);
     if (h->requeue) {
       green__hub_push_ready(h, h->requeue);
       h->requeue = NULL;
@@ -326,7 +320,7 @@ static struct green__hub *hub_create(void) {
   h->main->id = green__hub_new_id(h);
   h->tid = (pid_t)syscall(SYS_gettid);
   h->current = h->main;
-  h->last_poll = coarse_now();
+  h->last_poll = green__coarse_now();
   pthread_once(&hub_key_once, make_key);
   pthread_setspecific(hub_key, h);
   green__hub_tls = h;

@@ -8,6 +8,7 @@
 
 #include <ev.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "call.h"
 #include "fd.h"
@@ -60,12 +61,21 @@ void green__hubs_lock(void);
 void green__hubs_unlock(void);
 int green__hubs_trylock(void); /* whether it took the lock */
 
+/* The first id of a fresh batch for h (green__hub_new_id). */
+uint64_t green__hub_take_ids(struct green__hub *h);
+
 /* A fresh greenlet id for a greenlet of h (its batch comes from the process's counter). */
 static inline uint64_t green__hub_new_id(struct green__hub *h) {
-  extern uint64_t green__hub_take_ids(struct green__hub *h);
   if (green__unlikely(h->ids_left == 0)) return green__hub_take_ids(h);
   h->ids_left--;
   return h->next_id++;
+}
+
+/* The coarse clock of the hub's polls (last_poll) and of the greenlets' wait_since. */
+static inline double green__coarse_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
 /* The calling thread's hub, created on first use; NULL + errno (ENOMEM) if it cannot be. */

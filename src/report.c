@@ -8,9 +8,11 @@
 #include "report.h"
 
 #include <dlfcn.h>
+#include <link.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "hub.h"
@@ -50,10 +52,14 @@ static void warm_up(void) {
     }
 }
 
+static uintptr_t runtime_base; /* load address of the object libgreen is in */
+
 int green__unwind_load(void) {
   static int tried;
   if (!tried) {
+    Dl_info self;
     tried = 1;
+    if (dladdr((void *)green__code_of, &self)) runtime_base = (uintptr_t)self.dli_fbase;
     green__report_enter();
     green__ownfd_depth++; /* libunwind's pipe, which it writes to test addresses: the runtime's */
     load();
@@ -62,6 +68,76 @@ int green__unwind_load(void) {
     green__report_leave();
   }
   return green__unw.ready;
+}
+
+/* ---- whose code an address is --------------------------------------------------------- */
+
+static const char *const system_objects[] = {
+    "libc.so", "ld-linux", "libm.so", "libpthread", "libdl.so", "librt.so", "libresolv",
+    "libnss_", "libgcc_s", "libstdc++", "libunwind", "libjemalloc", "libtcmalloc",
+    "libmimalloc", "libasan", "libubsan", "linux-vdso", NULL};
+static const char *const runtime_objects[] = {"libev.so", "libcares", "libgreen", NULL};
+
+static int named(const char *path, const char *const *names) {
+  const char *base = strrchr(path, '/');
+  size_t i;
+  base = base ? base + 1 : path;
+  for (i = 0; names[i]; i++)
+    if (strncmp(base, names[i], strlen(names[i])) == 0) return 1;
+  return 0;
+}
+
+struct lookup {
+  uintptr_t ip;
+  int code;
+};
+
+static int find_object(struct dl_phdr_info *info, size_t size, void *arg) {
+  struct lookup *l = arg;
+  int i;
+  (void)size;
+  for (i = 0; i < info->dlpi_phnum; i++) {
+    const ElfW(Phdr) *p = &info->dlpi_phdr[i];
+    uintptr_t lo = info->dlpi_addr + p->p_vaddr;
+    if (p->p_type != PT_LOAD || !(p->p_flags & PF_X) || l->ip < lo || l->ip >= lo + p->p_memsz)
+      continue;
+    if (info->dlpi_addr == runtime_base || named(info->dlpi_name, runtime_objects))
+      l->code = GREEN__CODE_RUNTIME;
+    else if (named(info->dlpi_name, system_objects)) l->code = GREEN__CODE_SYSTEM;
+    else l->code = GREEN__CODE_PROGRAM;
+    return 1;
+  }
+  return 0;
+}
+
+int green__code_of(uintptr_t ip) {
+  struct lookup l = {ip, GREEN__CODE_NONE};
+  dl_iterate_phdr(find_object, &l);
+  return l.code;
+}
+
+const char *green__report_fd_kind(int fd) {
+  static const struct {
+    const char *link, *words;
+  } anon[] = {{"anon_inode:[eventfd]", "an eventfd"}, {"anon_inode:[timerfd]", "a timerfd"},
+              {"anon_inode:[signalfd]", "a signalfd"}, {"anon_inode:inotify", "an inotify fd"},
+              {"anon_inode:[eventpoll]", "an epoll fd"}};
+  char path[40], link[64];
+  struct stat st;
+  ssize_t n;
+  size_t i;
+  if (fstat(fd, &st) < 0) return "not open";
+  if (S_ISSOCK(st.st_mode)) return "a socket";
+  if (S_ISFIFO(st.st_mode)) return "a pipe";
+  if (S_ISREG(st.st_mode)) return "a file";
+  if (S_ISCHR(st.st_mode)) return isatty(fd) ? "a terminal" : "a device";
+  snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+  if ((n = readlink(path, link, sizeof link - 1)) > 0) {
+    link[n] = '\0';
+    for (i = 0; i < sizeof anon / sizeof anon[0]; i++)
+      if (strcmp(link, anon[i].link) == 0) return anon[i].words;
+  }
+  return "a special file";
 }
 
 /* ---- the writer ----------------------------------------------------------------------- */

@@ -75,6 +75,22 @@ extern struct green__unw {
   int ready;
 } green__unw;
 
+/* Whose code an address is (green__code_of). */
+enum {
+  GREEN__CODE_NONE,    /* in no loaded object (JIT code) */
+  GREEN__CODE_PROGRAM, /* the program's own */
+  GREEN__CODE_SYSTEM,  /* calls pass through it: libc, the loader, libgcc, libstdc++, libunwind,
+                          the allocators, the sanitizers, the vDSO */
+  GREEN__CODE_RUNTIME, /* libgreen (or the preload shim it is in), libev, c-ares */
+};
+
+/* Which of those the code at ip is; for a return address pass ip - 1 (it may be past its
+ * call). Valid once green__unwind_load has run. */
+int green__code_of(uintptr_t ip);
+
+/* How fd is described in reports: "a socket", "a pipe", "an eventfd", "not open"... */
+const char *green__report_fd_kind(int fd);
+
 /* Append the backtrace of the code uc interrupted (a signal handler's context), one line
  * per frame, each starting with `indent`. */
 void green__report_backtrace_signal(green__report_t *r, ucontext_t *uc, const char *indent);

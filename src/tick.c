@@ -34,13 +34,11 @@
 #include "tick.h"
 
 #include <dlfcn.h>
-#include <link.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <ucontext.h>
@@ -83,51 +81,6 @@ static const char slice_tag, dog_tag; /* the timers' sigev_value */
 
 /* ---- which code an address is --------------------------------------------------------- */
 
-enum { CODE_NONE, CODE_PROGRAM, CODE_RUNTIME };
-
-static const char *const runtime_objects[] = {
-    "libc.so", "ld-linux", "libm.so", "libpthread", "libdl.so", "librt.so", "libresolv",
-    "libnss_", "libgcc_s", "libstdc++", "libev.so", "libcares", "libunwind",
-    "libjemalloc", "libtcmalloc", "libmimalloc", "libasan", "libubsan", "linux-vdso",
-    "libgreen", NULL};
-
-static int runtime_name(const char *path) {
-  const char *base = strrchr(path, '/');
-  size_t i;
-  base = base ? base + 1 : path;
-  for (i = 0; runtime_objects[i]; i++)
-    if (strncmp(base, runtime_objects[i], strlen(runtime_objects[i])) == 0) return 1;
-  return 0;
-}
-
-struct lookup {
-  uintptr_t ip;
-  int code;
-};
-
-static int find_object(struct dl_phdr_info *info, size_t size, void *arg) {
-  struct lookup *l = arg;
-  int i;
-  (void)size;
-  for (i = 0; i < info->dlpi_phnum; i++) {
-    const ElfW(Phdr) *p = &info->dlpi_phdr[i];
-    uintptr_t lo = info->dlpi_addr + p->p_vaddr;
-    if (p->p_type != PT_LOAD || !(p->p_flags & PF_X) || l->ip < lo || l->ip >= lo + p->p_memsz)
-      continue;
-    l->code = info->dlpi_addr == cfg.runtime_base || runtime_name(info->dlpi_name)
-                  ? CODE_RUNTIME
-                  : CODE_PROGRAM;
-    return 1;
-  }
-  return 0;
-}
-
-static int code_of(uintptr_t ip) {
-  struct lookup l = {ip, CODE_NONE};
-  dl_iterate_phdr(find_object, &l);
-  return l.code;
-}
-
 /* Whether a program frame found below the runtime's is a start frame (the executable's entry
  * point, which calls __libc_start_main). */
 static int start_frame(unw_cursor_t *c) {
@@ -144,10 +97,10 @@ static int safe_point(ucontext_t *uc) {
   if (green__unw.init_local2(&c, (unw_context_t *)uc, UNW_INIT_SIGNAL_FRAME) < 0) return 0;
   for (n = 0; n < MAX_FRAMES; n++) {
     if (green__unw.get_reg(&c, UNW_REG_IP, &ip) < 0) return 0;
-    switch (code_of((uintptr_t)ip - (n > 0))) { /* a return address may be past its call */
-    case CODE_NONE:
+    switch (green__code_of((uintptr_t)ip - (n > 0))) { /* a return address may be past its call */
+    case GREEN__CODE_NONE:
       return 0;
-    case CODE_PROGRAM:
+    case GREEN__CODE_PROGRAM:
       if (below && !start_frame(&c)) return 0; /* program code called back from the runtime */
       break;
     default:
@@ -254,16 +207,6 @@ void green__tick_sleep(struct green__hub *h) {
 
 /* ---- the report ----------------------------------------------------------------------- */
 
-static const char *fd_kind(long fd) {
-  struct stat st;
-  if (fstat((int)fd, &st) < 0) return "not open";
-  if (S_ISSOCK(st.st_mode)) return "a socket";
-  if (S_ISFIFO(st.st_mode)) return "a pipe";
-  if (S_ISREG(st.st_mode)) return "a file";
-  if (S_ISCHR(st.st_mode)) return isatty((int)fd) ? "a terminal" : "a device";
-  return "a special file";
-}
-
 /* System calls a blocked hub is likely found in, and whether their first argument is an fd. */
 static const struct {
   long nr;
@@ -319,7 +262,7 @@ static void put_call(green__report_t *o, const ucontext_t *uc) {
     green__report_put(o, nr < 0 ? "in a system call (which this report's signal interrupted)" : "in system call %ld", nr);
     return;
   }
-  if (calls[i].fd) green__report_put(o, "in %s(fd %ld, %s)", calls[i].name, arg0, fd_kind(arg0));
+  if (calls[i].fd) green__report_put(o, "in %s(fd %ld, %s)", calls[i].name, arg0, green__report_fd_kind((int)arg0));
   else green__report_put(o, "in %s()", calls[i].name);
 }
 
