@@ -38,6 +38,10 @@ extern "C" {
 #define GREEN_VERSION_MAJOR 0
 #define GREEN_VERSION_MINOR 1
 
+/* A greenlet's handle. It is not an address: compare handles, never dereference them. A
+ * handle whose greenlet is gone (joined, ended detached, or its thread exited), or one of
+ * another thread's hub, gives ESRCH in every call, even once its slot holds a new greenlet.
+ * (A stale handle could match again only after 2^40 spawns in the process.) */
 typedef struct green green_t;
 
 typedef enum green_state {
@@ -55,6 +59,11 @@ typedef enum green_state {
 #define GREEN_CANCELED ((void *)-1)
 
 /* ---- Greenlets ------------------------------------------------------------------------- */
+
+/* fork(): the child starts with a fresh hub. The greenlet that forked becomes its main
+ * greenlet and keeps its name and locals; the parent's other greenlets never run in the
+ * child, and their handles give ESRCH there. When a greenlet that forked returns in the
+ * child, the child exits with status 0, as when a last thread returns. */
 
 /* Spawn a greenlet running fn(arg) on the calling thread's hub. It starts when the spawner
  * next parks or yields. Its stack comes from the hub's pool (default size 256 KiB of address

@@ -128,6 +128,7 @@ green__shim_thread_t *green__shim_self(struct green__hub *h) {
   if (g != h->main) return NULL;
   t = main_record_of_thread();
   t->g = g;
+  t->handle = green__greenlet_handle(h, g);
   g->preload = t;
   return t;
 }
@@ -218,16 +219,18 @@ GREEN__SHIM_EXPORT int pthread_create(pthread_t *restrict id, const pthread_attr
   t->fn = fn;
   t->arg = arg;
   t->tid = green__shim_tid_next();
-  if (!(t->g = green_spawn_stack(entry, t, size))) {
+  if (!(t->g = green__greenlet_new(entry, t, size))) {
     record_release(t);
     return EAGAIN;
   }
+  t->handle = green__greenlet_handle(h, t->g);
   t->g->preload = t;
   green__shim_sigmask_born(h, t->g);
+  green__hub_push_ready(h, t->g);
   live++;
   if (detach == PTHREAD_CREATE_DETACHED) {
     t->detached = 1;
-    green_detach(t->g);
+    green_detach(t->handle);
   }
   *id = (pthread_t)t;
   return 0;
@@ -316,10 +319,10 @@ GREEN__SHIM_EXPORT void __pthread_unregister_cancel(__pthread_unwind_buf_t *buf)
 /* A join's wait, as a cancellation point. */
 static int join(green__shim_thread_t *self, green__shim_thread_t *t, void **res, double timeout) {
   int r;
-  if (green__shim_config.debug && green_state(t->g) != GREEN_DEAD)
+  if (green__shim_config.debug && green_state(t->handle) != GREEN_DEAD)
     green__shim_debug("pthread_join", -1);
   if (self) self->cancel_wait = 1;
-  r = green_join(t->g, res, timeout);
+  r = green_join(t->handle, res, timeout);
   if (self) self->cancel_wait = 0;
   if (r == 0) {
     record_release(t);
@@ -358,7 +361,7 @@ GREEN__SHIM_EXPORT int pthread_tryjoin_np(pthread_t id, void **res) {
   green__real_ready();
   if (!green_mode()) return green__real.pthread_tryjoin_np(id, res);
   if ((r = joinable(id, &t, &self))) return r;
-  if (green_state(t->g) != GREEN_DEAD) return EBUSY;
+  if (green_state(t->handle) != GREEN_DEAD) return EBUSY;
   return join(self, t, res, -1);
 }
 
@@ -401,8 +404,8 @@ GREEN__SHIM_EXPORT int pthread_detach(pthread_t id) {
   if (!(t = record_of(id))) return ESRCH;
   if (t->is_main || t->detached) return EINVAL;
   t->detached = 1;
-  if (green_detach(t->g) != 0) return errno;
-  if (green_state(t->g) < 0) record_release(t); /* it had ended: the handle is gone */
+  if (green_detach(t->handle) != 0) return errno;
+  if (green_state(t->handle) < 0) record_release(t); /* it had ended: the handle is gone */
   return 0;
 }
 

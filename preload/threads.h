@@ -10,7 +10,8 @@
 
 typedef struct green__shim_thread {
   uint32_t magic;           /* RECORD_MAGIC while the pthread_t is valid */
-  green_t *g;               /* its greenlet */
+  green_t *g;               /* its greenlet's record */
+  green_t *handle;          /* its greenlet's handle, for green_join and the like */
   void *(*fn)(void *);
   void *arg;
   uint8_t intr;             /* GREEN__INTR_*: how the shim wait it is parked in ends on a signal */

@@ -53,7 +53,7 @@ long green__shim_tid_of(long tid) {
   green__shim_thread_t *rec;
   if (tid < GREEN__TID_BASE || tid > INT32_MAX || green__shim_config.native) return tid;
   rec = green__shim_thread_by_tid((pid_t)tid);
-  if (!rec || !rec->g || green_state(rec->g) == GREEN_DEAD) return tid; /* ESRCH, as for a dead thread */
+  if (!rec || !rec->g || green_state(rec->handle) == GREEN_DEAD) return tid; /* ESRCH, as for a dead thread */
   return getpid(); /* green mode: the hub runs on the thread that runs main(), or forked */
 }
 

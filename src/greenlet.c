@@ -14,21 +14,50 @@
 
 enum { CHUNK_HANDLES = 64 };
 
-struct chunk {
-  green__list_t link;
-  green_t handles[CHUNK_HANDLES];
-};
+#define SLOT_MASK ((1u << GREEN__SLOT_BITS) - 1)
+#define TAG_MASK (UINTPTR_MAX >> GREEN__SLOT_BITS)
+#define MAX_CHUNKS (((size_t)SLOT_MASK + 1 - GREEN__SLOT_FIRST) / CHUNK_HANDLES)
+
+/* ---- handles ------------------------------------------------------------------------------
+ * A hub's records sit in chunks of 64 that never move; the handle table lists the chunks, so
+ * a slot finds its record without a search. The hub greenlet's handle carries the main
+ * greenlet's id (its own id is 0 in every hub). */
+
+green_t *green__greenlet_handle(struct green__hub *h, const green_t *g) {
+  uintptr_t id = (uintptr_t)(g == &h->hub ? h->main->id : g->id);
+  return (green_t *)((id & TAG_MASK) << GREEN__SLOT_BITS | g->slot);
+}
+
+static green_t *record_at(struct green__hub *h, size_t slot) {
+  size_t i = slot - GREEN__SLOT_FIRST;
+  if (slot == GREEN__SLOT_MAIN) return h->main;
+  if (slot == GREEN__SLOT_HUB) return &h->hub;
+  if (slot < GREEN__SLOT_FIRST || i / CHUNK_HANDLES >= h->nhandle_chunks) return NULL;
+  return &h->handle_chunks[i / CHUNK_HANDLES][i % CHUNK_HANDLES];
+}
+
+green_t *green__greenlet_find(struct green__hub *h, green_t *handle, int *err) {
+  green_t *g;
+  if (!handle) {
+    *err = -EINVAL;
+    return NULL;
+  }
+  g = record_at(h, (uintptr_t)handle & SLOT_MASK);
+  if (green__likely(g && g->magic == GREEN__MAGIC && green__greenlet_handle(h, g) == handle))
+    return g;
+  *err = -ESRCH;
+  return NULL;
+}
 
 green_t *green__greenlet_at(struct green__hub *h, const void *p) {
-  green__list_t *n;
   uintptr_t a = (uintptr_t)p;
+  size_t c;
   if (!p) return NULL;
   if (p == h->main || p == &h->hub) return (green_t *)p;
-  for (n = h->chunks.next; n != &h->chunks; n = n->next) {
-    struct chunk *c = green__container_of(n, struct chunk, link);
-    uintptr_t first = (uintptr_t)c->handles;
-    if (a >= first && a < (uintptr_t)(c->handles + CHUNK_HANDLES))
-      return (a - first) % sizeof(green_t) == 0 && c->handles[(a - first) / sizeof(green_t)].magic == GREEN__MAGIC
+  for (c = 0; c < h->nhandle_chunks; c++) {
+    uintptr_t first = (uintptr_t)h->handle_chunks[c];
+    if (a >= first && a < (uintptr_t)(h->handle_chunks[c] + CHUNK_HANDLES))
+      return (a - first) % sizeof(green_t) == 0 && ((green_t *)p)->magic == GREEN__MAGIC
                  ? (green_t *)p
                  : NULL;
   }
@@ -36,27 +65,36 @@ green_t *green__greenlet_at(struct green__hub *h, const void *p) {
 }
 
 void green__greenlet_each(struct green__hub *h, void (*fn)(green_t *g, void *arg), void *arg) {
-  green__list_t *n;
-  size_t i;
+  size_t c, i;
   fn(h->main, arg);
-  for (n = h->chunks.next; n != &h->chunks; n = n->next) {
-    struct chunk *c = green__container_of(n, struct chunk, link);
+  for (c = 0; c < h->nhandle_chunks; c++)
     for (i = 0; i < CHUNK_HANDLES; i++)
-      if (c->handles[i].magic == GREEN__MAGIC) fn(&c->handles[i], arg);
-  }
+      if (h->handle_chunks[c][i].magic == GREEN__MAGIC) fn(&h->handle_chunks[c][i], arg);
 }
 
-static green_t *handle_alloc(struct green__hub *h) {
+/* Another chunk of free records: -ENOMEM, or -EAGAIN when every slot is taken. */
+static int add_chunk(struct green__hub *h) {
+  size_t n = h->nhandle_chunks, i;
+  green_t **table, *c;
+  if (n == MAX_CHUNKS) return -EAGAIN;
+  if ((n & (n - 1)) == 0) { /* the table doubles at each power of two */
+    if (!(table = realloc(h->handle_chunks, (n ? 2 * n : 1) * sizeof *table))) return -ENOMEM;
+    h->handle_chunks = table;
+  }
+  if (!(c = calloc(CHUNK_HANDLES, sizeof *c))) return -ENOMEM;
+  h->handle_chunks[h->nhandle_chunks++] = c;
+  for (i = 0; i < CHUNK_HANDLES; i++) {
+    green__greenlet_init_handle(&c[i]);
+    c[i].slot = (uint32_t)(GREEN__SLOT_FIRST + n * CHUNK_HANDLES + i);
+    green__list_push_back(&h->free_handles, &c[i].run_link);
+  }
+  return 0;
+}
+
+static green_t *handle_alloc(struct green__hub *h, int *err) {
   green__list_t *n = green__list_pop_front(&h->free_handles);
   if (!n) {
-    struct chunk *c = calloc(1, sizeof *c);
-    size_t i;
-    if (!c) return NULL;
-    green__list_push_back(&h->chunks, &c->link);
-    for (i = 0; i < CHUNK_HANDLES; i++) {
-      green__greenlet_init_handle(&c->handles[i]);
-      green__list_push_back(&h->free_handles, &c->handles[i].run_link);
-    }
+    if ((*err = add_chunk(h)) < 0) return NULL;
     n = green__list_pop_front(&h->free_handles);
   }
   return green__container_of(n, green_t, run_link);
@@ -76,8 +114,11 @@ void green__greenlet_init_handle(green_t *g) {
 }
 
 void green__greenlet_free_all(struct green__hub *h) {
-  green__list_t *n;
-  while ((n = green__list_pop_front(&h->chunks))) free(green__container_of(n, struct chunk, link));
+  size_t c;
+  for (c = 0; c < h->nhandle_chunks; c++) free(h->handle_chunks[c]);
+  free(h->handle_chunks);
+  h->handle_chunks = NULL;
+  h->nhandle_chunks = 0;
 }
 
 /* Tell everything watching g that it has ended; each watch is told once. */
@@ -113,6 +154,9 @@ static void entry(void *arg) {
   green__stack_switch_end(NULL);
   *h->errnop = 0;
   g->result = g->fn(g->arg);
+  /* It forked, and this is the child: its hub is the parent's, forgotten. It was the only
+   * thread of the child, so the child ends as after a last thread's return. */
+  if (green__unlikely(h != green__hub_tls)) exit(0);
   if (g->locals) green__local_end(g);
   end(h, g);
   green__hub_schedule(h);
@@ -138,8 +182,8 @@ green_t *green__greenlet_new(void *(*fn)(void *), void *arg, size_t stack_size) 
     errno = EINVAL;
     return NULL;
   }
-  if (!(g = handle_alloc(h))) {
-    errno = ENOMEM;
+  if (!(g = handle_alloc(h, &err))) {
+    errno = -err;
     return NULL;
   }
   if (!(g->stack = green__stack_acquire(&h->stacks, stack_size, &err))) {
@@ -180,8 +224,9 @@ green_t *green__greenlet_new(void *(*fn)(void *), void *arg, size_t stack_size) 
 
 green_t *green_spawn_stack(void *(*fn)(void *), void *arg, size_t stack_size) {
   green_t *g = green__greenlet_new(fn, arg, stack_size);
-  if (g) green__hub_push_ready(g->hub, g);
-  return g;
+  if (!g) return NULL;
+  green__hub_push_ready(g->hub, g);
+  return green__greenlet_handle(g->hub, g);
 }
 
 void green__greenlet_discard(struct green__hub *h, green_t *g) {
@@ -193,21 +238,16 @@ void green__greenlet_discard(struct green__hub *h, green_t *g) {
 
 green_t *green_spawn(void *(*fn)(void *), void *arg) { return green_spawn_stack(fn, arg, 0); }
 
-int green__greenlet_check(struct green__hub *h, green_t *g) {
-  if (!g) return -EINVAL;
-  if (g->magic != GREEN__MAGIC || g->hub != h) return -ESRCH;
-  return 0;
-}
-
 int green__greenlet_joinable(struct green__hub *h, green_t *g) {
   return g != h->main && g != &h->hub && !g->joiner && !(g->flags & GREEN__DETACHED);
 }
 
-static int check_joinable(struct green__hub *h, green_t *g) {
-  int r = green__greenlet_check(h, g);
-  if (r) return r;
-  if (g == h->current) return -EDEADLK;
-  return green__greenlet_joinable(h, g) ? 0 : -EINVAL;
+/* The record of a handle the caller may join, or NULL with *err set. */
+static green_t *find_joinable(struct green__hub *h, green_t *handle, int *err) {
+  green_t *g = green__greenlet_find(h, handle, err);
+  if (!g) return NULL;
+  *err = g == h->current ? -EDEADLK : green__greenlet_joinable(h, g) ? 0 : -EINVAL;
+  return *err ? NULL : g;
 }
 
 /* Park until every greenlet whose joiner is the caller has ended (joins_pending of them):
@@ -220,12 +260,13 @@ static int wait_joined(struct green__hub *h, const green_t *on, double at) {
   return r;
 }
 
-int green_join(green_t *g, void **result, double timeout) {
+int green_join(green_t *handle, void **result, double timeout) {
   struct green__hub *h = green__hub_get();
+  green_t *g;
   double at;
   int r;
   if (!h) return -1;
-  if ((r = check_joinable(h, g)) || (r = green__timeout_to_at(timeout, &at)))
+  if (!(g = find_joinable(h, handle, &r)) || (r = green__timeout_to_at(timeout, &at)))
     return green__fail(r);
   if (g->state != GREEN_DEAD) {
     g->joiner = h->current;
@@ -239,9 +280,15 @@ int green_join(green_t *g, void **result, double timeout) {
   return 0;
 }
 
-static void unclaim(green_t **gs, size_t n) {
+/* The record of a handle joinall has claimed: it stays live while claimed. */
+static green_t *claimed(struct green__hub *h, green_t *handle) {
+  int err;
+  return green__greenlet_find(h, handle, &err);
+}
+
+static void unclaim(struct green__hub *h, green_t **gs, size_t n) {
   size_t i;
-  for (i = 0; i < n; i++) gs[i]->joiner = NULL;
+  for (i = 0; i < n; i++) claimed(h, gs[i])->joiner = NULL;
 }
 
 int green_joinall(green_t **gs, size_t n, double timeout) {
@@ -256,26 +303,28 @@ int green_joinall(green_t **gs, size_t n, double timeout) {
   self = h->current;
   self->joins_pending = 0;
   for (i = 0; i < n; i++) { /* claiming each as we go also catches duplicates */
-    if ((r = check_joinable(h, gs[i]))) {
-      unclaim(gs, i);
+    green_t *g = find_joinable(h, gs[i], &r);
+    if (!g) {
+      unclaim(h, gs, i);
       return green__fail(r);
     }
-    gs[i]->joiner = self;
-    self->joins_pending += gs[i]->state != GREEN_DEAD;
+    g->joiner = self;
+    self->joins_pending += g->state != GREEN_DEAD;
   }
   if ((r = wait_joined(h, NULL, at))) {
-    unclaim(gs, n);
+    unclaim(h, gs, n);
     return green__fail(r);
   }
-  for (i = 0; i < n; i++) green__greenlet_release(h, gs[i]);
+  for (i = 0; i < n; i++) green__greenlet_release(h, claimed(h, gs[i]));
   return 0;
 }
 
-int green_detach(green_t *g) {
+int green_detach(green_t *handle) {
   struct green__hub *h = green__hub_get();
+  green_t *g;
   int r;
   if (!h) return -1;
-  if ((r = green__greenlet_check(h, g))) return green__fail(r);
+  if (!(g = green__greenlet_find(h, handle, &r))) return green__fail(r);
   if (!green__greenlet_joinable(h, g)) return green__fail(-EINVAL);
   if (g->state == GREEN_DEAD) green__greenlet_release(h, g);
   else g->flags |= GREEN__DETACHED;
@@ -293,13 +342,8 @@ static void kill_resumed(struct green__hub *h, green_t *g) {
   if (g->state == GREEN_BLOCKED && !(g->flags & GREEN__GEN_WAIT)) green__wake(h, g, -ECANCELED);
 }
 
-int green_kill(green_t *g) {
-  struct green__hub *h = green__hub_get();
-  int r;
-  if (!h) return -1;
-  if ((r = green__greenlet_check(h, g))) return green__fail(r);
-  if (g == &h->hub) return green__fail(-EINVAL);
-  if (g->state == GREEN_DEAD) return 0;
+void green__greenlet_kill(struct green__hub *h, green_t *g) {
+  if (g->state == GREEN_DEAD) return;
   g->flags |= GREEN__KILLED;
   if (g->state == GREEN_NEW) { /* it never runs */
     green__list_remove(&g->run_link);
@@ -311,6 +355,16 @@ int green_kill(green_t *g) {
     else if (!(g->flags & GREEN__GEN_WAIT)) green__wake(h, g, -ECANCELED);
     /* else a suspended generator: its pending yield fails with ECANCELED when resumed */
   }
+}
+
+int green_kill(green_t *handle) {
+  struct green__hub *h = green__hub_get();
+  green_t *g;
+  int r;
+  if (!h) return -1;
+  if (!(g = green__greenlet_find(h, handle, &r))) return green__fail(r);
+  if (g == &h->hub) return green__fail(-EINVAL);
+  green__greenlet_kill(h, g);
   return 0;
 }
 
@@ -324,24 +378,26 @@ void green_yield(void) {
 
 green_t *green_current(void) {
   struct green__hub *h = green__hub_get();
-  return h ? h->current : NULL;
+  return h ? green__greenlet_handle(h, h->current) : NULL;
 }
 
-unsigned long long green_id(green_t *g) {
+unsigned long long green_id(green_t *handle) {
   struct green__hub *h = green__hub_get();
+  green_t *g;
   int r;
   if (!h) return 0;
-  if ((r = green__greenlet_check(h, g))) {
+  if (!(g = green__greenlet_find(h, handle, &r))) {
     green__fail(r);
     return 0;
   }
   return g->id;
 }
 
-int green_state(green_t *g) {
+int green_state(green_t *handle) {
   struct green__hub *h = green__hub_get();
+  green_t *g;
   int r;
   if (!h) return -1;
-  if ((r = green__greenlet_check(h, g))) return green__fail(r);
+  if (!(g = green__greenlet_find(h, handle, &r))) return green__fail(r);
   return g->state;
 }

@@ -1,8 +1,12 @@
 /*
- * The greenlet object. Its handle lives from spawn until it is joined, or until it ends when
- * detached; its stack only while it runs. Handles come from per-hub chunks that are never
- * given back to malloc while the hub lives (as Go keeps its g's), so a released handle still
- * reads as "released" (ESRCH) instead of being freed memory.
+ * The greenlet object. Its record lives from spawn until it is joined, or until it ends when
+ * detached; its stack only while it runs. Records come from per-hub chunks that are never
+ * given back to malloc while the hub lives (as Go keeps its g's).
+ *
+ * What the public API hands out is not a record's address but a handle: the record's slot in
+ * its hub's table and the low bits of its id. A handle whose greenlet is gone (joined, ended
+ * detached, or its thread has exited) never matches the greenlet that takes its slot next,
+ * and a handle is never dereferenced before it is matched: a stale one gives ESRCH.
  */
 #ifndef GREEN_GREENLET_H
 #define GREEN_GREENLET_H
@@ -15,7 +19,11 @@
 #include "list.h"
 #include "stack.h"
 
-#define GREEN__MAGIC 0x6772656eu /* "gren": a live handle */
+#define GREEN__MAGIC 0x6772656eu /* "gren": a live record */
+
+/* A handle: the slot in its low GREEN__SLOT_BITS bits, the low bits of the id above them. */
+#define GREEN__SLOT_BITS 24
+enum { GREEN__SLOT_MAIN = 1, GREEN__SLOT_HUB = 2, GREEN__SLOT_FIRST = 3 };
 
 enum {
   GREEN__KILLED = 1u << 0,   /* sticky: every blocking call fails with ECANCELED */
@@ -60,6 +68,7 @@ struct green {
   green__list_t wait_link;    /* in the list of what it is parked on */
   uint8_t wait_kind;          /* green_wait_t: what it is parked on, for dumps (read only while
                                  BLOCKED, as wait_on and wait_since) */
+  uint32_t slot;              /* its place in its hub's handle table, for its handle */
   uint64_t id;                /* unique in the process, never reused (0: the hub greenlet) */
   const void *wait_on;        /* what it is parked on, as green__park's `on` says */
   double wait_since;          /* when it parked: the hub's last_poll then (CLOCK_MONOTONIC_COARSE,
@@ -113,8 +122,15 @@ __attribute__((noreturn)) void green__greenlet_exit(struct green__hub *h, void *
 /* Free every handle's memory: the hub is going away with its thread. */
 void green__greenlet_free_all(struct green__hub *h);
 
-/* 0 when g is a live handle of hub h; -EINVAL for NULL, -ESRCH otherwise. */
-int green__greenlet_check(struct green__hub *h, green_t *g);
+/* The handle the public API gives for g, a record of hub h. */
+green_t *green__greenlet_handle(struct green__hub *h, const green_t *g);
+
+/* The record a handle names in hub h, or NULL with *err = -EINVAL for NULL and -ESRCH for a
+ * handle of no live greenlet of h (released, stale, another hub's or garbage). */
+green_t *green__greenlet_find(struct green__hub *h, green_t *handle, int *err);
+
+/* End g as green_kill does (g a live record of the current hub, not its hub greenlet). */
+void green__greenlet_kill(struct green__hub *h, green_t *g);
 
 /* Whether g can be joined or detached: a spawned greenlet nobody joins, not detached. */
 int green__greenlet_joinable(struct green__hub *h, green_t *g);

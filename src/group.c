@@ -27,11 +27,15 @@ int green__group_check(struct green__hub *h, struct green_group *grp) {
   return grp->magic == GROUP_MAGIC && grp->hub == h ? 0 : -ESRCH;
 }
 
-/* 0 when g can become a member (see green__group_add), else -errno. */
-static int can_add(struct green__hub *h, green_t *g) {
-  int r = green__greenlet_check(h, g);
-  if (r) return r;
-  return green__greenlet_joinable(h, g) ? 0 : -EINVAL;
+/* The record of a handle that can become a member (see green__group_add), or NULL with
+ * *err set. */
+static green_t *find_addable(struct green__hub *h, green_t *handle, int *err) {
+  green_t *g = green__greenlet_find(h, handle, err);
+  if (g && !green__greenlet_joinable(h, g)) {
+    *err = -EINVAL;
+    return NULL;
+  }
+  return g;
 }
 
 void green__group_left(struct green__hub *h, struct green_group *grp) {
@@ -81,7 +85,7 @@ void green__group_kill(struct green_group *grp) {
   /* A member that never ran ends inside green_kill and leaves the list: step past it first. */
   for (n = grp->members.next; n != &grp->members; n = next) {
     next = n->next;
-    green_kill(green__container_of(n, green_t, group_link));
+    green__greenlet_kill(grp->hub, green__container_of(n, green_t, group_link));
   }
 }
 
@@ -114,11 +118,12 @@ int green_group_free(green_group_t *grp) {
   return 0;
 }
 
-int green_group_add(green_group_t *grp, green_t *g) {
+int green_group_add(green_group_t *grp, green_t *handle) {
   struct green__hub *h = green__hub_get();
+  green_t *g;
   int r;
   if (!h) return -1;
-  if ((r = green__group_check(h, grp)) || (r = can_add(h, g)))
+  if ((r = green__group_check(h, grp)) || !(g = find_addable(h, handle, &r)))
     return green__fail(r);
   green__group_add(h, grp, g);
   return 0;
@@ -133,8 +138,10 @@ green_t *green_group_spawn(green_group_t *grp, void *(*fn)(void *), void *arg) {
     errno = -r;
     return NULL;
   }
-  if ((g = green_spawn(fn, arg))) green__group_add(h, grp, g);
-  return g;
+  if (!(g = green__greenlet_new(fn, arg, 0))) return NULL;
+  green__hub_push_ready(h, g);
+  green__group_add(h, grp, g);
+  return green__greenlet_handle(h, g);
 }
 
 int green_group_join(green_group_t *grp, double timeout) {

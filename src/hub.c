@@ -64,16 +64,15 @@ static void hubs_add(struct green__hub *h) {
   green__hubs_unlock();
 }
 
-/* fork: the child's only hub is the forking thread's, if it still has one. */
+/* fork: the child starts with no hub. The forking thread's hub is forgotten (see
+ * green__hub_fork_child): its parked greenlets are the parent's, and so is its epoll
+ * instance. The thread's next call makes a fresh hub. */
 static void hubs_before_fork(void) { green__hubs_lock(); }
 static void hubs_after_fork_parent(void) { green__hubs_unlock(); }
 static void hubs_after_fork_child(void) {
-  struct green__hub *h = green__hub_tls;
   green__list_init(&green__hubs);
   pthread_mutex_init(&hubs_mutex, NULL);
-  if (!h) return;
-  green__list_push_back(&green__hubs, &h->all_link);
-  h->tid = (pid_t)syscall(SYS_gettid);
+  green__hub_fork_child();
 }
 
 static void hubs_remove(struct green__hub *h) {
@@ -275,6 +274,7 @@ static int start_hub_greenlet(struct green__hub *h) {
   int err;
   green_t *g = &h->hub;
   init_system_greenlet(h, g);
+  g->slot = GREEN__SLOT_HUB;
   g->stack = green__stack_acquire(&h->stacks, 0, &err);
   if (!g->stack) return err;
   g->stack_lo = g->stack->lo;
@@ -298,7 +298,6 @@ static struct green__hub *hub_create(void) {
   if (!h) goto nomem;
   green__list_init(&h->ready);
   green__list_init(&h->free_handles);
-  green__list_init(&h->chunks);
   green__stack_pool_init(&h->stacks);
   green__fdtab_init(&h->fds);
   green__ownfd_depth++; /* its epoll fd (and, under the shim, any fd libev makes) */
@@ -311,6 +310,7 @@ static struct green__hub *hub_create(void) {
   h->main = &main_greenlet;
   memset(h->main, 0, sizeof *h->main); /* a forked child's record was its parent's */
   init_system_greenlet(h, h->main);
+  h->main->slot = GREEN__SLOT_MAIN;
   adopt_forking_greenlet(h->main);
 #if GREEN_HAVE_ASAN
   main_stack_bounds(h->main);

@@ -42,8 +42,10 @@ struct green__hub {
   green__list_t all_link;       /* in the process's list of hubs (green__hubs) */
   pid_t tid;                    /* the OS thread it belongs to */
   int deadlock_dumped;          /* its deadlock report is written (dump.c) */
-  green__list_t free_handles;   /* released greenlet structs */
-  green__list_t chunks;         /* memory the handles come from */
+  green__list_t free_handles;   /* released greenlet records */
+  green_t **handle_chunks;      /* the handle table: slot s >= GREEN__SLOT_FIRST is record
+                                   (s - GREEN__SLOT_FIRST) % 64 of chunk (s - ...) / 64 */
+  size_t nhandle_chunks;
   green__stack_pool_t stacks;
   green__fdtab_t fds;
   green_t *main;                /* the thread's own stack: its record lives in the thread's

@@ -42,8 +42,9 @@ static int check_items(struct green__hub *h, green_t **gs, size_t ng, green_futu
   int r;
   if ((ng && !gs) || (nf && !fs)) return -EINVAL;
   for (i = 0; i < ng; i++) {
-    if ((r = green__greenlet_check(h, gs[i]))) return r;
-    if (gs[i] == h->main || gs[i] == &h->hub) return -EINVAL; /* they never end */
+    green_t *g = green__greenlet_find(h, gs[i], &r);
+    if (!g) return r;
+    if (g == h->main || g == &h->hub) return -EINVAL; /* they never end */
   }
   for (i = 0; i < nf; i++)
     if ((r = green__future_check(h, fs[i]))) return r;
@@ -75,10 +76,11 @@ green_iwait_t *green_iwait_new(green_t **gs, size_t ng, green_future_t **fs, siz
     item->watch.fn = item_finished;
     item->it = it;
     item->index = i;
-    if (i < ng ? gs[i]->state == GREEN_DEAD : green__future_done(fs[i - ng]))
+    green_t *g = i < ng ? green__greenlet_find(h, gs[i], &r) : NULL; /* found above */
+    if (g ? g->state == GREEN_DEAD : green__future_done(fs[i - ng]))
       green__list_push_back(&it->finished, &item->watch.link);
-    else if (i < ng)
-      green__greenlet_watch(gs[i], &item->watch);
+    else if (g)
+      green__greenlet_watch(g, &item->watch);
     else
       green__future_watch(fs[i - ng], &item->watch);
   }

@@ -139,29 +139,25 @@ void green__local_forget(green_t *g) {
 
 /* ---- names ---------------------------------------------------------------------------- */
 
-static int check(struct green__hub *h, green_t *g) {
-  if (!g) return -EINVAL;
-  if (g->magic != GREEN__MAGIC || g->hub != h) return -ESRCH;
-  return 0;
-}
-
-int green_set_name(green_t *g, const char *name) {
+int green_set_name(green_t *handle, const char *name) {
   struct green__hub *h = green__hub_get();
+  green_t *g;
   size_t n;
   int r;
   if (!h) return -1;
-  if ((r = check(h, g))) return green__fail(r);
+  if (!(g = green__greenlet_find(h, handle, &r))) return green__fail(r);
   n = name ? strnlen(name, GREEN_NAME_MAX - 1) : 0;
   memcpy(g->name, name ? name : "", n);
   g->name[n] = '\0';
   return 0;
 }
 
-const char *green_name(green_t *g) {
+const char *green_name(green_t *handle) {
   struct green__hub *h = green__hub_get();
+  green_t *g;
   int r;
   if (!h) return NULL;
-  if ((r = check(h, g))) {
+  if (!(g = green__greenlet_find(h, handle, &r))) {
     errno = -r;
     return NULL;
   }

@@ -90,14 +90,15 @@ green_t *green_pool_spawn(green_pool_t *p, void *(*fn)(void *), void *arg, doubl
     return NULL;
   }
   p->group.reserved--;
-  if (!(g = green_spawn(fn, arg))) {
+  if (!(g = green__greenlet_new(fn, arg, 0))) {
     r = errno;
     green__group_left(h, &p->group); /* give the slot to the next one */
     errno = r;
     return NULL;
   }
+  green__hub_push_ready(h, g);
   green__group_add(h, &p->group, g);
-  return g;
+  return green__greenlet_handle(h, g);
 }
 
 int green_pool_join(green_pool_t *p, double timeout) {

@@ -242,6 +242,167 @@ TEST_CASE(join_released) {
   ASSERT_EQ(green_state(g), -1);
 }
 
+/* Every call on a handle whose greenlet is gone fails with ESRCH and touches nothing. */
+static void assert_stale(green_t *g) {
+  ASSERT_ERRNO(green_join(g, NULL, 0), ESRCH);
+  ASSERT_ERRNO(green_kill(g), ESRCH);
+  ASSERT_ERRNO(green_detach(g), ESRCH);
+  ASSERT_ERRNO(green_state(g), ESRCH);
+  ASSERT_ERRNO(green_set_name(g, "stale"), ESRCH);
+  ASSERT_EQ(green_id(g), 0);
+  ASSERT_EQ(errno, ESRCH);
+}
+
+/* A released handle's record goes to the next spawn; the old handle must not reach it. */
+TEST_CASE(stale_handle_reused) {
+  call_t c;
+  void *res = NULL;
+  green_t *old = green_spawn(ret_arg, NULL), *g;
+  ASSERT_PTR_NE(old, NULL);
+  ASSERT_OK(green_join(old, NULL, -1));
+  g = spawn_sleeper(&c, 0.01);
+  ASSERT_PTR_NE(g, old);
+  assert_stale(old);
+  ASSERT_EQ(green_state(g), GREEN_NEW);
+  ASSERT_OK(green_join(g, &res, -1)); /* the kill did not reach it */
+  ASSERT_EQ(c.r, 0);
+}
+
+/* Handles kept across many spawns and joins (each record reused many times) stay stale. */
+TEST_CASE(stale_handles_many) {
+  green_t *stale[200], *live[8];
+  int i, j;
+  for (i = 0; i < 200; i++) {
+    for (j = 0; j < 8; j++) ASSERT_PTR_NE(live[j] = green_spawn(ret_arg, NULL), NULL);
+    for (j = 0; j < i; j += 7) assert_stale(stale[j]); /* their records are live again */
+    stale[i] = live[i % 8];
+    for (j = 0; j < 8; j++) ASSERT_OK(green_join(live[j], NULL, -1));
+  }
+}
+
+/* The handles of a thread whose hub went away with it: its greenlets, its main greenlet. */
+static void *leave_handles(void *arg) {
+  green_t **gs = arg;
+  call_t c;
+  gs[0] = spawn_sleeper(&c, 60); /* still parked when the thread exits */
+  gs[1] = green_spawn(ret_arg, NULL);
+  gs[2] = green_current();
+  green_yield(); /* gs[1] ends, never joined */
+  return NULL;
+}
+
+TEST_CASE(exited_thread_handles) {
+  green_t *gone[3] = {NULL, NULL, NULL}, *mine[8];
+  pthread_t t;
+  int i;
+  ASSERT_EQ(pthread_create(&t, NULL, leave_handles, gone), 0);
+  ASSERT_EQ(pthread_join(t, NULL), 0);
+  for (i = 0; i < 8; i++) ASSERT_PTR_NE(mine[i] = green_spawn(ret_arg, NULL), NULL);
+  for (i = 0; i < 3; i++) assert_stale(gone[i]); /* ASan: no read of the freed records */
+  for (i = 0; i < 8; i++) ASSERT_OK(green_join(mine[i], NULL, -1));
+}
+
+/* ---- fork: the child starts with a fresh hub -------------------------------------------- */
+
+typedef struct forked {
+  int data[2];     /* the parent's reader waits on data[0] */
+  int marks[2];    /* each run of `marker` writes 'P' in the parent, 'C' in a child */
+  pid_t parent;
+  green_t *reader; /* the parent's: a stale handle in the child */
+  char got[8];
+  ssize_t n;
+} forked_t;
+
+static void *read_data(void *arg) {
+  forked_t *f = arg;
+  f->n = green_read(f->data[0], f->got, sizeof f->got);
+  return NULL;
+}
+
+static void *marker(void *arg) {
+  forked_t *f = arg;
+  char mark = getpid() == f->parent ? 'P' : 'C';
+  green_sleep(0.05);
+  if (write(f->marks[1], &mark, 1) != 1) abort();
+  return NULL;
+}
+
+static void forked_setup(forked_t *f) {
+  memset(f, 0, sizeof *f);
+  ASSERT_OK(pipe(f->data));
+  ASSERT_OK(pipe(f->marks));
+  ASSERT_OK(fcntl(f->marks[0], F_SETFL, O_NONBLOCK));
+  f->parent = getpid();
+  fflush(stdout);
+  fflush(stderr);
+}
+
+/* The child runs its own hub a while: only greenlets it spawns may run there. */
+static int child_checks(forked_t *f) {
+  green_t *g;
+  if (green_sleep(0.2) != 0) return 11;
+  if (!(g = green_spawn(ret_arg, f)) || green_join(g, NULL, 1) != 0) return 12;
+  if (green_state(f->reader) != -1 || errno != ESRCH) return 10; /* the parent's handle */
+  return 0;
+}
+
+/* After the child has exited: the parent's reader gets the data, only the parent marked. */
+static void forked_verify(forked_t *f, green_t *reader, green_t *mark, pid_t pid) {
+  int status;
+  char marks[8];
+  ASSERT_EQ(write(f->data[1], "hello", 5), 5);
+  ASSERT_EQ(waitpid(pid, &status, 0), pid); /* the parent's hub does not run meanwhile */
+  ASSERT_OK(green_join(reader, NULL, 2));
+  ASSERT_EQ(f->n, 5);
+  ASSERT_TRUE(memcmp(f->got, "hello", 5) == 0);
+  ASSERT_TRUE(WIFEXITED(status));
+  ASSERT_EQ(WEXITSTATUS(status), 0);
+  ASSERT_OK(green_join(mark, NULL, 2));
+  ASSERT_EQ(read(f->marks[0], marks, sizeof marks), 1);
+  ASSERT_EQ(marks[0], 'P');
+  green_close(f->data[0]);
+  close(f->data[1]);
+  close(f->marks[0]);
+  close(f->marks[1]);
+}
+
+TEST_CASE(fork_child_fresh_hub) {
+  forked_t f;
+  green_t *reader, *mark;
+  pid_t pid;
+  forked_setup(&f);
+  ASSERT_PTR_NE(f.reader = reader = green_spawn(read_data, &f), NULL);
+  ASSERT_PTR_NE(mark = green_spawn(marker, &f), NULL);
+  green_yield(); /* both parked */
+  ASSERT_EQ(green_state(reader), GREEN_BLOCKED);
+  ASSERT_OK(pid = fork());
+  if (pid == 0) _exit(child_checks(&f));
+  forked_verify(&f, reader, mark, pid);
+}
+
+/* A greenlet forks; in the child it returns, which ends the child (exit 0). */
+static void *fork_and_return(void *arg) {
+  forked_t *f = arg;
+  pid_t pid = fork();
+  int r;
+  if (pid != 0) return (void *)(intptr_t)pid;
+  if ((r = child_checks(f)) != 0) _exit(r);
+  return NULL;
+}
+
+TEST_CASE(fork_from_greenlet) {
+  forked_t f;
+  green_t *reader, *mark, *forker;
+  void *pid = NULL;
+  forked_setup(&f);
+  ASSERT_PTR_NE(f.reader = reader = green_spawn(read_data, &f), NULL);
+  ASSERT_PTR_NE(mark = green_spawn(marker, &f), NULL);
+  ASSERT_PTR_NE(forker = green_spawn(fork_and_return, &f), NULL);
+  ASSERT_OK(green_join(forker, &pid, 2));
+  ASSERT_TRUE((intptr_t)pid > 0);
+  forked_verify(&f, reader, mark, (pid_t)(intptr_t)pid);
+}
+
 /* A greenlet of another thread's hub, kept alive while main tries to join it. */
 typedef struct other_hub {
   pthread_mutex_t mu;

@@ -10,16 +10,16 @@
 # thread's frame). `*` marks the running greenlet of each hub.
 #
 # `greenlet bt N` prints the backtrace of greenlet N from its saved context; nothing is
-# resumed. N is a greenlet id, a greenlet's name, or an expression: a green_t pointer or an
-# id. The running greenlet's backtrace is its thread's. The options after N go to gdb's
+# resumed. N is a greenlet id, a greenlet's name, or an expression: a green_t handle (what
+# green_spawn returned), a record's address or an id. The running greenlet's backtrace is its thread's. The options after N go to gdb's
 # `backtrace` (`greenlet bt 3 full`). `greenlet bt all` prints every greenlet's.
 #
 # Installed next to libgreen.so as libgreen.so.<version>-gdb.py, gdb loads it by itself once
 # that directory is allowed: `add-auto-load-safe-path /usr/local/lib` in ~/.gdbinit.
 #
 # How: the greenlets are found through libgreen's debug info (a RelWithDebInfo or Debug
-# build): the process's list of hubs green__hubs, each hub's handle chunks, its main and hub
-# greenlets. A switched-out greenlet's registers lie on its own stack (src/ctx-x86_64.S,
+# build): the process's list of hubs green__hubs, each hub's handle table (handle_chunks),
+# its main and hub greenlets. A switched-out greenlet's registers lie on its own stack (src/ctx-x86_64.S,
 # src/ctx-aarch64.S) or in a ucontext_t (GREEN_CONTEXT=ucontext). Registers cannot be
 # written in a core file, so instead of `set $pc` a Python frame unwinder (gdb >= 11) is
 # armed for the one backtrace: it claims the selected thread's innermost frame and says its
@@ -39,6 +39,7 @@ import gdb.unwinder
 
 GREEN_MAGIC = 0x6772656E  # "gren": a live handle (src/greenlet.h)
 CHUNK_HANDLES = 64  # src/greenlet.c
+SLOT_BITS = 24  # GREEN__SLOT_BITS in src/greenlet.h: a handle is id << 24 | slot
 EV_READ, EV_WRITE = 0x1, 0x2
 MAX_FRAMES = 64  # frames searched for the one outside libgreen
 MAX_LIST = 1 << 20  # a list longer than this is corrupt memory
@@ -140,7 +141,6 @@ class Layout:
         self.hub = _type("struct green__hub")
         self.u32 = _type("unsigned int")
         self.u64 = _type("unsigned long")
-        self.chunk = self._chunk_type()
         self.states = _enum("green_state_t", "GREEN_", STATES)
         self.wait_names = _wait_names()
         kinds = {v: k for k, v in _enum("green_wait_t", "GREEN_WAIT_", WAIT_KINDS).items()}
@@ -148,24 +148,6 @@ class Layout:
         self.wait_call, self.wait_mutex = kinds["call"], kinds["mutex"]
         self.magic_offset = _offset(self.green, "magic")
         self.src_dir = self._src_dir()
-
-    def _chunk_type(self):
-        try:
-            t = gdb.lookup_type("struct chunk")
-            names = [f.name for f in t.fields()]
-            if names == ["link", "handles"]:
-                return t
-        except gdb.error:
-            pass
-        return None
-
-    def chunk_handles(self, node):
-        """The address of a chunk's first handle, from its link's address."""
-        if self.chunk is not None:
-            return node - _offset(self.chunk, "link") + _offset(self.chunk, "handles")
-        align = self.green.alignof if hasattr(self.green, "alignof") else 8
-        link = _type("green__list_t").sizeof
-        return node + (link + align - 1) // align * align
 
     @staticmethod
     def _src_dir():
@@ -190,8 +172,9 @@ class Hub:
         found = [Greenlet(layout, self, self.hub_greenlet), Greenlet(layout, self, self.main)]
         inferior = gdb.selected_inferior()
         size = layout.green.sizeof
-        for node in _list_nodes(self.value["chunks"]):
-            first = layout.chunk_handles(node)
+        table = self.value["handle_chunks"]
+        for c in range(int(self.value["nhandle_chunks"])):
+            first = int(table[c])
             try:
                 memory = inferior.read_memory(first, size * CHUNK_HANDLES)
             except gdb.MemoryError:
@@ -201,6 +184,7 @@ class Hub:
                 magic = gdb.Value(bytes(memory[at : at + 4]), layout.u32)
                 if int(magic) == GREEN_MAGIC:
                     found.append(Greenlet(layout, self, first + i * size))
+        found[0].tag_id = found[1].id  # the hub greenlet's handle carries the main's id
         found.sort(key=lambda g: g.id)
         return found
 
@@ -225,6 +209,8 @@ class Greenlet:
         self.value = gdb.Value(address).cast(layout.green.pointer()).dereference()
         v = self.value
         self.id = int(v["id"])
+        self.tag_id = self.id
+        self.slot = int(v["slot"])
         self.name = _c_string(int(v["name"].address), int(v["name"].type.sizeof)) or ""
         if not self.name and int(v["preload"]) != 0:
             self.name = _thread_name(v["preload"])
@@ -233,6 +219,11 @@ class Greenlet:
         self.is_main = address == hub.main
         self.state = self._state(layout)
         self.has_stack = self.is_main or int(v["stack"]) != 0
+
+    def handle(self):
+        """The green_t value the public API gives for this greenlet."""
+        tag = self.tag_id & ((1 << (64 - SLOT_BITS)) - 1)
+        return tag << SLOT_BITS | self.slot
 
     def _state(self, layout):
         if self.running:
@@ -665,7 +656,7 @@ def _find(everyone, word):
                                     % (word, e))
             code = value.type.strip_typedefs().code
             if code == gdb.TYPE_CODE_PTR:
-                matches = [g for g in everyone if g.address == int(value)]
+                matches = [g for g in everyone if int(value) in (g.address, g.handle())]
             elif code == gdb.TYPE_CODE_INT:
                 matches = [g for g in everyone if g.id == int(value)]
     if not matches:
