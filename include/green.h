@@ -298,7 +298,7 @@ GREEN_EXTERN const char *green_name(green_t *g);
  * A generator may park in blocking calls; its caller waits meanwhile. Killing the caller
  * while it waits kills the generator too (the kill lands in the innermost generator, as an
  * exception would in one Python call stack). A generator belongs to the thread that made it
- * (ESRCH elsewhere); while suspended it counts as blocked in green_stats. */
+ * (EPERM elsewhere); while suspended it counts as blocked in green_stats. */
 typedef struct green_gen green_gen_t;
 
 /* A generator that has not started; fn runs at the first green_gen_next. NULL + errno
@@ -310,7 +310,7 @@ GREEN_EXTERN green_gen_t *green_gen_new(void *(*fn)(green_gen_t *gen, void *arg)
  * return value the first time, NULL after that), -1 + errno: EINVAL for NULL gen or a
  * non-NULL send to a generator that has not started (Python's TypeError), EBUSY when gen is
  * running (it resumed itself, or is parked on behalf of another caller: Python's ValueError),
- * ECANCELED when the caller has been killed, ESRCH for another thread's generator. value may
+ * ECANCELED when the caller has been killed, EPERM for another thread's generator. value may
  * be NULL. */
 GREEN_EXTERN int green_gen_send(green_gen_t *gen, void *sent, void **value);
 GREEN_EXTERN int green_gen_next(green_gen_t *gen, void **value);
@@ -366,6 +366,14 @@ struct green__list {
   struct green__list *next;
   struct green__list *prev;
 };
+
+/* ---- Objects and threads -----------------------------------------------------------------
+ * Events, semaphores, mutexes, conditions and rwlocks need no hub to be made, but all the
+ * greenlets that hold or wait for one must belong to one thread's hub at a time: a call that
+ * would wait for, park behind or wake a greenlet of another thread's hub fails with EPERM
+ * and changes nothing. Queues, channels, futures, generators, groups, pools and iwait
+ * iterators belong to the hub that made them: their functions fail with EPERM on another
+ * thread. Hand work to another thread with green_call_threadsafe. */
 
 /* ---- Events (gevent.event.Event) --------------------------------------------------------
  * A flag greenlets can wait for. set wakes every waiter; waiters that were woken return 0
@@ -483,10 +491,11 @@ typedef struct green_rwlock {
   struct green__list readers_waiting; /* private */
   struct green__list writers_waiting; /* private */
   green_t *writer;                    /* private: the write owner */
+  void *hub;                          /* private: the hub of its holders, while held */
   unsigned readers;                   /* private: read locks held */
 } green_rwlock_t;
 
-#define GREEN_RWLOCK_INITIALIZER {{0, 0}, {0, 0}, 0, 0}
+#define GREEN_RWLOCK_INITIALIZER {{0, 0}, {0, 0}, 0, 0, 0}
 
 GREEN_EXTERN int green_rwlock_init(green_rwlock_t *rw);
 GREEN_EXTERN int green_rwlock_destroy(green_rwlock_t *rw);
@@ -603,7 +612,7 @@ GREEN_EXTERN int green_call_threadsafe(green_hub_t *hub, void (*fn)(void *), voi
 
 /* ---- Futures (gevent's AsyncResult, asyncio's Future) ---------------------------------------
  * A value or an error, set once, waited for by any number of greenlets of one hub. Another
- * thread sets one through green_call_threadsafe. ESRCH for a future of another hub. */
+ * thread sets one through green_call_threadsafe. EPERM for a future of another hub. */
 typedef struct green_future green_future_t;
 
 /* NULL + errno (ENOMEM) on failure. */
@@ -644,7 +653,8 @@ GREEN_EXTERN green_group_t *green_group_new(void);
 GREEN_EXTERN int green_group_free(green_group_t *grp);
 
 /* Make g a member. g must be a spawned greenlet nobody joins, not detached, not in a group
- * (EINVAL otherwise; ESRCH for a released handle or one of another hub). A greenlet that has
+ * (EINVAL otherwise; ESRCH for a released handle or one of another hub, EPERM for a group of
+ * another hub). A greenlet that has
  * already ended is released at once instead, as green_detach does. */
 GREEN_EXTERN int green_group_add(green_group_t *grp, green_t *g);
 

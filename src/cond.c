@@ -28,6 +28,7 @@ static int wait(struct green__hub *h, green_cond_t *c, green_mutex_t *m, green__
   int r, relocked;
   if (!green__mutex_owned(m, h->current)) return -EPERM;
   if (!green__waitq_empty(&c->waiters) && c->mutex != m) return -EINVAL;
+  if ((r = green__waitq_foreign(&c->waiters, h))) return r;
   c->mutex = m;
   count = green__mutex_release(h, m); /* no switch until we park: no signal can slip by */
   r = green__waitq_park(h, GREEN_WAIT_COND, c, &c->waiters, green__until_at(u));
@@ -61,16 +62,20 @@ int green_cond_timedwait(green_cond_t *c, green_mutex_t *m, const struct timespe
 int green_cond_signal(green_cond_t *c) {
   struct green__hub *h = green__hub_get();
   green_t *g;
+  int r;
   if (!h) return -1;
   if (!c) return green__fail(-EINVAL);
+  if ((r = green__waitq_foreign(&c->waiters, h))) return green__fail(r);
   if ((g = green__waitq_pop(&c->waiters))) green__wake(h, g, 0);
   return 0;
 }
 
 int green_cond_broadcast(green_cond_t *c) {
   struct green__hub *h = green__hub_get();
+  int r;
   if (!h) return -1;
   if (!c) return green__fail(-EINVAL);
+  if ((r = green__waitq_foreign(&c->waiters, h))) return green__fail(r);
   green__waitq_wake_all(h, &c->waiters);
   return 0;
 }

@@ -18,8 +18,10 @@ int green_event_destroy(green_event_t *e) {
 
 int green_event_set(green_event_t *e) {
   struct green__hub *h = green__hub_get();
+  int r;
   if (!h) return -1;
   if (!e) return green__fail(-EINVAL);
+  if ((r = green__waitq_foreign(&e->waiters, h))) return green__fail(r);
   e->is_set = 1;
   green__waitq_wake_all(h, &e->waiters);
   return 0;

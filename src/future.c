@@ -43,7 +43,8 @@ typedef struct done_cb {
 
 int green__future_check(struct green__hub *h, green_future_t *f) {
   if (!f) return -EINVAL;
-  return f->magic == FUTURE_MAGIC && f->hub == h ? 0 : -ESRCH;
+  if (f->magic != FUTURE_MAGIC) return -ESRCH;
+  return f->hub == h ? 0 : -EPERM;
 }
 
 int green__future_done(green_future_t *f) { return f->done; }

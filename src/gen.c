@@ -114,12 +114,12 @@ static int resume(struct green__hub *h, green_gen_t *gen, void *sent, void **val
   return gen->state == GEN_SUSPENDED;
 }
 
-/* The calling thread's hub when gen belongs to it: -EINVAL, -ESRCH otherwise. */
+/* The calling thread's hub when gen belongs to it: -EINVAL, -EPERM otherwise. */
 static int begin(green_gen_t *gen, struct green__hub **hp) {
   struct green__hub *h = green__hub_get();
   if (!h) return -ENOMEM; /* the only way a hub cannot be had */
   if (!gen) return -EINVAL;
-  if (gen->hub != h) return -ESRCH;
+  if (gen->hub != h) return -EPERM;
   *hp = h;
   return 0;
 }

@@ -24,7 +24,8 @@ void green__group_init(struct green__hub *h, struct green_group *grp) {
 
 int green__group_check(struct green__hub *h, struct green_group *grp) {
   if (!grp) return -EINVAL;
-  return grp->magic == GROUP_MAGIC && grp->hub == h ? 0 : -ESRCH;
+  if (grp->magic != GROUP_MAGIC) return -ESRCH;
+  return grp->hub == h ? 0 : -EPERM;
 }
 
 /* The record of a handle that can become a member (see green__group_add), or NULL with

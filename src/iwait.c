@@ -89,7 +89,8 @@ green_iwait_t *green_iwait_new(green_t **gs, size_t ng, green_future_t **fs, siz
 
 static int check(struct green__hub *h, green_iwait_t *it) {
   if (!it) return -EINVAL;
-  return it->magic == IWAIT_MAGIC && it->hub == h ? 0 : -ESRCH;
+  if (it->magic != IWAIT_MAGIC) return -ESRCH;
+  return it->hub == h ? 0 : -EPERM;
 }
 
 int green_iwait_next(green_iwait_t *it, size_t *index, double timeout) {

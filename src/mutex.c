@@ -76,6 +76,7 @@ static int lock(green_mutex_t *m, green__until_t u) {
   }
   if (m->owner == g) return relock(m, -EDEADLK);
   if (!h && !(h = green__hub_get())) return -ENOMEM;
+  if (m->owner->hub != h) return -EPERM; /* it could never hand m to us */
   return green__waitq_park(h, GREEN_WAIT_MUTEX, m, &m->waiters, green__until_at(u)); /* 0: we are the owner */
 }
 

@@ -30,6 +30,13 @@ int green_rwlock_destroy(green_rwlock_t *rw) {
   return 0;
 }
 
+/* -EPERM when greenlets of another hub hold rw (only they may wait for it, too); a free rw
+ * becomes h's. */
+static int check_hub(struct green__hub *h, green_rwlock_t *rw) {
+  if (!rw->writer && !rw->readers) rw->hub = h;
+  return rw->hub == h ? 0 : -EPERM;
+}
+
 /* Hand the lock to whom may have it now that it was released (or a waiter left): every
  * waiting reader if the write lock was just released or no writer waits, else the oldest
  * writer once no reader holds it. */
@@ -79,7 +86,8 @@ static int lock_until(green_rwlock_t *rw, int write, green__until_t u) {
   int r;
   if (!h) return -1;
   if (!rw) return green__fail(-EINVAL);
-  if ((r = green__until_check(u)) || (r = write ? wrlock(h, rw, u) : rdlock(h, rw, u)))
+  if ((r = green__until_check(u)) || (r = check_hub(h, rw)) ||
+      (r = write ? wrlock(h, rw, u) : rdlock(h, rw, u)))
     return green__fail(r);
   return 0;
 }
@@ -105,6 +113,7 @@ int green_rwlock_tryrdlock(green_rwlock_t *rw) {
   int r;
   if (!h) return -1;
   if (!rw) return green__fail(-EINVAL);
+  if ((r = check_hub(h, rw))) return green__fail(r);
   r = can_read(rw, h->current);
   if (r) return green__fail(r == -EDEADLK ? -EBUSY : r);
   rw->readers++;
@@ -116,6 +125,7 @@ int green_rwlock_trywrlock(green_rwlock_t *rw) {
   struct green__hub *h = green__hub_get();
   if (!h) return -1;
   if (!rw) return green__fail(-EINVAL);
+  if (check_hub(h, rw)) return green__fail(-EPERM);
   if (rw->writer || rw->readers) return green__fail(-EBUSY);
   rw->writer = h->current;
   return 0;
@@ -126,6 +136,7 @@ int green_rwlock_unlock(green_rwlock_t *rw) {
   green_t *g;
   if (!h) return -1;
   if (!rw) return green__fail(-EINVAL);
+  if (check_hub(h, rw)) return green__fail(-EPERM);
   g = h->current;
   if (rw->writer == g) {
     rw->writer = NULL;

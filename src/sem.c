@@ -55,8 +55,10 @@ int green_sem_trywait(green_sem_t *s) {
 int green_sem_post(green_sem_t *s) {
   struct green__hub *h = green__hub_get();
   green_t *g;
+  int r;
   if (!h) return -1;
   if (!s) return green__fail(-EINVAL);
+  if ((r = green__waitq_foreign(&s->waiters, h))) return green__fail(r);
   if ((g = green__waitq_pop(&s->waiters))) green__wake(h, g, 0);
   else if (s->value >= GREEN_SEM_VALUE_MAX) return green__fail(-EOVERFLOW);
   else s->value++;

@@ -30,6 +30,7 @@ double green__until_at(green__until_t u) {
 int green__waitq_park(struct green__hub *h, int kind, const void *on, green__list_t *q,
                       double at) {
   int r;
+  if ((r = green__waitq_foreign(q, h))) return r;
   green__waitq_push(q, h->current);
   r = green__park(h, kind, on, at, 0);
   return r == GREEN__TIMER ? -ETIMEDOUT : r;

@@ -21,6 +21,14 @@ static inline void green__waitq_push(green__list_t *q, green_t *g) {
   green__list_push_back(q, &g->wait_link);
 }
 
+/* -EPERM when greenlets of a hub other than h wait in q: a greenlet waits with, and is
+ * woken by, greenlets of its own hub only. */
+static inline int green__waitq_foreign(const green__list_t *q, const struct green__hub *h) {
+  return !green__waitq_empty(q) && green__container_of(q->next, green_t, wait_link)->hub != h
+             ? -EPERM
+             : 0;
+}
+
 /* Unlink and return the oldest waiter, or NULL. */
 static inline green_t *green__waitq_pop(green__list_t *q) {
   green__list_t *n = q->next ? green__list_pop_front(q) : NULL;
@@ -60,9 +68,10 @@ static inline int green__until_check(green__until_t u) {
 double green__until_at(green__until_t u);
 
 /* Queue the running greenlet at the back of q (the waiters of object `on`, of green_wait_t
- * kind) and park it until a waker hands it what it
- * waits for (0), `at` or the scoped deadline passes (-ETIMEDOUT) or it is killed
- * (-ECANCELED); -EDEADLK when nothing could ever wake it. It has left q on return. */
+ * kind) and park it until a waker hands it what it waits for (0), `at` or the scoped
+ * deadline passes (-ETIMEDOUT) or it is killed (-ECANCELED); -EDEADLK when nothing could
+ * ever wake it, -EPERM (not queued) when greenlets of another hub wait in q. It has left q
+ * on return. */
 int green__waitq_park(struct green__hub *h, int kind, const void *on, green__list_t *q,
                       double at);
 
