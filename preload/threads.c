@@ -128,7 +128,7 @@ green__shim_thread_t *green__shim_self(struct green__hub *h) {
   if (g != h->main) return NULL;
   t = main_record_of_thread();
   t->g = g;
-  t->handle = green__greenlet_handle(h, g);
+  t->handle = g->handle;
   g->preload = t;
   return t;
 }
@@ -223,7 +223,7 @@ GREEN__SHIM_EXPORT int pthread_create(pthread_t *restrict id, const pthread_attr
     record_release(t);
     return EAGAIN;
   }
-  t->handle = green__greenlet_handle(h, t->g);
+  t->handle = t->g->handle;
   t->g->preload = t;
   green__shim_sigmask_born(h, t->g);
   green__hub_push_ready(h, t->g);

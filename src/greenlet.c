@@ -12,21 +12,15 @@
 #include "overflow.h"
 #include "wait.h"
 
-enum { CHUNK_HANDLES = 64 };
-
-#define SLOT_MASK ((1u << GREEN__SLOT_BITS) - 1)
-#define TAG_MASK (UINTPTR_MAX >> GREEN__SLOT_BITS)
+#define CHUNK_HANDLES GREEN__CHUNK_HANDLES
+#define SLOT_MASK GREEN__SLOT_MASK
+#define TAG_MASK GREEN__TAG_MASK
 #define MAX_CHUNKS (((size_t)SLOT_MASK + 1 - GREEN__SLOT_FIRST) / CHUNK_HANDLES)
 
 /* ---- handles ------------------------------------------------------------------------------
  * A hub's records sit in chunks of 64 that never move; the handle table lists the chunks, so
  * a slot finds its record without a search. The hub greenlet's handle carries the main
  * greenlet's id (its own id is 0 in every hub). */
-
-green_t *green__greenlet_handle(struct green__hub *h, const green_t *g) {
-  uintptr_t id = (uintptr_t)(g == &h->hub ? h->main->id : g->id);
-  return (green_t *)((id & TAG_MASK) << GREEN__SLOT_BITS | g->slot);
-}
 
 static green_t *record_at(struct green__hub *h, size_t slot) {
   size_t i = slot - GREEN__SLOT_FIRST;
@@ -36,15 +30,14 @@ static green_t *record_at(struct green__hub *h, size_t slot) {
   return &h->handle_chunks[i / CHUNK_HANDLES][i % CHUNK_HANDLES];
 }
 
-green_t *green__greenlet_find(struct green__hub *h, green_t *handle, int *err) {
+green_t *green__greenlet_find_slow(struct green__hub *h, green_t *handle, int *err) {
   green_t *g;
   if (!handle) {
     *err = -EINVAL;
     return NULL;
   }
   g = record_at(h, (uintptr_t)handle & SLOT_MASK);
-  if (green__likely(g && g->magic == GREEN__MAGIC && green__greenlet_handle(h, g) == handle))
-    return g;
+  if (g && g->handle == handle) return g;
   *err = -ESRCH;
   return NULL;
 }
@@ -102,6 +95,7 @@ static green_t *handle_alloc(struct green__hub *h, int *err) {
 
 void green__greenlet_release(struct green__hub *h, green_t *g) {
   g->magic = 0;
+  g->handle = NULL;
   h->ngreenlets--;
   green__list_push_front(&h->free_handles, &g->run_link);
 }
@@ -193,6 +187,7 @@ green_t *green__greenlet_new(void *(*fn)(void *), void *arg, size_t stack_size) 
   }
   g->hub = h;
   g->id = green__hub_new_id(h);
+  g->handle = green__greenlet_make_handle(g->id, g->slot);
   g->magic = GREEN__MAGIC;
   g->state = GREEN_NEW;
   g->wait_kind = GREEN_WAIT_NONE;
@@ -226,7 +221,7 @@ green_t *green_spawn_stack(void *(*fn)(void *), void *arg, size_t stack_size) {
   green_t *g = green__greenlet_new(fn, arg, stack_size);
   if (!g) return NULL;
   green__hub_push_ready(g->hub, g);
-  return green__greenlet_handle(g->hub, g);
+  return g->handle;
 }
 
 void green__greenlet_discard(struct green__hub *h, green_t *g) {
@@ -378,7 +373,7 @@ void green_yield(void) {
 
 green_t *green_current(void) {
   struct green__hub *h = green__hub_get();
-  return h ? green__greenlet_handle(h, h->current) : NULL;
+  return h ? h->current->handle : NULL;
 }
 
 unsigned long long green_id(green_t *handle) {

@@ -21,9 +21,13 @@
 
 #define GREEN__MAGIC 0x6772656eu /* "gren": a live record */
 
-/* A handle: the slot in its low GREEN__SLOT_BITS bits, the low bits of the id above them. */
+/* A handle: the slot in its low GREEN__SLOT_BITS bits, the low bits of the id above them.
+ * Records of spawned greenlets sit in chunks of GREEN__CHUNK_HANDLES. */
 #define GREEN__SLOT_BITS 24
+#define GREEN__SLOT_MASK ((1u << GREEN__SLOT_BITS) - 1)
+#define GREEN__TAG_MASK (UINTPTR_MAX >> GREEN__SLOT_BITS)
 enum { GREEN__SLOT_MAIN = 1, GREEN__SLOT_HUB = 2, GREEN__SLOT_FIRST = 3 };
+enum { GREEN__CHUNK_HANDLES = 64 };
 
 enum {
   GREEN__KILLED = 1u << 0,   /* sticky: every blocking call fails with ECANCELED */
@@ -68,7 +72,9 @@ struct green {
   green__list_t wait_link;    /* in the list of what it is parked on */
   uint8_t wait_kind;          /* green_wait_t: what it is parked on, for dumps (read only while
                                  BLOCKED, as wait_on and wait_since) */
-  uint32_t slot;              /* its place in its hub's handle table, for its handle */
+  uint32_t slot;              /* its place in its hub's handle table */
+  green_t *handle;            /* what the public API calls it (see green__greenlet_find);
+                                 NULL while the record is free */
   uint64_t id;                /* unique in the process, never reused (0: the hub greenlet) */
   const void *wait_on;        /* what it is parked on, as green__park's `on` says */
   double wait_since;          /* when it parked: the hub's last_poll then (CLOCK_MONOTONIC_COARSE,
@@ -122,12 +128,14 @@ __attribute__((noreturn)) void green__greenlet_exit(struct green__hub *h, void *
 /* Free every handle's memory: the hub is going away with its thread. */
 void green__greenlet_free_all(struct green__hub *h);
 
-/* The handle the public API gives for g, a record of hub h. */
-green_t *green__greenlet_handle(struct green__hub *h, const green_t *g);
+/* The handle of the greenlet with this id in this slot. */
+static inline green_t *green__greenlet_make_handle(uint64_t id, uint32_t slot) {
+  return (green_t *)(((uintptr_t)id & GREEN__TAG_MASK) << GREEN__SLOT_BITS | slot);
+}
 
-/* The record a handle names in hub h, or NULL with *err = -EINVAL for NULL and -ESRCH for a
- * handle of no live greenlet of h (released, stale, another hub's or garbage). */
-green_t *green__greenlet_find(struct green__hub *h, green_t *handle, int *err);
+/* green__greenlet_find for what its inline part does not answer: the main and hub greenlets'
+ * handles, and every handle that names no live greenlet. */
+green_t *green__greenlet_find_slow(struct green__hub *h, green_t *handle, int *err);
 
 /* End g as green_kill does (g a live record of the current hub, not its hub greenlet). */
 void green__greenlet_kill(struct green__hub *h, green_t *g);

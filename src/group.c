@@ -142,7 +142,7 @@ green_t *green_group_spawn(green_group_t *grp, void *(*fn)(void *), void *arg) {
   if (!(g = green__greenlet_new(fn, arg, 0))) return NULL;
   green__hub_push_ready(h, g);
   green__group_add(h, grp, g);
-  return green__greenlet_handle(h, g);
+  return g->handle;
 }
 
 int green_group_join(green_group_t *grp, double timeout) {

@@ -318,6 +318,8 @@ static struct green__hub *hub_create(void) {
   if (start_hub_greenlet(h) < 0) goto nomem;
   green__overflow_hub_start(h);
   h->main->id = green__hub_new_id(h);
+  h->main->handle = green__greenlet_make_handle(h->main->id, GREEN__SLOT_MAIN);
+  h->hub.handle = green__greenlet_make_handle(h->main->id, GREEN__SLOT_HUB);
   h->tid = (pid_t)syscall(SYS_gettid);
   h->current = h->main;
   h->last_poll = green__coarse_now();

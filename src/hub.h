@@ -151,4 +151,17 @@ static inline void green__hub_unqueue_self(struct green__hub *h) {
   }
 }
 
+/* The record a handle names in hub h, or NULL with *err = -EINVAL for NULL and -ESRCH for a
+ * handle of no live greenlet of h (released, stale, another hub's or garbage). A spawned
+ * greenlet's handle is answered inline. */
+static inline green_t *green__greenlet_find(struct green__hub *h, green_t *handle, int *err) {
+  uintptr_t v = (uintptr_t)handle;
+  size_t i = (size_t)(v & GREEN__SLOT_MASK) - GREEN__SLOT_FIRST;
+  if (green__likely(i < h->nhandle_chunks * GREEN__CHUNK_HANDLES)) {
+    green_t *g = &h->handle_chunks[i / GREEN__CHUNK_HANDLES][i % GREEN__CHUNK_HANDLES];
+    if (green__likely(g->handle == handle)) return g;
+  }
+  return green__greenlet_find_slow(h, handle, err);
+}
+
 #endif

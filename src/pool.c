@@ -98,7 +98,7 @@ green_t *green_pool_spawn(green_pool_t *p, void *(*fn)(void *), void *arg, doubl
   }
   green__hub_push_ready(h, g);
   green__group_add(h, &p->group, g);
-  return green__greenlet_handle(h, g);
+  return g->handle;
 }
 
 int green_pool_join(green_pool_t *p, double timeout) {

@@ -39,7 +39,6 @@ import gdb.unwinder
 
 GREEN_MAGIC = 0x6772656E  # "gren": a live handle (src/greenlet.h)
 CHUNK_HANDLES = 64  # src/greenlet.c
-SLOT_BITS = 24  # GREEN__SLOT_BITS in src/greenlet.h: a handle is id << 24 | slot
 EV_READ, EV_WRITE = 0x1, 0x2
 MAX_FRAMES = 64  # frames searched for the one outside libgreen
 MAX_LIST = 1 << 20  # a list longer than this is corrupt memory
@@ -184,7 +183,6 @@ class Hub:
                 magic = gdb.Value(bytes(memory[at : at + 4]), layout.u32)
                 if int(magic) == GREEN_MAGIC:
                     found.append(Greenlet(layout, self, first + i * size))
-        found[0].tag_id = found[1].id  # the hub greenlet's handle carries the main's id
         found.sort(key=lambda g: g.id)
         return found
 
@@ -209,8 +207,7 @@ class Greenlet:
         self.value = gdb.Value(address).cast(layout.green.pointer()).dereference()
         v = self.value
         self.id = int(v["id"])
-        self.tag_id = self.id
-        self.slot = int(v["slot"])
+        self.handle = int(v["handle"])  # what green_spawn returned for it
         self.name = _c_string(int(v["name"].address), int(v["name"].type.sizeof)) or ""
         if not self.name and int(v["preload"]) != 0:
             self.name = _thread_name(v["preload"])
@@ -219,11 +216,6 @@ class Greenlet:
         self.is_main = address == hub.main
         self.state = self._state(layout)
         self.has_stack = self.is_main or int(v["stack"]) != 0
-
-    def handle(self):
-        """The green_t value the public API gives for this greenlet."""
-        tag = self.tag_id & ((1 << (64 - SLOT_BITS)) - 1)
-        return tag << SLOT_BITS | self.slot
 
     def _state(self, layout):
         if self.running:
@@ -656,7 +648,7 @@ def _find(everyone, word):
                                     % (word, e))
             code = value.type.strip_typedefs().code
             if code == gdb.TYPE_CODE_PTR:
-                matches = [g for g in everyone if int(value) in (g.address, g.handle())]
+                matches = [g for g in everyone if int(value) in (g.address, g.handle)]
             elif code == gdb.TYPE_CODE_INT:
                 matches = [g for g in everyone if g.id == int(value)]
     if not matches:
