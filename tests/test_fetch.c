@@ -9,12 +9,15 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
+#include <dirent.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
 #include "test.h"
+#include "tls.h"
 
 /* ---- processes, files ------------------------------------------------------------------ */
 
@@ -56,6 +59,10 @@ static char *slurp(const char *path, size_t *len) {
   return buf;
 }
 
+/* When non-zero, the fd limit (soft and hard: the programs raise the soft one) of the
+ * processes spawned next, as `ulimit -n` would set it. */
+static rlim_t child_nofile;
+
 /* fork + exec with stdout/stderr to files (NULL: /dev/null) and stdin from a file; the child
  * dies with the test. */
 static pid_t spawn_process(char *const argv[], const char *in, const char *out, const char *err) {
@@ -65,6 +72,8 @@ static pid_t spawn_process(char *const argv[], const char *in, const char *out, 
     int i = open(in ? in : "/dev/null", O_RDONLY);
     int o = open(out ? out : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0644);
     int e = open(err ? err : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    struct rlimit rl = {child_nofile, child_nofile};
+    if (child_nofile && setrlimit(RLIMIT_NOFILE, &rl) < 0) _exit(126);
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (i < 0 || o < 0 || e < 0 || dup2(i, 0) < 0 || dup2(o, 1) < 0 || dup2(e, 2) < 0) _exit(126);
     execv(argv[0], argv);
@@ -79,6 +88,7 @@ typedef struct httpd {
   pid_t pid;
   int port;
   char log[256];
+  char err[256]; /* its standard error */
 } httpd_t;
 
 /* Starts green-httpd with the extra arguments (NULL-terminated) and waits for its port. */
@@ -91,6 +101,8 @@ static httpd_t start_httpd(const char *first, ...) {
   double t0 = test_now();
   snprintf(name, sizeof name, "httpd%d", count);
   snprintf(h.log, sizeof h.log, "%s", tmp_path(name));
+  snprintf(name, sizeof name, "httpd%d.err", count);
+  snprintf(h.err, sizeof h.err, "%s", tmp_path(name));
   snprintf(name, sizeof name, "httpd%d.out", count++);
   out = strdup(tmp_path(name));
   argv[n++] = GREEN_HTTPD_BIN;
@@ -100,7 +112,7 @@ static httpd_t start_httpd(const char *first, ...) {
   for (const char *a = first; a && n < 14; a = va_arg(ap, const char *)) argv[n++] = (char *)a;
   va_end(ap);
   argv[n] = NULL;
-  h.pid = spawn_process(argv, NULL, out, NULL);
+  h.pid = spawn_process(argv, NULL, out, h.err);
   while (test_now() - t0 < 10) {
     char *text = slurp(out, NULL), *p = strstr(text, "PORT ");
     if (p && strchr(p, '\n')) h.port = atoi(p + 5);
@@ -534,6 +546,17 @@ static const struct canned {
     {"/empty", "", "connection closed before any response"},
     {"/head-cut", "HTTP/1.1 200 OK\r\nContent-Le", "connection closed in the response head"},
     {"/endless-headers", NULL, "response head too large"},
+    {"/length-and-chunked",
+     "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+     "both Content-Length and Transfer-Encoding"},
+    {"/to-javascript", "HTTP/1.1 302 Found\r\nLocation: javascript:alert(1)\r\nContent-Length: 0\r\n\r\n",
+     "bad redirect: unsupported scheme (http and https only)"},
+    {"/to-data", "HTTP/1.1 302 Found\r\nLocation: data:text/html,hi\r\nContent-Length: 0\r\n\r\n",
+     "bad redirect: unsupported scheme (http and https only)"},
+    {"/to-file", "HTTP/1.1 302 Found\r\nLocation: file:///etc/passwd\r\nContent-Length: 0\r\n\r\n",
+     "bad redirect: unsupported scheme (http and https only)"},
+    {"/to-ftp", "HTTP/1.1 302 Found\r\nLocation: ftp://127.0.0.1/f\r\nContent-Length: 0\r\n\r\n",
+     "bad redirect: unsupported scheme (http and https only)"},
 };
 
 static const struct canned *find_canned(const char *req) {
@@ -567,6 +590,18 @@ static void *bad_conn(void *arg) {
     if (strncmp(req, "GET /stall ", 11) == 0) {         /* a part of the body, then silence */
       write_str(fd, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nten bytes.");
       continue;
+    }
+    if (strncmp(req, "GET /continue-forever ", 22) == 0) { /* interim heads, never a final */
+      for (i = 0; i < 100000 && write_str(fd, "HTTP/1.1 100 Continue\r\n\r\n") == 0; i++) {
+      }
+      break;
+    }
+    if (strncmp(req, "GET /endless ", 13) == 0) { /* a body until the close, 256 MiB at most */
+      static const char block[16384];
+      write_str(fd, "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n");
+      for (i = 0; i < 16384 && green_write(fd, block, sizeof block) == sizeof block; i++) {
+      }
+      break;
     }
     if (strncmp(req, "GET /once ", 10) == 0) { /* keep-alive promised, then closed */
       write_str(fd, "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nonce");
@@ -883,3 +918,189 @@ TEST_CASE(names_and_unknown_host) {
   stop_httpd(&h);
   remove_tmpdir();
 }
+
+/* ---- hostile servers (issue 13, defect 9) ------------------------------------------------ */
+
+/* green-fetch on the bad server's paths, each failing with its error; `good` then works. */
+static void assert_fetch_errors(const char *const *paths, const char *const *errors, int n,
+                                const char *extra) {
+  const char *args[32];
+  bad_server_t s;
+  fetch_run_t r;
+  char want[300];
+  int i, k = 0;
+  make_tmpdir();
+  bad_server_start(&s);
+  args[k++] = "-t";
+  args[k++] = "20";
+  if (extra) args[k++] = "--max-size", args[k++] = extra;
+  for (i = 0; i < n; i++) args[k++] = url(s.port, paths[i]);
+  args[k++] = url(s.port, "/good");
+  args[k] = NULL;
+  r = run_fetch_in(NULL, args);
+  ASSERT_EQ(r.status, 1);
+  for (i = 0; i < n; i++) {
+    snprintf(want, sizeof want, "error: %s: %s\n", url(s.port, paths[i]), errors[i]);
+    ASSERT_CONTAINS(r.err, want);
+  }
+  ASSERT_CONTAINS(r.out, line_of("2 bytes received from %s.\n", url(s.port, "/good")));
+  ASSERT_LT(r.wall, 15); /* none of them runs into the timeout */
+  free_run(&r);
+  bad_server_stop(&s);
+  remove_tmpdir();
+}
+
+TEST_CASE(interim_responses_bounded) {
+  static const char *const paths[] = {"/continue-forever"};
+  static const char *const errors[] = {"more than 16 interim (1xx) responses"};
+  assert_fetch_errors(paths, errors, 1, NULL);
+}
+
+TEST_CASE(length_and_chunked_refused) {
+  static const char *const paths[] = {"/length-and-chunked"};
+  static const char *const errors[] = {"both Content-Length and Transfer-Encoding"};
+  assert_fetch_errors(paths, errors, 1, NULL);
+}
+
+TEST_CASE(non_http_redirects_refused) {
+  static const char *const paths[] = {"/to-javascript", "/to-data", "/to-file", "/to-ftp"};
+  static const char *const errors[] = {
+      "bad redirect: unsupported scheme (http and https only)",
+      "bad redirect: unsupported scheme (http and https only)",
+      "bad redirect: unsupported scheme (http and https only)",
+      "bad redirect: unsupported scheme (http and https only)"};
+  assert_fetch_errors(paths, errors, 4, NULL);
+}
+
+TEST_CASE(endless_body_stops_at_max_size) {
+  static const char *const paths[] = {"/endless"};
+  static const char *const errors[] = {"body larger than --max-size (2097152 bytes)"};
+  assert_fetch_errors(paths, errors, 1, "2M");
+}
+
+/* -o with --max-size: a body over it is an error and leaves no partial file; the default is
+ * 1 GiB; a bad size is refused. */
+TEST_CASE(max_size_with_output) {
+  httpd_t h;
+  fetch_run_t r;
+  make_tmpdir();
+  h = start_httpd(NULL);
+  r = RUN_FETCH("--max-size", "1M", "-o", tmp_path("out"), url(h.port, "/bytes/3000000"),
+                url(h.port, "/chunked/1048577"), url(h.port, "/bytes/1048576"));
+  ASSERT_EQ(r.status, 1);
+  ASSERT_CONTAINS(r.err, line_of("error: %s: body larger than --max-size (1048576 bytes)\n",
+                                 url(h.port, "/bytes/3000000")));
+  ASSERT_CONTAINS(r.err, line_of("error: %s: body larger than --max-size (1048576 bytes)\n",
+                                 url(h.port, "/chunked/1048577")));
+  ASSERT_TRUE(access(tmp_path("out/1-3000000"), F_OK) < 0); /* the partial file is removed */
+  ASSERT_TRUE(access(tmp_path("out/2-1048577"), F_OK) < 0);
+  assert_saved_body(&h, tmp_path("out"), 3, "/bytes/1048576"); /* exactly the limit: fine */
+  free_run(&r);
+  r = RUN_FETCH("--max-size", "12x", url(h.port, "/bytes/1"));
+  ASSERT_EQ(r.status, 2);
+  ASSERT_CONTAINS(r.err, "--max-size wants bytes");
+  free_run(&r);
+  r = RUN_FETCH("--help");
+  ASSERT_EQ(r.status, 0);
+  ASSERT_CONTAINS(r.out, "--max-size N");
+  ASSERT_CONTAINS(r.out, "default 1G");
+  free_run(&r);
+  stop_httpd(&h);
+  remove_tmpdir();
+}
+
+/* ---- a TLS server that closes without close_notify ----------------------------------------- */
+
+typedef struct tls_server {
+  int lfd, port;
+  SSL_CTX *ctx;
+  green_t *acceptor;
+} tls_server_t;
+
+/* Answers one request with a body the close delimits, then closes: with close_notify for
+ * /clean, without it (a bare TCP close, as an attacker could forge) otherwise. */
+static void *tls_conn(tls_server_t *s, int fd) {
+  static const char response[] = "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\npart of a body";
+  char msg[256], buf[4096];
+  size_t n = 0;
+  ssize_t r;
+  SSL *ssl = tls_accept(s->ctx, fd, msg, sizeof msg);
+  if (!ssl) return green_close(fd), NULL;
+  buf[0] = '\0';
+  while (!strstr(buf, "\r\n\r\n") && n + 1 < sizeof buf &&
+         (r = tls_read(ssl, buf + n, sizeof buf - 1 - n)) > 0)
+    buf[n += (size_t)r] = '\0';
+  if (strstr(buf, "\r\n\r\n")) tls_write(ssl, response, strlen(response));
+  tls_free(ssl, strncmp(buf, "GET /clean ", 11) == 0);
+  green_close(fd);
+  return NULL;
+}
+
+static void *tls_accept_loop(void *arg) {
+  tls_server_t *s = arg;
+  int fd;
+  while ((fd = green_accept(s->lfd, NULL, NULL)) >= 0) tls_conn(s, fd); /* one at a time */
+  return NULL;
+}
+
+TEST_CASE(https_body_cut_without_close_notify) {
+  struct sockaddr_in a = test_loopback(0);
+  socklen_t len = sizeof a;
+  tls_server_t s;
+  fetch_run_t r;
+  char msg[256];
+  make_tmpdir();
+  make_certs();
+  ASSERT_TRUE((s.ctx = tls_server_ctx(tmp_path("server.pem"), tmp_path("server.key"), msg,
+                                      sizeof msg)) != NULL);
+  ASSERT_OK(s.lfd = green_socket(AF_INET, SOCK_STREAM, 0));
+  ASSERT_OK(bind(s.lfd, (struct sockaddr *)&a, sizeof a));
+  ASSERT_OK(listen(s.lfd, 16));
+  ASSERT_OK(getsockname(s.lfd, (struct sockaddr *)&a, &len));
+  s.port = ntohs(a.sin_port);
+  ASSERT_TRUE((s.acceptor = green_spawn(tls_accept_loop, &s)) != NULL);
+  r = RUN_FETCH("--sequential", "--cacert", tmp_path("ca.pem"),
+                https_url("localhost", s.port, "/clean"), https_url("localhost", s.port, "/cut"));
+  ASSERT_EQ(r.status, 1);
+  ASSERT_CONTAINS(r.out, line_of("14 bytes received from %s.\n",
+                                 https_url("localhost", s.port, "/clean")));
+  ASSERT_CONTAINS(r.err, line_of("error: %s: body truncated: TLS connection closed without "
+                                 "close_notify\n", https_url("localhost", s.port, "/cut")));
+  free_run(&r);
+  ASSERT_OK(green_kill(s.acceptor));
+  ASSERT_OK(green_join(s.acceptor, NULL, -1));
+  ASSERT_OK(green_close(s.lfd));
+  SSL_CTX_free(s.ctx);
+  remove_tmpdir();
+}
+
+/* ---- green-fetch at the fd limit (defect 8) ---------------------------------------------- */
+
+static void fetch_many_at_fd_limit(int count, const char *path, int save) {
+  httpd_t h;
+  fetch_run_t r;
+  FILE *f;
+  char want[128];
+  int i;
+  make_tmpdir();
+  h = start_httpd(NULL);
+  ASSERT_TRUE((f = fopen(tmp_path("urls"), "w")) != NULL);
+  for (i = 0; i < count; i++) fprintf(f, "%s\n", url(h.port, path));
+  fclose(f);
+  child_nofile = 64; /* ulimit -n 64 */
+  if (save) r = RUN_FETCH("-q", "-c", "200", "-o", tmp_path("out"), "-i", tmp_path("urls"));
+  else r = RUN_FETCH("-q", "-c", "200", "-i", tmp_path("urls"));
+  child_nofile = 0;
+  snprintf(want, sizeof want, "%d URLs: %d ok, 0 failed", count, count);
+  ASSERT_CONTAINS(r.out, want);
+  ASSERT_EQ(r.err[0], '\0');
+  ASSERT_EQ(r.status, 0);
+  ASSERT_EQ(served(&h, path, NULL, NULL), count);
+  free_run(&r);
+  stop_httpd(&h);
+  remove_tmpdir();
+}
+
+TEST_CASE(fd_limit_64_with_200_at_once) { fetch_many_at_fd_limit(300, "/delay/20", 0); }
+
+TEST_CASE(fd_limit_64_saving_files) { fetch_many_at_fd_limit(150, "/bytes/1000", 1); }
