@@ -1104,3 +1104,334 @@ static void fetch_many_at_fd_limit(int count, const char *path, int save) {
 TEST_CASE(fd_limit_64_with_200_at_once) { fetch_many_at_fd_limit(300, "/delay/20", 0); }
 
 TEST_CASE(fd_limit_64_saving_files) { fetch_many_at_fd_limit(150, "/bytes/1000", 1); }
+
+/* ---- green-httpd against hostile clients (defects 6, 7, 9) ------------------------------- */
+
+/* Entries in /proc/PID/fd. */
+static int count_fds(pid_t pid) {
+  char dir[64];
+  DIR *d;
+  struct dirent *e;
+  int n = 0;
+  snprintf(dir, sizeof dir, "/proc/%d/fd", (int)pid);
+  ASSERT_TRUE((d = opendir(dir)) != NULL);
+  while ((e = readdir(d)))
+    if (e->d_name[0] != '.') n++;
+  closedir(d);
+  return n;
+}
+
+/* Waits up to `seconds` for pid's fd count to come down to `want`; returns the last count. */
+static int wait_fds(pid_t pid, int want, double seconds) {
+  double t0 = test_now();
+  int n;
+  while ((n = count_fds(pid)) > want && test_now() - t0 < seconds) ASSERT_OK(green_sleep(0.02));
+  return n;
+}
+
+static int connect_to(int port) {
+  struct sockaddr_in a = test_loopback((uint16_t)port);
+  int fd;
+  ASSERT_OK(fd = green_socket(AF_INET, SOCK_STREAM, 0));
+  if (green_connect(fd, (struct sockaddr *)&a, sizeof a) < 0) {
+    green_close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+/* Sends req on fd and reads one response into buf (a NUL-terminated string): through its
+ * Content-Length, or to the close. The response's length, or -1 on an error or after
+ * `seconds`. */
+static ssize_t exchange_on(int fd, const char *req, char *buf, size_t size, double seconds) {
+  green_deadline_t d;
+  size_t n = 0;
+  ssize_t r = 0;
+  char *end, *cl;
+  ASSERT_OK(green_deadline_enter(&d, seconds));
+  buf[0] = '\0';
+  if (write_str(fd, req) < 0) goto out;
+  for (;;) {
+    if ((end = strstr(buf, "\r\n\r\n")) && (cl = strcasestr(buf, "Content-Length: ")) &&
+        cl < end && n >= (size_t)(end + 4 - buf) + strtoul(cl + 16, NULL, 10))
+      break;
+    if (n + 1 >= size || (r = green_read(fd, buf + n, size - n - 1)) <= 0) break;
+    buf[n += (size_t)r] = '\0';
+  }
+out:
+  ASSERT_OK(green_deadline_leave(&d));
+  return r < 0 || n == 0 ? -1 : (ssize_t)n;
+}
+
+/* One request on a new connection; 1 when a 200 came back. */
+static int get_ok(int port, const char *path, double seconds) {
+  char req[256], buf[4096];
+  int fd = connect_to(port), ok;
+  if (fd < 0) return 0;
+  snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", path);
+  ok = exchange_on(fd, req, buf, sizeof buf, seconds) > 0 && strncmp(buf, "HTTP/1.1 200 ", 13) == 0;
+  green_close(fd);
+  return ok;
+}
+
+TEST_CASE(httpd_refuses_other_versions) {
+  static const char *const versions[] = {"HTTP/1.9", "HTTP/2.0", "HTTP/0.9", "HTTP/3.1"};
+  char req[128], buf[4096];
+  httpd_t h;
+  size_t i;
+  make_tmpdir();
+  h = start_httpd(NULL);
+  for (i = 0; i < sizeof versions / sizeof versions[0]; i++) {
+    int fd = connect_to(h.port);
+    ASSERT_OK(fd);
+    snprintf(req, sizeof req, "GET /bytes/10 %s\r\nHost: x\r\n\r\n", versions[i]);
+    ASSERT_GT(exchange_on(fd, req, buf, sizeof buf, 5), 0);
+    if (strncmp(buf, "HTTP/1.1 505 HTTP Version Not Supported\r\n", 41) != 0)
+      TEST_FAIL("%s answered:\n%s", versions[i], buf);
+    ASSERT_CONTAINS(buf, "Connection: close\r\n");
+    ASSERT_OK(green_close(fd));
+  }
+  char *log = slurp(h.log, NULL), *p = log;
+  for (i = 0; (p = strstr(p, " status=505 ")); p++) i++;
+  ASSERT_EQ(i, 4); /* no body was sent for any of them */
+  ASSERT_LACKS(log, "status=200");
+  free(log);
+  ASSERT_TRUE(get_ok(h.port, "/bytes/10", 5)); /* 1.1 still works, and 1.0 */
+  int fd = connect_to(h.port);
+  ASSERT_GT(exchange_on(fd, "GET /bytes/10 HTTP/1.0\r\n\r\n", buf, sizeof buf, 5), 0);
+  ASSERT_TRUE(strncmp(buf, "HTTP/1.1 200 OK\r\n", 17) == 0);
+  ASSERT_OK(green_close(fd));
+  stop_httpd(&h);
+  remove_tmpdir();
+}
+
+/* The absolute redirect names the address the client reached, never its Host header. */
+TEST_CASE(httpd_location_ignores_host_header) {
+  char buf[4096], want[128];
+  httpd_t h;
+  int fd;
+  make_tmpdir();
+  h = start_httpd(NULL);
+  ASSERT_OK(fd = connect_to(h.port));
+  ASSERT_GT(exchange_on(fd, "GET /redirect/2 HTTP/1.1\r\nHost: evil.example\r\n\r\n", buf,
+                        sizeof buf, 5), 0);
+  ASSERT_TRUE(strncmp(buf, "HTTP/1.1 302 Found\r\n", 20) == 0);
+  snprintf(want, sizeof want, "Location: http://127.0.0.1:%d/redirect/1\r\n", h.port);
+  ASSERT_CONTAINS(buf, want);
+  ASSERT_LACKS(buf, "evil");
+  ASSERT_OK(green_close(fd));
+  stop_httpd(&h);
+  remove_tmpdir();
+}
+
+TEST_CASE(httpd_help_and_bad_options) {
+  char *argv[] = {GREEN_HTTPD_BIN, "--help", NULL}, *text;
+  int status;
+  pid_t pid;
+  make_tmpdir();
+  pid = spawn_process(argv, NULL, tmp_path("help"), NULL);
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  text = slurp(tmp_path("help"), NULL);
+  ASSERT_CONTAINS(text, "--send-timeout SECONDS");
+  ASSERT_CONTAINS(text, "--idle-timeout SECONDS");
+  free(text);
+  argv[1] = "--send-timeout=0";
+  pid = spawn_process(argv, NULL, NULL, NULL);
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 2);
+  remove_tmpdir();
+}
+
+/* Clients that ask for a large body and never read it lose their connections after the send
+ * timeout: the server's fds come back. */
+TEST_CASE(httpd_send_timeout) {
+  enum { CLIENTS = 20 };
+  char req[] = "GET /bytes/100000000 HTTP/1.1\r\nHost: x\r\n\r\n";
+  int fds[CLIENTS], i, base, peak;
+  double t0;
+  httpd_t h;
+  make_tmpdir();
+  h = start_httpd("--send-timeout", "1", NULL);
+  base = count_fds(h.pid);
+  for (i = 0; i < CLIENTS; i++) {
+    ASSERT_OK(fds[i] = connect_to(h.port));
+    ASSERT_OK(write_str(fds[i], req));
+  }
+  t0 = test_now();
+  ASSERT_OK(green_sleep(0.3));
+  peak = count_fds(h.pid);
+  ASSERT_GE(peak, base + CLIENTS); /* every one held while its write waits */
+  ASSERT_EQ(wait_fds(h.pid, base, 10), base);
+  ASSERT_RANGE(test_now() - t0, 0.5, 10);
+  for (i = 0; i < CLIENTS; i++) ASSERT_OK(green_close(fds[i]));
+  ASSERT_TRUE(get_ok(h.port, "/bytes/10", 5));
+  stop_httpd(&h);
+  remove_tmpdir();
+}
+
+/* With 32 fds, 40 kept-alive idle clients: each new one is served at once, the oldest idle
+ * connection closed to make room (not after the 60 s idle timeout). */
+TEST_CASE(httpd_closes_idle_when_out_of_fds) {
+  enum { CLIENTS = 40 };
+  char buf[4096];
+  int fds[CLIENTS], i, closed = 0;
+  httpd_t h;
+  make_tmpdir();
+  child_nofile = 32;
+  h = start_httpd(NULL);
+  child_nofile = 0;
+  for (i = 0; i < CLIENTS; i++) {
+    ASSERT_OK(fds[i] = connect_to(h.port));
+    if (exchange_on(fds[i], "GET /bytes/10 HTTP/1.1\r\nHost: x\r\n\r\n", buf, sizeof buf, 5) < 0)
+      TEST_FAIL("client %d: no response within 5 s", i);
+    ASSERT_TRUE(strncmp(buf, "HTTP/1.1 200 OK\r\n", 17) == 0);
+  }
+  for (i = 0; i < CLIENTS; i++) { /* the first ones were closed, the last ones kept */
+    char c;
+    ssize_t r;
+    green_deadline_t d;
+    ASSERT_OK(green_deadline_enter(&d, 0.05));
+    r = green_read(fds[i], &c, 1);
+    ASSERT_OK(green_deadline_leave(&d));
+    if (r == 0 || (r < 0 && errno == ECONNRESET)) closed++;
+    else ASSERT_TRUE(r < 0 && errno == ETIMEDOUT);
+    if (i == CLIENTS - 1) ASSERT_EQ(r, -1); /* the newest is still open */
+  }
+  ASSERT_GE(closed, CLIENTS - 32);
+  for (i = 0; i < CLIENTS; i++) ASSERT_OK(green_close(fds[i]));
+  stop_httpd(&h);
+  remove_tmpdir();
+}
+
+/* ---- the fault injector ------------------------------------------------------------------ */
+
+static const char *const accept_errnos[] = {
+    "EAGAIN", "EBADF", "ECONNABORTED", "EFAULT", "EINTR", "EINVAL", "EMFILE", "ENFILE",
+    "ENOBUFS", "ENOMEM", "ENOTSOCK", "EOPNOTSUPP", "EPERM", "EPROTO", "ENETDOWN", "ENOPROTOOPT",
+    "EHOSTDOWN", "ENONET", "EHOSTUNREACH", "ENETUNREACH", NULL};
+static const char *const read_errnos[] = {
+    "EAGAIN", "EBADF", "EFAULT", "EINTR", "EINVAL", "EIO", "EISDIR", "ECONNREFUSED", "ENOMEM",
+    "ENOTCONN", "ENOTSOCK", "ECONNRESET", "ETIMEDOUT", NULL};
+static const char *const write_errnos[] = {
+    "EAGAIN", "EBADF", "EDESTADDRREQ", "EDQUOT", "EFAULT", "EFBIG", "EINTR", "EINVAL", "EIO",
+    "ENOSPC", "EPERM", "EPIPE", "EACCES", "EALREADY", "ECONNRESET", "EISCONN", "EMSGSIZE",
+    "ENOBUFS", "ENOMEM", "ENOTCONN", "ENOTSOCK", "EOPNOTSUPP", NULL};
+static const char *const connect_errnos[] = {
+    "EACCES", "EPERM", "EADDRINUSE", "EADDRNOTAVAIL", "EAFNOSUPPORT", "EAGAIN", "EALREADY",
+    "EBADF", "ECONNREFUSED", "EFAULT", "EINPROGRESS", "EINTR", "EISCONN", "ENETUNREACH",
+    "ENOTSOCK", "EPROTOTYPE", "ETIMEDOUT", NULL};
+
+/* The processes spawned next run with the injector and `spec`; NULL turns it off. */
+static void inject(const char *spec) {
+  static char saved_asan[512];
+  char asan[600];
+  if (!spec) {
+    ASSERT_OK(unsetenv("LD_PRELOAD"));
+    ASSERT_OK(unsetenv("GREEN_INJECT"));
+    ASSERT_OK(unsetenv("GREEN_INJECT_LOG"));
+    ASSERT_OK(setenv("ASAN_OPTIONS", saved_asan, 1));
+    return;
+  }
+  snprintf(saved_asan, sizeof saved_asan, "%s", getenv("ASAN_OPTIONS") ? getenv("ASAN_OPTIONS") : "");
+  /* under ASan the injector comes before the sanitizer's runtime: allowed, it only wraps */
+  snprintf(asan, sizeof asan, "%s%sverify_asan_link_order=0", saved_asan, saved_asan[0] ? ":" : "");
+  ASSERT_OK(setenv("ASAN_OPTIONS", asan, 1));
+  ASSERT_OK(setenv("LD_PRELOAD", GREEN_INJECT_LIB, 1));
+  ASSERT_OK(setenv("GREEN_INJECT", spec, 1));
+  ASSERT_OK(setenv("GREEN_INJECT_LOG", tmp_path("inject.log"), 1));
+}
+
+static int count_lines(const char *path) {
+  char *text = slurp(path, NULL), *p;
+  int n = 0;
+  for (p = text; *p; p++) n += *p == '\n';
+  free(text);
+  return n;
+}
+
+/* green-httpd with every errno of `family` injected once, `spacing` calls apart, while
+ * requests come one connection at a time: it survives each, serves the next requests and
+ * ends with the fds it started with. */
+static void inject_httpd(const char *family, const char *const *errnos, int spacing) {
+  char spec[2048];
+  size_t len = 0;
+  int n, i, ok = 0, requests = 0, base;
+  httpd_t h;
+  make_tmpdir();
+  for (n = 0; errnos[n]; n++)
+    len += (size_t)snprintf(spec + len, sizeof spec - len, "%s%s:%s@%d", n ? "," : "", family,
+                            errnos[n], (n + 1) * spacing);
+  inject(spec);
+  h = start_httpd(NULL);
+  inject(NULL);
+  base = count_fds(h.pid);
+  while (count_lines(tmp_path("inject.log")) < n && requests < 50 * n) {
+    ok += get_ok(h.port, "/bytes/100", 2);
+    requests++;
+    ASSERT_EQ(waitpid(h.pid, NULL, WNOHANG), 0); /* still running */
+  }
+  if (count_lines(tmp_path("inject.log")) != n)
+    TEST_FAIL("%d of %d faults injected after %d requests", count_lines(tmp_path("inject.log")),
+              n, requests);
+  for (i = 0; i < 5; i++) ASSERT_TRUE(get_ok(h.port, "/bytes/100", 5)); /* serves on */
+  ASSERT_GE(ok, requests - n); /* a fault costs at most its request */
+  ASSERT_EQ(wait_fds(h.pid, base, 5), base); /* no fd leaked */
+  ASSERT_EQ(waitpid(h.pid, NULL, WNOHANG), 0);
+  printf("%s: %d faults, %d requests, %d ok\n", family, n, requests + 5, ok + 5);
+  stop_httpd(&h);
+  if (strcmp(family, "accept") == 0) { /* each kind said once */
+    char *err = slurp(h.err, NULL);
+    ASSERT_EQ(count_lines(h.err), n - 1); /* one line a kind; EAGAIN only parks in libgreen */
+    ASSERT_CONTAINS(err, "green-httpd: accept: No buffer space available (retrying; said once)\n");
+    ASSERT_CONTAINS(err, "green-httpd: accept: Protocol error (retrying; said once)\n");
+    free(err);
+  }
+  remove_tmpdir();
+}
+
+TEST_CASE(inject_httpd_accept) { inject_httpd("accept", accept_errnos, 3); }
+
+TEST_CASE(inject_httpd_read) { inject_httpd("read", read_errnos, 4); }
+
+TEST_CASE(inject_httpd_write) { inject_httpd("write", write_errnos, 2); }
+
+/* green-fetch with one errno of `family` injected at call `at`, for each errno in turn: it
+ * reports at most that URL as failed, fetches the others and exits normally. */
+static void inject_fetch(const char *family, const char *const *errnos, int at) {
+  char spec[64], summary[64];
+  httpd_t h;
+  int i;
+  make_tmpdir();
+  h = start_httpd(NULL);
+  for (i = 0; errnos[i]; i++) {
+    fetch_run_t r;
+    int ok;
+    unlink(tmp_path("inject.log"));
+    snprintf(spec, sizeof spec, "%s:%s@%d", family, errnos[i], at);
+    inject(spec);
+    r = RUN_FETCH("-q", "-t", "5", "-c", "3", url(h.port, "/bytes/1000"),
+                  url(h.port, "/bytes/1001"), url(h.port, "/chunked/1002"),
+                  url(h.port, "/delay/10"), url(h.port, "/bytes/1003"),
+                  url(h.port, "/redirect/2"), url(h.port, "/bytes/1004"),
+                  url(h.port, "/bytes/1005"));
+    inject(NULL);
+    if (count_lines(tmp_path("inject.log")) != 1) TEST_FAIL("%s: not injected", spec);
+    if (!strstr(r.out, "8 URLs: ") || sscanf(strstr(r.out, "8 URLs: "), "8 URLs: %d ok", &ok) != 1)
+      TEST_FAIL("%s: no summary:\n%s%s", spec, r.out, r.err);
+    if (ok < 7) TEST_FAIL("%s: %d of 8 ok:\n%s", spec, ok, r.err);
+    snprintf(summary, sizeof summary, "8 URLs: %d ok, %d failed", ok, 8 - ok);
+    ASSERT_CONTAINS(r.out, summary);
+    ASSERT_EQ(r.status, ok == 8 ? 0 : 1);
+    if (ok == 7) ASSERT_CONTAINS(r.err, "error: ");
+    free_run(&r);
+  }
+  stop_httpd(&h);
+  remove_tmpdir();
+}
+
+TEST_CASE(inject_fetch_connect) { inject_fetch("connect", connect_errnos, 2); }
+
+TEST_CASE(inject_fetch_read) { inject_fetch("read", read_errnos, 5); }
+
+TEST_CASE(inject_fetch_write) { inject_fetch("write", write_errnos, 3); }
