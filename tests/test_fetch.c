@@ -1439,3 +1439,50 @@ TEST_CASE(inject_fetch_connect) { inject_fetch("connect", connect_errnos, 2); }
 TEST_CASE(inject_fetch_read) { inject_fetch("read", read_errnos, 5); }
 
 TEST_CASE(inject_fetch_write) { inject_fetch("write", write_errnos, 3); }
+
+/* The echo example (clients and server in one process) with each errno of `family` at call
+ * `at`: it ends, no hang or crash, with at most the one client the fault hit failed (none for
+ * an accept fault: the server accepts again). */
+static void inject_echo(const char *family, const char *const *errnos, int at, int max_failed) {
+#ifdef GREEN_ECHO_BIN
+  char *argv[] = {GREEN_ECHO_BIN, "-c", "10", "-n", "20", NULL}, spec[64];
+  int i;
+  make_tmpdir();
+  for (i = 0; errnos[i]; i++) {
+    double t0 = test_now();
+    int status, failed = -1;
+    char *out, *p;
+    pid_t pid;
+    unlink(tmp_path("inject.log"));
+    snprintf(spec, sizeof spec, "%s:%s@%d", family, errnos[i], at);
+    inject(spec);
+    pid = spawn_process(argv, NULL, tmp_path("echo.out"), NULL);
+    inject(NULL);
+    while (waitpid(pid, &status, WNOHANG) == 0) {
+      if (test_now() - t0 > 20) {
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        TEST_FAIL("%s: echo still running after 20 s", spec);
+      }
+      usleep(2000);
+    }
+    if (!WIFEXITED(status)) TEST_FAIL("%s: echo died (status %d)", spec, status);
+    if (count_lines(tmp_path("inject.log")) != 1) TEST_FAIL("%s: not injected", spec);
+    out = slurp(tmp_path("echo.out"), NULL);
+    if ((p = strstr(out, " s (")) && (p = strstr(p, "), "))) failed = atoi(p + 3);
+    if (failed < 0 || failed > max_failed) TEST_FAIL("%s: %s", spec, out);
+    ASSERT_EQ(WEXITSTATUS(status), failed ? 1 : 0);
+    free(out);
+  }
+  remove_tmpdir();
+#else
+  (void)family, (void)errnos, (void)at, (void)max_failed;
+  printf("note: the echo example is not built here\n");
+#endif
+}
+
+TEST_CASE(inject_echo_accept) { inject_echo("accept", accept_errnos, 3, 0); }
+
+TEST_CASE(inject_echo_read) { inject_echo("read", read_errnos, 30, 1); }
+
+TEST_CASE(inject_echo_write) { inject_echo("write", write_errnos, 30, 1); }
