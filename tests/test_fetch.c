@@ -1291,15 +1291,18 @@ TEST_CASE(httpd_closes_idle_when_out_of_fds) {
       TEST_FAIL("client %d: no response within 5 s", i);
     ASSERT_TRUE(strncmp(buf, "HTTP/1.1 200 OK\r\n", 17) == 0);
   }
-  for (i = 0; i < CLIENTS; i++) { /* the first ones were closed, the last ones kept */
+  for (i = 0; i < CLIENTS; i++) { /* the oldest were closed, the newest kept */
     char c;
     ssize_t r;
     green_deadline_t d;
     ASSERT_OK(green_deadline_enter(&d, 0.05));
     r = green_read(fds[i], &c, 1);
     ASSERT_OK(green_deadline_leave(&d));
-    if (r == 0 || (r < 0 && errno == ECONNRESET)) closed++;
-    else ASSERT_TRUE(r < 0 && errno == ETIMEDOUT);
+    if (r == 0 || (r < 0 && errno == ECONNRESET)) {
+      if (closed++ != i) TEST_FAIL("client %d closed, yet an older one was kept", i);
+    } else {
+      ASSERT_TRUE(r < 0 && errno == ETIMEDOUT);
+    }
     if (i == CLIENTS - 1) ASSERT_EQ(r, -1); /* the newest is still open */
   }
   ASSERT_GE(closed, CLIENTS - 32);
