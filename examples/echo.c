@@ -34,15 +34,20 @@ static void *serve_connection(void *arg) {
 
 static void *serve(void *arg) {
   int lfd = (int)(long)arg, fd;
-  while ((fd = green_accept(lfd, NULL, NULL)) >= 0) {
-    green_t *g = green_spawn(serve_connection, (void *)(long)fd);
-    if (!g) {
+  for (;;) {
+    green_t *g;
+    if ((fd = green_accept(lfd, NULL, NULL)) < 0) {
+      if (errno == ECANCELED) return NULL; /* killed */
+      /* ENOBUFS, EMFILE, a network error of the pending connection...: accept again */
+      if (green_sleep(0.001) < 0 && errno == ECANCELED) return NULL;
+      continue;
+    }
+    if (!(g = green_spawn(serve_connection, (void *)(long)fd))) {
       green_close(fd);
       continue;
     }
     green_detach(g);
   }
-  return NULL; /* killed: accept failed with ECANCELED */
 }
 
 static int read_full(int fd, char *buf, size_t n) {

@@ -18,6 +18,8 @@
 
 #define SLOTS 256
 #define REQUEST_MAX 8192 /* a request head, in a connection's buffer */
+#define INTERIM_MAX 16   /* 1xx heads before the final one: more is a server that never answers */
+#define FD_WAIT 0.01     /* seconds between tries for a socket while the fds are all in use */
 
 /* One server: its idle connections and its addresses. */
 typedef struct slot {
@@ -123,6 +125,36 @@ static int resolve(slot_t *s, fetch_result_t *res) {
   return 0;
 }
 
+/* Out of fds: close one idle connection (the oldest of the first server that has one).
+ * 0, or -1 when none is idle. */
+static int close_an_idle(fetch_client_t *fc) {
+  size_t i;
+  for (i = 0; i < SLOTS; i++) {
+    slot_t *s;
+    for (s = fc->slots[i]; s; s = s->next) {
+      conn_t **p = &s->idle, *c;
+      if (!*p) continue;
+      while ((*p)->next) p = &(*p)->next;
+      c = *p;
+      *p = NULL; /* off the list before conn_free can park */
+      conn_free(c, 1);
+      return 0;
+    }
+  }
+  return -1;
+}
+
+/* A green socket, waiting while the process has no fd free: first closing an idle connection,
+ * else until another fetch ends (the deadline bounds the wait). */
+static int new_socket(fetch_client_t *fc, int family) {
+  int fd;
+  while ((fd = green_socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 &&
+         (errno == EMFILE || errno == ENFILE)) {
+    if (close_an_idle(fc) < 0 && green_sleep(FD_WAIT) < 0) return -1;
+  }
+  return fd;
+}
+
 /* A new connection to s: each address in turn, then the TLS handshake. */
 static conn_t *open_conn(fetch_client_t *fc, slot_t *s, fetch_result_t *res) {
   struct addrinfo *ai;
@@ -131,8 +163,9 @@ static conn_t *open_conn(fetch_client_t *fc, slot_t *s, fetch_result_t *res) {
   conn_t *c;
   if (!s->addrs && resolve(s, res) < 0) return NULL;
   for (ai = s->addrs; ai && fd < 0; ai = ai->ai_next) {
-    if ((fd = green_socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0) {
+    if ((fd = new_socket(fc, ai->ai_family)) < 0) {
       e = errno;
+      if (e == ETIMEDOUT || e == ECANCELED) break;
     } else if (green_connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
       e = errno;
       green_close(fd);
@@ -166,6 +199,7 @@ static int is_redirect(int status) {
 static int read_head(conn_t *c, http_response_t *r, fetch_result_t *res) {
   const char *err;
   ssize_t head, n;
+  int interim = 0;
   for (;;) {
     if ((head = http_parse_response(c->buf + c->pos, c->len - c->pos, r, &err)) < 0)
       return fail(res, "%s", err);
@@ -173,6 +207,8 @@ static int read_head(conn_t *c, http_response_t *r, fetch_result_t *res) {
       c->pos += (size_t)head;
       if (r->status >= 200) return 0;
       if (r->status == 101) return fail(res, "unexpected 101 Switching Protocols");
+      if (++interim > INTERIM_MAX)
+        return fail(res, "more than %d interim (1xx) responses", INTERIM_MAX);
       continue;
     }
     if ((n = conn_fill(c)) > 0) continue;
@@ -198,6 +234,8 @@ static int read_body(conn_t *c, http_body_t *b, int deliver, fetch_sink_t sink, 
     if (len && deliver && sink(arg, res, data, len)) return -1;
     if (k > 0 || b->done) continue;
     if ((n = conn_fill(c)) < 0) return fail_errno(res, errno);
+    if (n == 0 && b->mode == HTTP_BODY_EOF && c->ssl && !tls_closed_cleanly(c->ssl))
+      return fail(res, "body truncated: TLS connection closed without close_notify");
     if (n == 0) return http_body_eof(b, &err) < 0 ? fail(res, "%s", err) : 0;
   }
   return 0;

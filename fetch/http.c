@@ -1,7 +1,7 @@
 /*
  * HTTP/1.1 heads and body framing (RFC 9112), strict where leniency lets a response lie about
  * its length: one Content-Length or several equal ones, Transfer-Encoding only as chunked,
- * no folded header lines, no control bytes, bounded head, line and trailer sizes.
+ * never both (RFC 9112 6.3: a smuggling attempt, an error), no folded header lines, no control bytes, bounded head, line and trailer sizes.
  */
 #include "http.h"
 
@@ -139,7 +139,11 @@ static int parse_fields(const char *buf, size_t pos, size_t end, fields_t *f, co
     span_t line = next_line(buf, &pos, end), name, value;
     const char *colon;
     size_t i;
-    if (line.n == 0) return 0;
+    if (line.n == 0) {
+      if (f->te && f->content_length >= 0)
+        return *err = "both Content-Length and Transfer-Encoding", -1;
+      return 0;
+    }
     if (++count > HTTP_HEADERS_MAX) return *err = "too many header lines", -1;
     if (line.p[0] == ' ' || line.p[0] == '\t') return *err = "folded header line", -1;
     if (!(colon = memchr(line.p, ':', line.n)) || colon == line.p)
@@ -157,6 +161,16 @@ static int parse_fields(const char *buf, size_t pos, size_t end, fields_t *f, co
 static int version(const char *p, size_t n) {
   if (n != 8 || memcmp(p, "HTTP/1.", 7) != 0 || p[7] < '0' || p[7] > '9') return -1;
   return p[7] - '0';
+}
+
+/* "HTTP/d.d" at p, any digits: the server answers a version it does not speak with 505. */
+static int request_version(const char *p, size_t n, http_request_t *r) {
+  if (n != 8 || memcmp(p, "HTTP/", 5) != 0 || p[6] != '.' || p[5] < '0' || p[5] > '9' ||
+      p[7] < '0' || p[7] > '9')
+    return -1;
+  r->major = p[5] - '0';
+  r->minor = p[7] - '0';
+  return 0;
 }
 
 ssize_t http_parse_response(const char *buf, size_t n, http_response_t *r, const char **err) {
@@ -177,7 +191,7 @@ ssize_t http_parse_response(const char *buf, size_t n, http_response_t *r, const
   r->reason_len = line.n > 12 ? line.n - 13 : 0;
   if (!is_text((span_t){r->reason, r->reason_len})) return *err = "malformed status line", -1;
   if (parse_fields(buf, pos, (size_t)end, &f, err) < 0) return -1;
-  r->content_length = f.te ? -1 : f.content_length; /* chunked wins (RFC 9112 6.3) */
+  r->content_length = f.content_length;
   r->chunked = f.chunked;
   r->close = f.close || (r->minor == 0 && !f.keep_alive);
   r->location = f.location.p;
@@ -201,7 +215,7 @@ ssize_t http_parse_request(const char *buf, size_t n, http_request_t *r, const c
   r->method_len = (size_t)(sp1 - line.p);
   r->target = sp1 + 1;
   r->target_len = (size_t)(sp2 - sp1 - 1);
-  if ((r->minor = version(sp2 + 1, line.n - (size_t)(sp2 + 1 - line.p))) < 0 || !r->method_len ||
+  if (request_version(sp2 + 1, line.n - (size_t)(sp2 + 1 - line.p), r) < 0 || !r->method_len ||
       !r->target_len)
     return *err = "malformed request line", -1;
   for (i = 0; i < r->method_len; i++)

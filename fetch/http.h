@@ -31,7 +31,7 @@ typedef struct http_request {
   size_t method_len;
   const char *target;
   size_t target_len;
-  int minor;
+  int major, minor;         /* HTTP/major.minor: any digits, for a 505 to refuse */
   int close;                /* the client asked to close (or spoke HTTP/1.0 without keep-alive) */
   int has_body;             /* Content-Length > 0 or Transfer-Encoding: not supported here */
   const char *host;         /* the Host header, NULL when absent */

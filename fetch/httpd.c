@@ -3,6 +3,7 @@
  * with keep-alive, over TLS when given a certificate.
  *
  *   green-httpd [-a ADDR] [-p PORT] [--cert FILE --key FILE] [-l LOG]
+ *               [--idle-timeout SECONDS] [--send-timeout SECONDS]
  *
  *   /delay/MS      answers after MS milliseconds
  *   /bytes/N       N bytes of a fixed pseudo-random stream (the same for the same N)
@@ -15,6 +16,10 @@
  * Prints "PORT <port>" once it listens. With -l, one line per response goes to LOG before the
  * response's last bytes are sent: connection number, TLS server name, status, body bytes, the
  * body's FNV-1a 64 checksum and the path.
+ *
+ * Hostile or broken clients cost bounded resources: a request head must come within the idle
+ * timeout, every write must finish within the send timeout, and when fds run out the oldest
+ * idle kept-alive connection is closed to make room. Transient accept errors are retried.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -34,23 +39,71 @@
 #include "tls.h"
 
 #define BLOCK (16 * 1024)
-#define IDLE_TIMEOUT 60.0 /* seconds a kept-alive connection may wait for its next request */
 #define MAX_BYTES (1ULL << 40)
+#define ACCEPT_BACKOFF_MAX 0.1 /* seconds between accepts while they keep failing */
 
 static SSL_CTX *tls;
 static FILE *logf;
 static char listen_host[64]; /* as a URL wants it: [::1] */
 static unsigned short listen_port;
 static unsigned long connections;
+static double idle_timeout = 60;  /* seconds a request head may take to come */
+static double send_timeout = 60;  /* seconds one write may take */
 
 typedef struct request {
   conn_t *c;
   unsigned long id;
+  unsigned long served;           /* responses sent on this connection */
   const char *sni;
   char path[1024];
-  char host[256]; /* the Host header, or the listening address */
+  char self[80];                  /* this end's address as a URL wants it: 127.0.0.1:8080 */
   int close;
+  struct request *idle_prev, *idle_next; /* on the idle list while waiting between requests */
 } request_t;
+
+/* Connections waiting for their next request, the longest waiting first: the ones closed
+ * when fds run out. */
+static struct {
+  request_t *head, *tail;
+} idle;
+
+static void idle_add(request_t *rq) {
+  rq->idle_next = NULL;
+  rq->idle_prev = idle.tail;
+  if (idle.tail) idle.tail->idle_next = rq;
+  else idle.head = rq;
+  idle.tail = rq;
+}
+
+static void idle_remove(request_t *rq) {
+  if (rq->idle_prev) rq->idle_prev->idle_next = rq->idle_next;
+  else if (idle.head == rq) idle.head = rq->idle_next;
+  else return; /* not on the list */
+  if (rq->idle_next) rq->idle_next->idle_prev = rq->idle_prev;
+  else idle.tail = rq->idle_prev;
+  rq->idle_prev = rq->idle_next = NULL;
+}
+
+/* Out of fds: end the longest idle connection. Its greenlet, parked in a read, sees the end of
+ * the stream and closes the fd. 0, or -1 when no connection is idle. */
+static int close_oldest_idle(void) {
+  request_t *rq = idle.head;
+  if (!rq) return -1;
+  idle_remove(rq);
+  shutdown(rq->c->fd, SHUT_RDWR);
+  return 0;
+}
+
+/* Write all of iov within the send timeout: a client that stops reading loses its
+ * connection instead of holding it forever. */
+static int send_all(request_t *rq, const struct iovec *iov, int n) {
+  green_deadline_t d;
+  int rc;
+  if (green_deadline_enter(&d, send_timeout) < 0) return -1;
+  rc = conn_writev(rq->c, iov, n);
+  green_deadline_leave(&d);
+  return rc;
+}
 
 /* The body stream for N: xorshift64* seeded by N, eight bytes a step. */
 typedef struct gen {
@@ -102,6 +155,7 @@ static const char *reason(int status) {
   case 405: return "Method Not Allowed";
   case 500: return "Internal Server Error";
   case 503: return "Service Unavailable";
+  case 505: return "HTTP Version Not Supported";
   default: return "Status";
   }
 }
@@ -116,7 +170,7 @@ static int send_text(request_t *rq, int status, const char *extra, const char *t
   iov[0] = (struct iovec){head, (size_t)len};
   iov[1] = (struct iovec){(void *)text, n};
   if (logf) log_response(rq, status, n, fnv(FNV_INIT, (const unsigned char *)text, n));
-  return conn_writev(rq->c, iov, 2);
+  return send_all(rq, iov, 2);
 }
 
 /* N bytes of the stream, with Content-Length or in chunks of 1 to 8,192 bytes. */
@@ -146,9 +200,9 @@ static int send_bytes(request_t *rq, uint64_t n, int chunked) {
     if ((left -= b) == 0) {
       if (chunked) iov[k++] = (struct iovec){"0\r\n\r\n", 5};
       log_response(rq, 200, n, sum);
-      return conn_writev(rq->c, iov, k);
+      return send_all(rq, iov, k);
     }
-    if (conn_writev(rq->c, iov, k) < 0) return -1;
+    if (send_all(rq, iov, k) < 0) return -1;
     k = 0;
   }
 }
@@ -182,9 +236,9 @@ static int route(request_t *rq) {
       snprintf(line, sizeof line, "Location: %lld\r\n", v - 1);
     else if (v % 3 == 1)
       snprintf(line, sizeof line, "Location: /redirect/%lld\r\n", v - 1);
-    else
+    else /* our own address, never the client's Host header */
       snprintf(line, sizeof line, "Location: %s://%s/redirect/%lld\r\n", tls ? "https" : "http",
-               rq->host, v - 1);
+               rq->self, v - 1);
     return send_text(rq, 302, line, "redirecting\n");
   }
   if (strcmp(rq->path, "/loop") == 0) return send_text(rq, 302, "Location: /loop\r\n", "again\n");
@@ -203,7 +257,14 @@ static int serve_request(request_t *rq) {
   const char *err;
   ssize_t head;
   size_t plen = 0;
-  green_deadline_enter(&d, IDLE_TIMEOUT);
+  green_deadline_enter(&d, idle_timeout);
+  if (rq->served && c->pos == c->len) { /* idle between requests until a byte comes */
+    ssize_t n;
+    idle_add(rq);
+    n = conn_fill(c);
+    idle_remove(rq);
+    if (n <= 0) return green_deadline_leave(&d), -1;
+  }
   while ((head = http_parse_request(c->buf + c->pos, c->len - c->pos, &r, &err)) == 0 &&
          conn_fill(c) > 0) {
   }
@@ -218,14 +279,30 @@ static int serve_request(request_t *rq) {
   rq->close = r.close || r.has_body;
   while (plen < r.target_len && r.target[plen] != '?') plen++;
   snprintf(rq->path, sizeof rq->path, "%.*s", (int)plen, r.target);
-  if (r.host && r.host_len < sizeof rq->host)
-    snprintf(rq->host, sizeof rq->host, "%.*s", (int)r.host_len, r.host);
-  else
-    snprintf(rq->host, sizeof rq->host, "%s:%u", listen_host, listen_port);
+  rq->served++;
+  if (r.major != 1 || r.minor > 1) {
+    rq->close = 1;
+    return send_text(rq, 505, "", "HTTP/1.0 and HTTP/1.1 only\n"), -1;
+  }
   if (r.method_len != 3 || memcmp(r.method, "GET", 3) != 0)
     return send_text(rq, 405, "Allow: GET\r\n", "GET only\n"), -1;
   if (r.has_body) return send_text(rq, 400, "", "request bodies are not supported\n"), -1;
   return route(rq) < 0 || rq->close ? -1 : 0;
+}
+
+/* The address the client reached us at, as a URL wants it; the listening one if unknown. */
+static void self_address(int fd, char *buf, size_t size) {
+  struct sockaddr_storage ss;
+  socklen_t len = sizeof ss;
+  char ip[INET6_ADDRSTRLEN];
+  if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0 && ss.ss_family == AF_INET6 &&
+      inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, ip, sizeof ip))
+    snprintf(buf, size, "[%s]:%u", ip, ntohs(((struct sockaddr_in6 *)&ss)->sin6_port));
+  else if (ss.ss_family == AF_INET &&
+           inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, ip, sizeof ip))
+    snprintf(buf, size, "%s:%u", ip, ntohs(((struct sockaddr_in *)&ss)->sin_port));
+  else
+    snprintf(buf, size, "%s:%u", listen_host, listen_port);
 }
 
 static void *serve(void *arg) {
@@ -233,6 +310,7 @@ static void *serve(void *arg) {
   request_t rq = {.id = ++connections};
   SSL *ssl = NULL;
   char msg[256];
+  self_address(fd, rq.self, sizeof rq.self);
   if (tls) {
     green_deadline_t d;
     int one = 1; /* a response is two TLS records (head, body): no Nagle wait between them */
@@ -286,25 +364,89 @@ static int listen_on(const char *addr, unsigned short port) {
   return fd;
 }
 
+static const char usage[] =
+    "usage: green-httpd [-a ADDR] [-p PORT] [--cert FILE --key FILE] [-l LOG]\n"
+    "                   [--idle-timeout SECONDS] [--send-timeout SECONDS]\n"
+    "  -a ADDR         listen on ADDR (default 127.0.0.1; IPv6 too)\n"
+    "  -p PORT         listen on PORT (default 0: any free port, printed as PORT <port>)\n"
+    "  --cert FILE --key FILE  serve HTTPS with this PEM certificate chain and key\n"
+    "  -l LOG          append one line per response to LOG\n"
+    "  --idle-timeout SECONDS  time a request head may take to come (default 60)\n"
+    "  --send-timeout SECONDS  time one write to a client may take (default 60)\n";
+
+/* Seconds > 0 from an option's argument, or -1. */
+static double seconds_arg(const char *s) {
+  char *end;
+  double v = strtod(s, &end);
+  return *end || !(v > 0) || v > 1e9 ? -1 : v;
+}
+
+/* accept(2) errors that say the listening socket itself is wrong. Every other one (network
+ * errors of a pending connection, EPROTO, ENOBUFS, ENOMEM, EMFILE, EPERM from a firewall...)
+ * passes: accept again. */
+static int accept_fatal(int e) { return e == EBADF || e == EFAULT || e == EINVAL || e == ENOTSOCK; }
+
+/* Says once per errno value that accepts fail and are retried. */
+static void log_accept_error(int e) {
+  static unsigned char logged[512 / 8];
+  if (e >= 0 && e < 512) {
+    if (logged[e / 8] & (1 << e % 8)) return;
+    logged[e / 8] |= (unsigned char)(1 << e % 8);
+  }
+  fprintf(stderr, "green-httpd: accept: %s (retrying; said once)\n", strerror(e));
+}
+
+/* Accepts and spawns a greenlet per connection; returns only when the listening socket
+ * keeps failing with an error that says it is wrong (several times in a row, so one such
+ * error a fault injected cannot end the server). */
+static int accept_loop(int lfd) {
+  double backoff = 0;
+  int fatal_streak = 0;
+  for (;;) {
+    int fd = green_accept4(lfd, NULL, NULL, SOCK_CLOEXEC), e;
+    green_t *g;
+    if (fd >= 0) {
+      backoff = 0, fatal_streak = 0;
+      if (!(g = green_spawn(serve, (void *)(intptr_t)fd))) green_close(fd);
+      else green_detach(g);
+      continue;
+    }
+    e = errno;
+    fatal_streak = accept_fatal(e) ? fatal_streak + 1 : 0;
+    if (fatal_streak > 10)
+      return fprintf(stderr, "green-httpd: accept: %s\n", strerror(e)), -1;
+    log_accept_error(e);
+    if (e == EINTR || e == ECONNABORTED || e == EAGAIN) continue; /* nothing to wait for */
+    if (e == EMFILE || e == ENFILE) close_oldest_idle();
+    backoff = backoff ? backoff * 2 : 0.001;
+    if (backoff > ACCEPT_BACKOFF_MAX) backoff = ACCEPT_BACKOFF_MAX;
+    green_sleep(backoff);
+  }
+}
+
 int main(int argc, char **argv) {
   static const struct option longopts[] = {{"cert", required_argument, NULL, 'C'},
                                            {"key", required_argument, NULL, 'K'},
+                                           {"idle-timeout", required_argument, NULL, 'I'},
+                                           {"send-timeout", required_argument, NULL, 'W'},
+                                           {"help", no_argument, NULL, 'h'},
                                            {NULL, 0, NULL, 0}};
   const char *addr = "127.0.0.1", *cert = NULL, *key = NULL, *logpath = NULL;
   unsigned long port = 0;
   char msg[256];
   struct rlimit rl;
-  int opt, lfd, fd;
-  while ((opt = getopt_long(argc, argv, "a:p:l:", longopts, NULL)) != -1) {
+  int opt, lfd;
+  while ((opt = getopt_long(argc, argv, "a:p:l:h", longopts, NULL)) != -1) {
     if (opt == 'a') addr = optarg;
     else if (opt == 'p') port = strtoul(optarg, NULL, 10);
     else if (opt == 'l') logpath = optarg;
     else if (opt == 'C') cert = optarg;
     else if (opt == 'K') key = optarg;
-    else {
-      fprintf(stderr, "usage: green-httpd [-a ADDR] [-p PORT] [--cert FILE --key FILE] [-l LOG]\n");
-      return 2;
-    }
+    else if (opt == 'h') return fputs(usage, stdout), 0;
+    else if ((opt == 'I' && (idle_timeout = seconds_arg(optarg)) > 0) ||
+             (opt == 'W' && (send_timeout = seconds_arg(optarg)) > 0))
+      continue;
+    else return fputs(usage, stderr), 2;
   }
   if (port > 65535 || !cert != !key) {
     fprintf(stderr, "green-httpd: a port is 0 to 65535; --cert and --key go together\n");
@@ -323,16 +465,5 @@ int main(int argc, char **argv) {
     return fprintf(stderr, "green-httpd: listen on %s: %s\n", addr, strerror(errno)), 1;
   printf("PORT %u\n", listen_port);
   fflush(stdout);
-  while ((fd = green_accept4(lfd, NULL, NULL, SOCK_CLOEXEC)) >= 0 || errno == EMFILE ||
-         errno == ENFILE || errno == ECONNABORTED) {
-    green_t *g;
-    if (fd < 0) {
-      green_sleep(0.01); /* out of fds: let connections end */
-      continue;
-    }
-    if (!(g = green_spawn(serve, (void *)(intptr_t)fd))) green_close(fd);
-    else green_detach(g);
-  }
-  fprintf(stderr, "green-httpd: accept: %s\n", strerror(errno));
-  return 1;
+  return accept_loop(lfd) < 0 ? 1 : 0;
 }

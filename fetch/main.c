@@ -9,10 +9,12 @@
 #include <math.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <dirent.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -22,19 +24,25 @@
 static const char usage[] =
     "usage: green-fetch [-c CONCURRENCY] [-t TIMEOUT] [-o DIR] [--sequential] [-q]\n"
     "                   [-k | --cacert FILE] [-i FILE | -i -] URL...\n"
-    "  -c N          at most N fetches at once (default 100)\n"
+    "  -c N          at most N fetches at once (default 100; fewer when the fd limit\n"
+    "                (ulimit -n) has no room for N)\n"
     "  --sequential  one fetch at a time (-c 1)\n"
     "  -t SECONDS    time limit for each URL, redirects included (default 30, 0: none)\n"
     "  -o DIR        save each body as DIR/<position>-<last path segment>\n"
+    "  --max-size N  a body over N bytes is an error, its partial file removed\n"
+    "                (suffixes k, M, G: powers of 1024; default 1G; 0: no limit)\n"
     "  -k, --insecure  do not verify HTTPS certificates\n"
     "  --cacert FILE   verify HTTPS certificates against the CAs in FILE\n"
     "  -i FILE       read URLs from FILE, one per line (- for standard input)\n"
     "  -q            no per-URL lines, only errors and the summary\n";
 
+#define RESERVED_FDS 16 /* for stdio, the hub, the resolver, the CA store */
+
 typedef struct job {
   size_t index;
-  int fd;       /* the -o file, -1 until the body starts */
+  int fd;          /* the -o file, -1 until the body starts */
   char *path;
+  uint64_t bytes;  /* of the body so far */
 } job_t;
 
 static struct {
@@ -45,11 +53,12 @@ static struct {
   size_t next, running, done, failed;
   unsigned long long bytes;
   double timeout, start;
+  uint64_t max_size; /* 0: none */
   const char *outdir;
   int quiet;
   int progress;       /* stderr is a terminal: keep a live progress line there */
   int progress_shown; /* the line is on the screen now */
-} run = {.concurrency = 100, .timeout = 30};
+} run = {.concurrency = 100, .timeout = 30, .max_size = 1ULL << 30};
 
 static void clear_progress(void) {
   if (run.progress_shown) fputs("\r\033[K", stderr);
@@ -111,14 +120,27 @@ static char *output_path(size_t index, const char *url) {
   return path;
 }
 
+/* open(2) for a -o file, waiting while every fd is in use (the fetch's deadline bounds it). */
+static int create_file(const char *path) {
+  int fd;
+  while ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0 &&
+         (errno == EMFILE || errno == ENFILE)) {
+    if (green_sleep(0.01) < 0) return -1;
+  }
+  return fd;
+}
+
 static int save(void *arg, fetch_result_t *res, const char *data, size_t n) {
   job_t *job = arg;
   ssize_t w;
+  if (run.max_size && (job->bytes += n) > run.max_size)
+    return snprintf(res->error, sizeof res->error, "body larger than --max-size (%llu bytes)",
+                    (unsigned long long)run.max_size), -1;
   if (!run.outdir) return 0;
   if (job->fd < 0) {
     if (!(job->path = output_path(job->index, run.urls[job->index])))
       return snprintf(res->error, sizeof res->error, "out of memory"), -1;
-    if ((job->fd = open(job->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0) {
+    if ((job->fd = create_file(job->path)) < 0) {
       snprintf(res->error, sizeof res->error, "cannot create %s: %s", job->path, strerror(errno));
       return -1;
     }
@@ -135,7 +157,7 @@ static int save(void *arg, fetch_result_t *res, const char *data, size_t n) {
 static void spawn_more(void);
 
 static void *fetch_one(void *arg) {
-  job_t job = {(size_t)arg, -1, NULL};
+  job_t job = {(size_t)arg, -1, NULL, 0};
   const char *url = run.urls[job.index];
   fetch_result_t res;
   int rc;
@@ -212,11 +234,47 @@ static void raise_fd_limit(void) {
   }
 }
 
+/* Fds open in this process now (16 if /proc cannot say). */
+static size_t fds_in_use(void) {
+  DIR *d = opendir("/proc/self/fd");
+  size_t n = 0;
+  if (!d) return 16;
+  while (readdir(d)) n++;
+  closedir(d);
+  return n > 3 ? n - 3 : 0; /* ".", ".." and the directory's own fd */
+}
+
+/* Each fetch holds a socket, and a file under -o: keep the concurrency where that fits the
+ * fd limit, so no fetch fails for want of an fd. */
+static void fit_fd_limit(void) {
+  struct rlimit rl;
+  size_t per = run.outdir ? 2 : 1, used = fds_in_use() + RESERVED_FDS, cap;
+  if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY) return;
+  cap = rl.rlim_cur > used + per ? (size_t)(rl.rlim_cur - used) / per : 1;
+  if (run.concurrency > cap) run.concurrency = cap;
+}
+
+/* N, Nk, NM or NG (powers of 1024) into *out; -1 when s is not that. */
+static int parse_size(const char *s, uint64_t *out) {
+  char *end;
+  unsigned long long v;
+  int shift = 0;
+  if (*s < '0' || *s > '9') return -1;
+  errno = 0;
+  v = strtoull(s, &end, 10);
+  if (*end == 'k' || *end == 'K') shift = 10, end++;
+  else if (*end == 'm' || *end == 'M') shift = 20, end++;
+  else if (*end == 'g' || *end == 'G') shift = 30, end++;
+  if (*end || errno || v > (UINT64_MAX >> shift)) return -1;
+  *out = (uint64_t)v << shift;
+  return 0;
+}
+
 static int parse_args(int argc, char **argv, const char **cacert, int *insecure) {
   static const struct option longopts[] = {
       {"sequential", no_argument, NULL, 'S'}, {"insecure", no_argument, NULL, 'k'},
       {"cacert", required_argument, NULL, 'C'}, {"help", no_argument, NULL, 'h'},
-      {NULL, 0, NULL, 0}};
+      {"max-size", required_argument, NULL, 'M'}, {NULL, 0, NULL, 0}};
   char *end;
   int opt;
   while ((opt = getopt_long(argc, argv, "c:t:o:i:kqh", longopts, NULL)) != -1) {
@@ -234,6 +292,10 @@ static int parse_args(int argc, char **argv, const char **cacert, int *insecure)
       if (run.timeout == 0) run.timeout = -1;
       break;
     case 'o': run.outdir = optarg; break;
+    case 'M':
+      if (parse_size(optarg, &run.max_size) < 0)
+        return fprintf(stderr, "green-fetch: --max-size wants bytes (k, M, G suffixes)\n"), -1;
+      break;
     case 'i':
       if (read_urls(optarg) < 0)
         return fprintf(stderr, "green-fetch: cannot read %s: %s\n", optarg, strerror(errno)), -1;
@@ -274,6 +336,7 @@ int main(int argc, char **argv) {
     return fprintf(stderr, "green-fetch: %s\n", msg), 2;
   signal(SIGPIPE, SIG_IGN);
   raise_fd_limit();
+  fit_fd_limit();
   run.progress = isatty(STDERR_FILENO);
   run.start = green_now();
   if (run.progress) bar = green_spawn(progress, NULL);

@@ -10,13 +10,24 @@
 #include <string.h>
 #include <unistd.h>
 
-/* A close without close_notify ends the stream like one with it (a body framed by length or
- * chunks still notices it was cut short). OpenSSL before 3.0 already behaves so. */
+/* The server takes a close without close_notify as the end of the stream (a request head is
+ * framed anyway). The client reads it as the end too, but tls_closed_cleanly then says 0: a
+ * body that only the close delimits may have been cut short by an attacker. OpenSSL 3 reports
+ * such a close as an error, OpenSSL 1.1 as a syscall error with no errno. */
 #ifdef SSL_OP_IGNORE_UNEXPECTED_EOF
 #define IGNORE_UNEXPECTED_EOF SSL_OP_IGNORE_UNEXPECTED_EOF
 #else
 #define IGNORE_UNEXPECTED_EOF 0
 #endif
+
+static int unexpected_eof(void) {
+#ifdef SSL_R_UNEXPECTED_EOF_WHILE_READING
+  unsigned long e = ERR_peek_last_error();
+  return e && ERR_GET_REASON(e) == SSL_R_UNEXPECTED_EOF_WHILE_READING;
+#else
+  return 0;
+#endif
+}
 
 /* errno of the green call that failed inside the BIO. OpenSSL may clobber errno on its way
  * out, and no greenlet switch happens between the BIO's failure and our reading of it. */
@@ -76,7 +87,6 @@ SSL_CTX *tls_client_ctx(const char *cafile, int insecure, char *msg, size_t size
   }
   if (!(ctx = SSL_CTX_new(TLS_client_method()))) return ssl_message("TLS", msg, size), NULL;
   SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-  SSL_CTX_set_options(ctx, IGNORE_UNEXPECTED_EOF);
   SSL_CTX_set_read_ahead(ctx, 1); /* a record in one read, not header then body */
   SSL_CTX_set_verify(ctx, insecure ? SSL_VERIFY_NONE : SSL_VERIFY_PEER, NULL);
   if (cafile ? !SSL_CTX_load_verify_locations(ctx, cafile, NULL)
@@ -117,7 +127,7 @@ static void handshake_error(SSL *ssl, int ret, char *msg, size_t size) {
   if (v != X509_V_OK) {
     snprintf(msg, size, "certificate verify failed: %s", X509_verify_cert_error_string(v));
     ERR_clear_error();
-  } else if (e == SSL_ERROR_SYSCALL || e == SSL_ERROR_ZERO_RETURN) {
+  } else if (e == SSL_ERROR_SYSCALL || e == SSL_ERROR_ZERO_RETURN || unexpected_eof()) {
     snprintf(msg, size, "TLS handshake: connection closed by the peer");
     ERR_clear_error();
   } else {
@@ -162,7 +172,8 @@ SSL *tls_accept(SSL_CTX *ctx, int fd, char *msg, size_t size) {
 
 static ssize_t io_error(SSL *ssl, int ret) {
   int e = SSL_get_error(ssl, ret);
-  if (e == SSL_ERROR_ZERO_RETURN || (e == SSL_ERROR_SYSCALL && !bio_errno)) {
+  if (e == SSL_ERROR_ZERO_RETURN || (e == SSL_ERROR_SYSCALL && !bio_errno) ||
+      (e == SSL_ERROR_SSL && unexpected_eof())) {
     ERR_clear_error();
     return 0;
   }
@@ -195,6 +206,8 @@ ssize_t tls_write(SSL *ssl, const void *buf, size_t n) {
 }
 
 const char *tls_last_error(void) { return last_error; }
+
+int tls_closed_cleanly(const SSL *ssl) { return (SSL_get_shutdown(ssl) & SSL_RECEIVED_SHUTDOWN) != 0; }
 
 void tls_free(SSL *ssl, int notify) {
   if (notify) {

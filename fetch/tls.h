@@ -32,6 +32,10 @@ ssize_t tls_read(SSL *ssl, void *buf, size_t n);
 /* All n bytes, or -1 + errno. */
 ssize_t tls_write(SSL *ssl, const void *buf, size_t n);
 
+/* After tls_read gave 0: whether the peer sent close_notify (1) or just closed the TCP
+ * connection (0), which an attacker on the path can do too. */
+int tls_closed_cleanly(const SSL *ssl);
+
 /* The text of the last EPROTO failure on this thread. */
 const char *tls_last_error(void);
 

@@ -108,7 +108,12 @@ int url_resolve(url_t *u, const char *loc, size_t n, const char **err) {
   size_t i = 0;
   while (i < n && (isalnum((unsigned char)loc[i]) || loc[i] == '+' || loc[i] == '-' || loc[i] == '.'))
     i++;
-  if (i && i + 3 <= n && memcmp(loc + i, "://", 3) == 0) { /* absolute */
+  if (i && isalpha((unsigned char)loc[0]) && i < n && loc[i] == ':') { /* scheme: absolute */
+    int web = (i == 4 && strncasecmp(loc, "http", 4) == 0) ||
+              (i == 5 && strncasecmp(loc, "https", 5) == 0);
+    /* javascript:, data:, file:... are never a path on this server */
+    if (!web || i + 3 > n || memcmp(loc + i, "://", 3) != 0)
+      return *err = "unsupported scheme (http and https only)", -1;
     if (url_parse(&v, loc, n, err) < 0) return -1;
   } else if (n >= 2 && loc[0] == '/' && loc[1] == '/') { /* scheme-relative */
     if (!(buf = malloc(n + 7))) return *err = "out of memory", -1;
