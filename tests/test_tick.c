@@ -77,23 +77,28 @@ __attribute__((noinline)) void *tick_test_spinner(void *arg) {
 }
 
 /* The blocking monitor: a greenlet computes for 0.6 s with preemption off while main's timer
- * is due: one report names it as running, with its function in the backtrace. */
+ * is due: one report names it as running, with its function in the backtrace. The watchdog
+ * stays quiet while the machine deschedules the thread (it got less than half the time):
+ * on a busy machine the spin is tried again, up to 5 times. */
 TEST_CASE(watchdog_names_spinner) {
-  int p[2], saved_err = dup(2);
+  int p[2], saved_err = dup(2), tries;
   char buf[8192] = {0};
   double seconds = 0.6;
-  ssize_t n;
+  ssize_t n = -1;
   green_t *g;
   ASSERT_OK(pipe2(p, O_NONBLOCK));
   ASSERT_OK(dup2(p[1], 2));
   ASSERT_OK(green_set_watchdog(0.2));
-  ASSERT_PTR_NE(g = green_spawn(tick_test_spinner, &seconds), NULL);
-  ASSERT_OK(green_set_name(g, "spinner"));
-  ASSERT_OK(green_sleep(0.05));
+  for (tries = 0; tries < 5 && n <= 0; tries++) {
+    ASSERT_PTR_NE(g = green_spawn(tick_test_spinner, &seconds), NULL);
+    ASSERT_OK(green_set_name(g, "spinner"));
+    ASSERT_OK(green_sleep(0.05));
+    ASSERT_OK(green_join(g, NULL, -1));
+    n = read(p[0], buf, sizeof buf - 1);
+  }
   ASSERT_OK(green_set_watchdog(0));
   ASSERT_OK(dup2(saved_err, 2));
   close(saved_err);
-  n = read(p[0], buf, sizeof buf - 1);
   close(p[0]);
   close(p[1]);
   ASSERT_TRUE(n > 0);
@@ -102,5 +107,4 @@ TEST_CASE(watchdog_names_spinner) {
   ASSERT_TRUE(strstr(buf, "running (in no system call), greenlet ") != NULL);
   ASSERT_TRUE(strstr(buf, " \"spinner\"\n") != NULL);
   ASSERT_TRUE(strstr(buf, "tick_test_spinner") != NULL);
-  ASSERT_OK(green_join(g, NULL, -1));
 }
