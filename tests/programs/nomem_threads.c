@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sem.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -139,6 +140,40 @@ static void copy_and_lines(void) {
   if (r) fclose(r); else close(pp[0]);
 }
 
+enum { SEMS = 40 }; /* more operations than the shim keeps on its stack */
+
+static void sem_all(int delta, struct sembuf *ops) {
+  int i;
+  for (i = 0; i < SEMS; i++)
+    ops[i] = (struct sembuf){.sem_num = (unsigned short)i, .sem_op = (short)delta};
+}
+
+static void *post_late(void *arg) {
+  struct sembuf ops[SEMS];
+  sem_all(1, ops);
+  usleep(20000);
+  if (semop(*(int *)arg, ops, SEMS) < 0) {
+    failed("semop post", errno);
+    semctl(*(int *)arg, 0, IPC_RMID); /* the waiter's semop fails (EIDRM) rather than hang */
+  }
+  return NULL;
+}
+
+/* One semop of many operations that waits for another thread's post. */
+static void semop_many(void) {
+  struct sembuf ops[SEMS];
+  pthread_t poster;
+  int set = semget(IPC_PRIVATE, SEMS, IPC_CREAT | 0600), r;
+  if (set < 0) return failed("semget", errno);
+  sem_all(-1, ops);
+  if ((r = pthread_create(&poster, NULL, post_late, &set)) != 0) failed("pthread_create", r);
+  else {
+    if (semop(set, ops, SEMS) < 0) failed("semop wait", errno);
+    pthread_join(poster, NULL);
+  }
+  semctl(set, 0, IPC_RMID);
+}
+
 typedef struct job {
   int me, *started;
 } job_t;
@@ -169,6 +204,7 @@ int main(void) {
   pthread_mutex_unlock(&lock);
   for (i = 0; i < started; i++) pthread_join(ids[i], NULL);
   poll_many();
+  semop_many();
   copy_and_lines();
   printf("threads %d, turns %ld\n", started, counter);
   PROG_CHECK(counter == (long)started * ROUNDS);
