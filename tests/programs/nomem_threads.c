@@ -113,7 +113,8 @@ static void poll_many(void) {
   for (i = 0; i < n; i++) close(p[i][0]), close(p[i][1]);
 }
 
-/* sendfile from a file to a socket, a long fprintf and getline through a pipe. */
+/* sendfile from a file and splice from a pipe to a socket, a long fprintf and getline
+ * through a pipe. */
 static void copy_and_lines(void) {
   char path[] = "/tmp/nomem_threadsXXXXXX", buf[4096], *line = NULL, big[3000];
   int fd = mkstemp(path), sv[2], pp[2];
@@ -129,7 +130,12 @@ static void copy_and_lines(void) {
   }
   if (sendfile(sv[0], fd, &(off_t){0}, 100) != 100) failed("sendfile", errno);
   else if (read(sv[1], buf, sizeof buf) != 100) failed("read", errno);
-  close(fd), close(sv[0]), close(sv[1]);
+  close(fd);
+  if (pipe(pp) < 0) failed("pipe", errno);
+  else if (write(pp[1], big, 100) != 100) failed("write", errno);
+  else if (splice(pp[0], NULL, sv[0], NULL, 100, 0) != 100) failed("splice", errno);
+  else if (read(sv[1], buf, sizeof buf) != 100) failed("read", errno);
+  close(pp[0]), close(pp[1]), close(sv[0]), close(sv[1]);
   if (pipe(pp) < 0) return failed("pipe", errno);
   w = fdopen(pp[1], "w"), r = fdopen(pp[0], "r");
   if (!w || !r) failed("fdopen", errno);
