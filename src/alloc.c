@@ -32,7 +32,8 @@ static long env_armed(void) {
 static void say_failed(long n, const char *site, const char *fn) {
   char line[512];
   int len = snprintf(line, sizeof line,
-                     "libgreen: GREEN_FAULT_ALLOC: allocation %ld failed at %s (%s)\n", n, site, fn);
+                     "libgreen: GREEN_FAULT_ALLOC: allocation %ld failed at %s (%s)\n", n, site,
+                     fn);
   if (len > 0 && write(2, line, (size_t)len < sizeof line ? (size_t)len : sizeof line - 1) < 0) {
   }
 }

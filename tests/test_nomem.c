@@ -1,7 +1,7 @@
 /* Every allocation of the runtime failed in turn (src/alloc.h): each scenario runs on a fresh
  * thread, so a fresh hub, with its calling thread's 1st, 2nd, 3rd... allocation failing until
  * a run meets no failure. A run that met one must fail with ENOMEM (or degrade as documented:
- * see `degrades`), leave nothing behind (LeakSanitizer in the ASan build), and the same
+ * see `degradable`), leave nothing behind (LeakSanitizer in the ASan build), and the same
  * operation must then succeed. GREEN_NOMEM_SITES=file appends each site reached to file
  * (tests/nomem_coverage.sh). */
 #include <ares.h>
@@ -56,7 +56,7 @@ static int may_degrade(const char *fn) {
   return 0;
 }
 
-static int runs_reached, runs_failed, runs_degraded;
+static int runs_failed, runs_degraded;
 
 static void note_site(long n, const char *site, const char *fn, const char *how) {
   const char *path = getenv("GREEN_NOMEM_SITES");
@@ -95,7 +95,6 @@ static int run_once(const scenario_t *sc, long n) {
                                  strerror(r.err));
     return 0;
   }
-  runs_reached++;
   if (r.result == 0) {
     if (!may_degrade(r.fn)) TEST_FAIL("%s: succeeded although %s failed", sc->name, r.site);
     runs_degraded++;
@@ -119,7 +118,6 @@ static void drive(const scenario_t *sc) {
   printf("%s: %ld allocations, %d ENOMEM, %d degraded\n", sc->name, n - 1, runs_failed,
          runs_degraded);
 }
-
 
 /* Fail with e after running cleanup (which must not clobber it). */
 #define FAIL_WITH(cleanup)                                                                    \
@@ -255,7 +253,8 @@ static int op_chan_select(void) {
     cases[i].chan = cs[i];
     cases[i].op = GREEN_SELECT_RECV;
   }
-  if (!(g = green_spawn(send_one, cs[19]))) FAIL_WITH(for (k = 0; k < 20; k++) green_chan_free(cs[k]));
+  if (!(g = green_spawn(send_one, cs[19])))
+    FAIL_WITH(for (k = 0; k < 20; k++) green_chan_free(cs[k]));
   r = green_select(cases, 20, -1);
   if (r < 0) {
     int e = errno;
@@ -302,7 +301,8 @@ static int op_group(void) {
   int i;
   if (!grp) return -1;
   for (i = 0; i < 3; i++)
-    if (!green_group_spawn(grp, nap, NULL)) FAIL_WITH(green_group_join(grp, -1); green_group_free(grp));
+    if (!green_group_spawn(grp, nap, NULL))
+      FAIL_WITH(green_group_join(grp, -1); green_group_free(grp));
   ASSERT_OK(green_group_join(grp, -1));
   return green_group_free(grp);
 }
@@ -325,7 +325,8 @@ static int op_iwait(void) {
   int r;
   if (!f) return -1;
   if (!(gs[0] = green_spawn(nap, NULL))) FAIL_WITH(green_future_free(f));
-  if (!(gs[1] = green_spawn(set_future, f))) FAIL_WITH(green_join(gs[0], NULL, -1); green_future_free(f));
+  if (!(gs[1] = green_spawn(set_future, f)))
+    FAIL_WITH(green_join(gs[0], NULL, -1); green_future_free(f));
   if (!(it = green_iwait_new(gs, 2, &f, 1))) {
     FAIL_WITH(green_join(gs[0], NULL, -1); green_join(gs[1], NULL, -1); green_future_free(f));
   }
@@ -391,7 +392,8 @@ static int op_locals(void) {
   green_local_t keys[12];
   int i, k;
   for (i = 0; i < 12; i++)
-    if (green_local_create(&keys[i], free_value) < 0) FAIL_WITH(while (i--) green_local_delete(keys[i]));
+    if (green_local_create(&keys[i], free_value) < 0)
+      FAIL_WITH(while (i--) green_local_delete(keys[i]));
   for (i = 0; i < 12; i++) {
     void *v = malloc(8);
     if (green_local_set(keys[i], v) < 0) {
