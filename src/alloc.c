@@ -14,8 +14,10 @@ enum { ENV_UNREAD = -1 };
 /* Armed by GREEN_FAULT_ALLOC=n: the process's nth allocation fails, and says so on stderr. */
 static atomic_long env_fail_at = ENV_UNREAD;
 static atomic_long env_counted;
-/* Armed by a test: the nth allocation of the arming thread fails. */
-static __thread long fail_at, counted;
+/* Armed by a test: the nth allocation of the arming thread fails. Initial-exec: read at
+ * every allocation, it must not cost a call to __tls_get_addr. */
+static __thread long fail_at __attribute__((tls_model("initial-exec")));
+static __thread long counted;
 static __thread const char *failed_site, *failed_fn;
 
 static long env_armed(void) {
