@@ -129,7 +129,7 @@ GREEN__SHIM_EXPORT int semtimedop(int id, struct sembuf *ops, size_t n,
     return r;
   }
   if (n > SOPS_ON_STACK && !(mine = malloc(n * sizeof *mine)))
-    return green__real.semtimedop(id, ops, n, timeout);
+    return green__shim_fail(ENOMEM); /* semop's own error: libc's wait would block the hub */
   r = semop_green(h, id, ops, n, mine, timeout);
   if (mine != stack) free(mine);
   return r;

@@ -54,6 +54,8 @@ struct green__dns {
   size_t abandoned;             /* ... of which nobody waits for the answer */
   int destroying;               /* the hub is going away: callbacks only free */
   int files_only;               /* nsswitch.conf says "hosts: files": no DNS at all */
+  int socket_nomem;             /* a socket was refused for want of memory since the last
+                                   query ended: its failure is EAI_MEMORY */
   green__dns_cache_t *cache;
   void *static_buf;             /* for green_gethostbyname and friends */
   size_t static_len;
@@ -232,8 +234,7 @@ static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents) {
   rearm(ch);
 }
 
-/* c-ares opened, changed or is closing one of its sockets. Without memory for a watcher the
- * socket goes unwatched and its queries end by c-ares's timeout (EAI_AGAIN), never hang. */
+/* c-ares opened, changed or is closing one of its sockets; own_socket made its watcher. */
 static void sock_state_cb(void *data, ares_socket_t fd, int readable, int writable) {
   chan_t *ch = data;
   struct green__dns *d = ch->dns;
@@ -244,18 +245,8 @@ static void sock_state_cb(void *data, ares_socket_t fd, int readable, int writab
   if (s) {
     if (events == (s->io.events & (EV_READ | EV_WRITE))) return;
     ev_io_stop(loop, &s->io);
-    if (!events) {
-      *pp = s->next;
-      free(s);
-      return;
-    }
-  } else {
-    if (!events || !(s = malloc(sizeof *s))) return;
-    ev_init(&s->io, io_cb);
-    s->io.data = ch;
-    s->next = d->socks;
-    d->socks = s;
   }
+  if (!s || !events) return; /* a socket is watched from own_socket to own_close */
   ev_io_set(&s->io, fd, events);
   ev_io_start(loop, &s->io);
 }
@@ -300,14 +291,38 @@ static void timeouts_from_config(struct ares_options *o, int *mask) {
 }
 
 /* c-ares's sockets are the runtime's: made at a high number (ownfd.h), closed as such.
- * c-ares makes them non-blocking only when it makes them itself. */
+ * c-ares makes them non-blocking only when it makes them itself. Each socket comes with its
+ * watcher: without memory for one, c-ares gets no socket and ends the query at once (or
+ * tries the next server), where an unwatched socket would wait out its timeouts. */
 static ares_socket_t own_socket(int domain, int type, int protocol, void *data) {
-  (void)data;
-  return green__ownfd_move(socket(domain, type | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol));
+  chan_t *ch = data;
+  dns_sock_t *s = malloc(sizeof *s);
+  int fd;
+  if (!s) {
+    ch->dns->socket_nomem = 1;
+    return ARES_SOCKET_BAD;
+  }
+  fd = green__ownfd_move(socket(domain, type | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol));
+  if (fd < 0) {
+    free(s);
+    return ARES_SOCKET_BAD;
+  }
+  ev_io_init(&s->io, io_cb, fd, 0);
+  s->io.data = ch;
+  s->next = ch->dns->socks;
+  ch->dns->socks = s;
+  return fd;
 }
 
 static int own_close(ares_socket_t fd, void *data) {
-  (void)data;
+  chan_t *ch = data;
+  dns_sock_t **pp = &ch->dns->socks, *s;
+  while ((s = *pp) && s->io.fd != fd) pp = &s->next;
+  if (s) {
+    ev_io_stop(ch->dns->hub->loop, &s->io);
+    *pp = s->next;
+    free(s);
+  }
   return green__ownfd_close(fd);
 }
 
@@ -334,7 +349,7 @@ static const struct ares_socket_functions own_sockets = {own_socket, own_close, 
 static int chan_init(struct green__dns *d, chan_t *ch, char *lookups) {
   struct ares_options o;
   const char *servers = getenv("GREEN_DNS_SERVERS");
-  int mask = ARES_OPT_FLAGS | ARES_OPT_SOCK_STATE_CB | (lookups ? ARES_OPT_LOOKUPS : 0);
+  int mask = ARES_OPT_FLAGS | ARES_OPT_SOCK_STATE_CB | (lookups ? ARES_OPT_LOOKUPS : 0), status;
   memset(&o, 0, sizeof o);
   o.flags = ARES_FLAG_STAYOPEN;
   o.sock_state_cb = sock_state_cb;
@@ -344,9 +359,11 @@ static int chan_init(struct green__dns *d, chan_t *ch, char *lookups) {
   ev_init(&ch->timer, timer_cb);
   timeouts_from_config(&o, &mask);
   if (ares_init_options(&ch->c, &o, mask) != ARES_SUCCESS) return -ENOMEM;
-  ares_set_socket_functions(ch->c, &own_sockets, NULL);
-  if (servers && *servers && ares_set_servers_ports_csv(ch->c, servers) != ARES_SUCCESS) {
+  ares_set_socket_functions(ch->c, &own_sockets, ch);
+  status = servers && *servers ? ares_set_servers_ports_csv(ch->c, servers) : ARES_SUCCESS;
+  if (status != ARES_SUCCESS) {
     ares_destroy(ch->c);
+    if (status == ARES_ENOMEM) return -ENOMEM;
     return -EINVAL; /* a malformed GREEN_DNS_SERVERS: say so rather than ask someone else */
   }
   d->nchans++;
@@ -462,7 +479,12 @@ static void complete(query_t *q, int status) {
     query_free(q);
     return;
   }
-  q->status = (status == ARES_SUCCESS && !q->answer) ? ARES_ENOMEM : status;
+  if (status == ARES_SUCCESS && !q->answer) status = ARES_ENOMEM;
+  if (d->socket_nomem && status != ARES_SUCCESS && status != ARES_ENOTFOUND &&
+      status != ARES_ENODATA && status != ARES_ECANCELLED)
+    status = ARES_ENOMEM; /* c-ares says the server failed: it had no socket to ask it */
+  d->socket_nomem = 0;
+  q->status = status;
   q->done = 1;
   if (!green__list_empty(&q->waiters))
     green__wake(d->hub, green__container_of(q->waiters.next, green_t, wait_link), 0);

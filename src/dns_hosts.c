@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "dns.h"
+#include "internal.h"
 
 #define HOSTS_PATH "/etc/hosts"
 

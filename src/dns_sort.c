@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "dns.h"
+#include "internal.h"
 
 typedef struct elem {
   green__dns_sockaddr_t dst, src;

@@ -36,4 +36,6 @@ static inline int green__fail(int neg_errno) {
  * -EINVAL for NaN. */
 int green__timeout_to_at(double timeout, double *at);
 
+#include "alloc.h" /* every allocation through the test seam */
+
 #endif

@@ -22,7 +22,8 @@ typedef enum dns_mode {
   DNS_WRONG_QUESTION, /* an answer to a question that was not asked */
   DNS_OVERSIZED,      /* 3,000 distinct A records in one 48 KB message */
   DNS_HUGE,           /* claims 5,000 records, 64 KB holds 4,000 of them */
-  DNS_GARBAGE         /* random bytes after the query's ID */
+  DNS_GARBAGE,        /* random bytes after the query's ID */
+  DNS_CNAME           /* A: a CNAME to target.test and its address, both for 60 s */
 } dns_mode_t;
 
 #define DNS_MAX_CONNS 16
@@ -131,6 +132,25 @@ static size_t dns_reply(dns_mode_t mode, const unsigned char *q, size_t n, unsig
   case DNS_GARBAGE:
     for (k = 2; k < 200; k++) out[k] = (unsigned char)(k * 37 + 11);
     return 200;
+  case DNS_CNAME:
+    if (qtype != 1) return at;
+    put16(out, 6, 2);
+    at = put16(out, at, 0xc00c);
+    at = put16(out, at, 5);
+    at = put16(out, at, 1);
+    at = put16(out, at, 0);
+    at = put16(out, at, 60);
+    at = put16(out, at, 13);
+    k = (int)at; /* where the target's name starts */
+    memcpy(out + at, "\6target\4test", 13);
+    at = put16(out, at + 13, 0xc000 | (unsigned)k);
+    at = put16(out, at, 1);
+    at = put16(out, at, 1);
+    at = put16(out, at, 0);
+    at = put16(out, at, 60);
+    at = put16(out, at, 4);
+    memcpy(out + at, v4, 4);
+    return at + 4;
   case DNS_WRONG_QUESTION: out[13] = 'x'; /* then answer it */ /* fall through */
   default:
     if (qtype == 1 || qtype == 28) {
