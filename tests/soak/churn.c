@@ -442,13 +442,21 @@ static void raise_nofile(rlim_t want) {
   }
 }
 
+/* How the RSS is judged: "tolerance N KiB", or not at all (scripts/soak --no-rss-check). */
+static const char *tolerance_text(long kib) {
+  static char text[64];
+  if (kib >= 1L << 30) return "not checked";
+  snprintf(text, sizeof text, "tolerance %ld KiB", kib);
+  return text;
+}
+
 /* Compare the settled sample with the warm baseline; print the verdict; whether it is flat. */
 static int verdict(sample_t base, sample_t s) {
   long drss = s.rss_kib - base.rss_kib;
   int flat = s.fds == base.fds && s.greenlets == base.greenlets && drss <= opt.rss_tolerance_kib;
-  printf("  %s: fds %+ld, greenlets %+ld, rss %+ld KiB (tolerance %ld KiB)%s\n",
+  printf("  %s: fds %+ld, greenlets %+ld, rss %+ld KiB (%s)%s\n",
          flat && !errors ? "flat" : "NOT FLAT", s.fds - base.fds, s.greenlets - base.greenlets,
-         drss, opt.rss_tolerance_kib, errors ? "; failures above" : "");
+         drss, tolerance_text(opt.rss_tolerance_kib), errors ? "; failures above" : "");
   return flat && !errors;
 }
 
