@@ -2,15 +2,18 @@
  * echo: an echo server greenlet and N client greenlets in one process, on loopback.
  *
  *   echo [-c CLIENTS] [-n ROUNDS] [-s BYTES]
+ *   echo -S
  *
  * The server accepts and spawns one greenlet per connection that echoes until EOF: plain
  * blocking-style code, all of it on one OS thread. Each client connects, sends ROUNDS
  * messages and checks every echo byte for byte. Prints the round trips and the wall time.
+ * With -S it is the server alone (scripts/soak's): prints "PORT n" and serves until killed.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <green.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,15 +112,16 @@ static void raise_fd_limit(long clients) {
 
 int main(int argc, char **argv) {
   long clients = 1000, i;
-  int opt, lfd;
+  int opt, lfd, serve_only = 0;
   green_t *server, **gs;
   double start, wall;
-  while ((opt = getopt(argc, argv, "c:n:s:")) != -1) {
-    if (opt == 'c') clients = atol(optarg);
+  while ((opt = getopt(argc, argv, "c:n:s:S")) != -1) {
+    if (opt == 'S') serve_only = 1;
+    else if (opt == 'c') clients = atol(optarg);
     else if (opt == 'n') rounds = atoi(optarg);
     else if (opt == 's') msg_size = (size_t)atol(optarg);
     else {
-      fprintf(stderr, "usage: %s [-c CLIENTS] [-n ROUNDS] [-s BYTES]\n", argv[0]);
+      fprintf(stderr, "usage: %s [-c CLIENTS] [-n ROUNDS] [-s BYTES] | -S\n", argv[0]);
       return 2;
     }
   }
@@ -128,6 +132,14 @@ int main(int argc, char **argv) {
   raise_fd_limit(clients);
   if ((lfd = listen_loopback()) < 0) {
     perror("echo: listen on 127.0.0.1");
+    return 1;
+  }
+  if (serve_only) {
+    signal(SIGPIPE, SIG_IGN); /* a client that resets must not end the server */
+    printf("PORT %d\n", ntohs(server_addr.sin_port));
+    fflush(stdout);
+    serve((void *)(long)lfd);
+    perror("echo: accept");
     return 1;
   }
   server = green_spawn(serve, (void *)(long)lfd);

@@ -166,7 +166,8 @@ GREEN__SHIM_EXPORT int sigaction(int sig, const struct sigaction *act, struct si
   green__real_ready();
   if (sig <= 0 || sig >= _NSIG || sig == SIGKILL || sig == SIGSTOP)
     return green__real.sigaction(sig, act, old);
-  if ((sig == GREEN__TICK_SIGNAL && green__tick_owns_signal()) || sig == green__dump_signal)
+  if ((sig == GREEN__TICK_SIGNAL && green__tick_owns_signal()) || sig == green__dump_signal ||
+      sig == green__stats_signal)
     return keep_install(sig, act, old);
   return install(sig, act, old);
 }

@@ -20,12 +20,15 @@ void green__dump_answer(struct green__hub *h, ucontext_t *uc);
 void green__dump_deadlock(struct green__hub *h);
 extern int green__dump_deadlocks;
 
-/* Install the handler of GREEN_DUMP_SIGNAL (a name such as SIGUSR2, or a number) if it is
- * set, once; hub creation calls it. */
+/* Install the handlers of GREEN_DUMP_SIGNAL and GREEN_STATS_SIGNAL (a name such as SIGUSR2,
+ * or a number) if they are set, once; hub creation calls it. */
 void green__dump_configure_from_env(void);
 
 /* The signal that writes a dump to stderr (0: none). */
 extern int green__dump_signal;
+
+/* The signal that writes the receiving thread's hub's counters to stderr (0: none). */
+extern int green__stats_signal;
 
 /* Write the calling thread's hub's counters (green_stats) to fd, a few readable lines. */
 void green__dump_stats(int fd);
