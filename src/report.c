@@ -191,13 +191,46 @@ void green__report_name(green__report_t *r, green_t *g) {
 
 /* ---- backtraces ----------------------------------------------------------------------- */
 
+/* Names of functions, by their start address. libunwind names a frame by reading its
+ * object's ELF file (it reads /proc/self/maps and maps the file): milliseconds a frame, and
+ * the parked greenlets of one dump share most of their frames. One thread at a time uses the
+ * cache; another looks its names up uncached meanwhile. */
+enum { NAME_SLOTS = 512, NAME_LEN = 96 };
+static struct {
+  uintptr_t start;
+  char name[NAME_LEN];
+} names[NAME_SLOTS];
+static int names_busy;
+
+static int lookup_name(unw_cursor_t *c, char *name, size_t len, unw_word_t *off) {
+  unw_proc_info_t pi;
+  unw_word_t ip;
+  size_t i;
+  int r;
+  if (green__unw.get_reg(c, UNW_REG_IP, &ip) < 0 || green__unw.get_proc_info(c, &pi) < 0 ||
+      !pi.start_ip || __atomic_exchange_n(&names_busy, 1, __ATOMIC_ACQUIRE))
+    return green__unw.get_proc_name(c, name, len, off);
+  i = (size_t)(pi.start_ip >> 4) % NAME_SLOTS;
+  if (names[i].start == pi.start_ip) {
+    snprintf(name, len, "%s", names[i].name);
+    *off = ip - pi.start_ip;
+    r = 0;
+  } else if ((r = green__unw.get_proc_name(c, name, len, off)) == 0 && ip - *off == pi.start_ip &&
+             strlen(name) < NAME_LEN) {
+    names[i].start = pi.start_ip;
+    memcpy(names[i].name, name, strlen(name) + 1);
+  }
+  __atomic_store_n(&names_busy, 0, __ATOMIC_RELEASE);
+  return r;
+}
+
 static void put_frame(green__report_t *r, unw_cursor_t *c, const char *indent, long n) {
   unw_word_t ip, off;
   char name[160];
   Dl_info info;
   const char *object;
   if (green__unw.get_reg(c, UNW_REG_IP, &ip) < 0) return;
-  if (green__unw.get_proc_name(c, name, sizeof name, &off) < 0) {
+  if (lookup_name(c, name, sizeof name, &off) < 0) {
     strcpy(name, "??");
     off = 0;
   }
@@ -262,7 +295,7 @@ static int skip_through(unw_cursor_t *c, const char *below) {
   unw_word_t off;
   int n;
   for (n = 0; n < MAX_FRAMES; n++) {
-    int found = green__unw.get_proc_name(c, name, sizeof name, &off) == 0 && strcmp(name, below) == 0;
+    int found = lookup_name(c, name, sizeof name, &off) == 0 && strcmp(name, below) == 0;
     if (green__unw.step(c) <= 0) return 0;
     if (found) return 1;
   }
