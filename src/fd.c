@@ -140,20 +140,17 @@ int green__fd_wait(struct green__hub *h, green__fd_t *f, int fd, int events, dou
   return r == 0 ? g->ready_events : r;
 }
 
-void green__fd_reset(struct green__hub *h, int fd, int nonblock) {
+static void forget(struct green__hub *h, green__fd_t *f, unsigned flags) {
+  if (ev_is_active(&f->io)) unwatch(h, f);
+  f->flags = (uint8_t)flags;
+}
+
+void green__fd_reset(struct green__hub *h, int fd, unsigned flags) {
   int err;
   green__fd_t *f = green__fd_get(h, fd, &err);
   if (!f) return;
   wake_all(h, f, -EBADF);
-  if (ev_is_active(&f->io)) unwatch(h, f);
-  f->flags = nonblock ? GREEN__FD_NONBLOCK : 0;
-}
-
-static int set_nonblock(int fd) {
-  int fl = fcntl(fd, F_GETFL);
-  if (fl < 0) return -errno;
-  if (!(fl & O_NONBLOCK) && fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) return -errno;
-  return 0;
+  forget(h, f, flags);
 }
 
 int green__io_begin(struct green__hub **hp, int fd, green__fd_t **fp) {
@@ -166,10 +163,6 @@ int green__io_begin(struct green__hub **hp, int fd, green__fd_t **fp) {
   if (g->flags & GREEN__KILLED) return -ECANCELED;
   if (g->deadline != INFINITY && green_now() >= g->deadline) return -ETIMEDOUT;
   if (!(f = green__fd_get(h, fd, &err))) return err;
-  if (!(f->flags & GREEN__FD_NONBLOCK)) {
-    if ((err = set_nonblock(fd)) < 0) return err;
-    f->flags |= GREEN__FD_NONBLOCK;
-  }
   *hp = h;
   *fp = f;
   return 0;

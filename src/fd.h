@@ -1,7 +1,9 @@
 /*
  * Per-fd state of a hub: one libev watcher per fd, registered on the first wait and kept
  * registered between waits (re-arming costs epoll_ctl calls), the greenlets parked on the
- * fd, and what libgreen has learnt of it (made non-blocking, known not ready).
+ * fd, and what libgreen has learnt of it (known not ready, how to try it without waiting).
+ * Nothing here is trusted to stay true: a plain close() lets the number name another file
+ * without the hub knowing, so every try is non-blocking whatever the file is (io.c).
  */
 #ifndef GREEN_FD_H
 #define GREEN_FD_H
@@ -14,10 +16,12 @@
 struct green__hub;
 
 enum {
-  GREEN__FD_NONBLOCK = 1u << 0,   /* O_NONBLOCK is set (by us or the program) */
   GREEN__FD_IOSET = 1u << 1,      /* the watcher is bound to this fd's current file */
   GREEN__FD_RD_UNREADY = 1u << 2, /* the last read came back short: wait before reading */
   GREEN__FD_WR_UNREADY = 1u << 3, /* the last write came back short: wait before writing */
+  GREEN__FD_POLLED = 1u << 4,     /* refused RWF_NOWAIT: poll, then the plain call */
+  GREEN__FD_SOCKET = 1u << 5,     /* refused RWF_NOWAIT, a socket: MSG_DONTWAIT instead */
+  GREEN__FD_WAITABLE = 1u << 6,   /* epoll can watch it (not a regular file) */
 };
 
 typedef struct green__fd {
@@ -43,16 +47,17 @@ green__fd_t *green__fd_get(struct green__hub *h, int fd, int *err);
  * Returns the ready events (> 0) or -errno (-ETIMEDOUT when `at` or the deadline passed). */
 int green__fd_wait(struct green__hub *h, green__fd_t *f, int fd, int events, double at);
 
-/* fd is being closed, or was just born (accept, socket) with nonblock as its mode: wake
- * whoever still waits on the old file with EBADF and forget the watcher. */
-void green__fd_reset(struct green__hub *h, int fd, int nonblock);
+/* fd is being closed, or was just born (accept, socket): wake whoever still waits on the
+ * old file with EBADF and forget the watcher and all that was learnt of the file; `flags`
+ * are what is known of the new one (GREEN__FD_WAITABLE for a socket). */
+void green__fd_reset(struct green__hub *h, int fd, unsigned flags);
 
 /* fd is being closed: green__fd_reset when the hub has an entry for it (a table that never
  * saw fd costs nothing: no entry is made). */
 void green__fd_forget(struct green__hub *h, int fd);
 
-/* Entry of every green I/O call: the caller is not killed and its deadline has not passed,
- * fd is in non-blocking mode. Fills *hp and *fp; returns 0 or -errno. */
+/* Entry of every green I/O call: the caller is not killed and its deadline has not passed.
+ * Fills *hp and *fp; returns 0 or -errno. The fd's mode is left as it is. */
 int green__io_begin(struct green__hub **hp, int fd, green__fd_t **fp);
 
 /* Park until fd is ready for `events`, honouring the deadline; 0 or -errno. */

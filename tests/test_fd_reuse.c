@@ -1,0 +1,166 @@
+/* An fd closed with plain close() while the hub still knows it (issue 13, defect 5): a reused
+ * number must never block the OS thread. */
+#include <fcntl.h>
+#include <math.h>
+#include <unistd.h>
+
+#include "test.h"
+
+static int ticks, ticks_stop;
+
+static void *ticker(void *arg) {
+  (void)arg;
+  while (!ticks_stop) {
+    ticks++;
+    ASSERT_OK(green_sleep(0.002));
+  }
+  return NULL;
+}
+
+typedef struct waiter {
+  int fd;
+  double limit; /* a scoped deadline, so a waiter the hub forgot still ends */
+  ssize_t r;
+  int err;
+  double took;
+  int ticks_before, ticks_after;
+  char buf[16];
+} waiter_t;
+
+static void *wait_read(void *arg) {
+  waiter_t *w = arg;
+  green_deadline_t d;
+  double t0 = test_now();
+  w->ticks_before = ticks;
+  ASSERT_OK(green_deadline_enter(&d, w->limit));
+  w->r = green_read(w->fd, w->buf, sizeof w->buf);
+  w->err = errno;
+  ASSERT_OK(green_deadline_leave(&d));
+  w->took = test_now() - t0;
+  w->ticks_after = ticks;
+  return NULL;
+}
+
+typedef struct late_write {
+  int fd;
+  double after;
+} late_write_t;
+
+static void *write_later(void *arg) {
+  late_write_t *l = arg;
+  ASSERT_OK(green_sleep(l->after));
+  ASSERT_EQ(write(l->fd, "hello", 5), 5); /* a plain write: a few bytes never wait */
+  return NULL;
+}
+
+static green_t *spawn_named(void *(*fn)(void *), void *arg, const char *name) {
+  green_t *g = green_spawn(fn, arg);
+  ASSERT_TRUE(g != NULL);
+  ASSERT_OK(green_set_name(g, name));
+  return g;
+}
+
+/* Close fd's pipe with plain close(), then make a new blocking pipe whose read end has
+ * number fd again. */
+static void reuse_number(int p[2], int q[2]) {
+  int fd = p[0];
+  ASSERT_OK(close(p[0]));
+  ASSERT_OK(close(p[1]));
+  ASSERT_OK(pipe(q));
+  if (q[0] != fd) { /* the lowest free number is another one: put the new file there */
+    ASSERT_EQ(dup2(q[0], fd), fd);
+    ASSERT_OK(close(q[0]));
+    q[0] = fd;
+  }
+  ASSERT_EQ(fcntl(q[0], F_GETFL) & O_NONBLOCK, 0);
+}
+
+static void stop_ticker(green_t *t) {
+  ticks_stop = 1;
+  ASSERT_OK(green_join(t, NULL, -1));
+}
+
+/* Greenlet A waits on a pipe; main closes it with close() and a new blocking pipe gets the
+ * number; B reads the reused number while a ticker runs. Before the fix B's read was a plain
+ * read() on the blocking pipe (the hub remembered the old file as non-blocking): the whole
+ * thread blocked, the ticker stopped, and the alarm ended the test. Now B parks: on the
+ * watcher of the old file, which epoll dropped, so without the watchdog it times out; the
+ * data is there for the next read. */
+TEST_CASE(read_of_reused_number_never_blocks_the_thread) {
+  waiter_t a = {.limit = 0.5}, b = {.limit = 0.3};
+  late_write_t l;
+  green_t *t, *ga, *gb, *gw;
+  int p[2], q[2];
+  char buf[16];
+  alarm(10);
+  ASSERT_OK(pipe(p));
+  a.fd = p[0];
+  t = spawn_named(ticker, NULL, "ticker");
+  ga = spawn_named(wait_read, &a, "old");
+  ASSERT_OK(green_sleep(0.01)); /* a parks on the first pipe */
+  reuse_number(p, q);
+  b.fd = q[0];
+  l = (late_write_t){q[1], 0.05};
+  gb = spawn_named(wait_read, &b, "new");
+  gw = spawn_named(write_later, &l, "writer");
+  ASSERT_OK(green_join(gb, NULL, -1));
+  ASSERT_OK(green_join(gw, NULL, -1));
+  ASSERT_OK(green_join(ga, NULL, -1));
+  stop_ticker(t);
+  ASSERT_GE(b.ticks_after - b.ticks_before, 10); /* the thread ran others meanwhile */
+  if (b.r == 5) ASSERT_MEM_EQ(b.buf, "hello", 5);
+  else {
+    ASSERT_EQ(b.r, -1);
+    ASSERT_EQ(b.err, ETIMEDOUT);
+    ASSERT_EQ(green_read(q[0], buf, sizeof buf), 5);
+  }
+  ASSERT_EQ(a.r, -1);
+  ASSERT_TRUE(a.err == ETIMEDOUT || a.err == EBADF);
+  ASSERT_OK(green_close(q[0]));
+  ASSERT_OK(green_close(q[1]));
+  alarm(0);
+}
+
+/* The same for a write to a reused number: a full blocking pipe must park the writer. */
+static void *write_much(void *arg) {
+  waiter_t *w = arg;
+  static char big[1 << 20];
+  green_deadline_t d;
+  w->ticks_before = ticks;
+  ASSERT_OK(green_deadline_enter(&d, w->limit));
+  w->r = green_write(w->fd, big, sizeof big);
+  w->err = errno;
+  ASSERT_OK(green_deadline_leave(&d));
+  w->ticks_after = ticks;
+  return NULL;
+}
+
+TEST_CASE(write_to_reused_number_never_blocks_the_thread) {
+  waiter_t w = {.limit = 0.2};
+  green_t *t, *g;
+  int p[2], q[2], fd;
+  alarm(10);
+  ASSERT_OK(pipe(p));
+  ASSERT_EQ(green_write(p[1], "x", 1), 1); /* the hub learns p[1] */
+  fd = p[1];
+  ASSERT_OK(close(p[0]));
+  ASSERT_OK(close(p[1]));
+  ASSERT_OK(pipe(q));
+  if (q[1] != fd) {
+    ASSERT_EQ(dup2(q[1], fd), fd);
+    ASSERT_OK(close(q[1]));
+    q[1] = fd;
+  }
+  w.fd = q[1];
+  t = spawn_named(ticker, NULL, "ticker");
+  g = spawn_named(write_much, &w, "writer");
+  ASSERT_OK(green_join(g, NULL, -1));
+  stop_ticker(t);
+  ASSERT_GE(w.ticks_after - w.ticks_before, 10);
+  ASSERT_GT(w.r, 0); /* what fitted in the pipe, then the deadline */
+  ASSERT_LT(w.r, 1 << 20);
+  ASSERT_OK(green_close(q[0]));
+  ASSERT_OK(green_close(q[1]));
+  alarm(0);
+}
+
