@@ -29,12 +29,17 @@ typedef struct green__fd {
   green__list_t waiters; /* greenlets parked on this fd, through their wait_link */
   uint8_t flags;
   uint32_t gen;          /* the preload shim's generation of the file this entry is for */
+  /* The file the watcher was bound to, while the hub checks for plain closes (fd.c):
+   * st_dev and st_ino (0: not known), and when a check last found it still there. */
+  uint64_t dev, ino;
+  double seen_at;
 } green__fd_t;
 
 typedef struct green__fdtab {
   green__fd_t **chunks; /* fds in chunks of 256: entries never move (libev keeps pointers) */
   size_t nchunks;
   size_t active;        /* entries whose watcher is started */
+  ev_timer check;       /* looks for fds closed behind the hub's back (while the watchdog is on) */
 } green__fdtab_t;
 
 void green__fdtab_init(green__fdtab_t *t);

@@ -1,7 +1,10 @@
 /* An fd closed with plain close() while the hub still knows it (issue 13, defect 5): a reused
- * number must never block the OS thread. */
+ * number must never block the OS thread, and a greenlet left waiting on the closed fd is
+ * named by the watchdog and woken, not left asleep. */
 #include <fcntl.h>
 #include <math.h>
+#include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "test.h"
@@ -73,6 +76,29 @@ static void reuse_number(int p[2], int q[2]) {
     q[0] = fd;
   }
   ASSERT_EQ(fcntl(q[0], F_GETFL) & O_NONBLOCK, 0);
+}
+
+/* stderr goes to a temporary file until stop_capture, which returns what was written. */
+static int saved_err = -1;
+static FILE *captured;
+
+static void start_capture(void) {
+  ASSERT_TRUE((captured = tmpfile()) != NULL);
+  ASSERT_OK(saved_err = dup(2));
+  ASSERT_OK(dup2(fileno(captured), 2));
+}
+
+static char *stop_capture(void) {
+  static char text[8192];
+  size_t n;
+  ASSERT_OK(dup2(saved_err, 2));
+  ASSERT_OK(close(saved_err));
+  rewind(captured);
+  n = fread(text, 1, sizeof text - 1, captured);
+  text[n] = 0;
+  fclose(captured);
+  fputs(text, stderr); /* shown when the test fails */
+  return text;
 }
 
 static void stop_ticker(green_t *t) {
@@ -164,3 +190,70 @@ TEST_CASE(write_to_reused_number_never_blocks_the_thread) {
   alarm(0);
 }
 
+/* With the watchdog on, a greenlet waiting on an fd closed with close() is named and woken
+ * with EBADF within a period or so, instead of sleeping until its deadline. */
+TEST_CASE(watchdog_names_waiter_on_closed_fd) {
+  waiter_t a = {.limit = 5};
+  char want[128], *text;
+  green_t *ga;
+  int p[2];
+  alarm(20);
+  ASSERT_OK(green_set_watchdog(0.1));
+  ASSERT_OK(pipe(p));
+  a.fd = p[0];
+  start_capture();
+  ga = spawn_named(wait_read, &a, "stuck");
+  ASSERT_OK(green_sleep(0.01));
+  ASSERT_OK(close(p[0])); /* the write end stays open: nothing but the check can wake a */
+  ASSERT_OK(green_join(ga, NULL, -1));
+  text = stop_capture();
+  ASSERT_EQ(a.r, -1);
+  ASSERT_EQ(a.err, EBADF);
+  ASSERT_LT(a.took, 1.5);
+  snprintf(want, sizeof want, "\"stuck\" waits on fd %d, which was closed without green_close: EBADF",
+           p[0]);
+  ASSERT_TRUE(strstr(text, want) != NULL);
+  ASSERT_EQ(strstr(strstr(text, want) + strlen(want), "waits on fd"), NULL); /* once */
+  ASSERT_OK(green_close(p[1]));
+  ASSERT_OK(green_set_watchdog(0));
+  alarm(0);
+}
+
+/* When the number names a new file, the old waiter gets EBADF, and a greenlet that reads the
+ * new file gets its data (the watcher is bound to the new file), not a timeout. */
+TEST_CASE(watchdog_rebinds_reused_number) {
+  waiter_t a = {.limit = 5}, b = {.limit = 4};
+  char want[160], *text;
+  late_write_t l;
+  green_t *ga, *gb, *gw;
+  int p[2], q[2];
+  alarm(20);
+  ASSERT_OK(green_set_watchdog(0.1));
+  ASSERT_OK(pipe(p));
+  a.fd = p[0];
+  start_capture();
+  ga = spawn_named(wait_read, &a, "old");
+  ASSERT_OK(green_sleep(0.25)); /* a check has seen a's file */
+  reuse_number(p, q);
+  b.fd = q[0];
+  l = (late_write_t){q[1], 0.4};
+  gb = spawn_named(wait_read, &b, "new");
+  gw = spawn_named(write_later, &l, "writer");
+  ASSERT_OK(green_join(gb, NULL, -1));
+  ASSERT_OK(green_join(gw, NULL, -1));
+  ASSERT_OK(green_join(ga, NULL, -1));
+  text = stop_capture();
+  ASSERT_EQ(a.r, -1);
+  ASSERT_EQ(a.err, EBADF);
+  ASSERT_LT(a.took, 1.5);
+  ASSERT_EQ(b.r, 5);
+  ASSERT_MEM_EQ(b.buf, "hello", 5);
+  ASSERT_LT(b.took, 2.0);
+  snprintf(want, sizeof want, "\"old\" waits on fd %d, which was closed without green_close "
+           "(the number names another file now): EBADF", q[0]);
+  ASSERT_TRUE(strstr(text, want) != NULL);
+  ASSERT_OK(green_close(q[0]));
+  ASSERT_OK(green_close(q[1]));
+  ASSERT_OK(green_set_watchdog(0));
+  alarm(0);
+}
