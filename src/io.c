@@ -5,10 +5,12 @@
  *
  * Every try is non-blocking by itself and leaves the fd's mode alone, so it cannot block the
  * thread whatever file the number names now: a plain close() may have given it to a new
- * blocking pipe the hub never saw. read and write go as preadv2/pwritev2 with RWF_NOWAIT,
- * the socket calls with MSG_DONTWAIT. A file that refuses RWF_NOWAIT is looked at: a socket
- * (an old kernel) takes MSG_DONTWAIT instead; anything else (a tty, an eventfd's write side)
- * is polled, then called plainly, and a read may wait for nothing else. A regular file's
+ * blocking pipe the hub never saw. The socket calls go with MSG_DONTWAIT, and so do read and
+ * write on a socket libgreen made (green_socket, green_accept) or learnt; on other fds read
+ * and write go as preadv2/pwritev2 with RWF_NOWAIT. A file that refuses RWF_NOWAIT is looked
+ * at: a socket (an old kernel) takes MSG_DONTWAIT; anything else (a tty, an eventfd's write
+ * side) is polled, then called plainly. Flags learnt of a file are hints: one gone stale
+ * (ENOTSOCK) is dropped, and none of them can make a try wait. A regular file's
  * EAGAIN means its pages are not in memory, which epoll cannot wait for: it is read plainly.
  */
 #include "io.h"
@@ -22,19 +24,49 @@
 
 #include "hub.h"
 
-/* Whether fd names a socket (the answer's flag is learnt), -1 + errno when it is not open. */
+/* Whether fd names a socket, -1 + errno when it is not open. A socket's flags are learnt:
+ * SOCKET, and EOR for a seqpacket one (its write(2) adds MSG_EOR). */
 static int learn_socket(int fd, green__fd_t *f) {
   struct stat st;
+  socklen_t len = sizeof(int);
+  int type;
   if (fstat(fd, &st) < 0) return -1;
   if (!S_ISSOCK(st.st_mode)) return 0;
   f->flags |= GREEN__FD_SOCKET;
+  if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 && type == SOCK_SEQPACKET)
+    f->flags |= GREEN__FD_EOR;
   return 1;
 }
 
-static ssize_t msg_nowait(int fd, const struct iovec *v, int n, int input) {
+/* Whether r, what a socket call on fd gave, is the answer: not when the number names another
+ * file now (ENOTSOCK; the flags are dropped). The hot path, one buffer read or written on
+ * a socket, makes the call inline with this check. */
+static int socket_answered(green__fd_t *f, ssize_t r) {
+  if (r >= 0 || errno != ENOTSOCK) return 1;
+  f->flags &= ~(GREEN__FD_SOCKET | GREEN__FD_EOR);
+  return 0;
+}
+
+static int nothing_in(const struct iovec *v, int n) {
+  int i;
+  for (i = 0; i < n; i++)
+    if (v[i].iov_len) return 0;
+  return 1;
+}
+
+/* read(2) or write(2) of a socket, as recv or send with MSG_DONTWAIT. One buffer goes through
+ * recvfrom/sendto, which the kernel serves without importing an iovec. A read of nothing
+ * returns 0 at once, as read(2) does (a recv of nothing waits for a datagram). */
+static ssize_t socket_nowait(int fd, const green__fd_t *f, const struct iovec *v, int n,
+                             int input) {
+  int fl = MSG_DONTWAIT | (!input && (f->flags & GREEN__FD_EOR) ? MSG_EOR : 0);
   struct msghdr m = {.msg_iov = (struct iovec *)v, .msg_iovlen = n > 0 ? (size_t)n : 0};
   if (n < 0) return green__fail(-EINVAL);
-  return input ? recvmsg(fd, &m, MSG_DONTWAIT) : sendmsg(fd, &m, MSG_DONTWAIT);
+  if (input && nothing_in(v, n)) return fcntl(fd, F_GETFD) < 0 ? -1 : 0;
+  if (n == 1)
+    return input ? recvfrom(fd, v->iov_base, v->iov_len, fl, NULL, NULL)
+                 : sendto(fd, v->iov_base, v->iov_len, fl, NULL, 0);
+  return input ? recvmsg(fd, &m, fl) : sendmsg(fd, &m, fl);
 }
 
 /* A file that refuses RWF_NOWAIT and is no socket: ready now, then the plain call. A write
@@ -55,21 +87,24 @@ static ssize_t polled(int fd, green__fd_t *f, const struct iovec *v, int n, int 
 static ssize_t rw_nowait(int fd, green__fd_t *f, const struct iovec *v, int n, int input) {
   ssize_t r;
   int sock;
-  if (f->flags & GREEN__FD_SOCKET) {
-    if ((r = msg_nowait(fd, v, n, input)) >= 0 || errno != ENOTSOCK) return r;
-    f->flags &= ~GREEN__FD_SOCKET; /* the number names another file now */
-  }
+  if ((f->flags & GREEN__FD_SOCKET) && socket_answered(f, r = socket_nowait(fd, f, v, n, input)))
+    return r;
   if (input && (f->flags & GREEN__FD_POLLED)) return polled(fd, f, v, n, input);
   r = input ? preadv2(fd, v, n, -1, RWF_NOWAIT) : pwritev2(fd, v, n, -1, RWF_NOWAIT);
   if (r >= 0 || errno != EOPNOTSUPP) return r;
   if ((sock = learn_socket(fd, f)) < 0) return -1;
-  return sock ? msg_nowait(fd, v, n, input) : polled(fd, f, v, n, input);
+  return sock ? socket_nowait(fd, f, v, n, input) : polled(fd, f, v, n, input);
 }
 
 static ssize_t try_input(int fd, green__fd_t *f, const green__input_t *in) {
   struct iovec one = {in->buf, in->len};
+  ssize_t r;
   switch (in->op) {
-  case GREEN__IN_READ: return rw_nowait(fd, f, &one, 1, 1);
+  case GREEN__IN_READ:
+    if ((f->flags & GREEN__FD_SOCKET) && in->len &&
+        socket_answered(f, r = recvfrom(fd, in->buf, in->len, MSG_DONTWAIT, NULL, NULL)))
+      return r;
+    return rw_nowait(fd, f, &one, 1, 1);
   case GREEN__IN_READV: return rw_nowait(fd, f, in->iov, in->iovcnt, 1);
   case GREEN__IN_RECVFROM:
     return recvfrom(fd, in->buf, in->len, in->flags | MSG_DONTWAIT, in->addr, in->addrlen);
@@ -153,7 +188,15 @@ static ssize_t try_output(int fd, green__fd_t *f, struct msghdr *m, pending_t *p
                           int sock) {
   m->msg_iov = p->head.iov_len ? &p->head : (struct iovec *)p->rest;
   m->msg_iovlen = p->head.iov_len ? 1 : p->nrest;
-  if (!sock) return rw_nowait(fd, f, m->msg_iov, (int)m->msg_iovlen, 0);
+  if (!sock) {
+    const struct iovec *v = m->msg_iov;
+    int eor = (f->flags & GREEN__FD_EOR) ? MSG_EOR : 0;
+    ssize_t r;
+    if ((f->flags & GREEN__FD_SOCKET) && m->msg_iovlen == 1 &&
+        socket_answered(f, r = sendto(fd, v->iov_base, v->iov_len, MSG_DONTWAIT | eor, NULL, 0)))
+      return r;
+    return rw_nowait(fd, f, v, (int)m->msg_iovlen, 0);
+  }
   flags |= MSG_DONTWAIT;
   if (m->msg_iovlen == 1 && !m->msg_control) {
     const struct iovec *v = m->msg_iov;

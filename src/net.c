@@ -12,10 +12,11 @@
 
 int green_socket(int domain, int type, int protocol) {
   struct green__hub *h = green__hub_get();
-  int fd;
+  int base = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC), fd;
   if (!h) return -1;
   if ((fd = socket(domain, type | SOCK_NONBLOCK, protocol)) >= 0)
-    green__fd_reset(h, fd, GREEN__FD_WAITABLE);
+    green__fd_reset(h, fd, GREEN__FD_WAITABLE | GREEN__FD_SOCKET |
+                               (base == SOCK_SEQPACKET ? GREEN__FD_EOR : 0));
   return fd;
 }
 
@@ -69,7 +70,8 @@ int green_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags) {
     if (errno != EAGAIN) return -1;
     if ((r = green__io_wait(h, f, fd, GREEN_READ)) < 0) return green__fail(r);
   }
-  green__fd_reset(h, c, GREEN__FD_WAITABLE);
+  /* the listener's kind, if known, is the new socket's (stream or seqpacket) */
+  green__fd_reset(h, c, GREEN__FD_WAITABLE | (f->flags & (GREEN__FD_SOCKET | GREEN__FD_EOR)));
   return c;
 }
 
