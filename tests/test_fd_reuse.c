@@ -1,10 +1,16 @@
 /* An fd closed with plain close() while the hub still knows it (issue 13, defect 5): a reused
  * number must never block the OS thread, and a greenlet left waiting on the closed fd is
- * named by the watchdog and woken, not left asleep. */
+ * named by the watchdog and woken, not left asleep. And the ways each kind of fd is tried
+ * without waiting, now that the hub leaves every fd's mode as the program set it. */
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <math.h>
+#include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "test.h"
@@ -255,5 +261,102 @@ TEST_CASE(watchdog_rebinds_reused_number) {
   ASSERT_OK(green_close(q[0]));
   ASSERT_OK(green_close(q[1]));
   ASSERT_OK(green_set_watchdog(0));
+  alarm(0);
+}
+
+/* ---- each kind of fd, its mode left alone ------------------------------------------------ */
+
+static int is_nonblocking(int fd) { return (fcntl(fd, F_GETFL) & O_NONBLOCK) != 0; }
+
+TEST_CASE(mode_left_alone) {
+  int p[2];
+  char c;
+  ASSERT_OK(pipe(p));
+  ASSERT_EQ(green_write(p[1], "x", 1), 1);
+  ASSERT_EQ(green_read(p[0], &c, 1), 1);
+  ASSERT_TRUE(!is_nonblocking(p[0]) && !is_nonblocking(p[1]));
+  ASSERT_OK(green_close(p[0]));
+  ASSERT_OK(green_close(p[1]));
+}
+
+/* A tty refuses RWF_NOWAIT: it is polled, then read plainly, and the reader parks. */
+TEST_CASE(tty_read_parks) {
+  waiter_t b = {.limit = 3};
+  late_write_t l;
+  green_t *t, *gb, *gw;
+  int master, slave;
+  alarm(10);
+  ASSERT_OK(master = posix_openpt(O_RDWR | O_NOCTTY));
+  ASSERT_OK(grantpt(master));
+  ASSERT_OK(unlockpt(master));
+  ASSERT_OK(slave = open(ptsname(master), O_RDWR | O_NOCTTY));
+  b.fd = slave;
+  l = (late_write_t){master, 0.05};
+  t = spawn_named(ticker, NULL, "ticker");
+  gb = spawn_named(wait_read, &b, "reader");
+  gw = spawn_named(write_later, &l, "writer");
+  ASSERT_OK(green_join(gw, NULL, -1));
+  ASSERT_OK(green_sleep(0.02));
+  ASSERT_EQ(write(master, "\n", 1), 1); /* ends the line: a canonical tty reads lines */
+  ASSERT_OK(green_join(gb, NULL, -1));
+  stop_ticker(t);
+  ASSERT_EQ(b.r, 6);
+  ASSERT_MEM_EQ(b.buf, "hello\n", 6);
+  ASSERT_GE(b.ticks_after - b.ticks_before, 10);
+  ASSERT_TRUE(!is_nonblocking(slave));
+  ASSERT_OK(green_close(slave));
+  ASSERT_OK(green_close(master));
+  alarm(0);
+}
+
+/* An eventfd's write side refuses RWF_NOWAIT: polled, then written plainly. */
+TEST_CASE(eventfd_write_read) {
+  uint64_t one = 1, got = 0;
+  int fd = eventfd(0, 0);
+  ASSERT_OK(fd);
+  ASSERT_EQ(green_write(fd, &one, sizeof one), (ssize_t)sizeof one);
+  ASSERT_EQ(green_write(fd, &one, sizeof one), (ssize_t)sizeof one);
+  ASSERT_EQ(green_read(fd, &got, sizeof got), (ssize_t)sizeof got);
+  ASSERT_EQ(got, 2);
+  ASSERT_OK(green_close(fd));
+}
+
+static void *connect_later(void *arg) {
+  struct sockaddr_in *addr = arg;
+  int fd;
+  ASSERT_OK(green_sleep(0.05));
+  ASSERT_OK(fd = socket(AF_INET, SOCK_STREAM, 0)); /* a blocking socket of the program's */
+  ASSERT_OK(green_connect(fd, (struct sockaddr *)addr, sizeof *addr));
+  ASSERT_TRUE(!is_nonblocking(fd)); /* made non-blocking for the call only */
+  ASSERT_EQ(green_write(fd, "hi", 2), 2);
+  ASSERT_OK(green_close(fd));
+  return NULL;
+}
+
+/* accept on the program's own blocking listener parks the caller, not the thread. */
+TEST_CASE(blocking_listener_accept_parks) {
+  struct sockaddr_in addr = {.sin_family = AF_INET};
+  socklen_t len = sizeof addr;
+  green_t *t, *gc;
+  int l, c, before;
+  char buf[4];
+  alarm(10);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_OK(l = socket(AF_INET, SOCK_STREAM, 0));
+  ASSERT_OK(bind(l, (struct sockaddr *)&addr, sizeof addr));
+  ASSERT_OK(listen(l, 8));
+  ASSERT_OK(getsockname(l, (struct sockaddr *)&addr, &len));
+  t = spawn_named(ticker, NULL, "ticker");
+  gc = spawn_named(connect_later, &addr, "client");
+  before = ticks;
+  ASSERT_OK(c = green_accept(l, NULL, NULL));
+  ASSERT_GE(ticks - before, 10);
+  ASSERT_EQ(green_read(c, buf, sizeof buf), 2);
+  ASSERT_MEM_EQ(buf, "hi", 2);
+  ASSERT_OK(green_join(gc, NULL, -1));
+  stop_ticker(t);
+  ASSERT_TRUE(!is_nonblocking(l));
+  ASSERT_OK(green_close(c));
+  ASSERT_OK(green_close(l));
   alarm(0);
 }
