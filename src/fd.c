@@ -171,7 +171,7 @@ void green__fd_reset(struct green__hub *h, int fd, unsigned flags) {
  * and the watcher, still started for libev, would never report a new file that gets the
  * number. While the watchdog is on, the hub remembers which file each watcher was bound to
  * (an fstat per binding, none per I/O), and a timer at the watchdog's period looks at every
- * fd with parked waiters (an fstat each). A closed fd's waiters are reported and woken with
+ * fd a greenlet has waited on for a whole period (an fstat each). A closed fd's waiters are reported and woken with
  * EBADF: Linux would leave a read blocked on an fd another thread closes waiting on the old
  * file, which the blocked call keeps open, but nothing keeps it open here, so the waiter
  * could only sleep forever; EBADF is what green_close gives, and what a read started after
@@ -233,19 +233,27 @@ static void look_at(struct green__hub *h, green__fd_t *f, int fd) {
   else wake_closed(h, f, fd, 1);
 }
 
-/* Runs on the hub's stack, once a watchdog period while greenlets wait on fds. */
+/* Whether f's first waiter (the one parked longest) has waited for a whole period. */
+static int waited_long(const green__fd_t *f, double since) {
+  const green_t *g = green__container_of(f->waiters.next, green_t, wait_link);
+  return g->wait_since <= since;
+}
+
+/* Runs on the hub's stack, once a watchdog period while greenlets wait on fds. Only fds
+ * waited on for a whole period are looked at: a busy server's fds cost nothing. */
 static void check_cb(struct ev_loop *loop, ev_timer *w, int revents) {
   struct green__hub *h = ev_userdata(loop);
   green__fdtab_t *t = &h->fds;
-  double period = green__tick_watchdog_period();
+  double period = green__tick_watchdog_period(), since = h->last_poll - period;
   size_t c, i;
   int waiting = 0;
   (void)revents;
   for (c = 0; c < t->nchunks; c++)
     for (i = 0; t->chunks[c] && i < CHUNK_FDS; i++) {
-      if (green__list_empty(&t->chunks[c][i].waiters)) continue;
+      green__fd_t *f = &t->chunks[c][i];
+      if (green__list_empty(&f->waiters)) continue;
       waiting = 1;
-      look_at(h, &t->chunks[c][i], (int)(c * CHUNK_FDS + i));
+      if (waited_long(f, since)) look_at(h, f, (int)(c * CHUNK_FDS + i));
     }
   if (!waiting || period <= 0) {
     ev_timer_stop(loop, w);
