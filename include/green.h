@@ -126,7 +126,7 @@ GREEN_EXTERN int green_deadline_expired(const green_deadline_t *d);
  * green_close, not plain close(). After a plain close() a greenlet still waiting on the fd
  * sleeps until its deadline, and a new file with that number may not wake its readers. With
  * the watchdog on (green_set_watchdog), such a waiter is reported and woken with EBADF
- * within about a period. Sockets from green_socket and green_accept are non-blocking. */
+ * within two periods. Sockets from green_socket and green_accept are non-blocking. */
 
 /* Park until fd is ready for `events` (GREEN_READ | GREEN_WRITE). Returns the ready events
  * (> 0), or -1 with ETIMEDOUT, ECANCELED, EBADF (fd closed by green_close meanwhile, closed
@@ -736,10 +736,10 @@ GREEN_EXTERN int green_set_timeslice(double seconds);
  * is in (with the fd and its kind), the greenlet, a backtrace. Once per episode; the timer is
  * disarmed while the loop sleeps. The one signal may interrupt the blocking call (EINTR from a
  * poll, a nanosleep or a timed futex wait). Once a period it also looks at the fds greenlets
- * wait on (an fstat each): a waiter on an fd closed by plain close() is reported once and
- * woken with EBADF; when the number names a new file, a greenlet that parked after the
- * last look wakes to try again on the new file. 0 turns it off. EINVAL for a negative or
- * NaN value. */
+ * have waited on for a period (an fstat each): a waiter on an fd closed by plain close() is
+ * reported once and woken with EBADF; when the number names a new file, a greenlet that
+ * parked after the last look wakes to try again on the new file. 0 turns it off. EINVAL for
+ * a negative or NaN value. */
 GREEN_EXTERN int green_set_watchdog(double seconds);
 
 /* ---- Introspection ---------------------------------------------------------------------- */
