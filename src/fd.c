@@ -170,14 +170,16 @@ void green__fd_reset(struct green__hub *h, int fd, unsigned flags) {
  * A plain close() drops the file from epoll without a word. Its waiters would sleep forever,
  * and the watcher, still started for libev, would never report a new file that gets the
  * number. While the watchdog is on, the hub remembers which file each watcher was bound to
- * (an fstat per binding, none per I/O), and a timer at the watchdog's period looks at every
- * fd a greenlet has waited on for a whole period (an fstat each). A closed fd's waiters are reported and woken with
- * EBADF: Linux would leave a read blocked on an fd another thread closes waiting on the old
- * file, which the blocked call keeps open, but nothing keeps it open here, so the waiter
- * could only sleep forever; EBADF is what green_close gives, and what a read started after
- * the close gets. When the number names another file, waiters that parked before the last
- * look found the old file get EBADF, later ones (perhaps waiting for the new file) wake to
- * try again, and the watcher is bound anew. */
+ * (an fstat per binding, none per I/O). A timer at the watchdog's period looks at every fd
+ * a greenlet has waited on for a whole period (an fstat each).
+ *
+ * A closed fd's waiters are reported and woken with EBADF. close(2): on some systems a call
+ * blocked on an fd that another thread closes fails at once; on Linux it holds the open file
+ * description, which stays open until the call completes. Nothing holds it here, so the
+ * waiter could only sleep forever. EBADF is what green_close gives, and what a call made
+ * after the close gets. When the number names another file, waiters that parked before the
+ * last look found the old file get EBADF. Later ones (perhaps waiting for the new file)
+ * wake to try again, and the watcher is bound anew. */
 
 static void remember_file(struct green__hub *h, green__fd_t *f, int fd) {
   struct stat st;

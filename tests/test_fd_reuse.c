@@ -216,8 +216,8 @@ TEST_CASE(watchdog_names_waiter_on_closed_fd) {
   ASSERT_EQ(a.r, -1);
   ASSERT_EQ(a.err, EBADF);
   ASSERT_LT(a.took, 1.5);
-  snprintf(want, sizeof want, "\"stuck\" waits on fd %d, which was closed without green_close: EBADF",
-           p[0]);
+  snprintf(want, sizeof want,
+           "\"stuck\" waits on fd %d, which was closed without green_close: EBADF", p[0]);
   ASSERT_TRUE(strstr(text, want) != NULL);
   ASSERT_EQ(strstr(strstr(text, want) + strlen(want), "waits on fd"), NULL); /* once */
   ASSERT_OK(green_close(p[1]));
