@@ -19,7 +19,7 @@ enum {
   GREEN__FD_IOSET = 1u << 1,      /* the watcher is bound to this fd's current file */
   GREEN__FD_RD_UNREADY = 1u << 2, /* the last read came back short: wait before reading */
   GREEN__FD_WR_UNREADY = 1u << 3, /* the last write came back short: wait before writing */
-  GREEN__FD_POLLED = 1u << 4,     /* refused RWF_NOWAIT: poll, then the plain call */
+  GREEN__FD_POLLED = 1u << 4,     /* a read refused RWF_NOWAIT: poll, then the plain read */
   GREEN__FD_SOCKET = 1u << 5,     /* a socket: read and write go as recv and send */
   GREEN__FD_WAITABLE = 1u << 6,   /* epoll can watch it (not a regular file) */
   GREEN__FD_EOR = 1u << 7,        /* a seqpacket socket: write adds MSG_EOR, as write(2) does */

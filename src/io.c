@@ -9,9 +9,9 @@
  * write on a socket libgreen made (green_socket, green_accept) or learnt; on other fds read
  * and write go as preadv2/pwritev2 with RWF_NOWAIT. A file that refuses RWF_NOWAIT is looked
  * at: a socket (an old kernel) takes MSG_DONTWAIT; anything else (a tty, an eventfd's write
- * side) is polled, then called plainly. Flags learnt of a file are hints: one gone stale
- * (ENOTSOCK) is dropped, and none of them can make a try wait. A regular file's
- * EAGAIN means its pages are not in memory, which epoll cannot wait for: it is read plainly.
+ * side) is polled, then called plainly. A regular file's EAGAIN means its pages are not in
+ * memory, which epoll cannot wait for: it is read plainly. Flags learnt of a file are hints:
+ * one gone stale (ENOTSOCK) is dropped, and none of them can make a try wait.
  */
 #include "io.h"
 
@@ -70,11 +70,12 @@ static ssize_t socket_nowait(int fd, const green__fd_t *f, const struct iovec *v
 }
 
 /* A file that refuses RWF_NOWAIT and is no socket: ready now, then the plain call. A write
- * longer than the room poll saw may wait in the kernel (a tty's is rarely so full). */
+ * longer than the room poll saw may wait in the kernel (a tty's is rarely so full). Reads
+ * remember it (an eventfd's write side refuses RWF_NOWAIT, its read side does not). */
 static ssize_t polled(int fd, green__fd_t *f, const struct iovec *v, int n, int input) {
   struct pollfd p = {fd, (short)(input ? POLLIN : POLLOUT), 0};
   int r = poll(&p, 1, 0);
-  f->flags |= GREEN__FD_POLLED;
+  if (input) f->flags |= GREEN__FD_POLLED;
   if (r < 0) return -1;
   if (r == 0) return green__fail(-EAGAIN);
   if (p.revents & POLLNVAL) return green__fail(-EBADF);
