@@ -129,13 +129,17 @@ GREEN_EXTERN int green_deadline_leave(green_deadline_t *d);
 GREEN_EXTERN int green_deadline_expired(const green_deadline_t *d);
 
 /* ---- File descriptors -------------------------------------------------------------------
- * libgreen puts the fds it works on in non-blocking mode (once, remembered per fd) and keeps
- * their libev watchers registered between waits. Close such fds with green_close, never with
- * plain close(), so the hub forgets them. */
+ * libgreen leaves each fd's mode as the program set it. Every call is tried without waiting
+ * (MSG_DONTWAIT, RWF_NOWAIT, or poll first), so no call blocks the thread, whatever file the
+ * number names. The fds' libev watchers stay registered between waits: close such fds with
+ * green_close, not plain close(). After a plain close() a greenlet still waiting on the fd
+ * sleeps until its deadline, and a new file with that number may not wake its readers. With
+ * the watchdog on (green_set_watchdog), such a waiter is reported and woken with EBADF
+ * within two periods. Sockets from green_socket and green_accept are non-blocking. */
 
 /* Park until fd is ready for `events` (GREEN_READ | GREEN_WRITE). Returns the ready events
- * (> 0), or -1 with ETIMEDOUT, ECANCELED, EBADF (fd closed by green_close meanwhile, or not
- * an open fd) or EINVAL (bad events). */
+ * (> 0), or -1 with ETIMEDOUT, ECANCELED, EBADF (fd closed by green_close meanwhile, closed
+ * by plain close() and seen so by the watchdog, or not an open fd) or EINVAL (bad events). */
 GREEN_EXTERN int green_wait_fd(int fd, int events, double timeout);
 
 /* Close fd; greenlets parked on it wake with EBADF. The fd is released even when close
@@ -750,7 +754,11 @@ GREEN_EXTERN int green_set_timeslice(double seconds);
  * does not see, or computing), write one report to stderr: how long, the system call its thread
  * is in (with the fd and its kind), the greenlet, a backtrace. Once per episode; the timer is
  * disarmed while the loop sleeps. The one signal may interrupt the blocking call (EINTR from a
- * poll, a nanosleep or a timed futex wait). 0 turns it off. EINVAL for a negative or NaN value. */
+ * poll, a nanosleep or a timed futex wait). Once a period it also looks at the fds greenlets
+ * have waited on for a period (an fstat each): a waiter on an fd closed by plain close() is
+ * reported once and woken with EBADF; when the number names a new file, a greenlet that
+ * parked after the last look wakes to try again on the new file. 0 turns it off. EINVAL for
+ * a negative or NaN value. */
 GREEN_EXTERN int green_set_watchdog(double seconds);
 
 /* ---- Introspection ---------------------------------------------------------------------- */

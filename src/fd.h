@@ -1,7 +1,9 @@
 /*
  * Per-fd state of a hub: one libev watcher per fd, registered on the first wait and kept
  * registered between waits (re-arming costs epoll_ctl calls), the greenlets parked on the
- * fd, and what libgreen has learnt of it (made non-blocking, known not ready).
+ * fd, and what libgreen has learnt of it (known not ready, how to try it without waiting).
+ * Nothing here is trusted to stay true: a plain close() lets the number name another file
+ * without the hub knowing, so every try is non-blocking whatever the file is (io.c).
  */
 #ifndef GREEN_FD_H
 #define GREEN_FD_H
@@ -14,10 +16,13 @@
 struct green__hub;
 
 enum {
-  GREEN__FD_NONBLOCK = 1u << 0,   /* O_NONBLOCK is set (by us or the program) */
   GREEN__FD_IOSET = 1u << 1,      /* the watcher is bound to this fd's current file */
   GREEN__FD_RD_UNREADY = 1u << 2, /* the last read came back short: wait before reading */
   GREEN__FD_WR_UNREADY = 1u << 3, /* the last write came back short: wait before writing */
+  GREEN__FD_POLLED = 1u << 4,     /* a read refused RWF_NOWAIT: poll, then the plain read */
+  GREEN__FD_SOCKET = 1u << 5,     /* a socket: read and write go as recv and send */
+  GREEN__FD_WAITABLE = 1u << 6,   /* epoll can watch it (not a regular file) */
+  GREEN__FD_EOR = 1u << 7,        /* a seqpacket socket: write adds MSG_EOR, as write(2) does */
 };
 
 typedef struct green__fd {
@@ -25,12 +30,17 @@ typedef struct green__fd {
   green__list_t waiters; /* greenlets parked on this fd, through their wait_link */
   uint8_t flags;
   uint32_t gen;          /* the preload shim's generation of the file this entry is for */
+  /* The file the watcher was bound to, while the hub checks for plain closes (fd.c):
+   * st_dev and st_ino (0: not known), and when a check last found it still there. */
+  uint64_t dev, ino;
+  double seen_at;
 } green__fd_t;
 
 typedef struct green__fdtab {
   green__fd_t **chunks; /* fds in chunks of 256: entries never move (libev keeps pointers) */
   size_t nchunks;
   size_t active;        /* entries whose watcher is started */
+  ev_timer check;       /* looks for fds closed behind the hub's back (while the watchdog is on) */
 } green__fdtab_t;
 
 void green__fdtab_init(green__fdtab_t *t);
@@ -43,16 +53,17 @@ green__fd_t *green__fd_get(struct green__hub *h, int fd, int *err);
  * Returns the ready events (> 0) or -errno (-ETIMEDOUT when `at` or the deadline passed). */
 int green__fd_wait(struct green__hub *h, green__fd_t *f, int fd, int events, double at);
 
-/* fd is being closed, or was just born (accept, socket) with nonblock as its mode: wake
- * whoever still waits on the old file with EBADF and forget the watcher. */
-void green__fd_reset(struct green__hub *h, int fd, int nonblock);
+/* fd is being closed, or was just born (accept, socket): wake whoever still waits on the
+ * old file with EBADF and forget the watcher and all that was learnt of the file; `flags`
+ * are what is known of the new one (GREEN__FD_WAITABLE for a socket). */
+void green__fd_reset(struct green__hub *h, int fd, unsigned flags);
 
 /* fd is being closed: green__fd_reset when the hub has an entry for it (a table that never
  * saw fd costs nothing: no entry is made). */
 void green__fd_forget(struct green__hub *h, int fd);
 
-/* Entry of every green I/O call: the caller is not killed and its deadline has not passed,
- * fd is in non-blocking mode. Fills *hp and *fp; returns 0 or -errno. */
+/* Entry of every green I/O call: the caller is not killed and its deadline has not passed.
+ * Fills *hp and *fp; returns 0 or -errno. The fd's mode is left as it is. */
 int green__io_begin(struct green__hub **hp, int fd, green__fd_t **fp);
 
 /* Park until fd is ready for `events`, honouring the deadline; 0 or -errno. */

@@ -1,7 +1,10 @@
 /*
- * Sockets: connect, accept and the send/recv family over io.c's loops.
+ * Sockets: connect, accept and the send/recv family over io.c's loops. connect and accept
+ * have no per-call non-blocking flag: they look at the socket's mode first (a plain close()
+ * may have given the number to a blocking socket), as the preload shim does.
  */
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/socket.h>
 
 #include "hub.h"
@@ -9,10 +12,25 @@
 
 int green_socket(int domain, int type, int protocol) {
   struct green__hub *h = green__hub_get();
-  int fd;
+  int base = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC), fd;
   if (!h) return -1;
-  if ((fd = socket(domain, type | SOCK_NONBLOCK, protocol)) >= 0) green__fd_reset(h, fd, 1);
+  if ((fd = socket(domain, type | SOCK_NONBLOCK, protocol)) >= 0)
+    green__fd_reset(h, fd, GREEN__FD_WAITABLE | GREEN__FD_SOCKET |
+                               (base == SOCK_SEQPACKET ? GREEN__FD_EOR : 0));
   return fd;
+}
+
+/* connect(2) that does not wait: a blocking socket is made non-blocking for the call. */
+static int connect_nowait(int fd, const struct sockaddr *addr, socklen_t len) {
+  int fl = fcntl(fd, F_GETFL), r, e;
+  if (fl < 0) return -1;
+  if (fl & O_NONBLOCK) return connect(fd, addr, len);
+  if (fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) return -1;
+  r = connect(fd, addr, len);
+  e = errno;
+  fcntl(fd, F_SETFL, fl);
+  errno = e;
+  return r;
 }
 
 int green_connect(int fd, const struct sockaddr *addr, socklen_t len) {
@@ -21,7 +39,7 @@ int green_connect(int fd, const struct sockaddr *addr, socklen_t len) {
   int r, err;
   socklen_t errlen = sizeof err;
   if ((r = green__io_begin(&h, fd, &f)) < 0) return green__fail(r);
-  while (connect(fd, addr, len) < 0) {
+  while (connect_nowait(fd, addr, len) < 0) {
     if (errno == EINPROGRESS) {
       if ((r = green__io_wait(h, f, fd, GREEN_WRITE)) < 0) return green__fail(r);
       if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &errlen) < 0) return -1;
@@ -33,16 +51,27 @@ int green_connect(int fd, const struct sockaddr *addr, socklen_t len) {
   return 0;
 }
 
+/* accept4(2) that does not wait: on a blocking listener only once poll saw a connection
+ * (another process sharing the listener may take it first: then accept4 waits). */
+static int accept_nowait(int fd, struct sockaddr *addr, socklen_t *len, int flags) {
+  struct pollfd p = {fd, POLLIN, 0};
+  int fl = fcntl(fd, F_GETFL), r;
+  if (fl < 0) return -1;
+  if (!(fl & O_NONBLOCK) && (r = poll(&p, 1, 0)) <= 0) return r < 0 ? -1 : green__fail(-EAGAIN);
+  return accept4(fd, addr, len, flags | SOCK_NONBLOCK);
+}
+
 int green_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags) {
   struct green__hub *h;
   green__fd_t *f;
   int c, r;
   if ((r = green__io_begin(&h, fd, &f)) < 0) return green__fail(r);
-  while ((c = accept4(fd, addr, len, flags | SOCK_NONBLOCK)) < 0) {
+  while ((c = accept_nowait(fd, addr, len, flags)) < 0) {
     if (errno != EAGAIN) return -1;
     if ((r = green__io_wait(h, f, fd, GREEN_READ)) < 0) return green__fail(r);
   }
-  green__fd_reset(h, c, 1);
+  /* the listener's kind, if known, is the new socket's (stream or seqpacket) */
+  green__fd_reset(h, c, GREEN__FD_WAITABLE | (f->flags & (GREEN__FD_SOCKET | GREEN__FD_EOR)));
   return c;
 }
 

@@ -463,6 +463,8 @@ void green__tick_configure_from_env(void) {
   green__tick_configure(env_seconds("GREEN_TIMESLICE_MS"), env_seconds("GREEN_WATCHDOG_MS"), NULL);
 }
 
+double green__tick_watchdog_period(void) { return cfg.watchdog; }
+
 int green__tick_set(struct green__hub *h, double slice, double watchdog) {
   if (!(slice >= 0) || !(watchdog >= 0)) return -EINVAL;
   if (!cfg.runtime_base) find_runtime();

@@ -56,6 +56,9 @@ void green__tick_spawned(struct green__hub *h);
  * (h, NULL when it has none yet) and every hub started after. */
 int green__tick_set(struct green__hub *h, double slice, double watchdog);
 
+/* The watchdog's period in seconds, 0 while it is off. */
+double green__tick_watchdog_period(void);
+
 /* GREEN_TIMESLICE_MS and GREEN_WATCHDOG_MS, read once, unless a setting came first. */
 void green__tick_configure_from_env(void);
 
