@@ -9,6 +9,13 @@
 
 #include "test.h"
 
+#include "../src/alloc.h"
+#undef malloc
+#undef calloc
+#undef realloc
+#undef strdup
+#undef mmap
+
 enum { STACK = 256 * 1024 }; /* the default stack (GREEN_STACK_SIZE is unset in the child) */
 
 /* ---- the child ----------------------------------------------------------------------- */
@@ -80,11 +87,14 @@ static const char *stack_top; /* a local of the greenlet's function, near its st
 
 /* Recurse until the frames run `past` bytes below the bottom of a STACK-byte stack (the
  * first frame starts up to 1 KiB below its top), then park down there. */
+static int fail_report_stack; /* canary_nomem: the report's own stack cannot be had */
+
 __attribute__((noinline)) static long recurse_past_bottom(long past) {
   volatile char pad[200];
   size_t i;
   for (i = 0; i < sizeof pad; i++) pad[i] = (char)(past | 1);
   if (stack_top - (const char *)pad > STACK + past) {
+    if (fail_report_stack) green__fault_alloc_at(1); /* the next: the report's stack */
     green_sleep(0.001);
     return 0;
   }
@@ -217,4 +227,40 @@ TEST_CASE(canary_quiet) {
     ASSERT_OK(green_joinall(gs, 64, -1));
   }
   ASSERT_EQ(greenlets_done, 4 * 64);
+}
+
+/* SIGABRT, in the child of canary_nomem: names the allocation that failed, then dies of it. */
+static void say_failed_site(int sig) {
+  const char *fn, *site = green__fault_alloc_failed(&fn);
+  char line[256];
+  int len = snprintf(line, sizeof line, "failed allocation: %s %s\n", site ? site : "none",
+                     site ? fn : "none");
+  if (len > 0 && write(2, line, (size_t)len) < 0) _exit(5);
+  signal(sig, SIG_DFL);
+  raise(sig);
+}
+
+static void canary_nomem_scenario(void) {
+  signal(SIGABRT, say_failed_site);
+  fail_report_stack = 1;
+  canary_scenario();
+}
+
+/* Out of memory for the report's own stack (overflow.c's report_canary): the report is still
+ * written, from the spent stack, and the process still dies of SIGABRT. GREEN_NOMEM_SITES=file
+ * appends the site to file (tests/nomem_coverage.sh). */
+TEST_CASE(canary_nomem) {
+  static child_t c;
+  const char *path = getenv("GREEN_NOMEM_SITES"), *site;
+  FILE *f;
+  run_child(&c, canary_nomem_scenario, 0);
+  assert_killed_by(&c, SIGABRT);
+  assert_says(&c, "libgreen: greenlet 2 \"no-guard\" overflowed its 256 KiB stack (no guard "
+                  "page: found by its canary at its switch-out)\n");
+  assert_says(&c, "report_canary\n");
+  ASSERT_PTR_NE(site = strstr(c.err, "failed allocation: "), NULL);
+  if (path && (f = fopen(path, "a"))) {
+    fprintf(f, "%.*s degraded\n", (int)strcspn(site + 19, "\n"), site + 19);
+    fclose(f);
+  }
 }
