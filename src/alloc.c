@@ -9,11 +9,15 @@
 #include <stdio.h>
 #include <unistd.h>
 
-enum { ENV_UNREAD = -1 };
+enum { ENV_UNREAD = -1, ENV_BY_FUNCTION = -2 };
 
-/* Armed by GREEN_FAULT_ALLOC=n: the process's nth allocation fails, and says so on stderr. */
+/* Armed by GREEN_FAULT_ALLOC=n: the process's nth allocation fails, and says so on stderr.
+ * GREEN_FAULT_ALLOC=function[:k]: the process's kth allocation (1st by default) made in that
+ * function fails instead (ENV_BY_FUNCTION). */
 static atomic_long env_fail_at = ENV_UNREAD;
-static atomic_long env_counted;
+static atomic_long env_counted, env_fn_counted;
+static char env_fn[64];
+static long env_fn_at;
 /* Armed by a test: the nth allocation of the arming thread fails. Initial-exec: read at
  * every allocation, it must not cost a call to __tls_get_addr. */
 static __thread long fail_at __attribute__((tls_model("initial-exec")));
@@ -27,6 +31,14 @@ static long env_armed(void) {
   v = getenv("GREEN_FAULT_ALLOC");
   at = v ? atol(v) : 0;
   if (at < 0) at = 0;
+  if (v && (*v == '_' || (*v >= 'a' && *v <= 'z') || (*v >= 'A' && *v <= 'Z'))) {
+    size_t len = strcspn(v, ":");
+    if (len >= sizeof env_fn) len = sizeof env_fn - 1;
+    memcpy(env_fn, v, len);
+    env_fn[len] = '\0';
+    env_fn_at = v[len] == ':' ? atol(v + len + 1) : 1;
+    at = env_fn_at > 0 ? ENV_BY_FUNCTION : 0;
+  }
   atomic_compare_exchange_strong(&env_fail_at, &unread, at);
   return at;
 }
@@ -51,6 +63,11 @@ int green__fault_alloc_fails(const char *site, const char *fn) {
   long at = env_armed();
   if (at > 0 && atomic_fetch_add(&env_counted, 1) + 1 == at) {
     say_failed(at, site, fn);
+    return fail(site, fn);
+  }
+  if (at == ENV_BY_FUNCTION && strcmp(fn, env_fn) == 0 &&
+      atomic_fetch_add(&env_fn_counted, 1) + 1 == env_fn_at) {
+    say_failed(env_fn_at, site, fn);
     return fail(site, fn);
   }
   if (__builtin_expect(fail_at == 0, 1) || ++counted != fail_at) return 0;

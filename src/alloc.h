@@ -27,7 +27,8 @@ int green__fault_alloc_fails(const char *site, const char *fn);
 
 /* Test hook: the calling thread's nth allocation from now fails, once; 0 disarms. Programs
  * that cannot call it (the shim's tests) set GREEN_FAULT_ALLOC=n: the process's nth
- * allocation fails, once, and a line on stderr names its site. */
+ * allocation fails, once, and a line on stderr names its site. GREEN_FAULT_ALLOC=fn[:k]
+ * fails the process's kth allocation (the 1st without :k) made in function fn, once. */
 void green__fault_alloc_at(long n);
 /* The calling thread's allocations counted since its last green__fault_alloc_at. */
 long green__fault_alloc_count(void);
