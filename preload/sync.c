@@ -69,8 +69,10 @@ static int is_libc(const void *p) {
 }
 
 /* Room for one more in a table of twice the size, dropping tombs. The allocator runs
- * outside the set's lock: its own mutexes come back through the hooks, which look here. */
-static void libc_add(const void *p) {
+ * outside the set's lock: its own mutexes come back through the hooks, which look here.
+ * ENOMEM when the room cannot be had: the caller undoes its libc object, which the hooks
+ * would otherwise take for a green one. */
+static int libc_add(const void *p) {
   const void **room = NULL, **old = NULL;
   size_t i, room_cap = 0;
   set_lock();
@@ -91,7 +93,7 @@ static void libc_add(const void *p) {
     }
     set_unlock();
     free(room);
-    if (!(room = calloc(cap, sizeof *room))) return;
+    if (!(room = calloc(cap, sizeof *room))) return ENOMEM;
     room_cap = cap;
     set_lock();
   }
@@ -105,6 +107,7 @@ static void libc_add(const void *p) {
   set_unlock();
   free(room);
   free(old);
+  return 0;
 }
 
 static void libc_remove(const void *p) {
@@ -363,7 +366,7 @@ GREEN__SHIM_EXPORT int pthread_mutex_init(pthread_mutex_t *restrict pm,
   libc_remove(pm);
   if (pshared == PTHREAD_PROCESS_SHARED || robust == PTHREAD_MUTEX_ROBUST) {
     int r = green__real.pthread_mutex_init(pm, attr);
-    if (r == 0) libc_add(pm);
+    if (r == 0 && (r = libc_add(pm)) != 0) green__real.pthread_mutex_destroy(pm);
     return r;
   }
   memset(pm, 0, sizeof *pm);
@@ -456,7 +459,7 @@ GREEN__SHIM_EXPORT int pthread_cond_init(pthread_cond_t *restrict pc,
   libc_remove(pc);
   if (pshared == PTHREAD_PROCESS_SHARED) {
     int r = green__real.pthread_cond_init(pc, attr);
-    if (r == 0) libc_add(pc);
+    if (r == 0 && (r = libc_add(pc)) != 0) green__real.pthread_cond_destroy(pc);
     return r;
   }
   memset(pc, 0, sizeof *pc);
@@ -678,7 +681,11 @@ GREEN__SHIM_EXPORT int sem_init(sem_t *s, int pshared, unsigned value) {
   if (green__shim_config.native) return green__real.sem_init(s, pshared, value);
   libc_remove(s);
   if (pshared) {
-    if ((r = green__real.sem_init(s, pshared, value)) == 0) libc_add(s);
+    if ((r = green__real.sem_init(s, pshared, value)) == 0 && libc_add(s) != 0) {
+      green__real.sem_destroy(s);
+      errno = ENOSPC; /* POSIX's "a resource required ... has been exhausted" */
+      r = -1;
+    }
     return r;
   }
   memset(s, 0, sizeof *s);
@@ -834,7 +841,12 @@ GREEN__SHIM_EXPORT sem_t *sem_open(const char *name, int flags, ...) {
     va_end(ap);
   }
   green__real_ready();
-  if ((s = green__real.sem_open(name, flags, mode, value)) != SEM_FAILED) libc_add(s);
+  if ((s = green__real.sem_open(name, flags, mode, value)) != SEM_FAILED && libc_add(s) != 0) {
+    green__real.sem_close(s);
+    if ((flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL)) sem_unlink(name); /* made here */
+    errno = ENOMEM;
+    s = SEM_FAILED;
+  }
   return s;
 }
 
@@ -857,7 +869,7 @@ GREEN__SHIM_EXPORT int pthread_rwlock_init(pthread_rwlock_t *restrict rw,
   libc_remove(rw);
   if (pshared == PTHREAD_PROCESS_SHARED) {
     int r = green__real.pthread_rwlock_init(rw, attr);
-    if (r == 0) libc_add(rw);
+    if (r == 0 && (r = libc_add(rw)) != 0) green__real.pthread_rwlock_destroy(rw);
     return r;
   }
   memset(rw, 0, sizeof *rw);
