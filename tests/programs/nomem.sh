@@ -3,6 +3,7 @@
 # allocation failing (GREEN_FAULT_ALLOC=n, src/alloc.h) until a run meets no failure. Each
 # run must end as the program ends when it runs to completion (status 0), whatever it printed
 # about calls that failed: no crash, no hang, no sanitizer report, no abort of libgreen's own.
+# GREEN_NOMEM_SITES=file appends each site failed to file (tests/nomem_coverage.sh).
 #
 # usage: nomem.sh GREENRUN PROGRAM [MAX_RUNS]
 set -uo pipefail
@@ -31,6 +32,10 @@ for ((n = 1; n <= MAX; n++)); do
     exit 0
   fi
   echo "$n: $site: $(grep -v '^threads' "$W/out" | tr '\n' ';')"
+  if [ -n "${GREEN_NOMEM_SITES:-}" ]; then
+    fn=${site##* (}
+    echo "${site% (*}" "${fn%)}" failed-or-degraded >>"$GREEN_NOMEM_SITES"
+  fi
   sites+=("$site")
 done
 fail "still failing allocations after $MAX runs"
