@@ -10,7 +10,8 @@
  * non-blocking description of the same tty for a tty's output (try_tty). On EAGAIN
  * the greenlet parks until the fd is ready or the socket's timeout passes (then EAGAIN, as
  * Linux says). Output goes on until everything is out, as a blocking write does; a timeout or
- * a signal after part of it returns the count, as the kernel does.
+ * a signal after part of it returns the count, as the kernel does. Out of memory for the fd
+ * tables, the call waits on the back-off timer instead (io_untracked).
  */
 #include "io.h"
 
@@ -21,6 +22,7 @@
 #include <stdio.h>
 
 #include "fdtab.h"
+#include "retry.h"
 #include "shim.h"
 
 static int is_input(green__op_t op) { return op <= GREEN__OP_RECVMSG; }
@@ -280,19 +282,60 @@ static int answered_at_once(const green__io_t *io) {
   }
 }
 
+/* The socket's SO_RCVTIMEO or SO_SNDTIMEO as a deadline on green_now()'s clock; INFINITY
+ * for none, or for an fd that is no socket. */
+static double timeout_deadline(int fd, int input) {
+  struct timeval tv = {0, 0};
+  socklen_t len = sizeof tv;
+  if (getsockopt(fd, SOL_SOCKET, input ? SO_RCVTIMEO : SO_SNDTIMEO, &tv, &len) != 0 ||
+      (tv.tv_sec == 0 && tv.tv_usec == 0))
+    return INFINITY;
+  return green_now() + (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
+}
+
+/* Out of memory for the fd tables, the shim knows nothing of fd: while the call would block,
+ * it waits on the back-off timer (preload/README.md, Out of memory), then libc makes the
+ * call. A non-blocking fd, and a file, which poll finds always ready, go to libc at once. */
+static ssize_t io_untracked(struct green__hub *h, int fd, const green__io_t *io) {
+  struct pollfd want = {.fd = fd, .events = is_input(io->op) ? POLLIN : POLLOUT};
+  double step = GREEN__RETRY_FIRST, deadline = timeout_deadline(fd, is_input(io->op));
+  int flags = green__real.fcntl(fd, F_GETFL, NULL), r;
+  if (flags < 0 || (flags & O_NONBLOCK)) return green__shim_io_real(fd, io);
+  while (green__real.poll(&want, 1, 0) == 0) {
+    if (green_now() >= deadline) return green__shim_fail(EAGAIN);
+    r = green__shim_retry_park(h, &step, deadline, GREEN__INTR_RESTART, 1, io->name);
+    if (r < 0) return green__shim_retry_fail(h, r);
+  }
+  return green__shim_io_real(fd, io);
+}
+
+/* fd's entry in the shim's table; *no_memory when it could not be had for want of memory. */
+static green__shim_fd_t *entry_of(int fd, int *no_memory) {
+  int saved = errno;
+  green__shim_fd_t *p;
+  errno = 0;
+  p = green__shim_fd(fd);
+  *no_memory = !p && errno == ENOMEM;
+  errno = saved;
+  return p;
+}
+
 ssize_t green__shim_io(int fd, green__io_t *io) {
   struct green__hub *h;
   green__shim_fd_t *p;
   green__fd_t *f;
-  int err;
+  int err, no_memory;
   green__real_ready();
-  if (!(h = green__shim_hub()) || !(p = green__shim_fd(fd)) || !green__shim_fd_green(p) ||
-      (io->flags & MSG_DONTWAIT) || answered_at_once(io))
+  if (!(h = green__shim_hub()) || (io->flags & MSG_DONTWAIT) || answered_at_once(io))
     return green__shim_io_real(fd, io);
+  if (!(p = entry_of(fd, &no_memory)))
+    return no_memory ? io_untracked(h, fd, io) : green__shim_io_real(fd, io);
+  if (!green__shim_fd_green(p)) return green__shim_io_real(fd, io);
   if (!kind_is_socket(green__shim_fd_kind(p)) && io->op != GREEN__OP_READ &&
       io->op != GREEN__OP_READV && io->op != GREEN__OP_WRITE && io->op != GREEN__OP_WRITEV)
     return green__shim_io_real(fd, io); /* recv/send on a pipe: ENOTSOCK at once */
-  if (!(f = green__shim_hub_fd(h, fd, &err))) return green__shim_io_real(fd, io);
+  if (!(f = green__shim_hub_fd(h, fd, &err)))
+    return err == -ENOMEM ? io_untracked(h, fd, io) : green__shim_io_real(fd, io);
   err = errno;
   return green__shim_done(is_input(io->op) ? input(h, fd, p, f, io) : output(h, fd, p, f, io), err);
 }

@@ -9,11 +9,15 @@
  *   outside      a condition signalled by a SIGEV_THREAD timer's callback (not a program
  *                thread) while a thread waits on it with a 1 s limit
  *   pshared      a process-shared mutex's init
+ *   table        a read on fd 700 (a chunk of the fd tables of its own) that waits for a
+ *                thread's write (SIGALRM ends it after 5 s if the read blocks the OS thread)
+ *   table timeout  the same on a socket with a 300 ms SO_RCVTIMEO that nobody writes to
  */
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/select.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 
@@ -144,6 +148,32 @@ static int run_pshared(void) {
   return 0;
 }
 
+static void *write_later(void *arg) {
+  usleep(200000);
+  PROG_CHECK(write(*(int *)arg, "x", 1) == 1);
+  return NULL;
+}
+
+static int run_table(int timeout) {
+  enum { FD = 700 };
+  struct timeval limit = {0, 300000};
+  pthread_t t;
+  char c;
+  int p[2];
+  if (timeout) {
+    PROG_CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, p) == 0 && dup2(p[0], FD) == FD);
+    PROG_CHECK(setsockopt(FD, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit) == 0);
+  } else {
+    PROG_CHECK(pipe(p) == 0 && dup2(p[0], FD) == FD);
+    PROG_CHECK(pthread_create(&t, NULL, write_later, &p[1]) == 0);
+  }
+  alarm(5);
+  prog_show("read", read(FD, &c, 1));
+  alarm(0);
+  if (!timeout) PROG_CHECK(pthread_join(t, NULL) == 0);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   setvbuf(stdout, NULL, _IOLBF, 0);
   if (argc >= 2 && strcmp(argv[1], "native") == 0) return run_native();
@@ -151,6 +181,7 @@ int main(int argc, char **argv) {
   if (argc >= 2 && strcmp(argv[1], "lock") == 0) return run_lock(argc > 2 ? atoi(argv[2]) : 0);
   if (argc >= 2 && strcmp(argv[1], "outside") == 0) return run_outside();
   if (argc >= 2 && strcmp(argv[1], "pshared") == 0) return run_pshared();
-  fprintf(stderr, "usage: %s native|select|lock [n]|outside|pshared\n", argv[0]);
+  if (argc >= 2 && strcmp(argv[1], "table") == 0) return run_table(argc > 2);
+  fprintf(stderr, "usage: %s native|select|lock [n]|outside|pshared|table [timeout]\n", argv[0]);
   return 2;
 }
