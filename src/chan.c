@@ -141,9 +141,7 @@ static int begin(struct green__hub **hp, double timeout, double *at) {
   if (!h) return -ENOMEM; /* the only way a hub cannot be had */
   if (timeout < 0) *at = INFINITY; /* the common case, without a call (NaN goes on: EINVAL) */
   else if ((r = green__timeout_to_at(timeout, at))) return r;
-  if (h->current->flags & GREEN__KILLED) return -ECANCELED;
-  if (h->current->deadline != INFINITY && green_now() >= h->current->deadline)
-    return -ETIMEDOUT;
+  if ((r = green__may_block(h->current))) return r;
   *hp = h;
   return 0;
 }

@@ -507,14 +507,6 @@ static void hostent_cb(void *arg, int status, int timeouts, struct hostent *he) 
   complete(q, status);
 }
 
-/* The caller of a lookup must not be killed and its deadline must not have passed. */
-static int may_block(struct green__hub *h) {
-  green_t *g = h->current;
-  if (g->flags & GREEN__KILLED) return -ECANCELED;
-  if (g->deadline != INFINITY && green_now() >= g->deadline) return -ETIMEDOUT;
-  return 0;
-}
-
 /* Take one of the GREEN_DNS_MAX_INFLIGHT slots, waiting for it when all are taken: a
  * finishing query hands its slot straight to the first waiter, so nobody overtakes the
  * queue. 0 or -errno. */
@@ -588,7 +580,7 @@ int green__dns_lookup(struct green__hub *h, const char *name, int family,
   chan_t *ch;
   query_t *q;
   int r, status;
-  if ((r = dns_get(h, &d)) < 0 || (r = may_block(h)) < 0) goto fail;
+  if ((r = dns_get(h, &d)) < 0 || (r = green__may_block(h->current)) < 0) goto fail;
   if (d->cache && green__dns_cache_get(d->cache, name, family, green_now(), &status, out))
     return status;
   if ((r = take_slot(h, d, name)) < 0) goto fail;
@@ -614,7 +606,9 @@ int green__dns_reverse(struct green__hub *h, const void *addr, int family,
   struct green__dns *d;
   query_t *q;
   int r;
-  if ((r = dns_get(h, &d)) < 0 || (r = may_block(h)) < 0 || (r = take_slot(h, d, NULL)) < 0) goto fail;
+  if ((r = dns_get(h, &d)) < 0 || (r = green__may_block(h->current)) < 0 ||
+      (r = take_slot(h, d, NULL)) < 0)
+    goto fail;
   if (!(q = query_new(d, &d->chans[0]))) return EAI_MEMORY;
   q->addr = addr;
   q->family = family;

@@ -267,13 +267,10 @@ static void check_cb(struct ev_loop *loop, ev_timer *w, int revents) {
 
 int green__io_begin(struct green__hub **hp, int fd, green__fd_t **fp) {
   struct green__hub *h = green__hub_get();
-  green_t *g;
   green__fd_t *f;
   int err;
   if (!h) return -errno;
-  g = h->current;
-  if (g->flags & GREEN__KILLED) return -ECANCELED;
-  if (g->deadline != INFINITY && green_now() >= g->deadline) return -ETIMEDOUT;
+  if ((err = green__may_block(h->current))) return err;
   if (!(f = green__fd_get(h, fd, &err))) return err;
   *hp = h;
   *fp = f;

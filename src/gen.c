@@ -14,6 +14,7 @@
 
 #include "hub.h"
 #include "local.h"
+#include "wait.h"
 
 enum { GEN_NEW, GEN_SUSPENDED, GEN_RUNNING, GEN_DONE };
 
@@ -126,7 +127,6 @@ static int begin(green_gen_t *gen, struct green__hub **hp) {
 
 int green_gen_send(green_gen_t *gen, void *sent, void **value) {
   struct green__hub *h;
-  green_t *self;
   int r;
   if ((r = begin(gen, &h))) return green__fail(r);
   if (gen->state == GEN_RUNNING) return green__fail(-EBUSY);
@@ -135,9 +135,7 @@ int green_gen_send(green_gen_t *gen, void *sent, void **value) {
     return 0;
   }
   if (gen->state == GEN_NEW && sent) return green__fail(-EINVAL);
-  self = h->current;
-  if (self->flags & GREEN__KILLED) return green__fail(-ECANCELED);
-  if (self->deadline != INFINITY && green_now() >= self->deadline) return green__fail(-ETIMEDOUT);
+  if ((r = green__may_block(h->current))) return green__fail(r);
   return resume(h, gen, sent, value);
 }
 

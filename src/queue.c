@@ -76,15 +76,11 @@ static int begin(const green_queue_t *q, struct green__hub **hp) {
 /* begin, and what every blocking call checks first: the timeout, a kill, the deadline. */
 static int begin_blocking(const green_queue_t *q, struct green__hub **hp, double timeout,
                           double *at) {
-  green_t *g;
   int r;
   if ((r = begin(q, hp))) return r;
   if (timeout < 0) *at = INFINITY; /* the common case, without a call (NaN goes on: EINVAL) */
   else if ((r = green__timeout_to_at(timeout, at))) return r;
-  g = (*hp)->current;
-  if (g->flags & GREEN__KILLED) return -ECANCELED;
-  if (g->deadline != INFINITY && green_now() >= g->deadline) return -ETIMEDOUT;
-  return 0;
+  return green__may_block((*hp)->current);
 }
 
 /* Unlink and return the oldest waiter that is still parked; records of waiters already

@@ -132,9 +132,7 @@ static int submit(job_t *j) {
 static int park_verdict(struct green__hub *h) {
   green_t *g = h->current;
   if (g == &h->hub) return -EPERM;
-  if (g->flags & GREEN__KILLED) return -ECANCELED;
-  if (g->deadline != INFINITY && green_now() >= g->deadline) return -ETIMEDOUT;
-  return 0;
+  return green__may_block(g);
 }
 
 int green_threadpool_run(void *(*fn)(void *), void *arg, void **result) {

@@ -24,9 +24,7 @@ int green_sleep(double seconds) {
   if (!h) return -1;
   if (isnan(seconds) || seconds < 0) return green__fail(-EINVAL);
   if (seconds == 0) {
-    green_t *g = h->current;
-    if (g->flags & GREEN__KILLED) return green__fail(-ECANCELED);
-    if (g->deadline != INFINITY && green_now() >= g->deadline) return green__fail(-ETIMEDOUT);
+    if ((r = green__may_block(h->current))) return green__fail(r);
     green_yield();
     return 0;
   }

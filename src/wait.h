@@ -6,6 +6,8 @@
 #ifndef GREEN_WAIT_H
 #define GREEN_WAIT_H
 
+#include <math.h>
+
 #include "hub.h"
 
 /* Park the running greenlet. Before calling, link it where its waker will look (wait_link,
@@ -18,6 +20,14 @@
  * ever wake it, -EPERM at once when the caller is the hub (a callback). Unlinks wait_link on
  * every path. */
 int green__park(struct green__hub *h, int kind, const void *on, double at, int loop_wait);
+
+/* What a blocking call of g fails with before it starts: -ECANCELED once g is killed,
+ * -ETIMEDOUT once its scoped deadline has passed, else 0 (it may block). */
+static inline int green__may_block(const green_t *g) {
+  if (g->flags & GREEN__KILLED) return -ECANCELED;
+  if (g->deadline != INFINITY && green_now() >= g->deadline) return -ETIMEDOUT;
+  return 0;
+}
 
 /* Make a parked greenlet ready with `reason`; does nothing if g is not parked. */
 void green__wake(struct green__hub *h, green_t *g, int reason);
