@@ -212,14 +212,10 @@ static long kernel_wait(const long a[6]) {
 
 /* When the wait ends on green_now()'s clock; NAN for an invalid timeout. */
 static double wait_until(const struct timespec *ts, int absolute, clockid_t clock) {
-  struct timespec now;
   double s;
   if (!ts) return INFINITY;
   if ((s = green__shim_ts_seconds(ts)) < 0) return NAN;
-  if (absolute) {
-    if (clock_gettime(clock, &now) != 0) return NAN;
-    s -= (double)now.tv_sec + (double)now.tv_nsec * 1e-9;
-  }
+  if (absolute) s = green__ts_left(clock, ts);
   return green_now() + s;
 }
 

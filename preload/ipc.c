@@ -161,13 +161,6 @@ static ssize_t mq_try(const mq_call_t *c, const struct timespec *at) {
             : green__real.mq_receive(c->q, c->buf, c->len, c->prio_out);
 }
 
-/* Seconds from now to a CLOCK_REALTIME time (may be negative). */
-static double realtime_left(const struct timespec *abs) {
-  struct timespec now;
-  clock_gettime(CLOCK_REALTIME, &now);
-  return (double)(abs->tv_sec - now.tv_sec) + (double)(abs->tv_nsec - now.tv_nsec) * 1e-9;
-}
-
 static ssize_t mq_call(const mq_call_t *c, const struct timespec *abs, const char *call) {
   struct green__hub *h;
   double at = INFINITY;
@@ -175,7 +168,7 @@ static ssize_t mq_call(const mq_call_t *c, const struct timespec *abs, const cha
   int r, saved = errno;
   green__real_ready();
   if (!(h = green__shim_hub()) || (abs && green__shim_ts_seconds(abs) < 0)) return mq_try(c, abs);
-  if (abs) at = green_now() + realtime_left(abs);
+  if (abs) at = green_now() + green__ts_left(CLOCK_REALTIME, abs);
   while ((n = mq_try(c, &already_past)) < 0) {
     if (errno != ETIMEDOUT || green_now() >= at) return -1; /* EAGAIN: a non-blocking queue */
     r = green__shim_wait_fd(h, c->q, c->send ? GREEN_WRITE : GREEN_READ, at,

@@ -256,5 +256,5 @@ void green__shim_debug(const char *call, int fd) {
 
 double green__shim_ts_seconds(const struct timespec *ts) {
   if (ts->tv_sec < 0 || ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000L) return -1;
-  return (double)ts->tv_sec + (double)ts->tv_nsec * 1e-9;
+  return green__ts_seconds(ts);
 }

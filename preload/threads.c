@@ -367,11 +367,10 @@ GREEN__SHIM_EXPORT int pthread_tryjoin_np(pthread_t id, void **res) {
 
 /* Seconds from now to an absolute time on `clock`; NAN for an invalid time. */
 static double until(clockid_t clock, const struct timespec *abstime) {
-  struct timespec now;
-  double at = green__shim_ts_seconds(abstime);
-  if (at < 0 || clock_gettime(clock, &now) != 0) return NAN;
-  at -= (double)now.tv_sec + (double)now.tv_nsec * 1e-9;
-  return at > 0 ? at : 0;
+  double left;
+  if (green__shim_ts_seconds(abstime) < 0 || isnan(left = green__ts_left(clock, abstime)))
+    return NAN;
+  return left > 0 ? left : 0;
 }
 
 GREEN__SHIM_EXPORT int pthread_clockjoin_np(pthread_t id, void **res, clockid_t clock,

@@ -72,7 +72,6 @@ static int wall_or_monotonic(clockid_t c) {
 GREEN__SHIM_EXPORT int clock_nanosleep(clockid_t clock, int flags, const struct timespec *req,
                                        struct timespec *rem) {
   struct green__hub *h;
-  struct timespec now;
   double s, left = 0;
   int r;
   green__real_ready();
@@ -80,8 +79,7 @@ GREEN__SHIM_EXPORT int clock_nanosleep(clockid_t clock, int flags, const struct 
       (flags & ~TIMER_ABSTIME) || (s = green__shim_ts_seconds(req)) < 0)
     return green__real.clock_nanosleep(clock, flags, req, rem);
   if (flags & TIMER_ABSTIME) {
-    if (clock_gettime(clock, &now) != 0) return errno;
-    s -= (double)now.tv_sec + (double)now.tv_nsec * 1e-9;
+    if (isnan(s = green__ts_left(clock, req))) return errno;
     if (s <= 0) return 0; /* the time has come: no yield, as the kernel returns at once */
   }
   if ((r = sleep_for(h, s, &left, "clock_nanosleep")) == 0) return 0;

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "call.h"
+#include "clock.h"
 #include "fd.h"
 #include "greenlet.h"
 #include "stack.h"
@@ -75,9 +76,7 @@ static inline uint64_t green__hub_new_id(struct green__hub *h) {
 
 /* The coarse clock of the hub's polls (last_poll) and of the greenlets' wait_since. */
 static inline double green__coarse_now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+  return green__clock_seconds(CLOCK_MONOTONIC_COARSE);
 }
 
 /* The calling thread's hub, created on first use; NULL + errno (ENOMEM) if it cannot be. */

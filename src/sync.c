@@ -18,13 +18,9 @@ int green__until_check_abstime(green__until_t u) {
 }
 
 double green__until_at(green__until_t u) {
-  struct timespec now;
   if (!u.absolute) return u.timeout < 0 ? INFINITY : green_now() + u.timeout;
-  if (u.clock == CLOCK_MONOTONIC) /* green_now()'s own clock */
-    return (double)u.abstime->tv_sec + (double)u.abstime->tv_nsec * 1e-9;
-  clock_gettime(CLOCK_REALTIME, &now);
-  return green_now() + (double)(u.abstime->tv_sec - now.tv_sec) + /* exact to the ns */
-         (double)(u.abstime->tv_nsec - now.tv_nsec) * 1e-9;
+  if (u.clock == CLOCK_MONOTONIC) return green__ts_seconds(u.abstime); /* green_now()'s clock */
+  return green_now() + green__ts_left(CLOCK_REALTIME, u.abstime);
 }
 
 int green__waitq_park(struct green__hub *h, int kind, const void *on, green__list_t *q,

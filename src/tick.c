@@ -114,11 +114,6 @@ static int safe_point(ucontext_t *uc) {
 
 /* ---- timers --------------------------------------------------------------------------- */
 
-static double mono_now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 static struct timespec ts_of(double s) {
   struct timespec ts;
@@ -161,17 +156,12 @@ static void arm_slice(struct green__tick *t) {
   t->slice_armed = 1;
 }
 
-static double cpu_now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 static void arm_watchdog(struct green__tick *t, double now) {
   unwinder_ready();
   set_timer(t->dog_timer, cfg.watchdog, 0);
   t->dog_armed_at = now;
-  t->dog_armed_cpu = cpu_now();
+  t->dog_armed_cpu = green__clock_seconds(CLOCK_THREAD_CPUTIME_ID);
   t->dog_armed = 1;
 }
 
@@ -195,7 +185,7 @@ void green__tick_spawned(struct green__hub *h) {
   struct green__tick *t = h->tick;
   if (!t || (t->slice_armed && (t->dog_armed || !t->have_dog))) return;
   arm_slice(t);
-  if (t->have_dog && !t->dog_armed) arm_watchdog(t, t->last_poll = mono_now());
+  if (t->have_dog && !t->dog_armed) arm_watchdog(t, t->last_poll = green_now());
 }
 
 void green__tick_sleep(struct green__hub *h) {
@@ -320,18 +310,18 @@ static int others_kept_waiting(struct green__hub *h) {
 static int descheduled(struct green__tick *t, const ucontext_t *uc, double now) {
   long nr, arg0;
   return !interrupted_call(uc, &nr, &arg0) &&
-         cpu_now() - t->dog_armed_cpu < (now - t->dog_armed_at) / 2;
+         green__clock_seconds(CLOCK_THREAD_CPUTIME_ID) - t->dog_armed_cpu < (now - t->dog_armed_at) / 2;
 }
 
 static void look_again(struct green__tick *t, double in, double now) {
   set_timer(t->dog_timer, in, 0);
   t->dog_armed_at = now;
-  t->dog_armed_cpu = cpu_now();
+  t->dog_armed_cpu = green__clock_seconds(CLOCK_THREAD_CPUTIME_ID);
   t->dog_armed = 1;
 }
 
 static void on_watchdog(struct green__hub *h, struct green__tick *t, ucontext_t *uc) {
-  double now = mono_now(), blocked = now - t->last_poll;
+  double now = green_now(), blocked = now - t->last_poll;
   t->dog_armed = 0; /* one-shot: re-armed by the next poll */
   if (t->reported || !others_kept_waiting(h)) return;
   if (blocked < cfg.watchdog * (DOG_REARMS - 1) / DOG_REARMS) {
@@ -426,7 +416,7 @@ int green__tick_start(struct green__hub *h) {
   int r;
   if (!cfg.handler_installed || (!cfg.slice && !cfg.watchdog)) return 0;
   if (!t && !(t = h->tick = calloc(1, sizeof *t))) return -ENOMEM;
-  t->last_poll = mono_now();
+  t->last_poll = green_now();
   if (cfg.slice && !t->have_slice) {
     if ((r = make_timer(CLOCK_THREAD_CPUTIME_ID, &slice_tag, &t->slice_timer))) return r;
     t->have_slice = 1;

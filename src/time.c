@@ -6,11 +6,7 @@
 
 #include "wait.h"
 
-double green_now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
+double green_now(void) { return green__clock_seconds(CLOCK_MONOTONIC); }
 
 int green__timeout_to_at(double timeout, double *at) {
   if (isnan(timeout)) return -EINVAL;
