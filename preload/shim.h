@@ -47,6 +47,12 @@ typedef struct green__shim_tls {
 
 extern __thread green__shim_tls_t green__shim_tls __attribute__((tls_model("initial-exec")));
 
+/* Whether this thread's threads and locks are green: green-threads mode, on a managed
+ * thread. */
+static inline int green__shim_green_mode(void) {
+  return !green__shim_config.native && green__shim_tls.managed;
+}
+
 struct green__hub *green__shim_hub_slow(void);
 
 /* This managed thread's hub, created if it has none, whatever the phase (green threads and

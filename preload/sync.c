@@ -35,8 +35,6 @@
 #include "../src/wait.h"
 #include "threads.h"
 
-static int green_mode(void) { return !green__shim_config.native && green__shim_tls.managed; }
-
 /* ---- the set of objects that stay libc's ------------------------------------------------ */
 
 static const void **libc_objects; /* open addressing; NULL: empty slot; &tomb: removed */
@@ -191,7 +189,7 @@ enum { ONCE_IN_PROGRESS = 1, ONCE_DONE = 2 }; /* glibc's values: a done control 
 GREEN__SHIM_EXPORT int pthread_once(pthread_once_t *once, void (*init)(void)) {
   int state;
   green__real_ready();
-  if (!green_mode()) return green__real.pthread_once(once, init);
+  if (!green__shim_green_mode()) return green__real.pthread_once(once, init);
   for (;;) {
     state = __atomic_load_n(once, __ATOMIC_ACQUIRE);
     if (state == ONCE_DONE) return 0;
@@ -223,7 +221,7 @@ GREEN__SHIM_EXPORT int pthread_spin_lock(pthread_spinlock_t *lock) {
   green__real_ready();
   if (green__shim_config.native) return green__real.pthread_spin_lock(lock);
   while (__atomic_exchange_n(lock, 1, __ATOMIC_ACQUIRE)) {
-    if (green_mode()) green_yield(); /* the holder may be a parked green thread */
+    if (green__shim_green_mode()) green_yield(); /* the holder may be a parked green thread */
   }
   return 0;
 }
@@ -262,7 +260,7 @@ GREEN__SHIM_EXPORT int pthread_barrier_init(pthread_barrier_t *restrict pb,
   int pshared = PTHREAD_PROCESS_PRIVATE;
   green__real_ready();
   if (attr) pthread_barrierattr_getpshared(attr, &pshared);
-  if (!green_mode() || pshared == PTHREAD_PROCESS_SHARED) {
+  if (!green__shim_green_mode() || pshared == PTHREAD_PROCESS_SHARED) {
     int r = green__real.pthread_barrier_init(pb, attr, count);
     if (r == 0) b->magic = 0;
     return r;

@@ -51,8 +51,6 @@ static __thread green__shim_thread_t *fork_record; /* the forking thread's, in t
 static size_t live;                               /* green threads that have not ended */
 static green_t *last_waiter;                      /* the main greenlet, waiting for `live` 0 */
 
-static int green_mode(void) { return !green__shim_config.native && green__shim_tls.managed; }
-
 void green__shim_threads_init(void) {
   pthread_attr_t attr;
   size_t size;
@@ -210,7 +208,7 @@ GREEN__SHIM_EXPORT int pthread_create(pthread_t *restrict id, const pthread_attr
   int detach = PTHREAD_CREATE_JOINABLE;
   green__real_ready();
   if (green__shim_config.native) return create_native(id, attr, fn, arg);
-  if (!green_mode()) return green__real.pthread_create(id, attr, fn, arg);
+  if (!green__shim_green_mode()) return green__real.pthread_create(id, attr, fn, arg);
   if (!(h = green__shim_hub_attach())) return EAGAIN;
   if (attr && (pthread_attr_getdetachstate(attr, &detach) != 0 ||
                pthread_attr_getstacksize(attr, &size) != 0))
@@ -273,7 +271,7 @@ GREEN__SHIM_EXPORT void pthread_exit(void *value) {
   struct green__hub *h = green__shim_tls.hub;
   green__shim_thread_t *self;
   green__real_ready();
-  if (!green_mode() || !h || !(self = green__shim_self(h))) {
+  if (!green__shim_green_mode() || !h || !(self = green__shim_self(h))) {
     green__real.pthread_exit(value);
     __builtin_unreachable();
   }
@@ -286,7 +284,7 @@ GREEN__SHIM_EXPORT void __pthread_unwind_next(__pthread_unwind_buf_t *buf) {
   struct green__hub *h = green__shim_tls.hub;
   green__shim_thread_t *self;
   green__real_ready();
-  if (!green_mode() || !h || !(self = green__shim_self(h))) {
+  if (!green__shim_green_mode() || !h || !(self = green__shim_self(h))) {
     green__real.__pthread_unwind_next(buf);
     __builtin_unreachable();
   }
@@ -297,7 +295,8 @@ GREEN__SHIM_EXPORT void __pthread_register_cancel(__pthread_unwind_buf_t *buf) {
   struct green__hub *h = green__shim_tls.hub;
   green__shim_thread_t *self;
   green__real_ready();
-  if (!green_mode() || !(h = green__shim_hub_attach()) || !(self = green__shim_self(h))) {
+  if (!green__shim_green_mode() || !(h = green__shim_hub_attach()) ||
+      !(self = green__shim_self(h))) {
     green__real.__pthread_register_cancel(buf);
     return;
   }
@@ -309,7 +308,7 @@ GREEN__SHIM_EXPORT void __pthread_unregister_cancel(__pthread_unwind_buf_t *buf)
   struct green__hub *h = green__shim_tls.hub;
   green__shim_thread_t *self;
   green__real_ready();
-  if (!green_mode() || !h || !(self = green__shim_self(h))) {
+  if (!green__shim_green_mode() || !h || !(self = green__shim_self(h))) {
     green__real.__pthread_unregister_cancel(buf);
     return;
   }
@@ -329,7 +328,7 @@ static int join(green__shim_thread_t *self, green__shim_thread_t *t, void **res,
     return 0;
   }
   if (errno == ECANCELED && self) green__shim_cancel_point(self);
-  return errno == ESRCH ? ESRCH : errno;
+  return errno;
 }
 
 /* The checks every join makes: 0 and *tp, or the error number. */
@@ -349,7 +348,7 @@ GREEN__SHIM_EXPORT int pthread_join(pthread_t id, void **res) {
   green__shim_thread_t *t, *self;
   int r;
   green__real_ready();
-  if (!green_mode()) return green__real.pthread_join(id, res);
+  if (!green__shim_green_mode()) return green__real.pthread_join(id, res);
   if ((r = joinable(id, &t, &self))) return r;
   green__shim_cancel_point(self);
   return join(self, t, res, -1);
@@ -359,7 +358,7 @@ GREEN__SHIM_EXPORT int pthread_tryjoin_np(pthread_t id, void **res) {
   green__shim_thread_t *t, *self;
   int r;
   green__real_ready();
-  if (!green_mode()) return green__real.pthread_tryjoin_np(id, res);
+  if (!green__shim_green_mode()) return green__real.pthread_tryjoin_np(id, res);
   if ((r = joinable(id, &t, &self))) return r;
   if (green_state(t->handle) != GREEN_DEAD) return EBUSY;
   return join(self, t, res, -1);
@@ -379,7 +378,7 @@ GREEN__SHIM_EXPORT int pthread_clockjoin_np(pthread_t id, void **res, clockid_t 
   double s;
   int r;
   green__real_ready();
-  if (!green_mode()) return green__real.pthread_clockjoin_np(id, res, clock, abstime);
+  if (!green__shim_green_mode()) return green__real.pthread_clockjoin_np(id, res, clock, abstime);
   if ((r = joinable(id, &t, &self))) return r;
   if (!abstime) return join(self, t, res, -1);
   if ((clock != CLOCK_REALTIME && clock != CLOCK_MONOTONIC) || isnan(s = until(clock, abstime)))
@@ -392,14 +391,14 @@ GREEN__SHIM_EXPORT int pthread_clockjoin_np(pthread_t id, void **res, clockid_t 
 GREEN__SHIM_EXPORT int pthread_timedjoin_np(pthread_t id, void **res,
                                             const struct timespec *abstime) {
   green__real_ready();
-  if (!green_mode()) return green__real.pthread_timedjoin_np(id, res, abstime);
+  if (!green__shim_green_mode()) return green__real.pthread_timedjoin_np(id, res, abstime);
   return pthread_clockjoin_np(id, res, CLOCK_REALTIME, abstime);
 }
 
 GREEN__SHIM_EXPORT int pthread_detach(pthread_t id) {
   green__shim_thread_t *t;
   green__real_ready();
-  if (!green_mode()) return green__real.pthread_detach(id);
+  if (!green__shim_green_mode()) return green__real.pthread_detach(id);
   if (!(t = record_of(id))) return ESRCH;
   if (t->is_main || t->detached) return EINVAL;
   t->detached = 1;
@@ -412,7 +411,7 @@ GREEN__SHIM_EXPORT pthread_t pthread_self(void) {
   green__shim_tls_t *t = &green__shim_tls;
   green__shim_thread_t *self;
   green__real_ready();
-  if (!green_mode()) return green__real.pthread_self();
+  if (!green__shim_green_mode()) return green__real.pthread_self();
   self = t->hub ? green__shim_self(t->hub) : main_record_of_thread();
   return self ? (pthread_t)self : green__real.pthread_self();
 }
@@ -446,7 +445,7 @@ void green__shim_cancel_point(green__shim_thread_t *self) {
 GREEN__SHIM_EXPORT int pthread_cancel(pthread_t id) {
   green__shim_thread_t *t;
   green__real_ready();
-  if (!green_mode()) return green__real.pthread_cancel(id);
+  if (!green__shim_green_mode()) return green__real.pthread_cancel(id);
   if (!(t = record_of(id))) return ESRCH;
   t->cancel_pending = 1;
   if (!t->cancel_disabled && t->g && t->g->state == GREEN_BLOCKED && (t->cancel_wait || t->intr))
@@ -458,7 +457,7 @@ GREEN__SHIM_EXPORT int pthread_setcancelstate(int state, int *old) {
   struct green__hub *h;
   green__shim_thread_t *self;
   green__real_ready();
-  if (!green_mode() || !(h = green__shim_hub_attach()) || !(self = green__shim_self(h)))
+  if (!green__shim_green_mode() || !(h = green__shim_hub_attach()) || !(self = green__shim_self(h)))
     return green__real.pthread_setcancelstate(state, old);
   if (state != PTHREAD_CANCEL_ENABLE && state != PTHREAD_CANCEL_DISABLE) return EINVAL;
   if (old) *old = self->cancel_disabled ? PTHREAD_CANCEL_DISABLE : PTHREAD_CANCEL_ENABLE;
@@ -470,7 +469,7 @@ GREEN__SHIM_EXPORT int pthread_setcanceltype(int type, int *old) {
   struct green__hub *h;
   green__shim_thread_t *self;
   green__real_ready();
-  if (!green_mode() || !(h = green__shim_hub_attach()) || !(self = green__shim_self(h)))
+  if (!green__shim_green_mode() || !(h = green__shim_hub_attach()) || !(self = green__shim_self(h)))
     return green__real.pthread_setcanceltype(type, old);
   if (type != PTHREAD_CANCEL_DEFERRED && type != PTHREAD_CANCEL_ASYNCHRONOUS) return EINVAL;
   if (old) *old = self->cancel_async ? PTHREAD_CANCEL_ASYNCHRONOUS : PTHREAD_CANCEL_DEFERRED;
@@ -481,7 +480,7 @@ GREEN__SHIM_EXPORT int pthread_setcanceltype(int type, int *old) {
 GREEN__SHIM_EXPORT void pthread_testcancel(void) {
   struct green__hub *h;
   green__real_ready();
-  if (!green_mode() || !(h = green__shim_hub_attach())) {
+  if (!green__shim_green_mode() || !(h = green__shim_hub_attach())) {
     green__real.pthread_testcancel();
     return;
   }
@@ -495,14 +494,14 @@ static pthread_t os_thread(void) { return green__real.pthread_self(); }
 
 GREEN__SHIM_EXPORT int pthread_kill(pthread_t id, int sig) {
   green__real_ready();
-  if (!green_mode()) return green__real.pthread_kill(id, sig);
+  if (!green__shim_green_mode()) return green__real.pthread_kill(id, sig);
   if (!record_of(id)) return ESRCH;
   return green__real.pthread_kill(os_thread(), sig);
 }
 
 GREEN__SHIM_EXPORT int pthread_sigqueue(pthread_t id, int sig, const union sigval value) {
   green__real_ready();
-  if (!green_mode()) return green__real.pthread_sigqueue(id, sig, value);
+  if (!green__shim_green_mode()) return green__real.pthread_sigqueue(id, sig, value);
   if (!record_of(id)) return ESRCH;
   return green__real.pthread_sigqueue(os_thread(), sig, value);
 }
@@ -511,7 +510,7 @@ GREEN__SHIM_EXPORT int pthread_getattr_np(pthread_t id, pthread_attr_t *attr) {
   green__shim_thread_t *t;
   int r;
   green__real_ready();
-  if (!green_mode()) return green__real.pthread_getattr_np(id, attr);
+  if (!green__shim_green_mode()) return green__real.pthread_getattr_np(id, attr);
   if (!(t = record_of(id))) return ESRCH;
   if (t->is_main) return green__real.pthread_getattr_np(os_thread(), attr);
   if ((r = pthread_attr_init(attr)) != 0) return r;
@@ -523,7 +522,7 @@ GREEN__SHIM_EXPORT int pthread_getattr_np(pthread_t id, pthread_attr_t *attr) {
 GREEN__SHIM_EXPORT int pthread_setname_np(pthread_t id, const char *name) {
   green__shim_thread_t *t;
   green__real_ready();
-  if (!green_mode()) return green__real.pthread_setname_np(id, name);
+  if (!green__shim_green_mode()) return green__real.pthread_setname_np(id, name);
   if (!(t = record_of(id))) return ESRCH;
   if (strlen(name) >= sizeof t->name) return ERANGE;
   strcpy(t->name, name);
@@ -533,7 +532,7 @@ GREEN__SHIM_EXPORT int pthread_setname_np(pthread_t id, const char *name) {
 GREEN__SHIM_EXPORT int pthread_getname_np(pthread_t id, char *buf, size_t len) {
   green__shim_thread_t *t;
   green__real_ready();
-  if (!green_mode()) return green__real.pthread_getname_np(id, buf, len);
+  if (!green__shim_green_mode()) return green__real.pthread_getname_np(id, buf, len);
   if (!(t = record_of(id))) return ESRCH;
   if (t->is_main && !t->name[0]) return green__real.pthread_getname_np(os_thread(), buf, len);
   if (strlen(t->name) >= len) return ERANGE;
@@ -545,7 +544,7 @@ GREEN__SHIM_EXPORT int pthread_getname_np(pthread_t id, char *buf, size_t len) {
 #define ON_OS_THREAD(name, params, args)                                    \
   GREEN__SHIM_EXPORT int name params {                                      \
     green__real_ready();                                                    \
-    if (!green_mode()) return green__real.name args;                        \
+    if (!green__shim_green_mode()) return green__real.name args;                        \
     if (!record_of(id)) return ESRCH;                                       \
     id = os_thread();                                                       \
     return green__real.name args;                                           \

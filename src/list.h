@@ -41,11 +41,4 @@ static inline green__list_t *green__list_pop_front(green__list_t *head) {
   return n;
 }
 
-static inline green__list_t *green__list_pop_back(green__list_t *head) {
-  green__list_t *n = head->prev;
-  if (n == head) return NULL;
-  green__list_remove(n);
-  return n;
-}
-
 #endif
