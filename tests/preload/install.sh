@@ -28,6 +28,15 @@ check "the tour builds against the installed libgreen" \
   -Wl,-rpath,"$libdir"
 check "the tour runs (each worker after its sleep, joined in turn)" \
   test "$("$W/tour" | tr '\n' ' ')" = "worker 0 done result 0 worker 1 done result 1 worker 2 done result 4 "
+# The README's static link, from the source tree: its build/ is this build directory.
+static_cmd=$(grep -o 'from the source tree: `cc tour.c [^`]*`' "$README" | sed 's/.*`cc tour.c //; s/`$//')
+check "the README gives a static link line" test -n "$static_cmd"
+# shellcheck disable=SC2086
+check "the tour links statically as the README says" \
+  bash -c 'cd "$0" && cc -o "$1/tour-static" "$1/tour.c" ${2//build\//$3/}' \
+  "$(dirname "$README")" "$W" "$static_cmd" "$(realpath "$BUILD")"
+check "the statically linked tour runs" \
+  test "$("$W/tour-static" | tr '\n' ' ')" = "worker 0 done result 0 worker 1 done result 1 worker 2 done result 4 "
 check "the installed greenrun preloads the installed shim" \
   bash -c '"$0" -- sh -c "echo \$LD_PRELOAD" | grep -qx "$1/libgreen-preload.so"' "$P/bin/greenrun" "$libdir"
 check "the installed greenrun runs 4 threads on one OS thread" \
