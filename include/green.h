@@ -4,6 +4,8 @@
  * ready, its timer fires or another greenlet wakes it.
  *
  * Error model: functions that can fail return -1 (or NULL) and set errno, as libc does.
+ * The first call on a thread makes its hub: every function that needs one fails with ENOMEM
+ * when it cannot be made.
  * Timeouts are seconds as a double; a negative timeout waits forever, NaN is EINVAL.
  * Every blocking call fails with ETIMEDOUT once the greenlet's scoped deadline passes and with
  * ECANCELED once the greenlet has been killed.
@@ -84,7 +86,8 @@ GREEN_EXTERN int green_join(green_t *g, void **result, double timeout);
  * or a bad handle as in green_join) none of them is released. */
 GREEN_EXTERN int green_joinall(green_t **gs, size_t n, double timeout);
 
-/* Nobody will join g: its handle is released as soon as it ends (at once if it has). */
+/* Nobody will join g: its handle is released as soon as it ends (at once if it has). EINVAL
+ * for NULL, the main or hub greenlet, a detached one or one being joined; ESRCH as green_join. */
 GREEN_EXTERN int green_detach(green_t *g);
 
 /* Go to the back of the ready queue; the hub polls for I/O now and then so a yielding loop
@@ -97,10 +100,12 @@ GREEN_EXTERN int green_sleep(double seconds);
 
 /* Cancel g: the blocking call it is parked in, and every blocking call it makes from now on,
  * fail with ECANCELED. A greenlet killed before it ran never runs (its result is
- * GREEN_CANCELED). Killing a dead greenlet does nothing. */
+ * GREEN_CANCELED). Killing a dead greenlet does nothing. EINVAL for NULL or the hub greenlet
+ * (a callback's green_current()); ESRCH as green_join. */
 GREEN_EXTERN int green_kill(green_t *g);
 
-/* The running greenlet; the thread's own stack is its main greenlet. Never NULL. */
+/* The running greenlet; the thread's own stack is its main greenlet. NULL only with ENOMEM,
+ * when the thread's hub cannot be made. */
 GREEN_EXTERN green_t *green_current(void);
 
 /* g's id: unique in the process and never reused (dumps name greenlets by it; the thread's
@@ -221,6 +226,7 @@ GREEN_EXTERN int green_queue_join(green_queue_t *q, double timeout);
  * to the thread that made it: its functions (and select) fail with EPERM on another thread. */
 typedef struct green_chan green_chan_t;
 
+/* NULL + ENOMEM. */
 GREEN_EXTERN green_chan_t *green_chan_new(void);
 
 /* EBUSY (nothing freed) while a greenlet is parked on c, in a send, a receive or a select. */
@@ -391,8 +397,10 @@ typedef struct green_event {
 
 GREEN_EXTERN int green_event_init(green_event_t *e);
 GREEN_EXTERN int green_event_destroy(green_event_t *e);
-/* Set the flag and wake every waiter. */
+/* Set the flag and wake every waiter. EINVAL for NULL; EPERM while greenlets of another
+ * thread's hub wait on it. */
 GREEN_EXTERN int green_event_set(green_event_t *e);
+/* EINVAL for NULL. */
 GREEN_EXTERN int green_event_clear(green_event_t *e);
 /* 1 when set, 0 when not, -1 + EINVAL for NULL. */
 GREEN_EXTERN int green_event_is_set(const green_event_t *e);
@@ -479,6 +487,8 @@ GREEN_EXTERN int green_cond_timedwait(green_cond_t *c, green_mutex_t *m,
 /* ... on the given clock (pthread_cond_clockwait). */
 GREEN_EXTERN int green_cond_clockwait(green_cond_t *c, green_mutex_t *m, clockid_t clock,
                                       const struct timespec *abstime);
+/* Wake the oldest waiter (signal) or every waiter (broadcast). EINVAL for NULL; EPERM while
+ * greenlets of another thread's hub wait on it. */
 GREEN_EXTERN int green_cond_signal(green_cond_t *c);
 GREEN_EXTERN int green_cond_broadcast(green_cond_t *c);
 
@@ -651,6 +661,7 @@ GREEN_EXTERN int green_future_add_done_callback(green_future_t *f,
  * at most one group. Results travel through the greenlet's arg or a future. */
 typedef struct green_group green_group_t;
 
+/* NULL + ENOMEM. */
 GREEN_EXTERN green_group_t *green_group_new(void);
 
 /* EBUSY (nothing changes) while it has members or greenlets wait in green_group_join. */
@@ -822,7 +833,7 @@ typedef struct green_stats {
                               its loop (a coarse clock: a few ms resolution) */
 } green_stats_t;
 
-/* Fill *st for the calling thread's hub. */
+/* Fill *st for the calling thread's hub. EINVAL for NULL. */
 GREEN_EXTERN int green_stats(green_stats_t *st);
 
 #ifdef __cplusplus
