@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Helpers shared by the benchmark programs: a monotonic clock, medians, the process's RSS,
  * RLIMIT_NOFILE. Benchmarks print figures and `RESULT name=value unit` lines for scripts/bench;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * chan: the cost of handing items between two greenlets, for the table next to Go and gevent.
  *   queue C: a producer greenlet puts n items on a green_queue of capacity C and a consumer

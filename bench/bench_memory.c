@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * memory: resident memory per idle greenlet. Spawns n greenlets that each count themselves
  * and park in green_sleep; once every one has run, samples VmRSS and reports

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * mutex: ns per green_mutex_lock + unlock with nobody else wanting the mutex (next to
  * pthread_mutex_lock + unlock), and ns per lock + unlock when two greenlets contend: each

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * spawn: ns per spawn + join of short greenlets (each returns at once), spawned in batches and
  * reaped with green_joinall, next to pthread_create + pthread_join of fewer threads, twice:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * switch: ns per one-way switch. Bare register-swap ping-pongs between two contexts on two
  * malloc'd stacks (bare_swap_*.S), next to green_yield ping-pong between exactly two greenlets

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // chan: Go's side of bench_chan, on one P (GOMAXPROCS=1, as libgreen runs on one thread):
 // a producer and a consumer goroutine over a buffered channel of capacity 1 and 128 (ns per
 // item), and ping-pong over two unbuffered channels (ns per round trip). Prints RESULT lines.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """gevent's side of bench_chan: gevent.queue.Queue put/get between two greenlets (maxsize 1
 and 128, ns per item), ping-pong over two gevent.queue.Channel (ns per round trip), and a
 plain Python generator's send+yield (ns). Prints RESULT lines for scripts/bench.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Lookups per second against a DNS server, by libgreen (greenlets on one thread, each
  * looping green_getaddrinfo) or by glibc (threads looping getaddrinfo). Names h0.bench ..

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * echo server on libgreen: one greenlet per connection, green_accept + green_read +
  * green_write. Listens on 127.0.0.1, port 0; prints "PORT n" on stdout. Exits by itself after

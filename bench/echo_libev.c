@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * echo server on plain libev callbacks, the reference for echo_green: an ev_io read callback
  * that reads once and writes back what it read (a short write parks the rest behind an EV_WRITE

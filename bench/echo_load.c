@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The echo load client shared by both servers: c non-blocking connections on one epoll set,
  * each doing ping-pong round trips of an m-byte message. Runs a warm-up, then counts round

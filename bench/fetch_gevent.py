@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The gevent reference for green-fetch's benchmark (run with /usr/bin/python3, python3-gevent).
 
     fetch_gevent.py CONCURRENCY URLFILE

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // mutex: the loops of bench_mutex.c with sync.Mutex on one P (GOMAXPROCS=1): ns per
 // Lock + Unlock uncontended, and ns per Lock + Unlock of two goroutines that each lock,
 // runtime.Gosched() inside the critical section, and unlock, with the share of those locks

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """mutex: the loops of bench_mutex.c in gevent, with gevent.lock.Semaphore (gevent's
 mutex) and gevent.lock.RLock: ns per acquire + release uncontended, and ns per acquire +
 release of two greenlets that each acquire, gevent.sleep(0) inside the critical section,

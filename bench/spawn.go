@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // spawn: ns per goroutine start + completion, batched with sync.WaitGroup the way
 // bench_spawn batches green_spawn + green_joinall. Prints RESULT spawn_go_ns=... ns.
 //

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * averager: a running average as a coroutine (Fluent Python's averager). Each value sent in
  * gets the average so far back; the end marker (NULL, i.e. green_gen_next) makes it return

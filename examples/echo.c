@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * echo: an echo server greenlet and N client greenlets in one process, on loopback.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fetch_blocking: the URL fetcher written the plain way — one pthread per URL, each doing a
  * blocking getaddrinfo, connect, write and read. No libgreen call: run it under greenrun

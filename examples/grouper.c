@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * grouper: delegation to sub-generators (Python's `yield from`), Fluent Python's example:
  *

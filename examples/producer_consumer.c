@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * producer_consumer: the classic Python coroutine example, with a generator as the consumer.
  *

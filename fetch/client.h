@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The HTTP/1.1 GET client: one call fetches one URL, following redirects, on connections kept
  * alive per (scheme, host, port) and shared by every greenlet of the thread that uses the

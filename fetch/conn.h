@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * A buffered green stream, plain or TLS: what the client and the server both read responses
  * and requests from. Unread bytes are buf[pos..len).

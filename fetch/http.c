@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * HTTP/1.1 heads and body framing (RFC 9112), strict where leniency lets a response lie about
  * its length: one Content-Length or several equal ones, Transfer-Encoding only as chunked,

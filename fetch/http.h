@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * HTTP/1.1 message parsing without I/O: a response head, a request head, and the body decoder
  * (Content-Length, chunked, until close). Everything works on caller-owned buffers and

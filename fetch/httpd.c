@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * green-httpd: the demo and test server for green-fetch, one greenlet per connection, HTTP/1.1
  * with keep-alive, over TLS when given a certificate.

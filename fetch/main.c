@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * green-fetch: fetch many URLs at once, one greenlet per URL (gevent's classic example as a
  * tool). The total time becomes about the slowest fetch instead of the sum of them all.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * TLS through OpenSSL over green sockets: the SSL objects read and write through a BIO whose
  * calls are green_read and green_write, so a handshake or a record parks only its greenlet and

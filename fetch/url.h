@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * http:// and https:// URLs: parsing one given on the command line, and resolving a redirect's
  * Location against the URL it came from (absolute, scheme-relative, path-absolute, relative).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * libgreen: greenlets (stackful coroutines) scheduled by a per-thread hub that runs a libev
  * loop. Blocking-style calls park only the calling greenlet; the hub resumes it when its fd is

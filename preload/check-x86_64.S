@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * greenrun --check (check.c): the only code from which the checked thread's system calls
  * reach the kernel without a trap. Syscall User Dispatch lets through the calls whose return

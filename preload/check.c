@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * greenrun --check (GREEN_CHECK=1): which blocking calls still reach the kernel behind the
  * shim's back.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * greenrun --check (GREEN_CHECK=1): Syscall User Dispatch traps every system call a checked
  * thread makes, and each blocking one that reached the kernel without passing a hook is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * getaddrinfo, getnameinfo and the gethostby* family on libgreen's c-ares resolver: a lookup
  * parks the green thread, never the OS thread, and a hundred threads resolving at once wait

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The process-wide fd table: chunks of 1,024 entries, created on first use and never freed
  * (entries never move, so any thread can read one without a lock; fields are read and written

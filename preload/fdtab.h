@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * What the shim knows of each fd, process-wide: its kind (decides how a call can be tried
  * without blocking), whether the program set O_NONBLOCK (then its calls pass through

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * open() of a FIFO for reading only or writing only, without O_NONBLOCK: natively it waits
  * for the other end (fifo(7)). The shim opens with O_NONBLOCK instead — a reader's open then

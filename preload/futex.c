@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * futex(2) for green threads, reached through syscall(SYS_futex, ...) (syscall.c).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * greenrun: run an unmodified program with libgreen-preload.so, so that its threads are
  * greenlets and its blocking calls park them instead of the OS thread.

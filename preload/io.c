@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * read, write and the recv/send family. Each hook describes its call in a green__io_t and
  * hands it to green__shim_io, which either passes it to libc (not a green call, or the fd

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The two generic loops every data-moving hook is a few lines over (io.c): "try without
  * blocking, on EAGAIN park on the fd, retry" for input and for output, with libc's blocking

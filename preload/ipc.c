@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * SysV message queues and semaphores (msgsnd, msgrcv, semop, semtimedop) and POSIX message
  * queues (mq_send, mq_receive and their timed forms).

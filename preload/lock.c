@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * File locks that wait: flock without LOCK_NB, lockf(F_LOCK), and fcntl's F_SETLKW and
  * F_OFD_SETLKW (net.c's fcntl hands them here). Each is tried in its non-blocking form

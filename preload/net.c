@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The calls that create, connect, duplicate and close fds, and the ones that tell the shim
  * what the program made of them (fcntl F_SETFL and ioctl FIONBIO: O_NONBLOCK; setsockopt:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The runtime's own fds, kept out of the program's sight (src/ownfd.h): epoll_create,
  * epoll_create1, eventfd and pipe made while the runtime creates its loop (libev calls them)

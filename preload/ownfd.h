@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The runtime's fds under the shim (ownfd.c): moved out of the program's way when the
  * runtime makes them through a hooked call, hidden from its listings and refused to its

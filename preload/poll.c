@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * poll, ppoll, select, pselect, epoll_wait, epoll_pwait, epoll_pwait2.
  *

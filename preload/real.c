@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * libc's functions, resolved once, and the __wrap_ entry points the runtime's own calls are
  * linked to (see real.h): libgreen's code inside the shim never reaches a hook.

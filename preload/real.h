@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * libc's own functions behind every hook: resolved once with dlsym(RTLD_NEXT) into
  * green__real, called as green__real.read(...). One list, GREEN_REALS, is the truth for

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The back-off park of retry.h. Parked greenlets are linked by their wait_link in a list per
  * OS thread (green__park unlinks it on every path); a kick wakes them all with reason 0. The

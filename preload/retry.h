@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Waits the kernel cannot announce (retry.c): file locks, SysV message queues and
  * semaphores, a FIFO's other end. The call is tried in its non-blocking form; while it would

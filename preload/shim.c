@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The shim's life: configuration from the environment, the phases around main(), each
  * managed thread's hub, the fd park primitive and the debug log.

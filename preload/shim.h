@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * What every family of hooks shares: the shim's configuration and phase, the per-OS-thread
  * state, the gate that decides whether a call is green, the one park primitive on an fd and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * sigprocmask and pthread_sigmask in green mode: every green thread has a signal mask of its
  * own, the sigmask word of its greenlet. While a green thread runs, the OS thread's mask is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * A signal mask per green thread (sigmask.c): the sigmask word of each greenlet, applied by
  * the hub's switch when it differs; the hub's greenlet blocks what every green thread blocks.

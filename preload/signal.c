@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * signal, sigaction, pause, sigsuspend, sigwait, sigwaitinfo, sigtimedwait, and the delivery
  * of EINTR and SIGCHLD to parked greenlets.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Signals under the shim (signal.c): the program's handlers run through a trampoline that
  * counts handler depth (calls made inside a handler pass straight through) and then, as the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The calls that move data between two fds in the kernel: sendfile, sendfile64, splice, tee,
  * vmsplice. Each would block the OS thread on a full socket or pipe, or an empty one.

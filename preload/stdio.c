@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * stdio input on sockets, pipes and ttys, in green mode. glibc's stdio refills a FILE's buffer
  * with its own internal read(), which no hook sees: on a blocking socket it would block the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * stdio output on sockets, pipes and ttys, in green mode. glibc's stdio flushes a FILE's
  * buffer with its own internal write(), which no hook sees: to a full pipe whose reader is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * pthread's synchronisation objects in green mode, kept in the program's own pthread_*_t
  * and sem_t storage (all-zero is the initialised state, as pthread's static initialisers

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The syscall() function. The numbers that can block go to the shim's own hooks (or to the
  * green futex), with their arguments taken from the raw call's shapes where those differ from

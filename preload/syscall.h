@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * syscall() (syscall.c) and what it routes to besides the hooks: the green futex (futex.c)
  * and the thread ids (tid.c). Every argument is a long, as syscall() passes them.

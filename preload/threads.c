@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * pthread_create and the calls on pthread_t, in green mode: a program thread is a greenlet
  * of the main thread's hub and its pthread_t is a pointer to its record (threads.h). Records

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Program threads as greenlets (threads.c): in green mode a pthread_t is a pointer to the
  * thread's record below. Every green thread has one, and so has the main greenlet of each

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Thread ids in green mode: gettid(), syscall(SYS_gettid), and the calls that take a thread
  * id (tgkill and the scheduling family), which translate the ids gettid() hands out.

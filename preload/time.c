@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * sleep, usleep, nanosleep, clock_nanosleep and sched_yield. A sleep parks the greenlet on
  * the hub's timer; a signal handler's return interrupts it with EINTR and the time left, as

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The allocation seam (alloc.h). The parenthesized names below call libc's functions, past
  * the macros of alloc.h.

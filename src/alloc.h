@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The allocation seam: every malloc, calloc, realloc, strdup and mmap of the runtime and of
  * the shim goes through it (internal.h renames the calls), so that a test can fail the Nth

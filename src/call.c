@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Callbacks run by the hub: green_call_soon, green_call_later, green_call_at, green_call_cancel.
  *

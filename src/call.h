@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Callbacks the hub runs between greenlets: soon calls (FIFO, in turn with the ready
  * greenlets, no system call) and timed calls (a heap on (time, order of scheduling) under one

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Channels: Go's unbuffered channel and select on one thread's hub.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Clocks and timespecs as seconds in a double, the unit of every timeout and deadline
  * (green_now() is CLOCK_MONOTONIC's).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Condition variables. A waiter queues on the condition, releases the mutex, parks, and
  * locks the mutex again whatever woke it. signal and broadcast wake with 0, which the waiter

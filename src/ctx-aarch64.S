@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * AArch64 (AAPCS64) context switch. A suspended context's stack holds, from its saved sp up:
  *   [0] x19..x28  [80] x29 (fp), x30 (lr)  [96] d8..d15  [160] FPCR  [168] padding

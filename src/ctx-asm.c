@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * green__ctx_make for the assembly switches: builds the frame that green__ctx_switch pops,
  * so the first switch to a new context "returns" into green__ctx_trampoline.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Portable fallback context switch on getcontext/makecontext/swapcontext, for targets with
  * no assembly switch. Slower: glibc's swapcontext also saves the signal mask with a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * x86-64 System V context switch. A suspended context's stack holds, from its saved rsp up:
  *   [0] MXCSR (4 bytes), x87 control word (2), padding (2)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The context switch. A context is what a suspended greenlet needs to resume: on the
  * assembly targets only its stack pointer, the callee-saved registers and the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The hub's c-ares channels. Created on the hub's first lookup: one asks the hosts file and
  * DNS as configured, a twin asks DNS only, for names /etc/hosts lacks (dns_hosts.c), so

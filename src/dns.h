@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The resolver behind green_getaddrinfo and friends: one c-ares channel per hub, its sockets
  * watched by libev, its timeouts on an ev_timer. A lookup parks only the calling greenlet.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The per-hub answer cache: a small hash table with least-recently-used eviction. Positive
  * answers live for their smallest TTL (hosts-file answers carry none and are never kept, so

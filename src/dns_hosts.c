@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Which names /etc/hosts has, so that lookups of the others skip c-ares's hosts-file pass
  * (which opens and reads the whole file for every query). The file is read again when its

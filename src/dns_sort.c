@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Destination address selection as glibc's getaddrinfo does it by default (RFC 3484 with
  * glibc's default policy tables, /etc/gai.conf not read): usable destinations first (the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Dumps (dump.h): every hub, then every greenlet with what it waits on, for how long, and its
  * backtrace, like Go's goroutine dump.

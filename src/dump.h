@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Dumps of every hub and greenlet: green_dump, the dump signal (GREEN_DUMP_SIGNAL) and the
  * deadlock report.

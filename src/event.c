@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Events: a flag and the greenlets waiting for it to be set.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Per-fd state of a hub: one libev watcher per fd, registered on the first wait and kept
  * registered between waits (re-arming costs epoll_ctl calls), the greenlets parked on the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Futures (gevent's AsyncResult, asyncio's Future): a value or an error set once, waited for
  * by any number of greenlets.

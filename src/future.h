@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Futures (future.c): the parts iwait.c watches. A future completes once; watches on it are
  * told at that moment, on the stack of whoever completed it.

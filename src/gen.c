@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Generators: Python's send/yield on a greenlet of their own.
  *

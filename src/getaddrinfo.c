@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * getaddrinfo and getnameinfo with glibc's semantics over the hub's resolver (dns.c): the
  * same flag checks in the same order, the same service table, numeric hosts parsed as glibc

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Greenlet lifecycle: spawn, join, detach, kill, yield.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The greenlet object. Its record lives from spawn until it is joined, or until it ends when
  * detached; its stack only while it runs. Records come from per-hub chunks that are never

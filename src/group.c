@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Groups (gevent.pool.Group): track greenlets, join them all, kill them all.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Groups (group.c) and what pools (pool.c) build on: a group owns its members (they are
  * detached: released when they end) and counts them; a pool is a group with a bound and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * gethostbyname, gethostbyname2, gethostbyaddr and their _r forms, on the resolver that
  * serves getaddrinfo (dns.c). The plain forms fill a per-hub buffer, valid until the same

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The hub: scheduler and libev loop of one OS thread.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The per-thread hub: a libev loop, the ready queue and the scheduler. Created on a thread's
  * first call into libgreen; the thread's own stack becomes its main greenlet, and the loop

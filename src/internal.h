@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Private helpers shared by every file of the runtime: container_of, branch hints, the
  * fatal-error path and the errno convention (helpers return 0 or -E..., public wrappers set

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Blocking-style I/O on any fd: one "try, on EAGAIN park, retry" loop for the calls that
  * take data in, one for the calls that send it out. Inputs return what one successful call

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The two generic loops every blocking-style I/O call is built on (io.c): one for calls
  * that take data in, one for calls that send it out. net.c and, later, the preload shim

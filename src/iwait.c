@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * green_iwait (gevent.iwait, asyncio.as_completed) and green_wait_any: greenlets and futures
  * reported in the order they finish.

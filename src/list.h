@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Intrusive circular doubly linked list (libuv's queue.h idea). A node that is in no list
  * points to itself, so removing it again is harmless.

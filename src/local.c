@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Greenlet-local storage with destructors (pthread_key_create semantics, per greenlet), and
  * greenlet names.

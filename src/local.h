@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Greenlet-local storage: what the lifecycle needs when a greenlet ends (greenlet.c) or its
  * thread's hub goes away (hub.c).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Mutexes. Invariant: while anyone waits, the mutex has an owner. Unlock hands it straight
  * to the oldest waiter (owner set, woken with 0) instead of letting whoever runs next take

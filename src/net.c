@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Sockets: connect, accept and the send/recv family over io.c's loops. connect and accept
  * have no per-call non-blocking flag: they look at the socket's mode first (a plain close()

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Stack overflow reports: a greenlet that runs off the bottom of its stack is named, with its
  * backtrace, before the process aborts. A guard page's fault is caught by a SIGSEGV/SIGBUS

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The runtime's own fds, moved out of the low numbers a program gets first. The
  * kernel gives every new fd the lowest free number, so an epoll fd made at start-up would

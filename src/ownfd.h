@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The runtime's own fds (the loop's epoll fd and wake-up eventfd, the resolver's sockets, the
  * preload shim's signal fds) live at 56 to 63 (ownfd.c), close-on-exec, out of the program's way:

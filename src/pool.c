@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Pools (gevent.pool.Pool): a group that runs at most `limit` greenlets at once; a spawn into
  * a full pool parks until a member ends.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Queues: a FIFO of pointers in a ring buffer, with parked getters and putters served in
  * arrival order (gevent.queue.JoinableQueue).

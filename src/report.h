@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Reports the runtime writes by itself: the watchdog's, dumps, stack overflows, deadlocks.
  * Lines are built in a fixed buffer and written straight to an fd (no malloc, no stdio), as

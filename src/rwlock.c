@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Read-write locks, phase-fair. A new reader waits while a writer holds the lock or waits
  * for it; releasing the write lock admits every waiting reader at once, and only when none

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Counting semaphores. Invariant: while anyone waits, the value is 0; post hands its unit
  * straight to the oldest waiter (woken with 0) instead of raising the value.

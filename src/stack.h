@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Greenlet stacks: carved from mmap'd slabs with a PROT_NONE guard page below each while the
  * process's map-count budget allows, pooled per hub, and annotated for Valgrind and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Waiter queues, timeouts and absolute times shared by the synchronisation objects.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * What the synchronisation objects (event.c, sem.c, mutex.c, cond.c, rwlock.c) share: FIFO
  * queues of parked greenlets that work from all-zero memory, timeouts and absolute times on

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The thread pool (gevent's threadpool, libuv's work queue): green_threadpool_run runs a
  * blocking function on a worker thread and parks only the calling greenlet.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * green_hub_current, green_hub_release, green_call_threadsafe: the one way into a hub from
  * another thread.

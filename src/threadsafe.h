@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Calls into a hub from any thread. A hub's handle (green_hub_t) is reference counted and
  * outlives its hub: once the hub's thread has exited, posting to it fails with ESRCH. Calls

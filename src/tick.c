@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The hub's timer signal (tick.h): preemption and the watchdog, sharing one handler.
  *

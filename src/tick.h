@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The hub's timer signal: preemption of a greenlet that keeps the CPU, and the watchdog that
  * reports a hub blocked outside its loop. Both are timers of the hub's own thread that send it

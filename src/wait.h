@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The one park primitive: the running greenlet sleeps until a waker calls green__wake with
  * a reason, its timer runs out, its scoped deadline passes, or it is killed. Every blocking

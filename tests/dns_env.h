@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * What the resolver tests run against: a private /etc (a mount namespace with test files
  * bound over /etc/hosts and friends, so glibc and c-ares read the same ones), and dnsmasq

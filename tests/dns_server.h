@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * A DNS server of our own, built on libgreen and run as greenlets of the test's hub: UDP and
  * TCP on one port of 127.0.0.1. It answers A and AAAA questions for names n<i>.<anything>

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Which allocation sites of src/ and preload/ the out-of-memory tests reach: runs them
 # (nomem.*, overflow.canary_nomem, preload.nomem*) with GREEN_NOMEM_SITES, where each appends
 # the sites it failed, and compares those with every call of malloc, calloc, realloc, strdup

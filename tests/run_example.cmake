@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Runs one example program and checks what it prints (ctest label "example"):
 #   cmake -DEXE=<program> [-DARGS="a b c"] (-DEXPECT=<file> | -DREGEX=<regex>) -P run_example.cmake
 # EXPECT: stdout must equal the file; REGEX: stdout must match. The exit status must be 0.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Shared by the synchronisation tests (event, sem, mutex, cond, rwlock): greenlets that each
  * make one blocking call and record its result, errno and duration, and the order in which

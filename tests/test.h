@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The test harness: assertions that print both sides and file:line (never compiled out by
  * NDEBUG), TEST_CASE registration, and a main() that runs the one case named in argv[1]

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Callbacks on the hub: call_soon order and fairness, call_later/call_at order, cancel, what a
  * blocking call does inside a callback, and the deadlock detection around pending calls. */
 #include <math.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Channels: rendezvous send/recv, timeouts, close, kill, free, FIFO order, and select. */
 #include <math.h>
 #include <stdint.h>

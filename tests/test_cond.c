@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Condition variables: signal and broadcast exactness, FIFO, the mutex held again after
  * every kind of return, timeouts on both clocks, kill, destroy while waited on, 10,000
  * waiters, a bounded buffer. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The context switch alone (src/ctx.h), below greenlets and the hub. Built natively as a
  * ctest, and by scripts/test for aarch64 under qemu-user (TEST_WITHOUT_HUB: the cross build
  * links only the switch, not libev). */

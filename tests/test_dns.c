@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The resolver against real servers on loopback: dnsmasq started by the test (A, AAAA,
  * CNAME, NXDOMAIN, search domains, reverse lookups, the cache) and glibc itself (the same
  * answers, in the same order, for the same hosts file). */

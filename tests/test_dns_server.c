@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The resolver against a DNS server of our own (tests/dns_server.h) that answers late, not at
  * all, or wrongly: concurrency on one thread, timeouts, kill and deadlines, truncated,
  * malformed and oversized answers. */

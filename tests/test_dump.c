@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Dumps, the deadlock report and the counters (src/dump.c). Linked with libgreen.so, as a
  * program would be; the parked greenlets' functions are not static, so their names are in
  * the dynamic symbol table whatever the build strips. */

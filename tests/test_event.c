@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Events: set wakes every waiter in FIFO order, clear, timeout, deadline, kill, destroy
  * while waited on, 10,000 waiters. */
 #include "sync_test.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* An fd closed with plain close() while the hub still knows it (issue 13, defect 5): a reused
  * number must never block the OS thread, and a greenlet left waiting on the closed fd is
  * named by the watchdog and woken, not left asleep. And the ways each kind of fd is tried

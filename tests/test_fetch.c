@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* green-fetch end to end: the real green-fetch and green-httpd programs, started by the test
  * and stopped by PID, bodies compared by checksum with what green-httpd logged it served;
  * broken servers (malformed responses, silence, early closes) run in this process as

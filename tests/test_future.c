@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Futures: set/get, errors, set twice, timeout, kill, free with waiters, FIFO wake-up of
  * 10,000 waiters, done callbacks on the hub. */
 #include <math.h>

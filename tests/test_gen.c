@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Generators: next/send/yield, the StopIteration value, priming, close, delegation, kill. */
 #include <stdint.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Greenlet lifecycle: spawn, states, yield, join, joinall, detach, kill, stacks. */
 #include <fcntl.h>
 #include <fenv.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Groups: spawn and add, join all (timeout, kill), kill all, members released when they end,
  * bad members, free while busy, 10,000 members with joiners woken in order. */
 #include <math.h>

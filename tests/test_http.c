@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* green-fetch's parser alone (fetch/http.c, url.c): URL parsing and redirect resolution,
  * response framing rules, the body decoder fed one byte at a time. */
 #include "http.h"

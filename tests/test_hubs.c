@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Objects used from two threads' hubs. A greenlet of the main hub holds or waits for each
  * object; another OS thread (a hub of its own) then tries to wait for it, park behind it or

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Blocking-style I/O on pipes, socketpairs and files: parking, close, kill, deadlines, full
  * writes, scatter reads, and errno parity with libc. */
 #include <arpa/inet.h>

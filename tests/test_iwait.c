@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* green_iwait and green_wait_any: items reported in the order they finish (greenlets and
  * futures mixed), those already finished first, timeout, kill, free while waited on, 10,000. */
 #include <math.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Greenlet-local storage (keys, values per greenlet, destructors) and greenlet names. */
 #include <pthread.h>
 #include <stdint.h>

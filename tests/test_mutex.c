@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Mutexes: kinds and their error codes, FIFO hand-off, timeouts on both clocks, deadline,
  * kill, destroy while busy, 10,000 waiters, a lock taken before the thread's hub exists. */
 #include <limits.h>

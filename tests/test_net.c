@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* TCP and UDP on loopback: accept/connect, an echo server under load, refused and timed-out
  * connects, UDP datagrams. */
 #include <arpa/inet.h>

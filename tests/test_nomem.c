@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Every allocation of the runtime failed in turn (src/alloc.h): each scenario runs on a fresh
  * thread, so a fresh hub, with its calling thread's 1st, 2nd, 3rd... allocation failing until
  * a run meets no failure. A run that met one must fail with ENOMEM (or degrade as documented:

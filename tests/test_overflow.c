@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Stack overflow reports (src/overflow.c). A case whose process must die runs its scenario
  * in a forked child (no hub in the parent before: the child makes the first) with stderr on a
  * pipe and no core dump, and checks how the child ended and what it wrote. Not built under

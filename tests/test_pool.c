@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Pools: never more than N members at once, spawners park (timeout, kill) and get places in
  * the order they came, join, kill, free while busy, 10,000 spawns. */
 #include <math.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Queues: FIFO put/get, bounds, timeouts, close, task_done/join, kill, free, fairness, load. */
 #include <math.h>
 #include <pthread.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Read-write locks: shared readers, exclusive writers, phase fairness (no starvation either
  * way), recursive read locks past a waiting writer, error codes, timeouts on both clocks,
  * kill, destroy while busy, 10,000 waiters. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Semaphores: counting, limits, FIFO hand-off of posts, timeouts on both clocks, kill,
  * destroy while waited on, 10,000 waiters, producer/consumer. */
 #include "sync_test.h"

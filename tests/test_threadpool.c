@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The thread pool: results, lazy start, the bound (environment and setter), the hub staying
  * responsive under 1,000 blocking jobs, kill and deadline while a job runs, a hub that exits
  * with a job out, process exit with a job still blocked. */

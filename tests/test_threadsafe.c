@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Calls into a hub from other threads: green_hub_current, green_call_threadsafe,
  * green_hub_release. None lost, in order per thread, safe after the hub's thread exits. */
 #include <pthread.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Preemption and the watchdog in library mode (src/tick.c). Linked with libgreen.so: with
  * libgreen inside the executable its code could not be told from the program's. */
 #include <fcntl.h>

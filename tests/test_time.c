@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Sleeping, green_now() and scoped deadlines. */
 #include <math.h>
 #include <stdint.h>

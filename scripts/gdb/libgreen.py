@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # libgreen's gdb commands: the greenlets of a live process or of a core file.
 #
 #   (gdb) source scripts/gdb/libgreen.py

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Throw-away TLS material for the green-fetch tests, in DIR:
 #   ca.pem            a test CA (nobody else trusts it)
 #   server.pem/.key   signed by it for localhost, 127.0.0.1 and ::1

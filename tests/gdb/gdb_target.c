@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The program the gdb extension's test looks at: three greenlets parked on a pipe, a mutex
  * and a sleep, in functions with names the test greps for, then the main greenlet stops in

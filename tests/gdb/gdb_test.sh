@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The gdb extension (scripts/gdb/libgreen.py) on a live process, then on its core file.
 # gdb runs PROGRAM up to its gdb_target_stop, where three greenlets are parked on a pipe, a
 # mutex and a sleep ("fd-reader", "mutex-locker", "sleeper" in gdb_target_waits_on_fd, _mutex,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * gdb_target.c as a plain POSIX program, for greenrun: three threads blocked on a pipe, a
  * mutex and a nanosleep, named with pthread_setname_np, then the main thread stops in

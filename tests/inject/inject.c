@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * A fault injector for the servers' tests, loaded with LD_PRELOAD: the Nth call of a family of
  * socket calls fails once with the errno asked for, then everything goes on as before.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # CPython's own tests of threads (test_threading whole), sockets, select and asyncio (Debian's
 # libpython3.11-testsuite), unmodified: each module in turn, in a temp dir. Prints for each the
 # number of tests run and the result (what the tests themselves print varies with timing).

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Fetches from the local test server (slow_http_server.py on port $1) with the unmodified
 # Debian curl and wget, by name (curl resolves it on a thread of its own) and by address,
 # and prints what came: status and sha256 of each body. Then stops the server.

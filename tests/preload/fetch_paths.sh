@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The demo's two paths fetch the same bytes: green-fetch (libgreen's API) and
 # examples/fetch_blocking (one pthread per URL, plain blocking calls) under greenrun, from
 # green-httpd: 100 URLs that answer after 100 ms, plain and chunked bodies of up to 1 MB.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # py_ftp_tls.py with a throw-away self-signed certificate.
 set -euo pipefail
 d=$(mktemp -d)

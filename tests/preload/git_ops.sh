@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # git, unmodified, on a repository it builds: 80 commits, then the parts of git that run
 # threads or talk to child processes through pipes: repack with 4 delta-search threads, clone
 # without the local shortcut (upload-pack and index-pack with its threads), fsck, grep with 4

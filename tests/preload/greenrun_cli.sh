@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # greenrun itself and the shim's exports: --help, its errors, --debug's log of parking calls,
 # --threads=native, --check's variable, and every name real.h lists being exported by libgreen-preload.so (a
 # hook that is not exported would silently not be called).

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # What `cmake --install` puts down works from where it lands, even a prefix other than the
 # configured one: the README's tour builds with pkg-config against the installed libgreen and
 # runs, and the installed greenrun finds the installed shim and runs a program's threads as

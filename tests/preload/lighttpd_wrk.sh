@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # lighttpd (one process, an event loop on epoll) on a free loopback port, loaded by wrk (4
 # threads, each an event loop of its own, 40 connections) for 2 s, then curl fetches a 16 MB
 # file and a missing one; lighttpd is stopped by its PID. Prints whether every wrk answer was a

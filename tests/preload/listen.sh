@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Sourced by the preload scripts that start a server of their own.
 # wait_listening PORT PID: wait up to 5 s until 127.0.0.1:PORT accepts a connection, or until
 # process PID (the server) has ended.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # GNU make, unmodified: make -j4 builds a small C program from 9 files (the jobserver,
 # SIGCHLD, waits for children). Each compile job first waits (up to 30 s) until 4 jobs have
 # started: they meet only if make runs them 4 at a time. Then a no-op make, a touch and a

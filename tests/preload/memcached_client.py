@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """A client for memcached's text protocol, stdlib only: T threads, each with its own connection,
 set, get and incr K keys of varied sizes (up to 50 KB), then read them all back in one multi-key
 get. Prints how many answers were right and wrong, and the server's own counters.

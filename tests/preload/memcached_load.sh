@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # memcached, unmodified (worker threads on libevent): started on a free loopback port with 4
 # worker threads, driven by memcached_client.py (20 threads, a connection each, sets, gets and
 # incrs checked), then stopped by its PID. Prints the client's transcript and "THREADS n", the

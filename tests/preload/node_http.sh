@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Node.js, unmodified: node_http_server.js on a free loopback port, driven by
 # node_http_client.js (N requests, C at a time, each answer checked). Both run in the mode this
 # script runs in (under greenrun, the shim is in both). Prints the client's transcript and the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The client for node_http_server.js: N requests, at most C in flight, each for one of the
 // files in DIR (round robin), checked against what the client computes from the same file
 // itself. Prints the server's OS thread count under load ("THREADS n"), the number of right

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // An HTTP server in Node.js whose handlers keep V8's garbage collector busy: GET /f/NAME?n=I
 // reads the file DIR/NAME (fs.readFile: libuv's thread pool), builds a few MB of objects and
 // strings from it, and answers a JSON digest of the file and of what it built. GET /threads

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # pigz, unmodified: a reader, a writer and 4 compressing threads that hand 128 KiB blocks to
 # each other through pthread condition variables. Prints the digest of what it wrote (the same
 # in green mode: the threads take turns on one OS thread), whether it decompresses to the

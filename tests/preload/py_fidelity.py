@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """What CPython's own test suites check of threads, fork, fds and signals, in small.
 
 usage: py_fidelity.py fork|pass_fds|sigmask

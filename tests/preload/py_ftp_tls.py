@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # ftplib.FTP_TLS against pyftpdlib's TLS server in a thread of the same process (an asyncore-
 # style loop on epoll, ssl sockets with timeouts): a listing, a download and an upload over
 # protected data channels, then the server is closed from the main thread while its thread

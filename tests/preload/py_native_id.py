@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # threading.get_native_id() under the shim: every thread's is its own (CPython asks
 # syscall(SYS_gettid)), the main thread's is the process id, and a thread's stays the same.
 import os, threading

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Python threads that never block, under greenrun: a tight loop that another thread stops, a
 # thread that polls a queue without blocking, a thread that loops on signal.raise_signal, and
 # multiprocessing.Pool(4).map (its handler threads loop on polls that return at once). Each

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # socket.sendfile between two threads of one process, unmodified: os.sendfile on a blocking
 # socket, 16 MiB (far more than the socket's buffer), a reader thread in the same process
 # hashing what comes; then the same over TCP loopback with an offset and a count. Under the

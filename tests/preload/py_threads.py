@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Python's threading under the shim, unmodified: 50 threads in time.sleep (clock_nanosleep)
 # at once, a Queue between a producer and a consumer (locks: sem_clockwait and sem_wait), a
 # Lock.acquire that times out, an Event set by a Timer thread, a BoundedSemaphore; the GIL

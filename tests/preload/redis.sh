@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Debian's redis-server, unmodified, with its own clients. It is linked with jemalloc, whose
 # locks every thread takes, and jemalloc's background thread stays an OS thread the shim does
 # not manage (jemalloc finds pthread_create past the shim), so under greenrun the server runs

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # rsync, unmodified: a local copy (a sender, a receiver and a generator process joined by
 # socketpairs, multiplexed with select) of 200 files and a 20 MB one, then an incremental run
 # after a change, a deletion and a new file, with checksums (-c). Prints what rsync reported

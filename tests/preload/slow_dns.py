@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """A slow DNS responder on UDP 127.0.0.1:PORT (argument; 0 picks one, printed as "PORT n"):
 every A question for n<i>.test is answered after DELAY seconds (second argument, default
 0.5) with 127.0.<i / 250>.<i % 250 + 1>; other questions get NXDOMAIN at once. Each answer

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """A threaded HTTP server (http.server.ThreadingHTTPServer, one thread per request) whose
 handler sleeps 200 ms before it answers. Prints "PORT n". GET /big answers 4 MiB at once,
 GET /threads the OS thread count of the process; GET /quit stops it. Runs unmodified

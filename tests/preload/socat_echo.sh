@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # A forking server from Debian, unmodified: socat accepts on 127.0.0.1 and forks a child per
 # connection that echoes through a pipe (socat's PIPE address); 20 socat clients at once each
 # send a different amount and get it back. Prints what each got: its size, and whether it is

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Runs a command in a network and mount namespace of its own, where /etc/resolv.conf names
 # 127.0.0.1 and slow_dns.py answers on port 53 there (glibc's resolver knows no other port),
 # so a program's lookups go to the slow server natively and under the shim alike.

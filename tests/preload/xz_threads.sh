@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # A compressor's worker threads, from Debian, unmodified: xz -T3 compresses 5 MB of text in
 # 512 KiB blocks, a block per worker thread at a time. Prints the digest of what it wrote
 # (the same in green mode: the workers take turns instead of running side by side) and

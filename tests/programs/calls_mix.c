@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The calls the other programs leave out, each waiting on work another thread does:
  * epoll_wait and epoll_pwait (a thread's own event loop), ppoll, accept4 with its flags,

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # greenrun --check: runs a program natively and under greenrun --check and checks that
 #  - both runs succeed with the same transcript (THREADS lines aside), the native one with
 #    nothing on stderr;

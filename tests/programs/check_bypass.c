@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * greenrun --check (tests/programs/check.sh runs it natively and under greenrun --check).
  *   bypass  system calls made with the syscall instruction itself, as a static binary or a

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Runs a preload test program twice — natively, then under greenrun — and checks that
 #  - both runs succeed and print the same transcript (every line but THREADS and PORT),
 #  - the native run reports at least --native-min OS threads on some THREADS line (the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Threads that keep the CPU without ever calling a blocking function. Natively the kernel
  * preempts them; under greenrun the shim must (its time slice and timer signal), or each case

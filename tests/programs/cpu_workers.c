@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Threads that exist for CPU parallelism: four workers hash disjoint ranges with no
  * blocking call at all, the main thread combines their results. In green mode they run one

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * N threads resolve n<i>.test with getaddrinfo at once, against a DNS server that answers
  * each question after a delay (tests/preload/slow_dns.py): the lookups overlap, so they

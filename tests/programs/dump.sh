@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # greenrun's reports on a plain program (tests/programs/dump_threads.c): a dump on
 # --dump-signal, the deadlock report, and --stats at exit. Each greps what the report must say.
 #

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Threads for greenrun's reports (tests/programs/dump.sh), parked where a dump must find
  * them.

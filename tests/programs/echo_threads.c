@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * A thread-per-connection echo server and its client, plain blocking POSIX code.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Process exit with threads still alive: main returns (or calls exit) while other threads
  * are blocked in read, sleep or a condition wait; the process ends with main's status at

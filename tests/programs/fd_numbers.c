@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The runtime's own fds never show: after a sleep, a thread and a name lookup (the argument;
  * "localhost" by default) the program's first open() gets fd 3, as without the shim, and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * File locks that wait, between threads of one process and against a child process:
  *   flock   two threads with open()s of their own contend for flock(LOCK_EX); LOCK_SH is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fork keeps the forking thread's identity in the child: its pthread_getspecific values, its
  * pthread_t and its name, from the main thread and from another thread alike. A thread the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fork and the wait family: children that run threads of their own and exit with a status,
  * a blocking waitpid, wait, waitid, WNOHANG before the child ends, ECHILD at the end; a

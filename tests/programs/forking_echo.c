@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * A forking echo server: one child process per connection (socat's fork option, inetd), the
  * parent reaping them from a SIGCHLD handler with waitpid(WNOHANG) while it accepts. Each

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * A futex mutex and condition variable as Rust's std builds them, in C with
  * syscall(SYS_futex): threads incrementing a counter under the mutex (yielding inside it, so

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Calls no shim can see, made while another thread waits to run: under greenrun each one
  * blocks the only OS thread for 2.5 s, and the watchdog must say so (watchdog.sh checks its

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * A load client for the HTTP tests: N threads each open a connection to 127.0.0.1:PORT;
  * once all are connected they send "GET /rI HTTP/1.0" together and read the answers. While

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * POSIX message queues and FIFO opens between threads:
  *   mq    a ping-pong between two threads over two queues (mq_receive waits), a sender that

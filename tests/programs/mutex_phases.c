@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Mutexes at the edges of a program's life: locked in a constructor (before main) and
  * unlocked in main after threads exist, locked in main before its first pthread_create and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * One mutex shared by the program's threads and threads it never created: glibc runs each
  * expiry of a SIGEV_THREAD timer on an OS thread of its own (made without the pthread_create

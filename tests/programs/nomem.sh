@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The shim and the runtime out of memory: runs PROGRAM under greenrun with its 1st, 2nd, 3rd...
 # allocation failing (GREEN_FAULT_ALLOC=n, src/alloc.h) until a run meets no failure. Each
 # run must end as the program ends when it runs to completion (status 0), whatever it printed

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # One allocation site of the shim out of memory: runs COMMAND (greenrun and its program) once
 # as it is, then with the first allocation made in function FN failing (GREEN_FAULT_ALLOC=FN,
 # src/alloc.h). The failing run must reach FN, end with status 0 and nothing on stderr but

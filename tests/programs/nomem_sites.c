@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The shim's allocation sites that nomem_threads does not reach, one scenario each, for
  * nomem_site.sh, which fails one allocation by its function (GREEN_FAULT_ALLOC=fn) and checks

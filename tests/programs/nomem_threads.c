@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Threads that use the calls the shim allocates for, each failure printed and survived:
  * tests/programs/nomem.sh runs it under greenrun with each allocation of the shim and the
  * runtime failing in turn (GREEN_FAULT_ALLOC=n). Threads that could not start are counted;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * A program's own event loop: fds it made non-blocking (fcntl O_NONBLOCK, ioctl FIONBIO,
  * SOCK_NONBLOCK, pipe2 O_NONBLOCK) keep failing with EAGAIN at once, and poll waits with

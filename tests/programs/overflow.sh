@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Stack overflow reports under greenrun (overflow_thread.c). Natively the overflow kills the
 # process with SIGSEGV; under greenrun it dies of SIGABRT after one report that names the green
 # thread, its stack's size (RLIMIT_STACK's, pthread's default) and the recursion. A NULL

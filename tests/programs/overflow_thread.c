@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * A thread whose stack overflows, or that dereferences NULL. Fails natively too (SIGSEGV):
  * overflow.sh checks how each run ends and what greenrun reports.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * What the shim leaves to libc: calls a library constructor makes before main() (a mutex, a
  * pipe, a thread created and joined, a sleep), and an atexit handler and a destructor after

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Producers and consumers over a bounded queue, two ways:
  *   prodcons cond   a pthread mutex and two condition variables (one timed on

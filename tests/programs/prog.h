@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Helpers shared by the preload test programs: plain POSIX programs that never include
  * green.h. They run natively and under greenrun (tests/programs/compare.sh), print a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * A pty between threads of one process: one thread writes 1 MiB into the slave side (raw
  * mode) with write(2), then 300 KB with fprintf, far more than the pty holds, while another

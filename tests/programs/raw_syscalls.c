@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Blocking calls made through syscall() by number: SYS_read and SYS_write between two
  * threads over a pipe; SYS_nanosleep, SYS_clock_nanosleep (relative, absolute), SYS_poll,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * SO_RCVTIMEO and SO_SNDTIMEO on blocking sockets: a receive with nothing to read fails with
  * EAGAIN once the timeout passes; a send into a full buffer returns the part it sent, then

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Errors and partial transfers, call for call, the same natively and under the shim. From a
  * second thread (so that every call is a green one under the shim): bad fds, bad buffers, bad

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * select and pselect leave the caller's fd sets alone when they fail: a select that a signal
  * interrupts (EINTR) can be retried with the same sets, and gets the data another thread

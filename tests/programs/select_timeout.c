@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * select and pselect: a timeout with nothing ready (the timeval is left at zero, as Linux
  * does), readiness another thread causes, write readiness, a bad fd (EBADF), and a sleep

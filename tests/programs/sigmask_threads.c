@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Each thread has its own signal mask. The main thread blocks SIGUSR1 and SIGUSR2; thread A
  * inherits that, thread B unblocks SIGUSR1. A SIGUSR1 sent to the process while A and B

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Signals and blocking calls: a handler without SA_RESTART interrupts a read (EINTR), one
  * with SA_RESTART lets it go on; sleeps and poll end with EINTR either way (nanosleep says

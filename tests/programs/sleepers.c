@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * N threads sleep S seconds at once, each through another of sleep, usleep, nanosleep and
  * clock_nanosleep (relative and absolute): about S seconds of wall time in all ("TOOK s",

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * sendfile, splice, tee and vmsplice between threads of one process: 64 MiB from a file
  * through a socketpair, TCP loopback and a pipe with sendfile (one call each: a blocking

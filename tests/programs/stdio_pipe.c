@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * stdio output to a pipe that another thread of the same process reads slowly: fprintf,
  * fputs, fwrite (one block far larger than the pipe), fputc/putc and fflush on a fully

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * stdio on sockets and pipes between threads of one process: lines through fdopen'd
  * socketpair streams (fprintf + fflush one way, fgets the other, a line longer than stdio's

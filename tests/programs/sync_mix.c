@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The other pthread objects between threads: recursive and error-checking mutexes (static
  * initialisers and attributes), rwlocks, a barrier, pthread_once, keys with destructors (and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * SysV IPC waits between threads:
  *   msg  a message queue ping-pong between two threads (msgrcv waits), a sender that waits

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The watchdog's report: a program blocked in a call the shim cannot see, while another thread
 # waits to run, must print natively nothing on stderr and under greenrun one report within
 # 2 s that names the call; stdout must be the same both ways.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * churn: the load driver of scripts/soak. It drives one server on 127.0.0.1 through
  * connect/close cycles, resets and held connections, and measures the server process (fds,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * spawn_join: the library part of scripts/soak. Spawns and joins N greenlets (default
  * 1,000,000) in batches, in turn ones that return at once, ones that yield first, ones that
