@@ -16,14 +16,17 @@
 struct green__real green__real;
 int green__real_resolved;
 
-/* The shim needs libc's function to pass the call on: without it there is nothing sane to
- * do (a glibc older than the one the shim was built for); say which one is missing. */
-static void missing(const char *name) {
+/* The shim needs libc's function to pass the call on (a glibc older than the one the shim
+ * was built for lacks some): the process ends at once, saying which one is missing, rather
+ * than call through a NULL pointer later. */
+__attribute__((noreturn)) static void missing(const char *name) {
   static const char msg[] = "libgreen-preload: libc has no ";
-  if (syscall(SYS_write, 2, msg, sizeof msg - 1) < 0 ||
-      syscall(SYS_write, 2, name, __builtin_strlen(name)) < 0 ||
-      syscall(SYS_write, 2, "\n", 1) < 0)
-    return;
+  static const char end[] = ": this glibc is too old for the shim\n";
+  if (syscall(SYS_write, 2, msg, sizeof msg - 1) >= 0 &&
+      syscall(SYS_write, 2, name, __builtin_strlen(name)) >= 0)
+    syscall(SYS_write, 2, end, sizeof end - 1);
+  syscall(SYS_exit_group, 127);
+  __builtin_unreachable();
 }
 
 /* Concurrent first calls may resolve twice; every store writes the same value. The shim's
