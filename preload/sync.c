@@ -187,19 +187,41 @@ GREEN__SHIM_EXPORT int pthread_setspecific(pthread_key_t key, const void *value)
 
 enum { ONCE_IN_PROGRESS = 1, ONCE_DONE = 2 }; /* glibc's values: a done control reads done */
 
+/* Green threads parked until another one's init of their control (their wait_on) returns. */
+static green__list_t once_waiters = {&once_waiters, &once_waiters};
+
+/* Wait while another green thread runs once's init (it may park in it). A thread that cannot
+ * park (in a signal handler) looks again every millisecond. */
+static void once_wait(pthread_once_t *once) {
+  while (__atomic_load_n(once, __ATOMIC_ACQUIRE) == ONCE_IN_PROGRESS) {
+    struct green__hub *h = green__shim_hub();
+    if (!h) {
+      green_sleep(0.001);
+      continue;
+    }
+    green__list_push_back(&once_waiters, &h->current->wait_link);
+    green__park(h, GREEN_WAIT_FUTEX, once, INFINITY, 0);
+  }
+}
+
+static void once_wake(struct green__hub *h, pthread_once_t *once) {
+  green__list_t *n, *next;
+  for (n = once_waiters.next; n != &once_waiters; n = next) {
+    green_t *g = green__container_of(n, green_t, wait_link);
+    next = n->next;
+    if (g->wait_on == once) green__wake(h, g, 0);
+  }
+}
+
 GREEN__SHIM_EXPORT int pthread_once(pthread_once_t *once, void (*init)(void)) {
-  int state;
   green__real_ready();
   if (!green__shim_green_mode()) return green__real.pthread_once(once, init);
-  for (;;) {
-    state = __atomic_load_n(once, __ATOMIC_ACQUIRE);
-    if (state == ONCE_DONE) return 0;
-    if (state == 0) break;
-    green_sleep(0.001); /* another green thread runs init and is parked in it */
-  }
+  once_wait(once);
+  if (__atomic_load_n(once, __ATOMIC_ACQUIRE) == ONCE_DONE) return 0;
   __atomic_store_n(once, ONCE_IN_PROGRESS, __ATOMIC_RELAXED);
   init();
   __atomic_store_n(once, ONCE_DONE, __ATOMIC_RELEASE);
+  if (green__shim_tls.hub) once_wake(green__shim_tls.hub, once);
   return 0;
 }
 
