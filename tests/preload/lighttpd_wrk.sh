@@ -48,4 +48,9 @@ kill "$spid"
 status=0
 wait "$spid" || status=$?
 spid=""
-echo "lighttpd: ended by SIGTERM: $([ "$status" = 0 ] && echo yes || echo "no ($status)")"
+# lighttpd 1.4.69 sometimes exits 1 after a clean SIGTERM shutdown, natively too: its log
+# saying it stopped is the sign.
+stopped=no
+if [ "$status" -le 1 ] && grep -q "server stopped by" "$w/error.log"; then stopped=yes; fi
+echo "lighttpd: ended by SIGTERM: $([ "$stopped" = yes ] && echo yes || echo "no ($status)")"
+[ "$stopped" = yes ] || { cat "$w/error.log" "$w/server.out" >&2; }
