@@ -200,7 +200,8 @@ static void once_wait(pthread_once_t *once) {
       continue;
     }
     green__list_push_back(&once_waiters, &h->current->wait_link);
-    green__park(h, GREEN_WAIT_FUTEX, once, INFINITY, 0);
+    if (green__park(h, GREEN_WAIT_FUTEX, once, INFINITY, 0) != 0)
+      green_sleep(0.001); /* nothing else can run (EDEADLK): look again, never spin */
   }
 }
 
