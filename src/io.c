@@ -40,8 +40,7 @@ static int learn_socket(int fd, green__fd_t *f) {
 }
 
 /* Whether r, what a socket call on fd gave, is the answer: not when the number names another
- * file now (ENOTSOCK; the flags are dropped). The hot path, one buffer read or written on
- * a socket, makes the call inline with this check. */
+ * file now (ENOTSOCK; the flags are dropped). */
 static int socket_answered(green__fd_t *f, ssize_t r) {
   if (r >= 0 || errno != ENOTSOCK) return 1;
   f->flags &= ~(GREEN__FD_SOCKET | GREEN__FD_EOR);
@@ -100,13 +99,8 @@ static ssize_t rw_nowait(int fd, green__fd_t *f, const struct iovec *v, int n, i
 
 static ssize_t try_input(int fd, green__fd_t *f, const green__input_t *in) {
   struct iovec one = {in->buf, in->len};
-  ssize_t r;
   switch (in->op) {
-  case GREEN__IN_READ:
-    if ((f->flags & GREEN__FD_SOCKET) && in->len &&
-        socket_answered(f, r = recvfrom(fd, in->buf, in->len, MSG_DONTWAIT, NULL, NULL)))
-      return r;
-    return rw_nowait(fd, f, &one, 1, 1);
+  case GREEN__IN_READ: return rw_nowait(fd, f, &one, 1, 1);
   case GREEN__IN_READV: return rw_nowait(fd, f, in->iov, in->iovcnt, 1);
   case GREEN__IN_RECVFROM:
     return recvfrom(fd, in->buf, in->len, in->flags | MSG_DONTWAIT, in->addr, in->addrlen);
@@ -190,15 +184,7 @@ static ssize_t try_output(int fd, green__fd_t *f, struct msghdr *m, pending_t *p
                           int sock) {
   m->msg_iov = p->head.iov_len ? &p->head : (struct iovec *)p->rest;
   m->msg_iovlen = p->head.iov_len ? 1 : p->nrest;
-  if (!sock) {
-    const struct iovec *v = m->msg_iov;
-    int eor = (f->flags & GREEN__FD_EOR) ? MSG_EOR : 0;
-    ssize_t r;
-    if ((f->flags & GREEN__FD_SOCKET) && m->msg_iovlen == 1 &&
-        socket_answered(f, r = sendto(fd, v->iov_base, v->iov_len, MSG_DONTWAIT | eor, NULL, 0)))
-      return r;
-    return rw_nowait(fd, f, v, (int)m->msg_iovlen, 0);
-  }
+  if (!sock) return rw_nowait(fd, f, m->msg_iov, (int)m->msg_iovlen, 0);
   flags |= MSG_DONTWAIT;
   if (m->msg_iovlen == 1 && !m->msg_control) {
     const struct iovec *v = m->msg_iov;
