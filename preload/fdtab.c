@@ -25,10 +25,12 @@ enum { CHUNK_SHIFT = 10, CHUNK = 1 << CHUNK_SHIFT, NCHUNKS = 1024 }; /* up to 1,
 
 static green__shim_fd_t *chunks[NCHUNKS];
 
+int green__shim_fd_fits(int fd) { return fd >= 0 && ((size_t)fd >> CHUNK_SHIFT) < NCHUNKS; }
+
 static green__shim_fd_t *entry(int fd) {
   size_t idx = (size_t)fd >> CHUNK_SHIFT;
   green__shim_fd_t *c, *fresh = NULL;
-  if (fd < 0 || idx >= NCHUNKS) return NULL;
+  if (!green__shim_fd_fits(fd)) return NULL;
   c = __atomic_load_n(&chunks[idx], __ATOMIC_ACQUIRE);
   if (green__unlikely(!c)) {
     if (!(fresh = calloc(CHUNK, sizeof *fresh))) return NULL;

@@ -43,6 +43,9 @@ typedef struct green__shim_fd {
  * NULL for a negative or huge fd or when out of memory (the call then passes through). */
 green__shim_fd_t *green__shim_fd(int fd);
 
+/* Whether the table has a place for fd: for such an fd, a NULL entry means out of memory. */
+int green__shim_fd_fits(int fd);
+
 static inline int green__shim_fd_kind(const green__shim_fd_t *p) {
   return (int)(__atomic_load_n(&p->info, __ATOMIC_RELAXED) & GREEN__FDI_KIND);
 }

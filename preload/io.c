@@ -310,27 +310,16 @@ static ssize_t io_untracked(struct green__hub *h, int fd, const green__io_t *io)
   return green__shim_io_real(fd, io);
 }
 
-/* fd's entry in the shim's table; *no_memory when it could not be had for want of memory. */
-static green__shim_fd_t *entry_of(int fd, int *no_memory) {
-  int saved = errno;
-  green__shim_fd_t *p;
-  errno = 0;
-  p = green__shim_fd(fd);
-  *no_memory = !p && errno == ENOMEM;
-  errno = saved;
-  return p;
-}
-
 ssize_t green__shim_io(int fd, green__io_t *io) {
   struct green__hub *h;
   green__shim_fd_t *p;
   green__fd_t *f;
-  int err, no_memory;
+  int err;
   green__real_ready();
   if (!(h = green__shim_hub()) || (io->flags & MSG_DONTWAIT) || answered_at_once(io))
     return green__shim_io_real(fd, io);
-  if (!(p = entry_of(fd, &no_memory)))
-    return no_memory ? io_untracked(h, fd, io) : green__shim_io_real(fd, io);
+  if (!(p = green__shim_fd(fd)))
+    return green__shim_fd_fits(fd) ? io_untracked(h, fd, io) : green__shim_io_real(fd, io);
   if (!green__shim_fd_green(p)) return green__shim_io_real(fd, io);
   if (!kind_is_socket(green__shim_fd_kind(p)) && io->op != GREEN__OP_READ &&
       io->op != GREEN__OP_READV && io->op != GREEN__OP_WRITE && io->op != GREEN__OP_WRITEV)
