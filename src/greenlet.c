@@ -315,12 +315,18 @@ int green_joinall(green_t **gs, size_t n, double timeout) {
   return 0;
 }
 
-int green_detach(green_t *handle) {
-  struct green__hub *h = green__hub_get();
+green_t *green__greenlet_here(green_t *handle, struct green__hub **hp) {
   green_t *g;
   int r;
-  if (!h) return -1;
-  if (!(g = green__greenlet_find(h, handle, &r))) return green__fail(r);
+  if (!(*hp = green__hub_get())) return NULL;
+  if (!(g = green__greenlet_find(*hp, handle, &r))) errno = -r;
+  return g;
+}
+
+int green_detach(green_t *handle) {
+  struct green__hub *h;
+  green_t *g = green__greenlet_here(handle, &h);
+  if (!g) return -1;
   if (!green__greenlet_joinable(h, g)) return green__fail(-EINVAL);
   if (g->state == GREEN_DEAD) green__greenlet_release(h, g);
   else g->flags |= GREEN__DETACHED;
@@ -354,11 +360,9 @@ void green__greenlet_kill(struct green__hub *h, green_t *g) {
 }
 
 int green_kill(green_t *handle) {
-  struct green__hub *h = green__hub_get();
-  green_t *g;
-  int r;
-  if (!h) return -1;
-  if (!(g = green__greenlet_find(h, handle, &r))) return green__fail(r);
+  struct green__hub *h;
+  green_t *g = green__greenlet_here(handle, &h);
+  if (!g) return -1;
   if (g == &h->hub) return green__fail(-EINVAL);
   green__greenlet_kill(h, g);
   return 0;
@@ -378,22 +382,13 @@ green_t *green_current(void) {
 }
 
 unsigned long long green_id(green_t *handle) {
-  struct green__hub *h = green__hub_get();
-  green_t *g;
-  int r;
-  if (!h) return 0;
-  if (!(g = green__greenlet_find(h, handle, &r))) {
-    green__fail(r);
-    return 0;
-  }
-  return g->id;
+  struct green__hub *h;
+  green_t *g = green__greenlet_here(handle, &h);
+  return g ? g->id : 0;
 }
 
 int green_state(green_t *handle) {
-  struct green__hub *h = green__hub_get();
-  green_t *g;
-  int r;
-  if (!h) return -1;
-  if (!(g = green__greenlet_find(h, handle, &r))) return green__fail(r);
-  return g->state;
+  struct green__hub *h;
+  green_t *g = green__greenlet_here(handle, &h);
+  return g ? g->state : -1;
 }

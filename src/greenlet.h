@@ -138,6 +138,11 @@ static inline green_t *green__greenlet_make_handle(uint64_t id, uint32_t slot) {
  * handles, and every handle that names no live greenlet. */
 green_t *green__greenlet_find_slow(struct green__hub *h, green_t *handle, int *err);
 
+/* For the public calls on one handle: the calling thread's hub in *hp and the record the
+ * handle names there, or NULL with errno set (ENOMEM without a hub; EINVAL or ESRCH as
+ * green__greenlet_find says). */
+green_t *green__greenlet_here(green_t *handle, struct green__hub **hp);
+
 /* End g as green_kill does (g a live record of the current hub, not its hub greenlet). */
 void green__greenlet_kill(struct green__hub *h, green_t *g);
 

@@ -141,12 +141,10 @@ void green__local_forget(green_t *g) {
 /* ---- names ---------------------------------------------------------------------------- */
 
 int green_set_name(green_t *handle, const char *name) {
-  struct green__hub *h = green__hub_get();
-  green_t *g;
+  struct green__hub *h;
+  green_t *g = green__greenlet_here(handle, &h);
   size_t n;
-  int r;
-  if (!h) return -1;
-  if (!(g = green__greenlet_find(h, handle, &r))) return green__fail(r);
+  if (!g) return -1;
   n = name ? strnlen(name, GREEN_NAME_MAX - 1) : 0;
   memcpy(g->name, name ? name : "", n);
   g->name[n] = '\0';
@@ -154,13 +152,7 @@ int green_set_name(green_t *handle, const char *name) {
 }
 
 const char *green_name(green_t *handle) {
-  struct green__hub *h = green__hub_get();
-  green_t *g;
-  int r;
-  if (!h) return NULL;
-  if (!(g = green__greenlet_find(h, handle, &r))) {
-    errno = -r;
-    return NULL;
-  }
-  return g->name;
+  struct green__hub *h;
+  green_t *g = green__greenlet_here(handle, &h);
+  return g ? g->name : NULL;
 }
