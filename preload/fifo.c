@@ -50,7 +50,7 @@ static int blocking(int fd) {
     return fd;
   int e = errno;
   green__real.close(fd);
-  return green__shim_fail(e);
+  return green__fail(-e);
 }
 
 /* Whether a writer opened the reader fd's FIFO since fd was opened (see the top). */

@@ -215,7 +215,7 @@ static long kernel_wait(const long a[6]) {
 static double wait_until(const struct timespec *ts, int absolute, clockid_t clock) {
   double s;
   if (!ts) return INFINITY;
-  if ((s = green__shim_ts_seconds(ts)) < 0) return NAN;
+  if ((s = green__ts_checked(ts)) < 0) return NAN;
   if (absolute) s = green__ts_left(clock, ts);
   return green_now() + s;
 }
@@ -270,9 +270,9 @@ static long futex_wait(const long a[6], int cmd) {
   long r;
   if (!h || !addr || ((uintptr_t)addr & 3) || !bitset) return kernel_wait(a);
   if (isnan(at = wait_until((const struct timespec *)a[3], cmd == FUTEX_WAIT_BITSET, clock)))
-    return green__shim_fail(EINVAL);
+    return green__fail(-EINVAL);
   r = wait_green(h, addr, (uint32_t)a[2], at, bitset, !(a[1] & FUTEX_PRIVATE_FLAG));
-  return r < 0 ? green__shim_fail((int)-r) : 0;
+  return r < 0 ? green__fail((int)r) : 0;
 }
 
 /* ---- waking ----------------------------------------------------------------------------- */
@@ -321,7 +321,7 @@ static long futex_requeue(const long a[6], int cmd) {
     return r;
   }
   if (cmd == FUTEX_CMP_REQUEUE && __atomic_load_n(addr, __ATOMIC_SEQ_CST) != (uint32_t)a[5])
-    return green__shim_fail(EAGAIN);
+    return green__fail(-EAGAIN);
   n = requeue_green(h, addr, nwake, nreq, addr2);
   if (n >= (long)nwake + nreq || !kernel_may_wait((int)a[1])) return n;
   gw = n < nwake ? n : nwake;
@@ -373,7 +373,7 @@ static long futex_wake_op(const long a[6]) {
     }
     return r;
   }
-  if ((e = wake_op_apply(addr2, (uint32_t)a[5], &hit)) < 0) return green__shim_fail(-e);
+  if ((e = wake_op_apply(addr2, (uint32_t)a[5], &hit)) < 0) return green__fail(e);
   r = wake(h, (int)a[1], addr, (int)a[2], ALL_BITS);
   if (r < 0 || !hit) return r;
   r2 = wake(h, (int)a[1], addr2, (int)a[3], ALL_BITS);

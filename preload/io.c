@@ -41,7 +41,7 @@ ssize_t green__shim_io_real(int fd, const green__io_t *io) {
     return green__real.sendto(fd, io->buf, io->len, io->flags, io->addr, io->addrlen_in);
   case GREEN__OP_SENDMSG: return green__real.sendmsg(fd, io->msg, io->flags);
   }
-  return green__shim_fail(EINVAL);
+  return green__fail(-EINVAL);
 }
 
 /* ---- what is left to move: the rest of a partly done buffer, then whole ones ------------ */
@@ -110,7 +110,7 @@ static ssize_t try_polled(int fd, const green__io_t *io, struct iovec *v, size_t
   struct pollfd pfd = {fd, (short)(is_input(io->op) ? POLLIN : POLLOUT), 0};
   int r = green__real.poll(&pfd, 1, 0);
   if (r < 0) return -1;
-  if (r == 0) return green__shim_fail(EAGAIN);
+  if (r == 0) return green__fail(-EAGAIN);
   return is_input(io->op) ? green__real.readv(fd, v, (int)n) : green__real.writev(fd, v, (int)n);
 }
 
@@ -128,7 +128,7 @@ static ssize_t try_tty(int fd, green__shim_fd_t *p, const green__io_t *io, struc
   ssize_t r;
   if (is_input(io->op) || (__atomic_load_n(&p->info, __ATOMIC_RELAXED) & GREEN__FDI_NOWAIT_BAD))
     return try_polled(fd, io, v, n);
-  if ((r = green__real.poll(&pfd, 1, 0)) <= 0) return r < 0 ? -1 : green__shim_fail(EAGAIN);
+  if ((r = green__real.poll(&pfd, 1, 0)) <= 0) return r < 0 ? -1 : green__fail(-EAGAIN);
   snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
   if ((twin = green__real.open(path, O_WRONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0)) < 0) {
     __atomic_or_fetch(&p->info, GREEN__FDI_NOWAIT_BAD, __ATOMIC_RELAXED);
@@ -231,7 +231,7 @@ static ssize_t input(struct green__hub *h, int fd, green__shim_fd_t *p, green__f
     }
     if ((r = wait_ready(h, fd, GREEN_READ, __atomic_load_n(&p->rcvtimeo, __ATOMIC_RELAXED), &at,
                         io->name)) < 0)
-      return got ? (ssize_t)got : green__shim_fail(-r);
+      return got ? (ssize_t)got : green__fail(r);
   }
 }
 
@@ -259,7 +259,7 @@ static ssize_t output(struct green__hub *h, int fd, green__shim_fd_t *p, green__
     }
     if ((r = wait_ready(h, fd, GREEN_WRITE, __atomic_load_n(&p->sndtimeo, __ATOMIC_RELAXED), &at,
                         io->name)) < 0)
-      return sent ? (ssize_t)sent : green__shim_fail(-r);
+      return sent ? (ssize_t)sent : green__fail(r);
   }
 }
 
@@ -303,7 +303,7 @@ static ssize_t io_untracked(struct green__hub *h, int fd, const green__io_t *io)
   int flags = green__real.fcntl(fd, F_GETFL, NULL), r;
   if (flags < 0 || (flags & O_NONBLOCK)) return green__shim_io_real(fd, io);
   while (green__real.poll(&want, 1, 0) == 0) {
-    if (green_now() >= deadline) return green__shim_fail(EAGAIN);
+    if (green_now() >= deadline) return green__fail(-EAGAIN);
     r = green__shim_retry_park(h, &step, deadline, GREEN__INTR_RESTART, 1, io->name);
     if (r < 0) return green__shim_retry_fail(h, r);
   }
@@ -439,9 +439,9 @@ static int recvmmsg_green(int fd, struct mmsghdr *vec, unsigned vlen, int flags,
   unsigned got = 0;
   int r;
   if (!(p = socket_call(fd, flags, &h, &f)) || !vec || vlen == 0 ||
-      (timeout && green__shim_ts_seconds(timeout) < 0))
+      (timeout && green__ts_checked(timeout) < 0))
     return green__real.recvmmsg(fd, vec, vlen, flags, timeout);
-  if (timeout) end = green_now() + green__shim_ts_seconds(timeout);
+  if (timeout) end = green_now() + green__ts_checked(timeout);
   for (;;) {
     r = green__real.recvmmsg(fd, vec + got, vlen - got, flags | MSG_DONTWAIT, NULL);
     if (r > 0) {
@@ -458,7 +458,7 @@ static int recvmmsg_green(int fd, struct mmsghdr *vec, unsigned vlen, int flags,
     if (r < 0 && errno != EAGAIN) return got ? (int)got : -1;
     if ((r = wait_ready(h, fd, GREEN_READ, __atomic_load_n(&p->rcvtimeo, __ATOMIC_RELAXED), &at,
                         "recvmmsg")) < 0)
-      return got ? (int)got : green__shim_fail(-r);
+      return got ? (int)got : green__fail(r);
   }
 }
 
@@ -478,7 +478,7 @@ static int sendmmsg_green(int fd, struct mmsghdr *vec, unsigned vlen, int flags)
     if (r < 0 && (r = wait_ready(h, fd, GREEN_WRITE,
                                  __atomic_load_n(&p->sndtimeo, __ATOMIC_RELAXED), &at,
                                  "sendmmsg")) < 0)
-      return sent ? (int)sent : green__shim_fail(-r);
+      return sent ? (int)sent : green__fail(r);
   }
 }
 

@@ -35,7 +35,7 @@ GREEN__SHIM_EXPORT int msgsnd(int id, const void *msg, size_t size, int flags) {
   if ((flags & IPC_NOWAIT) || !(h = green__shim_hub()))
     return green__real.msgsnd(id, msg, size, flags);
   while (green__real.msgsnd(id, msg, size, flags | IPC_NOWAIT) < 0) {
-    if (errno != EAGAIN) return green__shim_fail(retry_error(errno, first));
+    if (errno != EAGAIN) return green__fail(-retry_error(errno, first));
     if ((r = green__shim_retry_park(h, &step, INFINITY, GREEN__INTR_ALWAYS, 1, "msgsnd")) < 0)
       return green__shim_retry_fail(h, r);
     first = 0;
@@ -53,7 +53,7 @@ GREEN__SHIM_EXPORT ssize_t msgrcv(int id, void *msg, size_t size, long type, int
   if ((flags & (IPC_NOWAIT | MSG_COPY)) || !(h = green__shim_hub()))
     return green__real.msgrcv(id, msg, size, type, flags);
   while ((n = green__real.msgrcv(id, msg, size, type, flags | IPC_NOWAIT)) < 0) {
-    if (errno != ENOMSG) return green__shim_fail(retry_error(errno, first));
+    if (errno != ENOMSG) return green__fail(-retry_error(errno, first));
     if ((r = green__shim_retry_park(h, &step, INFINITY, GREEN__INTR_ALWAYS, 1, "msgrcv")) < 0)
       return green__shim_retry_fail(h, r);
     first = 0;
@@ -105,11 +105,11 @@ static int semop_green(struct green__hub *h, int id, const struct sembuf *ops, s
     mine[i] = ops[i];
     mine[i].sem_flg |= IPC_NOWAIT;
   }
-  if (timeout && (s = green__shim_ts_seconds(timeout)) >= 0) at = green_now() + s;
+  if (timeout && (s = green__ts_checked(timeout)) >= 0) at = green_now() + s;
   while (green__real.semtimedop(id, mine, n, timeout) < 0) {
-    if (errno != EAGAIN) return green__shim_fail(retry_error(errno, first));
-    if (mixed && stopped_at_nowait(id, ops, n) == 1) return green__shim_fail(EAGAIN);
-    if (green_now() >= at) return green__shim_fail(EAGAIN);
+    if (errno != EAGAIN) return green__fail(-retry_error(errno, first));
+    if (mixed && stopped_at_nowait(id, ops, n) == 1) return green__fail(-EAGAIN);
+    if (green_now() >= at) return green__fail(-EAGAIN);
     /* glibc's semop is no cancellation point */
     if ((r = green__shim_retry_park(h, &step, at, GREEN__INTR_ALWAYS, 0, "semop")) < 0)
       return green__shim_retry_fail(h, r);
@@ -130,7 +130,7 @@ GREEN__SHIM_EXPORT int semtimedop(int id, struct sembuf *ops, size_t n,
     return r;
   }
   if (n > SOPS_ON_STACK && !(mine = malloc(n * sizeof *mine)))
-    return green__shim_fail(ENOMEM); /* semop's own error: libc's wait would block the hub */
+    return green__fail(-ENOMEM); /* semop's own error: libc's wait would block the hub */
   r = semop_green(h, id, ops, n, mine, timeout);
   if (mine != stack) free(mine);
   return r;
@@ -168,13 +168,13 @@ static ssize_t mq_call(const mq_call_t *c, const struct timespec *abs, const cha
   ssize_t n;
   int r, saved = errno;
   green__real_ready();
-  if (!(h = green__shim_hub()) || (abs && green__shim_ts_seconds(abs) < 0)) return mq_try(c, abs);
+  if (!(h = green__shim_hub()) || (abs && green__ts_checked(abs) < 0)) return mq_try(c, abs);
   if (abs) at = green_now() + green__ts_left(CLOCK_REALTIME, abs);
   while ((n = mq_try(c, &already_past)) < 0) {
     if (errno != ETIMEDOUT || green_now() >= at) return -1; /* EAGAIN: a non-blocking queue */
     r = green__shim_wait_fd(h, c->q, c->send ? GREEN_WRITE : GREEN_READ, at,
                             GREEN__INTR_RESTART, call);
-    if (r < 0) return green__shim_fail(r == -ETIMEDOUT ? ETIMEDOUT : -r);
+    if (r < 0) return green__fail(r);
   }
   return green__shim_done(n, saved);
 }

@@ -124,7 +124,7 @@ static int lock_green(struct green__hub *h, int (*try)(const lock_call_t *), con
   for (;;) {
     if (try(c) == 0) return (int)green__shim_done(0, saved);
     if (!is_taken(errno)) return -1;
-    if (deadlocks(c)) return green__shim_fail(EDEADLK);
+    if (deadlocks(c)) return green__fail(-EDEADLK);
     if ((r = green__shim_retry_park(h, &step, INFINITY, GREEN__INTR_RESTART, c->cancel_point,
                                     call)) < 0)
       return green__shim_retry_fail(h, r);

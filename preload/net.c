@@ -82,7 +82,7 @@ static int listening(int fd) {
 static int ready_now(int fd, short events) {
   struct pollfd pfd = {fd, events, 0};
   int r = green__real.poll(&pfd, 1, 0);
-  if (r > 0 && (pfd.revents & POLLNVAL)) return green__shim_fail(EBADF);
+  if (r > 0 && (pfd.revents & POLLNVAL)) return green__fail(-EBADF);
   return r;
 }
 
@@ -105,7 +105,7 @@ GREEN__SHIM_EXPORT int accept4(int fd, __SOCKADDR_ARG addr, socklen_t *restrict 
       if (isnan(at)) at = timeo > 0 ? green_now() + (double)timeo * 1e-6 : INFINITY;
       r = green__shim_wait_fd(h, fd, GREEN_READ, at,
                               timeo > 0 ? GREEN__INTR_ALWAYS : GREEN__INTR_RESTART, "accept");
-      if (r < 0) return green__shim_fail(r == -ETIMEDOUT ? EAGAIN : -r);
+      if (r < 0) return green__fail(r == -ETIMEDOUT ? -EAGAIN : r);
     }
   if (c >= 0)
     green__shim_fd_born(c, GREEN__KIND_STREAM | (flags & SOCK_NONBLOCK ? GREEN__FDI_NONBLOCK : 0),
@@ -131,14 +131,14 @@ static int connect_green(struct green__hub *h, green__shim_fd_t *p, int fd,
     e = errno;
     green__real.fcntl(fd, F_SETFL, (void *)(intptr_t)fl);
     if (r == 0) return 0;
-    if (e != EINPROGRESS && e != EAGAIN) return green__shim_fail(e); /* EAGAIN: full AF_UNIX backlog */
+    if (e != EINPROGRESS && e != EAGAIN) return green__fail(-e); /* EAGAIN: full AF_UNIX backlog */
     r = green__shim_wait_fd(h, fd, GREEN_WRITE, at,
                             timeo > 0 ? GREEN__INTR_ALWAYS : GREEN__INTR_RESTART, "connect");
-    if (r == -ETIMEDOUT) return green__shim_fail(EINPROGRESS); /* as Linux's SO_SNDTIMEO */
-    if (r < 0) return green__shim_fail(-r);
+    if (r == -ETIMEDOUT) return green__fail(-EINPROGRESS); /* as Linux's SO_SNDTIMEO */
+    if (r < 0) return green__fail(r);
     if (e == EINPROGRESS) {
       if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &errlen) < 0) return -1;
-      return err ? green__shim_fail(err) : 0;
+      return err ? green__fail(-err) : 0;
     }
   }
 }
@@ -175,7 +175,7 @@ GREEN__SHIM_EXPORT int setsockopt(int fd, int level, int opt, const void *val, s
 GREEN__SHIM_EXPORT int close(int fd) {
   green__real_ready();
   if (green__unlikely(green__ownfd_is(fd))) {
-    if (green__shim_ownfd_refused(fd)) return green__shim_fail(EBADF);
+    if (green__shim_ownfd_refused(fd)) return green__fail(-EBADF);
     green__ownfd_forget(fd); /* libev closing its loop's fds */
   }
   retire(fd);
@@ -230,7 +230,7 @@ GREEN__SHIM_EXPORT int dup(int fd) {
 GREEN__SHIM_EXPORT int dup3(int fd, int to, int flags) {
   int r;
   green__real_ready();
-  if (green__shim_ownfd_refused(to)) return green__shim_fail(EBADF);
+  if (green__shim_ownfd_refused(to)) return green__fail(-EBADF);
   if ((r = green__real.dup3(fd, to, flags)) >= 0) {
     retire(to);
     green__shim_fd_dup(fd, to);
@@ -241,7 +241,7 @@ GREEN__SHIM_EXPORT int dup3(int fd, int to, int flags) {
 GREEN__SHIM_EXPORT int dup2(int fd, int to) {
   int r;
   green__real_ready();
-  if (green__shim_ownfd_refused(to)) return green__shim_fail(EBADF);
+  if (green__shim_ownfd_refused(to)) return green__fail(-EBADF);
   if ((r = green__real.dup2(fd, to)) >= 0 && fd != to) {
     retire(to);
     green__shim_fd_dup(fd, to);

@@ -89,7 +89,7 @@ static double at_ms(int ms) { return ms < 0 ? INFINITY : green_now() + ms * 1e-3
 static double at_ts(const struct timespec *ts) {
   double s;
   if (!ts) return INFINITY;
-  if ((s = green__shim_ts_seconds(ts)) < 0) return NAN;
+  if ((s = green__ts_checked(ts)) < 0) return NAN;
   return green_now() + s;
 }
 
@@ -110,14 +110,14 @@ static int poll_park(struct green__hub *h, struct pollfd *fds, nfds_t n, double 
     if (fds[i].fd >= 0) r = waitset_add(&ws, fds[i].fd, poll_events(fds[i].events));
   if (r < 0) {
     waitset_free(&ws);
-    return green__shim_fail(ENOMEM);
+    return green__fail(-ENOMEM);
   }
   for (;;) {
     r = waitset_park(h, &ws, at, mask, call);
     ready = green__real.poll(fds, n, 0);
     if (ready != 0 || r == GREEN__TIMER) break;
     if (r < 0) {
-      ready = green__shim_fail(-r);
+      ready = green__fail(r);
       break;
     }
   }
@@ -231,13 +231,13 @@ static int select_park(struct green__hub *h, fdsets_t *s, int nfds, double at,
   }
   if (r < 0) {
     waitset_free(&ws);
-    return green__shim_fail(ENOMEM);
+    return green__fail(-ENOMEM);
   }
   for (;;) {
     r = waitset_park(h, &ws, at, mask, call);
     if ((ready = select_now(s, nfds)) != 0 || r == GREEN__TIMER) break;
     if (r < 0) {
-      ready = green__shim_fail(-r);
+      ready = green__fail(r);
       break;
     }
   }
@@ -250,7 +250,7 @@ static int select_at(int nfds, fd_set *rd, fd_set *wr, fd_set *ex, double at,
   struct green__hub *h = green__shim_hub();
   fdsets_t s;
   int r, saved = errno;
-  if (fdsets_init(&s, nfds, rd, wr, ex) < 0) return green__shim_fail(ENOMEM);
+  if (fdsets_init(&s, nfds, rd, wr, ex) < 0) return green__fail(-ENOMEM);
   r = select_now(&s, nfds);
   if (r == 0 && h && at > green_now()) r = select_park(h, &s, nfds, at, mask, call);
   if (r == 0) select_clear(&s);
@@ -297,7 +297,7 @@ GREEN__SHIM_EXPORT int pselect(int nfds, fd_set *restrict rd, fd_set *restrict w
  * by now, so the rest is a plain sleep. */
 static int epoll_closed(struct green__hub *h, double at, const char *call, int saved) {
   int r = green__shim_sleep_until(h, at, call);
-  return r < 0 ? green__shim_fail(-r) : (int)green__shim_done(0, saved);
+  return r < 0 ? green__fail(r) : (int)green__shim_done(0, saved);
 }
 
 static int epoll_at(int ep, struct epoll_event *ev, int max, double at, const sigset_t *mask,
@@ -311,7 +311,7 @@ static int epoll_at(int ep, struct epoll_event *ev, int max, double at, const si
     if (w == -EBADF) return epoll_closed(h, at, call, saved);
     r = green__real.epoll_wait(ep, ev, max, 0);
     if (r != 0 || w == -ETIMEDOUT) break;
-    if (w < 0) return green__shim_fail(-w);
+    if (w < 0) return green__fail(w);
   }
   return (int)green__shim_done(r, saved);
 }

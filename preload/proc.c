@@ -83,7 +83,7 @@ static pid_t wait_green(struct green__hub *h, pid_t (*ask)(const wait_call_t *),
     if (got != 0) return (pid_t)green__shim_done(got, saved);
     if ((r = green__shim_chld_park(h, gen)) < 0) {
       if ((got = ask(c)) != 0) return (pid_t)green__shim_done(got, saved);
-      return green__shim_fail(-r);
+      return green__fail(r);
     }
   }
 }

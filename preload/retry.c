@@ -41,7 +41,7 @@ int green__shim_retry_park(struct green__hub *h, double *step, double deadline, 
 
 int green__shim_retry_fail(struct green__hub *h, int r) {
   if (r == -ECANCELED) green__shim_cancel_point(green__shim_self(h));
-  return green__shim_fail(-r);
+  return green__fail(r);
 }
 
 void green__shim_retry_kick(void) {

@@ -254,8 +254,3 @@ void green__shim_debug(const char *call, int fd) {
                              prog, (int)getpid(), call, g);
   if (n > 0) green__real.write(2, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
 }
-
-double green__shim_ts_seconds(const struct timespec *ts) {
-  if (ts->tv_sec < 0 || ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000L) return -1;
-  return green__ts_seconds(ts);
-}

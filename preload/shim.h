@@ -117,19 +117,10 @@ static inline long green__shim_done(long r, int saved) {
   extern __typeof__(name) green__hook_##name __attribute__((alias(#name), copy(name)))
 #endif
 
-/* errno = e; return -1. */
-static inline int green__shim_fail(int e) {
-  errno = e;
-  return -1;
-}
-
 /* fclose's first step (stdio_out.c): a green stream's buffered output, written green. */
 void green__shim_stdio_close(FILE *fp);
 
 /* In a forked child: forget the parent's hub handle (sync.c). */
 void green__shim_sync_after_fork(void);
-
-/* Seconds from a timespec; -1 for an invalid one (negative, or nanoseconds out of range). */
-double green__shim_ts_seconds(const struct timespec *ts);
 
 #endif

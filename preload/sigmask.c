@@ -117,5 +117,5 @@ GREEN__SHIM_EXPORT int sigprocmask(int how, const sigset_t *set, sigset_t *old) 
   int r;
   green__real_ready();
   if (!(h = mask_hub())) return green__real.sigprocmask(how, set, old);
-  return (r = change(h, how, set, old)) < 0 ? green__shim_fail(-r) : 0;
+  return (r = change(h, how, set, old)) < 0 ? green__fail(r) : 0;
 }

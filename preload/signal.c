@@ -269,7 +269,7 @@ GREEN__SHIM_EXPORT int pause(void) {
   if (!(h = green__shim_hub())) return green__real.pause();
   while (green__shim_park_masked(h, INFINITY, 1, NULL, "pause") != -EINTR) {
   }
-  return green__shim_fail(EINTR);
+  return green__fail(-EINTR);
 }
 
 GREEN__SHIM_EXPORT int sigsuspend(const sigset_t *mask) {
@@ -278,7 +278,7 @@ GREEN__SHIM_EXPORT int sigsuspend(const sigset_t *mask) {
   if (!(h = green__shim_hub())) return green__real.sigsuspend(mask);
   while (green__shim_park_masked(h, INFINITY, 1, mask, "sigsuspend") != -EINTR) {
   }
-  return green__shim_fail(EINTR);
+  return green__fail(-EINTR);
 }
 
 /* ---- sigwait and friends: a signalfd the greenlet parks on ------------------------------ */
@@ -334,11 +334,11 @@ GREEN__SHIM_EXPORT int sigtimedwait(const sigset_t *restrict set, siginfo_t *res
   double s = 0;
   int r;
   green__real_ready();
-  if (!(h = green__shim_hub()) || (ts && (s = green__shim_ts_seconds(ts)) < 0))
+  if (!(h = green__shim_hub()) || (ts && (s = green__ts_checked(ts)) < 0))
     return green__real.sigtimedwait(set, info, ts);
   r = take_signal(h, set, info, ts ? green_now() + s : INFINITY, GREEN__INTR_ALWAYS,
                   "sigtimedwait");
-  return r < 0 ? green__shim_fail(-r) : r;
+  return r < 0 ? green__fail(r) : r;
 }
 
 GREEN__SHIM_EXPORT int sigwaitinfo(const sigset_t *restrict set, siginfo_t *restrict info) {

@@ -62,7 +62,7 @@ static int park(struct green__hub *h, int fd, int events, const char *call) {
   int r = green__shim_wait_fd(h, fd, events, at, isinf(at) ? GREEN__INTR_RESTART : GREEN__INTR_ALWAYS,
                               call);
   if (r == 0) return 0;
-  return green__shim_fail(r == -ETIMEDOUT ? EAGAIN : -r);
+  return green__fail(r == -ETIMEDOUT ? -EAGAIN : r);
 }
 
 /* After an EAGAIN from a call with SPLICE_F_NONBLOCK: park on the end that is not ready, if it
@@ -70,13 +70,13 @@ static int park(struct green__hub *h, int fd, int events, const char *call) {
  * own call would have said so too). */
 static int park_on_blocked_end(struct green__hub *h, int in, int out, const char *call) {
   if (in >= 0 && !ready_now(in, POLLIN))
-    return green_kind(in) ? park(h, in, GREEN_READ, call) : green__shim_fail(EAGAIN);
+    return green_kind(in) ? park(h, in, GREEN_READ, call) : green__fail(-EAGAIN);
   if (out >= 0 && !ready_now(out, POLLOUT))
-    return green_kind(out) ? park(h, out, GREEN_WRITE, call) : green__shim_fail(EAGAIN);
+    return green_kind(out) ? park(h, out, GREEN_WRITE, call) : green__fail(-EAGAIN);
   /* both look ready (another process took the data or the room): wait for input */
   if (in >= 0 && green_kind(in)) return park(h, in, GREEN_READ, call);
   if (out >= 0 && green_kind(out)) return park(h, out, GREEN_WRITE, call);
-  return green__shim_fail(EAGAIN);
+  return green__fail(-EAGAIN);
 }
 
 /* ---- through user space: to a blocking stream socket ------------------------------------ */
@@ -95,7 +95,7 @@ static ssize_t sendfile_copy(int out, int in, off_t *offset, size_t count) {
   char *buf;
   ssize_t n, w = 0;
   if (pos < 0) return -1;
-  if (!(buf = malloc(chunk))) return green__shim_fail(ENOMEM);
+  if (!(buf = malloc(chunk))) return green__fail(-ENOMEM);
   while (sent < count) {
     size_t want = count - sent < chunk ? count - sent : chunk;
     if ((n = pread(in, buf, want, pos)) <= 0) break;
@@ -115,7 +115,7 @@ static ssize_t sendfile_copy(int out, int in, off_t *offset, size_t count) {
 static ssize_t read_pipe_nowait(int fd, struct iovec *v) {
   ssize_t n = preadv2(fd, v, 1, -1, RWF_NOWAIT);
   if (n >= 0 || errno != EOPNOTSUPP) return n;
-  if (!ready_now(fd, POLLIN)) return green__shim_fail(EAGAIN);
+  if (!ready_now(fd, POLLIN)) return green__fail(-EAGAIN);
   return green__real.readv(fd, v, 1);
 }
 
@@ -127,7 +127,7 @@ static ssize_t splice_to_socket(struct green__hub *h, int in, int out, size_t le
   struct iovec v;
   char *buf;
   ssize_t n = 0;
-  if (!(buf = malloc(chunk))) return green__shim_fail(ENOMEM);
+  if (!(buf = malloc(chunk))) return green__fail(-ENOMEM);
   while (done < len) {
     v.iov_base = buf;
     v.iov_len = len - done < chunk ? len - done : chunk;

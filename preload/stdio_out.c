@@ -353,7 +353,7 @@ static int vprintf_green(struct green__hub *h, FILE *fp, int fd, int flag, const
   if (n >= (int)sizeof stack) {
     if (!(s = malloc((size_t)n + 1))) {
       va_end(again);
-      return green__shim_fail(ENOMEM);
+      return green__fail(-ENOMEM);
     }
     n = flag >= 0 ? __vsnprintf_chk(s, (size_t)n + 1, flag, (size_t)n + 1, fmt, again)
                   : vsnprintf(s, (size_t)n + 1, fmt, again);

@@ -775,14 +775,14 @@ static int libc_sem_wait(struct green__hub *h, sem_t *s, clockid_t clock,
     if (green__real.sem_trywait(s) == 0) return green__shim_done(0, saved);
     if (errno != EAGAIN) return -1;
     if (isnan(at)) { /* the first wait: the deadline is read, and checked, only now */
-      if (abs && green__until_check(until)) return green__shim_fail(EINVAL);
+      if (abs && green__until_check(until)) return green__fail(-EINVAL);
       at = abs ? green__until_at(until) : INFINITY;
     }
-    if ((now = green_now()) >= at) return green__shim_fail(ETIMEDOUT);
+    if ((now = green_now()) >= at) return green__fail(-ETIMEDOUT);
     green__list_push_back(waiters_of(h), &w.link);
     r = green__shim_park(h, GREEN_WAIT_CALL, fmin(at, now + delay), 0, GREEN__INTR_ALWAYS, call);
     green__list_remove(&w.link);
-    if (r < 0 && r != -ETIMEDOUT) return green__shim_fail(-r);
+    if (r < 0 && r != -ETIMEDOUT) return green__fail(r);
     delay = fmin(delay * 2, 0.016);
   }
 }

@@ -58,7 +58,7 @@ static void write_back_left(struct timespec *ts, double at) {
 }
 
 static double end_of(const struct timespec *ts) {
-  double s = ts ? green__shim_ts_seconds(ts) : -1;
+  double s = ts ? green__ts_checked(ts) : -1;
   return s < 0 ? NAN : green_now() + s;
 }
 
@@ -69,7 +69,7 @@ static long raw_ppoll(const long a[6]) {
   double at = end_of(ts);
   long r;
   if (sigset_arg((const void *)a[3], (size_t)a[4], &set, &mask) < 0)
-    return green__shim_fail(EINVAL);
+    return green__fail(-EINVAL);
   r = green__hook_ppoll((struct pollfd *)a[0], (nfds_t)a[1], ts, mask);
   if (!isnan(at)) write_back_left(ts, at);
   return r;
@@ -82,7 +82,7 @@ static long raw_pselect6(const long a[6]) {
   sigset_t set;
   double at = end_of(ts);
   long r;
-  if (sm && sigset_arg(sm->set, sm->size, &set, &mask) < 0) return green__shim_fail(EINVAL);
+  if (sm && sigset_arg(sm->set, sm->size, &set, &mask) < 0) return green__fail(-EINVAL);
   r = green__hook_pselect((int)a[0], (fd_set *)a[1], (fd_set *)a[2], (fd_set *)a[3], ts, mask);
   if (!isnan(at)) write_back_left(ts, at);
   return r;
@@ -92,7 +92,7 @@ static long raw_epoll_pwait(const long a[6], int two) {
   const sigset_t *mask;
   sigset_t set;
   if (sigset_arg((const void *)a[4], (size_t)a[5], &set, &mask) < 0)
-    return green__shim_fail(EINVAL);
+    return green__fail(-EINVAL);
   if (two)
     return green__hook_epoll_pwait2((int)a[0], (struct epoll_event *)a[1], (int)a[2],
                                     (const struct timespec *)a[3], mask);
@@ -109,7 +109,7 @@ static long raw_clock_nanosleep(const long a[6]) {
     return pass(SYS_clock_nanosleep, a);
   e = green__hook_clock_nanosleep((clockid_t)a[0], (int)a[1], (const struct timespec *)a[2],
                                       (struct timespec *)a[3]);
-  return e ? green__shim_fail(e) : 0;
+  return e ? green__fail(-e) : 0;
 }
 
 /* The raw waitid has a fifth argument, libc's has not. */

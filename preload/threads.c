@@ -368,7 +368,7 @@ GREEN__SHIM_EXPORT int pthread_tryjoin_np(pthread_t id, void **res) {
 /* Seconds from now to an absolute time on `clock`; NAN for an invalid time. */
 static double until(clockid_t clock, const struct timespec *abstime) {
   double left;
-  if (green__shim_ts_seconds(abstime) < 0 || isnan(left = green__ts_left(clock, abstime)))
+  if (green__ts_checked(abstime) < 0 || isnan(left = green__ts_left(clock, abstime)))
     return NAN;
   return left > 0 ? left : 0;
 }

@@ -50,7 +50,7 @@ GREEN__SHIM_EXPORT int usleep(useconds_t us) {
   green__real_ready();
   if (!(h = green__shim_hub())) return green__real.usleep(us);
   r = sleep_for(h, us * 1e-6, NULL, "usleep");
-  return r < 0 ? green__shim_fail(-r) : 0; /* nothing on the way touches errno */
+  return r < 0 ? green__fail(r) : 0; /* nothing on the way touches errno */
 }
 
 GREEN__SHIM_EXPORT int nanosleep(const struct timespec *req, struct timespec *rem) {
@@ -58,11 +58,11 @@ GREEN__SHIM_EXPORT int nanosleep(const struct timespec *req, struct timespec *re
   double s, left = 0;
   int r;
   green__real_ready();
-  if (!(h = green__shim_hub()) || !req || (s = green__shim_ts_seconds(req)) < 0)
+  if (!(h = green__shim_hub()) || !req || (s = green__ts_checked(req)) < 0)
     return green__real.nanosleep(req, rem);
   if ((r = sleep_for(h, s, &left, "nanosleep")) == 0) return 0;
   if (rem) to_timespec(left, rem);
-  return green__shim_fail(-r);
+  return green__fail(r);
 }
 
 /* The clocks a green sleep can follow; CPU-time clocks go to libc. */
@@ -77,7 +77,7 @@ GREEN__SHIM_EXPORT int clock_nanosleep(clockid_t clock, int flags, const struct 
   int r;
   green__real_ready();
   if (!(h = green__shim_hub()) || !req || !wall_or_monotonic(clock) ||
-      (flags & ~TIMER_ABSTIME) || (s = green__shim_ts_seconds(req)) < 0)
+      (flags & ~TIMER_ABSTIME) || (s = green__ts_checked(req)) < 0)
     return green__real.clock_nanosleep(clock, flags, req, rem);
   if (flags & TIMER_ABSTIME) {
     if (isnan(s = green__ts_left(clock, req))) return errno;

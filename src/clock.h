@@ -13,6 +13,13 @@ static inline double green__ts_seconds(const struct timespec *ts) {
   return (double)ts->tv_sec + (double)ts->tv_nsec * 1e-9;
 }
 
+/* Seconds in a timespec that must be a valid duration or absolute time on a clock from its
+ * epoch; -1 for an invalid one (negative, or nanoseconds out of range). */
+static inline double green__ts_checked(const struct timespec *ts) {
+  if (ts->tv_sec < 0 || ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000L) return -1;
+  return green__ts_seconds(ts);
+}
+
 /* clock's time now; NAN when it cannot be read. */
 static inline double green__clock_seconds(clockid_t clock) {
   struct timespec ts;
