@@ -5,16 +5,14 @@
  * SO_RCVTIMEO / SO_SNDTIMEO). Every fd-creating call the program makes resets the shim's
  * entry for the number, so what it knew of an earlier file never sticks to a new one.
  *
- * accept on a blocking listener cannot be tried without blocking, so it is tried only when
- * poll(2) says a connection is waiting: nothing else in this OS thread runs between the two
- * (another process sharing the listener could still take the connection first; the accept
- * then blocks, as it would have without the shim). connect makes the not-yet-connected
- * socket non-blocking for the one call — nobody else can be using it — and waits for the
- * result on the hub.
+ * accept and connect of a blocking stream socket run in the engine (src/io.c), as the
+ * library's do. accept asks poll(2) first, as it cannot be tried without blocking: nothing
+ * else in this OS thread runs between the two (another process sharing the listener could
+ * still take the connection first; the accept then blocks, as it would have without the
+ * shim). connect makes the not-yet-connected socket non-blocking for the one call (nobody
+ * else can be using it) and waits for the result on the hub.
  */
 #include <fcntl.h>
-#include <math.h>
-#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <sys/ioctl.h>
@@ -22,6 +20,7 @@
 #include <unistd.h>
 
 #include "fdtab.h"
+#include "io.h"
 #include "ownfd.h"
 #include "retry.h"
 #include "shim.h"
@@ -71,42 +70,19 @@ GREEN__SHIM_EXPORT int socketpair(int domain, int type, int protocol, int sv[2])
   return r;
 }
 
-/* Whether fd is a listening socket: accept on anything else fails at once. */
-static int listening(int fd) {
-  int on = 0;
-  socklen_t len = sizeof on;
-  return getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &on, &len) == 0 && on;
-}
-
-/* Whether fd has `events` ready now, without blocking: 1, 0, or -1 + errno. */
-static int ready_now(int fd, short events) {
-  struct pollfd pfd = {fd, events, 0};
-  int r = green__real.poll(&pfd, 1, 0);
-  if (r > 0 && (pfd.revents & POLLNVAL)) return green__fail(-EBADF);
-  return r;
-}
-
 GREEN__SHIM_EXPORT int accept4(int fd, __SOCKADDR_ARG addr, socklen_t *restrict len, int flags) {
   struct green__hub *h;
   green__shim_fd_t *p = green_fd(fd, &h);
-  double at = NAN;
-  int64_t timeo;
-  int c, r, saved = errno;
-  if (!p || green__shim_fd_kind(p) != GREEN__KIND_STREAM || (flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)))
+  green__io_policy_t pol;
+  green__fd_t *f;
+  int c, err, saved = errno;
+  if (!p || green__shim_fd_kind(p) != GREEN__KIND_STREAM ||
+      (flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)) || !(f = green__shim_hub_fd(h, fd, &err))) {
     c = green__real.accept4(fd, addr.__sockaddr__, len, flags);
-  else
-    for (;;) {
-      if ((r = ready_now(fd, POLLIN)) < 0) return -1;
-      if (r > 0 || (isnan(at) && !listening(fd))) {
-        c = green__real.accept4(fd, addr.__sockaddr__, len, flags);
-        break;
-      }
-      timeo = __atomic_load_n(&p->rcvtimeo, __ATOMIC_RELAXED);
-      if (isnan(at)) at = timeo > 0 ? green_now() + (double)timeo * 1e-6 : INFINITY;
-      r = green__shim_wait_fd(h, fd, GREEN_READ, at,
-                              timeo > 0 ? GREEN__INTR_ALWAYS : GREEN__INTR_RESTART, "accept");
-      if (r < 0) return green__fail(r == -ETIMEDOUT ? -EAGAIN : r);
-    }
+  } else {
+    pol = green__shim_io_policy(p, 1);
+    c = green__io_accept(h, fd, f, addr.__sockaddr__, len, flags, &pol, "accept");
+  }
   if (c >= 0)
     green__shim_fd_born(c, GREEN__KIND_STREAM | (flags & SOCK_NONBLOCK ? GREEN__FDI_NONBLOCK : 0),
                         p);
@@ -117,39 +93,19 @@ GREEN__SHIM_EXPORT int accept(int fd, __SOCKADDR_ARG addr, socklen_t *restrict l
   return accept4(fd, addr, len, 0);
 }
 
-/* The connect of a blocking stream socket, made non-blocking for the call. */
-static int connect_green(struct green__hub *h, green__shim_fd_t *p, int fd,
-                         const struct sockaddr *addr, socklen_t len) {
-  int64_t timeo = __atomic_load_n(&p->sndtimeo, __ATOMIC_RELAXED);
-  double at = timeo > 0 ? green_now() + (double)timeo * 1e-6 : INFINITY;
-  int fl, r, e, err;
-  socklen_t errlen = sizeof err;
-  if ((fl = green__real.fcntl(fd, F_GETFL, NULL)) < 0) return -1;
-  for (;;) {
-    if (green__real.fcntl(fd, F_SETFL, (void *)(intptr_t)(fl | O_NONBLOCK)) < 0) return -1;
-    r = green__real.connect(fd, addr, len);
-    e = errno;
-    green__real.fcntl(fd, F_SETFL, (void *)(intptr_t)fl);
-    if (r == 0) return 0;
-    if (e != EINPROGRESS && e != EAGAIN) return green__fail(-e); /* EAGAIN: full AF_UNIX backlog */
-    r = green__shim_wait_fd(h, fd, GREEN_WRITE, at,
-                            timeo > 0 ? GREEN__INTR_ALWAYS : GREEN__INTR_RESTART, "connect");
-    if (r == -ETIMEDOUT) return green__fail(-EINPROGRESS); /* as Linux's SO_SNDTIMEO */
-    if (r < 0) return green__fail(r);
-    if (e == EINPROGRESS) {
-      if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &errlen) < 0) return -1;
-      return err ? green__fail(-err) : 0;
-    }
-  }
-}
-
 GREEN__SHIM_EXPORT int connect(int fd, __CONST_SOCKADDR_ARG addr, socklen_t len) {
   struct green__hub *h;
   green__shim_fd_t *p = green_fd(fd, &h);
-  if (!p || green__shim_fd_kind(p) != GREEN__KIND_STREAM || !addr.__sockaddr__)
+  green__io_policy_t pol;
+  green__fd_t *f;
+  int err, saved;
+  if (!p || green__shim_fd_kind(p) != GREEN__KIND_STREAM || !addr.__sockaddr__ ||
+      !(f = green__shim_hub_fd(h, fd, &err)))
     return green__real.connect(fd, addr.__sockaddr__, len);
-  int saved = errno;
-  return (int)green__shim_done(connect_green(h, p, fd, addr.__sockaddr__, len), saved);
+  saved = errno;
+  pol = green__shim_io_policy(p, 0);
+  return (int)green__shim_done(green__io_connect(h, fd, f, addr.__sockaddr__, len, &pol, "connect"),
+                               saved);
 }
 
 GREEN__SHIM_EXPORT int shutdown(int fd, int how) {

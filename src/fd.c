@@ -278,11 +278,6 @@ int green__io_begin(struct green__hub **hp, int fd, green__fd_t **fp) {
   return 0;
 }
 
-int green__io_wait(struct green__hub *h, green__fd_t *f, int fd, int events) {
-  int r = green__fd_wait(h, f, fd, events, INFINITY);
-  return r > 0 ? 0 : r;
-}
-
 int green_wait_fd(int fd, int events, double timeout) {
   struct green__hub *h = green__hub_get();
   green__fd_t *f;

@@ -24,12 +24,18 @@ enum {
   GREEN__FD_SOCKET = 1u << 5,     /* a socket: read and write go as recv and send */
   GREEN__FD_WAITABLE = 1u << 6,   /* epoll can watch it (not a regular file) */
   GREEN__FD_EOR = 1u << 7,        /* a seqpacket socket: write adds MSG_EOR, as write(2) does */
+  GREEN__FD_DGRAM = 1u << 8,      /* keeps message boundaries: a short read says nothing */
+  GREEN__FD_TTY = 1u << 9,        /* a terminal: output through a non-blocking twin (io.c) */
+  GREEN__FD_NOTWIN = 1u << 10,    /* a terminal that cannot be reopened: poll, then write */
+  /* what a file is, as opposed to its state */
+  GREEN__FD_KIND = GREEN__FD_POLLED | GREEN__FD_SOCKET | GREEN__FD_WAITABLE | GREEN__FD_EOR |
+                   GREEN__FD_DGRAM | GREEN__FD_TTY | GREEN__FD_NOTWIN,
 };
 
 typedef struct green__fd {
   ev_io io;
   green__list_t waiters; /* greenlets parked on this fd, through their wait_link */
-  uint8_t flags;
+  uint16_t flags;
   uint32_t gen;          /* the preload shim's generation of the file this entry is for */
   /* The file the watcher was bound to, while the hub checks for plain closes (fd.c):
    * st_dev and st_ino (0: not known), and when a check last found it still there. */
@@ -66,8 +72,5 @@ void green__fd_forget(struct green__hub *h, int fd);
 /* Entry of every green I/O call: the caller is not killed and its deadline has not passed.
  * Fills *hp and *fp; returns 0 or -errno. The fd's mode is left as it is. */
 int green__io_begin(struct green__hub **hp, int fd, green__fd_t **fp);
-
-/* Park until fd is ready for `events`, honouring the deadline; 0 or -errno. */
-int green__io_wait(struct green__hub *h, green__fd_t *f, int fd, int events);
 
 #endif

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The two generic loops every blocking-style I/O call is built on (io.c): one for calls
- * that take data in, one for calls that send it out. net.c and, later, the preload shim
- * reuse them.
+ * The I/O engine (io.c, and net.c for connect and accept). The library's calls and the
+ * preload shim's hooks describe a call in a green__io_t and run it here. The engine tries
+ * it without waiting, parks on EAGAIN and tries again. It never changes an fd's mode. What
+ * differs between callers is a small per-call policy: a socket timeout, what the caller
+ * already knows of the fd, and how to park.
  */
 #ifndef GREEN_IO_H
 #define GREEN_IO_H
@@ -14,27 +16,73 @@
 #include "fd.h"
 #include "internal.h"
 
-typedef enum { GREEN__IN_READ, GREEN__IN_READV, GREEN__IN_RECVFROM, GREEN__IN_RECVMSG } green__in_op_t;
+typedef enum { GREEN__OP_READ, GREEN__OP_READV, GREEN__OP_RECVFROM, GREEN__OP_RECVMSG,
+               GREEN__OP_WRITE, GREEN__OP_WRITEV, GREEN__OP_SENDTO, GREEN__OP_SENDMSG } green__op_t;
 
-typedef struct green__input {
-  green__in_op_t op;
-  void *buf;
+/* One call, as the program made it. */
+typedef struct green__io {
+  green__op_t op;
+  const char *name;          /* for the shim's GREEN_DEBUG */
+  void *buf;                 /* READ, RECVFROM, WRITE, SENDTO */
   size_t len;
-  const struct iovec *iov;
+  const struct iovec *iov;   /* READV, WRITEV */
   int iovcnt;
-  int flags;                /* MSG_*: MSG_DONTWAIT makes it a single try */
-  struct sockaddr *addr;
+  int flags;                 /* MSG_* of the recv and send calls */
+  struct sockaddr *addr;     /* RECVFROM: where the sender goes; SENDTO: the destination */
   socklen_t *addrlen;
-  struct msghdr *msg;
-} green__input_t;
+  socklen_t addrlen_in;      /* SENDTO */
+  struct msghdr *msg;        /* RECVMSG, SENDMSG */
+} green__io_t;
 
-/* One successful input call, parking on EAGAIN; `want` is the bytes asked for, to notice a
- * short read. -1 + errno on failure. */
-ssize_t green__input(int fd, const green__input_t *in, size_t want);
+static inline int green__io_is_input(green__op_t op) { return op <= GREEN__OP_RECVMSG; }
 
-/* Send all of msg's data (writev, or sendmsg with flags when sock), parking whenever the
- * fd is full. Returns the bytes sent; on failure -1 + errno if nothing went out, else the
- * partial count. */
-ssize_t green__output(int fd, const struct msghdr *msg, int flags, int sock);
+/* How a call may wait. */
+typedef struct green__io_policy {
+  /* The socket's SO_RCVTIMEO or SO_SNDTIMEO for this call, in seconds (0: none). A wait
+   * that outlasts it ends the call as Linux does: EAGAIN, or EINPROGRESS for connect. */
+  double timeo;
+  /* GREEN__FD_KIND flags the caller knows of the fd; io.c learns the rest. */
+  unsigned kind;
+  /* connect and accept: the fd's O_NONBLOCK (1 or 0), or -1 to ask the kernel. */
+  int nonblock;
+  /* Park until fd is ready for `events` or `at` passes: > 0 or -errno, as green__fd_wait,
+   * which runs when this is NULL. */
+  int (*park)(struct green__hub *h, green__fd_t *f, int fd, int events, double at,
+              const char *name);
+} green__io_policy_t;
+
+/* The library's policy: no socket timeout, nothing known, park with green__fd_wait. */
+extern const green__io_policy_t green__io_library;
+
+/* Whether libc answers io at once without waiting: bad iovec counts, no iovec array or
+ * msghdr (EFAULT), a read of nothing (0 at once; a recv of nothing waits for data). */
+int green__io_at_once(const green__io_t *io);
+
+/* libc's own call for io, unchanged. */
+ssize_t green__io_plain(int fd, const green__io_t *io);
+
+/* Run io on fd, an fd of hub h. Input returns what one call gets; all that was asked with
+ * MSG_WAITALL on a stream socket. Output on a stream goes on until everything is out, as a
+ * blocking write does. MSG_DONTWAIT makes it a single try. A failure after some data moved
+ * returns the count, as the kernel does; else -1 + errno. */
+ssize_t green__io_run(struct green__hub *h, int fd, green__fd_t *f, const green__io_t *io,
+                      const green__io_policy_t *pol);
+
+/* Park on fd for `events` under pol. The policy's timeout runs from the call's first wait
+ * (*at is NAN until then) and ends the call with timeout_errno. 0 or -errno. */
+int green__io_park(struct green__hub *h, green__fd_t *f, int fd, int events, double *at,
+                   const green__io_policy_t *pol, const char *name, int timeout_errno);
+
+/* io as a library call: the caller may block (green__io_begin), then green__io_run with
+ * green__io_library. -1 + errno on failure. */
+ssize_t green__io_call(int fd, const green__io_t *io);
+
+/* connect(2) on fd, parking until it completes. 0, or -1 + errno. */
+int green__io_connect(struct green__hub *h, int fd, green__fd_t *f, const struct sockaddr *addr,
+                      socklen_t len, const green__io_policy_t *pol, const char *name);
+
+/* accept4(2) on fd, parking until a connection comes. The new fd, or -1 + errno. */
+int green__io_accept(struct green__hub *h, int fd, green__fd_t *f, struct sockaddr *addr,
+                     socklen_t *len, int flags, const green__io_policy_t *pol, const char *name);
 
 #endif

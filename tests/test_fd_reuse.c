@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "test.h"
@@ -304,6 +305,49 @@ TEST_CASE(tty_read_parks) {
   ASSERT_EQ(b.r, 6);
   ASSERT_MEM_EQ(b.buf, "hello\n", 6);
   ASSERT_GE(b.ticks_after - b.ticks_before, 10);
+  ASSERT_TRUE(!is_nonblocking(slave));
+  ASSERT_OK(green_close(slave));
+  ASSERT_OK(green_close(master));
+  alarm(0);
+}
+
+enum { TTY_WRITE = 64 << 10 };
+
+/* Reads a pty's master side until TTY_WRITE bytes came, from 50 ms on. */
+static void *drain_master(void *arg) {
+  static char buf[4096];
+  int fd = *(int *)arg;
+  ssize_t n, total = 0;
+  ASSERT_OK(green_sleep(0.05));
+  while (total < TTY_WRITE && (n = green_read(fd, buf, sizeof buf)) > 0) total += n;
+  ASSERT_EQ(total, TTY_WRITE);
+  return NULL;
+}
+
+/* A tty's output is written through a non-blocking twin: a write larger than the tty takes
+ * parks the writer, and the reader of the master side gets to run. Before, it was polled,
+ * then written plainly: the OS thread waited for a reader that could never run. */
+TEST_CASE(tty_write_parks) {
+  static char out[TTY_WRITE];
+  struct termios raw;
+  green_t *t, *gd;
+  int master, slave, before;
+  alarm(10);
+  ASSERT_OK(master = posix_openpt(O_RDWR | O_NOCTTY));
+  ASSERT_OK(grantpt(master));
+  ASSERT_OK(unlockpt(master));
+  ASSERT_OK(slave = open(ptsname(master), O_RDWR | O_NOCTTY));
+  ASSERT_OK(tcgetattr(slave, &raw));
+  cfmakeraw(&raw);
+  ASSERT_OK(tcsetattr(slave, TCSANOW, &raw));
+  memset(out, 'x', sizeof out);
+  t = spawn_named(ticker, NULL, "ticker");
+  gd = spawn_named(drain_master, &master, "drainer");
+  before = ticks;
+  ASSERT_EQ(green_write(slave, out, sizeof out), (ssize_t)sizeof out);
+  ASSERT_GE(ticks - before, 10);
+  ASSERT_OK(green_join(gd, NULL, -1));
+  stop_ticker(t);
   ASSERT_TRUE(!is_nonblocking(slave));
   ASSERT_OK(green_close(slave));
   ASSERT_OK(green_close(master));

@@ -306,6 +306,31 @@ TEST_CASE(recvmsg_scatter) {
   close_pair(s);
 }
 
+static void *send_in_two(void *arg) {
+  int fd = *(int *)arg;
+  ASSERT_EQ(green_send(fd, "0123", 4, 0), 4);
+  ASSERT_OK(green_sleep(0.02));
+  ASSERT_EQ(green_send(fd, "456789", 6, 0), 6);
+  return NULL;
+}
+
+/* MSG_WAITALL on a stream socket waits for all it asked, across sends, in recvmsg as in
+ * recv (the kernel's answer to MSG_WAITALL | MSG_DONTWAIT is what it has). */
+TEST_CASE(recvmsg_waitall) {
+  char a[3], b[7];
+  struct iovec iov[2] = {{a, sizeof a}, {b, sizeof b}};
+  struct msghdr msg = {.msg_iov = iov, .msg_iovlen = 2};
+  green_t *g;
+  int s[2];
+  ASSERT_OK(socketpair(AF_UNIX, SOCK_STREAM, 0, s));
+  ASSERT_TRUE((g = green_spawn(send_in_two, &s[0])) != NULL);
+  ASSERT_EQ(green_recvmsg(s[1], &msg, MSG_WAITALL), 10);
+  ASSERT_MEM_EQ(a, "012", 3);
+  ASSERT_MEM_EQ(b, "3456789", 7);
+  ASSERT_OK(green_join(g, NULL, -1));
+  close_pair(s);
+}
+
 /* ---- errno parity with libc ---------------------------------------------------------- */
 
 /* Bad arguments the compiler cannot see (it warns about literal ones). */
