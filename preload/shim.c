@@ -91,7 +91,7 @@ static void report_enter(void) { green__shim_tls.sigdepth++; }
 static void report_leave(void) { green__shim_tls.sigdepth--; }
 
 static size_t report_describe(green_t *g, char *buf, size_t len) {
-  green__shim_thread_t *rec = g->preload;
+  green__shim_thread_t *rec = g->ext;
   int n;
   const char *name = rec ? rec->name : "";
   if (g == g->hub->main || (rec && rec->is_main)) n = snprintf(buf, len, "the main thread");

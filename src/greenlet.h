@@ -107,7 +107,8 @@ struct green {
   green__watch_t group_watch; /* in end_watches while it belongs to a group */
   green__list_t group_link;   /* in its group's member list */
   struct green_group *group;  /* the group it belongs to, or NULL */
-  void *preload;              /* the preload shim's thread record (preload/threads.c), or NULL */
+  void *ext;                  /* owned by the embedder: a layer on top of the library keeps its
+                                 per-greenlet record here; NULL at spawn, never read here */
 };
 
 /* A new greenlet running fn(arg) that is not queued: green_spawn_stack queues it, a
