@@ -59,7 +59,7 @@ void green__shim_threads_init(void) {
   if (green__shim_config.native) return;
   if (pthread_getattr_default_np(&attr) == 0) {
     if (pthread_attr_getstacksize(&attr, &size) == 0 && size >= (size_t)PTHREAD_STACK_MIN)
-      green__stack_default = size;
+      green__stack_set_default(size);
     pthread_attr_destroy(&attr);
   }
 }
