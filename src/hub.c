@@ -244,11 +244,24 @@ static void main_stack_bounds(green_t *g) {
 }
 #endif
 
-void (*green__hub_destroy_hook)(struct green__hub *h);
+void green__hub_on_destroy(struct green__hub *h, green__hub_teardown_t *t,
+                           void (*fn)(struct green__hub *h, green__hub_teardown_t *t)) {
+  t->fn = fn;
+  green__list_push_front(&h->teardowns, &t->link);
+}
+
+/* Each node leaves the list before it runs: fn may free it, or add another. */
+static void run_teardowns(struct green__hub *h) {
+  green__list_t *n;
+  while ((n = green__list_pop_front(&h->teardowns))) {
+    green__hub_teardown_t *t = green__container_of(n, green__hub_teardown_t, link);
+    t->fn(h, t);
+  }
+}
 
 static void hub_destroy(void *arg) {
   struct green__hub *h = arg;
-  if (green__hub_destroy_hook) green__hub_destroy_hook(h);
+  run_teardowns(h); /* the hub is still whole */
   hubs_remove(h);
   green__tick_stop(h);
   green__threadsafe_exit(h); /* other threads' calls are refused from here on */
@@ -299,6 +312,7 @@ static struct green__hub *hub_create(void) {
   if (!h) goto nomem;
   green__list_init(&h->ready);
   green__list_init(&h->free_handles);
+  green__list_init(&h->teardowns);
   green__stack_pool_init(&h->stacks);
   green__fdtab_init(&h->fds);
   green__ownfd_depth++; /* its epoll fd (and, under the shim, any fd libev makes) */
