@@ -24,7 +24,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "dns.h"
 #include "dump.h"
 #include "local.h"
 #include "overflow.h"
@@ -266,7 +265,7 @@ static void hub_destroy(void *arg) {
   green__tick_stop(h);
   green__threadsafe_exit(h); /* other threads' calls are refused from here on */
   if (h->main->locals) green__local_end(h->main); /* the thread's own greenlet ends here */
-  green__dns_destroy(h);
+  run_teardowns(h); /* what its destructors set up again */
   green__calls_destroy(h);
   green__greenlet_free_all(h);
   green__fdtab_destroy(h);
