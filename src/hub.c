@@ -97,7 +97,7 @@ __attribute__((noinline, cold)) void green__hub_apply_sigmask(uint64_t mask) {
 }
 
 /* `to` runs with its own signal mask from the switch on. glibc's swapcontext saves and
- * restores a mask per context by itself: where the preload shim keeps the masks, the context
+ * restores a mask per context by itself: where a layer on top keeps the masks, the context
  * gets the greenlet's word (the hub's changes while it is switched out). */
 static inline void switch_sigmask(struct green__hub *h, green_t *from, green_t *to) {
 #if GREEN_CTX_UCONTEXT
@@ -314,7 +314,7 @@ static struct green__hub *hub_create(void) {
   green__list_init(&h->teardowns);
   green__stack_pool_init(&h->stacks);
   green__fdtab_init(&h->fds);
-  green__ownfd_depth++; /* its epoll fd (and, under the shim, any fd libev makes) */
+  green__ownfd_depth++; /* its epoll fd and any fd libev makes are the runtime's (ownfd.h) */
   h->loop = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOSIGMASK);
   green__ownfd_depth--;
   if (!h->loop) goto nomem;

@@ -42,7 +42,7 @@ struct green__hub {
   int idle_poll;                /* the loop runs because nothing was ready: every woken
                                    greenlet has had its turn since */
   int *errnop;                  /* this thread's errno */
-  int sigmasks;                 /* the preload shim keeps a signal mask per greenlet */
+  int sigmasks;                 /* a layer on top keeps a signal mask per greenlet */
   unsigned long long switches, polls;
   unsigned long long parks[GREEN_WAIT_KINDS]; /* by what they waited on */
   unsigned long long spawns, preemptions;
