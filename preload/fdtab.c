@@ -158,9 +158,9 @@ green__fd_t *green__shim_hub_fd(struct green__hub *h, int fd, int *err) {
   uint32_t gen;
   if (!f || !p) return f;
   gen = __atomic_load_n(&p->gen, __ATOMIC_RELAXED);
-  if (green__unlikely(f->gen != gen)) {
+  if (green__unlikely(f->ext_tag != gen)) {
     green__fd_reset(h, fd, 0); /* a watcher or waiters of the fd number's previous file */
-    f->gen = gen;
+    f->ext_tag = gen;
   }
   return f;
 }

@@ -75,7 +75,8 @@ void green__shim_fd_set_nonblock(int fd, int on);
 void green__shim_fd_set_timeout(int fd, int rcv, int64_t usec);
 
 /* The calling hub's watcher entry for fd, reset first if it belongs to an older file of the
- * fd number; NULL with -errno in *err. */
+ * fd number (the entry's ext_tag keeps the generation it was last used with); NULL with
+ * -errno in *err. */
 green__fd_t *green__shim_hub_fd(struct green__hub *h, int fd, int *err);
 
 #endif

@@ -25,7 +25,7 @@
 
 static void after_fork_child(void) {
   green__shim_tls_t *t = &green__shim_tls;
-  green__shim_thread_t *self = t->hub ? t->hub->current->preload : NULL;
+  green__shim_thread_t *self = t->hub ? t->hub->current->ext : NULL;
   t->busy = 1; /* the parent's loop closes its fds: those calls must not touch its hub */
   green__hub_fork_child();
   t->hub = NULL;

@@ -69,9 +69,14 @@ void green__shim_configure(void) {
 }
 
 /* The core destroys a managed thread's hub as the thread exits: from here on the thread's
- * calls pass straight through. */
-static void hub_destroyed(struct green__hub *h) {
+ * calls pass straight through. Added to the hub's teardowns when the shim attaches to it, so
+ * it runs after those of modules set up later (c-ares closes its sockets as the runtime's)
+ * and before the hub itself is taken down (libev closing its fds, the thread's destructors). */
+static __thread green__hub_teardown_t detach;
+
+static void hub_destroyed(struct green__hub *h, green__hub_teardown_t *node) {
   green__shim_tls_t *t = &green__shim_tls;
+  (void)node;
   if (t->hub != h) return;
   t->hub = NULL;
   t->busy = 1;
@@ -91,7 +96,7 @@ static void report_enter(void) { green__shim_tls.sigdepth++; }
 static void report_leave(void) { green__shim_tls.sigdepth--; }
 
 static size_t report_describe(green_t *g, char *buf, size_t len) {
-  green__shim_thread_t *rec = g->preload;
+  green__shim_thread_t *rec = g->ext;
   int n;
   const char *name = rec ? rec->name : "";
   if (g == g->hub->main || (rec && rec->is_main)) n = snprintf(buf, len, "the main thread");
@@ -129,7 +134,6 @@ static void tick_init(void) {
 __attribute__((constructor(101))) static void shim_init(void) {
   green__real_ready();
   green__shim_tls.managed = 1;
-  green__hub_destroy_hook = hub_destroyed;
   green__shim_threads_init();
   tick_init();
 }
@@ -188,6 +192,7 @@ struct green__hub *green__shim_hub_attach(void) {
   if (t->hub || !t->managed || t->busy) return t->hub;
   t->busy = 1; /* creating the hub calls hooked functions (libev's pipe, fcntl) */
   h = green__hub_get();
+  if (h) green__hub_on_destroy(h, &detach, hub_destroyed);
   if (h) green__shim_sigmask_attach(h);
   if (h) green__shim_signal_attach(h);
   t->busy = 0;

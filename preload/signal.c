@@ -73,7 +73,7 @@ static void interrupt(int sig, int restart) {
   green__shim_thread_t *rec;
   green_t *g;
   if (!h || t->busy || !ev_is_active(&intr_async) || !(g = interrupted(h, sig))) return;
-  rec = g->preload;
+  rec = g->ext;
   if (!rec || rec->intr == GREEN__INTR_NEVER || (rec->intr == GREEN__INTR_RESTART && restart))
     return;
   __atomic_store_n(&intr_target, g, __ATOMIC_RELAXED);
@@ -190,7 +190,7 @@ GREEN__SHIM_EXPORT __sighandler_t signal(int sig, __sighandler_t handler) {
 static void intr_cb(struct ev_loop *loop, ev_async *w, int revents) {
   struct green__hub *h = ev_userdata(loop);
   green_t *g = __atomic_exchange_n(&intr_target, NULL, __ATOMIC_RELAXED);
-  green__shim_thread_t *rec = g ? g->preload : NULL;
+  green__shim_thread_t *rec = g ? g->ext : NULL;
   (void)w, (void)revents;
   if (g && g->state == GREEN_BLOCKED && rec && rec->intr != GREEN__INTR_NEVER)
     green__wake(h, g, -EINTR);

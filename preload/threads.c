@@ -59,7 +59,7 @@ void green__shim_threads_init(void) {
   if (green__shim_config.native) return;
   if (pthread_getattr_default_np(&attr) == 0) {
     if (pthread_attr_getstacksize(&attr, &size) == 0 && size >= (size_t)PTHREAD_STACK_MIN)
-      green__stack_default = size;
+      green__stack_set_default(size);
     pthread_attr_destroy(&attr);
   }
 }
@@ -123,12 +123,12 @@ static green__shim_thread_t *main_record_of_thread(void) {
 green__shim_thread_t *green__shim_self(struct green__hub *h) {
   green_t *g = h->current;
   green__shim_thread_t *t;
-  if (green__likely(g->preload != NULL)) return g->preload;
+  if (green__likely(g->ext != NULL)) return g->ext;
   if (g != h->main) return NULL;
   t = main_record_of_thread();
   t->g = g;
   t->handle = g->handle;
-  g->preload = t;
+  g->ext = t;
   return t;
 }
 
@@ -223,7 +223,7 @@ GREEN__SHIM_EXPORT int pthread_create(pthread_t *restrict id, const pthread_attr
     return EAGAIN;
   }
   t->handle = t->g->handle;
-  t->g->preload = t;
+  t->g->ext = t;
   green__shim_sigmask_born(h, t->g);
   green__hub_push_ready(h, t->g);
   live++;

@@ -11,7 +11,7 @@
 
 typedef struct green__shim_thread {
   uint32_t magic;           /* RECORD_MAGIC while the pthread_t is valid */
-  green_t *g;               /* its greenlet's record */
+  green_t *g;               /* its greenlet's record, whose ext points back here */
   green_t *handle;          /* its greenlet's handle, for green_join and the like */
   void *(*fn)(void *);
   void *arg;

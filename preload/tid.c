@@ -45,7 +45,7 @@ pid_t green__shim_gettid(void) {
   green__shim_tls_t *t = &green__shim_tls;
   green__shim_thread_t *rec;
   if (!green__shim_config.native && t->managed && t->hub &&
-      (rec = t->hub->current->preload) != NULL && rec->tid)
+      (rec = t->hub->current->ext) != NULL && rec->tid)
     return rec->tid;
   return kernel_tid();
 }

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The allocation seam: every malloc, calloc, realloc, strdup and mmap of the runtime and of
- * the shim goes through it (internal.h renames the calls), so that a test can fail the Nth
- * allocation and drive each ENOMEM path. Disarmed, it costs one load and one branch.
+ * the layers built with it goes through it (internal.h renames the calls), so that a test can
+ * fail the Nth allocation and drive each ENOMEM path. Disarmed, it costs one load and one branch.
  * The site of each call is its "file:line" and its function, which name the path a failure
  * took.
  */
@@ -27,9 +27,10 @@ void *green__mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off
 int green__fault_alloc_fails(const char *site, const char *fn);
 
 /* Test hook: the calling thread's nth allocation from now fails, once; 0 disarms. Programs
- * that cannot call it (the shim's tests) set GREEN_FAULT_ALLOC=n: the process's nth
- * allocation fails, once, and a line on stderr names its site. GREEN_FAULT_ALLOC=fn[:k]
- * fails the process's kth allocation (the 1st without :k) made in function fn, once. */
+ * that cannot call it (plain programs run under a layer on top) set GREEN_FAULT_ALLOC=n: the
+ * process's nth allocation fails, once, and a line on stderr names its site.
+ * GREEN_FAULT_ALLOC=fn[:k] fails the process's kth allocation (the 1st without :k) made in
+ * function fn, once. */
 void green__fault_alloc_at(long n);
 /* The calling thread's allocations counted since its last green__fault_alloc_at. */
 long green__fault_alloc_count(void);

@@ -6,7 +6,7 @@
  */
 #include "sync.h"
 
-#ifdef __LP64__ /* the shim embeds one in pthread_cond_t (48 bytes) */
+#ifdef __LP64__ /* a layer on top may embed one in pthread_cond_t (48 bytes) */
 _Static_assert(sizeof(green_cond_t) <= 48, "green_cond_t must fit in pthread_cond_t");
 #endif
 

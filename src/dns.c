@@ -44,6 +44,7 @@ typedef struct dns_sock {
 
 struct green__dns {
   struct green__hub *hub;
+  green__hub_teardown_t teardown; /* on the hub's list from creation on (dns_destroy) */
   chan_t chans[2];              /* [0]: hosts file and DNS as configured; [1]: DNS only, for
                                    names /etc/hosts lacks (not with files_only) */
   int nchans;
@@ -385,6 +386,26 @@ static int channels_init(struct green__dns *d) {
   return r;
 }
 
+/* The hub is going away: free its channels, cache and buffers. Pending queries end without
+ * waking anyone. */
+static void dns_destroy(struct green__hub *h, green__hub_teardown_t *t) {
+  struct green__dns *d = green__container_of(t, struct green__dns, teardown);
+  dns_sock_t *s;
+  int i;
+  d->destroying = 1;
+  for (i = 0; i < d->nchans; i++) chan_destroy(&d->chans[i]);
+  while ((s = d->socks)) {
+    d->socks = s->next;
+    ev_io_stop(h->loop, &s->io);
+    free(s);
+  }
+  green__dns_hosts_free(d->hosts);
+  green__dns_cache_free(d->cache);
+  free(d->static_buf);
+  free(d);
+  h->dns = NULL;
+}
+
 /* The hub's channel, created on first use; 0 or -errno. */
 static int dns_get(struct green__hub *h, struct green__dns **out) {
   struct green__dns *d = h->dns;
@@ -404,27 +425,9 @@ static int dns_get(struct green__hub *h, struct green__dns **out) {
     return r;
   }
   d->cache = green__dns_cache_new();
+  green__hub_on_destroy(h, &d->teardown, dns_destroy);
   *out = h->dns = d;
   return 0;
-}
-
-void green__dns_destroy(struct green__hub *h) {
-  struct green__dns *d = h->dns;
-  dns_sock_t *s;
-  int i;
-  if (!d) return;
-  d->destroying = 1;
-  for (i = 0; i < d->nchans; i++) chan_destroy(&d->chans[i]);
-  while ((s = d->socks)) {
-    d->socks = s->next;
-    ev_io_stop(h->loop, &s->io);
-    free(s);
-  }
-  green__dns_hosts_free(d->hosts);
-  green__dns_cache_free(d->cache);
-  free(d->static_buf);
-  free(d);
-  h->dns = NULL;
 }
 
 void *green__dns_static_buffer(struct green__hub *h, size_t n) {

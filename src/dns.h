@@ -2,7 +2,9 @@
 /*
  * The resolver behind green_getaddrinfo and friends: one c-ares channel per hub, its sockets
  * watched by libev, its timeouts on an ev_timer. A lookup parks only the calling greenlet.
- * Answers are kept in a small per-hub cache (dns_cache.c) that honours their TTLs.
+ * Answers are kept in a small per-hub cache (dns_cache.c) that honours their TTLs. The hub's
+ * first lookup sets c-ares up and adds its teardown to the hub's list: the hub itself never
+ * calls into the resolver, so a program that resolves no name links without c-ares.
  */
 #ifndef GREEN_DNS_H
 #define GREEN_DNS_H
@@ -43,9 +45,6 @@ int green__dns_reverse(struct green__hub *h, const void *addr, int family,
                        green__dns_answer_t **out, int *err);
 
 void green__dns_answer_release(green__dns_answer_t *a);
-
-/* Free the hub's channel, cache and buffers; pending queries end without waking anyone. */
-void green__dns_destroy(struct green__hub *h);
 
 /* A per-hub buffer for the non-reentrant gethostbyname family, grown to at least n bytes;
  * NULL when out of memory. */

@@ -17,7 +17,7 @@ extern const char green__dump_tag;
 void green__dump_answer(struct green__hub *h, ucontext_t *uc);
 
 /* Every greenlet of h is parked and nothing can wake one: report it, with h's section, once
- * per hub, when GREEN_DEBUG is set or green__dump_deadlocks says so (the preload shim). */
+ * per hub, when GREEN_DEBUG is set or green__dump_deadlocks says so (a layer on top). */
 void green__dump_deadlock(struct green__hub *h);
 extern int green__dump_deadlocks;
 

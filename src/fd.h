@@ -36,7 +36,8 @@ typedef struct green__fd {
   ev_io io;
   green__list_t waiters; /* greenlets parked on this fd, through their wait_link */
   uint16_t flags;
-  uint32_t gen;          /* the preload shim's generation of the file this entry is for */
+  uint32_t ext_tag;      /* owned by the embedder: a layer on top may keep a word here (which
+                            file the entry is for); 0 when made, never read or reset here */
   /* The file the watcher was bound to, while the hub checks for plain closes (fd.c):
    * st_dev and st_ino (0: not known), and when a check last found it still there. */
   uint64_t dev, ino;

@@ -201,7 +201,7 @@ green_t *green__greenlet_new(void *(*fn)(void *), void *arg, size_t stack_size) 
   g->deadline = INFINITY;
   g->deadlines = NULL;
   g->asan_fake_stack = NULL;
-  g->preload = NULL;
+  g->ext = NULL;
   g->stack_lo = g->stack->lo;
   g->stack_size = g->stack->size;
   g->locals = NULL;

@@ -62,12 +62,12 @@ struct green {
   uint32_t magic;             /* GREEN__MAGIC while the handle is valid */
   uint8_t state;              /* green_state_t */
   uint8_t flags;
-  uint16_t nopreempt;         /* FILE locks it holds (the shim's flockfile): tick.c's handler
+  uint16_t nopreempt;         /* FILE locks it holds (a layer's flockfile): tick.c's handler
                                  never switches it out then, as it would need libc's lock */
   int wake;                   /* set by the waker: 0, GREEN__TIMER or -errno */
   int saved_errno;            /* errno while switched out: each greenlet has its own */
   uint64_t sigmask;           /* the signal mask it runs with: the switch applies it when it
-                                 differs (the preload shim sets it; equal everywhere else) */
+                                 differs (a layer on top sets it; equal everywhere else) */
   /* waiting */
   green__list_t run_link;     /* in hub->ready while NEW or READY; free list when released */
   green__list_t wait_link;    /* in the list of what it is parked on */
@@ -107,7 +107,8 @@ struct green {
   green__watch_t group_watch; /* in end_watches while it belongs to a group */
   green__list_t group_link;   /* in its group's member list */
   struct green_group *group;  /* the group it belongs to, or NULL */
-  void *preload;              /* the preload shim's thread record (preload/threads.c), or NULL */
+  void *ext;                  /* owned by the embedder: a layer on top of the library keeps its
+                                 per-greenlet record here; NULL at spawn, never read here */
 };
 
 /* A new greenlet running fn(arg) that is not queued: green_spawn_stack queues it, a
@@ -122,8 +123,8 @@ void green__greenlet_discard(struct green__hub *h, green_t *g);
 /* Release a handle back to its hub's free list. */
 void green__greenlet_release(struct green__hub *h, green_t *g);
 
-/* End the running greenlet as if its function had returned `result` (pthread_exit under the
- * preload shim). Not for the main or hub greenlet. Never returns. */
+/* End the running greenlet as if its function had returned `result` (a layer's pthread_exit).
+ * Not for the main or hub greenlet. Never returns. */
 __attribute__((noreturn)) void green__greenlet_exit(struct green__hub *h, void *result);
 
 /* Free every handle's memory: the hub is going away with its thread. */

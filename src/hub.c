@@ -24,7 +24,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "dns.h"
 #include "dump.h"
 #include "local.h"
 #include "overflow.h"
@@ -98,7 +97,7 @@ __attribute__((noinline, cold)) void green__hub_apply_sigmask(uint64_t mask) {
 }
 
 /* `to` runs with its own signal mask from the switch on. glibc's swapcontext saves and
- * restores a mask per context by itself: where the preload shim keeps the masks, the context
+ * restores a mask per context by itself: where a layer on top keeps the masks, the context
  * gets the greenlet's word (the hub's changes while it is switched out). */
 static inline void switch_sigmask(struct green__hub *h, green_t *from, green_t *to) {
 #if GREEN_CTX_UCONTEXT
@@ -244,16 +243,29 @@ static void main_stack_bounds(green_t *g) {
 }
 #endif
 
-void (*green__hub_destroy_hook)(struct green__hub *h);
+void green__hub_on_destroy(struct green__hub *h, green__hub_teardown_t *t,
+                           void (*fn)(struct green__hub *h, green__hub_teardown_t *t)) {
+  t->fn = fn;
+  green__list_push_front(&h->teardowns, &t->link);
+}
+
+/* Each node leaves the list before it runs: fn may free it, or add another. */
+static void run_teardowns(struct green__hub *h) {
+  green__list_t *n;
+  while ((n = green__list_pop_front(&h->teardowns))) {
+    green__hub_teardown_t *t = green__container_of(n, green__hub_teardown_t, link);
+    t->fn(h, t);
+  }
+}
 
 static void hub_destroy(void *arg) {
   struct green__hub *h = arg;
-  if (green__hub_destroy_hook) green__hub_destroy_hook(h);
+  run_teardowns(h); /* the hub is still whole */
   hubs_remove(h);
   green__tick_stop(h);
   green__threadsafe_exit(h); /* other threads' calls are refused from here on */
   if (h->main->locals) green__local_end(h->main); /* the thread's own greenlet ends here */
-  green__dns_destroy(h);
+  run_teardowns(h); /* what its destructors set up again */
   green__calls_destroy(h);
   green__greenlet_free_all(h);
   green__fdtab_destroy(h);
@@ -299,9 +311,10 @@ static struct green__hub *hub_create(void) {
   if (!h) goto nomem;
   green__list_init(&h->ready);
   green__list_init(&h->free_handles);
+  green__list_init(&h->teardowns);
   green__stack_pool_init(&h->stacks);
   green__fdtab_init(&h->fds);
-  green__ownfd_depth++; /* its epoll fd (and, under the shim, any fd libev makes) */
+  green__ownfd_depth++; /* its epoll fd and any fd libev makes are the runtime's (ownfd.h) */
   h->loop = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOSIGMASK);
   green__ownfd_depth--;
   if (!h->loop) goto nomem;

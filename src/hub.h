@@ -17,6 +17,14 @@
 #include "greenlet.h"
 #include "stack.h"
 
+/* Something set up on a hub that must be undone when the hub goes away with its thread. Its
+ * owner embeds the node where the thing lives (no allocation: adding cannot fail) and adds it
+ * with green__hub_on_destroy. fn runs once, on the thread's own stack, with the hub whole. */
+typedef struct green__hub_teardown {
+  green__list_t link;
+  void (*fn)(struct green__hub *h, struct green__hub_teardown *t);
+} green__hub_teardown_t;
+
 struct green__hub {
   struct ev_loop *loop;
   green_t *current;             /* the running greenlet */
@@ -34,7 +42,7 @@ struct green__hub {
   int idle_poll;                /* the loop runs because nothing was ready: every woken
                                    greenlet has had its turn since */
   int *errnop;                  /* this thread's errno */
-  int sigmasks;                 /* the preload shim keeps a signal mask per greenlet */
+  int sigmasks;                 /* a layer on top keeps a signal mask per greenlet */
   unsigned long long switches, polls;
   unsigned long long parks[GREEN_WAIT_KINDS]; /* by what they waited on */
   unsigned long long spawns, preemptions;
@@ -57,6 +65,7 @@ struct green__hub {
   green__calls_t calls;         /* callbacks the hub runs (call.c) */
   struct green_hub *handle;     /* how other threads reach it (threadsafe.c); NULL until asked */
   void *altstack;               /* the alternate signal stack made for its thread (overflow.c) */
+  green__list_t teardowns;      /* green__hub_teardown_t nodes, the newest first */
 };
 
 /* Every hub of the process, oldest first, linked by all_link: walk it holding the lock. */
@@ -105,9 +114,12 @@ static inline green_t *green__hub_running(void) {
   return __builtin_expect(h != NULL, 1) ? h->current : green__hub_main_greenlet();
 }
 
-/* Called first when a thread's hub is destroyed with the thread (the preload shim forgets it,
- * so that the calls the teardown makes — libev closing its fds — pass straight through). */
-extern void (*green__hub_destroy_hook)(struct green__hub *h);
+/* Have fn(h, t) run when h is destroyed with its thread. The teardowns run before anything of
+ * the hub is taken down, the newest first: a layer set up on top of another goes before it.
+ * One added after they ran (by a destructor of the values of the thread's own greenlet) runs
+ * once those destructors are done. t must not be on the list of a hub still in use. */
+void green__hub_on_destroy(struct green__hub *h, green__hub_teardown_t *t,
+                           void (*fn)(struct green__hub *h, green__hub_teardown_t *t));
 
 /* In the child of fork(): forget the calling thread's hub without running or freeing
  * anything of it (its greenlets belong to the parent; the child may be running on one of

@@ -9,10 +9,10 @@
  * thread's hub, so the calls that need not wait need no hub, and what the main greenlet
  * locked before its hub was made it still owns afterwards.
  *
- * Shared mutexes (the preload shim's): the same object, used by the hub's greenlets and by
- * OS threads that have no hub (an allocator's locks are taken by every thread of the
- * process). Its owner word changes only atomically, and carries two flags in the low bits
- * of the owner's address:
+ * Shared mutexes (a layer on top's pthread mutexes): the same object, used by the hub's
+ * greenlets and by OS threads that have no hub (an allocator's locks are taken by every
+ * thread of the process). Its owner word changes only atomically, and carries two flags in
+ * the low bits of the owner's address:
  *  - FOREIGN: the owner is an OS thread outside the hub. It cannot wake a greenlet, so a
  *    greenlet that finds it spins a little, then polls every POLL_S seconds. Greenlets queue
  *    (and are handed the mutex) only behind an owner of their own hub: the queue is empty
@@ -29,7 +29,7 @@
 
 #include "sync.h"
 
-#ifdef __LP64__ /* the shim embeds one in pthread_mutex_t (40 bytes on x86-64) */
+#ifdef __LP64__ /* a layer on top may embed one in pthread_mutex_t (40 bytes on x86-64) */
 _Static_assert(sizeof(green_mutex_t) <= 40, "green_mutex_t must fit in pthread_mutex_t");
 #endif
 

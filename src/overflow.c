@@ -12,8 +12,8 @@
  * installed, never in it.
  *
  * Every other fault is not ours: the thread's own stack, other threads, a NULL pointer. It
- * gets the action installed before the handler (chained), or, under the preload shim, the one
- * the program installs later (the shim's sigaction sets it here instead of in the kernel). For
+ * gets the action installed before the handler (chained), or the one the program installs
+ * later where a layer on top intercepts sigaction and sets it here, not in the kernel. For
  * the default action the handler puts SIG_DFL back and returns: the faulting instruction runs
  * again and the process dies of SIGSEGV, with a core, as without libgreen. In library mode a
  * handler the program installs after the first hub replaces the runtime's (no reports then).

@@ -24,9 +24,9 @@ void green__overflow_hub_stop(struct green__hub *h);
 /* Whether the runtime's fault handler has sig (SIGSEGV, SIGBUS). */
 int green__overflow_owns_signal(int sig);
 
-/* The action the handler passes a fault that is not an overflow on to (the preload shim's
- * sigaction sets the program's here, as it would set the kernel's): *old gets the previous
- * one. At first, what was installed before the handler. Returns 0. */
+/* The action the handler passes a fault that is not an overflow on to (a layer on top that
+ * intercepts sigaction sets the program's here, as it would set the kernel's): *old gets the
+ * previous one. At first, what was installed before the handler. Returns 0. */
 int green__overflow_chain(int sig, const struct sigaction *act, struct sigaction *old);
 
 /* g's stack has no guard page: the lowest bytes of it are the canary (zeros), checked at

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The runtime's own fds (the loop's epoll fd and wake-up eventfd, the resolver's sockets, the
- * preload shim's signal fds) live at 56 to 63 (ownfd.c), close-on-exec, out of the program's way:
- * a program's open() gets the number it would get without the runtime. Under the preload
- * shim the program cannot close them, dup onto them or see them in /proc/self/fd.
+ * signal fds of a layer on top) live at 56 to 63 (ownfd.c), close-on-exec, out of the program's
+ * way: a program's open() gets the number it would get without the runtime. A layer that
+ * intercepts the program's calls can keep it from closing them, duping onto them or seeing
+ * them in /proc/self/fd (green__ownfd_is).
  */
 #ifndef GREEN_OWNFD_H
 #define GREEN_OWNFD_H
@@ -13,7 +14,8 @@
 #define GREEN__OWNFD_LIMIT 1024 /* the numbers green__ownfd_is knows */
 
 /* Non-zero while the runtime creates or closes fds the calling thread makes through other
- * libraries (libev): the preload shim moves or releases them as the runtime's. */
+ * libraries (libev): a layer that intercepts those calls moves or releases them as the
+ * runtime's. */
 extern __thread int green__ownfd_depth;
 
 extern uint64_t green__ownfd_bits[GREEN__OWNFD_LIMIT / 64];

@@ -23,13 +23,13 @@ typedef struct green__report {
   char buf[4096];
 } green__report_t;
 
-/* What the preload shim adds to reports; every member may be NULL. */
+/* What a layer on top of the library adds to reports; every member may be NULL. */
 typedef struct green__report_ops {
   const char *(*prefix)(void); /* each line's prefix ("libgreen" when NULL) */
-  /* Words that name g for a report (under the shim: its thread); returns the length written. */
+  /* Words that name g for a report (the layer's own name for it); returns the length written. */
   size_t (*describe)(green_t *g, char *buf, size_t len);
   void (*enter)(void); /* around every report (in a signal handler or not) and libunwind's */
-  void (*leave)(void); /* load: the shim passes every call made there straight to libc */
+  void (*leave)(void); /* load: a layer that intercepts calls passes those made there to libc */
 } green__report_ops_t;
 
 extern green__report_ops_t green__report_ops;
@@ -59,7 +59,7 @@ void green__report_flush(green__report_t *r);
 /* The prefix of each line. */
 const char *green__report_prefix(void);
 
-/* Append the words that name g: "greenlet 42 \"name\"", "the main greenlet", or the shim's. */
+/* Append the words that name g: "greenlet 42 \"name\"", "the main greenlet", or describe's. */
 void green__report_name(green__report_t *r, green_t *g);
 
 /* Load libunwind now if it is not yet (never from a signal handler: it takes locks and
@@ -82,7 +82,7 @@ enum {
   GREEN__CODE_PROGRAM, /* the program's own */
   GREEN__CODE_SYSTEM,  /* calls pass through it: libc, the loader, libgcc, libstdc++, libunwind,
                           the allocators, the sanitizers, the vDSO */
-  GREEN__CODE_RUNTIME, /* libgreen (or the preload shim it is in), libev, c-ares */
+  GREEN__CODE_RUNTIME, /* libgreen (and the object it is linked into), libev, c-ares */
 };
 
 /* Which of those the code at ip is; for a return address pass ip - 1 (it may be past its

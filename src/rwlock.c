@@ -12,7 +12,7 @@
 
 #include "sync.h"
 
-#ifdef __LP64__ /* the shim embeds one in pthread_rwlock_t (56 bytes) */
+#ifdef __LP64__ /* a layer on top may embed one in pthread_rwlock_t (56 bytes) */
 _Static_assert(sizeof(green_rwlock_t) <= 56, "green_rwlock_t must fit in pthread_rwlock_t");
 #endif
 

@@ -5,7 +5,7 @@
  */
 #include "sync.h"
 
-#ifdef __LP64__ /* the shim embeds one in sem_t (32 bytes) */
+#ifdef __LP64__ /* a layer on top may embed one in sem_t (32 bytes) */
 _Static_assert(sizeof(green_sem_t) <= 32, "green_sem_t must fit in sem_t");
 #endif
 

@@ -55,7 +55,7 @@ struct green__slab {
   green__stack_t stacks[SLAB_STACKS];
 };
 
-size_t green__stack_default = DEFAULT_STACK;
+static size_t default_size = DEFAULT_STACK;
 static size_t page_size;
 static atomic_long vma_budget = -1; /* mappings left for guard pages; -1: not read yet */
 
@@ -109,10 +109,12 @@ static size_t env_size(const char *name, size_t dflt) {
   return *end ? dflt : (size_t)v;
 }
 
+void green__stack_set_default(size_t size) { default_size = size; }
+
 void green__stack_pool_init(green__stack_pool_t *p) {
   if (!page_size) page_size = (size_t)sysconf(_SC_PAGESIZE);
   budget_init();
-  p->size = round_to_page(env_size("GREEN_STACK_SIZE", green__stack_default));
+  p->size = round_to_page(env_size("GREEN_STACK_SIZE", default_size));
   if (p->size < MIN_STACK) p->size = MIN_STACK;
   p->hot_max = env_size("GREEN_STACK_POOL", DEFAULT_HOT_MAX);
   green__list_init(&p->hot);

@@ -40,9 +40,9 @@ typedef struct green__stack_pool {
   size_t mapped;          /* bytes of address space mapped for stacks, guard pages included */
 } green__stack_pool_t;
 
-/* The default usable size of a stack when GREEN_STACK_SIZE is not set (256 KiB; the preload
- * shim sets pthread's default thread stack size before the first hub is created). */
-extern size_t green__stack_default;
+/* The default usable size of a stack when GREEN_STACK_SIZE is not set (256 KiB unless set
+ * here). Pools made afterwards use it: set it before the first hub is created. */
+void green__stack_set_default(size_t size);
 
 void green__stack_pool_init(green__stack_pool_t *p);
 void green__stack_pool_destroy(green__stack_pool_t *p);

@@ -88,7 +88,7 @@ int green__futex_wait(uint32_t *word, uint32_t value, double at);
 /* Wake up to n threads sleeping on word. */
 void green__futex_wake(uint32_t *word, int n);
 
-/* ---- shared mutexes (mutex.c explains): the preload shim's pthread mutexes, used by the
+/* ---- shared mutexes (mutex.c explains): a layer on top's pthread mutexes, used by the
  * hub's greenlets and by OS threads with no hub. `self` is the caller's owner token:
  * green__hub_running(), with GREEN__MUTEX_FOREIGN added on a thread that never has the
  * hub. */

@@ -7,8 +7,8 @@
  *   its loop or blocks in a system call uses none, so it never fires then: preemption alone
  *   never interrupts a blocking call. When the running greenlet has not switched for a whole
  *   slice and others are waiting, it is due to yield: at once, from the handler, when the
- *   interrupted code is a safe point (below); else at its next hooked call (the shim checks
- *   h->yield_due), or at a later tick.
+ *   interrupted code is a safe point (below); else where a layer on top checks h->yield_due
+ *   (at the program's next call it intercepts), or at a later tick.
  * - The watchdog timer counts wall time. The loop re-arms it after its polls (at most 16
  *   times a period) and disarms it before it sleeps, so it fires only when the hub has not
  *   polled for about a whole period. When the hub keeps another greenlet waiting (one ready,
@@ -20,7 +20,7 @@
  * Both timers are armed only once a second greenlet exists.
  *
  * A safe point is code of the program's own: the interrupted frame and every caller up to
- * the thread's start are outside libc, the loader, the runtime (libgreen or the shim), libev,
+ * the thread's start are outside libc, the loader, the runtime (libgreen's object), libev,
  * c-ares, the unwinder, allocators and sanitizers, so no lock of theirs is held; below the
  * program's frames only the runtime's and libc's start frames may follow. Such code is
  * written for OS threads, which may be preempted anywhere: its own locks are pthread's, and

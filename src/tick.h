@@ -2,9 +2,9 @@
 /*
  * The hub's timer signal: preemption of a greenlet that keeps the CPU, and the watchdog that
  * reports a hub blocked outside its loop. Both are timers of the hub's own thread that send it
- * GREEN__TICK_SIGNAL; no other OS thread is involved. Off unless configured: the preload shim
- * turns both on, library users opt in (green_set_timeslice, green_set_watchdog, or
- * GREEN_TIMESLICE_MS and GREEN_WATCHDOG_MS in the environment).
+ * GREEN__TICK_SIGNAL; no other OS thread is involved. Off unless configured: a layer on top
+ * may turn both on (green__tick_configure), library users opt in (green_set_timeslice,
+ * green_set_watchdog, or GREEN_TIMESLICE_MS and GREEN_WATCHDOG_MS in the environment).
  */
 #ifndef GREEN_TICK_H
 #define GREEN_TICK_H
@@ -19,7 +19,7 @@
 struct green__hub;
 struct green__tick;
 
-/* What the preload shim adds to the mechanism; every member may be NULL. */
+/* What a layer on top of the library adds to the mechanism; every member may be NULL. */
 typedef struct green__tick_ops {
   /* A GREEN__TICK_SIGNAL that is not a tick (kill, out-of-band data): the program's. */
   void (*foreign)(int sig, siginfo_t *si, void *uc);
@@ -39,7 +39,8 @@ int green__tick_claim_signal(void);
  * Returns 0 or -errno; a hub works without them. */
 int green__tick_start(struct green__hub *h);
 
-/* Stop and delete them (teardown; the shim at exit, so atexit handlers are never woken). */
+/* Stop and delete them (the hub's teardown; a layer on top at exit, so atexit handlers are
+ * never woken). */
 void green__tick_stop(struct green__hub *h);
 
 /* In the child of fork: drop h's timer state (the timers were the parent's). */

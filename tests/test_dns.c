@@ -484,3 +484,31 @@ TEST_CASE(dnsmasq_thread_exit) {
   expect_addresses("a.test", AF_INET, 0, "127.0.0.10"); /* this thread's channel is its own */
   dnsmasq_stop();
 }
+
+static int resolved_at_exit;
+
+static void resolve_at_exit(void *value) {
+  (void)value;
+  expect_addresses("a.test", AF_INET, 0, "127.0.0.10");
+  resolved_at_exit++;
+}
+
+static void *thread_resolving_at_exit(void *arg) {
+  green_local_t key;
+  ASSERT_OK(green_local_create(&key, resolve_at_exit));
+  ASSERT_OK(green_local_set(key, &resolved_at_exit));
+  return arg;
+}
+
+/* The hub's teardowns run before the thread's own greenlet ends; a destructor of its values
+ * that resolves a name sets up a channel after them, which is freed with the hub all the same
+ * (LeakSanitizer checks in the ASan build). */
+TEST_CASE(dnsmasq_thread_exit_destructor) {
+  pthread_t t;
+  ASSERT_OK(setenv("GREEN_DNS_CACHE", "0", 1));
+  start_dnsmasq();
+  ASSERT_EQ(pthread_create(&t, NULL, thread_resolving_at_exit, NULL), 0);
+  ASSERT_EQ(pthread_join(t, NULL), 0);
+  ASSERT_EQ(resolved_at_exit, 1);
+  dnsmasq_stop();
+}

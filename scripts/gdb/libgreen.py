@@ -210,8 +210,8 @@ class Greenlet:
         self.id = int(v["id"])
         self.handle = int(v["handle"])  # what green_spawn returned for it
         self.name = _c_string(int(v["name"].address), int(v["name"].type.sizeof)) or ""
-        if not self.name and int(v["preload"]) != 0:
-            self.name = _thread_name(v["preload"])
+        if not self.name and int(v["ext"]) != 0:  # under greenrun: its thread record
+            self.name = _thread_name(v["ext"])
         self.running = address == hub.current
         self.is_hub = address == hub.hub_greenlet
         self.is_main = address == hub.main

@@ -3,7 +3,8 @@
 # What `cmake --install` puts down works from where it lands, even a prefix other than the
 # configured one: the README's tour builds with pkg-config against the installed libgreen and
 # runs, and the installed greenrun finds the installed shim and runs a program's threads as
-# greenlets of one OS thread.
+# greenlets of one OS thread. The static library links without c-ares when the program
+# resolves no name.
 #
 # usage: install.sh BUILD_DIR README SLEEPERS
 set -uo pipefail
@@ -38,6 +39,13 @@ check "the tour links statically as the README says" \
   "$(dirname "$README")" "$W" "$static_cmd" "$(realpath "$BUILD")"
 check "the statically linked tour runs" \
   test "$("$W/tour-static" | tr '\n' ' ')" = "worker 0 done result 0 worker 1 done result 1 worker 2 done result 4 "
+# A program that resolves no name links without c-ares: the hub does not call the resolver.
+check "a program that resolves no name links statically without -lcares" \
+  cc -Wall -Wextra -Werror -o "$W/no-resolver" "$(dirname "$0")/no_resolver.c" \
+  -I"$(dirname "$README")/include" "$BUILD/src/libgreen.a" -lev -lm -lpthread
+check "... and none of the resolver's objects is in it" \
+  bash -c '! nm "$0" | grep -Eq "green__dns_|green_getaddrinfo|green_gethostbyname"' "$W/no-resolver"
+check "... and it runs" test "$("$W/no-resolver")" = "read x, writer returned 7"
 check "the installed greenrun preloads the installed shim" \
   bash -c '"$0" -- sh -c "echo \$LD_PRELOAD" | grep -qx "$1/libgreen-preload.so"' "$P/bin/greenrun" "$libdir"
 check "the installed greenrun runs 4 threads on one OS thread" \
