@@ -38,8 +38,7 @@ extern "C" {
 #define GREEN_EXTERN
 #endif
 
-#define GREEN_VERSION_MAJOR 0
-#define GREEN_VERSION_MINOR 1
+#include "green_config.h" /* the version and what the build chose (cmake/green_config.h.in) */
 
 /* A greenlet's handle. It is not an address: compare handles, never dereference them. A
  * handle whose greenlet is gone (joined, ended detached, or its thread exited), or one of

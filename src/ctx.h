@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "green_config.h" /* GREEN_CTX_UCONTEXT */
+
 #if GREEN_CTX_UCONTEXT
 #include <ucontext.h>
 typedef struct green__ctx {

@@ -109,8 +109,11 @@ void green__greenlet_init_handle(green_t *g) {
 }
 
 void green__greenlet_free_all(struct green__hub *h) {
-  size_t c;
-  for (c = 0; c < h->nhandle_chunks; c++) free(h->handle_chunks[c]);
+  size_t c, i;
+  for (c = 0; c < h->nhandle_chunks; c++) {
+    for (i = 0; i < CHUNK_HANDLES; i++) green__stack_fiber_free(h->handle_chunks[c][i].tsan_fiber);
+    free(h->handle_chunks[c]);
+  }
   free(h->handle_chunks);
   h->handle_chunks = NULL;
   h->nhandle_chunks = 0;
@@ -201,6 +204,8 @@ green_t *green__greenlet_new(void *(*fn)(void *), void *arg, size_t stack_size) 
   g->deadline = INFINITY;
   g->deadlines = NULL;
   g->asan_fake_stack = NULL;
+  green__stack_fiber_free(g->tsan_fiber); /* its last greenlet's: ended, never resumed */
+  g->tsan_fiber = green__stack_fiber_new();
   g->ext = NULL;
   g->stack_lo = g->stack->lo;
   g->stack_size = g->stack->size;

@@ -96,6 +96,7 @@ struct green {
   const void *stack_lo;       /* the stack's bounds, for AddressSanitizer */
   size_t stack_size;
   void *asan_fake_stack;
+  void *tsan_fiber;           /* its ThreadSanitizer fiber (stack.h), or NULL */
   /* coordination: locals, names, generators */
   struct green__locals *locals; /* its greenlet-local values; NULL until it sets one */
   green_t *resumed;           /* the generator it resumed and waits for; NULL otherwise */

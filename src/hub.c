@@ -118,7 +118,7 @@ static void switch_to(struct green__hub *h, green_t *from, green_t *to) {
   h->switches++;
   from->saved_errno = *h->errnop;
   green__stack_switch_begin(from->state == GREEN_DEAD ? NULL : &from->asan_fake_stack,
-                            to->stack_lo, to->stack_size);
+                            to->stack_lo, to->stack_size, to->tsan_fiber);
   green__ctx_switch(&from->ctx, &to->ctx);
   green__stack_switch_end(from->asan_fake_stack);
   *h->errnop = from->saved_errno;
@@ -272,6 +272,7 @@ static void hub_destroy(void *arg) {
   green__ownfd_depth++;
   ev_loop_destroy(h->loop);
   green__ownfd_depth--;
+  green__stack_fiber_free(h->hub.tsan_fiber);
   green__stack_pool_destroy(&h->stacks);
   green__overflow_hub_stop(h);
   if (green__hub_tls == h) green__hub_tls = NULL;
@@ -292,6 +293,7 @@ static int start_hub_greenlet(struct green__hub *h) {
   if (!g->stack) return err;
   g->stack_lo = g->stack->lo;
   g->stack_size = g->stack->size;
+  g->tsan_fiber = green__stack_fiber_new();
   green__overflow_arm(g);
   green__ctx_make(&g->ctx, g->stack->lo, g->stack->size, hub_main, h);
   return 0;
@@ -326,6 +328,7 @@ static struct green__hub *hub_create(void) {
   init_system_greenlet(h, h->main);
   h->main->slot = GREEN__SLOT_MAIN;
   adopt_forking_greenlet(h->main);
+  h->main->tsan_fiber = green__stack_fiber_current();
 #if GREEN_HAVE_ASAN
   main_stack_bounds(h->main);
 #endif

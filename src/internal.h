@@ -24,6 +24,14 @@
 #endif
 #endif
 
+#if defined(__SANITIZE_THREAD__)
+#define GREEN_HAVE_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define GREEN_HAVE_TSAN 1
+#endif
+#endif
+
 /* Print "libgreen: <message>" and abort: for broken invariants, never for bad input. */
 __attribute__((noreturn, format(printf, 1, 2))) void green__fatal(const char *fmt, ...);
 

@@ -237,7 +237,7 @@ __attribute__((noreturn, noinline)) static void report_canary(green_t *g) {
   if (lo == MAP_FAILED)
     report(g, " (no guard page: found by its canary at its switch-out)", NULL, 0);
   green__ctx_make(&ctx, lo, REPORT_STACK, canary_report_main, g);
-  green__stack_switch_begin(NULL, lo, REPORT_STACK);
+  green__stack_switch_begin(NULL, lo, REPORT_STACK, green__stack_fiber_new());
   green__ctx_switch(&g->ctx, &ctx);
   abort(); /* never resumed */
 }

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Greenlet stacks: carved from mmap'd slabs with a PROT_NONE guard page below each while the
- * process's map-count budget allows, pooled per hub, and annotated for Valgrind and
- * AddressSanitizer. All stack annotations live here.
+ * process's map-count budget allows, pooled per hub, and annotated for Valgrind,
+ * AddressSanitizer and ThreadSanitizer. All stack annotations live here.
  */
 #ifndef GREEN_STACK_H
 #define GREEN_STACK_H
@@ -14,6 +14,9 @@
 
 #if GREEN_HAVE_ASAN
 #include <sanitizer/common_interface_defs.h>
+#endif
+#if GREEN_HAVE_TSAN
+#include <sanitizer/tsan_interface.h>
 #endif
 
 struct green__slab;
@@ -65,13 +68,48 @@ size_t green__stack_resident(const green__stack_t *s);
  * live greenlets are not the pool's (green__stack_resident counts each). */
 size_t green__stack_pool_resident(const green__stack_pool_t *p);
 
-/* Tell AddressSanitizer a switch is coming from the running stack to [lo, lo+size);
- * *fake keeps the running stack's fake frames (fake NULL: it is ending, never resumes). */
-static inline void green__stack_switch_begin(void **fake, const void *lo, size_t size) {
+/* ThreadSanitizer keeps a call stack and clocks per fiber: each greenlet gets a fiber of its
+ * own (NULL without TSan), made and freed while another one runs. */
+static inline void *green__stack_fiber_new(void) {
+#if GREEN_HAVE_TSAN
+  return __tsan_create_fiber(0);
+#else
+  return NULL;
+#endif
+}
+
+/* The running OS thread's own fiber: its main greenlet's, never freed. */
+static inline void *green__stack_fiber_current(void) {
+#if GREEN_HAVE_TSAN
+  return __tsan_get_current_fiber();
+#else
+  return NULL;
+#endif
+}
+
+/* Free a fiber, unless it is the running one (a thread that ends on a greenlet's stack). */
+static inline void green__stack_fiber_free(void *fiber) {
+#if GREEN_HAVE_TSAN
+  if (fiber && fiber != __tsan_get_current_fiber()) __tsan_destroy_fiber(fiber);
+#else
+  (void)fiber;
+#endif
+}
+
+/* Tell the sanitizers a switch is coming from the running stack to [lo, lo+size), whose
+ * greenlet has `fiber`; *fake keeps the running stack's fake frames (fake NULL: it is ending,
+ * never resumes). The switch must follow at once. */
+static inline void green__stack_switch_begin(void **fake, const void *lo, size_t size,
+                                             void *fiber) {
 #if GREEN_HAVE_ASAN
   __sanitizer_start_switch_fiber(fake, lo, size);
 #else
   (void)fake, (void)lo, (void)size;
+#endif
+#if GREEN_HAVE_TSAN
+  if (fiber) __tsan_switch_to_fiber(fiber, 0); /* 0: the switch orders the two greenlets */
+#else
+  (void)fiber;
 #endif
 }
 

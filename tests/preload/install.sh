@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # What `cmake --install` puts down works from where it lands, even a prefix other than the
-# configured one: the README's tour builds with pkg-config against the installed libgreen and
-# runs, and the installed greenrun finds the installed shim and runs a program's threads as
+# configured one: the README's tour builds against the installed headers and libraries alone,
+# with pkg-config and from a CMake project's find_package(libgreen) (shared and static), and
+# runs; the installed greenrun finds the installed shim and runs a program's threads as
 # greenlets of one OS thread. The static library links without c-ares when the program
 # resolves no name.
 #
@@ -30,6 +31,33 @@ check "the tour builds against the installed libgreen" \
   -Wl,-rpath,"$libdir"
 check "the tour runs (each worker after its sleep, joined in turn)" \
   test "$("$W/tour" | tr '\n' ' ')" = "worker 0 done result 0 worker 1 done result 1 worker 2 done result 4 "
+# A CMake project elsewhere: find_package(libgreen) gives libgreen::green (shared) and
+# libgreen::green_static, with the include directory and what the static library needs.
+mkdir "$W/consumer"
+cp "$W/tour.c" "$W/consumer/"
+cat >"$W/consumer/CMakeLists.txt" <<'CMAKE'
+cmake_minimum_required(VERSION 3.20)
+project(consumer C)
+find_package(libgreen 0.1 REQUIRED)
+add_compile_options(-Wall -Wextra -Werror)
+add_executable(tour_shared tour.c)
+target_link_libraries(tour_shared PRIVATE libgreen::green)
+add_executable(tour_static tour.c)
+target_link_libraries(tour_static PRIVATE libgreen::green_static)
+CMAKE
+logged() { "$@" >>"$W/consumer.log" 2>&1 || { cat "$W/consumer.log"; return 1; }; }
+check "a CMake project finds the installed libgreen" \
+  logged cmake -S "$W/consumer" -B "$W/consumer/build" -DCMAKE_PREFIX_PATH="$P" -DCMAKE_BUILD_TYPE=Release
+check "it builds the tour against libgreen::green and libgreen::green_static" \
+  logged cmake --build "$W/consumer/build"
+for t in tour_shared tour_static; do
+  check "the CMake-built $t runs" \
+    test "$("$W/consumer/build/$t" | tr '\n' ' ')" = "worker 0 done result 0 worker 1 done result 1 worker 2 done result 4 "
+done
+check "the CMake-built tour_shared uses the installed libgreen.so" \
+  bash -c 'ldd "$0" | grep -q "$1/libgreen.so"' "$W/consumer/build/tour_shared" "$libdir"
+check "the CMake-built tour_static has no libgreen.so" \
+  bash -c '! ldd "$0" | grep -q libgreen' "$W/consumer/build/tour_static"
 # The README's static link, from the source tree: its build/ is this build directory.
 static_cmd=$(grep -o 'from the source tree: `cc tour.c [^`]*`' "$README" | sed 's/.*`cc tour.c //; s/`$//')
 check "the README gives a static link line" test -n "$static_cmd"
@@ -42,7 +70,7 @@ check "the statically linked tour runs" \
 # A program that resolves no name links without c-ares: the hub does not call the resolver.
 check "a program that resolves no name links statically without -lcares" \
   cc -Wall -Wextra -Werror -o "$W/no-resolver" "$(dirname "$0")/no_resolver.c" \
-  -I"$(dirname "$README")/include" "$BUILD/src/libgreen.a" -lev -lm -lpthread
+  -I"$(dirname "$README")/include" -I"$BUILD/include" "$BUILD/src/libgreen.a" -lev -lm -lpthread
 check "... and none of the resolver's objects is in it" \
   bash -c '! nm "$0" | grep -Eq "green__dns_|green_getaddrinfo|green_gethostbyname"' "$W/no-resolver"
 check "... and it runs" test "$("$W/no-resolver")" = "read x, writer returned 7"
