@@ -199,8 +199,10 @@ static void once_wait(pthread_once_t *once) {
       green_sleep(0.001);
       continue;
     }
-    green__list_push_back(&once_waiters, &h->current->wait_link);
-    if (green__park(h, GREEN_WAIT_FUTEX, once, INFINITY, 0) != 0)
+    if (green__shim_park(h, &(green__shim_wait_t){.kind = GREEN_WAIT_FUTEX, .what = once,
+                                                  .at = INFINITY, .quiet = 1,
+                                                  .cancel = GREEN__CANCEL_NONE,
+                                                  .list = &once_waiters}) != 0)
       green_sleep(0.001); /* nothing else can run (EDEADLK): look again, never spin */
   }
 }
@@ -313,11 +315,12 @@ GREEN__SHIM_EXPORT int pthread_barrier_wait(pthread_barrier_t *pb) {
     return PTHREAD_BARRIER_SERIAL_THREAD;
   }
   round = b->round;
-  while (b->round == round) {
-    green__list_push_back(&b->waiters, &h->current->wait_link);
-    if (green__park(h, GREEN_WAIT_CALL, "pthread_barrier_wait", INFINITY, 0) == -EDEADLK)
+  while (b->round == round)
+    if (green__shim_park(h, &(green__shim_wait_t){.kind = GREEN_WAIT_CALL,
+                                                  .call = "pthread_barrier_wait", .at = INFINITY,
+                                                  .quiet = 1, .cancel = GREEN__CANCEL_NONE,
+                                                  .list = &b->waiters}) == -EDEADLK)
       green__real.pause(); /* as OS threads would */
-  }
   return 0;
 }
 
@@ -349,11 +352,7 @@ static green_t *self_token(void) {
 }
 
 /* The hub a wait parks on, or NULL when the caller must sleep in the kernel. */
-static struct green__hub *park_hub(void) {
-  green__shim_tls_t *t = &green__shim_tls;
-  struct green__hub *h = t->hub;
-  return h && !(t->busy | t->sigdepth) && h->current != &h->hub ? h : NULL;
-}
+static struct green__hub *park_hub(void) { return green__shim_gate(GREEN__GATE_EXISTING); }
 
 /* m as a green mutex, after turning a glibc static kind initialiser into the kind it names
  * (threads racing to do it write the same kind; one of them clears the owner word). */
@@ -780,7 +779,9 @@ static int libc_sem_wait(struct green__hub *h, sem_t *s, clockid_t clock,
     }
     if ((now = green_now()) >= at) return green__fail(-ETIMEDOUT);
     green__list_push_back(waiters_of(h), &w.link);
-    r = green__shim_park(h, GREEN_WAIT_CALL, fmin(at, now + delay), 0, GREEN__INTR_ALWAYS, call);
+    r = green__shim_park(h, &(green__shim_wait_t){.kind = GREEN_WAIT_CALL, .call = call,
+                                                  .at = fmin(at, now + delay),
+                                                  .intr = GREEN__INTR_ALWAYS});
     green__list_remove(&w.link);
     if (r < 0 && r != -ETIMEDOUT) return green__fail(r);
     delay = fmin(delay * 2, 0.016);
@@ -804,7 +805,7 @@ static const char *const sem_calls[] = {"sem_wait", "sem_timedwait", "sem_clockw
 
 /* A wait on one of libc's semaphores: green where the caller is a green thread. */
 static int libc_wait(int call, sem_t *s, clockid_t clock, const struct timespec *abs) {
-  struct green__hub *h = green__shim_config.native ? NULL : green__shim_hub();
+  struct green__hub *h = green__shim_gate(GREEN__GATE_GREEN);
   if (h) return libc_sem_wait(h, s, clock, call == SEM_WAIT ? NULL : abs, sem_calls[call]);
   if (call == SEM_WAIT) return green__real.sem_wait(s);
   if (call == SEM_TIMEDWAIT) return green__real.sem_timedwait(s, abs);
