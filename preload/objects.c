@@ -12,7 +12,8 @@
 #include <stdlib.h>
 
 static const void **libc_objects; /* open addressing; NULL: empty slot; &tomb: removed */
-static size_t libc_cap, libc_count;
+static size_t libc_cap;
+size_t green__shim_libc_count;
 static int libc_lock;
 static const char tomb;
 
@@ -25,10 +26,9 @@ static void set_unlock(void) { __atomic_store_n(&libc_lock, 0, __ATOMIC_RELEASE)
 
 static size_t slot_of(const void *p, size_t cap) { return ((uintptr_t)p >> 3) * 0x9e3779b97f4a7c15u % cap; }
 
-int green__shim_libc_has(const void *p) {
+int green__shim_libc_find(const void *p) {
   size_t i, n;
   int found = 0;
-  if (!__atomic_load_n(&libc_count, __ATOMIC_ACQUIRE)) return 0;
   set_lock();
   for (i = slot_of(p, libc_cap), n = 0; n < libc_cap && libc_objects[i]; i = (i + 1) % libc_cap, n++)
     if (libc_objects[i] == p) {
@@ -45,7 +45,7 @@ int green__shim_libc_add(const void *p) {
   const void **room = NULL, **old = NULL;
   size_t i, room_cap = 0;
   set_lock();
-  while (2 * (libc_count + 1) > libc_cap) {
+  while (2 * (green__shim_libc_count + 1) > libc_cap) {
     size_t cap = libc_cap ? libc_cap * 2 : 64;
     if (room_cap == cap) {
       for (i = 0; i < libc_cap; i++)
@@ -71,7 +71,7 @@ int green__shim_libc_add(const void *p) {
   }
   if (libc_objects[i] != p) {
     libc_objects[i] = p;
-    __atomic_add_fetch(&libc_count, 1, __ATOMIC_RELEASE);
+    __atomic_add_fetch(&green__shim_libc_count, 1, __ATOMIC_RELEASE);
   }
   set_unlock();
   free(room);
@@ -81,26 +81,15 @@ int green__shim_libc_add(const void *p) {
 
 void green__shim_libc_remove(const void *p) {
   size_t i, n;
-  if (!__atomic_load_n(&libc_count, __ATOMIC_ACQUIRE)) return;
+  if (!__atomic_load_n(&green__shim_libc_count, __ATOMIC_ACQUIRE)) return;
   set_lock();
   for (i = slot_of(p, libc_cap), n = 0; n < libc_cap && libc_objects[i]; i = (i + 1) % libc_cap, n++)
     if (libc_objects[i] == p) {
       libc_objects[i] = &tomb;
-      __atomic_sub_fetch(&libc_count, 1, __ATOMIC_RELEASE);
+      __atomic_sub_fetch(&green__shim_libc_count, 1, __ATOMIC_RELEASE);
       break;
     }
   set_unlock();
-}
-
-int green__shim_green_object(const void *p) {
-  green__real_ready();
-  return !green__shim_config.native && !green__shim_libc_has(p);
-}
-
-int green__shim_green_waitable(const void *p) {
-  if (!green__shim_green_object(p)) return 0;
-  green__shim_hub_attach();
-  return 1;
 }
 
 int green__shim_libc_destroyed(const void *p, int r) {

@@ -13,8 +13,15 @@
 
 #include "shim.h"
 
+extern size_t green__shim_libc_count; /* how many objects are libc's */
+
+/* The lookup behind green__shim_libc_has, under the set's lock. */
+int green__shim_libc_find(const void *p);
+
 /* Whether p is one of libc's objects: one load while there are none. */
-int green__shim_libc_has(const void *p);
+static inline int green__shim_libc_has(const void *p) {
+  return __atomic_load_n(&green__shim_libc_count, __ATOMIC_ACQUIRE) && green__shim_libc_find(p);
+}
 
 /* Note p as libc's: 0, or ENOMEM when there is no room (the caller then undoes its libc
  * object, which the hooks would otherwise take for a green one). */
@@ -27,11 +34,18 @@ void green__shim_libc_remove(const void *p);
 int green__shim_libc_destroyed(const void *p, int r);
 
 /* Whether a call on object p is green: green mode and not one of libc's. */
-int green__shim_green_object(const void *p);
+static inline int green__shim_green_object(const void *p) {
+  green__real_ready();
+  return !green__shim_config.native && !green__shim_libc_has(p);
+}
 
 /* The same, for a call that may park or wake: the thread's hub is made first, by the shim
  * with the hooks held off (libgreen would make it as the call's side effect). */
-int green__shim_green_waitable(const void *p);
+static inline int green__shim_green_waitable(const void *p) {
+  if (!green__shim_green_object(p)) return 0;
+  green__shim_hub_attach();
+  return 1;
+}
 
 /* A green library call's outcome as a pthread error number, errno left alone. */
 static inline int green__shim_pthread_error(int r, int saved) {
