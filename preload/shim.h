@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * What every family of hooks shares: the shim's configuration and phase, the per-OS-thread
- * state, the gate that decides whether a call is green, the one park primitive on an fd and
- * the debug log. preload/README.md explains the design.
+ * state, the gate that decides whether a call is green, the one park every green wait goes
+ * through, and the debug log. preload/README.md explains the design.
  */
 #ifndef GREEN_PRELOAD_SHIM_H
 #define GREEN_PRELOAD_SHIM_H
@@ -107,7 +107,7 @@ enum {
 
 /* One wait of a green call, for green__shim_park. Zero fields are the usual case. */
 typedef struct green__shim_wait {
-  int kind;              /* green_wait_t, for dumps */
+  int kind;              /* green_wait_t, for dumps (unused for an fd: GREEN_WAIT_FD) */
   const void *what;      /* what dumps show it waits on (green__park's `on`); NULL: `call` */
   const char *call;      /* the hook's name, for GREEN_DEBUG and dumps */
   double at;             /* absolute, on green_now()'s clock; INFINITY: none */
