@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The shim's life: configuration from the environment, the phases around main(), each
- * managed thread's hub, the fd park primitive and the debug log.
+ * managed thread's hub, the gate, the park and the debug log.
  *
  * Phases. Before main() starts, calls pass straight through: library constructors run with
  * libc's behaviour and nothing can deadlock at start-up. __libc_start_main is hooked to learn
