@@ -327,12 +327,7 @@ static void report(ucontext_t *uc, const blocking_call_t *c, unw_cursor_t *site)
 }
 
 /* Whether the gate would have run a hooked call green here. */
-static int checked_now(void) {
-  green__shim_tls_t *t = &green__shim_tls;
-  struct green__hub *h = t->hub;
-  return t->managed && !t->busy && !t->sigdepth && !(h && h->current == &h->hub) &&
-         __atomic_load_n(&green__shim_phase, __ATOMIC_RELAXED) == GREEN__SHIM_RUNNING;
-}
+static int checked_now(void) { return green__shim_gate_open(0); }
 
 static void look(ucontext_t *uc, long nr, const long *a) {
   blocking_call_t c;

@@ -189,18 +189,17 @@ void green__shim_futex_after_fork(void) {
 /* ---- waiting ---------------------------------------------------------------------------- */
 
 /* The hub when the calling greenlet may park in the table: green mode, past the gate. */
-static struct green__hub *green_waiter(void) {
-  return green__shim_config.native ? NULL : green__shim_hub();
-}
+static struct green__hub *green_waiter(void) { return green__shim_gate(GREEN__GATE_GREEN); }
 
 /* The hub when the caller may touch the table itself: green mode, on the hub's thread,
  * outside a signal handler. */
 static struct green__hub *table_owner(void) {
-  green__shim_tls_t *t = &green__shim_tls;
+  struct green__hub *own = green__shim_gate(GREEN__GATE_GREEN | GREEN__GATE_EXISTING |
+                                             GREEN__GATE_CALLBACK);
   struct green__hub *h = __atomic_load_n(&table_hub, __ATOMIC_ACQUIRE);
-  if (t->sigdepth || t->busy || !t->hub || green__shim_config.native) return NULL;
-  if (!h && t->managed) table_attach(h = t->hub); /* a wake before any wait: no system call */
-  return t->hub == h ? h : NULL;
+  if (!own) return NULL;
+  if (!h) table_attach(h = own); /* a wake before any wait: no system call */
+  return own == h ? h : NULL;
 }
 
 static long kernel_wait(const long a[6]) {
@@ -220,15 +219,11 @@ static double wait_until(const struct timespec *ts, int absolute, clockid_t cloc
   return green_now() + s;
 }
 
+/* Another thread or a signal may wake it: never a deadlock. Not a cancellation point. */
 static int park(struct green__hub *h, const uint32_t *addr, double at, int intr) {
-  green__shim_thread_t *self = green__shim_self(h);
-  int r;
-  if (green__shim_config.debug) green__shim_debug("futex", -1);
-  if (self) self->intr = (uint8_t)intr;
-  /* another thread or a signal may wake it: never a deadlock */
-  r = green__park(h, GREEN_WAIT_FUTEX, addr, at, 1);
-  if (self) self->intr = GREEN__INTR_NEVER;
-  return r;
+  return green__shim_park(h, &(green__shim_wait_t){.kind = GREEN_WAIT_FUTEX, .what = addr,
+                                                    .call = "futex", .at = at, .loop_wait = 1,
+                                                    .intr = intr, .cancel = GREEN__CANCEL_NONE});
 }
 
 /* A green FUTEX_WAIT: 0 when woken (or, shared, when the word changed), or -errno. */

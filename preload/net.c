@@ -46,9 +46,9 @@ static green__shim_fd_t *green_fd(int fd, struct green__hub **hp) {
 /* fd is closing or getting another file: this thread's hub wakes its waiters (EBADF) and
  * drops its watcher; other hubs notice the new generation on their next use. */
 static void retire(int fd) {
-  green__shim_tls_t *t = &green__shim_tls;
+  struct green__hub *h = green__shim_gate(GREEN__GATE_EXISTING | GREEN__GATE_CALLBACK);
   green__shim_fd_forget(fd);
-  if (t->hub && !t->busy && !t->sigdepth) green__fd_forget(t->hub, fd);
+  if (h) green__fd_forget(h, fd);
   green__shim_retry_kick(); /* a close drops the process's record locks on the file */
 }
 

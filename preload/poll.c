@@ -78,7 +78,9 @@ static int waitset_park(struct green__hub *h, waitset_t *ws, double at, const si
     ws->w[i].data = h->current;
     ev_io_start(h->loop, &ws->w[i]);
   }
-  r = green__shim_park_masked(h, at, 1, mask, call);
+  r = green__shim_park(h, &(green__shim_wait_t){.kind = GREEN_WAIT_CALL, .call = call, .at = at,
+                                                .loop_wait = 1, .intr = GREEN__INTR_ALWAYS,
+                                                .signal_first = 1, .mask = mask});
   for (i = 0; i < ws->n; i++) ev_io_stop(h->loop, &ws->w[i]);
   return r;
 }
@@ -303,11 +305,12 @@ static int epoll_closed(struct green__hub *h, double at, const char *call, int s
 static int epoll_at(int ep, struct epoll_event *ev, int max, double at, const sigset_t *mask,
                     const char *call) {
   struct green__hub *h = green__shim_hub();
+  green__shim_wait_t wait = {.fd = ep, .events = GREEN_READ, .at = at, .intr = GREEN__INTR_ALWAYS,
+                             .signal_first = mask != NULL, .mask = mask, .call = call};
   int r = green__real.epoll_wait(ep, ev, max, 0), w, saved = errno;
   if (r != 0) return r;
   while (r == 0 && h && at > green_now()) {
-    w = mask ? green__shim_wait_fd_masked(h, ep, at, mask, call)
-             : green__shim_wait_fd(h, ep, GREEN_READ, at, GREEN__INTR_ALWAYS, call);
+    w = green__shim_park(h, &wait);
     if (w == -EBADF) return epoll_closed(h, at, call, saved);
     r = green__real.epoll_wait(ep, ev, max, 0);
     if (r != 0 || w == -ETIMEDOUT) break;

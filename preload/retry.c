@@ -25,16 +25,13 @@ static green__list_t *parked_list(struct green__hub *h) {
 
 int green__shim_retry_park(struct green__hub *h, double *step, double deadline, int intr,
                            int cancel_point, const char *call) {
-  green__shim_thread_t *self = green__shim_self(h);
-  double at = fmin(green_now() + *step, deadline);
+  green__shim_wait_t w = {.kind = GREEN_WAIT_CALL, .call = call, .intr = intr,
+                          .at = fmin(green_now() + *step, deadline),
+                          .cancel = cancel_point ? GREEN__CANCEL_REPORT : GREEN__CANCEL_NONE,
+                          .quiet = *step != GREEN__RETRY_FIRST, .list = parked_list(h)};
   int r;
-  if (cancel_point && self && self->cancel_pending && !self->cancel_disabled) return -ECANCELED;
-  if (green__shim_config.debug && *step == GREEN__RETRY_FIRST) green__shim_debug(call, -1);
   *step = fmin(*step * 2, GREEN__RETRY_MAX);
-  green__list_push_back(parked_list(h), &h->current->wait_link);
-  if (self) self->intr = (uint8_t)intr;
-  r = green__park(h, GREEN_WAIT_CALL, call, at, 0);
-  if (self) self->intr = GREEN__INTR_NEVER;
+  r = green__shim_park(h, &w);
   if (r == GREEN__TIMER || (r == -ECANCELED && !cancel_point)) return 0;
   return r;
 }

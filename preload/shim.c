@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The shim's life: configuration from the environment, the phases around main(), each
- * managed thread's hub, the fd park primitive and the debug log.
+ * managed thread's hub, the gate, the park and the debug log.
  *
  * Phases. Before main() starts, calls pass straight through: library constructors run with
  * libc's behaviour and nothing can deadlock at start-up. __libc_start_main is hooked to learn
@@ -199,50 +199,64 @@ struct green__hub *green__shim_hub_attach(void) {
   return t->hub = h;
 }
 
-struct green__hub *green__shim_hub_slow(void) {
+int green__shim_gate_open(unsigned how) {
   green__shim_tls_t *t = &green__shim_tls;
+  struct green__hub *h = t->hub;
+  if (((how & GREEN__GATE_GREEN) && green__shim_config.native) || t->busy || t->sigdepth) return 0;
+  if (h && h->current == &h->hub && !(how & GREEN__GATE_CALLBACK)) return 0;
+  if (how & GREEN__GATE_EXISTING) return h != NULL;
+  return t->managed && __atomic_load_n(&green__shim_phase, __ATOMIC_ACQUIRE) == GREEN__SHIM_RUNNING;
+}
+
+struct green__hub *green__shim_gate_slow(unsigned how) {
   struct green__hub *h;
-  if (!t->managed || t->busy || t->sigdepth ||
-      __atomic_load_n(&green__shim_phase, __ATOMIC_ACQUIRE) != GREEN__SHIM_RUNNING)
-    return NULL;
-  h = t->hub ? t->hub : green__shim_hub_attach();
-  if (!h || h->current == &h->hub) return NULL;
-  if (h->yield_due && !h->current->nopreempt) green__hub_preempt(h); /* not holding a FILE */
+  if (!green__shim_gate_open(how)) return NULL;
+  if (!(h = green__shim_tls.hub) && !(h = green__shim_hub_attach())) return NULL;
+  if (!(how & GREEN__GATE_EXISTING) && h->yield_due && !h->current->nopreempt)
+    green__hub_preempt(h); /* not holding a FILE */
   return h;
 }
 
 /* ---- parking ---------------------------------------------------------------------------- */
 
-int green__shim_park(struct green__hub *h, int kind, double at, int loop_wait, int intr,
-                     const char *call) {
-  green__shim_thread_t *self = green__shim_self(h);
+/* The park itself, with the greenlet interruptible by w->intr meanwhile. */
+static int park_marked(struct green__hub *h, green__shim_thread_t *self, green__fd_t *f,
+                       const green__shim_wait_t *w) {
+  green__shim_mask_save_t saved;
   int r;
-  if (green__shim_config.debug) green__shim_debug(call, -1);
-  if (self) green__shim_cancel_point(self);
-  if (self) self->intr = (uint8_t)intr;
-  r = green__park(h, kind, call, at, loop_wait);
+  if (w->list) green__list_push_back(w->list, &h->current->wait_link);
+  if (w->signal_first) green__shim_mask_begin(h, w->mask, &saved);
+  if (self) self->intr = (uint8_t)w->intr;
+  if (f) r = green__fd_wait(h, f, w->fd, w->events, w->at);
+  else r = green__park(h, w->kind, w->what ? w->what : w->call, w->at, w->loop_wait);
   if (self) self->intr = GREEN__INTR_NEVER;
-  if (r == -ECANCELED && self) green__shim_cancel_point(self);
+  if (w->signal_first) green__shim_mask_end(h, w->mask, &saved);
+  return f && r > 0 ? 0 : r;
+}
+
+int green__shim_park(struct green__hub *h, const green__shim_wait_t *w) {
+  int point = w->cancel == GREEN__CANCEL_POINT, r;
+  green__shim_thread_t *self =
+      w->intr || w->cancel != GREEN__CANCEL_NONE ? green__shim_self(h) : NULL;
+  green__fd_t *f = NULL;
+  if (w->events && !(f = green__shim_hub_fd(h, w->fd, &r))) return r;
+  if (w->cancel == GREEN__CANCEL_REPORT && green__shim_cancelled(self)) return -ECANCELED;
+  if (green__shim_config.debug && !w->quiet) green__shim_debug(w->call, w->events ? w->fd : -1);
+  if (point) green__shim_cancel_point(self);
+  r = park_marked(h, self, f, w);
+  if (r == -ECANCELED && point) green__shim_cancel_point(self);
   return r;
 }
 
 int green__shim_wait_fd(struct green__hub *h, int fd, int events, double at, int intr,
                         const char *call) {
-  green__shim_thread_t *self = green__shim_self(h);
-  green__fd_t *f;
-  int r;
-  if (!(f = green__shim_hub_fd(h, fd, &r))) return r;
-  if (green__shim_config.debug) green__shim_debug(call, fd);
-  if (self) green__shim_cancel_point(self);
-  if (self) self->intr = (uint8_t)intr;
-  r = green__fd_wait(h, f, fd, events, at);
-  if (self) self->intr = GREEN__INTR_NEVER;
-  if (r == -ECANCELED && self) green__shim_cancel_point(self);
-  return r > 0 ? 0 : r;
+  return green__shim_park(h, &(green__shim_wait_t){.fd = fd, .events = events, .at = at,
+                                                    .intr = intr, .call = call});
 }
 
 int green__shim_sleep_until(struct green__hub *h, double at, const char *call) {
-  int r = green__shim_park(h, GREEN_WAIT_SLEEP, at, 0, GREEN__INTR_ALWAYS, call);
+  int r = green__shim_park(h, &(green__shim_wait_t){.kind = GREEN_WAIT_SLEEP, .at = at,
+                                                    .intr = GREEN__INTR_ALWAYS, .call = call});
   return r == GREEN__TIMER ? 0 : r;
 }
 

@@ -1,14 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * What every family of hooks shares: the shim's configuration and phase, the per-OS-thread
- * state, the gate that decides whether a call is green, the one park primitive on an fd and
- * the debug log. preload/README.md explains the design.
+ * state, the gate that decides whether a call is green, the one park every green wait goes
+ * through, and the debug log. preload/README.md explains the design.
  */
 #ifndef GREEN_PRELOAD_SHIM_H
 #define GREEN_PRELOAD_SHIM_H
 
 #include <errno.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdint.h>
 
 #include "../src/hub.h"
@@ -54,48 +55,85 @@ static inline int green__shim_green_mode(void) {
   return !green__shim_config.native && green__shim_tls.managed;
 }
 
-struct green__hub *green__shim_hub_slow(void);
-
 /* This managed thread's hub, created if it has none, whatever the phase (green threads and
  * their locks need one); NULL on an unmanaged thread or when out of memory. */
 struct green__hub *green__shim_hub_attach(void);
 
+/* The gate's variants, bits of `how` (0: a hooked call that may park). */
+enum {
+  GREEN__GATE_GREEN = 1,    /* also green-threads mode: native mode's threads are OS threads */
+  GREEN__GATE_EXISTING = 2, /* the hub the thread has, in any phase; none is made and the call
+                               is no safe point (a wake, a lock's wait, forgetting an fd) */
+  GREEN__GATE_CALLBACK = 4, /* also on the hub's own greenlet (a wake from a callback) */
+};
+
+/* Whether this thread's state lets a call be green by `how`, with no side effect: not inside
+ * a signal handler, not while the shim sets up, not on the hub's own greenlet; then, unless
+ * EXISTING, a managed thread while main() runs. */
+int green__shim_gate_open(unsigned how);
+
+struct green__hub *green__shim_gate_slow(unsigned how);
+
 /* The gate: the hub to run this call on, or NULL when it must go straight to libc — before
  * main() or after it returned, on a thread the shim does not manage, inside a signal handler,
  * while the shim sets up, and on the hub's own greenlet (libev and c-ares callbacks run
- * there). Every green call is a safe point: a green thread that has used up its time slice
- * while others wait yields here first (src/tick.c sets yield_due). The fast path is a TLS
- * load and a few compares. */
-static inline struct green__hub *green__shim_hub(void) {
+ * there); `how` relaxes or tightens that (GREEN__GATE_*). Without EXISTING, the hub is made
+ * on first need and every green call is a safe point: a green thread that has used up its
+ * time slice while others wait yields here first (src/tick.c sets yield_due). The fast path
+ * is a TLS load and a few compares. */
+static inline struct green__hub *green__shim_gate(unsigned how) {
   green__shim_tls_t *t = &green__shim_tls;
   struct green__hub *h = t->hub;
+  if ((how & GREEN__GATE_GREEN) && green__shim_config.native) return NULL;
   if (green__likely(h != NULL && !(t->busy | t->sigdepth | h->yield_due) &&
                     h->current != &h->hub && green__shim_phase == GREEN__SHIM_RUNNING))
     return h;
-  return green__shim_hub_slow();
+  return green__shim_gate_slow(how);
 }
+
+/* The gate of a hooked call that may park. */
+static inline struct green__hub *green__shim_hub(void) { return green__shim_gate(0); }
 
 /* How a signal handler's return interrupts a parked call (signal(7)): never, only when the
  * handler lacks SA_RESTART, or always (poll, sleep, sockets with a timeout). */
 enum { GREEN__INTR_NEVER, GREEN__INTR_RESTART, GREEN__INTR_ALWAYS };
 
-/* Park the running greenlet until fd is ready for `events` (GREEN_READ | GREEN_WRITE). `at`
- * is an absolute time on green_now()'s clock (INFINITY: none). Returns 0, -ETIMEDOUT when
- * `at` passed, -EINTR when a signal interrupted it (by `intr`'s rule) or -EBADF when the fd
- * was closed meanwhile. A thread cancelled meanwhile (pthread_cancel) ends here. `call`
- * names the hook for GREEN_DEBUG. */
+/* How a park treats a thread cancelled by pthread_cancel. */
+enum {
+  GREEN__CANCEL_POINT,  /* a cancellation point: the thread ends here, before or after the park */
+  GREEN__CANCEL_REPORT, /* the same, told as -ECANCELED: the caller cleans up, then ends it */
+  GREEN__CANCEL_NONE,   /* none: a pthread_cancel wake returns -ECANCELED, the thread goes on */
+};
+
+/* One wait of a green call, for green__shim_park. Zero fields are the usual case. */
+typedef struct green__shim_wait {
+  int kind;              /* green_wait_t, for dumps (unused for an fd: GREEN_WAIT_FD) */
+  const void *what;      /* what dumps show it waits on (green__park's `on`); NULL: `call` */
+  const char *call;      /* the hook's name, for GREEN_DEBUG and dumps */
+  double at;             /* absolute, on green_now()'s clock; INFINITY: none */
+  int loop_wait;         /* the libev loop can wake it: never a deadlock */
+  int intr;              /* GREEN__INTR_*: whether a signal handler's return ends it (-EINTR) */
+  int cancel;            /* GREEN__CANCEL_* */
+  int quiet;             /* no GREEN_DEBUG line (waits the program did not make itself) */
+  int fd, events;        /* events (GREEN_READ | GREEN_WRITE): wait for fd's readiness */
+  int signal_first;      /* the greenlet is the first a signal interrupts (p-calls, pause) */
+  const sigset_t *mask;  /* with signal_first: the thread's signal mask meanwhile (NULL: its own) */
+  green__list_t *list;   /* where its wait_link waits for a waker (NULL: linked by the caller) */
+} green__shim_wait_t;
+
+/* Park the running greenlet for the wait `w` describes. Returns green__park's reason (0,
+ * GREEN__TIMER when `at` passed, -EINTR when a signal interrupted by `intr`'s rule,
+ * -ECANCELED by `cancel`'s rule, -EDEADLK...); a wait on an fd returns 0 when it is ready,
+ * -ETIMEDOUT or -EBADF when the fd was closed meanwhile. */
+int green__shim_park(struct green__hub *h, const green__shim_wait_t *w);
+
+/* Park until fd is ready for `events` (GREEN_READ | GREEN_WRITE), a cancellation point. */
 int green__shim_wait_fd(struct green__hub *h, int fd, int events, double at, int intr,
                         const char *call);
 
 /* Park until `at` (the sleeps): 0 when it passed, -EINTR (signals always interrupt a sleep),
  * ends the thread when cancelled. */
 int green__shim_sleep_until(struct green__hub *h, double at, const char *call);
-
-/* Core park wrapper for waits the shim links itself (poll's watchers, waitpid): marks the
- * greenlet interruptible by `intr` around green__park and acts on cancellation. kind
- * (green_wait_t) and call say what it waits on, in dumps. */
-int green__shim_park(struct green__hub *h, int kind, double at, int loop_wait, int intr,
-                     const char *call);
 
 /* GREEN_DEBUG: one line on stderr, written with a single write(2). */
 void green__shim_debug(const char *call, int fd);

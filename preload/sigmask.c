@@ -101,9 +101,7 @@ static int change(struct green__hub *h, int how, const sigset_t *set, sigset_t *
 }
 
 /* The hub whose green thread's mask a call changes: green mode, a program thread's call. */
-static struct green__hub *mask_hub(void) {
-  return green__shim_config.native ? NULL : green__shim_hub();
-}
+static struct green__hub *mask_hub(void) { return green__shim_gate(GREEN__GATE_GREEN); }
 
 GREEN__SHIM_EXPORT int pthread_sigmask(int how, const sigset_t *set, sigset_t *old) {
   struct green__hub *h;

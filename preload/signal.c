@@ -203,15 +203,8 @@ void green__shim_signal_attach(struct green__hub *h) {
   green__ownfd_depth--;
 }
 
-/* The waiting thread's mask is `mask` for the wait (its own again after), as the kernel's
- * p-calls and sigsuspend set the thread's: in green mode the green thread's mask (sigmask.c),
- * in native mode the OS thread's. */
-typedef struct mask_save {
-  uint64_t word;
-  sigset_t set;
-} mask_save_t;
-
-static void mask_begin(struct green__hub *h, const sigset_t *mask, mask_save_t *saved) {
+void green__shim_mask_begin(struct green__hub *h, const sigset_t *mask,
+                            green__shim_mask_save_t *saved) {
   green_t *g = h->current;
   sigset_t set;
   uint64_t w;
@@ -229,30 +222,21 @@ static void mask_begin(struct green__hub *h, const sigset_t *mask, mask_save_t *
   green__shim_sigmask_set(h, g, w);
 }
 
-static void mask_end(struct green__hub *h, const sigset_t *mask, const mask_save_t *saved) {
+void green__shim_mask_end(struct green__hub *h, const sigset_t *mask,
+                          const green__shim_mask_save_t *saved) {
   if (mask && green__shim_config.native) pthread_sigmask(SIG_SETMASK, &saved->set, NULL);
   else if (mask) green__shim_sigmask_set(h, h->current, saved->word);
   mask_waiter = NULL;
 }
 
-int green__shim_park_masked(struct green__hub *h, double at, int loop_wait, const sigset_t *mask,
-                            const char *call) {
-  mask_save_t saved;
-  int r;
-  mask_begin(h, mask, &saved);
-  r = green__shim_park(h, GREEN_WAIT_CALL, at, loop_wait, GREEN__INTR_ALWAYS, call);
-  mask_end(h, mask, &saved);
-  return r;
-}
-
-int green__shim_wait_fd_masked(struct green__hub *h, int fd, double at, const sigset_t *mask,
-                               const char *call) {
-  mask_save_t saved;
-  int r;
-  mask_begin(h, mask, &saved);
-  r = green__shim_wait_fd(h, fd, GREEN_READ, at, GREEN__INTR_ALWAYS, call);
-  mask_end(h, mask, &saved);
-  return r;
+/* pause and sigsuspend: park, with the mask, until a handler's return interrupts. */
+static int suspend(struct green__hub *h, const sigset_t *mask, const char *call) {
+  green__shim_wait_t w = {.kind = GREEN_WAIT_CALL, .call = call, .at = INFINITY,
+                          .loop_wait = 1, .intr = GREEN__INTR_ALWAYS, .signal_first = 1,
+                          .mask = mask};
+  while (green__shim_park(h, &w) != -EINTR) {
+  }
+  return green__fail(-EINTR);
 }
 
 /* raise: a safe point (a thread that loops raising a signal lets the others run when its
@@ -267,18 +251,14 @@ GREEN__SHIM_EXPORT int pause(void) {
   struct green__hub *h;
   green__real_ready();
   if (!(h = green__shim_hub())) return green__real.pause();
-  while (green__shim_park_masked(h, INFINITY, 1, NULL, "pause") != -EINTR) {
-  }
-  return green__fail(-EINTR);
+  return suspend(h, NULL, "pause");
 }
 
 GREEN__SHIM_EXPORT int sigsuspend(const sigset_t *mask) {
   struct green__hub *h;
   green__real_ready();
   if (!(h = green__shim_hub())) return green__real.sigsuspend(mask);
-  while (green__shim_park_masked(h, INFINITY, 1, mask, "sigsuspend") != -EINTR) {
-  }
-  return green__fail(-EINTR);
+  return suspend(h, mask, "sigsuspend");
 }
 
 /* ---- sigwait and friends: a signalfd the greenlet parks on ------------------------------ */
@@ -413,9 +393,11 @@ int green__shim_chld_park(struct green__hub *h, unsigned gen) {
       (pthread_sigmask(SIG_SETMASK, NULL, &mask) == 0 && sigismember(&mask, SIGCHLD)))
     interval = 0.01;
   if (green__shim_chld_gen() != gen) return 0;
-  if (chld_slot >= 0) green__list_push_back(&chld_waiters, &h->current->wait_link);
-  r = green__shim_park(h, GREEN_WAIT_CALL, green_now() + interval, chld_slot >= 0,
-                       GREEN__INTR_RESTART, "waitpid");
+  r = green__shim_park(h, &(green__shim_wait_t){.kind = GREEN_WAIT_CALL, .call = "waitpid",
+                                                .at = green_now() + interval,
+                                                .loop_wait = chld_slot >= 0,
+                                                .intr = GREEN__INTR_RESTART,
+                                                .list = chld_slot >= 0 ? &chld_waiters : NULL});
   return r == GREEN__TIMER ? 0 : r;
 }
 

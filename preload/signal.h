@@ -19,15 +19,19 @@ void green__shim_signal_attach(struct green__hub *h);
  * handler calls it). */
 void green__shim_signal_foreign(int sig, siginfo_t *si, void *uc);
 
-/* green__shim_park with the thread's signal mask set to `mask` (if not NULL) meanwhile and
- * the greenlet the first to be interrupted by a signal (ppoll, pselect, epoll_pwait,
- * sigsuspend): always interruptible. */
-int green__shim_park_masked(struct green__hub *h, double at, int loop_wait, const sigset_t *mask,
-                            const char *call);
+/* A wait's signal mask (green__shim_park's signal_first): begin saves the thread's mask,
+ * sets `mask` (if not NULL), as the kernel's p-calls and sigsuspend do, and makes the greenlet
+ * the first a signal interrupts; end undoes both. In green mode the mask is the green
+ * thread's (sigmask.c), in native mode the OS thread's. */
+typedef struct green__shim_mask_save {
+  uint64_t word;
+  sigset_t set;
+} green__shim_mask_save_t;
 
-/* The same around a wait for fd's readability. */
-int green__shim_wait_fd_masked(struct green__hub *h, int fd, double at, const sigset_t *mask,
-                               const char *call);
+void green__shim_mask_begin(struct green__hub *h, const sigset_t *mask,
+                            green__shim_mask_save_t *saved);
+void green__shim_mask_end(struct green__hub *h, const sigset_t *mask,
+                          const green__shim_mask_save_t *saved);
 
 /* ---- SIGCHLD for waitpid ---------------------------------------------------------------- */
 

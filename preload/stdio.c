@@ -32,7 +32,7 @@ static struct green__hub *green_stream(FILE *fp) {
   struct green__hub *h;
   green__shim_fd_t *p;
   green__real_ready();
-  if (green__shim_config.native || !fp || !(h = green__shim_hub())) return NULL;
+  if (!fp || !(h = green__shim_gate(GREEN__GATE_GREEN))) return NULL;
   return (p = green__shim_fd(fp->_fileno)) && green__shim_fd_green(p) ? h : NULL;
 }
 

@@ -50,7 +50,7 @@ static struct green__hub *out_stream(FILE *fp) {
   struct green__hub *h;
   green__shim_fd_t *p;
   green__real_ready();
-  if (green__shim_config.native || !fp || !(h = green__shim_hub()) || fp->_mode > 0 ||
+  if (!fp || !(h = green__shim_gate(GREEN__GATE_GREEN)) || fp->_mode > 0 ||
       fp->_IO_read_ptr < fp->_IO_read_end || (fp->_flags & IO_NO_WRITES))
     return NULL;
   return (p = green__shim_fd(fp->_fileno)) && green__shim_fd_green(p) ? h : NULL;
@@ -310,7 +310,7 @@ static int flush_all(void) {
 GREEN__SHIM_EXPORT int fflush(FILE *fp) {
   struct green__hub *h;
   green__real_ready();
-  if (!fp && green__shim_hub() && !green__shim_config.native) return flush_all();
+  if (!fp && green__shim_gate(GREEN__GATE_GREEN)) return flush_all();
   if (!(h = out_stream(fp))) return green__real.fflush(fp);
   return flush_green(h, fp);
 }
@@ -430,7 +430,7 @@ static struct green__hub *green_fd(int fd) {
   struct green__hub *h;
   green__shim_fd_t *p;
   green__real_ready();
-  if (green__shim_config.native || !(h = green__shim_hub())) return NULL;
+  if (!(h = green__shim_gate(GREEN__GATE_GREEN))) return NULL;
   return (p = green__shim_fd(fd)) && green__shim_fd_green(p) ? h : NULL;
 }
 

@@ -1,18 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * pthread's synchronisation objects in green mode, kept in the program's own pthread_*_t
- * and sem_t storage (all-zero is the initialised state, as pthread's static initialisers
- * give): mutexes, conditions, semaphores and rwlocks are libgreen's (green_mutex_t and
- * friends, which fit inside pthread's); mutexes are its shared ones, which every thread
- * takes without a hub (an allocator's locks are everyone's), and conditions let threads
- * that cannot park sleep in the kernel; keys are greenlet-local storage; once, spinlocks (a
- * contended lock yields to the other green threads instead of spinning: the holder may be
- * parked) and barriers are here. In native mode every call goes to libc.
+ * pthread's mutexes, conditions and rwlocks and POSIX semaphores in green mode. In native
+ * mode every call goes to libc.
  *
- * Objects shared between processes (PTHREAD_PROCESS_SHARED, robust mutexes, sem_init with
- * pshared, sem_open) stay libc's: their addresses are kept in a small set, and every call on
- * them goes to libc (a wait there blocks the OS thread). A process-shared object initialised
- * by another process is not in the set and is taken for a green one.
+ * They are kept in the program's own pthread_*_t and sem_t storage (all-zero is the
+ * initialised state, as pthread's static initialisers give), as libgreen's objects
+ * (green_mutex_t and friends fit inside pthread's). Mutexes are its shared ones, which every
+ * thread takes without a hub (an allocator's locks are everyone's), and conditions let
+ * threads that cannot park sleep in the kernel. Objects shared between processes stay
+ * libc's (objects.c).
  *
  * Mutex kinds: glibc's static PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP and friends write the
  * kind where green_mutex_t keeps its owner, so an owner of 1, 2 or 3 with no waiters is such
@@ -34,300 +30,21 @@
 #include "../src/sync.h"
 #include "../src/threadsafe.h"
 #include "../src/wait.h"
+#include "objects.h"
 #include "threads.h"
 
-/* ---- the set of objects that stay libc's ------------------------------------------------ */
+/* ---- objects that stay libc's (objects.h) ---------------------------------------------- */
 
-static const void **libc_objects; /* open addressing; NULL: empty slot; &tomb: removed */
-static size_t libc_cap, libc_count;
-static int libc_lock;
-static const char tomb;
+enum { LIBC_MUTEX, LIBC_COND, LIBC_RWLOCK };
 
-static void set_lock(void) {
-  while (__atomic_exchange_n(&libc_lock, 1, __ATOMIC_ACQUIRE)) {
-  }
-}
-
-static void set_unlock(void) { __atomic_store_n(&libc_lock, 0, __ATOMIC_RELEASE); }
-
-static size_t slot_of(const void *p, size_t cap) { return ((uintptr_t)p >> 3) * 0x9e3779b97f4a7c15u % cap; }
-
-/* Whether p is one of libc's objects: one load while there are none. */
-static int is_libc(const void *p) {
-  size_t i, n;
-  int found = 0;
-  if (!__atomic_load_n(&libc_count, __ATOMIC_ACQUIRE)) return 0;
-  set_lock();
-  for (i = slot_of(p, libc_cap), n = 0; n < libc_cap && libc_objects[i]; i = (i + 1) % libc_cap, n++)
-    if (libc_objects[i] == p) {
-      found = 1;
-      break;
-    }
-  set_unlock();
-  return found;
-}
-
-/* Room for one more in a table of twice the size, dropping tombs. The allocator runs
- * outside the set's lock: its own mutexes come back through the hooks, which look here.
- * ENOMEM when the room cannot be had: the caller undoes its libc object, which the hooks
- * would otherwise take for a green one. */
-static int libc_add(const void *p) {
-  const void **room = NULL, **old = NULL;
-  size_t i, room_cap = 0;
-  set_lock();
-  while (2 * (libc_count + 1) > libc_cap) {
-    size_t cap = libc_cap ? libc_cap * 2 : 64;
-    if (room_cap == cap) {
-      for (i = 0; i < libc_cap; i++)
-        if (libc_objects[i] && libc_objects[i] != &tomb) {
-          size_t j = slot_of(libc_objects[i], cap);
-          while (room[j]) j = (j + 1) % cap;
-          room[j] = libc_objects[i];
-        }
-      old = libc_objects;
-      libc_objects = room;
-      libc_cap = cap;
-      room = NULL;
-      break;
-    }
-    set_unlock();
-    free(room);
-    if (!(room = calloc(cap, sizeof *room))) return ENOMEM;
-    room_cap = cap;
-    set_lock();
-  }
-  for (i = slot_of(p, libc_cap); libc_objects[i] && libc_objects[i] != &tomb && libc_objects[i] != p;
-       i = (i + 1) % libc_cap) {
-  }
-  if (libc_objects[i] != p) {
-    libc_objects[i] = p;
-    __atomic_add_fetch(&libc_count, 1, __ATOMIC_RELEASE);
-  }
-  set_unlock();
-  free(room);
-  free(old);
-  return 0;
-}
-
-static void libc_remove(const void *p) {
-  size_t i, n;
-  if (!__atomic_load_n(&libc_count, __ATOMIC_ACQUIRE)) return;
-  set_lock();
-  for (i = slot_of(p, libc_cap), n = 0; n < libc_cap && libc_objects[i]; i = (i + 1) % libc_cap, n++)
-    if (libc_objects[i] == p) {
-      libc_objects[i] = &tomb;
-      __atomic_sub_fetch(&libc_count, 1, __ATOMIC_RELEASE);
-      break;
-    }
-  set_unlock();
-}
-
-/* Whether a call on object p is green: green mode and not one of libc's. */
-static int green_object(const void *p) {
-  green__real_ready();
-  return !green__shim_config.native && !is_libc(p);
-}
-
-/* green_object, for a call that may park or wake: the thread's hub is made first, by the
- * shim with the hooks held off (libgreen would make it as the call's side effect). */
-static int green_waitable(const void *p) {
-  if (!green_object(p)) return 0;
-  green__shim_hub_attach();
-  return 1;
-}
-
-/* A green library call's outcome as a pthread error number, errno left alone. */
-static int error_of(int r, int saved) {
-  int e = r < 0 ? errno : 0;
-  errno = saved;
-  return e;
-}
-
-/* ---- keys: greenlet-local storage -------------------------------------------------------
- * A green key is green_local's number with KEY_TAG set, so it never looks like one of libc's
- * (below PTHREAD_KEYS_MAX): keys made before main() — by libraries starting up, such as
- * AddressSanitizer, which keeps its per-OS-thread state under one — stay libc's, and calls on
- * each key go where it was made, on every thread. */
-#define KEY_TAG (1u << 30)
-
-static int green_key(pthread_key_t key) { return (key & KEY_TAG) != 0; }
-
-GREEN__SHIM_EXPORT int pthread_key_create(pthread_key_t *key, void (*destructor)(void *)) {
-  green_local_t k;
-  int saved = errno, r;
-  green__real_ready();
-  if (green__shim_config.native ||
-      __atomic_load_n(&green__shim_phase, __ATOMIC_ACQUIRE) == GREEN__SHIM_BEFORE_MAIN)
-    return green__real.pthread_key_create(key, destructor);
-  if ((r = error_of(green_local_create(&k, destructor), saved)) == 0) *key = k | KEY_TAG;
+/* After libc's init of p returned r: p is noted as libc's, or destroyed again when there is
+ * no room to note it (ENOMEM). */
+static int keep_libc(int kind, void *p, int r) {
+  if (r != 0 || (r = green__shim_libc_add(p)) == 0) return r;
+  if (kind == LIBC_MUTEX) green__real.pthread_mutex_destroy(p);
+  else if (kind == LIBC_COND) green__real.pthread_cond_destroy(p);
+  else green__real.pthread_rwlock_destroy(p);
   return r;
-}
-
-GREEN__SHIM_EXPORT int pthread_key_delete(pthread_key_t key) {
-  int saved = errno;
-  green__real_ready();
-  if (!green_key(key)) return green__real.pthread_key_delete(key);
-  return error_of(green_local_delete(key & ~KEY_TAG), saved);
-}
-
-GREEN__SHIM_EXPORT void *pthread_getspecific(pthread_key_t key) {
-  green__real_ready();
-  if (!green_key(key)) return green__real.pthread_getspecific(key);
-  return green_local_get(key & ~KEY_TAG);
-}
-
-GREEN__SHIM_EXPORT int pthread_setspecific(pthread_key_t key, const void *value) {
-  int saved = errno;
-  green__real_ready();
-  if (!green_key(key)) return green__real.pthread_setspecific(key, value);
-  return error_of(green_local_set(key & ~KEY_TAG, value), saved);
-}
-
-/* ---- once ------------------------------------------------------------------------------- */
-
-enum { ONCE_IN_PROGRESS = 1, ONCE_DONE = 2 }; /* glibc's values: a done control reads done */
-
-/* Green threads parked until another one's init of their control (their wait_on) returns. */
-static green__list_t once_waiters = {&once_waiters, &once_waiters};
-
-/* Wait while another green thread runs once's init (it may park in it). A thread that cannot
- * park (in a signal handler) looks again every millisecond. */
-static void once_wait(pthread_once_t *once) {
-  while (__atomic_load_n(once, __ATOMIC_ACQUIRE) == ONCE_IN_PROGRESS) {
-    struct green__hub *h = green__shim_hub();
-    if (!h) {
-      green_sleep(0.001);
-      continue;
-    }
-    green__list_push_back(&once_waiters, &h->current->wait_link);
-    if (green__park(h, GREEN_WAIT_FUTEX, once, INFINITY, 0) != 0)
-      green_sleep(0.001); /* nothing else can run (EDEADLK): look again, never spin */
-  }
-}
-
-static void once_wake(struct green__hub *h, pthread_once_t *once) {
-  green__list_t *n, *next;
-  for (n = once_waiters.next; n != &once_waiters; n = next) {
-    green_t *g = green__container_of(n, green_t, wait_link);
-    next = n->next;
-    if (g->wait_on == once) green__wake(h, g, 0);
-  }
-}
-
-GREEN__SHIM_EXPORT int pthread_once(pthread_once_t *once, void (*init)(void)) {
-  green__real_ready();
-  if (!green__shim_green_mode()) return green__real.pthread_once(once, init);
-  once_wait(once);
-  if (__atomic_load_n(once, __ATOMIC_ACQUIRE) == ONCE_DONE) return 0;
-  __atomic_store_n(once, ONCE_IN_PROGRESS, __ATOMIC_RELAXED);
-  init();
-  __atomic_store_n(once, ONCE_DONE, __ATOMIC_RELEASE);
-  if (green__shim_tls.hub) once_wake(green__shim_tls.hub, once);
-  return 0;
-}
-
-/* ---- spinlocks: 0 free, 1 held (glibc's own encoding differs by architecture) ---------- */
-
-GREEN__SHIM_EXPORT int pthread_spin_init(pthread_spinlock_t *lock, int pshared) {
-  green__real_ready();
-  if (green__shim_config.native) return green__real.pthread_spin_init(lock, pshared);
-  __atomic_store_n(lock, 0, __ATOMIC_RELEASE);
-  return 0;
-}
-
-GREEN__SHIM_EXPORT int pthread_spin_destroy(pthread_spinlock_t *lock) {
-  green__real_ready();
-  if (green__shim_config.native) return green__real.pthread_spin_destroy(lock);
-  return 0;
-}
-
-GREEN__SHIM_EXPORT int pthread_spin_lock(pthread_spinlock_t *lock) {
-  green__real_ready();
-  if (green__shim_config.native) return green__real.pthread_spin_lock(lock);
-  while (__atomic_exchange_n(lock, 1, __ATOMIC_ACQUIRE)) {
-    if (green__shim_green_mode()) green_yield(); /* the holder may be a parked green thread */
-  }
-  return 0;
-}
-
-GREEN__SHIM_EXPORT int pthread_spin_trylock(pthread_spinlock_t *lock) {
-  green__real_ready();
-  if (green__shim_config.native) return green__real.pthread_spin_trylock(lock);
-  return __atomic_exchange_n(lock, 1, __ATOMIC_ACQUIRE) ? EBUSY : 0;
-}
-
-GREEN__SHIM_EXPORT int pthread_spin_unlock(pthread_spinlock_t *lock) {
-  green__real_ready();
-  if (green__shim_config.native) return green__real.pthread_spin_unlock(lock);
-  __atomic_store_n(lock, 0, __ATOMIC_RELEASE);
-  return 0;
-}
-
-/* ---- barriers --------------------------------------------------------------------------- */
-
-#define BARRIER_MAGIC 0x62617272u /* "barr": initialised by the shim; else libc's */
-
-typedef struct barrier {
-  green__list_t waiters; /* parked until the round they arrived in completes */
-  unsigned count;
-  unsigned arrived;
-  unsigned round;
-  uint32_t magic;
-} barrier_t;
-
-_Static_assert(sizeof(barrier_t) <= sizeof(pthread_barrier_t), "a barrier fits pthread's");
-
-GREEN__SHIM_EXPORT int pthread_barrier_init(pthread_barrier_t *restrict pb,
-                                            const pthread_barrierattr_t *restrict attr,
-                                            unsigned count) {
-  barrier_t *b = (barrier_t *)(void *)pb;
-  int pshared = PTHREAD_PROCESS_PRIVATE;
-  green__real_ready();
-  if (attr) pthread_barrierattr_getpshared(attr, &pshared);
-  if (!green__shim_green_mode() || pshared == PTHREAD_PROCESS_SHARED) {
-    int r = green__real.pthread_barrier_init(pb, attr, count);
-    if (r == 0) b->magic = 0;
-    return r;
-  }
-  if (count == 0) return EINVAL;
-  green__list_init(&b->waiters);
-  b->count = count;
-  b->arrived = b->round = 0;
-  b->magic = BARRIER_MAGIC;
-  return 0;
-}
-
-GREEN__SHIM_EXPORT int pthread_barrier_wait(pthread_barrier_t *pb) {
-  barrier_t *b = (barrier_t *)(void *)pb;
-  struct green__hub *h;
-  unsigned round;
-  green__list_t *n;
-  green__real_ready();
-  if (b->magic != BARRIER_MAGIC || !(h = green__shim_hub_attach()))
-    return green__real.pthread_barrier_wait(pb);
-  if (++b->arrived == b->count) {
-    b->arrived = 0;
-    b->round++;
-    while ((n = green__list_pop_front(&b->waiters)))
-      green__wake(h, green__container_of(n, green_t, wait_link), 0);
-    return PTHREAD_BARRIER_SERIAL_THREAD;
-  }
-  round = b->round;
-  while (b->round == round) {
-    green__list_push_back(&b->waiters, &h->current->wait_link);
-    if (green__park(h, GREEN_WAIT_CALL, "pthread_barrier_wait", INFINITY, 0) == -EDEADLK)
-      green__real.pause(); /* as OS threads would */
-  }
-  return 0;
-}
-
-GREEN__SHIM_EXPORT int pthread_barrier_destroy(pthread_barrier_t *pb) {
-  barrier_t *b = (barrier_t *)(void *)pb;
-  green__real_ready();
-  if (b->magic != BARRIER_MAGIC) return green__real.pthread_barrier_destroy(pb);
-  if (b->arrived) return EBUSY;
-  b->magic = 0;
-  return 0;
 }
 
 /* ---- mutexes ----------------------------------------------------------------------------
@@ -349,11 +66,7 @@ static green_t *self_token(void) {
 }
 
 /* The hub a wait parks on, or NULL when the caller must sleep in the kernel. */
-static struct green__hub *park_hub(void) {
-  green__shim_tls_t *t = &green__shim_tls;
-  struct green__hub *h = t->hub;
-  return h && !(t->busy | t->sigdepth) && h->current != &h->hub ? h : NULL;
-}
+static struct green__hub *park_hub(void) { return green__shim_gate(GREEN__GATE_EXISTING); }
 
 /* m as a green mutex, after turning a glibc static kind initialiser into the kind it names
  * (threads racing to do it write the same kind; one of them clears the owner word). */
@@ -385,12 +98,9 @@ GREEN__SHIM_EXPORT int pthread_mutex_init(pthread_mutex_t *restrict pm,
   if (attr && (pthread_mutexattr_gettype(attr, &type) || pthread_mutexattr_getpshared(attr, &pshared) ||
                pthread_mutexattr_getrobust(attr, &robust)))
     return EINVAL;
-  libc_remove(pm);
-  if (pshared == PTHREAD_PROCESS_SHARED || robust == PTHREAD_MUTEX_ROBUST) {
-    int r = green__real.pthread_mutex_init(pm, attr);
-    if (r == 0 && (r = libc_add(pm)) != 0) green__real.pthread_mutex_destroy(pm);
-    return r;
-  }
+  green__shim_libc_remove(pm);
+  if (pshared == PTHREAD_PROCESS_SHARED || robust == PTHREAD_MUTEX_ROBUST)
+    return keep_libc(LIBC_MUTEX, pm, green__real.pthread_mutex_init(pm, attr));
   memset(pm, 0, sizeof *pm);
   green_mutex_init((green_mutex_t *)(void *)pm,
                    type == PTHREAD_MUTEX_RECURSIVE ? GREEN_MUTEX_RECURSIVE
@@ -399,12 +109,10 @@ GREEN__SHIM_EXPORT int pthread_mutex_init(pthread_mutex_t *restrict pm,
 }
 
 GREEN__SHIM_EXPORT int pthread_mutex_destroy(pthread_mutex_t *pm) {
-  int saved = errno, r;
-  if (!green_object(pm)) {
-    if ((r = green__real.pthread_mutex_destroy(pm)) == 0) libc_remove(pm);
-    return r;
-  }
-  return error_of(green_mutex_destroy(gmutex(pm)), saved);
+  int saved = errno;
+  if (!green__shim_green_object(pm))
+    return green__shim_libc_destroyed(pm, green__real.pthread_mutex_destroy(pm));
+  return green__shim_pthread_error(green_mutex_destroy(gmutex(pm)), saved);
 }
 
 /* GREEN_DEBUG: the mutex is held by another thread, so the lock waits. */
@@ -425,31 +133,31 @@ static int lock(pthread_mutex_t *pm, green__until_t u, const char *call) {
 }
 
 GREEN__SHIM_EXPORT int pthread_mutex_lock(pthread_mutex_t *pm) {
-  if (!green_object(pm)) return green__real.pthread_mutex_lock(pm);
+  if (!green__shim_green_object(pm)) return green__real.pthread_mutex_lock(pm);
   return lock(pm, green__until_timeout(-1), "pthread_mutex_lock");
 }
 
 GREEN__SHIM_EXPORT int pthread_mutex_trylock(pthread_mutex_t *pm) {
-  if (!green_object(pm)) return green__real.pthread_mutex_trylock(pm);
+  if (!green__shim_green_object(pm)) return green__real.pthread_mutex_trylock(pm);
   return -green__mutex_trylock_shared(gmutex(pm), self_token());
 }
 
 GREEN__SHIM_EXPORT int pthread_mutex_clocklock(pthread_mutex_t *restrict pm, clockid_t clock,
                                                const struct timespec *restrict at) {
-  if (!green_object(pm)) return green__real.pthread_mutex_clocklock(pm, clock, at);
+  if (!green__shim_green_object(pm)) return green__real.pthread_mutex_clocklock(pm, clock, at);
   if (clock != CLOCK_REALTIME && clock != CLOCK_MONOTONIC) return EINVAL;
   return lock(pm, green__until_abstime(clock, at), "pthread_mutex_clocklock");
 }
 
 GREEN__SHIM_EXPORT int pthread_mutex_timedlock(pthread_mutex_t *restrict pm,
                                                const struct timespec *restrict at) {
-  if (!green_object(pm)) return green__real.pthread_mutex_timedlock(pm, at);
+  if (!green__shim_green_object(pm)) return green__real.pthread_mutex_timedlock(pm, at);
   return lock(pm, green__until_abstime(CLOCK_REALTIME, at), "pthread_mutex_timedlock");
 }
 
 GREEN__SHIM_EXPORT int pthread_mutex_unlock(pthread_mutex_t *pm) {
   int saved = errno;
-  if (!green_object(pm)) return green__real.pthread_mutex_unlock(pm);
+  if (!green__shim_green_object(pm)) return green__real.pthread_mutex_unlock(pm);
   return mutex_result(green__mutex_unlock_shared(gmutex(pm), self_token()), saved);
 }
 
@@ -478,24 +186,19 @@ GREEN__SHIM_EXPORT int pthread_cond_init(pthread_cond_t *restrict pc,
   if (green__shim_config.native) return green__real.pthread_cond_init(pc, attr);
   if (attr && (pthread_condattr_getclock(attr, &clock) || pthread_condattr_getpshared(attr, &pshared)))
     return EINVAL;
-  libc_remove(pc);
-  if (pshared == PTHREAD_PROCESS_SHARED) {
-    int r = green__real.pthread_cond_init(pc, attr);
-    if (r == 0 && (r = libc_add(pc)) != 0) green__real.pthread_cond_destroy(pc);
-    return r;
-  }
+  green__shim_libc_remove(pc);
+  if (pshared == PTHREAD_PROCESS_SHARED)
+    return keep_libc(LIBC_COND, pc, green__real.pthread_cond_init(pc, attr));
   memset(pc, 0, sizeof *pc);
-  return error_of(green_cond_init((green_cond_t *)(void *)pc, clock), saved);
+  return green__shim_pthread_error(green_cond_init((green_cond_t *)(void *)pc, clock), saved);
 }
 
 GREEN__SHIM_EXPORT int pthread_cond_destroy(pthread_cond_t *pc) {
-  int saved = errno, r;
-  if (!green_object(pc)) {
-    if ((r = green__real.pthread_cond_destroy(pc)) == 0) libc_remove(pc);
-    return r;
-  }
+  int saved = errno;
+  if (!green__shim_green_object(pc))
+    return green__shim_libc_destroyed(pc, green__real.pthread_cond_destroy(pc));
   if (__atomic_load_n(&COND(pc)->sleepers, __ATOMIC_ACQUIRE)) return EBUSY;
-  return error_of(green_cond_destroy(&COND(pc)->g), saved);
+  return green__shim_pthread_error(green_cond_destroy(&COND(pc)->g), saved);
 }
 
 /* OS threads waiting on a condition (those that cannot park: mutex.c's shared mutexes say
@@ -579,20 +282,20 @@ void green__shim_sync_after_fork(void) { hub_handle = NULL; }
 
 GREEN__SHIM_EXPORT int pthread_cond_signal(pthread_cond_t *pc) {
   int saved = errno, r = 0;
-  if (!green_waitable(pc)) return green__real.pthread_cond_signal(pc);
+  if (!green__shim_green_waitable(pc)) return green__real.pthread_cond_signal(pc);
   wake_sleepers(COND(pc), 1); /* a green one may be woken too: spurious wake-ups are allowed */
   if (on_hub_thread()) r = green_cond_signal(&COND(pc)->g);
   else signal_from_outside(COND(pc), 0);
-  return error_of(r, saved);
+  return green__shim_pthread_error(r, saved);
 }
 
 GREEN__SHIM_EXPORT int pthread_cond_broadcast(pthread_cond_t *pc) {
   int saved = errno, r = 0;
-  if (!green_waitable(pc)) return green__real.pthread_cond_broadcast(pc);
+  if (!green__shim_green_waitable(pc)) return green__real.pthread_cond_broadcast(pc);
   wake_sleepers(COND(pc), INT_MAX);
   if (on_hub_thread()) r = green_cond_broadcast(&COND(pc)->g);
   else signal_from_outside(COND(pc), 1);
-  return error_of(r, saved);
+  return green__shim_pthread_error(r, saved);
 }
 
 /* A wait by a thread that cannot park: release m fully, sleep until a signal changes seq
@@ -641,25 +344,30 @@ static int cond_wait(pthread_cond_t *pc, pthread_mutex_t *pm, clockid_t clock,
   else if (clock == (clockid_t)-1) r = green_cond_timedwait(c, m, at);
   else r = green_cond_clockwait(c, m, clock, at);
   green_wait_end(&COND(pc)->green_waiters, held);
-  return error_of(green__shim_wait_end(self, r), saved);
+  return green__shim_pthread_error(green__shim_wait_end(self, r), saved);
+}
+
+/* Whether a wait on pc with pm is green: neither is libc's. */
+static int green_wait(pthread_cond_t *pc, pthread_mutex_t *pm) {
+  return green__shim_green_waitable(pc) && !green__shim_libc_has(pm);
 }
 
 GREEN__SHIM_EXPORT int pthread_cond_wait(pthread_cond_t *restrict pc, pthread_mutex_t *restrict pm) {
-  if (!green_waitable(pc) || is_libc(pm)) return green__real.pthread_cond_wait(pc, pm);
+  if (!green_wait(pc, pm)) return green__real.pthread_cond_wait(pc, pm);
   return cond_wait(pc, pm, 0, NULL, "pthread_cond_wait");
 }
 
 GREEN__SHIM_EXPORT int pthread_cond_timedwait(pthread_cond_t *restrict pc,
                                               pthread_mutex_t *restrict pm,
                                               const struct timespec *restrict at) {
-  if (!green_waitable(pc) || is_libc(pm)) return green__real.pthread_cond_timedwait(pc, pm, at);
+  if (!green_wait(pc, pm)) return green__real.pthread_cond_timedwait(pc, pm, at);
   return cond_wait(pc, pm, (clockid_t)-1, at, "pthread_cond_timedwait");
 }
 
 GREEN__SHIM_EXPORT int pthread_cond_clockwait(pthread_cond_t *restrict pc,
                                               pthread_mutex_t *restrict pm, clockid_t clock,
                                               const struct timespec *restrict at) {
-  if (!green_waitable(pc) || is_libc(pm)) return green__real.pthread_cond_clockwait(pc, pm, clock, at);
+  if (!green_wait(pc, pm)) return green__real.pthread_cond_clockwait(pc, pm, clock, at);
   return cond_wait(pc, pm, clock, at, "pthread_cond_clockwait");
 }
 
@@ -701,9 +409,9 @@ GREEN__SHIM_EXPORT int sem_init(sem_t *s, int pshared, unsigned value) {
   int r;
   green__real_ready();
   if (green__shim_config.native) return green__real.sem_init(s, pshared, value);
-  libc_remove(s);
+  green__shim_libc_remove(s);
   if (pshared) {
-    if ((r = green__real.sem_init(s, pshared, value)) == 0 && libc_add(s) != 0) {
+    if ((r = green__real.sem_init(s, pshared, value)) == 0 && green__shim_libc_add(s) != 0) {
       green__real.sem_destroy(s);
       errno = ENOSPC; /* POSIX's "a resource required ... has been exhausted" */
       r = -1;
@@ -715,11 +423,8 @@ GREEN__SHIM_EXPORT int sem_init(sem_t *s, int pshared, unsigned value) {
 }
 
 GREEN__SHIM_EXPORT int sem_destroy(sem_t *s) {
-  int r;
-  if (!green_object(s)) {
-    if ((r = green__real.sem_destroy(s)) == 0) libc_remove(s);
-    return r;
-  }
+  if (!green__shim_green_object(s))
+    return green__shim_libc_destroyed(s, green__real.sem_destroy(s));
   return green_sem_destroy(gsem(s));
 }
 
@@ -780,7 +485,9 @@ static int libc_sem_wait(struct green__hub *h, sem_t *s, clockid_t clock,
     }
     if ((now = green_now()) >= at) return green__fail(-ETIMEDOUT);
     green__list_push_back(waiters_of(h), &w.link);
-    r = green__shim_park(h, GREEN_WAIT_CALL, fmin(at, now + delay), 0, GREEN__INTR_ALWAYS, call);
+    r = green__shim_park(h, &(green__shim_wait_t){.kind = GREEN_WAIT_CALL, .call = call,
+                                                  .at = fmin(at, now + delay),
+                                                  .intr = GREEN__INTR_ALWAYS});
     green__list_remove(&w.link);
     if (r < 0 && r != -ETIMEDOUT) return green__fail(r);
     delay = fmin(delay * 2, 0.016);
@@ -804,7 +511,7 @@ static const char *const sem_calls[] = {"sem_wait", "sem_timedwait", "sem_clockw
 
 /* A wait on one of libc's semaphores: green where the caller is a green thread. */
 static int libc_wait(int call, sem_t *s, clockid_t clock, const struct timespec *abs) {
-  struct green__hub *h = green__shim_config.native ? NULL : green__shim_hub();
+  struct green__hub *h = green__shim_gate(GREEN__GATE_GREEN);
   if (h) return libc_sem_wait(h, s, clock, call == SEM_WAIT ? NULL : abs, sem_calls[call]);
   if (call == SEM_WAIT) return green__real.sem_wait(s);
   if (call == SEM_TIMEDWAIT) return green__real.sem_timedwait(s, abs);
@@ -812,29 +519,29 @@ static int libc_wait(int call, sem_t *s, clockid_t clock, const struct timespec 
 }
 
 GREEN__SHIM_EXPORT int sem_wait(sem_t *s) {
-  if (!green_waitable(s)) return libc_wait(SEM_WAIT, s, CLOCK_REALTIME, NULL);
+  if (!green__shim_green_waitable(s)) return libc_wait(SEM_WAIT, s, CLOCK_REALTIME, NULL);
   return sem_wait_green(s, CLOCK_REALTIME, NULL, "sem_wait");
 }
 
 GREEN__SHIM_EXPORT int sem_timedwait(sem_t *restrict s, const struct timespec *restrict at) {
-  if (!green_waitable(s)) return libc_wait(SEM_TIMEDWAIT, s, CLOCK_REALTIME, at);
+  if (!green__shim_green_waitable(s)) return libc_wait(SEM_TIMEDWAIT, s, CLOCK_REALTIME, at);
   return sem_wait_green(s, CLOCK_REALTIME, at, "sem_timedwait");
 }
 
 GREEN__SHIM_EXPORT int sem_clockwait(sem_t *restrict s, clockid_t clock,
                                      const struct timespec *restrict at) {
-  if (!green_waitable(s)) return libc_wait(SEM_CLOCKWAIT, s, clock, at);
+  if (!green__shim_green_waitable(s)) return libc_wait(SEM_CLOCKWAIT, s, clock, at);
   return sem_wait_green(s, clock, at, "sem_clockwait");
 }
 
 GREEN__SHIM_EXPORT int sem_trywait(sem_t *s) {
-  if (!green_waitable(s)) return green__real.sem_trywait(s);
+  if (!green__shim_green_waitable(s)) return green__real.sem_trywait(s);
   return green_sem_trywait(gsem(s));
 }
 
 GREEN__SHIM_EXPORT int sem_post(sem_t *s) {
   int r;
-  if (!green_waitable(s)) {
+  if (!green__shim_green_waitable(s)) {
     if ((r = green__real.sem_post(s)) == 0 && !green__shim_config.native) libc_sem_posted(s);
     return r;
   }
@@ -846,7 +553,7 @@ GREEN__SHIM_EXPORT int sem_post(sem_t *s) {
 }
 
 GREEN__SHIM_EXPORT int sem_getvalue(sem_t *restrict s, int *restrict value) {
-  if (!green_waitable(s)) return green__real.sem_getvalue(s, value);
+  if (!green__shim_green_waitable(s)) return green__real.sem_getvalue(s, value);
   return green_sem_getvalue(gsem(s), value);
 }
 
@@ -863,7 +570,8 @@ GREEN__SHIM_EXPORT sem_t *sem_open(const char *name, int flags, ...) {
     va_end(ap);
   }
   green__real_ready();
-  if ((s = green__real.sem_open(name, flags, mode, value)) != SEM_FAILED && libc_add(s) != 0) {
+  if ((s = green__real.sem_open(name, flags, mode, value)) != SEM_FAILED &&
+      green__shim_libc_add(s) != 0) {
     green__real.sem_close(s);
     if ((flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL)) sem_unlink(name); /* made here */
     errno = ENOMEM;
@@ -874,7 +582,7 @@ GREEN__SHIM_EXPORT sem_t *sem_open(const char *name, int flags, ...) {
 
 GREEN__SHIM_EXPORT int sem_close(sem_t *s) {
   green__real_ready();
-  libc_remove(s);
+  green__shim_libc_remove(s);
   return green__real.sem_close(s);
 }
 
@@ -888,30 +596,25 @@ GREEN__SHIM_EXPORT int pthread_rwlock_init(pthread_rwlock_t *restrict rw,
   green__real_ready();
   if (green__shim_config.native) return green__real.pthread_rwlock_init(rw, attr);
   if (attr && pthread_rwlockattr_getpshared(attr, &pshared)) return EINVAL;
-  libc_remove(rw);
-  if (pshared == PTHREAD_PROCESS_SHARED) {
-    int r = green__real.pthread_rwlock_init(rw, attr);
-    if (r == 0 && (r = libc_add(rw)) != 0) green__real.pthread_rwlock_destroy(rw);
-    return r;
-  }
+  green__shim_libc_remove(rw);
+  if (pshared == PTHREAD_PROCESS_SHARED)
+    return keep_libc(LIBC_RWLOCK, rw, green__real.pthread_rwlock_init(rw, attr));
   memset(rw, 0, sizeof *rw);
-  return error_of(green_rwlock_init(GRW(rw)), saved);
+  return green__shim_pthread_error(green_rwlock_init(GRW(rw)), saved);
 }
 
 GREEN__SHIM_EXPORT int pthread_rwlock_destroy(pthread_rwlock_t *rw) {
-  int saved = errno, r;
-  if (!green_object(rw)) {
-    if ((r = green__real.pthread_rwlock_destroy(rw)) == 0) libc_remove(rw);
-    return r;
-  }
-  return error_of(green_rwlock_destroy(GRW(rw)), saved);
+  int saved = errno;
+  if (!green__shim_green_object(rw))
+    return green__shim_libc_destroyed(rw, green__real.pthread_rwlock_destroy(rw));
+  return green__shim_pthread_error(green_rwlock_destroy(GRW(rw)), saved);
 }
 
-#define RWLOCK_CALL(name, params, args, green_call)                          \
-  GREEN__SHIM_EXPORT int name params {                                     \
-    int saved = errno;                                                     \
-    if (!green_waitable(rw)) return green__real.name args;                   \
-    return error_of(green_call, saved);                                    \
+#define RWLOCK_CALL(name, params, args, green_call)                    \
+  GREEN__SHIM_EXPORT int name params {                                 \
+    int saved = errno;                                                 \
+    if (!green__shim_green_waitable(rw)) return green__real.name args; \
+    return green__shim_pthread_error(green_call, saved);               \
   }
 RWLOCK_CALL(pthread_rwlock_rdlock, (pthread_rwlock_t * rw), (rw), green_rwlock_rdlock(GRW(rw), -1))
 RWLOCK_CALL(pthread_rwlock_tryrdlock, (pthread_rwlock_t * rw), (rw), green_rwlock_tryrdlock(GRW(rw)))

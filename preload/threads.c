@@ -239,7 +239,9 @@ GREEN__SHIM_EXPORT int pthread_create(pthread_t *restrict id, const pthread_attr
 __attribute__((noreturn)) static void main_exit(struct green__hub *h) {
   while (live > 0) {
     last_waiter = h->current;
-    if (green__park(h, GREEN_WAIT_JOIN, NULL, INFINITY, 0) == -EDEADLK)
+    if (green__shim_park(h, &(green__shim_wait_t){.kind = GREEN_WAIT_JOIN, .at = INFINITY,
+                                                  .quiet = 1, .cancel = GREEN__CANCEL_NONE}) ==
+        -EDEADLK)
       green__real.pause(); /* blocked for good, as OS threads would be */
   }
   last_waiter = NULL;
@@ -440,7 +442,7 @@ int green__shim_wait_end(green__shim_thread_t *self, int r) {
 }
 
 void green__shim_cancel_point(green__shim_thread_t *self) {
-  if (self && self->cancel_pending && !self->cancel_disabled) pthread_exit(PTHREAD_CANCELED);
+  if (green__shim_cancelled(self)) pthread_exit(PTHREAD_CANCELED);
 }
 
 GREEN__SHIM_EXPORT int pthread_cancel(pthread_t id) {

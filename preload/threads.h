@@ -35,6 +35,12 @@ void green__shim_threads_init(void);
  * greenlets the runtime spawns for itself. */
 green__shim_thread_t *green__shim_self(struct green__hub *h);
 
+/* Whether the thread has been cancelled with cancellation enabled: a cancellation point
+ * ends it. */
+static inline int green__shim_cancelled(const green__shim_thread_t *self) {
+  return self && self->cancel_pending && !self->cancel_disabled;
+}
+
 /* A cancellation point: ends the thread (pthread_exit(PTHREAD_CANCELED)) when it has been
  * cancelled and cancellation is enabled; otherwise returns. */
 void green__shim_cancel_point(green__shim_thread_t *self);

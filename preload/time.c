@@ -90,7 +90,7 @@ GREEN__SHIM_EXPORT int clock_nanosleep(clockid_t clock, int flags, const struct 
 
 GREEN__SHIM_EXPORT int sched_yield(void) {
   green__real_ready();
-  if (green__shim_config.native || !green__shim_hub()) return green__real.sched_yield();
+  if (!green__shim_gate(GREEN__GATE_GREEN)) return green__real.sched_yield();
   green_yield();
   return 0;
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * fork and the wait family: children that run threads of their own and exit with a status,
- * a blocking waitpid, wait, waitid, WNOHANG before the child ends, ECHILD at the end; a
+ * a blocking waitpid, wait, waitid, WNOHANG before the child ends, a thread cancelled in
+ * waitpid (a cancellation point) while the next waits for the same child, ECHILD at the end; a
  * thread of the parent reads what the children write into a pipe meanwhile. The first fork
  * waits until that thread has started and says so: a child forked while the thread is still
  * starting can inherit a lock the thread held inside AddressSanitizer's allocator (GCC 12's
@@ -42,10 +43,18 @@ static pid_t spawn_child(int code) {
   return pid;
 }
 
+/* Cancelled before it waits: waitpid, a cancellation point, ends it. */
+static void *cancelled_waiter(void *arg) {
+  pthread_cancel(pthread_self());
+  waitpid(*(pid_t *)arg, NULL, 0);
+  return NULL;
+}
+
 int main(void) {
-  pthread_t t;
+  pthread_t t, w;
   siginfo_t info;
-  pid_t a, b, c, r;
+  pid_t a, b, c, d, r;
+  void *res;
   int st, ready[2];
   char go;
   PROG_CHECK(pipe(tick_pipe) == 0 && pipe(ready) == 0);
@@ -65,6 +74,12 @@ int main(void) {
   PROG_CHECK(waitid(P_PID, (id_t)c, &info, WEXITED) == 0);
   printf("waitid: %s, code %s, status %d\n", info.si_pid == c ? "that child" : "another",
          info.si_code == CLD_EXITED ? "CLD_EXITED" : "other", info.si_status);
+  PROG_CHECK((d = spawn_child(30)) > 0);
+  PROG_CHECK(pthread_create(&w, NULL, cancelled_waiter, &d) == 0 && pthread_join(w, &res) == 0);
+  printf("a thread cancelled in waitpid: %s\n", res == PTHREAD_CANCELED ? "ended" : "went on");
+  r = waitpid(d, &st, 0);
+  printf("waitpid after it: %s, exit status %d\n", r == d ? "that child" : "another",
+         WEXITSTATUS(st));
   errno = 0;
   r = waitpid(-1, &st, 0);
   printf("waitpid with no children: %d, %s\n", (int)r, strerror(errno));

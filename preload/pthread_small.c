@@ -1,0 +1,205 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pthread's small calls in green mode: keys (greenlet-local storage), once, spinlocks and
+ * barriers. In native mode every call goes to libc.
+ *
+ * A contended spinlock yields to the other green threads instead of spinning: the holder may
+ * be parked.
+ */
+#include <pthread.h>
+#include <stdint.h>
+
+#include "../src/wait.h"
+#include "objects.h"
+#include "threads.h"
+
+/* ---- keys: greenlet-local storage -------------------------------------------------------
+ * A green key is green_local's number with KEY_TAG set, so it never looks like one of libc's
+ * (below PTHREAD_KEYS_MAX): keys made before main() — by libraries starting up, such as
+ * AddressSanitizer, which keeps its per-OS-thread state under one — stay libc's, and calls on
+ * each key go where it was made, on every thread. */
+#define KEY_TAG (1u << 30)
+
+static int green_key(pthread_key_t key) { return (key & KEY_TAG) != 0; }
+
+GREEN__SHIM_EXPORT int pthread_key_create(pthread_key_t *key, void (*destructor)(void *)) {
+  green_local_t k;
+  int saved = errno, r;
+  green__real_ready();
+  if (green__shim_config.native ||
+      __atomic_load_n(&green__shim_phase, __ATOMIC_ACQUIRE) == GREEN__SHIM_BEFORE_MAIN)
+    return green__real.pthread_key_create(key, destructor);
+  r = green__shim_pthread_error(green_local_create(&k, destructor), saved);
+  if (r == 0) *key = k | KEY_TAG;
+  return r;
+}
+
+GREEN__SHIM_EXPORT int pthread_key_delete(pthread_key_t key) {
+  int saved = errno;
+  green__real_ready();
+  if (!green_key(key)) return green__real.pthread_key_delete(key);
+  return green__shim_pthread_error(green_local_delete(key & ~KEY_TAG), saved);
+}
+
+GREEN__SHIM_EXPORT void *pthread_getspecific(pthread_key_t key) {
+  green__real_ready();
+  if (!green_key(key)) return green__real.pthread_getspecific(key);
+  return green_local_get(key & ~KEY_TAG);
+}
+
+GREEN__SHIM_EXPORT int pthread_setspecific(pthread_key_t key, const void *value) {
+  int saved = errno;
+  green__real_ready();
+  if (!green_key(key)) return green__real.pthread_setspecific(key, value);
+  return green__shim_pthread_error(green_local_set(key & ~KEY_TAG, value), saved);
+}
+
+/* ---- once ------------------------------------------------------------------------------- */
+
+enum { ONCE_IN_PROGRESS = 1, ONCE_DONE = 2 }; /* glibc's values: a done control reads done */
+
+/* Green threads parked until another one's init of their control (their wait_on) returns. */
+static green__list_t once_waiters = {&once_waiters, &once_waiters};
+
+/* Wait while another green thread runs once's init (it may park in it). A thread that cannot
+ * park (in a signal handler) looks again every millisecond. */
+static void once_wait(pthread_once_t *once) {
+  while (__atomic_load_n(once, __ATOMIC_ACQUIRE) == ONCE_IN_PROGRESS) {
+    struct green__hub *h = green__shim_hub();
+    if (!h) {
+      green_sleep(0.001);
+      continue;
+    }
+    if (green__shim_park(h, &(green__shim_wait_t){.kind = GREEN_WAIT_FUTEX, .what = once,
+                                                  .at = INFINITY, .quiet = 1,
+                                                  .cancel = GREEN__CANCEL_NONE,
+                                                  .list = &once_waiters}) != 0)
+      green_sleep(0.001); /* nothing else can run (EDEADLK): look again, never spin */
+  }
+}
+
+static void once_wake(struct green__hub *h, pthread_once_t *once) {
+  green__list_t *n, *next;
+  for (n = once_waiters.next; n != &once_waiters; n = next) {
+    green_t *g = green__container_of(n, green_t, wait_link);
+    next = n->next;
+    if (g->wait_on == once) green__wake(h, g, 0);
+  }
+}
+
+GREEN__SHIM_EXPORT int pthread_once(pthread_once_t *once, void (*init)(void)) {
+  green__real_ready();
+  if (!green__shim_green_mode()) return green__real.pthread_once(once, init);
+  once_wait(once);
+  if (__atomic_load_n(once, __ATOMIC_ACQUIRE) == ONCE_DONE) return 0;
+  __atomic_store_n(once, ONCE_IN_PROGRESS, __ATOMIC_RELAXED);
+  init();
+  __atomic_store_n(once, ONCE_DONE, __ATOMIC_RELEASE);
+  if (green__shim_tls.hub) once_wake(green__shim_tls.hub, once);
+  return 0;
+}
+
+/* ---- spinlocks: 0 free, 1 held (glibc's own encoding differs by architecture) ---------- */
+
+GREEN__SHIM_EXPORT int pthread_spin_init(pthread_spinlock_t *lock, int pshared) {
+  green__real_ready();
+  if (green__shim_config.native) return green__real.pthread_spin_init(lock, pshared);
+  __atomic_store_n(lock, 0, __ATOMIC_RELEASE);
+  return 0;
+}
+
+GREEN__SHIM_EXPORT int pthread_spin_destroy(pthread_spinlock_t *lock) {
+  green__real_ready();
+  if (green__shim_config.native) return green__real.pthread_spin_destroy(lock);
+  return 0;
+}
+
+GREEN__SHIM_EXPORT int pthread_spin_lock(pthread_spinlock_t *lock) {
+  green__real_ready();
+  if (green__shim_config.native) return green__real.pthread_spin_lock(lock);
+  while (__atomic_exchange_n(lock, 1, __ATOMIC_ACQUIRE)) {
+    if (green__shim_green_mode()) green_yield(); /* the holder may be a parked green thread */
+  }
+  return 0;
+}
+
+GREEN__SHIM_EXPORT int pthread_spin_trylock(pthread_spinlock_t *lock) {
+  green__real_ready();
+  if (green__shim_config.native) return green__real.pthread_spin_trylock(lock);
+  return __atomic_exchange_n(lock, 1, __ATOMIC_ACQUIRE) ? EBUSY : 0;
+}
+
+GREEN__SHIM_EXPORT int pthread_spin_unlock(pthread_spinlock_t *lock) {
+  green__real_ready();
+  if (green__shim_config.native) return green__real.pthread_spin_unlock(lock);
+  __atomic_store_n(lock, 0, __ATOMIC_RELEASE);
+  return 0;
+}
+
+/* ---- barriers --------------------------------------------------------------------------- */
+
+#define BARRIER_MAGIC 0x62617272u /* "barr": initialised by the shim; else libc's */
+
+typedef struct barrier {
+  green__list_t waiters; /* parked until the round they arrived in completes */
+  unsigned count;
+  unsigned arrived;
+  unsigned round;
+  uint32_t magic;
+} barrier_t;
+
+_Static_assert(sizeof(barrier_t) <= sizeof(pthread_barrier_t), "a barrier fits pthread's");
+
+GREEN__SHIM_EXPORT int pthread_barrier_init(pthread_barrier_t *restrict pb,
+                                            const pthread_barrierattr_t *restrict attr,
+                                            unsigned count) {
+  barrier_t *b = (barrier_t *)(void *)pb;
+  int pshared = PTHREAD_PROCESS_PRIVATE;
+  green__real_ready();
+  if (attr) pthread_barrierattr_getpshared(attr, &pshared);
+  if (!green__shim_green_mode() || pshared == PTHREAD_PROCESS_SHARED) {
+    int r = green__real.pthread_barrier_init(pb, attr, count);
+    if (r == 0) b->magic = 0;
+    return r;
+  }
+  if (count == 0) return EINVAL;
+  green__list_init(&b->waiters);
+  b->count = count;
+  b->arrived = b->round = 0;
+  b->magic = BARRIER_MAGIC;
+  return 0;
+}
+
+GREEN__SHIM_EXPORT int pthread_barrier_wait(pthread_barrier_t *pb) {
+  barrier_t *b = (barrier_t *)(void *)pb;
+  struct green__hub *h;
+  unsigned round;
+  green__list_t *n;
+  green__real_ready();
+  if (b->magic != BARRIER_MAGIC || !(h = green__shim_hub_attach()))
+    return green__real.pthread_barrier_wait(pb);
+  if (++b->arrived == b->count) {
+    b->arrived = 0;
+    b->round++;
+    while ((n = green__list_pop_front(&b->waiters)))
+      green__wake(h, green__container_of(n, green_t, wait_link), 0);
+    return PTHREAD_BARRIER_SERIAL_THREAD;
+  }
+  round = b->round;
+  while (b->round == round)
+    if (green__shim_park(h, &(green__shim_wait_t){.kind = GREEN_WAIT_CALL,
+                                                  .call = "pthread_barrier_wait", .at = INFINITY,
+                                                  .quiet = 1, .cancel = GREEN__CANCEL_NONE,
+                                                  .list = &b->waiters}) == -EDEADLK)
+      green__real.pause(); /* as OS threads would */
+  return 0;
+}
+
+GREEN__SHIM_EXPORT int pthread_barrier_destroy(pthread_barrier_t *pb) {
+  barrier_t *b = (barrier_t *)(void *)pb;
+  green__real_ready();
+  if (b->magic != BARRIER_MAGIC) return green__real.pthread_barrier_destroy(pb);
+  if (b->arrived) return EBUSY;
+  b->magic = 0;
+  return 0;
+}
