@@ -206,7 +206,7 @@ GREEN_EXTERN int green_queue_try_put(green_queue_t *q, void *item);
 GREEN_EXTERN int green_queue_try_get(green_queue_t *q, void **item);
 
 /* No more puts: parked putters (and later puts) fail with EPIPE, parked getters with EPIPE
- * (they only park while q is empty). Closing twice is harmless. */
+ * (they only park while q is empty). EPIPE when q was already closed, as for channels. */
 GREEN_EXTERN int green_queue_close(green_queue_t *q);
 
 /* Items in q now (0 for NULL). */

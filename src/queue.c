@@ -214,6 +214,7 @@ int green_queue_close(green_queue_t *q) {
   struct green__hub *h;
   int r;
   if ((r = begin(q, &h))) return green__fail(r);
+  if (q->closed) return green__fail(-EPIPE);
   q->closed = 1;
   wake_all(h, &q->putters, -EPIPE);
   wake_all(h, &q->getters, -EPIPE);

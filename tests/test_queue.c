@@ -320,7 +320,6 @@ TEST_CASE(close_wakes_getters) {
   for (i = 0; i < 3; i++) g[i] = spawn_op(getter, &o[i], q, 0, -1);
   green_yield();
   ASSERT_OK(green_queue_close(q));
-  ASSERT_OK(green_queue_close(q)); /* harmless */
   ASSERT_OK(green_joinall(g, 3, -1));
   for (i = 0; i < 3; i++) {
     ASSERT_EQ(o[i].r, -1);
@@ -351,6 +350,20 @@ TEST_CASE(close_drains_then_epipe) {
   ASSERT_OK(green_queue_get(q, &item, -1));
   ASSERT_EQ(I(item), 2);
   ASSERT_ERRNO(green_queue_get(q, &item, -1), EPIPE); /* item 3 was never added */
+  ASSERT_OK(green_queue_free(q));
+}
+
+/* A second close is EPIPE, as for channels, and changes nothing: the items stay. */
+TEST_CASE(close_twice) {
+  green_queue_t *q = green_queue_new(0);
+  void *item;
+  ASSERT_OK(green_queue_put(q, P(1), -1));
+  ASSERT_OK(green_queue_close(q));
+  ASSERT_ERRNO(green_queue_close(q), EPIPE);
+  ASSERT_EQ(green_queue_len(q), 1);
+  ASSERT_OK(green_queue_get(q, &item, -1));
+  ASSERT_EQ(I(item), 1);
+  ASSERT_ERRNO(green_queue_get(q, &item, -1), EPIPE);
   ASSERT_OK(green_queue_free(q));
 }
 
