@@ -131,7 +131,8 @@ typedef struct green_deadline {
 
 GREEN_EXTERN int green_deadline_enter(green_deadline_t *d, double seconds);
 GREEN_EXTERN int green_deadline_leave(green_deadline_t *d);
-/* Non-zero once d's own deadline has passed: tells which scope an ETIMEDOUT came from. */
+/* 1 once d's own deadline has passed, 0 before (tells which scope an ETIMEDOUT came from);
+ * -1 + EINVAL for NULL. */
 GREEN_EXTERN int green_deadline_expired(const green_deadline_t *d);
 
 /* ---- File descriptors -------------------------------------------------------------------
@@ -209,8 +210,8 @@ GREEN_EXTERN int green_queue_try_get(green_queue_t *q, void **item);
  * (they only park while q is empty). EPIPE when q was already closed, as for channels. */
 GREEN_EXTERN int green_queue_close(green_queue_t *q);
 
-/* Items in q now (0 for NULL). */
-GREEN_EXTERN size_t green_queue_len(const green_queue_t *q);
+/* Items in q now, or -1 + errno (EINVAL for NULL, EPERM). */
+GREEN_EXTERN ssize_t green_queue_len(const green_queue_t *q);
 
 /* One item taken from q has been dealt with. EINVAL when called more often than items were
  * put (Python's ValueError). When every item put has been marked done, joiners wake. */
@@ -800,7 +801,7 @@ typedef enum green_wait {
   GREEN_WAIT_KINDS
 } green_wait_t;
 
-/* The kind's name in dumps ("fd", "mutex"...), or NULL outside [0, GREEN_WAIT_KINDS). */
+/* The kind's name in dumps ("fd", "mutex"...), or NULL + EINVAL outside [0, GREEN_WAIT_KINDS). */
 GREEN_EXTERN const char *green_wait_name(int kind);
 
 /* Write a dump of every hub to fd: each hub's thread and counts, then each of its greenlets

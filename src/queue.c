@@ -221,7 +221,12 @@ int green_queue_close(green_queue_t *q) {
   return 0;
 }
 
-size_t green_queue_len(const green_queue_t *q) { return q ? q->len : 0; }
+ssize_t green_queue_len(const green_queue_t *q) {
+  struct green__hub *h;
+  int r;
+  if ((r = begin(q, &h))) return green__fail(r);
+  return (ssize_t)q->len;
+}
 
 int green_queue_task_done(green_queue_t *q) {
   struct green__hub *h;
