@@ -364,12 +364,6 @@ GREEN_EXTERN int green_gen_free(green_gen_t *gen);
  * signal) before it runs, so a waiter that times out or is killed never takes a wake-up
  * meant for another, and one that was handed something keeps it.
  *
- * The timed* calls take an absolute time on CLOCK_REALTIME or CLOCK_MONOTONIC (EINVAL for
- * other clocks, for NULL and for tv_nsec outside [0, 1e9), checked before anything else).
- * A CLOCK_REALTIME time is converted to the monotonic clock when the call starts to wait:
- * a later change of the system clock does not move it. A time already passed is ETIMEDOUT
- * only when the call would have to wait.
- *
  * destroy fails with EBUSY and leaves the object as it was while it is held or waited on;
  * after a successful destroy the object is all-zero again (and so valid). */
 
@@ -423,8 +417,6 @@ GREEN_EXTERN int green_sem_init(green_sem_t *s, unsigned value);
 GREEN_EXTERN int green_sem_destroy(green_sem_t *s);
 /* Take a unit, waiting for a post while the value is 0. */
 GREEN_EXTERN int green_sem_wait(green_sem_t *s, double timeout);
-GREEN_EXTERN int green_sem_timedwait(green_sem_t *s, clockid_t clock,
-                                     const struct timespec *abstime);
 /* EAGAIN instead of waiting. */
 GREEN_EXTERN int green_sem_trywait(green_sem_t *s);
 /* Give the oldest waiter a unit, or add one; EOVERFLOW past GREEN_SEM_VALUE_MAX. */
@@ -456,8 +448,6 @@ GREEN_EXTERN int green_mutex_init(green_mutex_t *m, int kind);
 GREEN_EXTERN int green_mutex_destroy(green_mutex_t *m);
 /* EDEADLK when the caller owns m (unless RECURSIVE). */
 GREEN_EXTERN int green_mutex_lock(green_mutex_t *m, double timeout);
-GREEN_EXTERN int green_mutex_timedlock(green_mutex_t *m, clockid_t clock,
-                                       const struct timespec *abstime);
 /* EBUSY instead of waiting, also when the caller owns m (unless RECURSIVE). */
 GREEN_EXTERN int green_mutex_trylock(green_mutex_t *m);
 /* EPERM when the caller does not own m. */
@@ -472,23 +462,19 @@ GREEN_EXTERN int green_mutex_unlock(green_mutex_t *m);
 typedef struct green_cond {
   struct green__list waiters; /* private */
   green_mutex_t *mutex;       /* private: the mutex the current waiters use */
-  clockid_t clock;            /* private: timedwait's clock */
+  clockid_t clock;            /* private: the clock given to green_cond_init */
 } green_cond_t;
 
-#define GREEN_COND_INITIALIZER {{0, 0}, 0, 0} /* timedwait on CLOCK_REALTIME, as pthread's */
+#define GREEN_COND_INITIALIZER {{0, 0}, 0, 0} /* CLOCK_REALTIME, as pthread's */
 
-/* clock: CLOCK_REALTIME or CLOCK_MONOTONIC (pthread_condattr_setclock), EINVAL otherwise. */
+/* clock: CLOCK_REALTIME or CLOCK_MONOTONIC, EINVAL otherwise: pthread_condattr_setclock's
+ * clock, kept for the preload shim's waits until an absolute time. green_cond_wait's
+ * relative timeout does not depend on it. */
 GREEN_EXTERN int green_cond_init(green_cond_t *c, clockid_t clock);
 GREEN_EXTERN int green_cond_destroy(green_cond_t *c);
 /* Release m (which the caller must own: EPERM otherwise; EINVAL when other waiters use
  * another mutex), wait for a signal, then lock m again. */
 GREEN_EXTERN int green_cond_wait(green_cond_t *c, green_mutex_t *m, double timeout);
-/* green_cond_wait until abstime on the clock given to green_cond_init. */
-GREEN_EXTERN int green_cond_timedwait(green_cond_t *c, green_mutex_t *m,
-                                      const struct timespec *abstime);
-/* ... on the given clock (pthread_cond_clockwait). */
-GREEN_EXTERN int green_cond_clockwait(green_cond_t *c, green_mutex_t *m, clockid_t clock,
-                                      const struct timespec *abstime);
 /* Wake the oldest waiter (signal) or every waiter (broadcast). EINVAL for NULL; EPERM while
  * greenlets of another thread's hub wait on it. */
 GREEN_EXTERN int green_cond_signal(green_cond_t *c);
@@ -517,14 +503,10 @@ GREEN_EXTERN int green_rwlock_init(green_rwlock_t *rw);
 GREEN_EXTERN int green_rwlock_destroy(green_rwlock_t *rw);
 /* EDEADLK when the caller holds the write lock; EAGAIN past UINT_MAX read locks. */
 GREEN_EXTERN int green_rwlock_rdlock(green_rwlock_t *rw, double timeout);
-GREEN_EXTERN int green_rwlock_timedrdlock(green_rwlock_t *rw, clockid_t clock,
-                                          const struct timespec *abstime);
 /* EBUSY instead of waiting. */
 GREEN_EXTERN int green_rwlock_tryrdlock(green_rwlock_t *rw);
 /* EDEADLK when the caller holds the write lock. */
 GREEN_EXTERN int green_rwlock_wrlock(green_rwlock_t *rw, double timeout);
-GREEN_EXTERN int green_rwlock_timedwrlock(green_rwlock_t *rw, clockid_t clock,
-                                          const struct timespec *abstime);
 GREEN_EXTERN int green_rwlock_trywrlock(green_rwlock_t *rw);
 /* Release the caller's write lock, or one of its read locks. */
 GREEN_EXTERN int green_rwlock_unlock(green_rwlock_t *rw);
@@ -563,20 +545,6 @@ GREEN_EXTERN void green_freeaddrinfo(struct addrinfo *res);
 GREEN_EXTERN int green_getnameinfo(const struct sockaddr *sa, socklen_t salen, char *host,
                                    socklen_t hostlen, char *serv, socklen_t servlen, int flags);
 
-/* gethostbyname(3) and friends, for the preload shim. The plain forms return a buffer owned
- * by the calling thread, valid until its next call of one of them, and set h_errno. The _r
- * forms return 0 (with *result NULL when the name is unknown: *h_errnop says why), ERANGE
- * when buf is too small, or the errno of the failure (EAGAIN, ECANCELED, ETIMEDOUT...). */
-GREEN_EXTERN struct hostent *green_gethostbyname(const char *name);
-GREEN_EXTERN struct hostent *green_gethostbyname2(const char *name, int af);
-GREEN_EXTERN struct hostent *green_gethostbyaddr(const void *addr, socklen_t len, int type);
-GREEN_EXTERN int green_gethostbyname_r(const char *name, struct hostent *ret, char *buf,
-                                       size_t buflen, struct hostent **result, int *h_errnop);
-GREEN_EXTERN int green_gethostbyname2_r(const char *name, int af, struct hostent *ret, char *buf,
-                                        size_t buflen, struct hostent **result, int *h_errnop);
-GREEN_EXTERN int green_gethostbyaddr_r(const void *addr, socklen_t len, int type,
-                                       struct hostent *ret, char *buf, size_t buflen,
-                                       struct hostent **result, int *h_errnop);
 /* ---- Callbacks on the hub ------------------------------------------------------------------
  * Functions the hub runs between greenlets, on its own stack (asyncio's call_soon/call_later,
  * gevent's loop.run_callback). A callback must not block: a blocking call made from one
