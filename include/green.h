@@ -4,10 +4,23 @@
  * loop. Blocking-style calls park only the calling greenlet; the hub resumes it when its fd is
  * ready, its timer fires or another greenlet wakes it.
  *
- * Error model: functions that can fail return -1 (or NULL) and set errno, as libc does.
+ * Errors, one rule: a function that fails returns -1 and sets errno, as libc does. One that
+ * returns a handle returns its "no handle" value instead: NULL for a pointer, 0 for a
+ * green_call_t and for green_id's ids (0 is never one, as NULL is never an object).
+ * The exceptions, each because libc's own signature has it:
+ *   green_getaddrinfo, green_getnameinfo  return 0 or an EAI_* code (errno says more only
+ *                                         with EAI_SYSTEM), as getaddrinfo(3) does;
+ *   green_local_get                       returns NULL for "no value" and for a key that
+ *                                         does not exist, errno untouched, as
+ *                                         pthread_getspecific does.
+ * A few error numbers are data, not a return: the err passed to green_future_set_error, the
+ * err a done callback receives and the err of a fired green_select case are positive errno
+ * values (0 for none). Functions that cannot fail (green_now, green_yield) return no error.
  * The first call on a thread makes its hub: every function that needs one fails with ENOMEM
  * when it cannot be made.
- * Timeouts are seconds as a double; a negative timeout waits forever, NaN is EINVAL.
+ * How long a call may wait is said one way: a timeout in seconds from now, as a double (a
+ * negative timeout waits forever, NaN is EINVAL), within the scoped deadline (see
+ * green_deadline_enter).
  * Every blocking call fails with ETIMEDOUT once the greenlet's scoped deadline passes and with
  * ECANCELED once the greenlet has been killed.
  *
@@ -252,11 +265,12 @@ typedef struct green_select_case {
   green_chan_t *chan; /* NULL: the case is never ready (Go's nil channel) */
   int op;             /* GREEN_SELECT_SEND or GREEN_SELECT_RECV */
   void *value;        /* SEND: the value to send; RECV: set to the value received */
-  int err;            /* set in the case that fired: 0, or EPIPE when its channel is closed */
+  int err;            /* set in the case that fired, as data (errno is not set): 0, or EPIPE
+                         when its channel is closed */
 } green_select_case_t;
 
-/* Wait until one of the n cases can proceed, carry it out, and return its index; the other
- * cases do nothing. When several are ready at once one of them is picked at random, each with
+/* Wait until one of the n cases can proceed, carry it out, and return its index (that case's
+ * err tells how it fired); the other cases do nothing. When several are ready at once one of them is picked at random, each with
  * the same chance (Go's rule), so no case can starve the others. A case whose channel is
  * closed is ready: it fires with err = EPIPE. timeout 0 polls (Go's default case): ETIMEDOUT
  * when none is ready at once. EINVAL for a bad op or cases == NULL with n > 0; ETIMEDOUT,
@@ -555,7 +569,8 @@ typedef unsigned long long green_call_t;
 
 /* Run fn(arg) soon: after the greenlets ready now have had their turn, in the order the
  * calls were made; a greenlet that keeps yielding cannot hold them back. Costs no system
- * call. Returns a handle, or 0 + errno (EINVAL for a NULL fn, ENOMEM). */
+ * call. Returns a handle, or 0 + errno (EINVAL for a NULL fn, ENOMEM): 0 is the "no handle"
+ * value of the error rule, as NULL is for pointers (-1 would read as a valid handle). */
 GREEN_EXTERN green_call_t green_call_soon(void (*fn)(void *), void *arg);
 
 /* Run fn(arg) once `seconds` (>= 0, finite; else EINVAL) have passed. Calls due at the same
@@ -606,8 +621,10 @@ GREEN_EXTERN green_future_t *green_future_new(void);
  * callbacks of a future that never completed are dropped. */
 GREEN_EXTERN int green_future_free(green_future_t *f);
 
-/* Complete f with a value, or with an error number (> 0, else EINVAL): its waiters wake in the
- * order they came, its done callbacks are scheduled. EALREADY when f is already done. */
+/* Complete f with a value, or with an error: err is data, a positive errno value (EINVAL
+ * when it is not > 0) that f's waiters get as their errno. Its waiters wake in the order they
+ * came, its done callbacks are scheduled. Both return 0, or -1 + errno as every function:
+ * EALREADY when f is already done. */
 GREEN_EXTERN int green_future_set(green_future_t *f, void *value);
 GREEN_EXTERN int green_future_set_error(green_future_t *f, int err);
 
@@ -619,7 +636,8 @@ GREEN_EXTERN int green_future_get(green_future_t *f, void **value, double timeou
 GREEN_EXTERN int green_future_done(green_future_t *f);
 
 /* Have cb(arg, value, err) run on the hub (as with green_call_soon) once f is done (soon, if it
- * is already): err is 0 and value f's value, or err is the error f was set with. Callbacks
+ * is already): err is 0 and value f's value, or err is the positive errno value f was set
+ * with (data: nothing sets errno for it). Callbacks
  * run in the order they were added. ENOMEM, EINVAL for a NULL cb. */
 GREEN_EXTERN int green_future_add_done_callback(green_future_t *f,
                                                 void (*cb)(void *arg, void *value, int err),

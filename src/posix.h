@@ -36,7 +36,9 @@ int green__rwlock_timedwrlock(green_rwlock_t *rw, clockid_t clock,
  * Answered as green_getaddrinfo answers. The plain forms return a buffer owned by the
  * calling thread, valid until its next call of one of them, and set h_errno. The _r forms
  * return 0 (with *result NULL when the name is unknown: *h_errnop says why), ERANGE when buf
- * is too small, or the errno of the failure (EAGAIN, ECANCELED, ETIMEDOUT...). */
+ * is too small, or the errno of the failure (EAGAIN, ECANCELED, ETIMEDOUT...): like
+ * green_getaddrinfo's EAI_* codes, an exception to green.h's error rule that libc's own
+ * signatures make. */
 struct hostent *green__gethostbyname(const char *name);
 struct hostent *green__gethostbyname2(const char *name, int af);
 struct hostent *green__gethostbyaddr(const void *addr, socklen_t len, int type);
