@@ -4,10 +4,23 @@
  * loop. Blocking-style calls park only the calling greenlet; the hub resumes it when its fd is
  * ready, its timer fires or another greenlet wakes it.
  *
- * Error model: functions that can fail return -1 (or NULL) and set errno, as libc does.
+ * Errors, one rule: a function that fails returns -1 and sets errno, as libc does. One that
+ * returns a handle returns its "no handle" value instead: NULL for a pointer, 0 for a
+ * green_call_t and for green_id's ids (0 is never one, as NULL is never an object).
+ * The exceptions, each because libc's own signature has it:
+ *   green_getaddrinfo, green_getnameinfo  return 0 or an EAI_* code (errno says more only
+ *                                         with EAI_SYSTEM), as getaddrinfo(3) does;
+ *   green_local_get                       returns NULL for "no value" and for a key that
+ *                                         does not exist, errno untouched, as
+ *                                         pthread_getspecific does.
+ * A few error numbers are data, not a return: the err passed to green_future_set_error, the
+ * err a done callback receives and the err of a fired green_select case are positive errno
+ * values (0 for none). Functions that cannot fail (green_now, green_yield) return no error.
  * The first call on a thread makes its hub: every function that needs one fails with ENOMEM
  * when it cannot be made.
- * Timeouts are seconds as a double; a negative timeout waits forever, NaN is EINVAL.
+ * How long a call may wait is said one way: a timeout in seconds from now, as a double (a
+ * negative timeout waits forever, NaN is EINVAL), within the scoped deadline (see
+ * green_deadline_enter).
  * Every blocking call fails with ETIMEDOUT once the greenlet's scoped deadline passes and with
  * ECANCELED once the greenlet has been killed.
  *
@@ -130,7 +143,8 @@ typedef struct green_deadline {
 
 GREEN_EXTERN int green_deadline_enter(green_deadline_t *d, double seconds);
 GREEN_EXTERN int green_deadline_leave(green_deadline_t *d);
-/* Non-zero once d's own deadline has passed: tells which scope an ETIMEDOUT came from. */
+/* 1 once d's own deadline has passed, 0 before (tells which scope an ETIMEDOUT came from);
+ * -1 + EINVAL for NULL. */
 GREEN_EXTERN int green_deadline_expired(const green_deadline_t *d);
 
 /* ---- File descriptors -------------------------------------------------------------------
@@ -205,11 +219,11 @@ GREEN_EXTERN int green_queue_try_put(green_queue_t *q, void *item);
 GREEN_EXTERN int green_queue_try_get(green_queue_t *q, void **item);
 
 /* No more puts: parked putters (and later puts) fail with EPIPE, parked getters with EPIPE
- * (they only park while q is empty). Closing twice is harmless. */
+ * (they only park while q is empty). EPIPE when q was already closed, as for channels. */
 GREEN_EXTERN int green_queue_close(green_queue_t *q);
 
-/* Items in q now (0 for NULL). */
-GREEN_EXTERN size_t green_queue_len(const green_queue_t *q);
+/* Items in q now, or -1 + errno (EINVAL for NULL, EPERM). */
+GREEN_EXTERN ssize_t green_queue_len(const green_queue_t *q);
 
 /* One item taken from q has been dealt with. EINVAL when called more often than items were
  * put (Python's ValueError). When every item put has been marked done, joiners wake. */
@@ -250,11 +264,12 @@ typedef struct green_select_case {
   green_chan_t *chan; /* NULL: the case is never ready (Go's nil channel) */
   int op;             /* GREEN_SELECT_SEND or GREEN_SELECT_RECV */
   void *value;        /* SEND: the value to send; RECV: set to the value received */
-  int err;            /* set in the case that fired: 0, or EPIPE when its channel is closed */
+  int err;            /* set in the case that fired, as data (errno is not set): 0, or EPIPE
+                         when its channel is closed */
 } green_select_case_t;
 
-/* Wait until one of the n cases can proceed, carry it out, and return its index; the other
- * cases do nothing. When several are ready at once one of them is picked at random, each with
+/* Wait until one of the n cases can proceed, carry it out, and return its index (that case's
+ * err tells how it fired); the other cases do nothing. When several are ready at once one of them is picked at random, each with
  * the same chance (Go's rule), so no case can starve the others. A case whose channel is
  * closed is ready: it fires with err = EPIPE. timeout 0 polls (Go's default case): ETIMEDOUT
  * when none is ready at once. EINVAL for a bad op or cases == NULL with n > 0; ETIMEDOUT,
@@ -362,12 +377,6 @@ GREEN_EXTERN int green_gen_free(green_gen_t *gen);
  * signal) before it runs, so a waiter that times out or is killed never takes a wake-up
  * meant for another, and one that was handed something keeps it.
  *
- * The timed* calls take an absolute time on CLOCK_REALTIME or CLOCK_MONOTONIC (EINVAL for
- * other clocks, for NULL and for tv_nsec outside [0, 1e9), checked before anything else).
- * A CLOCK_REALTIME time is converted to the monotonic clock when the call starts to wait:
- * a later change of the system clock does not move it. A time already passed is ETIMEDOUT
- * only when the call would have to wait.
- *
  * destroy fails with EBUSY and leaves the object as it was while it is held or waited on;
  * after a successful destroy the object is all-zero again (and so valid). */
 
@@ -421,8 +430,6 @@ GREEN_EXTERN int green_sem_init(green_sem_t *s, unsigned value);
 GREEN_EXTERN int green_sem_destroy(green_sem_t *s);
 /* Take a unit, waiting for a post while the value is 0. */
 GREEN_EXTERN int green_sem_wait(green_sem_t *s, double timeout);
-GREEN_EXTERN int green_sem_timedwait(green_sem_t *s, clockid_t clock,
-                                     const struct timespec *abstime);
 /* EAGAIN instead of waiting. */
 GREEN_EXTERN int green_sem_trywait(green_sem_t *s);
 /* Give the oldest waiter a unit, or add one; EOVERFLOW past GREEN_SEM_VALUE_MAX. */
@@ -454,8 +461,6 @@ GREEN_EXTERN int green_mutex_init(green_mutex_t *m, int kind);
 GREEN_EXTERN int green_mutex_destroy(green_mutex_t *m);
 /* EDEADLK when the caller owns m (unless RECURSIVE). */
 GREEN_EXTERN int green_mutex_lock(green_mutex_t *m, double timeout);
-GREEN_EXTERN int green_mutex_timedlock(green_mutex_t *m, clockid_t clock,
-                                       const struct timespec *abstime);
 /* EBUSY instead of waiting, also when the caller owns m (unless RECURSIVE). */
 GREEN_EXTERN int green_mutex_trylock(green_mutex_t *m);
 /* EPERM when the caller does not own m. */
@@ -470,23 +475,19 @@ GREEN_EXTERN int green_mutex_unlock(green_mutex_t *m);
 typedef struct green_cond {
   struct green__list waiters; /* private */
   green_mutex_t *mutex;       /* private: the mutex the current waiters use */
-  clockid_t clock;            /* private: timedwait's clock */
+  clockid_t clock;            /* private: the clock given to green_cond_init */
 } green_cond_t;
 
-#define GREEN_COND_INITIALIZER {{0, 0}, 0, 0} /* timedwait on CLOCK_REALTIME, as pthread's */
+#define GREEN_COND_INITIALIZER {{0, 0}, 0, 0} /* CLOCK_REALTIME, as pthread's */
 
-/* clock: CLOCK_REALTIME or CLOCK_MONOTONIC (pthread_condattr_setclock), EINVAL otherwise. */
+/* clock: CLOCK_REALTIME or CLOCK_MONOTONIC, EINVAL otherwise: pthread_condattr_setclock's
+ * clock, kept for the preload shim's waits until an absolute time. green_cond_wait's
+ * relative timeout does not depend on it. */
 GREEN_EXTERN int green_cond_init(green_cond_t *c, clockid_t clock);
 GREEN_EXTERN int green_cond_destroy(green_cond_t *c);
 /* Release m (which the caller must own: EPERM otherwise; EINVAL when other waiters use
  * another mutex), wait for a signal, then lock m again. */
 GREEN_EXTERN int green_cond_wait(green_cond_t *c, green_mutex_t *m, double timeout);
-/* green_cond_wait until abstime on the clock given to green_cond_init. */
-GREEN_EXTERN int green_cond_timedwait(green_cond_t *c, green_mutex_t *m,
-                                      const struct timespec *abstime);
-/* ... on the given clock (pthread_cond_clockwait). */
-GREEN_EXTERN int green_cond_clockwait(green_cond_t *c, green_mutex_t *m, clockid_t clock,
-                                      const struct timespec *abstime);
 /* Wake the oldest waiter (signal) or every waiter (broadcast). EINVAL for NULL; EPERM while
  * greenlets of another thread's hub wait on it. */
 GREEN_EXTERN int green_cond_signal(green_cond_t *c);
@@ -515,14 +516,10 @@ GREEN_EXTERN int green_rwlock_init(green_rwlock_t *rw);
 GREEN_EXTERN int green_rwlock_destroy(green_rwlock_t *rw);
 /* EDEADLK when the caller holds the write lock; EAGAIN past UINT_MAX read locks. */
 GREEN_EXTERN int green_rwlock_rdlock(green_rwlock_t *rw, double timeout);
-GREEN_EXTERN int green_rwlock_timedrdlock(green_rwlock_t *rw, clockid_t clock,
-                                          const struct timespec *abstime);
 /* EBUSY instead of waiting. */
 GREEN_EXTERN int green_rwlock_tryrdlock(green_rwlock_t *rw);
 /* EDEADLK when the caller holds the write lock. */
 GREEN_EXTERN int green_rwlock_wrlock(green_rwlock_t *rw, double timeout);
-GREEN_EXTERN int green_rwlock_timedwrlock(green_rwlock_t *rw, clockid_t clock,
-                                          const struct timespec *abstime);
 GREEN_EXTERN int green_rwlock_trywrlock(green_rwlock_t *rw);
 /* Release the caller's write lock, or one of its read locks. */
 GREEN_EXTERN int green_rwlock_unlock(green_rwlock_t *rw);
@@ -561,20 +558,6 @@ GREEN_EXTERN void green_freeaddrinfo(struct addrinfo *res);
 GREEN_EXTERN int green_getnameinfo(const struct sockaddr *sa, socklen_t salen, char *host,
                                    socklen_t hostlen, char *serv, socklen_t servlen, int flags);
 
-/* gethostbyname(3) and friends, for the preload shim. The plain forms return a buffer owned
- * by the calling thread, valid until its next call of one of them, and set h_errno. The _r
- * forms return 0 (with *result NULL when the name is unknown: *h_errnop says why), ERANGE
- * when buf is too small, or the errno of the failure (EAGAIN, ECANCELED, ETIMEDOUT...). */
-GREEN_EXTERN struct hostent *green_gethostbyname(const char *name);
-GREEN_EXTERN struct hostent *green_gethostbyname2(const char *name, int af);
-GREEN_EXTERN struct hostent *green_gethostbyaddr(const void *addr, socklen_t len, int type);
-GREEN_EXTERN int green_gethostbyname_r(const char *name, struct hostent *ret, char *buf,
-                                       size_t buflen, struct hostent **result, int *h_errnop);
-GREEN_EXTERN int green_gethostbyname2_r(const char *name, int af, struct hostent *ret, char *buf,
-                                        size_t buflen, struct hostent **result, int *h_errnop);
-GREEN_EXTERN int green_gethostbyaddr_r(const void *addr, socklen_t len, int type,
-                                       struct hostent *ret, char *buf, size_t buflen,
-                                       struct hostent **result, int *h_errnop);
 /* ---- Callbacks on the hub ------------------------------------------------------------------
  * Functions the hub runs between greenlets, on its own stack (asyncio's call_soon/call_later,
  * gevent's loop.run_callback). A callback must not block: a blocking call made from one
@@ -585,7 +568,8 @@ typedef unsigned long long green_call_t;
 
 /* Run fn(arg) soon: after the greenlets ready now have had their turn, in the order the
  * calls were made; a greenlet that keeps yielding cannot hold them back. Costs no system
- * call. Returns a handle, or 0 + errno (EINVAL for a NULL fn, ENOMEM). */
+ * call. Returns a handle, or 0 + errno (EINVAL for a NULL fn, ENOMEM): 0 is the "no handle"
+ * value of the error rule, as NULL is for pointers (-1 would read as a valid handle). */
 GREEN_EXTERN green_call_t green_call_soon(void (*fn)(void *), void *arg);
 
 /* Run fn(arg) once `seconds` (>= 0, finite; else EINVAL) have passed. Calls due at the same
@@ -636,8 +620,10 @@ GREEN_EXTERN green_future_t *green_future_new(void);
  * callbacks of a future that never completed are dropped. */
 GREEN_EXTERN int green_future_free(green_future_t *f);
 
-/* Complete f with a value, or with an error number (> 0, else EINVAL): its waiters wake in the
- * order they came, its done callbacks are scheduled. EALREADY when f is already done. */
+/* Complete f with a value, or with an error: err is data, a positive errno value (EINVAL
+ * when it is not > 0) that f's waiters get as their errno. Its waiters wake in the order they
+ * came, its done callbacks are scheduled. Both return 0, or -1 + errno as every function:
+ * EALREADY when f is already done. */
 GREEN_EXTERN int green_future_set(green_future_t *f, void *value);
 GREEN_EXTERN int green_future_set_error(green_future_t *f, int err);
 
@@ -649,7 +635,8 @@ GREEN_EXTERN int green_future_get(green_future_t *f, void **value, double timeou
 GREEN_EXTERN int green_future_done(green_future_t *f);
 
 /* Have cb(arg, value, err) run on the hub (as with green_call_soon) once f is done (soon, if it
- * is already): err is 0 and value f's value, or err is the error f was set with. Callbacks
+ * is already): err is 0 and value f's value, or err is the positive errno value f was set
+ * with (data: nothing sets errno for it). Callbacks
  * run in the order they were added. ENOMEM, EINVAL for a NULL cb. */
 GREEN_EXTERN int green_future_add_done_callback(green_future_t *f,
                                                 void (*cb)(void *arg, void *value, int err),
@@ -799,7 +786,7 @@ typedef enum green_wait {
   GREEN_WAIT_KINDS
 } green_wait_t;
 
-/* The kind's name in dumps ("fd", "mutex"...), or NULL outside [0, GREEN_WAIT_KINDS). */
+/* The kind's name in dumps ("fd", "mutex"...), or NULL + EINVAL outside [0, GREEN_WAIT_KINDS). */
 GREEN_EXTERN const char *green_wait_name(int kind);
 
 /* Write a dump of every hub to fd: each hub's thread and counts, then each of its greenlets

@@ -52,7 +52,7 @@ GREEN__SHIM_EXPORT int getnameinfo(const struct sockaddr *restrict sa, socklen_t
     green__real_ready();                                                       \
     if (!green__shim_hub()) return green__real.name args;                      \
     self = green__shim_wait_begin(GREEN__INTR_NEVER);                          \
-    r = green_##name args;                                                     \
+    r = green__##name args;                                                    \
     green__shim_wait_end(self, r ? 0 : -1);                                    \
     return r;                                                                  \
   }
@@ -68,7 +68,7 @@ HOSTENT_CALL(gethostbyaddr, (const void *addr, socklen_t len, int type), (addr, 
     green__real_ready();                                                       \
     if (!green__shim_hub()) return green__real.name args;                      \
     self = green__shim_wait_begin(GREEN__INTR_NEVER);                          \
-    r = green_##name args;                                                     \
+    r = green__##name args;                                                    \
     if (r == ECANCELED) errno = ECANCELED;                                     \
     green__shim_wait_end(self, r == ECANCELED ? -1 : 0);                       \
     errno = saved;                                                             \

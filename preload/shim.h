@@ -14,6 +14,7 @@
 
 #include "../src/hub.h"
 #include "../src/internal.h"
+#include "../src/posix.h"
 #include "real.h"
 
 #define GREEN__SHIM_EXPORT __attribute__((visibility("default")))

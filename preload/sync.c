@@ -341,8 +341,8 @@ static int cond_wait(pthread_cond_t *pc, pthread_mutex_t *pm, clockid_t clock,
   held = green_wait_begin(h, &COND(pc)->green_waiters,
                           __atomic_load_n(&COND(pc)->foreign, __ATOMIC_SEQ_CST));
   if (!at) r = green_cond_wait(c, m, -1);
-  else if (clock == (clockid_t)-1) r = green_cond_timedwait(c, m, at);
-  else r = green_cond_clockwait(c, m, clock, at);
+  else if (clock == (clockid_t)-1) r = green__cond_timedwait(c, m, at);
+  else r = green__cond_clockwait(c, m, clock, at);
   green_wait_end(&COND(pc)->green_waiters, held);
   return green__shim_pthread_error(green__shim_wait_end(self, r), saved);
 }
@@ -442,7 +442,7 @@ static int sem_wait_green(sem_t *s, clockid_t clock, const struct timespec *at, 
   held = h ? green_wait_begin(h, &SEM(s)->green_waiters,
                               __atomic_load_n(&SEM(s)->outside, __ATOMIC_SEQ_CST) != 0)
            : NULL;
-  r = at ? green_sem_timedwait(g, clock, at) : green_sem_wait(g, -1);
+  r = at ? green__sem_timedwait(g, clock, at) : green_sem_wait(g, -1);
   if (h) green_wait_end(&SEM(s)->green_waiters, held);
   return green__shim_wait_end(self, r);
 }
@@ -619,15 +619,15 @@ GREEN__SHIM_EXPORT int pthread_rwlock_destroy(pthread_rwlock_t *rw) {
 RWLOCK_CALL(pthread_rwlock_rdlock, (pthread_rwlock_t * rw), (rw), green_rwlock_rdlock(GRW(rw), -1))
 RWLOCK_CALL(pthread_rwlock_tryrdlock, (pthread_rwlock_t * rw), (rw), green_rwlock_tryrdlock(GRW(rw)))
 RWLOCK_CALL(pthread_rwlock_timedrdlock, (pthread_rwlock_t *restrict rw, const struct timespec *restrict at),
-            (rw, at), green_rwlock_timedrdlock(GRW(rw), CLOCK_REALTIME, at))
+            (rw, at), green__rwlock_timedrdlock(GRW(rw), CLOCK_REALTIME, at))
 RWLOCK_CALL(pthread_rwlock_clockrdlock,
             (pthread_rwlock_t *restrict rw, clockid_t clock, const struct timespec *restrict at),
-            (rw, clock, at), green_rwlock_timedrdlock(GRW(rw), clock, at))
+            (rw, clock, at), green__rwlock_timedrdlock(GRW(rw), clock, at))
 RWLOCK_CALL(pthread_rwlock_wrlock, (pthread_rwlock_t * rw), (rw), green_rwlock_wrlock(GRW(rw), -1))
 RWLOCK_CALL(pthread_rwlock_trywrlock, (pthread_rwlock_t * rw), (rw), green_rwlock_trywrlock(GRW(rw)))
 RWLOCK_CALL(pthread_rwlock_timedwrlock, (pthread_rwlock_t *restrict rw, const struct timespec *restrict at),
-            (rw, at), green_rwlock_timedwrlock(GRW(rw), CLOCK_REALTIME, at))
+            (rw, at), green__rwlock_timedwrlock(GRW(rw), CLOCK_REALTIME, at))
 RWLOCK_CALL(pthread_rwlock_clockwrlock,
             (pthread_rwlock_t *restrict rw, clockid_t clock, const struct timespec *restrict at),
-            (rw, clock, at), green_rwlock_timedwrlock(GRW(rw), clock, at))
+            (rw, clock, at), green__rwlock_timedwrlock(GRW(rw), clock, at))
 RWLOCK_CALL(pthread_rwlock_unlock, (pthread_rwlock_t * rw), (rw), green_rwlock_unlock(GRW(rw)))

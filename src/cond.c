@@ -4,6 +4,7 @@
  * locks the mutex again whatever woke it. signal and broadcast wake with 0, which the waiter
  * keeps even if it is killed or times out before it runs: a wake-up is never lost.
  */
+#include "posix.h"
 #include "sync.h"
 
 #ifdef __LP64__ /* a layer on top may embed one in pthread_cond_t (48 bytes) */
@@ -50,12 +51,12 @@ int green_cond_wait(green_cond_t *c, green_mutex_t *m, double timeout) {
   return wait_until(c, m, green__until_timeout(timeout));
 }
 
-int green_cond_clockwait(green_cond_t *c, green_mutex_t *m, clockid_t clock,
-                         const struct timespec *abstime) {
+int green__cond_clockwait(green_cond_t *c, green_mutex_t *m, clockid_t clock,
+                          const struct timespec *abstime) {
   return wait_until(c, m, green__until_abstime(clock, abstime));
 }
 
-int green_cond_timedwait(green_cond_t *c, green_mutex_t *m, const struct timespec *abstime) {
+int green__cond_timedwait(green_cond_t *c, green_mutex_t *m, const struct timespec *abstime) {
   if (!c) return green__fail(-EINVAL);
   return wait_until(c, m, green__until_abstime(c->clock, abstime));
 }

@@ -59,7 +59,7 @@ struct green__dns {
   int socket_nomem;             /* a socket was refused for want of memory since the last
                                    query ended: its failure is EAI_MEMORY */
   green__dns_cache_t *cache;
-  void *static_buf;             /* for green_gethostbyname and friends */
+  void *static_buf;             /* for green__gethostbyname and friends */
   size_t static_len;
 };
 

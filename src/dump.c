@@ -44,7 +44,11 @@ static const char *const wait_names[GREEN_WAIT_KINDS] = {
 };
 
 const char *green_wait_name(int kind) {
-  return kind >= 0 && kind < GREEN_WAIT_KINDS ? wait_names[kind] : NULL;
+  if (kind < 0 || kind >= GREEN_WAIT_KINDS) {
+    errno = EINVAL;
+    return NULL;
+  }
+  return wait_names[kind];
 }
 
 /* The dump in progress: where it goes, and the hub asked for its section. */

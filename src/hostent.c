@@ -14,6 +14,7 @@
 
 #include "dns.h"
 #include "hub.h"
+#include "posix.h"
 
 /* The outcome of a lookup: an answer, or h_errno's value and the _r return value. */
 typedef struct outcome {
@@ -146,34 +147,36 @@ static struct hostent *finish_static(outcome_t *o, int af) {
   return o->herr ? NULL : he;
 }
 
-struct hostent *green_gethostbyname2(const char *name, int af) {
+struct hostent *green__gethostbyname2(const char *name, int af) {
   outcome_t o;
   by_name(name, af, &o);
   return finish_static(&o, af);
 }
 
-struct hostent *green_gethostbyname(const char *name) { return green_gethostbyname2(name, AF_INET); }
+struct hostent *green__gethostbyname(const char *name) {
+  return green__gethostbyname2(name, AF_INET);
+}
 
-struct hostent *green_gethostbyaddr(const void *addr, socklen_t len, int type) {
+struct hostent *green__gethostbyaddr(const void *addr, socklen_t len, int type) {
   outcome_t o;
   by_addr(addr, len, type, &o);
   return finish_static(&o, type);
 }
 
-int green_gethostbyname2_r(const char *name, int af, struct hostent *ret, char *buf,
-                           size_t buflen, struct hostent **result, int *h_errnop) {
+int green__gethostbyname2_r(const char *name, int af, struct hostent *ret, char *buf,
+                            size_t buflen, struct hostent **result, int *h_errnop) {
   outcome_t o;
   by_name(name, af, &o);
   return finish_r(&o, af, ret, buf, buflen, result, h_errnop);
 }
 
-int green_gethostbyname_r(const char *name, struct hostent *ret, char *buf, size_t buflen,
-                          struct hostent **result, int *h_errnop) {
-  return green_gethostbyname2_r(name, AF_INET, ret, buf, buflen, result, h_errnop);
+int green__gethostbyname_r(const char *name, struct hostent *ret, char *buf, size_t buflen,
+                           struct hostent **result, int *h_errnop) {
+  return green__gethostbyname2_r(name, AF_INET, ret, buf, buflen, result, h_errnop);
 }
 
-int green_gethostbyaddr_r(const void *addr, socklen_t len, int type, struct hostent *ret,
-                          char *buf, size_t buflen, struct hostent **result, int *h_errnop) {
+int green__gethostbyaddr_r(const void *addr, socklen_t len, int type, struct hostent *ret,
+                           char *buf, size_t buflen, struct hostent **result, int *h_errnop) {
   outcome_t o;
   by_addr(addr, len, type, &o);
   return finish_r(&o, type, ret, buf, buflen, result, h_errnop);

@@ -27,6 +27,7 @@
 #include <math.h>
 #include <stdint.h>
 
+#include "posix.h"
 #include "sync.h"
 
 #ifdef __LP64__ /* a layer on top may embed one in pthread_mutex_t (40 bytes on x86-64) */
@@ -92,7 +93,7 @@ int green_mutex_lock(green_mutex_t *m, double timeout) {
   return lock_until(m, green__until_timeout(timeout));
 }
 
-int green_mutex_timedlock(green_mutex_t *m, clockid_t clock, const struct timespec *abstime) {
+int green__mutex_timedlock(green_mutex_t *m, clockid_t clock, const struct timespec *abstime) {
   return lock_until(m, green__until_abstime(clock, abstime));
 }
 

@@ -214,13 +214,19 @@ int green_queue_close(green_queue_t *q) {
   struct green__hub *h;
   int r;
   if ((r = begin(q, &h))) return green__fail(r);
+  if (q->closed) return green__fail(-EPIPE);
   q->closed = 1;
   wake_all(h, &q->putters, -EPIPE);
   wake_all(h, &q->getters, -EPIPE);
   return 0;
 }
 
-size_t green_queue_len(const green_queue_t *q) { return q ? q->len : 0; }
+ssize_t green_queue_len(const green_queue_t *q) {
+  struct green__hub *h;
+  int r;
+  if ((r = begin(q, &h))) return green__fail(r);
+  return (ssize_t)q->len;
+}
 
 int green_queue_task_done(green_queue_t *q) {
   struct green__hub *h;

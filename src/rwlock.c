@@ -10,6 +10,7 @@
  */
 #include <limits.h>
 
+#include "posix.h"
 #include "sync.h"
 
 #ifdef __LP64__ /* a layer on top may embed one in pthread_rwlock_t (56 bytes) */
@@ -101,11 +102,11 @@ int green_rwlock_wrlock(green_rwlock_t *rw, double timeout) {
   return lock_until(rw, 1, green__until_timeout(timeout));
 }
 
-int green_rwlock_timedrdlock(green_rwlock_t *rw, clockid_t clock, const struct timespec *abstime) {
+int green__rwlock_timedrdlock(green_rwlock_t *rw, clockid_t clock, const struct timespec *abstime) {
   return lock_until(rw, 0, green__until_abstime(clock, abstime));
 }
 
-int green_rwlock_timedwrlock(green_rwlock_t *rw, clockid_t clock, const struct timespec *abstime) {
+int green__rwlock_timedwrlock(green_rwlock_t *rw, clockid_t clock, const struct timespec *abstime) {
   return lock_until(rw, 1, green__until_abstime(clock, abstime));
 }
 

@@ -3,6 +3,7 @@
  * Counting semaphores. Invariant: while anyone waits, the value is 0; post hands its unit
  * straight to the oldest waiter (woken with 0) instead of raising the value.
  */
+#include "posix.h"
 #include "sync.h"
 
 #ifdef __LP64__ /* a layer on top may embed one in sem_t (32 bytes) */
@@ -42,7 +43,7 @@ int green_sem_wait(green_sem_t *s, double timeout) {
   return wait_until(s, green__until_timeout(timeout));
 }
 
-int green_sem_timedwait(green_sem_t *s, clockid_t clock, const struct timespec *abstime) {
+int green__sem_timedwait(green_sem_t *s, clockid_t clock, const struct timespec *abstime) {
   return wait_until(s, green__until_abstime(clock, abstime));
 }
 

@@ -54,4 +54,7 @@ int green_deadline_leave(green_deadline_t *d) {
   return 0;
 }
 
-int green_deadline_expired(const green_deadline_t *d) { return d && green_now() >= d->at; }
+int green_deadline_expired(const green_deadline_t *d) {
+  if (!d) return green__fail(-EINVAL);
+  return green_now() >= d->at;
+}

@@ -11,6 +11,8 @@
 
 #include "test.h"
 
+#include "../src/posix.h" /* the absolute-time waits the shim uses */
+
 #define SYNC_MAX_WAITERS 10000
 
 typedef struct waiter {

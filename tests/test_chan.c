@@ -193,6 +193,16 @@ TEST_CASE(close_wakes_all) {
   ASSERT_OK(green_chan_free(d));
 }
 
+/* A second close is EPIPE, as for queues, and changes nothing. */
+TEST_CASE(close_twice) {
+  green_chan_t *c = green_chan_new();
+  void *v;
+  ASSERT_OK(green_chan_close(c));
+  ASSERT_ERRNO(green_chan_close(c), EPIPE);
+  ASSERT_ERRNO(green_chan_recv(c, &v, 0), EPIPE);
+  ASSERT_OK(green_chan_free(c));
+}
+
 TEST_CASE(kill_receiver) {
   green_chan_t *c = green_chan_new();
   op_t o;

@@ -66,10 +66,10 @@ TEST_CASE(invalid_arguments) {
   ASSERT_ERRNO(green_cond_wait(&c, &m, NAN), EINVAL);
   ASSERT_ERRNO(green_cond_wait(&c, NULL, -1), EINVAL);
   ASSERT_ERRNO(green_cond_wait(NULL, &m, -1), EINVAL);
-  ASSERT_ERRNO(green_cond_timedwait(&c, &m, &ts), EINVAL);
-  ASSERT_ERRNO(green_cond_timedwait(&c, &m, NULL), EINVAL);
+  ASSERT_ERRNO(green__cond_timedwait(&c, &m, &ts), EINVAL);
+  ASSERT_ERRNO(green__cond_timedwait(&c, &m, NULL), EINVAL);
   ts.tv_nsec = 0;
-  ASSERT_ERRNO(green_cond_clockwait(&c, &m, CLOCK_THREAD_CPUTIME_ID, &ts), EINVAL);
+  ASSERT_ERRNO(green__cond_clockwait(&c, &m, CLOCK_THREAD_CPUTIME_ID, &ts), EINVAL);
   ASSERT_ERRNO(green_cond_signal(NULL), EINVAL);
   ASSERT_ERRNO(green_cond_broadcast(NULL), EINVAL);
   ASSERT_ERRNO(green_cond_destroy(NULL), EINVAL);
@@ -285,14 +285,14 @@ TEST_CASE(timedwait_both_clocks) {
     ASSERT_OK(green_mutex_lock(&mu, -1));
     t0 = test_now();
     at = abstime_in(clocks[i], 0.05);
-    ASSERT_ERRNO(green_cond_timedwait(&c, &mu, &at), ETIMEDOUT);
+    ASSERT_ERRNO(green__cond_timedwait(&c, &mu, &at), ETIMEDOUT);
     ASSERT_RANGE(test_now() - t0, 0.049, 1.5);
     t0 = test_now();
     at = abstime_in(clocks[1 - i], 0.05); /* the other clock, named explicitly */
-    ASSERT_ERRNO(green_cond_clockwait(&c, &mu, clocks[1 - i], &at), ETIMEDOUT);
+    ASSERT_ERRNO(green__cond_clockwait(&c, &mu, clocks[1 - i], &at), ETIMEDOUT);
     ASSERT_RANGE(test_now() - t0, 0.049, 1.5);
     at = abstime_in(clocks[i], -1); /* passed: still releases and relocks, then fails */
-    ASSERT_ERRNO(green_cond_timedwait(&c, &mu, &at), ETIMEDOUT);
+    ASSERT_ERRNO(green__cond_timedwait(&c, &mu, &at), ETIMEDOUT);
     ASSERT_OK(green_mutex_unlock(&mu));
     ASSERT_OK(green_cond_destroy(&c));
   }
@@ -304,7 +304,7 @@ static struct timespec mono_at;
 static int timedwait_mono(waiter_t *w) {
   int r;
   ASSERT_OK(green_mutex_lock(&mu, -1));
-  r = green_cond_timedwait(&mono_cv, &mu, &mono_at);
+  r = green__cond_timedwait(&mono_cv, &mu, &mono_at);
   ASSERT_OK(green_mutex_unlock(&mu));
   (void)w;
   return r;

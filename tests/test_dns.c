@@ -10,6 +10,8 @@
 #include "test.h"
 #include "dns_env.h"
 
+#include "../src/posix.h" /* the gethostbyname family the shim uses */
+
 /* ---- glibc equivalence ------------------------------------------------------------------ */
 
 static const char equivalence_hosts[] =
@@ -236,7 +238,7 @@ TEST_CASE(glibc_equivalence_gethostbyname) {
       if (glibc_maps_loopback(names[i], afs[j], 0)) continue;
       snprintf(what, sizeof what, "gethostbyname2_r(%s, %d)", names[i], afs[j]);
       ASSERT_EQ(gethostbyname2_r(names[i], afs[j], &lh, lbuf, sizeof lbuf, &lr, &le),
-                green_gethostbyname2_r(names[i], afs[j], &gh, gbuf, sizeof gbuf, &gr, &ge));
+                green__gethostbyname2_r(names[i], afs[j], &gh, gbuf, sizeof gbuf, &gr, &ge));
       compare_hostent(what, lr, le, gr, ge);
     }
   for (i = 0; i < 3; i++) {
@@ -249,7 +251,7 @@ TEST_CASE(glibc_equivalence_gethostbyname) {
     lr = gethostbyaddr(&a, 4, AF_INET);
     le = h_errno;
     if (lr) snprintf(name, sizeof name, "%s", lr->h_name);
-    gr = green_gethostbyaddr(&a, 4, AF_INET);
+    gr = green__gethostbyaddr(&a, 4, AF_INET);
     ge = h_errno;
     if (!lr || !gr) ASSERT_TRUE(!lr && !gr && le == ge);
     else if (strcmp(name, gr->h_name) != 0) TEST_FAIL("gethostbyaddr(%s): glibc %s, libgreen %s", addrs[i], name, gr->h_name);
@@ -336,7 +338,7 @@ TEST_CASE(dnsmasq_cname) {
   ASSERT_EQ(strcmp(res->ai_canonname, "a.test"), 0);
   ASSERT_EQ(strcmp(addresses(res), "127.0.0.10"), 0);
   green_freeaddrinfo(res);
-  ASSERT_PTR_NE(he = green_gethostbyname("alias.test"), NULL);
+  ASSERT_PTR_NE(he = green__gethostbyname("alias.test"), NULL);
   ASSERT_EQ(strcmp(he->h_name, "a.test"), 0);
   ASSERT_PTR_NE(he->h_aliases[0], NULL);
   ASSERT_EQ(strcmp(he->h_aliases[0], "alias.test"), 0);
@@ -354,13 +356,13 @@ TEST_CASE(dnsmasq_nxdomain_nodata) {
   expect_error("nope.test", AF_UNSPEC, EAI_NONAME);
   expect_error("nope.test", AF_INET, EAI_NONAME);
   expect_error("a.test", AF_INET6, EAI_NODATA); /* the name exists, without AAAA */
-  ASSERT_EQ(green_gethostbyname_r("nope.test", &he, buf, sizeof buf, &result, &herr), 0);
+  ASSERT_EQ(green__gethostbyname_r("nope.test", &he, buf, sizeof buf, &result, &herr), 0);
   ASSERT_PTR_EQ(result, NULL);
   ASSERT_EQ(herr, HOST_NOT_FOUND);
-  ASSERT_EQ(green_gethostbyname2_r("a.test", AF_INET6, &he, buf, sizeof buf, &result, &herr), 0);
+  ASSERT_EQ(green__gethostbyname2_r("a.test", AF_INET6, &he, buf, sizeof buf, &result, &herr), 0);
   ASSERT_PTR_EQ(result, NULL);
   ASSERT_EQ(herr, NO_DATA);
-  ASSERT_PTR_EQ(green_gethostbyname("nope.test"), NULL);
+  ASSERT_PTR_EQ(green__gethostbyname("nope.test"), NULL);
   ASSERT_EQ(h_errno, HOST_NOT_FOUND);
   dnsmasq_stop();
 }
@@ -411,7 +413,7 @@ TEST_CASE(dnsmasq_reverse) {
   ASSERT_EQ(green_getnameinfo((struct sockaddr *)&sin, sizeof sin, host, sizeof host, NULL, 0, 0), 0);
   ASSERT_EQ(strcmp(host, "127.0.0.99"), 0);
   a.s_addr = inet_addr("127.0.0.12");
-  ASSERT_PTR_NE(he = green_gethostbyaddr(&a, 4, AF_INET), NULL);
+  ASSERT_PTR_NE(he = green__gethostbyaddr(&a, 4, AF_INET), NULL);
   ASSERT_EQ(strcmp(he->h_name, "x.y.test"), 0);
   dnsmasq_stop();
 }

@@ -8,6 +8,8 @@
 #include "test.h"
 #include "dns_server.h"
 
+#include "../src/posix.h" /* the gethostbyname family the shim uses */
+
 static dns_server_t server;
 
 /* The server started in mode, and the resolver pointed at it with resolv.conf's options
@@ -76,7 +78,7 @@ TEST_CASE(lookup_parks_only_its_greenlet) {
   struct hostent *he;
   start(DNS_ANSWER, 0.3, NULL);
   ASSERT_PTR_NE(t = green_spawn(ticker, &ticks), NULL);
-  ASSERT_PTR_NE(he = green_gethostbyname("n7.test"), NULL);
+  ASSERT_PTR_NE(he = green__gethostbyname("n7.test"), NULL);
   ASSERT_EQ(((struct in_addr *)he->h_addr_list[0])->s_addr, htonl(0x7f000008));
   ASSERT_GE(ticks, 10);
   ASSERT_OK(green_kill(t));

@@ -279,8 +279,12 @@ TEST_CASE(stats_counts) {
   ASSERT_LE(st.stack_bytes_committed, st.stack_bytes_reserved);
   ASSERT_EQ(st.preemptions, 0);
   ASSERT_TRUE(strcmp(green_wait_name(GREEN_WAIT_MUTEX), "mutex") == 0);
+  errno = 0;
   ASSERT_PTR_EQ(green_wait_name(GREEN_WAIT_KINDS), NULL);
+  ASSERT_EQ(errno, EINVAL);
+  errno = 0;
   ASSERT_PTR_EQ(green_wait_name(-1), NULL);
+  ASSERT_EQ(errno, EINVAL);
 }
 
 /* ---- a DNS lookup ------------------------------------------------------------------------ */

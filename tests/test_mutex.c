@@ -8,7 +8,7 @@
 
 static int lock(waiter_t *w) { return green_mutex_lock(w->obj, w->timeout); }
 static int timedlock(waiter_t *w) { /* id: the clock; obj2: the time */
-  return green_mutex_timedlock(w->obj, (clockid_t)w->id, w->obj2);
+  return green__mutex_timedlock(w->obj, (clockid_t)w->id, w->obj2);
 }
 static int trylock(waiter_t *w) { return green_mutex_trylock(w->obj); }
 static int unlock(waiter_t *w) { return green_mutex_unlock(w->obj); }
@@ -52,13 +52,13 @@ TEST_CASE(invalid_arguments) {
   ASSERT_ERRNO(green_mutex_trylock(NULL), EINVAL);
   ASSERT_ERRNO(green_mutex_unlock(NULL), EINVAL);
   ASSERT_ERRNO(green_mutex_destroy(NULL), EINVAL);
-  ASSERT_ERRNO(green_mutex_timedlock(&m, CLOCK_MONOTONIC, NULL), EINVAL);
+  ASSERT_ERRNO(green__mutex_timedlock(&m, CLOCK_MONOTONIC, NULL), EINVAL);
   ts.tv_nsec = 1000000000;
-  ASSERT_ERRNO(green_mutex_timedlock(&m, CLOCK_MONOTONIC, &ts), EINVAL);
+  ASSERT_ERRNO(green__mutex_timedlock(&m, CLOCK_MONOTONIC, &ts), EINVAL);
   ts.tv_nsec = -1;
-  ASSERT_ERRNO(green_mutex_timedlock(&m, CLOCK_REALTIME, &ts), EINVAL);
+  ASSERT_ERRNO(green__mutex_timedlock(&m, CLOCK_REALTIME, &ts), EINVAL);
   ts.tv_nsec = 0;
-  ASSERT_ERRNO(green_mutex_timedlock(&m, CLOCK_PROCESS_CPUTIME_ID, &ts), EINVAL);
+  ASSERT_ERRNO(green__mutex_timedlock(&m, CLOCK_PROCESS_CPUTIME_ID, &ts), EINVAL);
   ASSERT_OK(green_mutex_trylock(&m)); /* none of those took it */
   ASSERT_OK(green_mutex_unlock(&m));
   ASSERT_OK(green_mutex_destroy(&m));
@@ -264,7 +264,7 @@ TEST_CASE(timedlock_both_clocks) {
   int i;
   for (i = 0; i < 2; i++) {
     at = abstime_in(clocks[i], -1.0); /* passed, but the mutex is free: no wait, success */
-    ASSERT_OK(green_mutex_timedlock(&m, clocks[i], &at));
+    ASSERT_OK(green__mutex_timedlock(&m, clocks[i], &at));
     t0 = test_now();
     at = abstime_in(clocks[i], 0.05);
     g = spawn_waiter(&w, (int)clocks[i], timedlock, &m, -1);

@@ -16,6 +16,7 @@
 #include "dns_server.h"
 
 #include "../src/alloc.h"
+#include "../src/posix.h"
 #undef malloc
 #undef calloc
 #undef realloc
@@ -541,7 +542,7 @@ static int op_cname(void) {
 static int op_hosts_file(void) { return lookup("localhost", AF_INET, 0); }
 
 static int op_hostent(void) {
-  struct hostent *h = green_gethostbyname("host8.test");
+  struct hostent *h = green__gethostbyname("host8.test");
   if (!h) {
     if (h_errno == NETDB_INTERNAL && errno == ENOMEM) return -1;
     if (h_errno == TRY_AGAIN) return errno = EAGAIN, -1;

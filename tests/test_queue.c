@@ -80,7 +80,7 @@ TEST_CASE(bad_args) {
   ASSERT_ERRNO(green_queue_task_done(NULL), EINVAL);
   ASSERT_ERRNO(green_queue_join(NULL, -1), EINVAL);
   ASSERT_ERRNO(green_queue_free(NULL), EINVAL);
-  ASSERT_EQ(green_queue_len(NULL), 0);
+  ASSERT_ERRNO(green_queue_len(NULL), EINVAL);
   ASSERT_TRUE((q = green_queue_new(1)) != NULL);
   ASSERT_ERRNO(green_queue_put(q, NULL, NAN), EINVAL);
   ASSERT_ERRNO(green_queue_get(q, &item, NAN), EINVAL);
@@ -90,7 +90,7 @@ TEST_CASE(bad_args) {
 
 typedef struct other {
   green_queue_t *q;
-  int errs[3];
+  int errs[4];
 } other_t;
 
 /* Another thread's hub uses the queue: refused, nothing changes. */
@@ -100,11 +100,12 @@ static void *use_other_queue(void *arg) {
   o->errs[0] = green_queue_try_put(o->q, NULL) == -1 ? errno : 0;
   o->errs[1] = green_queue_get(o->q, &item, 0.1) == -1 ? errno : 0;
   o->errs[2] = green_queue_close(o->q) == -1 ? errno : 0;
+  o->errs[3] = green_queue_len(o->q) == -1 ? errno : 0;
   return NULL;
 }
 
 TEST_CASE(other_thread) {
-  other_t o = {green_queue_new(4), {0, 0, 0}};
+  other_t o = {green_queue_new(4), {0, 0, 0, 0}};
   pthread_t t;
   void *item;
   ASSERT_EQ(pthread_create(&t, NULL, use_other_queue, &o), 0);
@@ -112,6 +113,7 @@ TEST_CASE(other_thread) {
   ASSERT_EQ(o.errs[0], EPERM);
   ASSERT_EQ(o.errs[1], EPERM);
   ASSERT_EQ(o.errs[2], EPERM);
+  ASSERT_EQ(o.errs[3], EPERM);
   ASSERT_EQ(green_queue_len(o.q), 0);
   ASSERT_OK(green_queue_try_put(o.q, P(1))); /* not closed */
   ASSERT_OK(green_queue_try_get(o.q, &item));
@@ -159,7 +161,7 @@ TEST_CASE(bounded_full) {
 }
 
 /* A producer of 20 items on a queue of 2: it parks whenever the queue is full. */
-static size_t max_len_seen;
+static ssize_t max_len_seen;
 
 static void *produce20(void *arg) {
   green_queue_t *q = arg;
@@ -320,7 +322,6 @@ TEST_CASE(close_wakes_getters) {
   for (i = 0; i < 3; i++) g[i] = spawn_op(getter, &o[i], q, 0, -1);
   green_yield();
   ASSERT_OK(green_queue_close(q));
-  ASSERT_OK(green_queue_close(q)); /* harmless */
   ASSERT_OK(green_joinall(g, 3, -1));
   for (i = 0; i < 3; i++) {
     ASSERT_EQ(o[i].r, -1);
@@ -351,6 +352,20 @@ TEST_CASE(close_drains_then_epipe) {
   ASSERT_OK(green_queue_get(q, &item, -1));
   ASSERT_EQ(I(item), 2);
   ASSERT_ERRNO(green_queue_get(q, &item, -1), EPIPE); /* item 3 was never added */
+  ASSERT_OK(green_queue_free(q));
+}
+
+/* A second close is EPIPE, as for channels, and changes nothing: the items stay. */
+TEST_CASE(close_twice) {
+  green_queue_t *q = green_queue_new(0);
+  void *item;
+  ASSERT_OK(green_queue_put(q, P(1), -1));
+  ASSERT_OK(green_queue_close(q));
+  ASSERT_ERRNO(green_queue_close(q), EPIPE);
+  ASSERT_EQ(green_queue_len(q), 1);
+  ASSERT_OK(green_queue_get(q, &item, -1));
+  ASSERT_EQ(I(item), 1);
+  ASSERT_ERRNO(green_queue_get(q, &item, -1), EPIPE);
   ASSERT_OK(green_queue_free(q));
 }
 

@@ -66,12 +66,12 @@ TEST_CASE(zero_is_initialised_and_invalid) {
   ASSERT_OK(green_rwlock_unlock(&st));
   ASSERT_ERRNO(green_rwlock_rdlock(&rw, NAN), EINVAL);
   ASSERT_ERRNO(green_rwlock_wrlock(&rw, NAN), EINVAL);
-  ASSERT_ERRNO(green_rwlock_timedrdlock(&rw, CLOCK_MONOTONIC, &ts), EINVAL);
+  ASSERT_ERRNO(green__rwlock_timedrdlock(&rw, CLOCK_MONOTONIC, &ts), EINVAL);
   ts.tv_nsec = -5;
-  ASSERT_ERRNO(green_rwlock_timedwrlock(&rw, CLOCK_REALTIME, &ts), EINVAL);
+  ASSERT_ERRNO(green__rwlock_timedwrlock(&rw, CLOCK_REALTIME, &ts), EINVAL);
   ts.tv_nsec = 0;
-  ASSERT_ERRNO(green_rwlock_timedwrlock(&rw, CLOCK_BOOTTIME, &ts), EINVAL);
-  ASSERT_ERRNO(green_rwlock_timedrdlock(&rw, CLOCK_MONOTONIC, NULL), EINVAL);
+  ASSERT_ERRNO(green__rwlock_timedwrlock(&rw, CLOCK_BOOTTIME, &ts), EINVAL);
+  ASSERT_ERRNO(green__rwlock_timedrdlock(&rw, CLOCK_MONOTONIC, NULL), EINVAL);
   ASSERT_ERRNO(green_rwlock_init(NULL), EINVAL);
   ASSERT_ERRNO(green_rwlock_rdlock(NULL, -1), EINVAL);
   ASSERT_ERRNO(green_rwlock_wrlock(NULL, -1), EINVAL);
@@ -281,18 +281,18 @@ TEST_CASE(timed_both_clocks) {
   int i;
   for (i = 0; i < 2; i++) {
     at = abstime_in(clocks[i], -1); /* passed, but free: success */
-    ASSERT_OK(green_rwlock_timedrdlock(&rw, clocks[i], &at));
+    ASSERT_OK(green__rwlock_timedrdlock(&rw, clocks[i], &at));
     ASSERT_OK(green_rwlock_unlock(&rw));
-    ASSERT_OK(green_rwlock_timedwrlock(&rw, clocks[i], &at));
+    ASSERT_OK(green__rwlock_timedwrlock(&rw, clocks[i], &at));
     ASSERT_OK(green_rwlock_unlock(&rw));
     ASSERT_OK(call_elsewhere(wrlock, &rw, 1)); /* held by an ended greenlet */
     t0 = test_now();
     at = abstime_in(clocks[i], 0.05);
-    ASSERT_ERRNO(green_rwlock_timedrdlock(&rw, clocks[i], &at), ETIMEDOUT);
+    ASSERT_ERRNO(green__rwlock_timedrdlock(&rw, clocks[i], &at), ETIMEDOUT);
     ASSERT_RANGE(test_now() - t0, 0.049, 1.5);
     t0 = test_now();
     at = abstime_in(clocks[i], 0.05);
-    ASSERT_ERRNO(green_rwlock_timedwrlock(&rw, clocks[i], &at), ETIMEDOUT);
+    ASSERT_ERRNO(green__rwlock_timedwrlock(&rw, clocks[i], &at), ETIMEDOUT);
     ASSERT_RANGE(test_now() - t0, 0.049, 1.5);
     rw = (green_rwlock_t)GREEN_RWLOCK_INITIALIZER; /* white-box: forget the dead writer */
   }

@@ -5,7 +5,7 @@
 
 static int sem_wait_call(waiter_t *w) { return green_sem_wait(w->obj, w->timeout); }
 static int sem_timedwait_call(waiter_t *w) { /* id: the clock; obj2: the time */
-  return green_sem_timedwait(w->obj, (clockid_t)w->id, w->obj2);
+  return green__sem_timedwait(w->obj, (clockid_t)w->id, w->obj2);
 }
 
 static int value(green_sem_t *s) {
@@ -54,12 +54,12 @@ TEST_CASE(limits_and_invalid) {
   ASSERT_ERRNO(green_sem_post(&s), EOVERFLOW);
   ASSERT_EQ(value(&s), GREEN_SEM_VALUE_MAX);
   ASSERT_ERRNO(green_sem_wait(&s, NAN), EINVAL);
-  ASSERT_ERRNO(green_sem_timedwait(&s, CLOCK_MONOTONIC, &ts), EINVAL);
+  ASSERT_ERRNO(green__sem_timedwait(&s, CLOCK_MONOTONIC, &ts), EINVAL);
   ts.tv_nsec = 1000000000;
-  ASSERT_ERRNO(green_sem_timedwait(&s, CLOCK_REALTIME, &ts), EINVAL);
+  ASSERT_ERRNO(green__sem_timedwait(&s, CLOCK_REALTIME, &ts), EINVAL);
   ts.tv_nsec = 0;
-  ASSERT_ERRNO(green_sem_timedwait(&s, CLOCK_BOOTTIME, &ts), EINVAL);
-  ASSERT_ERRNO(green_sem_timedwait(&s, CLOCK_MONOTONIC, NULL), EINVAL);
+  ASSERT_ERRNO(green__sem_timedwait(&s, CLOCK_BOOTTIME, &ts), EINVAL);
+  ASSERT_ERRNO(green__sem_timedwait(&s, CLOCK_MONOTONIC, NULL), EINVAL);
   ASSERT_EQ(value(&s), GREEN_SEM_VALUE_MAX); /* no failed call took a unit */
   ASSERT_ERRNO(green_sem_wait(NULL, -1), EINVAL);
   ASSERT_ERRNO(green_sem_trywait(NULL), EINVAL);
@@ -136,8 +136,8 @@ TEST_CASE(timedwait_both_clocks) {
     ASSERT_RANGE(w.took, 0, 1.0);
     ASSERT_OK(green_sem_post(&s));
     at = abstime_in(clocks[i], -1); /* passed, but a unit is there: no wait, success */
-    ASSERT_OK(green_sem_timedwait(&s, clocks[i], &at));
-    ASSERT_ERRNO(green_sem_timedwait(&s, clocks[i], &at), ETIMEDOUT);
+    ASSERT_OK(green__sem_timedwait(&s, clocks[i], &at));
+    ASSERT_ERRNO(green__sem_timedwait(&s, clocks[i], &at), ETIMEDOUT);
   }
   ASSERT_OK(green_sem_destroy(&s));
 }

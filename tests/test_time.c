@@ -98,7 +98,7 @@ TEST_CASE(deadline_sleep) {
   ASSERT_OK(green_deadline_enter(&d, 0.05));
   ASSERT_ERRNO(green_sleep(1.0), ETIMEDOUT);
   ASSERT_TOOK(t0, 0.05);
-  ASSERT_TRUE(green_deadline_expired(&d));
+  ASSERT_EQ(green_deadline_expired(&d), 1);
   ASSERT_OK(green_deadline_leave(&d));
 }
 
@@ -106,8 +106,9 @@ TEST_CASE(deadline_not_reached) {
   green_deadline_t d;
   ASSERT_OK(green_deadline_enter(&d, 1.0));
   ASSERT_EQ(green_sleep(0.01), 0);
-  ASSERT_TRUE(!green_deadline_expired(&d));
+  ASSERT_EQ(green_deadline_expired(&d), 0);
   ASSERT_OK(green_deadline_leave(&d));
+  ASSERT_ERRNO(green_deadline_expired(NULL), EINVAL);
 }
 
 TEST_CASE(deadline_inner_cannot_extend) {
