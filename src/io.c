@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The I/O engine: "try without waiting, on EAGAIN park, retry", for the library's calls and
- * the preload shim's hooks alike. Input returns what one successful call gets. Output on a
+ * for a layer on top that runs a program's calls alike. Input returns what one successful call gets. Output on a
  * stream goes on until everything is out, as libc's blocking write does.
  *
  * Every try is non-blocking by itself and leaves the fd's mode alone. So it cannot block the

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The I/O engine (io.c, and net.c for connect and accept). The library's calls and the
- * preload shim's hooks describe a call in a green__io_t and run it here. The engine tries
+ * The I/O engine (io.c). The library's calls, and a layer on top that runs a program's
+ * calls, describe a call in a green__io_t and run it here. The engine tries
  * it without waiting, parks on EAGAIN and tries again. It never changes an fd's mode. What
  * differs between callers is a small per-call policy: a socket timeout, what the caller
  * already knows of the fd, and how to park.
@@ -22,7 +22,7 @@ typedef enum { GREEN__OP_READ, GREEN__OP_READV, GREEN__OP_RECVFROM, GREEN__OP_RE
 /* One call, as the program made it. */
 typedef struct green__io {
   green__op_t op;
-  const char *name;          /* for the shim's GREEN_DEBUG */
+  const char *name;          /* the call's name, for a layer's debug log */
   void *buf;                 /* READ, RECVFROM, WRITE, SENDTO */
   size_t len;
   const struct iovec *iov;   /* READV, WRITEV */
