@@ -42,8 +42,8 @@ static unsigned engine_kind(uint32_t info) {
 static int park(struct green__hub *h, green__fd_t *f, int fd, int events, double at,
                 const char *name) {
   int intr = isinf(at) ? GREEN__INTR_RESTART : GREEN__INTR_ALWAYS;
-  (void)f;
-  return green__shim_wait_fd(h, fd, events, at, intr, name);
+  return green__shim_park(h, &(green__shim_wait_t){.fd = fd, .events = events, .entry = f,
+                                                    .at = at, .intr = intr, .call = name});
 }
 
 green__io_policy_t green__shim_io_policy(const green__shim_fd_t *p, int input) {

@@ -238,8 +238,8 @@ int green__shim_park(struct green__hub *h, const green__shim_wait_t *w) {
   int point = w->cancel == GREEN__CANCEL_POINT, r;
   green__shim_thread_t *self =
       w->intr || w->cancel != GREEN__CANCEL_NONE ? green__shim_self(h) : NULL;
-  green__fd_t *f = NULL;
-  if (w->events && !(f = green__shim_hub_fd(h, w->fd, &r))) return r;
+  green__fd_t *f = w->entry;
+  if (w->events && !f && !(f = green__shim_hub_fd(h, w->fd, &r))) return r;
   if (w->cancel == GREEN__CANCEL_REPORT && green__shim_cancelled(self)) return -ECANCELED;
   if (green__shim_config.debug && !w->quiet) green__shim_debug(w->call, w->events ? w->fd : -1);
   if (point) green__shim_cancel_point(self);

@@ -117,6 +117,7 @@ typedef struct green__shim_wait {
   int cancel;            /* GREEN__CANCEL_* */
   int quiet;             /* no GREEN_DEBUG line (waits the program did not make itself) */
   int fd, events;        /* events (GREEN_READ | GREEN_WRITE): wait for fd's readiness */
+  green__fd_t *entry;    /* fd's watcher entry when the caller has it (NULL: looked up) */
   int signal_first;      /* the greenlet is the first a signal interrupts (p-calls, pause) */
   const sigset_t *mask;  /* with signal_first: the thread's signal mask meanwhile (NULL: its own) */
   green__list_t *list;   /* where its wait_link waits for a waker (NULL: linked by the caller) */
