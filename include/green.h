@@ -367,8 +367,8 @@ GREEN_EXTERN int green_gen_free(green_gen_t *gen);
  * Events, semaphores, mutexes, condition variables and read-write locks are caller-allocated
  * structs, like pthread's: an all-zero object (GREEN_<OBJECT>_INITIALIZER, static storage,
  * memset) is a valid initialised one, so they can live inside pthread_mutex_t and friends.
- * Their fields are private. An object belongs to one thread's hub: only greenlets of that
- * hub may use it (use OS primitives between threads). Do not copy an object once it is used.
+ * Their fields are private. Which threads' greenlets may use one: see "Objects and threads".
+ * Do not copy an object once it is used.
  *
  * Blocking calls wait in FIFO order. They fail only when they would have to wait: ETIMEDOUT
  * when the timeout or the scoped deadline passes, ECANCELED when the caller is killed
@@ -387,8 +387,13 @@ struct green__list {
 };
 
 /* ---- Objects and threads -----------------------------------------------------------------
- * Events, semaphores, mutexes, conditions and rwlocks need no hub to be made, but all the
- * greenlets that hold or wait for one must belong to one thread's hub at a time: a call that
+ * Events, semaphores, mutexes and conditions need no hub to be made. Greenlets of every
+ * thread's hub may use one together: a waiter of one hub is handed the object by a greenlet
+ * of another, in the same FIFO order. While only one hub uses an object, its calls take no
+ * atomic read-modify-write. The first use from a second hub makes it shared for good (a
+ * process-wide memory barrier, once); its calls then take a spin lock. A thread whose
+ * greenlets wait on such an object does not report a deadlock while other hubs exist.
+ * A rwlock's holders and waiters must belong to one thread's hub at a time: a call that
  * would wait for, park behind or wake a greenlet of another thread's hub fails with EPERM
  * and changes nothing. Queues, channels, futures, generators, groups, pools and iwait
  * iterators belong to the hub that made them: their functions fail with EPERM on another
@@ -400,14 +405,14 @@ struct green__list {
 typedef struct green_event {
   struct green__list waiters; /* private */
   int is_set;                 /* private */
+  unsigned home;              /* private: the hub that uses it, or shared (src/share.h) */
 } green_event_t;
 
-#define GREEN_EVENT_INITIALIZER {{0, 0}, 0}
+#define GREEN_EVENT_INITIALIZER {{0, 0}, 0, 0}
 
 GREEN_EXTERN int green_event_init(green_event_t *e);
 GREEN_EXTERN int green_event_destroy(green_event_t *e);
-/* Set the flag and wake every waiter. EINVAL for NULL; EPERM while greenlets of another
- * thread's hub wait on it. */
+/* Set the flag and wake every waiter. EINVAL for NULL. */
 GREEN_EXTERN int green_event_set(green_event_t *e);
 /* EINVAL for NULL. */
 GREEN_EXTERN int green_event_clear(green_event_t *e);
@@ -420,9 +425,10 @@ GREEN_EXTERN int green_event_wait(green_event_t *e, double timeout);
 typedef struct green_sem {
   struct green__list waiters; /* private */
   unsigned value;             /* private: 0 while anyone waits (post hands a unit over) */
+  unsigned home;              /* private: the hub that uses it, or shared (src/share.h) */
 } green_sem_t;
 
-#define GREEN_SEM_INITIALIZER {{0, 0}, 0}
+#define GREEN_SEM_INITIALIZER {{0, 0}, 0, 0}
 #define GREEN_SEM_VALUE_MAX 2147483647 /* SEM_VALUE_MAX on Linux */
 
 /* EINVAL when value > GREEN_SEM_VALUE_MAX. */
@@ -452,9 +458,10 @@ typedef struct green_mutex {
   green_t *owner;             /* private: NULL when unlocked; set for the woken waiter */
   unsigned count;             /* private: the owner's lock depth */
   int kind;                   /* private */
+  unsigned home;              /* private: the hub that uses it, or shared (src/share.h) */
 } green_mutex_t;
 
-#define GREEN_MUTEX_INITIALIZER {{0, 0}, 0, 0, 0}
+#define GREEN_MUTEX_INITIALIZER {{0, 0}, 0, 0, 0, 0}
 
 /* kind: GREEN_MUTEX_NORMAL, _RECURSIVE or _ERRORCHECK (EINVAL otherwise). */
 GREEN_EXTERN int green_mutex_init(green_mutex_t *m, int kind);
@@ -476,9 +483,10 @@ typedef struct green_cond {
   struct green__list waiters; /* private */
   green_mutex_t *mutex;       /* private: the mutex the current waiters use */
   clockid_t clock;            /* private: the clock given to green_cond_init */
+  unsigned home;              /* private: the hub that uses it, or shared (src/share.h) */
 } green_cond_t;
 
-#define GREEN_COND_INITIALIZER {{0, 0}, 0, 0} /* CLOCK_REALTIME, as pthread's */
+#define GREEN_COND_INITIALIZER {{0, 0}, 0, 0, 0} /* CLOCK_REALTIME, as pthread's */
 
 /* clock: CLOCK_REALTIME or CLOCK_MONOTONIC, EINVAL otherwise: pthread_condattr_setclock's
  * clock, kept for the preload shim's waits until an absolute time. green_cond_wait's
@@ -488,8 +496,7 @@ GREEN_EXTERN int green_cond_destroy(green_cond_t *c);
 /* Release m (which the caller must own: EPERM otherwise; EINVAL when other waiters use
  * another mutex), wait for a signal, then lock m again. */
 GREEN_EXTERN int green_cond_wait(green_cond_t *c, green_mutex_t *m, double timeout);
-/* Wake the oldest waiter (signal) or every waiter (broadcast). EINVAL for NULL; EPERM while
- * greenlets of another thread's hub wait on it. */
+/* Wake the oldest waiter (signal) or every waiter (broadcast). EINVAL for NULL. */
 GREEN_EXTERN int green_cond_signal(green_cond_t *c);
 GREEN_EXTERN int green_cond_broadcast(green_cond_t *c);
 

@@ -25,15 +25,23 @@ int green_cond_destroy(green_cond_t *c) {
   return 0;
 }
 
+/* Queued before the mutex is released: no signal slips by. One that comes before the park
+ * is delivered after it. A wait that fails at once still releases and relocks the mutex, as
+ * a timed-out one does. */
 static int wait(struct green__hub *h, green_cond_t *c, green_mutex_t *m, green__until_t u) {
+  double at = green__until_at(u);
   unsigned count;
-  int r, relocked;
+  int r, relocked, how;
   if (!green__mutex_owned(m, h->current)) return -EPERM;
-  if (!green__waitq_empty(&c->waiters) && c->mutex != m) return -EINVAL;
-  if ((r = green__waitq_foreign(&c->waiters, h))) return r;
+  how = green__home_enter(&c->home, h);
+  if (!green__waitq_empty(&c->waiters) && c->mutex != m) {
+    green__home_leave(&c->home, h, how);
+    return -EINVAL;
+  }
   c->mutex = m;
-  count = green__mutex_release(h, m); /* no switch until we park: no signal can slip by */
-  r = green__waitq_park(h, GREEN_WAIT_COND, c, &c->waiters, green__until_at(u));
+  r = green__waitq_queue(h, &c->waiters, at, &c->home, how);
+  count = green__mutex_release(h, m);
+  if (r == 0) r = green__waitq_sleep(h, GREEN_WAIT_COND, c, at);
   relocked = green__mutex_relock(h, m, count);
   return relocked ? relocked : r;
 }
@@ -64,20 +72,25 @@ int green__cond_timedwait(green_cond_t *c, green_mutex_t *m, const struct timesp
 int green_cond_signal(green_cond_t *c) {
   struct green__hub *h = green__hub_get();
   green_t *g;
-  int r;
+  int how;
   if (!h) return -1;
   if (!c) return green__fail(-EINVAL);
-  if ((r = green__waitq_foreign(&c->waiters, h))) return green__fail(r);
-  if ((g = green__waitq_pop(&c->waiters))) green__wake(h, g, 0);
+  how = green__home_enter(&c->home, h);
+  g = green__waitq_pop(&c->waiters);
+  green__home_leave(&c->home, h, how);
+  if (g) green__hand(h, g, 0);
   return 0;
 }
 
 int green_cond_broadcast(green_cond_t *c) {
   struct green__hub *h = green__hub_get();
-  int r;
+  int how;
+  green__list_t woken = {&woken, &woken};
   if (!h) return -1;
   if (!c) return green__fail(-EINVAL);
-  if ((r = green__waitq_foreign(&c->waiters, h))) return green__fail(r);
-  green__waitq_wake_all(h, &c->waiters);
+  how = green__home_enter(&c->home, h);
+  green__waitq_take_all(&c->waiters, &woken);
+  green__home_leave(&c->home, h, how);
+  green__waitq_hand_all(h, &woken);
   return 0;
 }

@@ -19,34 +19,43 @@ int green_event_destroy(green_event_t *e) {
 
 int green_event_set(green_event_t *e) {
   struct green__hub *h = green__hub_get();
-  int r;
+  green__list_t woken = {&woken, &woken};
+  int how;
   if (!h) return -1;
   if (!e) return green__fail(-EINVAL);
-  if ((r = green__waitq_foreign(&e->waiters, h))) return green__fail(r);
-  e->is_set = 1;
-  green__waitq_wake_all(h, &e->waiters);
+  how = green__home_enter(&e->home, h);
+  __atomic_store_n(&e->is_set, 1, __ATOMIC_RELEASE);
+  green__waitq_take_all(&e->waiters, &woken);
+  green__home_leave(&e->home, h, how);
+  green__waitq_hand_all(h, &woken);
   return 0;
 }
 
+/* The flag is one word: clear and is_set need not take the object. */
 int green_event_clear(green_event_t *e) {
   if (!e) return green__fail(-EINVAL);
-  e->is_set = 0;
+  __atomic_store_n(&e->is_set, 0, __ATOMIC_RELAXED);
   return 0;
 }
 
 int green_event_is_set(const green_event_t *e) {
   if (!e) return green__fail(-EINVAL);
-  return e->is_set;
+  return __atomic_load_n(&e->is_set, __ATOMIC_ACQUIRE);
 }
 
 int green_event_wait(green_event_t *e, double timeout) {
   struct green__hub *h = green__hub_get();
   green__until_t u = green__until_timeout(timeout);
-  int r;
+  int r, how;
   if (!h) return -1;
   if (!e) return green__fail(-EINVAL);
   if ((r = green__until_check(u))) return green__fail(r);
-  if (e->is_set) return 0;
-  if ((r = green__waitq_park(h, GREEN_WAIT_EVENT, e, &e->waiters, green__until_at(u)))) return green__fail(r);
-  return 0;
+  if (__atomic_load_n(&e->is_set, __ATOMIC_ACQUIRE)) return 0;
+  how = green__home_enter(&e->home, h);
+  if (e->is_set) {
+    green__home_leave(&e->home, h, how);
+    return 0;
+  }
+  r = green__waitq_park(h, GREEN_WAIT_EVENT, e, &e->waiters, green__until_at(u), &e->home, how);
+  return r ? green__fail(r) : 0;
 }

@@ -18,6 +18,7 @@
 #include "../include/green.h"
 #include "ctx.h"
 #include "list.h"
+#include "remote.h"
 #include "stack.h"
 
 #define GREEN__MAGIC 0x6772656eu /* "gren": a live record */
@@ -40,6 +41,8 @@ enum {
   GREEN__WATCHED = 1u << 4,   /* end_watches may be non-empty */
   GREEN__CANARY = 1u << 5,    /* its stack has no guard page: each switch-out checks the
                                  canary at its bottom (overflow.c) */
+  GREEN__HOME_WAIT = 1u << 6, /* parked in the queue of an object (wait_home), counted in
+                                 the hub's nhome_waits */
 };
 
 /* What green__park returns when the caller's own timer ran out (not the deadline). */
@@ -71,6 +74,10 @@ struct green {
   /* waiting */
   green__list_t run_link;     /* in hub->ready while NEW or READY; free list when released */
   green__list_t wait_link;    /* in the list of what it is parked on */
+  uint32_t *wait_home;        /* the home word (share.h) of the object whose queue wait_link
+                                 is in; NULL for every other wait */
+  green__remote_t hand_msg;   /* how a waker of another hub wakes it (green__hand) */
+  int hand_reason;            /* the reason that message carries */
   uint8_t wait_kind;          /* green_wait_t: what it is parked on, for dumps (read only while
                                  BLOCKED, as wait_on and wait_since) */
   uint32_t slot;              /* its place in its hub's handle table */

@@ -46,6 +46,7 @@ static pthread_once_t hub_key_once = PTHREAD_ONCE_INIT;
 #define ID_BATCH 256
 static uint64_t ids_taken = 1; /* ids handed out to hubs; 0 stays the hub greenlets' */
 green__list_t green__hubs = {&green__hubs, &green__hubs};
+size_t green__nhubs;
 static pthread_mutex_t hubs_mutex = PTHREAD_MUTEX_INITIALIZER;
 
 void green__hubs_lock(void) { pthread_mutex_lock(&hubs_mutex); }
@@ -59,8 +60,11 @@ uint64_t green__hub_take_ids(struct green__hub *h) {
 }
 
 static void hubs_add(struct green__hub *h) {
+  static uint32_t serial;
   green__hubs_lock();
+  h->home_id = ++serial << 2; /* past the flag bits of a home word (share.h) */
   green__list_push_back(&green__hubs, &h->all_link);
+  __atomic_store_n(&green__nhubs, green__nhubs + 1, __ATOMIC_RELAXED);
   green__hubs_unlock();
 }
 
@@ -71,6 +75,7 @@ static void hubs_before_fork(void) { green__hubs_lock(); }
 static void hubs_after_fork_parent(void) { green__hubs_unlock(); }
 static void hubs_after_fork_child(void) {
   green__list_init(&green__hubs);
+  green__nhubs = 0;
   pthread_mutex_init(&hubs_mutex, NULL);
   green__hub_fork_child();
 }
@@ -78,6 +83,7 @@ static void hubs_after_fork_child(void) {
 static void hubs_remove(struct green__hub *h) {
   green__hubs_lock();
   green__list_remove(&h->all_link);
+  __atomic_store_n(&green__nhubs, green__nhubs - 1, __ATOMIC_RELAXED);
   green__hubs_unlock();
 }
 
@@ -171,9 +177,11 @@ static void report_deadlock(struct green__hub *h) {
 }
 
 /* Whether a poll can still wake a greenlet: one waits on an fd or a timer, a timed call is
- * pending, or another thread may call in (threadsafe.c). */
+ * pending, another thread may call in (threadsafe.c), or one waits on an object that
+ * greenlets of another hub may use. */
 static int can_wake(struct green__hub *h) {
-  return h->nloop_waits || h->calls.nheap || green__threadsafe_busy(h);
+  return h->nloop_waits || h->calls.nheap || green__threadsafe_busy(h) ||
+         (h->nhome_waits && __atomic_load_n(&green__nhubs, __ATOMIC_RELAXED) > 1);
 }
 
 static void poll_loop(struct green__hub *h) {
@@ -258,10 +266,13 @@ static void run_teardowns(struct green__hub *h) {
   }
 }
 
+static void abandon_wait(green_t *g, void *h) { green__wait_abandon(h, g); }
+
 static void hub_destroy(void *arg) {
   struct green__hub *h = arg;
   run_teardowns(h); /* the hub is still whole */
-  hubs_remove(h);
+  green__greenlet_each(h, abandon_wait, h); /* other hubs may still use their objects */
+  hubs_remove(h); /* takers of its objects wait out its uses while it is listed */
   green__tick_stop(h);
   green__threadsafe_exit(h); /* other threads' calls are refused from here on */
   if (h->main->locals) green__local_end(h->main); /* the thread's own greenlet ends here */
@@ -279,9 +290,13 @@ static void hub_destroy(void *arg) {
   free(h);
 }
 
-static void make_key(void) {
+/* What every hub shares, set up by the first one: several threads may make their first hubs
+ * at once. */
+static void set_up_process(void) {
   pthread_key_create(&hub_key, hub_destroy);
   pthread_atfork(hubs_before_fork, hubs_after_fork_parent, hubs_after_fork_child);
+  green__tick_configure_from_env();
+  green__dump_configure_from_env();
 }
 
 static int start_hub_greenlet(struct green__hub *h) {
@@ -340,12 +355,10 @@ static struct green__hub *hub_create(void) {
   h->tid = (pid_t)syscall(SYS_gettid);
   h->current = h->main;
   h->last_poll = green__coarse_now();
-  pthread_once(&hub_key_once, make_key);
+  pthread_once(&hub_key_once, set_up_process);
   pthread_setspecific(hub_key, h);
   green__hub_tls = h;
   hubs_add(h);
-  green__tick_configure_from_env();
-  green__dump_configure_from_env();
   green__tick_start(h); /* a hub works without its timers */
   return h;
 nomem:

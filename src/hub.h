@@ -35,6 +35,7 @@ struct green__hub {
   size_t nready;
   size_t nblocked;
   size_t nloop_waits;           /* parked greenlets the loop can wake (fd, timer) */
+  size_t nhome_waits;           /* parked in an object's queue: other hubs may wake them */
   size_t ngreenlets;            /* handles not yet released */
   unsigned dispatches;          /* since the last loop iteration, for the fairness poll */
   double last_poll;             /* coarse time of the last loop iteration */
@@ -50,6 +51,8 @@ struct green__hub {
   double longest_away;          /* the longest time between two polls */
   uint64_t next_id, ids_left;   /* greenlet ids, taken from the process's in batches */
   green__list_t all_link;       /* in the process's list of hubs (green__hubs) */
+  uint32_t home_id;             /* what an object biased to it holds (share.h) */
+  unsigned in_use;              /* uses of objects biased to it in progress (share.h) */
   pid_t tid;                    /* the OS thread it belongs to */
   int deadlock_dumped;          /* its deadlock report is written (dump.c) */
   green__list_t free_handles;   /* released greenlet records */
@@ -70,6 +73,7 @@ struct green__hub {
 
 /* Every hub of the process, oldest first, linked by all_link: walk it holding the lock. */
 extern green__list_t green__hubs;
+extern size_t green__nhubs; /* how many; read without the lock, it is a hint */
 void green__hubs_lock(void);
 void green__hubs_unlock(void);
 int green__hubs_trylock(void); /* whether it took the lock */

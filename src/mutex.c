@@ -5,9 +5,8 @@
  * it, so the wake order is the lock order and a greenlet that unlocks and locks again in a
  * loop queues behind the waiters (Go's starvation mode, always on).
  *
- * The owner is a greenlet (green__hub_running): a thread's main greenlet exists before the
- * thread's hub, so the calls that need not wait need no hub, and what the main greenlet
- * locked before its hub was made it still owns afterwards.
+ * The owner is a greenlet. The library's mutex is used by greenlets of any hub through its
+ * home word (share.h): biased to one hub, its fast path has no atomic operation.
  *
  * Shared mutexes (a layer on top's pthread mutexes): the same object, used by the hub's
  * greenlets and by OS threads that have no hub (an allocator's locks are taken by every
@@ -62,24 +61,31 @@ static int relock(green_mutex_t *m, int busy) {
   return 0;
 }
 
-/* ---- the library's mutex: one hub's greenlets only ------------------------------------- */
+/* ---- the library's mutex: greenlets of any hub ----------------------------------------- */
 
 static void take(green_mutex_t *m, green_t *g) {
   m->owner = g;
   m->count = 1;
 }
 
-static int lock(green_mutex_t *m, green__until_t u) {
+/* The calling thread's hub, made if need be; NULL without one (errno ENOMEM). */
+static struct green__hub *hub(void) {
   struct green__hub *h = green__hub_tls;
-  green_t *g = green__likely(h != NULL) ? h->current : green__hub_main_greenlet();
-  if (green__likely(!m->owner)) {
-    take(m, g);
-    return 0;
-  }
-  if (m->owner == g) return relock(m, -EDEADLK);
-  if (!h && !(h = green__hub_get())) return -ENOMEM;
-  if (m->owner->hub != h) return -EPERM; /* it could never hand m to us */
-  return green__waitq_park(h, GREEN_WAIT_MUTEX, m, &m->waiters, green__until_at(u)); /* 0: we are the owner */
+  return green__likely(h != NULL) ? h : green__hub_get();
+}
+
+static int lock(green_mutex_t *m, green__until_t u) {
+  struct green__hub *h = hub();
+  green_t *g;
+  int r = 0, how;
+  if (!h) return -ENOMEM;
+  how = green__home_enter(&m->home, h);
+  g = h->current;
+  if (green__likely(!m->owner)) take(m, g);
+  else if (m->owner == g) r = relock(m, -EDEADLK);
+  else return green__waitq_park(h, GREEN_WAIT_MUTEX, m, &m->waiters, green__until_at(u), &m->home, how); /* 0: we are the owner */
+  green__home_leave(&m->home, h, how);
+  return r;
 }
 
 static int lock_until(green_mutex_t *m, green__until_t u) {
@@ -98,28 +104,39 @@ int green__mutex_timedlock(green_mutex_t *m, clockid_t clock, const struct times
 }
 
 int green_mutex_trylock(green_mutex_t *m) {
-  green_t *g = green__hub_running();
-  int r = 0;
+  struct green__hub *h = hub();
+  int r = 0, how;
+  if (!h) return -1;
   if (!m) return green__fail(-EINVAL);
-  if (!m->owner) take(m, g);
-  else r = m->owner == g ? relock(m, -EBUSY) : -EBUSY;
+  how = green__home_enter(&m->home, h);
+  if (!m->owner) take(m, h->current);
+  else r = m->owner == h->current ? relock(m, -EBUSY) : -EBUSY;
+  green__home_leave(&m->home, h, how);
   return r ? green__fail(r) : 0;
 }
 
-/* The owner gives m up: to the oldest waiter, or to nobody. */
-static void hand_off(green_mutex_t *m) {
+/* The owner gives m, entered as `how`, up: to the oldest waiter, who owns it before it
+ * runs, or to nobody. Leaves m. */
+static void give_up(struct green__hub *h, green_mutex_t *m, int how) {
   green_t *next = green__waitq_pop(&m->waiters);
   m->owner = next;
-  if (next) {
-    m->count = 1;
-    green__wake(green__hub_tls, next, 0); /* a waiter means the hub exists */
-  }
+  if (next) m->count = 1;
+  green__home_leave(&m->home, h, how);
+  if (next) green__hand(h, next, 0);
 }
 
 int green_mutex_unlock(green_mutex_t *m) {
+  struct green__hub *h = hub();
+  int how;
+  if (!h) return -1;
   if (!m) return green__fail(-EINVAL);
-  if (m->owner != green__hub_running()) return green__fail(-EPERM);
-  if (--m->count == 0) hand_off(m);
+  how = green__home_enter(&m->home, h);
+  if (m->owner != h->current) {
+    green__home_leave(&m->home, h, how);
+    return green__fail(-EPERM);
+  }
+  if (--m->count == 0) give_up(h, m, how);
+  else green__home_leave(&m->home, h, how);
   return 0;
 }
 
@@ -170,7 +187,7 @@ static int lock_green(struct green__hub *h, green_mutex_t *m, green_t *self, dou
     double poll;
     int r;
     if (swap_if(m, &w, self)) return 0;
-    if (!has(w, FOREIGN)) return green__waitq_park(h, GREEN_WAIT_MUTEX, m, &m->waiters, at); /* 0: handed over */
+    if (!has(w, FOREIGN)) return green__waitq_park(h, GREEN_WAIT_MUTEX, m, &m->waiters, at, NULL, 0); /* 0: handed over */
     if (spins++ < SPINS) {
       cpu_relax();
       continue;
@@ -225,11 +242,13 @@ int green__mutex_unlock_shared(green_mutex_t *m, green_t *self) {
   return 0;
 }
 
-/* ---- what a condition wait needs (on shared and library mutexes alike) ----------------- */
+/* ---- what a condition wait needs (on shared and library mutexes alike) -----------------
+ * A library mutex has a home word once used; a shared one never has. */
 
 unsigned green__mutex_release(struct green__hub *h, green_mutex_t *m) {
   unsigned count = m->count;
-  release_shared(h, m);
+  if (!__atomic_load_n(&m->home, __ATOMIC_RELAXED)) release_shared(h, m);
+  else give_up(h, m, green__home_enter(&m->home, h));
   return count;
 }
 
@@ -242,7 +261,8 @@ int green__mutex_relock(struct green__hub *h, green_mutex_t *m, unsigned count) 
   do { /* a kill while we wait wakes us with ECANCELED: note it and wait again */
     killed |= g->flags & GREEN__KILLED;
     g->flags &= (uint8_t)~GREEN__KILLED;
-    r = green__mutex_lock_shared(h, m, g, green__until_timeout(-1));
+    r = __atomic_load_n(&m->home, __ATOMIC_RELAXED) ? lock(m, green__until_timeout(-1))
+                : green__mutex_lock_shared(h, m, g, green__until_timeout(-1));
   } while (r == -ECANCELED);
   g->flags |= (uint8_t)killed;
   g->deadline = deadline;

@@ -65,7 +65,7 @@ static int rdlock(struct green__hub *h, green_rwlock_t *rw, green__until_t u) {
   green_t *g = h->current;
   int r = can_read(rw, g);
   if (r == 0) rw->readers++;
-  else if (r == -EBUSY) r = green__waitq_park(h, GREEN_WAIT_RWLOCK, rw, &rw->readers_waiting, green__until_at(u));
+  else if (r == -EBUSY) r = green__waitq_park(h, GREEN_WAIT_RWLOCK, rw, &rw->readers_waiting, green__until_at(u), NULL, 0);
   if (r == 0) g->rdlocks++;
   return r;
 }
@@ -78,7 +78,7 @@ static int wrlock(struct green__hub *h, green_rwlock_t *rw, green__until_t u) {
     rw->writer = g;
     return 0;
   }
-  r = green__waitq_park(h, GREEN_WAIT_RWLOCK, rw, &rw->writers_waiting, green__until_at(u));
+  r = green__waitq_park(h, GREEN_WAIT_RWLOCK, rw, &rw->writers_waiting, green__until_at(u), NULL, 0);
   if (r) admit(h, rw, 0); /* readers held back by this writer alone may go now */
   return r;
 }

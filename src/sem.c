@@ -26,17 +26,19 @@ int green_sem_destroy(green_sem_t *s) {
 
 static int wait_until(green_sem_t *s, green__until_t u) {
   struct green__hub *h = green__hub_get();
-  int r;
+  int r, how;
   if (!h) return -1;
   if (!s) return green__fail(-EINVAL);
   if ((r = green__until_check(u))) return green__fail(r);
+  how = green__home_enter(&s->home, h);
   if (s->value) {
-    s->value--;
+    __atomic_store_n(&s->value, s->value - 1, __ATOMIC_RELAXED); /* getvalue reads it unlocked */
+    green__home_leave(&s->home, h, how);
     return 0;
   }
   /* on 0 the poster gave us its unit */
-  if ((r = green__waitq_park(h, GREEN_WAIT_SEM, s, &s->waiters, green__until_at(u)))) return green__fail(r);
-  return 0;
+  r = green__waitq_park(h, GREEN_WAIT_SEM, s, &s->waiters, green__until_at(u), &s->home, how);
+  return r ? green__fail(r) : 0;
 }
 
 int green_sem_wait(green_sem_t *s, double timeout) {
@@ -48,27 +50,33 @@ int green__sem_timedwait(green_sem_t *s, clockid_t clock, const struct timespec 
 }
 
 int green_sem_trywait(green_sem_t *s) {
+  struct green__hub *h = green__hub_get();
+  int r = 0, how;
+  if (!h) return -1;
   if (!s) return green__fail(-EINVAL);
-  if (!s->value) return green__fail(-EAGAIN);
-  s->value--;
-  return 0;
+  how = green__home_enter(&s->home, h);
+  if (s->value) __atomic_store_n(&s->value, s->value - 1, __ATOMIC_RELAXED);
+  else r = -EAGAIN;
+  green__home_leave(&s->home, h, how);
+  return r ? green__fail(r) : 0;
 }
 
 int green_sem_post(green_sem_t *s) {
   struct green__hub *h = green__hub_get();
   green_t *g;
-  int r;
+  int r = 0, how;
   if (!h) return -1;
   if (!s) return green__fail(-EINVAL);
-  if ((r = green__waitq_foreign(&s->waiters, h))) return green__fail(r);
-  if ((g = green__waitq_pop(&s->waiters))) green__wake(h, g, 0);
-  else if (s->value >= GREEN_SEM_VALUE_MAX) return green__fail(-EOVERFLOW);
-  else s->value++;
-  return 0;
+  how = green__home_enter(&s->home, h);
+  if (!(g = green__waitq_pop(&s->waiters)) && s->value >= GREEN_SEM_VALUE_MAX) r = -EOVERFLOW;
+  else if (!g) __atomic_store_n(&s->value, s->value + 1, __ATOMIC_RELAXED);
+  green__home_leave(&s->home, h, how);
+  if (g) green__hand(h, g, 0);
+  return r ? green__fail(r) : 0;
 }
 
 int green_sem_getvalue(const green_sem_t *s, int *value) {
   if (!s || !value) return green__fail(-EINVAL);
-  *value = (int)s->value;
+  *value = (int)__atomic_load_n(&s->value, __ATOMIC_RELAXED);
   return 0;
 }

@@ -111,8 +111,12 @@ static size_t env_size(const char *name, size_t dflt) {
 
 void green__stack_set_default(size_t size) { default_size = size; }
 
+/* Before any thread can make a pool. */
+__attribute__((constructor)) static void find_page_size(void) {
+  page_size = (size_t)sysconf(_SC_PAGESIZE);
+}
+
 void green__stack_pool_init(green__stack_pool_t *p) {
-  if (!page_size) page_size = (size_t)sysconf(_SC_PAGESIZE);
   budget_init();
   p->size = round_to_page(env_size("GREEN_STACK_SIZE", default_size));
   if (p->size < MIN_STACK) p->size = MIN_STACK;

@@ -24,13 +24,54 @@ double green__until_at(green__until_t u) {
   return green_now() + green__ts_left(CLOCK_REALTIME, u.abstime);
 }
 
-int green__waitq_park(struct green__hub *h, int kind, const void *on, green__list_t *q,
-                      double at) {
+/* Whether the running greenlet may wait until `at`: 0, or why not. Checked before it
+ * queues on a home object, so a greenlet that fails at once was never in the queue. */
+static int may_wait(struct green__hub *h, double at) {
   int r;
+  if (h->current == &h->hub) return -EPERM; /* a callback on the hub must not block */
+  if ((r = green__may_block(h->current))) return r;
+  if ((r = green__home_reachable(h))) return r; /* a waker of another hub may find it */
+  return at != INFINITY && green_now() >= at ? -ETIMEDOUT : 0;
+}
+
+int green__waitq_queue(struct green__hub *h, green__list_t *q, double at, uint32_t *home,
+                       int how) {
+  int r = may_wait(h, at);
+  if (r == 0) {
+    h->current->wait_home = home;
+    green__waitq_push(q, h->current);
+  }
+  green__home_leave(home, h, how);
+  return r;
+}
+
+int green__waitq_sleep(struct green__hub *h, int kind, const void *on, double at) {
+  int r = green__park(h, kind, on, at, 0);
+  return r == GREEN__TIMER ? -ETIMEDOUT : r;
+}
+
+int green__waitq_park(struct green__hub *h, int kind, const void *on, green__list_t *q,
+                      double at, uint32_t *home, int how) {
+  int r;
+  if (home) {
+    if ((r = green__waitq_queue(h, q, at, home, how))) return r;
+    return green__waitq_sleep(h, kind, on, at);
+  }
   if ((r = green__waitq_foreign(q, h))) return r;
   green__waitq_push(q, h->current);
-  r = green__park(h, kind, on, at, 0);
-  return r == GREEN__TIMER ? -ETIMEDOUT : r;
+  return green__waitq_sleep(h, kind, on, at);
+}
+
+void green__waitq_take_all(green__list_t *q, green__list_t *taken) {
+  green_t *g;
+  while ((g = green__waitq_pop(q))) green__list_push_back(taken, &g->wait_link);
+}
+
+size_t green__waitq_hand_all(struct green__hub *h, green__list_t *taken) {
+  green_t *g;
+  size_t n = 0;
+  for (; (g = green__waitq_pop(taken)); n++) green__hand(h, g, 0);
+  return n;
 }
 
 size_t green__waitq_wake_all(struct green__hub *h, green__list_t *q) {

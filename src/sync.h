@@ -9,6 +9,7 @@
 
 #include <stdint.h>
 
+#include "share.h"
 #include "wait.h"
 
 /* A waiter queue is a list head inside a caller's object: all-zero means empty, and it is
@@ -69,15 +70,33 @@ static inline int green__until_check(green__until_t u) {
 double green__until_at(green__until_t u);
 
 /* Queue the running greenlet at the back of q (the waiters of object `on`, of green_wait_t
- * kind) and park it until a waker hands it what it waits for (0), `at` or the scoped
- * deadline passes (-ETIMEDOUT) or it is killed (-ECANCELED); -EDEADLK when nothing could
- * ever wake it, -EPERM (not queued) when greenlets of another hub wait in q. It has left q
- * on return. */
+ * kind) and park it until a waker hands it what it waits for (0). Fails when `at` or the
+ * scoped deadline passes (-ETIMEDOUT) or it is killed (-ECANCELED). -EDEADLK when nothing
+ * could ever wake it. It has left q on return.
+ * home is the object's home word. The caller has entered it (share.h; `how` says how); this
+ * call leaves it before it parks, and on every path. A waker of any hub may then hand it the
+ * object.
+ * home NULL: an object of one hub only (rwlock, the shim's shared mutexes). Then -EPERM, not
+ * queued, when greenlets of another hub wait in q. */
 int green__waitq_park(struct green__hub *h, int kind, const void *on, green__list_t *q,
-                      double at);
+                      double at, uint32_t *home, int how);
 
-/* Wake every waiter of q, oldest first, with 0; returns how many. */
+/* green__waitq_park in two steps, for a caller with work between them (a condition wait
+ * releases its mutex). queue: check that the running greenlet may wait, queue it, and leave
+ * home (entered as `how`) either way. sleep: park until woken. */
+int green__waitq_queue(struct green__hub *h, green__list_t *q, double at, uint32_t *home,
+                       int how);
+int green__waitq_sleep(struct green__hub *h, int kind, const void *on, double at);
+
+/* Wake every waiter of q, oldest first, with 0; returns how many. For home NULL only. */
 size_t green__waitq_wake_all(struct green__hub *h, green__list_t *q);
+
+/* Move every waiter of q to `taken` (an empty list), oldest first. Under the object's home:
+ * then leave it and call green__waitq_hand_all. */
+void green__waitq_take_all(green__list_t *q, green__list_t *taken);
+
+/* Hand each greenlet of `taken` the object, with 0 (green__hand); returns how many. */
+size_t green__waitq_hand_all(struct green__hub *h, green__list_t *taken);
 
 /* Sleep in the kernel while *word (private to the process) reads `value`, until `at` on
  * green_now()'s clock (CLOCK_MONOTONIC; INFINITY: no limit). 0 on a wake-up (spurious ones

@@ -8,13 +8,7 @@
 #define GREEN_THREADSAFE_H
 
 #include "hub.h"
-
-/* A call on its way to a hub, linked through `next`. Its owner embeds it or allocates it. */
-typedef struct green__remote {
-  struct green__remote *next;
-  void (*run)(struct green__remote *r);  /* on the hub's stack, in posting order */
-  void (*drop)(struct green__remote *r); /* instead of run when the hub exits first */
-} green__remote_t;
+#include "remote.h"
 
 /* The hub's handle, created on first use (NULL + -ENOMEM in *err). Takes a reference. */
 green_hub_t *green__hub_ref(struct green__hub *h, int *err);

@@ -30,8 +30,18 @@ static inline int green__may_block(const green_t *g) {
   return 0;
 }
 
-/* Make a parked greenlet ready with `reason`; does nothing if g is not parked. */
+/* Make a parked greenlet of h ready with `reason`; does nothing if g is not parked. For a
+ * greenlet in an object's queue (wait_home) it also does nothing when a waker has already
+ * taken it out of the queue: that waker's green__wake_handed comes instead. Timeouts, kills
+ * and deadlock reports wake this way. */
 void green__wake(struct green__hub *h, green_t *g, int reason);
+
+/* Make g, a parked greenlet of h that its waker took out of its queue, ready with reason. */
+void green__wake_handed(struct green__hub *h, green_t *g, int reason);
+
+/* g, parked, is about to be freed with its hub: take it out of the queue it waits in, so that
+ * greenlets of other hubs never find it there. */
+void green__wait_abandon(struct green__hub *h, green_t *g);
 
 /* Prepare g's timer; once per handle. */
 void green__wait_init(green_t *g);

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Objects used from two threads' hubs. A greenlet of the main hub holds or waits for each
- * object; another OS thread (a hub of its own) then tries to wait for it, park behind it or
- * wake its waiter. Every such call fails with EPERM and changes nothing; none aborts with a
- * false "deadlock" or wakes a greenlet on the wrong hub. The main hub then finishes its own
- * use normally.
+ * Objects that still belong to one hub, used from another thread's hub. A greenlet of the
+ * main hub holds or waits for each object; another OS thread (a hub of its own) then tries
+ * to wait for it, park behind it or wake its waiter. Every such call fails with EPERM and
+ * changes nothing; none aborts with a false "deadlock" or wakes a greenlet on the wrong hub.
+ * The main hub then finishes its own use normally. Mutexes, conditions, semaphores and
+ * events work across hubs: test_share.c.
  */
 #include <pthread.h>
 
@@ -15,119 +16,6 @@ static void on_other_thread(void *(*fn)(void *), void *arg) {
   pthread_t t;
   ASSERT_EQ(pthread_create(&t, NULL, fn, arg), 0);
   ASSERT_EQ(pthread_join(t, NULL), 0);
-}
-
-/* ---- mutex: the reproducer of the false deadlock abort ---------------------------------- */
-
-static green_mutex_t mu = GREEN_MUTEX_INITIALIZER;
-
-static void *hold_mutex(void *arg) {
-  (void)arg;
-  ASSERT_OK(green_mutex_lock(&mu, -1));
-  ASSERT_OK(green_sleep(0.05));
-  ASSERT_OK(green_mutex_unlock(&mu));
-  return NULL;
-}
-
-static void *lock_from_other(void *arg) {
-  (void)arg;
-  ASSERT_ERRNO(green_mutex_lock(&mu, -1), EPERM);
-  ASSERT_ERRNO(green_mutex_lock(&mu, 1), EPERM);
-  ASSERT_ERRNO(green_mutex_trylock(&mu), EBUSY);
-  ASSERT_ERRNO(green_mutex_unlock(&mu), EPERM);
-  return NULL;
-}
-
-TEST_CASE(mutex) {
-  green_t *g = green_spawn(hold_mutex, NULL);
-  ASSERT_PTR_NE(g, NULL);
-  green_yield(); /* g holds mu and sleeps */
-  on_other_thread(lock_from_other, NULL);
-  ASSERT_OK(green_join(g, NULL, 2));
-  ASSERT_OK(green_mutex_lock(&mu, 0)); /* free again, for this hub */
-  ASSERT_OK(green_mutex_unlock(&mu));
-}
-
-/* ---- condition: a waiter of the main hub ------------------------------------------------- */
-
-static green_mutex_t cmu = GREEN_MUTEX_INITIALIZER;
-static green_cond_t cv = GREEN_COND_INITIALIZER;
-static int signalled;
-
-static void *cond_waiter(void *arg) {
-  (void)arg;
-  ASSERT_OK(green_mutex_lock(&cmu, -1));
-  while (!signalled) ASSERT_OK(green_cond_wait(&cv, &cmu, 2));
-  ASSERT_OK(green_mutex_unlock(&cmu));
-  return NULL;
-}
-
-static void *cond_from_other(void *arg) {
-  green_mutex_t other = GREEN_MUTEX_INITIALIZER;
-  (void)arg;
-  ASSERT_ERRNO(green_cond_signal(&cv), EPERM);
-  ASSERT_ERRNO(green_cond_broadcast(&cv), EPERM);
-  ASSERT_OK(green_mutex_lock(&cmu, -1)); /* free: this hub may take it */
-  ASSERT_ERRNO(green_cond_wait(&cv, &cmu, 1), EPERM);
-  ASSERT_OK(green_mutex_unlock(&cmu)); /* still held: the failed wait changed nothing */
-  ASSERT_OK(green_mutex_lock(&other, -1));
-  ASSERT_ERRNO(green_cond_wait(&cv, &other, 1), EINVAL); /* another mutex than the waiters' */
-  ASSERT_OK(green_mutex_unlock(&other));
-  return NULL;
-}
-
-TEST_CASE(cond) {
-  green_t *g = green_spawn(cond_waiter, NULL);
-  ASSERT_PTR_NE(g, NULL);
-  green_yield(); /* g waits on cv */
-  on_other_thread(cond_from_other, NULL);
-  ASSERT_OK(green_mutex_lock(&cmu, -1));
-  signalled = 1;
-  ASSERT_OK(green_cond_signal(&cv));
-  ASSERT_OK(green_mutex_unlock(&cmu));
-  ASSERT_OK(green_join(g, NULL, 2));
-}
-
-/* ---- semaphore and event ---------------------------------------------------------------- */
-
-static green_sem_t sem = GREEN_SEM_INITIALIZER;
-static green_event_t ev = GREEN_EVENT_INITIALIZER;
-
-static void *sem_waiter(void *arg) {
-  (void)arg;
-  ASSERT_OK(green_sem_wait(&sem, 2));
-  return NULL;
-}
-
-static void *event_waiter(void *arg) {
-  (void)arg;
-  ASSERT_OK(green_event_wait(&ev, 2));
-  return NULL;
-}
-
-static void *sem_event_from_other(void *arg) {
-  int value = -1;
-  (void)arg;
-  ASSERT_ERRNO(green_sem_post(&sem), EPERM);
-  ASSERT_ERRNO(green_sem_wait(&sem, 1), EPERM);
-  ASSERT_OK(green_sem_getvalue(&sem, &value));
-  ASSERT_EQ(value, 0);
-  ASSERT_ERRNO(green_event_set(&ev), EPERM);
-  ASSERT_EQ(green_event_is_set(&ev), 0);
-  ASSERT_ERRNO(green_event_wait(&ev, 1), EPERM);
-  return NULL;
-}
-
-TEST_CASE(sem_event) {
-  green_t *gs = green_spawn(sem_waiter, NULL), *ge = green_spawn(event_waiter, NULL);
-  ASSERT_PTR_NE(gs, NULL);
-  ASSERT_PTR_NE(ge, NULL);
-  green_yield();
-  on_other_thread(sem_event_from_other, NULL);
-  ASSERT_OK(green_sem_post(&sem));
-  ASSERT_OK(green_event_set(&ev));
-  ASSERT_OK(green_join(gs, NULL, 2));
-  ASSERT_OK(green_join(ge, NULL, 2));
 }
 
 /* ---- rwlock: read locks held by the main hub --------------------------------------------- */

@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Objects that greenlets of several hubs use: the `home` word of each sync object.
+ *
+ * A home word is 0 (unused), a hub's home_id (biased: only that hub uses the object), or
+ * SHARED (every use takes the spin lock in the word). A home_id is a serial number shifted
+ * past the two flag bits: never 0, never reused.
+ *
+ * The first hub to use an object claims it with one compare-and-swap. Its later uses take no
+ * atomic read-modify-write: the hub marks itself busy (h->in_use, a plain store), reads the
+ * home word, works on the object, and clears the mark with a release store. Another hub that
+ * needs the object takes it over: it swaps the word to SHARED and locked, then runs an
+ * expedited membarrier, a full barrier on every thread of the process. After the barrier the
+ * home hub either sees the new word in its next use, or its mark shows a use in progress,
+ * which the taker waits out. This is an asymmetric Dekker handshake: the rare taker pays for
+ * the fences the owner leaves out. The owner need not answer, so a hub whose thread is
+ * blocked elsewhere cannot hold the object up. Without membarrier, objects are SHARED from
+ * their first use. An object never goes back from SHARED, except through destroy.
+ */
+#ifndef GREEN_SHARE_H
+#define GREEN_SHARE_H
+
+#include <stdint.h>
+
+#include "hub.h"
+
+#define GREEN__HOME_SHARED 1u /* used by several hubs */
+#define GREEN__HOME_LOCKED 2u /* with SHARED: a hub is using it now */
+
+/* How an object was entered, to give back to green__home_leave. */
+enum { GREEN__HOME_BIASED = 0, GREEN__HOME_SPUN = 1 };
+
+/* Claim, lock or take over the object: see above. Returns how it was entered. */
+int green__home_enter_slow(uint32_t *home, struct green__hub *h);
+
+/* Take the object for one use by a greenlet (or a callback) of h, not NULL. Never parks.
+ * Returns how it was entered: GREEN__HOME_BIASED without any atomic operation. */
+static inline int green__home_enter(uint32_t *home, struct green__hub *h) {
+  __atomic_store_n(&h->in_use, h->in_use + 1, __ATOMIC_RELAXED);
+  __atomic_signal_fence(__ATOMIC_SEQ_CST); /* the mark before the read; membarrier does the rest */
+  if (green__likely(__atomic_load_n(home, __ATOMIC_RELAXED) == h->home_id))
+    return GREEN__HOME_BIASED;
+  __atomic_store_n(&h->in_use, h->in_use - 1, __ATOMIC_RELAXED);
+  return green__home_enter_slow(home, h);
+}
+
+/* End a use begun by green__home_enter, which returned how. */
+static inline void green__home_leave(uint32_t *home, struct green__hub *h, int how) {
+  if (green__likely(how == GREEN__HOME_BIASED))
+    __atomic_store_n(&h->in_use, h->in_use - 1, __ATOMIC_RELEASE); /* the object's writes first */
+  else
+    __atomic_store_n(home, GREEN__HOME_SHARED, __ATOMIC_RELEASE);
+}
+
+/* Wake g, parked on an object and already taken out of its queue by the caller, with reason.
+ * On g's own hub it is made ready now; otherwise its hub is told by a message. Call it after
+ * green__home_leave: a message may take the target hub's lock. */
+void green__hand(struct green__hub *h, green_t *g, int reason);
+
+/* Make h reachable by messages (its green_hub_t): once, before a greenlet of h waits in an
+ * object's queue, where a waker of another hub may find it. 0 or -ENOMEM. */
+int green__home_reachable(struct green__hub *h);
+
+#endif

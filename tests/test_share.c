@@ -1,0 +1,240 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Sync objects used by greenlets of several hubs (src/share.c). Each OS thread here has a
+ * hub of its own. A waiter of one hub is handed the object by a greenlet of another, times
+ * out or is killed while the object is shared, and nothing is lost. While another thread
+ * works, the main hub keeps running: it waits for that thread with a green wait.
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "test.h"
+
+/* Start fn(arg) on a new OS thread. */
+static pthread_t start(void *(*fn)(void *), void *arg) {
+  pthread_t t;
+  ASSERT_EQ(pthread_create(&t, NULL, fn, arg), 0);
+  return t;
+}
+
+/* Wait, parked, until *flag is set by another thread, then join it. */
+static void finish(pthread_t t, atomic_int *flag) {
+  double limit = green_now() + 10;
+  while (!atomic_load(flag)) {
+    ASSERT_LT(green_now(), limit);
+    ASSERT_OK(green_sleep(0.001));
+  }
+  ASSERT_EQ(pthread_join(t, NULL), 0);
+}
+
+/* ---- mutex: a hand-off from one hub to a waiter of another ------------------------------ */
+
+static green_mutex_t mu = GREEN_MUTEX_INITIALIZER;
+static int in_section; /* written only under mu */
+static atomic_int mutex_done;
+
+static void *hold_mutex(void *arg) {
+  (void)arg;
+  ASSERT_OK(green_mutex_lock(&mu, -1));
+  in_section = 1;
+  ASSERT_OK(green_sleep(0.05)); /* the other hub queues behind us meanwhile */
+  in_section = 0;
+  ASSERT_OK(green_mutex_unlock(&mu));
+  return NULL;
+}
+
+static void *lock_from_other(void *arg) {
+  (void)arg;
+  ASSERT_ERRNO(green_mutex_trylock(&mu), EBUSY);
+  ASSERT_ERRNO(green_mutex_unlock(&mu), EPERM);
+  ASSERT_OK(green_mutex_lock(&mu, 5)); /* handed over by the main hub's greenlet */
+  ASSERT_EQ(in_section, 0);
+  ASSERT_OK(green_mutex_unlock(&mu));
+  atomic_store(&mutex_done, 1);
+  return NULL;
+}
+
+TEST_CASE(mutex_hand_off) {
+  green_t *g = green_spawn(hold_mutex, NULL);
+  ASSERT_PTR_NE(g, NULL);
+  green_yield(); /* g holds mu and sleeps */
+  finish(start(lock_from_other, NULL), &mutex_done);
+  ASSERT_OK(green_join(g, NULL, 2));
+  ASSERT_OK(green_mutex_lock(&mu, 0));
+  ASSERT_OK(green_mutex_unlock(&mu));
+  ASSERT_OK(green_mutex_destroy(&mu));
+}
+
+/* ---- mutex: a waiter of another hub times out, then the owner unlocks -------------------- */
+
+static green_mutex_t held = GREEN_MUTEX_INITIALIZER;
+static atomic_int timeout_done;
+
+static void *time_out_on_held(void *arg) {
+  double t0 = green_now();
+  (void)arg;
+  ASSERT_ERRNO(green_mutex_lock(&held, 0.05), ETIMEDOUT);
+  ASSERT_GE(green_now() - t0, 0.04);
+  atomic_store(&timeout_done, 1);
+  return NULL;
+}
+
+TEST_CASE(mutex_timeout_elsewhere) {
+  ASSERT_OK(green_mutex_lock(&held, -1));
+  finish(start(time_out_on_held, NULL), &timeout_done);
+  ASSERT_OK(green_mutex_unlock(&held)); /* nobody waits: no hand-off to a gone waiter */
+  ASSERT_OK(green_mutex_destroy(&held));
+}
+
+/* ---- condition: signals both ways -------------------------------------------------------- */
+
+static green_mutex_t cmu = GREEN_MUTEX_INITIALIZER;
+static green_cond_t cv = GREEN_COND_INITIALIZER;
+static int turn; /* under cmu: 0 main's, 1 the other thread's; counts rounds in `rounds` */
+static int rounds;
+static atomic_int cond_done;
+
+enum { ROUNDS = 200 };
+
+/* Take turns with the other hub: wait for `mine`, pass the turn on, signal. */
+static void take_turns(int mine) {
+  ASSERT_OK(green_mutex_lock(&cmu, -1));
+  while (rounds < ROUNDS) {
+    while (turn != mine && rounds < ROUNDS) ASSERT_OK(green_cond_wait(&cv, &cmu, 5));
+    if (rounds < ROUNDS) {
+      rounds++;
+      turn = !mine;
+      ASSERT_OK(green_cond_signal(&cv));
+    }
+  }
+  ASSERT_OK(green_cond_broadcast(&cv));
+  ASSERT_OK(green_mutex_unlock(&cmu));
+}
+
+static void *other_turns(void *arg) {
+  (void)arg;
+  take_turns(1);
+  atomic_store(&cond_done, 1);
+  return NULL;
+}
+
+TEST_CASE(cond_ping_pong) {
+  pthread_t t = start(other_turns, NULL);
+  take_turns(0);
+  finish(t, &cond_done);
+  ASSERT_EQ(rounds, ROUNDS);
+  ASSERT_OK(green_cond_destroy(&cv));
+  ASSERT_OK(green_mutex_destroy(&cmu));
+}
+
+/* ---- semaphore and event ------------------------------------------------------------------- */
+
+static green_sem_t sem = GREEN_SEM_INITIALIZER;
+static green_event_t ev = GREEN_EVENT_INITIALIZER;
+static atomic_int sem_event_done;
+
+static void *sem_waiter(void *arg) {
+  (void)arg;
+  ASSERT_OK(green_sem_wait(&sem, 5));
+  return NULL;
+}
+
+static void *post_and_wait(void *arg) {
+  int value = -1;
+  (void)arg;
+  ASSERT_OK(green_sem_post(&sem)); /* to the main hub's waiter */
+  ASSERT_OK(green_sem_post(&sem));
+  ASSERT_OK(green_sem_getvalue(&sem, &value));
+  ASSERT_RANGE(value, 0, 2); /* one unit went to the waiter; main may have taken the other */
+  ASSERT_OK(green_event_wait(&ev, 5)); /* set by the main hub */
+  ASSERT_ERRNO(green_sem_wait(&sem, 0.02), ETIMEDOUT); /* main took the unit left */
+  atomic_store(&sem_event_done, 1);
+  return NULL;
+}
+
+TEST_CASE(sem_event) {
+  green_t *g = green_spawn(sem_waiter, NULL);
+  pthread_t t;
+  ASSERT_PTR_NE(g, NULL);
+  green_yield(); /* g waits on sem */
+  t = start(post_and_wait, NULL);
+  ASSERT_OK(green_join(g, NULL, 5));
+  ASSERT_OK(green_sem_wait(&sem, 5));
+  ASSERT_OK(green_event_set(&ev));
+  finish(t, &sem_event_done);
+  ASSERT_EQ(green_event_is_set(&ev), 1);
+}
+
+/* ---- kill: a waiter killed while another hub may hand it the object ---------------------- */
+
+static green_sem_t ksem = GREEN_SEM_INITIALIZER;
+static atomic_int kill_done;
+
+static void *killed_waiter(void *arg) {
+  (void)arg;
+  ASSERT_ERRNO(green_sem_wait(&ksem, -1), ECANCELED);
+  return NULL;
+}
+
+static void *post_later(void *arg) {
+  (void)arg;
+  ASSERT_OK(green_sleep(0.05)); /* after the kill */
+  ASSERT_OK(green_sem_post(&ksem));
+  atomic_store(&kill_done, 1);
+  return NULL;
+}
+
+TEST_CASE(kill_shared_waiter) {
+  green_t *g = green_spawn(killed_waiter, NULL);
+  pthread_t t;
+  int value = -1;
+  ASSERT_PTR_NE(g, NULL);
+  green_yield();
+  t = start(post_later, NULL);
+  ASSERT_OK(green_kill(g));
+  ASSERT_OK(green_join(g, NULL, 2));
+  finish(t, &kill_done);
+  ASSERT_OK(green_sem_getvalue(&ksem, &value));
+  ASSERT_EQ(value, 1); /* the post found no waiter: the unit is kept, not lost */
+}
+
+/* ---- many hubs, one mutex: no lost wake-up, no lost update ------------------------------- */
+
+enum { THREADS = 4, GREENLETS = 8, LOCKS = 2000 };
+
+static green_mutex_t counter_mu = GREEN_MUTEX_INITIALIZER;
+static long counter; /* under counter_mu */
+static atomic_int threads_done;
+
+static void *add(void *arg) {
+  (void)arg;
+  for (int i = 0; i < LOCKS; i++) {
+    ASSERT_OK(green_mutex_lock(&counter_mu, 10));
+    counter++;
+    if (i % 16 == 0) green_yield(); /* others queue behind us, here and on other hubs */
+    ASSERT_OK(green_mutex_unlock(&counter_mu));
+  }
+  return NULL;
+}
+
+/* One thread: GREENLETS greenlets adding, joined on this thread's hub. */
+static void *adders(void *arg) {
+  green_t *g[GREENLETS];
+  (void)arg;
+  for (int i = 0; i < GREENLETS; i++) ASSERT_PTR_NE(g[i] = green_spawn(add, NULL), NULL);
+  for (int i = 0; i < GREENLETS; i++) ASSERT_OK(green_join(g[i], NULL, 60));
+  atomic_fetch_add(&threads_done, 1);
+  return NULL;
+}
+
+TEST_CASE(counter_many_hubs) {
+  pthread_t t[THREADS];
+  double limit = green_now() + 60;
+  for (int i = 0; i < THREADS; i++) t[i] = start(adders, NULL);
+  while (atomic_load(&threads_done) < THREADS) {
+    ASSERT_LT(green_now(), limit);
+    ASSERT_OK(green_sleep(0.005));
+  }
+  for (int i = 0; i < THREADS; i++) ASSERT_EQ(pthread_join(t[i], NULL), 0);
+  ASSERT_EQ(counter, (long)THREADS * GREENLETS * LOCKS);
+}
