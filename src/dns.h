@@ -30,7 +30,7 @@ typedef struct green__dns_answer {
   char *name;                   /* canonical name (forward) or the host's name (reverse) */
   char **aliases;               /* NULL-terminated: the other names met on the way */
   size_t naddrs;
-  green__dns_sockaddr_t *addrs; /* in the order c-ares sorted them (RFC 6724), port 0 */
+  green__dns_sockaddr_t *addrs; /* in glibc's destination order (dns_sort.c), port 0 */
 } green__dns_answer_t;
 
 /* Resolve name for family (AF_UNSPEC, AF_INET, AF_INET6) through the hosts file and DNS. The
