@@ -3,7 +3,7 @@
  * stdio output on sockets, pipes and ttys, in green mode. glibc's stdio flushes a FILE's
  * buffer with its own internal write(), which no hook sees. Say the fd is a full pipe whose
  * reader is another green thread. That write would block the OS thread for good. So the
- * output functions are hooked, and stdio never writes to a green fd by itself:
+ * output functions are hooked. stdio never writes to a green fd by itself.
  *
  *  - Some output fits in the FILE's buffer without a flush: there is room left and, on a
  *    line-buffered stream, no newline. It is handed to stdio's own function, which then only
