@@ -474,8 +474,8 @@ static int carry_out(ucontext_t *uc, long nr, long *a, long *r) {
   return 0;
 }
 
-/* Signal masks given to a call, in the argument a[i] (for pselect6 in its {set, size} pair),
- * are rewritten without SIGSYS into *copy and *pair. */
+/* Signal masks given to a call are rewritten without SIGSYS into *copy and *pair. A mask is
+ * in the argument a[i]; for pselect6, in its {set, size} pair. */
 static void unmask_call(long nr, long *a, uint64_t *copy, long pair[2]) {
   switch (nr) {
   case SYS_rt_sigsuspend: unmask_sigsys(a, 0, copy); break;

@@ -63,8 +63,8 @@ static inline int green__shim_fd_green(const green__shim_fd_t *p) {
  * timeouts, or those of `like`: an accepted socket inherits its listener's. */
 void green__shim_fd_born(int fd, uint32_t info, const green__shim_fd_t *like);
 
-/* The fd was closed, or got a file the shim knows nothing of (open, or the target of dup2
- * when the source is unknown). */
+/* The fd was closed, or got a file the shim knows nothing of. Such files come from open, or
+ * from dup2 when the source is unknown (the target). */
 void green__shim_fd_forget(int fd);
 
 /* `to` is now a duplicate of `from` (dup, dup2, dup3, F_DUPFD). */

@@ -71,8 +71,8 @@ static pid_t ask_waitid(const wait_call_t *c) {
 }
 
 /* The blocking wait: ask, park until the next SIGCHLD, ask again. A signal that interrupts
- * the park ends the wait with EINTR unless a child changed state meanwhile (the kernel too
- * reports the child first). */
+ * the park ends the wait with EINTR, unless a child changed state meanwhile. The kernel too
+ * reports the child first. */
 static pid_t wait_green(struct green__hub *h, pid_t (*ask)(const wait_call_t *),
                         const wait_call_t *c) {
   int saved = errno;

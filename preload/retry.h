@@ -3,10 +3,10 @@
  * Waits the kernel cannot announce (retry.c): file locks, SysV message queues and
  * semaphores, a FIFO's other end. The call is tried in its non-blocking form. While it would
  * block, the green thread parks on a back-off timer (1 ms, doubling up to 50 ms) and tries
- * again. Some calls of this OS thread may make one of those waits possible: an unlock, a
- * close, a message sent or taken, a semaphore changed, a FIFO opened. Such a call kicks the
- * parked ones, and they try again at once. So two green threads of one process hand over
- * without delay.
+ * again. Some calls of this OS thread may make one of those waits possible. They are an
+ * unlock, a close, a message sent or taken, a semaphore changed, a FIFO opened. Such a call
+ * kicks the parked ones, and they try again at once. So two green threads of one process
+ * hand over without delay.
  */
 #ifndef GREEN_PRELOAD_RETRY_H
 #define GREEN_PRELOAD_RETRY_H
@@ -41,7 +41,7 @@ void green__shim_retry_kick(void);
  * `real` (libc's fcntl or fcntl64). */
 int green__shim_fcntl_lock(int fd, int cmd, void *arg, int (*real)(int, int, void *));
 
-/* The hub to open path on when it is a FIFO whose open may wait for the other end (fifo.c);
+/* The hub to open path on when it is a FIFO whose open may wait for the other end (fifo.c).
  * NULL when the open goes to libc. errno is kept. */
 struct green__hub *green__shim_fifo_hub(int dir, const char *path, int fl);
 

@@ -35,9 +35,9 @@ green__shim_config_t green__shim_config;
 int green__shim_phase;
 __thread green__shim_tls_t green__shim_tls __attribute__((tls_model("initial-exec")));
 
-/* The value of environment variable `name`. getenv, once libc has set up environ; before
- * that (a hook called from the program's preinit functions, as AddressSanitizer's are) it
- * reads /proc/self/environ. `buf` holds the value in the second case. */
+/* The value of environment variable `name`. getenv, once libc has set up environ. Before
+ * that, it reads /proc/self/environ: a hook may be called from the program's preinit
+ * functions, as AddressSanitizer's are. `buf` holds the value in the second case. */
 const char *green__shim_env(const char *name, char *buf, size_t len) {
   size_t nlen = strlen(name), have = 0;
   ssize_t n;

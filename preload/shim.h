@@ -78,10 +78,10 @@ struct green__hub *green__shim_gate_slow(unsigned how);
 /* The gate: the hub to run this call on, or NULL when it must go straight to libc. A call
  * goes to libc before main() or after it returned, and on a thread the shim does not manage.
  * It goes to libc inside a signal handler and while the shim sets up. It goes to libc on the
- * hub's own greenlet, where libev and c-ares callbacks run. `how` relaxes or tightens that (GREEN__GATE_*). Without EXISTING, the hub is made on first
- * need, and every green call is a safe point. A green thread that has used up its time slice
- * while others wait yields here first (src/tick.c sets yield_due). The fast path is a TLS
- * load and a few compares. */
+ * hub's own greenlet, where libev and c-ares callbacks run. `how` relaxes or tightens that
+ * (GREEN__GATE_*). Without EXISTING, the hub is made on first need, and every green call is
+ * a safe point. A green thread that has used up its time slice while others wait yields here
+ * first (src/tick.c sets yield_due). The fast path is a TLS load and a few compares. */
 static inline struct green__hub *green__shim_gate(unsigned how) {
   green__shim_tls_t *t = &green__shim_tls;
   struct green__hub *h = t->hub;

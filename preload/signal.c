@@ -59,8 +59,8 @@ static int is_function(void *fn) { return fn != (void *)SIG_DFL && fn != (void *
 
 static void chld_notify(void);
 
-/* The green thread a signal interrupts: the one parked with a signal mask, else the main
- * thread, else another parked one; never one that blocks the signal. */
+/* The green thread a signal interrupts: the one parked with a signal mask. Else the main
+ * thread, else another parked one. Never one that blocks the signal. */
 static green_t *interrupted(struct green__hub *h, int sig) {
   if (mask_waiter && !green__shim_sigmask_blocks(mask_waiter, sig)) return mask_waiter;
   if (!green__shim_sigmask_blocks(h->main, sig)) return h->main;
@@ -241,8 +241,8 @@ static int suspend(struct green__hub *h, const sigset_t *mask, const char *call)
   return green__fail(-EINTR);
 }
 
-/* raise: a safe point (a thread that loops raising a signal lets the others run when its
- * time slice is up), then libc's. */
+/* raise: a safe point, then libc's. So a thread that loops raising a signal lets the others
+ * run when its time slice is up. */
 GREEN__SHIM_EXPORT int raise(int sig) {
   green__real_ready();
   green__shim_hub();

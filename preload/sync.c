@@ -51,8 +51,8 @@ static int keep_libc(int kind, void *p, int r) {
  * OS thread the shim does not manage share a mutex (an allocator's arena lock). The mutex
  * excludes both. No call needs a hub or the allocator. A free mutex is taken with one atomic
  * exchange. A green thread waits parked on the hub. Any other caller sleeps in the kernel
- * until the owner lets go. Such callers are a thread with no hub yet, a signal handler, the
- * hub's own greenlet, the shim setting a hub up, and an unmanaged thread. */
+ * until the owner lets go. Such callers are a thread with no hub yet and a signal handler.
+ * So are the hub's own greenlet, the shim setting a hub up, and an unmanaged thread. */
 
 _Static_assert(offsetof(green_mutex_t, owner) == offsetof(pthread_mutex_t, __data.__kind),
                "glibc's static kind initialisers land in the owner field");

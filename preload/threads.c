@@ -256,7 +256,7 @@ __attribute__((noreturn)) static void finish_exit(struct green__hub *h, green__s
   green__greenlet_exit(h, value);
 }
 
-/* Run the innermost cleanup handler: jump into its pthread_cleanup_push, which calls the
+/* Run the innermost cleanup handler: jump into its pthread_cleanup_push. That calls the
  * routine and then __pthread_unwind_next, which comes back here for the next. */
 __attribute__((noreturn)) static void unwind(struct green__hub *h, green__shim_thread_t *self) {
   __pthread_unwind_buf_t *buf = self->cleanup;
