@@ -1,35 +1,36 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * libgreen: greenlets (stackful coroutines) scheduled by a per-thread hub that runs a libev
- * loop. Blocking-style calls park only the calling greenlet; the hub resumes it when its fd is
+ * loop. Blocking-style calls park only the calling greenlet. The hub resumes it when its fd is
  * ready, its timer fires or another greenlet wakes it.
  *
- * Errors, one rule: a function that fails returns -1 and sets errno, as libc does. One that
- * returns a handle returns its "no handle" value instead: NULL for a pointer, 0 for a
- * green_call_t and for green_id's ids (0 is never one, as NULL is never an object).
- * The exceptions, each because libc's own signature has it:
- *   green_getaddrinfo, green_getnameinfo  return 0 or an EAI_* code (errno says more only
- *                                         with EAI_SYSTEM), as getaddrinfo(3) does;
+ * Errors, one rule: a function that fails returns -1 and sets errno, as libc does. A function
+ * that returns a handle returns its "no handle" value instead. That is NULL for a pointer, and
+ * 0 for a green_call_t and for green_id's ids. 0 is never one, as NULL is never an object.
+ * The exceptions follow libc's signatures:
+ *   green_getaddrinfo, green_getnameinfo  return 0 or an EAI_* code, as getaddrinfo(3) does.
+ *                                         errno says more only with EAI_SYSTEM.
  *   green_local_get                       returns NULL for "no value" and for a key that
- *                                         does not exist, errno untouched, as
+ *                                         does not exist. It leaves errno untouched, as
  *                                         pthread_getspecific does.
- * A few error numbers are data, not a return: the err passed to green_future_set_error, the
- * err a done callback receives and the err of a fired green_select case are positive errno
- * values (0 for none). Functions that cannot fail (green_now, green_yield) return no error.
- * The first call on a thread makes its hub: every function that needs one fails with ENOMEM
+ * A few error numbers are data, not returns: positive errno values, or 0 for none. They are
+ * the err given to green_future_set_error, the err a done callback receives, and the err of a
+ * fired green_select case. Functions that cannot fail (green_now, green_yield) return no error.
+ * The first call on a thread makes its hub. Every function that needs a hub fails with ENOMEM
  * when it cannot be made.
- * How long a call may wait is said one way: a timeout in seconds from now, as a double (a
- * negative timeout waits forever, NaN is EINVAL), within the scoped deadline (see
- * green_deadline_enter).
- * Every blocking call fails with ETIMEDOUT once the greenlet's scoped deadline passes and with
- * ECANCELED once the greenlet has been killed.
+ * Every call that may wait takes its limit one way: a timeout in seconds from now, as a
+ * double. A negative timeout waits forever; NaN is EINVAL. The scoped deadline (see
+ * green_deadline_enter) bounds every timeout.
+ * Every blocking call fails with ETIMEDOUT once the greenlet's scoped deadline passes. It fails
+ * with ECANCELED once the greenlet has been killed.
  *
- * Stack overflows: a greenlet that runs off its stack is reported on stderr ("libgreen:
- * greenlet 42 "name" overflowed its 256 KiB stack", then its backtrace) and the process
- * aborts. A guarded stack's fault is caught by a SIGSEGV/SIGBUS handler the first hub installs
- * (on an alternate signal stack per hub thread); other faults go to the handler installed
- * before it, else kill as before. A handler installed after the first hub replaces it. A stack
- * past the guard-page budget has a canary instead, checked whenever its greenlet switches out.
+ * Stack overflows: a greenlet that runs off its stack is reported on stderr, and the process
+ * aborts. The report is a line ("libgreen: greenlet 42 "name" overflowed its 256 KiB stack"),
+ * then the greenlet's backtrace. The first hub installs a SIGSEGV/SIGBUS handler that catches
+ * a guarded stack's fault. The handler runs on an alternate signal stack, one per hub thread.
+ * Other faults go to the handler installed before it. Without one, they kill the process, as
+ * without libgreen. A handler installed after the first hub replaces it. A stack past the
+ * guard-page budget has a canary instead, checked whenever its greenlet switches out.
  */
 #ifndef GREEN_H
 #define GREEN_H
@@ -54,8 +55,9 @@ extern "C" {
 #include "green_config.h" /* the version and what the build chose (cmake/green_config.h.in) */
 
 /* A greenlet's handle. It is not an address: compare handles, never dereference them. A
- * handle whose greenlet is gone (joined, ended detached, or its thread exited), or one of
- * another thread's hub, gives ESRCH in every call, even once its slot holds a new greenlet.
+ * stale handle gives ESRCH in every call, even once its slot holds a new greenlet. A handle
+ * is stale once its greenlet is gone: joined, ended detached, or its thread exited. A handle
+ * of another thread's hub gives ESRCH too.
  * (A stale handle could match again only after 2^40 spawns in the process.) */
 typedef struct green green_t;
 
@@ -76,23 +78,23 @@ typedef enum green_state {
 /* ---- Greenlets ------------------------------------------------------------------------- */
 
 /* fork(): the child starts with a fresh hub. The greenlet that forked becomes its main
- * greenlet and keeps its name and locals; the parent's other greenlets never run in the
- * child, and their handles give ESRCH there. When a greenlet that forked returns in the
- * child, the child exits with status 0, as when a last thread returns. */
+ * greenlet and keeps its name and locals. The parent's other greenlets never run in the
+ * child; their handles give ESRCH there. When a greenlet that forked returns in the child,
+ * the child exits with status 0, as when a last thread returns. */
 
 /* Spawn a greenlet running fn(arg) on the calling thread's hub. It starts when the spawner
- * next parks or yields. Its stack comes from the hub's pool (default size 256 KiB of address
- * space, GREEN_STACK_SIZE in the environment overrides). NULL + errno (ENOMEM, EAGAIN, EINVAL)
- * on failure. */
+ * next parks or yields. Its stack comes from the hub's pool. The default stack is 256 KiB of
+ * address space; GREEN_STACK_SIZE in the environment overrides it. NULL + errno (ENOMEM,
+ * EAGAIN, EINVAL) on failure. */
 GREEN_EXTERN green_t *green_spawn(void *(*fn)(void *), void *arg);
 
 /* green_spawn with a stack of stack_size bytes (rounded up to pages; 0 means the default). */
 GREEN_EXTERN green_t *green_spawn_stack(void *(*fn)(void *), void *arg, size_t stack_size);
 
-/* Wait for g to end and release its handle; *result (if result is not NULL) gets the value
- * its function returned. ETIMEDOUT when the timeout passes (the handle stays valid),
- * EDEADLK when g is the caller, EINVAL for NULL, a detached handle or one another greenlet
- * is already joining, ESRCH for a handle of another thread's hub or one already released. */
+/* Wait for g to end, then release its handle. *result (if result is not NULL) gets the value
+ * its function returned. ETIMEDOUT when the timeout passes; the handle stays valid. EDEADLK
+ * when g is the caller. EINVAL for NULL, a detached handle, or one another greenlet is already
+ * joining. ESRCH for a handle of another thread's hub or one already released. */
 GREEN_EXTERN int green_join(green_t *g, void **result, double timeout);
 
 /* Wait for all n greenlets to end, then release them all. On failure (ETIMEDOUT, ECANCELED,
@@ -100,10 +102,10 @@ GREEN_EXTERN int green_join(green_t *g, void **result, double timeout);
 GREEN_EXTERN int green_joinall(green_t **gs, size_t n, double timeout);
 
 /* Nobody will join g: its handle is released as soon as it ends (at once if it has). EINVAL
- * for NULL, the main or hub greenlet, a detached one or one being joined; ESRCH as green_join. */
+ * for NULL, the main or hub greenlet, a detached one or one being joined. ESRCH as green_join. */
 GREEN_EXTERN int green_detach(green_t *g);
 
-/* Go to the back of the ready queue; the hub polls for I/O now and then so a yielding loop
+/* Go to the back of the ready queue. The hub polls for I/O now and then, so a yielding loop
  * cannot starve it. */
 GREEN_EXTERN void green_yield(void);
 
@@ -111,18 +113,18 @@ GREEN_EXTERN void green_yield(void);
  * deadline passes first; ECANCELED when killed. */
 GREEN_EXTERN int green_sleep(double seconds);
 
-/* Cancel g: the blocking call it is parked in, and every blocking call it makes from now on,
- * fail with ECANCELED. A greenlet killed before it ran never runs (its result is
+/* Cancel g: the blocking call it is parked in fails with ECANCELED. So does every blocking
+ * call it makes from now on. A greenlet killed before it ran never runs (its result is
  * GREEN_CANCELED). Killing a dead greenlet does nothing. EINVAL for NULL or the hub greenlet
- * (a callback's green_current()); ESRCH as green_join. */
+ * (a callback's green_current()). ESRCH as green_join. */
 GREEN_EXTERN int green_kill(green_t *g);
 
 /* The running greenlet; the thread's own stack is its main greenlet. NULL only with ENOMEM,
  * when the thread's hub cannot be made. */
 GREEN_EXTERN green_t *green_current(void);
 
-/* g's id: unique in the process and never reused (dumps name greenlets by it; the thread's
- * main greenlet has one too). 0 + errno (ESRCH, EINVAL) for a handle that is not valid here. */
+/* g's id: unique in the process and never reused. Dumps name greenlets by it; the thread's
+ * main greenlet has one too. 0 + errno (ESRCH, EINVAL) for a handle that is not valid here. */
 GREEN_EXTERN unsigned long long green_id(green_t *g);
 
 /* g's state, or -1 + errno for a handle that is not valid here. */
@@ -143,22 +145,23 @@ typedef struct green_deadline {
 
 GREEN_EXTERN int green_deadline_enter(green_deadline_t *d, double seconds);
 GREEN_EXTERN int green_deadline_leave(green_deadline_t *d);
-/* 1 once d's own deadline has passed, 0 before (tells which scope an ETIMEDOUT came from);
+/* 1 once d's own deadline has passed, 0 before. It tells which scope an ETIMEDOUT came from.
  * -1 + EINVAL for NULL. */
 GREEN_EXTERN int green_deadline_expired(const green_deadline_t *d);
 
 /* ---- File descriptors -------------------------------------------------------------------
- * libgreen leaves each fd's mode as the program set it. Every call is tried without waiting
- * (MSG_DONTWAIT, RWF_NOWAIT, or poll first), so no call blocks the thread, whatever file the
+ * libgreen leaves each fd's mode as the program set it. Every call tries without waiting:
+ * MSG_DONTWAIT, RWF_NOWAIT, or a poll first. No call blocks the thread, whatever file the
  * number names. The fds' libev watchers stay registered between waits: close such fds with
- * green_close, not plain close(). After a plain close() a greenlet still waiting on the fd
- * sleeps until its deadline, and a new file with that number may not wake its readers. With
- * the watchdog on (green_set_watchdog), such a waiter is reported and woken with EBADF
+ * green_close, not plain close(). After a plain close(), a greenlet still waiting on the fd
+ * sleeps until its deadline. A new file with that number may not wake its readers either.
+ * With the watchdog on (green_set_watchdog), such a waiter is reported and woken with EBADF
  * within two periods. Sockets from green_socket and green_accept are non-blocking. */
 
 /* Park until fd is ready for `events` (GREEN_READ | GREEN_WRITE). Returns the ready events
- * (> 0), or -1 with ETIMEDOUT, ECANCELED, EBADF (fd closed by green_close meanwhile, closed
- * by plain close() and seen so by the watchdog, or not an open fd) or EINVAL (bad events). */
+ * (> 0), or -1 + errno. ETIMEDOUT, ECANCELED. EBADF when fd is not an open fd, or when
+ * green_close closed it meanwhile. EBADF also when a plain close() closed it and the watchdog
+ * saw that. EINVAL for bad events. */
 GREEN_EXTERN int green_wait_fd(int fd, int events, double timeout);
 
 /* Close fd; greenlets parked on it wake with EBADF. The fd is released even when close
@@ -169,9 +172,9 @@ GREEN_EXTERN int green_close(int fd);
 GREEN_EXTERN int green_socket(int domain, int type, int protocol);
 
 /* The blocking calls below have libc's signatures and errno. They park only the calling
- * greenlet. Writes and sends on stream sockets write everything or fail; when they fail
- * after a partial transfer they return the count transferred, like libc's blocking write
- * interrupted by a signal. green_accept/accept4 return non-blocking fds. */
+ * greenlet. Writes and sends on stream sockets write everything or fail. When they fail after
+ * a partial transfer, they return the count transferred. libc's blocking write does the same
+ * when a signal interrupts it. green_accept/accept4 return non-blocking fds. */
 GREEN_EXTERN ssize_t green_read(int fd, void *buf, size_t n);
 GREEN_EXTERN ssize_t green_write(int fd, const void *buf, size_t n);
 GREEN_EXTERN ssize_t green_readv(int fd, const struct iovec *iov, int iovcnt);
@@ -190,20 +193,20 @@ GREEN_EXTERN int green_accept4(int fd, struct sockaddr *addr, socklen_t *len, in
 
 /* ---- Queues (gevent.queue.JoinableQueue) ------------------------------------------------
  * A FIFO of void * items, bounded or unbounded, shared by the greenlets of one thread. put
- * parks while the queue is full, get while it is empty; parked greenlets are served in the
- * order they came. An item put while getters are parked goes straight to the first of them,
- * and a get from a full queue moves the first parked putter's item into the freed slot, so
- * nobody arriving later can take an item (or a slot) from a greenlet that was already
- * waiting. Items live in a ring buffer that grows by doubling (up to the capacity when
- * bounded): nothing is allocated per item. A queue belongs to the thread that made it: its
- * functions fail with EPERM on another thread. */
+ * parks while the queue is full, get while it is empty. Parked greenlets are served in the
+ * order they came. An item put while getters are parked goes straight to the first of them.
+ * A get from a full queue moves the first parked putter's item into the freed slot. So a
+ * latecomer cannot take an item or a slot from a greenlet already waiting. Items live in a
+ * ring buffer that grows by doubling, up to the capacity when bounded. Nothing is allocated
+ * per item. A queue belongs to the thread that made it: its functions fail with EPERM on
+ * another thread. */
 typedef struct green_queue green_queue_t;
 
 /* A queue of at most `capacity` items; 0 means unbounded. NULL + ENOMEM. */
 GREEN_EXTERN green_queue_t *green_queue_new(size_t capacity);
 
 /* Free q and forget the items still in it. EBUSY (and nothing freed) while a greenlet is
- * parked in a put, get or join on q; EINVAL for NULL. */
+ * parked in a put, get or join on q. EINVAL for NULL. */
 GREEN_EXTERN int green_queue_free(green_queue_t *q);
 
 /* Append item, parking while q is full. EPIPE once q is closed (the item is not added),
@@ -218,8 +221,8 @@ GREEN_EXTERN int green_queue_get(green_queue_t *q, void **item, double timeout);
 GREEN_EXTERN int green_queue_try_put(green_queue_t *q, void *item);
 GREEN_EXTERN int green_queue_try_get(green_queue_t *q, void **item);
 
-/* No more puts: parked putters (and later puts) fail with EPIPE, parked getters with EPIPE
- * (they only park while q is empty). EPIPE when q was already closed, as for channels. */
+/* No more puts. Parked putters and later puts fail with EPIPE. Parked getters fail with EPIPE
+ * too (they only park while q is empty). EPIPE when q was already closed, as for channels. */
 GREEN_EXTERN int green_queue_close(green_queue_t *q);
 
 /* Items in q now, or -1 + errno (EINVAL for NULL, EPERM). */
@@ -234,16 +237,17 @@ GREEN_EXTERN int green_queue_task_done(green_queue_t *q);
 GREEN_EXTERN int green_queue_join(green_queue_t *q, double timeout);
 
 /* ---- Channels (Go's unbuffered channels and select) --------------------------------------
- * A rendezvous: a send parks until a receiver takes the value and a receive parks until a
- * sender brings one (a send to a receiver already parked completes at once: the receiver
- * has the value). Parked senders and receivers are served in arrival order. A channel belongs
- * to the thread that made it: its functions (and select) fail with EPERM on another thread. */
+ * A rendezvous: a send parks until a receiver takes the value. A receive parks until a sender
+ * brings one. A send to a receiver already parked completes at once: the receiver has the
+ * value. Parked senders and receivers are served in arrival order. A channel belongs to the
+ * thread that made it: its functions (and select) fail with EPERM on another thread. */
 typedef struct green_chan green_chan_t;
 
 /* NULL + ENOMEM. */
 GREEN_EXTERN green_chan_t *green_chan_new(void);
 
-/* EBUSY (nothing freed) while a greenlet is parked on c, in a send, a receive or a select. */
+/* Free c. EBUSY (nothing freed) while a greenlet is parked on c, in a send, a receive or a
+ * select. */
 GREEN_EXTERN int green_chan_free(green_chan_t *c);
 
 /* Hand value to a receiver. EPIPE when c is closed (before or while parked), ETIMEDOUT,
@@ -253,8 +257,8 @@ GREEN_EXTERN int green_chan_send(green_chan_t *c, void *value, double timeout);
 /* Take a value from a sender into *value. EPIPE once c is closed, ETIMEDOUT, ECANCELED. */
 GREEN_EXTERN int green_chan_recv(green_chan_t *c, void **value, double timeout);
 
-/* Close c: every parked receiver and sender (select cases too) wakes with EPIPE, and so does
- * every later send or receive. EPIPE when c was already closed. */
+/* Close c: every parked receiver and sender (select cases too) wakes with EPIPE. Every later
+ * send or receive fails with EPIPE too. EPIPE when c was already closed. */
 GREEN_EXTERN int green_chan_close(green_chan_t *c);
 
 #define GREEN_SELECT_SEND 1
@@ -268,22 +272,22 @@ typedef struct green_select_case {
                          when its channel is closed */
 } green_select_case_t;
 
-/* Wait until one of the n cases can proceed, carry it out, and return its index (that case's
- * err tells how it fired); the other cases do nothing. When several are ready at once one of them is picked at random, each with
- * the same chance (Go's rule), so no case can starve the others. A case whose channel is
- * closed is ready: it fires with err = EPIPE. timeout 0 polls (Go's default case): ETIMEDOUT
- * when none is ready at once. EINVAL for a bad op or cases == NULL with n > 0; ETIMEDOUT,
- * ECANCELED, ENOMEM (more than 16 cases need memory). */
+/* Wait until one of the n cases can proceed, carry it out, and return its index. That case's
+ * err tells how it fired; the other cases do nothing. When several are ready at once, one is
+ * picked at random, each with the same chance (Go's rule). So no case can starve the others.
+ * A case whose channel is closed is ready: it fires with err = EPIPE. timeout 0 polls (Go's
+ * default case): ETIMEDOUT when none is ready at once. EINVAL for a bad op, or for
+ * cases == NULL with n > 0. ETIMEDOUT, ECANCELED. ENOMEM: more than 16 cases need memory. */
 GREEN_EXTERN int green_select(green_select_case_t *cases, size_t n, double timeout);
 
 /* ---- Greenlet-local storage and names (pthread_key_create per greenlet) -------------------
- * Keys are process-wide, values are per greenlet (the main greenlet of each thread included).
- * A greenlet that never sets a value allocates nothing. When a greenlet ends, the destructor
- * of each key with a non-NULL value runs on that greenlet with the value (which is set to
- * NULL first), repeated while destructors set new values, at most
- * GREEN_LOCAL_DESTRUCTOR_ITERATIONS rounds, as pthreads do. A thread's main greenlet ends
- * when the thread does (pthread_exit or return from its start routine; like pthread key
- * destructors, not at exit() of the process). */
+ * Keys are process-wide; values are per greenlet. The main greenlet of each thread has values
+ * too. A greenlet that never sets a value allocates nothing. When a greenlet ends, the
+ * destructor of each key with a non-NULL value runs on that greenlet. It gets the value, which
+ * is set to NULL first. This repeats while destructors set new values, for at most
+ * GREEN_LOCAL_DESTRUCTOR_ITERATIONS rounds, as in pthreads. A thread's main greenlet ends when
+ * the thread does: at pthread_exit or return from its start routine. Like pthread key
+ * destructors, its destructors do not run at exit() of the process. */
 typedef unsigned green_local_t;
 
 #define GREEN_LOCAL_MAX 128
@@ -306,7 +310,7 @@ GREEN_EXTERN int green_local_set(green_local_t key, const void *value);
 /* Longest name kept, including its terminating NUL. */
 #define GREEN_NAME_MAX 32
 
-/* Name g, for dumps and error messages: name is copied, cut to GREEN_NAME_MAX - 1 bytes;
+/* Name g, for dumps and error messages. name is copied and cut to GREEN_NAME_MAX - 1 bytes;
  * NULL clears it. ESRCH, EINVAL as green_state. */
 GREEN_EXTERN int green_set_name(green_t *g, const char *name);
 
@@ -316,14 +320,14 @@ GREEN_EXTERN const char *green_name(green_t *g);
 
 /* ---- Generators (Python's generator send/yield) ------------------------------------------
  * A generator runs fn(gen, arg) on a greenlet of its own. The caller resumes it with
- * green_gen_next or green_gen_send; it runs until it calls green_gen_yield(gen, value, ...),
- * which hands `value` back to the caller and suspends it until the next resume. The CPU goes
- * straight from caller to generator and back, without the ready queue. fn's return value is
- * Python's StopIteration value: the resume that ran it to its end reports "stopped".
- * A generator may park in blocking calls; its caller waits meanwhile. Killing the caller
- * while it waits kills the generator too (the kill lands in the innermost generator, as an
- * exception would in one Python call stack). A generator belongs to the thread that made it
- * (EPERM elsewhere); while suspended it counts as blocked in green_stats. */
+ * green_gen_next or green_gen_send. It then runs until it calls green_gen_yield(gen, value,
+ * ...). That call hands `value` back to the caller and suspends the generator until the next
+ * resume. The CPU goes straight from caller to generator and back, without the ready queue.
+ * fn's return value is Python's StopIteration value: the resume that ran it to its end
+ * reports "stopped". A generator may park in blocking calls; its caller waits meanwhile.
+ * Killing the caller while it waits kills the generator too. The kill lands in the innermost
+ * generator, as an exception would in one Python call stack. A generator belongs to the
+ * thread that made it (EPERM elsewhere). While suspended, it counts as blocked in green_stats. */
 typedef struct green_gen green_gen_t;
 
 /* A generator that has not started; fn runs at the first green_gen_next. NULL + errno
@@ -331,54 +335,55 @@ typedef struct green_gen green_gen_t;
 GREEN_EXTERN green_gen_t *green_gen_new(void *(*fn)(green_gen_t *gen, void *arg), void *arg);
 
 /* Resume gen with `sent` as the result of its pending yield (green_gen_next sends NULL).
- * Returns 1 when it yielded (*value = what it yielded), 0 when it has stopped (*value = fn's
- * return value the first time, NULL after that), -1 + errno: EINVAL for NULL gen or a
- * non-NULL send to a generator that has not started (Python's TypeError), EBUSY when gen is
- * running (it resumed itself, or is parked on behalf of another caller: Python's ValueError),
- * ECANCELED when the caller has been killed, EPERM for another thread's generator. value may
- * be NULL. */
+ * value may be NULL.
+ * Returns 1 when gen yielded; *value gets what it yielded.
+ * Returns 0 when gen has stopped; *value gets fn's return value the first time, NULL after.
+ * Returns -1 + errno on failure. EINVAL for a NULL gen, or for a non-NULL send to a generator
+ * that has not started (Python's TypeError). EBUSY when gen is running: it resumed itself, or
+ * it is parked on behalf of another caller (Python's ValueError). ECANCELED when the caller
+ * has been killed. EPERM for another thread's generator. */
 GREEN_EXTERN int green_gen_send(green_gen_t *gen, void *sent, void **value);
 GREEN_EXTERN int green_gen_next(green_gen_t *gen, void **value);
 
 /* Called by the generator itself: give value to the caller and suspend. Returns 0 when
- * resumed, *sent (if not NULL) = what the caller sent, or -1 + ECANCELED when gen is being
- * closed or killed (Python's GeneratorExit): clean up and return from fn. EINVAL when the
- * caller is not gen's own greenlet. */
+ * resumed; *sent (if not NULL) gets what the caller sent. Returns -1 + ECANCELED when gen is
+ * being closed or killed (Python's GeneratorExit): clean up and return from fn. EINVAL when
+ * the caller is not gen's own greenlet. */
 GREEN_EXTERN int green_gen_yield(green_gen_t *gen, void *value, void **sent);
 
-/* Python's `result = yield from sub`, called by generator gen: run sub until it stops,
- * passing each value sub yields up to gen's caller and each value the caller sends down to
- * sub. Returns 0 with *result (if not NULL) = sub's return value. When gen is closed or
- * killed meanwhile, closes sub and returns -1 + ECANCELED; other errors of resuming sub
- * (EBUSY, EINVAL) are returned as they are. sub is not freed. */
+/* Python's `result = yield from sub`, called by generator gen: run sub until it stops. Each
+ * value sub yields goes up to gen's caller. Each value the caller sends goes down to sub.
+ * Returns 0 with *result (if not NULL) = sub's return value. When gen is closed or killed
+ * meanwhile, it closes sub and returns -1 + ECANCELED. Other errors of resuming sub (EBUSY,
+ * EINVAL) are returned as they are. sub is not freed. */
 GREEN_EXTERN int green_gen_yield_from(green_gen_t *gen, green_gen_t *sub, void **result);
 
-/* Python's close: a generator that has not started never will; one suspended in a yield
- * resumes with that yield failing with ECANCELED and runs until fn returns. 0 once it has
- * stopped; EPROTO when it yielded again instead (it stays suspended, and every later
- * yield of it fails with ECANCELED too), EBUSY when it is running, EINVAL for NULL. */
+/* Python's close. A generator that has not started never will. One suspended in a yield
+ * resumes: that yield fails with ECANCELED, and the generator runs until fn returns. Returns 0
+ * once it has stopped. EPROTO when it yielded again instead: it stays suspended, and every
+ * later yield of it fails with ECANCELED too. EBUSY when it is running, EINVAL for NULL. */
 GREEN_EXTERN int green_gen_close(green_gen_t *gen);
 
 /* Close gen if it has not stopped, then free it. A generator that ignores the close (yields
  * again) is discarded: its stack is released without running any more of it. EBUSY when gen
- * is running (nothing freed), EINVAL for NULL. */
+ * is running (nothing freed). EINVAL for NULL. */
 GREEN_EXTERN int green_gen_free(green_gen_t *gen);
 /* ---- Synchronisation: common rules ------------------------------------------------------
  * Events, semaphores, mutexes, condition variables and read-write locks are caller-allocated
- * structs, like pthread's: an all-zero object (GREEN_<OBJECT>_INITIALIZER, static storage,
- * memset) is a valid initialised one, so they can live inside pthread_mutex_t and friends.
- * Their fields are private. Which threads' greenlets may use one: see "Objects and threads".
- * Do not copy an object once it is used.
+ * structs, like pthread's. An all-zero object is a valid initialised one:
+ * GREEN_<OBJECT>_INITIALIZER, static storage or memset. So they can live inside
+ * pthread_mutex_t and friends. Their fields are private. Which threads' greenlets may use
+ * one: see "Objects and threads". Do not copy an object once it is used.
  *
- * Blocking calls wait in FIFO order. They fail only when they would have to wait: ETIMEDOUT
- * when the timeout or the scoped deadline passes, ECANCELED when the caller is killed
- * (a call that can proceed at once succeeds, whatever the timeout, deadline or kill).
- * A wake-up hands the object over to the woken greenlet (the lock, the semaphore unit, the
- * signal) before it runs, so a waiter that times out or is killed never takes a wake-up
- * meant for another, and one that was handed something keeps it.
+ * Blocking calls wait in FIFO order. They fail only when they would have to wait. ETIMEDOUT
+ * when the timeout or the scoped deadline passes; ECANCELED when the caller is killed. A call
+ * that can proceed at once succeeds, whatever the timeout, deadline or kill.
+ * A wake-up hands the object (the lock, the semaphore unit, the signal) to the woken greenlet
+ * before it runs. So a waiter that times out or is killed never takes a wake-up meant for
+ * another. A waiter that was handed something keeps it.
  *
- * destroy fails with EBUSY and leaves the object as it was while it is held or waited on;
- * after a successful destroy the object is all-zero again (and so valid). */
+ * destroy fails with EBUSY while the object is held or waited on, and leaves it as it was.
+ * After a successful destroy the object is all-zero again, and so valid. */
 
 /* private: a link of an intrusive list; all-zero is an empty list */
 struct green__list {
@@ -388,20 +393,20 @@ struct green__list {
 
 /* ---- Objects and threads -----------------------------------------------------------------
  * Events, semaphores, mutexes and conditions need no hub to be made. Greenlets of every
- * thread's hub may use one together: a waiter of one hub is handed the object by a greenlet
+ * thread's hub may use one together. A waiter of one hub is handed the object by a greenlet
  * of another, in the same FIFO order. While only one hub uses an object, its calls take no
- * atomic read-modify-write. The first use from a second hub makes it shared for good (a
- * process-wide memory barrier, once); its calls then take a spin lock. A thread whose
- * greenlets wait on such an object does not report a deadlock while other hubs exist.
- * A rwlock's holders and waiters must belong to one thread's hub at a time: a call that
- * would wait for, park behind or wake a greenlet of another thread's hub fails with EPERM
- * and changes nothing. Queues, channels, futures, generators, groups, pools and iwait
- * iterators belong to the hub that made them: their functions fail with EPERM on another
+ * atomic read-modify-write. The first use from a second hub makes it shared for good. That
+ * costs one process-wide memory barrier. From then on its calls take a spin lock. A thread
+ * whose greenlets wait on such an object reports no deadlock while other hubs exist.
+ * A rwlock's holders and waiters must all belong to one thread's hub at a time. A call that
+ * would wait for, park behind or wake a greenlet of another thread's hub fails with EPERM.
+ * It changes nothing. Queues, channels, futures, generators, groups, pools and iwait
+ * iterators belong to the hub that made them. Their functions fail with EPERM on another
  * thread. Hand work to another thread with green_call_threadsafe. */
 
 /* ---- Events (gevent.event.Event) --------------------------------------------------------
- * A flag greenlets can wait for. set wakes every waiter; waiters that were woken return 0
- * even if the flag is cleared again before they run. */
+ * A flag greenlets can wait for. set wakes every waiter. A woken waiter returns 0 even if the
+ * flag is cleared again before it runs. */
 typedef struct green_event {
   struct green__list waiters; /* private */
   int is_set;                 /* private */
@@ -445,10 +450,10 @@ GREEN_EXTERN int green_sem_getvalue(const green_sem_t *s, int *value);
 
 /* ---- Mutexes (pthread_mutex_t) -----------------------------------------------------------
  * Owned by a greenlet (not a thread). Unlock hands the mutex straight to the oldest waiter,
- * which owns it before it runs: no barging, so an unlocker that locks again at once queues
- * behind the waiters instead of starving them (one switch per contended hand-off).
- * NORMAL behaves as ERRORCHECK: a relock by the owner is EDEADLK where pthread would hang,
- * and an unlock by a greenlet that does not own it is EPERM where pthread leaves it
+ * which owns it before it runs. There is no barging: an unlocker that locks again at once
+ * queues behind the waiters. So it cannot starve them. A contended hand-off costs one switch.
+ * NORMAL behaves as ERRORCHECK. A relock by the owner is EDEADLK, where pthread would hang.
+ * An unlock by a greenlet that does not own the mutex is EPERM, where pthread leaves it
  * undefined. A RECURSIVE mutex counts relocks by its owner (EAGAIN past UINT_MAX). A mutex
  * its owner never unlocks (even by ending) stays locked. */
 enum { GREEN_MUTEX_NORMAL = 0, GREEN_MUTEX_RECURSIVE = 1, GREEN_MUTEX_ERRORCHECK = 2 };
@@ -474,11 +479,11 @@ GREEN_EXTERN int green_mutex_trylock(green_mutex_t *m);
 GREEN_EXTERN int green_mutex_unlock(green_mutex_t *m);
 
 /* ---- Condition variables (pthread_cond_t) ------------------------------------------------
- * signal wakes the oldest waiter, broadcast every greenlet waiting when it is called (not
- * later ones). A wait returns with the mutex held again on every path, timeout and kill
- * included, as pthread does; the one exception is EDEADLK, reported to the main greenlet
- * when every greenlet is parked and the mutex can never come back. A recursive mutex is
- * released completely for the wait and relocked to the same depth. */
+ * signal wakes the oldest waiter. broadcast wakes every greenlet waiting when it is called,
+ * not later ones. A wait returns with the mutex held again on every path, timeout and kill
+ * included, as in pthread. The one exception is EDEADLK. The main greenlet gets it when every
+ * greenlet is parked and the mutex can never come back. A recursive mutex is released
+ * completely for the wait and relocked to the same depth. */
 typedef struct green_cond {
   struct green__list waiters; /* private */
   green_mutex_t *mutex;       /* private: the mutex the current waiters use */
@@ -488,27 +493,27 @@ typedef struct green_cond {
 
 #define GREEN_COND_INITIALIZER {{0, 0}, 0, 0, 0} /* CLOCK_REALTIME, as pthread's */
 
-/* clock: CLOCK_REALTIME or CLOCK_MONOTONIC, EINVAL otherwise: pthread_condattr_setclock's
- * clock, kept for the preload shim's waits until an absolute time. green_cond_wait's
- * relative timeout does not depend on it. */
+/* clock: CLOCK_REALTIME or CLOCK_MONOTONIC, EINVAL otherwise. It is
+ * pthread_condattr_setclock's clock, kept for the preload shim's waits until an absolute
+ * time. green_cond_wait's relative timeout does not depend on it. */
 GREEN_EXTERN int green_cond_init(green_cond_t *c, clockid_t clock);
 GREEN_EXTERN int green_cond_destroy(green_cond_t *c);
-/* Release m (which the caller must own: EPERM otherwise; EINVAL when other waiters use
- * another mutex), wait for a signal, then lock m again. */
+/* Release m, wait for a signal, then lock m again. The caller must own m (EPERM otherwise).
+ * EINVAL when other waiters use another mutex. */
 GREEN_EXTERN int green_cond_wait(green_cond_t *c, green_mutex_t *m, double timeout);
 /* Wake the oldest waiter (signal) or every waiter (broadcast). EINVAL for NULL. */
 GREEN_EXTERN int green_cond_signal(green_cond_t *c);
 GREEN_EXTERN int green_cond_broadcast(green_cond_t *c);
 
 /* ---- Read-write locks (pthread_rwlock_t) -------------------------------------------------
- * Phase-fair: a reader waits while a writer holds the lock or waits for it (so writers do
- * not starve), and unlocking a writer admits every waiting reader before the next writer
- * (so readers do not starve either); each kind wakes in FIFO order. A greenlet that holds a
- * read lock (of any rwlock) may take more read locks past waiting writers, so recursive
- * read locking cannot deadlock. Asking for the write lock while holding a read lock of the
- * same rwlock waits forever (or until timeout), as with pthread. Read locks are counted per
- * greenlet, not per rwlock: an unlock by a greenlet that holds neither the write lock nor
- * any read lock is EPERM. */
+ * The lock is phase-fair. A reader waits while a writer holds the lock or waits for it, so
+ * writers do not starve. A writer's unlock admits every waiting reader before the next
+ * writer, so readers do not starve either. Each kind wakes in FIFO order. A greenlet that
+ * holds a read lock (of any rwlock) may take more read locks past waiting writers. So
+ * recursive read locking cannot deadlock. Asking for the write lock while holding a read lock
+ * of the same rwlock waits forever, or until timeout. pthread does the same. Read locks are
+ * counted per greenlet, not per rwlock. An unlock by a greenlet that holds neither the write
+ * lock nor any read lock is EPERM. */
 typedef struct green_rwlock {
   struct green__list readers_waiting; /* private */
   struct green__list writers_waiting; /* private */
@@ -531,30 +536,35 @@ GREEN_EXTERN int green_rwlock_trywrlock(green_rwlock_t *rw);
 /* Release the caller's write lock, or one of its read locks. */
 GREEN_EXTERN int green_rwlock_unlock(green_rwlock_t *rw);
 /* ---- Name resolution ----------------------------------------------------------------------
- * libc's resolver functions with libc's signatures, flags and EAI_* codes, answered by the
- * hub's c-ares channel: a lookup parks only the calling greenlet, never its OS thread. Names
- * go through the hosts file and DNS as /etc/nsswitch.conf, /etc/hosts and /etc/resolv.conf
- * (nameservers, search, ndots, timeout, attempts) say, with LOCALDOMAIN and RES_OPTIONS from
- * the environment on top. Numeric hosts are parsed as glibc parses them and "localhost" is
- * answered even when the hosts file lacks it; neither goes to the network. Lists of two or
- * more addresses are sorted as glibc sorts them (RFC 3484 with glibc's default policy
- * tables; /etc/gai.conf is not read). One difference from glibc's files backend: a "::1"
- * line of the hosts file answers only IPv6 questions (glibc also hands it out as 127.0.0.1).
- * Each thread keeps at most 64 queries in flight; more lookups wait their turn in order.
+ * libc's resolver functions, with libc's signatures, flags and EAI_* codes. The hub's c-ares
+ * channel answers them. A lookup parks only the calling greenlet, never its OS thread. Names
+ * go through the hosts file and DNS, as /etc/nsswitch.conf, /etc/hosts and /etc/resolv.conf
+ * say. resolv.conf's nameservers, search, ndots, timeout and attempts apply. LOCALDOMAIN and
+ * RES_OPTIONS from the environment apply on top. Numeric hosts are parsed as glibc parses
+ * them. "localhost" is answered even when the hosts file lacks it. Neither goes to the
+ * network. Lists of two or more addresses are sorted as glibc sorts them: RFC 3484 with
+ * glibc's default policy tables. /etc/gai.conf is not read. One difference from glibc's files
+ * backend: a "::1" line of the hosts file answers only IPv6 questions. glibc also hands it out
+ * as 127.0.0.1. Each thread keeps at most 64 queries in flight; more lookups wait their turn
+ * in order.
  *
  * Environment (read once per thread, on its first lookup):
- *   GREEN_DNS_SERVERS  "127.0.0.1:5353,[::1]:5353": these servers instead of resolv.conf's
- *                      (a malformed list fails lookups with EAI_SYSTEM / EINVAL)
- *   GREEN_DNS_CACHE=0  no cache. Otherwise each thread keeps up to 512 answers, positive ones
- *                      for their smallest TTL, NXDOMAIN and no-data ones for 5 s.
+ *   GREEN_DNS_SERVERS  "127.0.0.1:5353,[::1]:5353": these servers instead of resolv.conf's.
+ *                      A malformed list fails lookups with EAI_SYSTEM / EINVAL.
+ *   GREEN_DNS_CACHE=0  no cache. Otherwise each thread keeps up to 512 answers. Positive ones
+ *                      last for their smallest TTL, NXDOMAIN and no-data ones for 5 s.
  *
- * Errors: EAI_NONAME for an unknown name (NXDOMAIN), EAI_NODATA for a known name without an
- * address of the family, EAI_AGAIN for a timeout, SERVFAIL or unreachable servers, EAI_FAIL
- * for FORMERR, NOTIMP, REFUSED and unparsable answers, EAI_FAMILY, EAI_SOCKTYPE,
- * EAI_SERVICE, EAI_BADFLAGS, EAI_ADDRFAMILY and EAI_MEMORY as glibc returns them, and
- * EAI_SYSTEM with errno ECANCELED when the greenlet is killed or ETIMEDOUT when its scoped
- * deadline passes. A killed greenlet's query is abandoned, and cancelled when no other
- * greenlet waits for an answer. AI_IDN is accepted and names are used as given. */
+ * Errors:
+ *   EAI_NONAME  for an unknown name (NXDOMAIN).
+ *   EAI_NODATA  for a known name without an address of the family.
+ *   EAI_AGAIN   for a timeout, SERVFAIL or unreachable servers.
+ *   EAI_FAIL    for FORMERR, NOTIMP, REFUSED and unparsable answers.
+ *   EAI_SYSTEM  with errno ECANCELED when the greenlet is killed. With errno ETIMEDOUT when
+ *               its scoped deadline passes.
+ *   EAI_FAMILY, EAI_SOCKTYPE, EAI_SERVICE, EAI_BADFLAGS, EAI_ADDRFAMILY and EAI_MEMORY as
+ *               glibc returns them.
+ * A killed greenlet's query is abandoned. It is cancelled when no other greenlet waits for an
+ * answer. AI_IDN is accepted and names are used as given. */
 
 /* getaddrinfo(3). Free the result with green_freeaddrinfo (or libc's freeaddrinfo). */
 GREEN_EXTERN int green_getaddrinfo(const char *node, const char *service,
@@ -566,43 +576,44 @@ GREEN_EXTERN int green_getnameinfo(const struct sockaddr *sa, socklen_t salen, c
                                    socklen_t hostlen, char *serv, socklen_t servlen, int flags);
 
 /* ---- Callbacks on the hub ------------------------------------------------------------------
- * Functions the hub runs between greenlets, on its own stack (asyncio's call_soon/call_later,
- * gevent's loop.run_callback). A callback must not block: a blocking call made from one
- * (sleep, join, I/O that would wait, a future not yet done...) fails at once with EPERM, and
- * green_yield does nothing. It may spawn, kill, set futures, schedule or cancel callbacks.
- * Handles are per hub; 0 is never a handle. */
+ * The hub runs these functions between greenlets, on its own stack. They are asyncio's
+ * call_soon/call_later and gevent's loop.run_callback. A callback must not block. A blocking
+ * call made from one (sleep, join, I/O that would wait, a future not yet done...) fails at
+ * once with EPERM. green_yield does nothing there. A callback may spawn, kill, set futures,
+ * schedule or cancel callbacks. Handles are per hub; 0 is never a handle. */
 typedef unsigned long long green_call_t;
 
-/* Run fn(arg) soon: after the greenlets ready now have had their turn, in the order the
- * calls were made; a greenlet that keeps yielding cannot hold them back. Costs no system
- * call. Returns a handle, or 0 + errno (EINVAL for a NULL fn, ENOMEM): 0 is the "no handle"
- * value of the error rule, as NULL is for pointers (-1 would read as a valid handle). */
+/* Run fn(arg) soon, after the greenlets ready now have had their turn. Calls run in the order
+ * they were made. A greenlet that keeps yielding cannot hold them back. Costs no system call.
+ * Returns a handle, or 0 + errno (EINVAL for a NULL fn, ENOMEM). 0 is the "no handle" value
+ * of the error rule, as NULL is for pointers. -1 would read as a valid handle. */
 GREEN_EXTERN green_call_t green_call_soon(void (*fn)(void *), void *arg);
 
 /* Run fn(arg) once `seconds` (>= 0, finite; else EINVAL) have passed. Calls due at the same
- * time run in the order they were made. */
+ * time run in the order they were made. Returns a handle, or 0 + errno, as green_call_soon. */
 GREEN_EXTERN green_call_t green_call_later(double seconds, void (*fn)(void *), void *arg);
 
-/* Run fn(arg) at `at`, an absolute time on green_now()'s clock (finite; a past time runs at
- * the next poll). */
+/* Run fn(arg) at `at`, an absolute time on green_now()'s clock. `at` must be finite (else
+ * EINVAL); a past time runs at the next poll. Returns a handle, or 0 + errno, as
+ * green_call_soon. */
 GREEN_EXTERN green_call_t green_call_at(double at, void (*fn)(void *), void *arg);
 
 /* Cancel a pending call of the calling thread's hub: it will not run. ESRCH when the handle
- * names no pending call (it has run or is running, was cancelled, or belongs to another
- * hub); EINVAL for 0. */
+ * names no pending call: it has run or is running, was cancelled, or belongs to another hub.
+ * EINVAL for 0. */
 GREEN_EXTERN int green_call_cancel(green_call_t call);
 
 /* ---- Calls from other threads ---------------------------------------------------------------
- * green_call_threadsafe is the only libgreen function other threads may call on a hub: it
- * queues fn(arg) and wakes the hub's loop (ev_async); the hub runs the calls in the order they
- * were queued, on its own stack, under the rules of callbacks above.
+ * green_call_threadsafe is the only libgreen function other threads may call on a hub. It
+ * queues fn(arg) and wakes the hub's loop (ev_async). The hub runs the calls in the order they
+ * were queued, on its own stack. The rules of callbacks above apply to them.
  *
- * A hub is named by a reference taken on its own thread with green_hub_current and given back
- * with green_hub_release (from any thread). The handle outlives the hub: once the hub's thread
- * has exited, green_call_threadsafe fails with ESRCH, and calls still queued then never run.
- * While anyone holds a reference the hub counts on calls coming in: when all its greenlets are
- * parked and nothing else can wake them, it waits for calls instead of failing main's blocking
- * call with EDEADLK. Release references once no more calls will come. */
+ * A hub is named by a reference. Its own thread takes one with green_hub_current. Any thread
+ * gives it back with green_hub_release. The handle outlives the hub. Once the hub's thread has
+ * exited, green_call_threadsafe fails with ESRCH. Calls still queued then never run.
+ * While anyone holds a reference, the hub counts on calls coming in. So when all its
+ * greenlets are parked and nothing else can wake them, it waits for calls. It does not fail
+ * main's blocking call with EDEADLK. Release references once no more calls will come. */
 typedef struct green_hub green_hub_t;
 
 /* A new reference to the calling thread's hub; NULL + errno (ENOMEM). */
@@ -616,21 +627,21 @@ GREEN_EXTERN int green_hub_release(green_hub_t *hub);
 GREEN_EXTERN int green_call_threadsafe(green_hub_t *hub, void (*fn)(void *), void *arg);
 
 /* ---- Futures (gevent's AsyncResult, asyncio's Future) ---------------------------------------
- * A value or an error, set once, waited for by any number of greenlets of one hub. Another
+ * A value or an error, set once. Any number of greenlets of one hub may wait for it. Another
  * thread sets one through green_call_threadsafe. EPERM for a future of another hub. */
 typedef struct green_future green_future_t;
 
 /* NULL + errno (ENOMEM) on failure. */
 GREEN_EXTERN green_future_t *green_future_new(void);
 
-/* EBUSY (nothing changes) while greenlets wait on it or an iwait iterator watches it. Done
- * callbacks of a future that never completed are dropped. */
+/* Free f. EBUSY (nothing changes) while greenlets wait on it or an iwait iterator watches it.
+ * Done callbacks of a future that never completed are dropped. */
 GREEN_EXTERN int green_future_free(green_future_t *f);
 
-/* Complete f with a value, or with an error: err is data, a positive errno value (EINVAL
- * when it is not > 0) that f's waiters get as their errno. Its waiters wake in the order they
- * came, its done callbacks are scheduled. Both return 0, or -1 + errno as every function:
- * EALREADY when f is already done. */
+/* Complete f with a value (green_future_set) or with an error (green_future_set_error). err
+ * is data: a positive errno value that f's waiters get as their errno. EINVAL when err is not
+ * > 0. f's waiters wake in the order they came, and its done callbacks are scheduled. Both
+ * return 0, or -1 + errno as every function: EALREADY when f is already done. */
 GREEN_EXTERN int green_future_set(green_future_t *f, void *value);
 GREEN_EXTERN int green_future_set_error(green_future_t *f, int err);
 
@@ -641,30 +652,31 @@ GREEN_EXTERN int green_future_get(green_future_t *f, void **value, double timeou
 /* 1 when done, 0 when not, -1 + errno for a bad handle. */
 GREEN_EXTERN int green_future_done(green_future_t *f);
 
-/* Have cb(arg, value, err) run on the hub (as with green_call_soon) once f is done (soon, if it
- * is already): err is 0 and value f's value, or err is the positive errno value f was set
- * with (data: nothing sets errno for it). Callbacks
+/* Have cb(arg, value, err) run on the hub once f is done, as with green_call_soon. If f is
+ * already done, cb runs soon. On a value, err is 0 and value is f's value. On an error, err is
+ * the positive errno value f was set with. err is data: nothing sets errno for it. Callbacks
  * run in the order they were added. ENOMEM, EINVAL for a NULL cb. */
 GREEN_EXTERN int green_future_add_done_callback(green_future_t *f,
                                                 void (*cb)(void *arg, void *value, int err),
                                                 void *arg);
 
 /* ---- Groups and pools (gevent.pool.Group and Pool) -------------------------------------------
- * A group owns its members: they are detached (green_join and green_detach on them fail with
- * EINVAL) and leave the group, their handles released, when they end. A greenlet belongs to
- * at most one group. Results travel through the greenlet's arg or a future. */
+ * A group owns its members. They are detached: green_join and green_detach on them fail with
+ * EINVAL. When a member ends, it leaves the group and its handle is released. A greenlet
+ * belongs to at most one group. Results travel through the greenlet's arg or a future. */
 typedef struct green_group green_group_t;
 
 /* NULL + ENOMEM. */
 GREEN_EXTERN green_group_t *green_group_new(void);
 
-/* EBUSY (nothing changes) while it has members or greenlets wait in green_group_join. */
+/* Free grp. EBUSY (nothing changes) while it has members or greenlets wait in
+ * green_group_join. */
 GREEN_EXTERN int green_group_free(green_group_t *grp);
 
-/* Make g a member. g must be a spawned greenlet nobody joins, not detached, not in a group
- * (EINVAL otherwise; ESRCH for a released handle or one of another hub, EPERM for a group of
- * another hub). A greenlet that has
- * already ended is released at once instead, as green_detach does. */
+/* Make g a member. g must be a spawned greenlet that nobody joins, not detached and not in a
+ * group. EINVAL otherwise. ESRCH for a released handle or one of another hub. EPERM for a
+ * group of another hub. A greenlet that has already ended is released at once instead, as
+ * green_detach does. */
 GREEN_EXTERN int green_group_add(green_group_t *grp, green_t *g);
 
 /* green_spawn, then green_group_add. */
@@ -686,7 +698,7 @@ typedef struct green_pool green_pool_t;
 /* EINVAL for a limit of 0. */
 GREEN_EXTERN green_pool_t *green_pool_new(size_t limit);
 
-/* EBUSY while it has members or greenlets wait in it (to spawn or to join). */
+/* Free p. EBUSY while it has members or greenlets wait in it (to spawn or to join). */
 GREEN_EXTERN int green_pool_free(green_pool_t *p);
 
 /* Spawn fn(arg) into the pool, first parking while it is full. Spawners get free places in
@@ -700,70 +712,76 @@ GREEN_EXTERN int green_pool_kill(green_pool_t *p);
 GREEN_EXTERN ssize_t green_pool_size(green_pool_t *p);
 
 /* ---- Waiting for whichever finishes first (gevent.iwait, asyncio.as_completed) ---------------
- * An iterator over greenlets and futures of the calling hub that reports each one once, in
- * the order they finish (those already finished first, in argument order). It does not join
- * the greenlets: join them afterwards (a detached greenlet or a group member is released when
- * it ends, so its handle is not valid once reported). */
+ * An iterator over greenlets and futures of the calling hub. It reports each one once, in the
+ * order they finish. Those already finished come first, in argument order. It does not join
+ * the greenlets: join them afterwards. A detached greenlet or a group member is released when
+ * it ends, so its handle is not valid once reported. */
 typedef struct green_iwait green_iwait_t;
 
-/* Items are numbered greenlets first (0 .. ng-1), then futures (ng .. ng+nf-1). NULL + errno:
- * ESRCH for a released or foreign handle, EINVAL for NULL arrays or the main greenlet,
- * ENOMEM. Neither the greenlets' handles nor the futures may be released while watched. */
+/* A new iterator over the ng greenlets in gs and the nf futures in fs. Items are numbered
+ * greenlets first (0 to ng-1), then futures (ng to ng+nf-1). NULL + errno: ESRCH for a
+ * released or foreign handle, EINVAL for NULL arrays or the main greenlet, ENOMEM. Neither
+ * the greenlets' handles nor the futures may be released while watched. */
 GREEN_EXTERN green_iwait_t *green_iwait_new(green_t **gs, size_t ng, green_future_t **fs,
                                             size_t nf);
 
-/* Wait for the next item to finish: 1 with its number in *index, 0 once every item has been
- * reported, or -1 with ETIMEDOUT, ECANCELED, EBUSY (another greenlet waits on it). */
+/* Wait for the next item to finish. Returns 1 with its number in *index, or 0 once every item
+ * has been reported. -1 + errno: ETIMEDOUT, ECANCELED, or EBUSY when another greenlet waits
+ * on it. */
 GREEN_EXTERN int green_iwait_next(green_iwait_t *it, size_t *index, double timeout);
 
 /* Stop watching and free. EBUSY while a greenlet waits in green_iwait_next. */
 GREEN_EXTERN int green_iwait_free(green_iwait_t *it);
 
-/* Wait until one of the n greenlets has ended and return its index (the first in the array
- * if several have). -1 + errno as green_iwait_new and green_iwait_next; EINVAL when n is 0. */
+/* Wait until one of the n greenlets has ended and return its index. When several have, it
+ * returns the first in the array. -1 + errno as green_iwait_new and green_iwait_next; EINVAL
+ * when n is 0. */
 GREEN_EXTERN ssize_t green_wait_any(green_t **gs, size_t n, double timeout);
 
 /* ---- Thread pool (gevent's threadpool) ----------------------------------------------------
- * Blocking functions run on worker threads while only the calling greenlet parks. One pool
- * per process; no thread is started until the first job, and workers start as jobs need them,
- * up to the pool's size: green_threadpool_set_size, else GREEN_THREADPOOL_SIZE from the
- * environment (read at the first job), else 4 per core (at least 4). Workers block every
- * signal and end with the process; exit does not wait for a job still running. */
+ * Blocking functions run on worker threads while only the calling greenlet parks. There is
+ * one pool per process. No thread starts until the first job. Workers start as jobs need
+ * them, up to the pool's size. The size comes from green_threadpool_set_size. Without it,
+ * GREEN_THREADPOOL_SIZE from the environment sets it, read at the first job. Without either,
+ * it is 4 per core (at least 4). Workers block every signal and end with the process. exit
+ * does not wait for a job still running. */
 
-/* Run fn(arg) on a worker and park until it returns; *result (if not NULL) gets its return
- * value. A job cannot be stopped: when the caller is killed or its scoped deadline passes it
- * returns at once with ECANCELED or ETIMEDOUT, and the job's result is dropped when it ends.
- * EPERM from a callback on the hub, EAGAIN when no worker thread can be started, ENOMEM.
- * fn runs on a plain OS thread: libgreen calls made there use that thread's own hub. */
+/* Run fn(arg) on a worker and park until it returns. *result (if not NULL) gets its return
+ * value. A job cannot be stopped. When the caller is killed, it returns at once with
+ * ECANCELED. When its scoped deadline passes, it returns at once with ETIMEDOUT. The job's
+ * result is then dropped when it ends. EPERM from a callback on the hub, EAGAIN when no
+ * worker thread can be started, ENOMEM. fn runs on a plain OS thread: libgreen calls made
+ * there use that thread's own hub. */
 GREEN_EXTERN int green_threadpool_run(void *(*fn)(void *), void *arg, void **result);
 
 /* Set the bound (1 to 1024, else EINVAL). Workers beyond it leave once idle. */
 GREEN_EXTERN int green_threadpool_set_size(size_t n);
 
 /* ---- Preemption and the watchdog (off unless asked for) -------------------------------------
- * Both use timers of each hub's own thread that send it SIGURG (ignored by default; a program
- * that handles SIGURG itself must not turn these on). GREEN_TIMESLICE_MS and GREEN_WATCHDOG_MS
- * in the environment set them before the first hub starts. */
+ * Both use timers that send SIGURG to each hub's own thread. SIGURG is ignored by default. A
+ * program that handles SIGURG itself must not turn these on. GREEN_TIMESLICE_MS and
+ * GREEN_WATCHDOG_MS in the environment set them before the first hub starts. */
 
-/* A greenlet that keeps the CPU for more than `seconds` of CPU time without parking or yielding,
- * while other greenlets are ready or a timer or fd may have woken one, is switched out at the
- * next point where the code it runs is the program's own (not libc's, the loader's, libgreen's,
- * libev's or c-ares', so no lock of theirs is held) and runs again after the others: a loop
- * `while (!flag) {}` sees another greenlet's store. 0 turns it off. Applies to the calling
- * thread's hub and to every hub started later. EINVAL for a negative or NaN value; ENOTSUP
- * when libgreen is linked into the executable itself (its code cannot be told from the
- * program's then: link libgreen.so). */
+/* Preemption: a greenlet may keep the CPU for at most `seconds` of CPU time without parking or
+ * yielding. Past that, it is switched out if other greenlets are ready, or a timer or fd may
+ * have woken one. The switch waits for the next point where it runs the program's own code.
+ * Code of libc, the loader, libgreen, libev or c-ares does not count, so no lock of theirs is
+ * held. The greenlet runs again after the others. So a loop `while (!flag) {}` sees another
+ * greenlet's store. 0 turns it off. Applies to the calling thread's hub and to every hub
+ * started later. EINVAL for a negative or NaN value. ENOTSUP when libgreen is linked into the
+ * executable itself: its code cannot then be told from the program's. Link libgreen.so. */
 GREEN_EXTERN int green_set_timeslice(double seconds);
 
-/* When a hub has not come back to its loop for `seconds` (a greenlet blocked in a call libgreen
- * does not see, or computing), write one report to stderr: how long, the system call its thread
- * is in (with the fd and its kind), the greenlet, a backtrace. Once per episode; the timer is
- * disarmed while the loop sleeps. The one signal may interrupt the blocking call (EINTR from a
- * poll, a nanosleep or a timed futex wait). Once a period it also looks at the fds greenlets
- * have waited on for a period (an fstat each): a waiter on an fd closed by plain close() is
- * reported once and woken with EBADF; when the number names a new file, a greenlet that
- * parked after the last look wakes to try again on the new file. 0 turns it off. EINVAL for
- * a negative or NaN value. */
+/* When a hub has not come back to its loop for `seconds`, write one report to stderr. The
+ * cause is a greenlet blocked in a call libgreen does not see, or computing. The report gives
+ * how long, the greenlet and a backtrace. It also gives the system call the thread is in,
+ * with the fd and its kind. Once per episode; the timer is disarmed while the loop sleeps.
+ * The one signal may interrupt the blocking call (EINTR from a poll, a nanosleep or a timed
+ * futex wait).
+ * Once a period it also checks the fds greenlets have waited on for a period, with an fstat
+ * each. A waiter on an fd closed by plain close() is reported once and woken with EBADF. When
+ * the number names a new file, a greenlet that parked after the last look wakes. It tries
+ * again on the new file. 0 turns it off. EINVAL for a negative or NaN value. */
 GREEN_EXTERN int green_set_watchdog(double seconds);
 
 /* ---- Introspection ---------------------------------------------------------------------- */
@@ -796,14 +814,14 @@ typedef enum green_wait {
 /* The kind's name in dumps ("fd", "mutex"...), or NULL + EINVAL outside [0, GREEN_WAIT_KINDS). */
 GREEN_EXTERN const char *green_wait_name(int kind);
 
-/* Write a dump of every hub to fd: each hub's thread and counts, then each of its greenlets
- * (id, name, state, what it waits on and for how long, its backtrace), like Go's goroutine
- * dump. Other hubs' threads write their own part, asked by SIGURG (unless the program handles
- * SIGURG itself); one that has not answered within a second is listed without greenlets.
- * GREEN_DUMP_SIGNAL in the environment (a name such as SIGUSR2, or a number) names a signal
- * that writes one to stderr. When GREEN_DEBUG is set, a deadlock (every greenlet parked,
- * nothing can wake one) writes its hub's part before main's call fails with EDEADLK.
- * EBADF for a bad fd. */
+/* Write a dump of every hub to fd, like Go's goroutine dump. For each hub it gives the
+ * thread and counts, then each of its greenlets. A greenlet's entry gives its id, name, state,
+ * what it waits on and for how long, and its backtrace. Other hubs' threads write their own
+ * part when asked by SIGURG, unless the program handles SIGURG itself. A hub that has not
+ * answered within a second is listed without greenlets. GREEN_DUMP_SIGNAL in the environment
+ * names a signal that writes a dump to stderr: a name such as SIGUSR2, or a number. With
+ * GREEN_DEBUG set, a deadlock writes its hub's part before main's call fails with EDEADLK. A
+ * deadlock means every greenlet is parked and nothing can wake one. EBADF for a bad fd. */
 GREEN_EXTERN int green_dump(int fd);
 
 typedef struct green_stats {

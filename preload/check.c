@@ -4,31 +4,38 @@
  * shim's back.
  *
  * Syscall User Dispatch (prctl PR_SET_SYSCALL_USER_DISPATCH, Linux 5.11) turns every system
- * call of a thread into a SIGSYS while the thread's selector byte says BLOCK, except those
- * made from one allowed region: here check-x86_64.S, a few instructions of the shim's own.
- * The selector says BLOCK on every managed thread from main() on, so every call traps: the
- * hooks' own (they call libc, whose syscall instructions lie outside the region) as well as
- * the program's. The handler carries each call out itself through the region's stub, puts
- * the result in the trapped context's rax, and returns: the program goes on as before. It
- * reports a call only when
- *  - its number is one that can block, with arguments that let it block (no WNOHANG, no
- *    zero timeout, no MSG_DONTWAIT, a futex wait, a FIFO open ...), on an fd the shim would
- *    run green (a socket, pipe, tty or anonymous-inode fd the program left blocking);
- *  - the gate would have let a hook run it green: a managed thread, main() running, no
- *    signal handler, not the hub's own greenlet (libev's epoll_wait), not the shim setting up;
- *  - walking the stack from the trapped instruction, past libc and the other neutral
- *    objects (the loader, libgcc, the allocators, the sanitizers), the first frame is the
- *    program's, not the shim's, libev's or c-ares's: no hook is on the way.
+ * call of a thread into a SIGSYS while the thread's selector byte says BLOCK. Calls made from
+ * one allowed region are exempt: here check-x86_64.S, a few instructions of the shim's own.
+ * The selector says BLOCK on every managed thread from main() on, so every call traps. That
+ * includes the program's calls and the hooks' own: hooks call libc, whose syscall
+ * instructions lie outside the region. The handler carries each call out itself through the
+ * region's stub. It puts the result in the trapped context's rax and returns. The program
+ * goes on as before. The handler reports a call only when all three hold:
+ *  - Its number is one that can block, with arguments that let it block. Examples: no
+ *    WNOHANG, no zero timeout, no MSG_DONTWAIT, a futex wait, a FIFO open ... An fd it works
+ *    on is one the shim would run green: a socket, pipe, tty or anonymous-inode fd the
+ *    program left blocking.
+ *  - The gate would have let a hook run it green. So it is a managed thread, main() runs,
+ *    and no signal handler runs. It is not the hub's own greenlet (libev's epoll_wait), and
+ *    not the shim setting up.
+ *  - The stack walk finds no hook on the way. The walk starts at the trapped instruction and
+ *    passes libc and the other neutral objects (the loader, libgcc, the allocators, the
+ *    sanitizers). The first frame after them is the program's, not the shim's, libev's or
+ *    c-ares's.
  * Each (call, program frame) pair is reported once, with the trapped context's backtrace.
  *
- * Calls that mean something else when made inside a signal handler are emulated on the
- * trapped context: rt_sigprocmask edits the mask the handler's return restores (and never
- * blocks SIGSYS: a SIGSYS forced while blocked kills the process), rt_sigreturn returns from
- * the handler it was made for (glibc's restorer is outside the region), sigaltstack is
- * copied into the context, clone onto a new stack lets the child resume on that stack where
- * the trapped call would have returned, a forked child traps again, vfork is fork. SIGSYS
- * stays out of every other mask (sigaction's, ppoll's, sigsuspend's ...). The program's own
- * SIGSYS action is kept aside: seccomp's and kill's SIGSYS go to it.
+ * Some calls mean something else when made inside a signal handler. They are emulated on
+ * the trapped context:
+ *  - rt_sigprocmask edits the mask the handler's return restores. It never blocks SIGSYS: a
+ *    SIGSYS forced while blocked kills the process.
+ *  - rt_sigreturn returns from the handler it was made for. glibc's restorer is outside the
+ *    region.
+ *  - sigaltstack is copied into the context.
+ *  - clone onto a new stack lets the child resume on that stack, where the trapped call
+ *    would have returned.
+ *  - A forked child traps again. vfork is fork.
+ * SIGSYS stays out of every other mask (sigaction's, ppoll's, sigsuspend's ...). The
+ * program's own SIGSYS action is kept aside: seccomp's and kill's SIGSYS go to it.
  */
 #include "check.h"
 
@@ -217,8 +224,8 @@ static int blocking(long nr, const long *a, blocking_call_t *c) {
   return 0;
 }
 
-/* Whether fd is one the shim runs green (a socket, pipe, tty or anonymous-inode fd: eventfd,
- * timerfd, signalfd, inotify) and the program left it blocking. */
+/* Whether fd is one the shim runs green, and the program left it blocking. Green fds are
+ * sockets, pipes, ttys and anonymous-inode fds: eventfd, timerfd, signalfd, inotify. */
 static int green_fd(int fd, int test) {
   struct stat st;
   int fl = fcntl(fd, F_GETFL);
@@ -243,8 +250,8 @@ static int can_block(const blocking_call_t *c) {
 
 /* ---- whose code a frame is ------------------------------------------------------------ */
 
-/* Whether the call uc trapped came from the program with no hook on the way: from its
- * syscall instruction up, past neutral frames, the first other frame is the program's. *at
+/* Whether the call uc trapped came from the program with no hook on the way. Walk up from its
+ * syscall instruction, past neutral frames. The first other frame must be the program's. *at
  * is then that frame. */
 static int bypassed(ucontext_t *uc, unw_cursor_t *at) {
   unw_word_t ip;
@@ -408,9 +415,9 @@ static long forked(long r) {
   return r;
 }
 
-/* A child on a stack of its own (a thread, posix_spawn's child): it resumes where the trapped
- * call returns, with the trapped registers, from the stack top `top` (the stack argument
- * a[i] is lowered by the return address pushed there). */
+/* A child on a stack of its own (a thread, posix_spawn's child). It resumes where the trapped
+ * call returns, with the trapped registers, from the stack top `top`. The stack argument
+ * a[i] is lowered by the return address pushed there. */
 static long clone_on_stack(const greg_t *g, long nr, long *a, uintptr_t top) {
   long regs[13] = {nr, a[0], a[1], a[2], a[3], a[4], a[5], g[REG_RBX], g[REG_RBP],
                    g[REG_R12], g[REG_R13], g[REG_R14], g[REG_R15]};
@@ -446,8 +453,9 @@ static long clone3_on(const greg_t *g, long *a) {
   return forked(call6(SYS_clone3, a));
 }
 
-/* The calls carried out on the trapped context: *r gets the result. Returns 0 for the others,
- * which the handler makes as they are once look() has seen them (their masks without SIGSYS). */
+/* The calls carried out on the trapped context: *r gets the result. Returns 0 for the others.
+ * Once look() has seen them, the handler makes those as they are (their masks without
+ * SIGSYS). */
 static int carry_out(ucontext_t *uc, long nr, long *a, long *r) {
   greg_t *g = uc->uc_mcontext.gregs;
   switch (nr) {
@@ -466,8 +474,8 @@ static int carry_out(ucontext_t *uc, long nr, long *a, long *r) {
   return 0;
 }
 
-/* Signal masks given to a call, in the argument a[i] (for pselect6 in its {set, size} pair),
- * are rewritten without SIGSYS into *copy and *pair. */
+/* Signal masks given to a call are rewritten without SIGSYS into *copy and *pair. A mask is
+ * in the argument a[i]; for pselect6, in its {set, size} pair. */
 static void unmask_call(long nr, long *a, uint64_t *copy, long pair[2]) {
   switch (nr) {
   case SYS_rt_sigsuspend: unmask_sigsys(a, 0, copy); break;

@@ -1,9 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * greenrun --check (GREEN_CHECK=1): Syscall User Dispatch traps every system call a checked
- * thread makes, and each blocking one that reached the kernel without passing a hook is
- * reported once per call site. check.c explains the design; preload/README.md lists what
- * it found.
+ * thread makes. Each blocking call that reached the kernel without passing a hook is reported
+ * once per call site. check.c explains the design; preload/README.md lists what it found.
  */
 #ifndef GREEN_PRELOAD_CHECK_H
 #define GREEN_PRELOAD_CHECK_H

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * getaddrinfo, getnameinfo and the gethostby* family on libgreen's c-ares resolver: a lookup
- * parks the green thread, never the OS thread, and a hundred threads resolving at once wait
- * on one c-ares channel together. Outside green calls (before main, in signal handlers, on
- * threads the shim does not manage) they are glibc's. Results are laid out as glibc's, so
- * either freeaddrinfo frees them. green.h says how the resolver reads the system's files.
+ * getaddrinfo, getnameinfo and the gethostby* family on libgreen's c-ares resolver. A lookup
+ * parks the green thread, never the OS thread. A hundred threads resolving at once wait on
+ * one c-ares channel together. Outside green calls they are glibc's: before main, in signal
+ * handlers, on threads the shim does not manage. Results are laid out as glibc's, so either
+ * freeaddrinfo frees them. green.h says how the resolver reads the system's files.
  * A lookup is a cancellation point.
  */
 #include <netdb.h>

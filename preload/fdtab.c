@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The process-wide fd table: chunks of 1,024 entries, created on first use and never freed
- * (entries never move, so any thread can read one without a lock; fields are read and written
- * with relaxed atomics — the table is advice about files the kernel owns, and each call
- * re-checks what matters against the kernel's answer).
+ * The process-wide fd table: chunks of 1,024 entries, created on first use and never freed.
+ * Entries never move, so any thread can read one without a lock. Fields are read and written
+ * with relaxed atomics. The table is advice about files the kernel owns. Each call re-checks
+ * what matters against the kernel's answer.
  */
 #include "fdtab.h"
 

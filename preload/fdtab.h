@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * What the shim knows of each fd, process-wide: its kind (decides how a call can be tried
- * without blocking), whether the program set O_NONBLOCK (then its calls pass through
- * untouched), its SO_RCVTIMEO / SO_SNDTIMEO, and a generation that changes whenever the fd
- * number gets a new file (each hub's watcher entry remembers the generation it was set up
- * for). The shim never changes an fd's kernel-level mode, so stdio and everything else that
- * bypasses the hooks sees the fd exactly as the program left it.
+ * What the shim knows of each fd, process-wide:
+ * - Its kind. The kind decides how a call can be tried without blocking.
+ * - Whether the program set O_NONBLOCK. If it did, its calls pass through untouched.
+ * - Its SO_RCVTIMEO and SO_SNDTIMEO.
+ * - A generation that changes whenever the fd number gets a new file. Each hub's watcher
+ *   entry remembers the generation it was set up for.
+ * The shim never changes an fd's kernel-level mode. So stdio, and everything else that
+ * bypasses the hooks, sees the fd exactly as the program left it.
  */
 #ifndef GREEN_PRELOAD_FDTAB_H
 #define GREEN_PRELOAD_FDTAB_H
@@ -39,8 +41,8 @@ typedef struct green__shim_fd {
   int64_t sndtimeo;
 } green__shim_fd_t;
 
-/* fd's entry, looked at (fstat, F_GETFL) if the shim has not seen it since it was opened;
- * NULL for a negative or huge fd or when out of memory (the call then passes through). */
+/* fd's entry. If the shim has not seen fd since it was opened, it looks (fstat, F_GETFL).
+ * NULL for a negative or huge fd, or when out of memory; the call then passes through. */
 green__shim_fd_t *green__shim_fd(int fd);
 
 /* Whether the table has a place for fd: for such an fd, a NULL entry means out of memory. */
@@ -57,12 +59,12 @@ static inline int green__shim_fd_green(const green__shim_fd_t *p) {
   return (i & GREEN__FDI_KIND) >= GREEN__KIND_STREAM && !(i & GREEN__FDI_NONBLOCK);
 }
 
-/* A new file has the fd number (socket, accept, pipe): `info` as given, no timeouts, or
- * those of `like` (an accepted socket inherits its listener's). */
+/* A new file has the fd number (socket, accept, pipe). It gets `info` as given. It gets no
+ * timeouts, or those of `like`: an accepted socket inherits its listener's. */
 void green__shim_fd_born(int fd, uint32_t info, const green__shim_fd_t *like);
 
-/* The fd was closed, or got a file the shim knows nothing of (open, or the target of dup2
- * when the source is unknown). */
+/* The fd was closed, or got a file the shim knows nothing of. Such files come from open, or
+ * from dup2 when the source is unknown (the target). */
 void green__shim_fd_forget(int fd);
 
 /* `to` is now a duplicate of `from` (dup, dup2, dup3, F_DUPFD). */
@@ -74,9 +76,9 @@ void green__shim_fd_set_nonblock(int fd, int on);
 /* The program set SO_RCVTIMEO (rcv) or SO_SNDTIMEO on fd. */
 void green__shim_fd_set_timeout(int fd, int rcv, int64_t usec);
 
-/* The calling hub's watcher entry for fd, reset first if it belongs to an older file of the
- * fd number (the entry's ext_tag keeps the generation it was last used with); NULL with
- * -errno in *err. */
+/* The calling hub's watcher entry for fd. It is reset first if it belongs to an older file
+ * of the fd number: the entry's ext_tag keeps the generation it was last used with.
+ * NULL with -errno in *err. */
 green__fd_t *green__shim_hub_fd(struct green__hub *h, int fd, int *err);
 
 #endif

@@ -1,21 +1,22 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * open() of a FIFO for reading only or writing only, without O_NONBLOCK: natively it waits
- * for the other end (fifo(7)). The shim opens with O_NONBLOCK instead — a reader's open then
- * succeeds at once, a writer's fails with ENXIO while there is no reader — and waits on
- * retry.c's back-off timer (its own FIFO opens kick it). Once the other end is there, the new
- * description gets the blocking mode back: nobody else can share it yet.
+ * for the other end (fifo(7)). The shim opens with O_NONBLOCK instead. A reader's open then
+ * succeeds at once. A writer's fails with ENXIO while there is no reader. The shim waits on
+ * retry.c's back-off timer, and its own FIFO opens kick it. Once the other end is there, the
+ * new description gets the blocking mode back: nobody else can share it yet.
  *
- * The writer retries its open. The reader is open from the start (so is a reader the kernel
- * parks: it counts as a reader at once, and a writer's open succeeds) and waits until a writer
- * opened since: the kernel's poll cannot say so while the writer has written nothing, so it
- * asks tee(2) on the FIFO, non-blocking, into a scratch pipe — EAGAIN means a writer is
- * there and nothing has been written, 0 that there is none; data or POLLHUP (a writer came
- * and went since our open) end the wait too. tee copies without taking anything.
+ * The writer retries its open. The reader is open from the start. So is a reader the kernel
+ * parks: it counts as a reader at once, and a writer's open succeeds. The reader waits until
+ * a writer opened since. The kernel's poll cannot say so while the writer has written
+ * nothing. So the reader asks tee(2) on the FIFO, non-blocking, into a scratch pipe. EAGAIN
+ * means a writer is there and nothing has been written; 0 means there is none. Data or
+ * POLLHUP end the wait too; POLLHUP means a writer came and went since our open. tee copies
+ * without taking anything.
  *
- * Only paths that stat as a FIFO take this way (one fstatat more for each blocking open for
- * reading or writing only); a path replaced by something else between the stat and the open
- * is opened non-blocking and given the blocking mode back.
+ * Only paths that stat as a FIFO take this way. That costs one fstatat more for each blocking
+ * open for reading or writing only. A path may be replaced by something else between the
+ * stat and the open. It is opened non-blocking and given the blocking mode back.
  */
 #include <fcntl.h>
 #include <math.h>

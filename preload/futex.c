@@ -2,33 +2,36 @@
 /*
  * futex(2) for green threads, reached through syscall(SYS_futex, ...) (syscall.c).
  *
- * In green mode a FUTEX_WAIT of a green thread parks it in a table of the hub (a hash of
- * addresses to FIFO wait queues; the records live on the waiters' stacks), after comparing
- * *uaddr with val as the kernel does (EAGAIN when they differ). FUTEX_WAKE on the hub's
- * thread takes waiters out of the table in order and wakes them; REQUEUE and CMP_REQUEUE
- * move green waiters to the other address's queue; WAKE_OP applies its operation with a
- * compare-and-swap and wakes both queues by its rule. Bitsets match as the kernel's.
+ * In green mode a FUTEX_WAIT of a green thread first compares *uaddr with val as the kernel
+ * does (EAGAIN when they differ). Then it parks the thread in a table of the hub. The table
+ * is a hash of addresses to FIFO wait queues; the records live on the waiters' stacks.
+ * FUTEX_WAKE on the hub's thread takes waiters out of the table in order and wakes them.
+ * REQUEUE and CMP_REQUEUE move green waiters to the other address's queue. WAKE_OP applies
+ * its operation with a compare-and-swap and wakes both queues by its rule. Bitsets match as
+ * the kernel's.
  *
  * Nothing is lost between the table and the kernel:
- *  - waits made in the kernel through syscall() (an OS thread the shim does not run green,
- *    a signal handler, native mode) are counted; a green wake that has not woken enough
- *    wakes the kernel's waiters too when that count is not zero, or always for a shared
- *    futex, whose waiters may be in another process;
- *  - a wake from another OS thread or from a signal handler goes to the kernel and, while
- *    green threads wait, is also posted to the hub (a fixed ring and an ev_async: no lock,
- *    no allocation, async-signal-safe); the hub wakes those green waiters when it next runs.
- *    Its count is the kernel's alone, and it may wake green waiters beyond it (spuriously, as
- *    futex(2) allows). A ring that is full wakes every green waiter;
- *  - the counter and the waiter's comparison of *uaddr are ordered (sequentially
- *    consistent), so a waker that changed the word either sees the waiter or the waiter
+ *  - Waits made in the kernel through syscall() are counted. They come from an OS thread
+ *    the shim does not run green, a signal handler, or native mode. A green wake that has
+ *    not woken enough also wakes the kernel's waiters when that count is not zero. For a
+ *    shared futex it always does, since its waiters may be in another process.
+ *  - A wake from another OS thread or from a signal handler goes to the kernel. While green
+ *    threads wait, it is also posted to the hub: a fixed ring and an ev_async. The post
+ *    takes no lock, makes no allocation, and is async-signal-safe. The hub wakes those green
+ *    waiters when it next runs. The wake's count is the kernel's alone. It may wake green
+ *    waiters beyond it, spuriously, as futex(2) allows. A ring that is full wakes every
+ *    green waiter.
+ *  - The counter and the waiter's comparison of *uaddr are ordered (sequentially
+ *    consistent). So either a waker that changed the word sees the waiter, or the waiter
  *    sees the new value.
  * A shared futex's green waiter also rereads the word on a back-off timer (1 ms doubling to
- * 10 ms) and returns 0 when it changed: another process's wake reaches the kernel only.
+ * 10 ms). It returns 0 when the word changed: another process's wake reaches the kernel only.
  *
- * Signals end a green wait as they end the kernel's: a wait with a timeout with EINTR, one
- * without only when the handler lacks SA_RESTART (the kernel restarts it). syscall() is no
- * cancellation point: a pthread_cancel that wakes the wait makes it return 0, a spurious
- * wake-up. The PI operations, WAIT_REQUEUE_PI and CMP_REQUEUE_PI go to the kernel.
+ * Signals end a green wait as they end the kernel's. A wait with a timeout ends with EINTR.
+ * One without ends only when the handler lacks SA_RESTART; else the kernel restarts it.
+ * syscall() is no cancellation point. A pthread_cancel that wakes the wait makes it return
+ * 0, a spurious wake-up. The PI operations, WAIT_REQUEUE_PI and CMP_REQUEUE_PI go to the
+ * kernel.
  */
 #include <linux/futex.h>
 #include <math.h>
@@ -98,8 +101,8 @@ static int wake_green(struct green__hub *h, uint32_t *addr, int n, uint32_t bits
   return woken;
 }
 
-/* The kernel's requeue: wake nwake waiters of addr, move up to nreq more to addr2; returns
- * how many it woke or moved. */
+/* The kernel's requeue: wake nwake waiters of addr, and move up to nreq more to addr2.
+ * Returns how many it woke or moved. */
 static int requeue_green(struct green__hub *h, uint32_t *addr, int nwake, int nreq,
                          uint32_t *addr2) {
   green__list_t *b = bucket(addr), *l, *next;
@@ -272,8 +275,8 @@ static long futex_wait(const long a[6], int cmd) {
 
 /* ---- waking ----------------------------------------------------------------------------- */
 
-/* Whether waiters of this futex may sleep in the kernel: another process's, for a shared
- * one; this process's other threads, when any waits there. */
+/* Whether waiters of this futex may sleep in the kernel. For a shared one, another
+ * process's may. This process's other threads may, when any waits there. */
 static int kernel_may_wait(int op) {
   if (!(op & FUTEX_PRIVATE_FLAG)) return 1;
   __atomic_thread_fence(__ATOMIC_SEQ_CST);
@@ -326,8 +329,8 @@ static long futex_requeue(const long a[6], int cmd) {
 
 static int sign12(uint32_t v) { return (int)(v & 0xfff) - ((v & 0x800) ? 0x1000 : 0); }
 
-/* WAKE_OP's operation on *addr2: 0 and *hit (the comparison with the old value), or
- * -ENOSYS for an operation or comparison the kernel does not know. */
+/* WAKE_OP's operation on *addr2. Returns 0 and sets *hit, the comparison with the old value.
+ * Returns -ENOSYS for an operation or comparison the kernel does not know. */
 static int wake_op_apply(uint32_t *addr2, uint32_t enc, int *hit) {
   int op = (enc >> 28) & 7, cmp = (enc >> 24) & 15, oparg = sign12(enc >> 12),
       cmparg = sign12(enc);

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * greenrun: run an unmodified program with libgreen-preload.so, so that its threads are
- * greenlets and its blocking calls park them instead of the OS thread.
+ * greenrun: run an unmodified program with libgreen-preload.so. Its threads are then
+ * greenlets, and its blocking calls park them instead of the OS thread.
  *
- * It finds the shim (find_shim), adds it to LD_PRELOAD (after what is there: a sanitizer
- * runtime must stay first), sets GREEN_THREADS, GREEN_DEBUG, GREEN_CHECK, GREEN_TIMESLICE_MS
+ * It finds the shim (find_shim). It adds it to LD_PRELOAD, after what is there: a sanitizer
+ * runtime must stay first. It sets GREEN_THREADS, GREEN_DEBUG, GREEN_CHECK, GREEN_TIMESLICE_MS
  * and GREEN_WATCHDOG_MS for it, and execs the command. It says so when the command is a static
  * binary, which no LD_PRELOAD reaches.
  */
@@ -56,8 +56,8 @@ static int readable(char *path, const char *dir, const char *sub) {
          access(name, R_OK) == 0 && realpath(name, path) != NULL;
 }
 
-/* The shim: next to this executable (the build tree), else in the library directory beside
- * its bin directory (an installed prefix, wherever it was moved), else the configured path. */
+/* The shim: next to this executable (the build tree). Else in the library directory beside
+ * its bin directory (an installed prefix, wherever it was moved). Else the configured path. */
 static int find_shim(char path[PATH_MAX]) {
   char self[PATH_MAX];
   ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
@@ -110,7 +110,7 @@ static int find_command(const char *cmd, char *path) {
 }
 
 /* Whether the file is a 64-bit ELF executable without a program interpreter: a static
- * binary, which the dynamic loader never sees, so LD_PRELOAD cannot load the shim into it. */
+ * binary. The dynamic loader never sees it, so LD_PRELOAD cannot load the shim into it. */
 static int static_binary(const char *path) {
   Elf64_Ehdr eh;
   Elf64_Phdr ph;

@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * read, write and the recv/send family. Each hook describes its call in a green__io_t and
- * hands it to green__shim_io. That passes it to libc when it is not a green call, or when
- * the fd is a file, or non-blocking by the program's choice. Else the engine (src/io.c)
- * runs it with the shim's policy: the program's SO_RCVTIMEO / SO_SNDTIMEO (a wait past it
- * gives EAGAIN, as Linux does), what the fd table knows of the file, and a park that honours
- * signals, cancellation and GREEN_DEBUG. Out of memory for the fd tables, the call waits on
- * the back-off timer instead (io_untracked).
+ * hands it to green__shim_io. That passes it to libc when it is not a green call. It also
+ * does when the fd is a file, or non-blocking by the program's choice. Else the engine
+ * (src/io.c) runs it with the shim's policy. The policy holds the program's SO_RCVTIMEO /
+ * SO_SNDTIMEO; a wait past it gives EAGAIN, as Linux does. It holds what the fd table knows
+ * of the file. Its park honours signals, cancellation and GREEN_DEBUG. Out of memory for the
+ * fd tables, the call waits on the back-off timer instead (io_untracked).
  */
 #include "io.h"
 
@@ -37,8 +37,8 @@ static unsigned engine_kind(uint32_t info) {
   return k;
 }
 
-/* The engine parks here: a thread cancelled meanwhile ends, a signal interrupts by
- * signal(7)'s rules (always, for a socket with a timeout), GREEN_DEBUG logs the call. */
+/* The engine parks here. A thread cancelled meanwhile ends. A signal interrupts by
+ * signal(7)'s rules: always, for a socket with a timeout. GREEN_DEBUG logs the call. */
 static int park(struct green__hub *h, green__fd_t *f, int fd, int events, double at,
                 const char *name) {
   int intr = isinf(at) ? GREEN__INTR_RESTART : GREEN__INTR_ALWAYS;
@@ -64,9 +64,10 @@ static double timeout_deadline(int fd, int input) {
   return green_now() + (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
 }
 
-/* Out of memory for the fd tables, the shim knows nothing of fd: while the call would block,
- * it waits on the back-off timer (preload/README.md, Out of memory), then libc makes the
- * call. A non-blocking fd, and a file, which poll finds always ready, go to libc at once. */
+/* Out of memory for the fd tables, the shim knows nothing of fd. While the call would block,
+ * it waits on the back-off timer (preload/README.md, Out of memory). Then libc makes the
+ * call. A non-blocking fd goes to libc at once. So does a file, which poll finds always
+ * ready. */
 static ssize_t io_untracked(struct green__hub *h, int fd, const green__io_t *io) {
   struct pollfd want = {.fd = fd, .events = green__io_is_input(io->op) ? POLLIN : POLLOUT};
   double step = GREEN__RETRY_FIRST, deadline = timeout_deadline(fd, green__io_is_input(io->op));

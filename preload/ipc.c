@@ -3,17 +3,19 @@
  * SysV message queues and semaphores (msgsnd, msgrcv, semop, semtimedop) and POSIX message
  * queues (mq_send, mq_receive and their timed forms).
  *
- * SysV objects cannot be polled: the call is made with IPC_NOWAIT and, while it would wait,
- * the green thread parks on retry.c's back-off timer; a message sent or taken and a semaphore
- * changed in this OS thread kick the waiters. A queue or set removed while one waits makes
- * the next try fail with EINVAL (its id is gone): the waiter reports EIDRM, as the kernel
- * tells its sleepers. These calls are never restarted after a signal handler (signal(7)).
+ * SysV objects cannot be polled. So the call is made with IPC_NOWAIT. While it would wait,
+ * the green thread parks on retry.c's back-off timer. A message sent or taken and a semaphore
+ * changed in this OS thread kick the waiters. A queue or set may be removed while one waits.
+ * Then the next try fails with EINVAL, since its id is gone. The waiter reports EIDRM, as the
+ * kernel tells its sleepers. These calls are never restarted after a signal handler
+ * (signal(7)).
  *
- * A POSIX queue is an fd that poll(2) watches: the call is tried with an absolute timeout in
- * the past (ETIMEDOUT: it would wait; EAGAIN: the program made the queue non-blocking, and
- * gets it), then the green thread parks on the fd. The program's timeout is on
- * CLOCK_REALTIME, turned into a duration when the call starts; one that is invalid goes to
- * libc, which rejects it at once whatever the queue holds, as the kernel does.
+ * A POSIX queue is an fd that poll(2) watches. The call is first tried with an absolute
+ * timeout in the past. ETIMEDOUT means it would wait. EAGAIN means the program made the
+ * queue non-blocking, and the program gets it. Then the green thread parks on the fd. The
+ * program's timeout is on CLOCK_REALTIME; it is turned into a duration when the call starts.
+ * An invalid timeout goes to libc. libc rejects it at once whatever the queue holds, as the
+ * kernel does.
  */
 #include <math.h>
 #include <mqueue.h>
@@ -66,11 +68,11 @@ GREEN__SHIM_EXPORT ssize_t msgrcv(int id, void *msg, size_t size, long type, int
 
 enum { SOPS_ON_STACK = 32 };
 
-/* Whether the op the kernel stopped at is one the program marked IPC_NOWAIT: it stops at the
- * first op that cannot go ahead, and that op's flag decides between EAGAIN and a wait. The
- * values are read back and the ops played on them in order (only other processes can change
- * them meanwhile). 1 or 0; -1 when none would stop now (try again). Beyond 32 ops it is taken
- * for a wait (never seen in practice: mixed flags in one call are rare already). */
+/* Whether the op the kernel stopped at is one the program marked IPC_NOWAIT. The kernel stops
+ * at the first op that cannot go ahead. That op's flag decides between EAGAIN and a wait. The
+ * values are read back and the ops played on them in order. Only other processes can change
+ * them meanwhile. 1 or 0; -1 when none would stop now (try again). Beyond 32 ops it is taken
+ * for a wait. That is never seen in practice: mixed flags in one call are rare already. */
 static int stopped_at_nowait(int id, const struct sembuf *ops, size_t n) {
   unsigned short nums[SOPS_ON_STACK];
   int vals[SOPS_ON_STACK];

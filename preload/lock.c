@@ -2,20 +2,21 @@
 /*
  * File locks that wait: flock without LOCK_NB, lockf(F_LOCK), and fcntl's F_SETLKW and
  * F_OFD_SETLKW (net.c's fcntl hands them here). Each is tried in its non-blocking form
- * (LOCK_NB, F_TLOCK, F_SETLK, F_OFD_SETLK); while the lock is taken the green thread parks on
- * retry.c's back-off timer and tries again. The kernel decides every conflict, so the
- * semantics are its own: classic record locks belong to the process (two threads of one
- * process never conflict), flock and OFD locks to the open file description (two threads
- * with open()s of their own do). An unlock, a downgrade and a close of this OS thread kick
- * the waiters, so a lock handed between two green threads is taken at once; a lock another
- * process frees is seen at the next step (50 ms at most).
+ * (LOCK_NB, F_TLOCK, F_SETLK, F_OFD_SETLK). While the lock is taken, the green thread parks
+ * on retry.c's back-off timer and tries again. The kernel decides every conflict, so the
+ * semantics are its own. Classic record locks belong to the process: two threads of one
+ * process never conflict. flock and OFD locks belong to the open file description: two
+ * threads with open()s of their own do conflict. An unlock, a downgrade and a close of this
+ * OS thread kick the waiters. So a lock handed between two green threads is taken at once.
+ * A lock another process frees is seen at the next step (50 ms at most).
  *
- * Why not a thread-pool worker that makes the blocking call: a waiter interrupted by a signal
- * or cancelled would leave the worker blocked, and taking the lock later for nobody; and the
- * worker is an OS thread more for the program's whole life.
+ * Why not a thread-pool worker that makes the blocking call? Say a waiter is interrupted by
+ * a signal, or cancelled. It would leave the worker blocked, and the worker would later take
+ * the lock for nobody. And the worker is an OS thread more for the program's whole life.
  *
  * Signals: each of these calls is restarted under SA_RESTART, else fails with EINTR
- * (signal(7)); a lock-conversion flock has dropped the old lock by then, as the kernel's.
+ * (signal(7)). A lock-conversion flock has dropped the old lock by then, as the kernel's
+ * does.
  */
 #include <math.h>
 #include <stdio.h>
@@ -39,12 +40,13 @@ typedef struct lock_call {
 } lock_call_t;
 
 /* ---- F_SETLKW's deadlock check ----------------------------------------------------------
- * The kernel fails a classic record lock that would sleep with EDEADLK when the owner of the
- * lock in the way waits for a lock whose owner waits ... for one this process holds (up to
- * 10 steps). The shim's waits never sleep in the kernel, so it makes the same check itself,
- * before each park, from /proc/locks: it lists the kernel's sleeping requests ("->" lines,
- * each after the lock it waits for) with their owners' pids. Waits of other processes under
- * the shim are not listed there (see preload/README.md, Limits). */
+ * The kernel may fail a classic record lock that would sleep, with EDEADLK. It does when the
+ * owner of the lock in the way waits for a lock whose owner waits ... for one this process
+ * holds (up to 10 steps). The shim's waits never sleep in the kernel. So the shim makes the
+ * same check itself, before each park, from /proc/locks. That file lists the kernel's
+ * sleeping requests with their owners' pids: "->" lines, each after the lock it waits for.
+ * Waits of other processes under the shim are not listed there (see preload/README.md,
+ * Limits). */
 
 enum { DEADLOCK_STEPS = 10, LOCKS_MAX = 1 << 20 };
 

@@ -1,16 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The calls that create, connect, duplicate and close fds, and the ones that tell the shim
- * what the program made of them (fcntl F_SETFL and ioctl FIONBIO: O_NONBLOCK; setsockopt:
- * SO_RCVTIMEO / SO_SNDTIMEO). Every fd-creating call the program makes resets the shim's
- * entry for the number, so what it knew of an earlier file never sticks to a new one.
+ * The calls that create, connect, duplicate and close fds. Also the ones that tell the shim
+ * what the program made of them: fcntl F_SETFL and ioctl FIONBIO (O_NONBLOCK), setsockopt
+ * (SO_RCVTIMEO / SO_SNDTIMEO). Every fd-creating call the program makes resets the shim's
+ * entry for the number. So what it knew of an earlier file never sticks to a new one.
  *
  * accept and connect of a blocking stream socket run in the engine (src/io.c), as the
- * library's do. accept asks poll(2) first, as it cannot be tried without blocking: nothing
- * else in this OS thread runs between the two (another process sharing the listener could
- * still take the connection first; the accept then blocks, as it would have without the
- * shim). connect makes the not-yet-connected socket non-blocking for the one call (nobody
- * else can be using it) and waits for the result on the hub.
+ * library's do. accept asks poll(2) first, as it cannot be tried without blocking. Nothing
+ * else in this OS thread runs between the two. Another process sharing the listener could
+ * still take the connection first. The accept then blocks, as it would have without the
+ * shim. connect makes the not-yet-connected socket non-blocking for the one call; nobody
+ * else can be using it. It waits for the result on the hub.
  */
 #include <fcntl.h>
 #include <stdarg.h>
@@ -43,8 +43,8 @@ static green__shim_fd_t *green_fd(int fd, struct green__hub **hp) {
   return p;
 }
 
-/* fd is closing or getting another file: this thread's hub wakes its waiters (EBADF) and
- * drops its watcher; other hubs notice the new generation on their next use. */
+/* fd is closing or getting another file. This thread's hub wakes its waiters (EBADF) and
+ * drops its watcher. Other hubs notice the new generation on their next use. */
 static void retire(int fd) {
   struct green__hub *h = green__shim_gate(GREEN__GATE_EXISTING | GREEN__GATE_CALLBACK);
   green__shim_fd_forget(fd);
@@ -291,7 +291,7 @@ static int opened(int fd) {
     }                                                         \
   } while (0)
 
-/* The hub to open path on green when it is a FIFO whose open waits (fifo.c); __open_2's
+/* The hub to open path on green when it is a FIFO whose open waits (fifo.c). __open_2's
  * O_CREAT without a mode stays libc's (it aborts). */
 static struct green__hub *fifo_hub(int dir, const char *path, int fl, int has_mode) {
   green__real_ready();

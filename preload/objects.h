@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Which of the program's pthread objects and semaphores are green (objects.c). Objects shared
- * between processes (PTHREAD_PROCESS_SHARED, robust mutexes, sem_init with pshared, sem_open)
- * stay libc's: their addresses are kept in a small set, and every call on them goes to libc
- * (a wait there blocks the OS thread). A process-shared object initialised by another
- * process is not in the set and is taken for a green one.
+ * between processes stay libc's: PTHREAD_PROCESS_SHARED, robust mutexes, sem_init with
+ * pshared, sem_open. Their addresses are kept in a small set. Every call on them goes to libc,
+ * and a wait there blocks the OS thread. A process-shared object initialised by another
+ * process is not in the set, so the shim takes it for a green one.
  */
 #ifndef GREEN_PRELOAD_OBJECTS_H
 #define GREEN_PRELOAD_OBJECTS_H
@@ -23,8 +23,8 @@ static inline int green__shim_libc_has(const void *p) {
   return __atomic_load_n(&green__shim_libc_count, __ATOMIC_ACQUIRE) && green__shim_libc_find(p);
 }
 
-/* Note p as libc's: 0, or ENOMEM when there is no room (the caller then undoes its libc
- * object, which the hooks would otherwise take for a green one). */
+/* Note p as libc's: 0, or ENOMEM when there is no room. On ENOMEM the caller undoes its libc
+ * object; the hooks would otherwise take it for a green one. */
 int green__shim_libc_add(const void *p);
 
 /* p is no longer libc's (destroyed, or initialised again). */
@@ -39,8 +39,8 @@ static inline int green__shim_green_object(const void *p) {
   return !green__shim_config.native && !green__shim_libc_has(p);
 }
 
-/* The same, for a call that may park or wake: the thread's hub is made first, by the shim
- * with the hooks held off (libgreen would make it as the call's side effect). */
+/* The same, for a call that may park or wake. The shim makes the thread's hub first, with
+ * the hooks held off. Otherwise libgreen would make it as the call's side effect. */
 static inline int green__shim_green_waitable(const void *p) {
   if (!green__shim_green_object(p)) return 0;
   green__shim_hub_attach();

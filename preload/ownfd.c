@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The runtime's own fds, kept out of the program's sight (src/ownfd.h): epoll_create,
- * epoll_create1, eventfd and pipe made while the runtime creates its loop (libev calls them)
- * are moved to high numbers; readdir and readdir64 of this process's /proc fd directory skip
- * them. net.c refuses the program's close, close_range and dup2/dup3 on them.
+ * The runtime's own fds, kept out of the program's sight (src/ownfd.h). The runtime creates
+ * its loop with epoll_create, epoll_create1, eventfd and pipe (libev calls them). The fds
+ * made then are moved to high numbers. readdir and readdir64 of this process's /proc fd
+ * directory skip them. net.c refuses the program's close, close_range and dup2/dup3 on them.
  */
 #include "ownfd.h"
 

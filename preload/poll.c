@@ -2,15 +2,15 @@
 /*
  * poll, ppoll, select, pselect, epoll_wait, epoll_pwait, epoll_pwait2.
  *
- * Each is first asked of the kernel with a zero timeout, so every answer — revents,
- * POLLNVAL, EBADF, the counts — is the kernel's own. Only when nothing is ready and the
- * caller would wait does the greenlet park: on one libev watcher per fd of the set (poll,
- * select; stopped again when it wakes), or on the epoll fd's own readability (epoll_wait).
- * Woken, it asks the kernel again; a wake that finds nothing ready (another greenlet took
- * it) parks again. Readiness is watched for POLLIN/POLLOUT and their select equivalents;
- * entries asking only for POLLPRI or POLLRDHUP are answered when something else wakes the
- * call or when it times out (their readiness cannot be told apart in epoll's level-triggered
- * view without waking the caller for data it did not ask about).
+ * Each is first asked of the kernel with a zero timeout. So every answer is the kernel's
+ * own: revents, POLLNVAL, EBADF, the counts. The greenlet parks only when nothing is ready
+ * and the caller would wait. poll and select park on one libev watcher per fd of the set,
+ * stopped again when it wakes. epoll_wait parks on the epoll fd's own readability. Woken, the
+ * greenlet asks the kernel again. A wake that finds nothing ready (another greenlet took it)
+ * parks again. Readiness is watched for POLLIN/POLLOUT and their select equivalents. Entries
+ * asking only for POLLPRI or POLLRDHUP are answered when something else wakes the call, or
+ * when it times out. In epoll's level-triggered view, their readiness cannot be told apart
+ * without waking the caller for data it did not ask about.
  */
 #include <fcntl.h>
 #include <math.h>
@@ -66,7 +66,7 @@ static void watcher_cb(struct ev_loop *loop, ev_io *w, int revents) {
   green__wake(ev_userdata(loop), w->data, 0);
 }
 
-/* Park on every watcher of ws until one fires, `at` passes or a signal interrupts; with
+/* Park on every watcher of ws until one fires, `at` passes or a signal interrupts. With
  * `mask`, the thread's signal mask is `mask` meanwhile (the p* calls). Returns park's
  * reason (0, GREEN__TIMER, -EINTR). */
 static int waitset_park(struct green__hub *h, waitset_t *ws, double at, const sigset_t *mask,
@@ -193,8 +193,8 @@ static int fdsets_init(fdsets_t *s, int nfds, fd_set *r, fd_set *w, fd_set *e) {
 }
 
 /* Ask the kernel without waiting; when something is ready, hand the program its sets back.
- * Until then the program's sets stay as it gave them: an error (EINTR, EBADF) leaves them
- * untouched, as Linux does, and only the final timeout clears them (select_at). */
+ * Until then the program's sets stay as it gave them. An error (EINTR, EBADF) leaves them
+ * untouched, as Linux does. Only the final timeout clears them (select_at). */
 static int select_now(fdsets_t *s, int nfds) {
   struct timeval zero = {0, 0};
   int i, r;
@@ -294,9 +294,9 @@ GREEN__SHIM_EXPORT int pselect(int nfds, fd_set *restrict rd, fd_set *restrict w
 /* ---- epoll: park on the epoll fd itself ------------------------------------------------- */
 
 /* The epoll fd was closed by another thread while this one waited on it. Linux lets a call
- * that started before the close go on until its timeout, with nothing to report (a loop that
- * is told to stop by closing its epoll fd then sees 0, not EBADF); the number may be reused
- * by now, so the rest is a plain sleep. */
+ * that started before the close go on until its timeout, with nothing to report. So a loop
+ * told to stop by closing its epoll fd sees 0, not EBADF. The number may be reused by now,
+ * so the rest is a plain sleep. */
 static int epoll_closed(struct green__hub *h, double at, const char *call, int saved) {
   int r = green__shim_sleep_until(h, at, call);
   return r < 0 ? green__fail(r) : (int)green__shim_done(0, saved);

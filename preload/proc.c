@@ -3,12 +3,12 @@
  * fork, vfork and the wait family.
  *
  * fork: the child has only the thread that forked, so it gets a fresh hub (see
- * green__hub_fork_child): the parent's hub, its greenlets and its epoll instance are left
- * alone, never run or freed; the forking green thread becomes the main greenlet of the new
- * hub and keeps its pthread_t. This runs as a pthread_atfork child handler, registered first,
- * so it also covers forks libc makes itself and comes before the program's own handlers.
- * vfork is fork here: a vfork child shares the parent's memory, and the shim's calls in it
- * would change the parent's hub.
+ * green__hub_fork_child). The parent's hub, its greenlets and its epoll instance are left
+ * alone, never run or freed. The forking green thread becomes the main greenlet of the new
+ * hub and keeps its pthread_t. This runs as a pthread_atfork child handler, registered first.
+ * So it also covers forks libc makes itself, and it comes before the program's own handlers.
+ * vfork is fork here: a vfork child shares the parent's memory. The shim's calls in it would
+ * change the parent's hub.
  *
  * waitpid and friends without WNOHANG ask with WNOHANG and park until the next SIGCHLD
  * (signal.c) between asks.
@@ -48,8 +48,8 @@ GREEN__SHIM_EXPORT pid_t vfork(void) {
   return green__real.fork();
 }
 
-/* One wait call as the program made it; ask() makes it with WNOHANG: the pid, 0 while no
- * child has changed state, or -1 + errno. */
+/* One wait call as the program made it; ask() makes it with WNOHANG. Returns the pid, 0 while
+ * no child has changed state, or -1 + errno. */
 typedef struct wait_call {
   pid_t pid;
   int *st;
@@ -71,8 +71,8 @@ static pid_t ask_waitid(const wait_call_t *c) {
 }
 
 /* The blocking wait: ask, park until the next SIGCHLD, ask again. A signal that interrupts
- * the park ends the wait with EINTR unless a child changed state meanwhile (the kernel too
- * reports the child first). */
+ * the park ends the wait with EINTR, unless a child changed state meanwhile. The kernel too
+ * reports the child first. */
 static pid_t wait_green(struct green__hub *h, pid_t (*ask)(const wait_call_t *),
                         const wait_call_t *c) {
   int saved = errno;

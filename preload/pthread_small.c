@@ -14,10 +14,10 @@
 #include "threads.h"
 
 /* ---- keys: greenlet-local storage -------------------------------------------------------
- * A green key is green_local's number with KEY_TAG set, so it never looks like one of libc's
- * (below PTHREAD_KEYS_MAX): keys made before main() — by libraries starting up, such as
- * AddressSanitizer, which keeps its per-OS-thread state under one — stay libc's, and calls on
- * each key go where it was made, on every thread. */
+ * A green key is green_local's number with KEY_TAG set. So it never looks like one of libc's,
+ * which are below PTHREAD_KEYS_MAX. Keys made before main() stay libc's. Libraries starting
+ * up make such keys; AddressSanitizer keeps its per-OS-thread state under one. Calls on each
+ * key go where it was made, on every thread. */
 #define KEY_TAG (1u << 30)
 
 static int green_key(pthread_key_t key) { return (key & KEY_TAG) != 0; }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * libc's functions, resolved once, and the __wrap_ entry points the runtime's own calls are
- * linked to (see real.h): libgreen's code inside the shim never reaches a hook.
+ * linked to (see real.h). So libgreen's code inside the shim never reaches a hook.
  */
 #include "real.h"
 
@@ -16,9 +16,9 @@
 struct green__real green__real;
 int green__real_resolved;
 
-/* The shim needs libc's function to pass the call on (a glibc older than the one the shim
- * was built for lacks some): the process ends at once, saying which one is missing, rather
- * than call through a NULL pointer later. */
+/* The shim needs libc's function to pass the call on. A glibc older than the one the shim was
+ * built for lacks some. Then the process ends at once, saying which one is missing. That
+ * beats a call through a NULL pointer later. */
 __attribute__((noreturn)) static void missing(const char *name) {
   static const char msg[] = "libgreen-preload: libc has no ";
   static const char end[] = ": this glibc is too old for the shim\n";
@@ -30,9 +30,9 @@ __attribute__((noreturn)) static void missing(const char *name) {
 }
 
 /* Concurrent first calls may resolve twice; every store writes the same value. The shim's
- * configuration is read here too: a hook's first call can come from another library's start-up
- * (AddressSanitizer creates its pthread key before any constructor runs), and every call must
- * see the same mode. */
+ * configuration is read here too. A hook's first call can come from another library's
+ * start-up: AddressSanitizer creates its pthread key before any constructor runs. Every call
+ * must see the same mode. */
 void green__real_init(void) {
   /* first: reading the configuration calls syscall(), through __wrap_syscall */
   green__real.syscall = (long (*)(long, ...))dlsym(RTLD_NEXT, "syscall");

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * libc's own functions behind every hook: resolved once with dlsym(RTLD_NEXT) into
- * green__real, called as green__real.read(...). One list, GREEN_REALS, is the truth for
- * the C side and for CMake, which reads the X(...) lines below to export each name from
- * libgreen-preload.so and to link the runtime with --wrap=name: inside the shim, every
- * call the runtime (src/) makes to a hooked name lands in __wrap_name, which calls libc.
+ * libc's own functions behind every hook. They are resolved once with dlsym(RTLD_NEXT) into
+ * green__real and called as green__real.read(...). One list, GREEN_REALS, is the truth for
+ * the C side and for CMake. CMake reads the X(...) lines below. It exports each name from
+ * libgreen-preload.so and links the runtime with --wrap=name. So inside the shim, every call
+ * the runtime (src/) makes to a hooked name lands in __wrap_name, which calls libc.
  * Keep one X(...) per line, the name first. The shim also exports __libc_start_main and
  * exit (shim.c, the E(...) lines), which the runtime never calls.
  */
@@ -249,8 +249,8 @@
   GREEN_REALS_NAMES(X)                                                                      \
   GREEN_REALS_IDS(X)
 
-/* The variadic ones: their optional last argument is passed on as a plain parameter (every
- * caller on Linux passes it in a register); their __wrap_ functions are written out. The
+/* The variadic ones. Their optional last argument is passed on as a plain parameter: every
+ * caller on Linux passes it in a register. Their __wrap_ functions are written out. The
  * scanf family is passed on through its va_list forms above. */
 #define GREEN_REALS_VARIADIC(X)                                                              \
   X(fcntl, int, (int fd, int cmd, void *arg), (fd, cmd, arg))                               \
@@ -438,8 +438,8 @@ void green__real_init(void);
 
 extern int green__real_resolved;
 
-/* Called at the top of every hook: a hook can run before the shim's constructor (from
- * another library's constructor), so the pointers are resolved on first need. */
+/* Called at the top of every hook. A hook can run before the shim's constructor, from
+ * another library's constructor. So the pointers are resolved on first need. */
 static inline void green__real_ready(void) {
   if (__builtin_expect(!__atomic_load_n(&green__real_resolved, __ATOMIC_ACQUIRE), 0))
     green__real_init();

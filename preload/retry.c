@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The back-off park of retry.h. Parked greenlets are linked by their wait_link in a list per
- * OS thread (green__park unlinks it on every path); a kick wakes them all with reason 0. The
- * list belongs to one hub: in the child of fork, or when the thread's hub changed, it starts
+ * OS thread. green__park unlinks it on every path. A kick wakes them all with reason 0. The
+ * list belongs to one hub. In the child of fork, or when the thread's hub changed, it starts
  * empty again.
  */
 #include "retry.h"

@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Waits the kernel cannot announce (retry.c): file locks, SysV message queues and
- * semaphores, a FIFO's other end. The call is tried in its non-blocking form; while it would
+ * semaphores, a FIFO's other end. The call is tried in its non-blocking form. While it would
  * block, the green thread parks on a back-off timer (1 ms, doubling up to 50 ms) and tries
- * again. A call of this OS thread that may have made one of those waits possible (an unlock,
- * a close, a message sent or taken, a semaphore changed, a FIFO opened) kicks the parked
- * ones: they try again at once, so two green threads of one process hand over without delay.
+ * again. Some calls of this OS thread may make one of those waits possible. They are an
+ * unlock, a close, a message sent or taken, a semaphore changed, a FIFO opened. Such a call
+ * kicks the parked ones, and they try again at once. So two green threads of one process
+ * hand over without delay.
  */
 #ifndef GREEN_PRELOAD_RETRY_H
 #define GREEN_PRELOAD_RETRY_H
@@ -16,16 +17,17 @@
 #define GREEN__RETRY_FIRST 0.001
 #define GREEN__RETRY_MAX 0.05
 
-/* Park until the next step (*step, then doubled up to the maximum), `deadline` (absolute, on
- * green_now()'s clock; INFINITY: none) or a kick, whichever comes first. 0 then; -EINTR when
- * a signal interrupts by `intr`'s rule; -ECANCELED when the thread was cancelled and the call
- * is a cancellation point (`cancel_point`; the caller cleans up, then calls
- * green__shim_retry_fail, which ends the thread). Calls that are none (flock, semop) go on
- * waiting; the cancellation stays pending. */
+/* Park until the first of: the next step, `deadline`, or a kick. The step is *step, which
+ * then doubles up to the maximum. `deadline` is absolute, on green_now()'s clock; INFINITY
+ * means none. Returns 0 then. Returns -EINTR when a signal interrupts by `intr`'s rule.
+ * Returns -ECANCELED when the thread was cancelled and the call is a cancellation point
+ * (`cancel_point`). The caller then cleans up and calls green__shim_retry_fail, which ends the
+ * thread. Calls that are no cancellation point (flock, semop) go on waiting; the cancellation
+ * stays pending. */
 int green__shim_retry_park(struct green__hub *h, double *step, double deadline, int intr,
                            int cancel_point, const char *call);
 
-/* A failed park's result r (< 0) as libc reports it: ends the thread when cancelled, else
+/* A failed park's result r (< 0) as libc reports it. Ends the thread when cancelled; else
  * errno = -r and -1. */
 int green__shim_retry_fail(struct green__hub *h, int r);
 
@@ -39,7 +41,7 @@ void green__shim_retry_kick(void);
  * `real` (libc's fcntl or fcntl64). */
 int green__shim_fcntl_lock(int fd, int cmd, void *arg, int (*real)(int, int, void *));
 
-/* The hub to open path on when it is a FIFO whose open may wait for the other end (fifo.c);
+/* The hub to open path on when it is a FIFO whose open may wait for the other end (fifo.c).
  * NULL when the open goes to libc. errno is kept. */
 struct green__hub *green__shim_fifo_hub(int dir, const char *path, int fl);
 

@@ -3,11 +3,12 @@
  * The shim's life: configuration from the environment, the phases around main(), each
  * managed thread's hub, the gate, the park and the debug log.
  *
- * Phases. Before main() starts, calls pass straight through: library constructors run with
- * libc's behaviour and nothing can deadlock at start-up. __libc_start_main is hooked to learn
- * when main() starts; once it returns (or exit() is called) the phase is EXITING and I/O,
- * time and waiting calls pass through again, so atexit handlers and destructors never park.
- * Green threads still alive then simply end with the process, as OS threads would.
+ * Phases. Before main() starts, calls pass straight through. Library constructors run with
+ * libc's behaviour, and nothing can deadlock at start-up. __libc_start_main is hooked to
+ * learn when main() starts. Once main() returns, or exit() is called, the phase is EXITING.
+ * I/O, time and waiting calls then pass through again, so atexit handlers and destructors
+ * never park. Green threads still alive then simply end with the process, as OS threads
+ * would.
  */
 #include "shim.h"
 
@@ -34,9 +35,9 @@ green__shim_config_t green__shim_config;
 int green__shim_phase;
 __thread green__shim_tls_t green__shim_tls __attribute__((tls_model("initial-exec")));
 
-/* The value of environment variable `name`. getenv, once libc has set up environ; before
- * that (a hook called from the program's preinit functions, as AddressSanitizer's are) it
- * reads /proc/self/environ. `buf` holds the value in the second case. */
+/* The value of environment variable `name`. getenv, once libc has set up environ. Before
+ * that, it reads /proc/self/environ: a hook may be called from the program's preinit
+ * functions, as AddressSanitizer's are. `buf` holds the value in the second case. */
 const char *green__shim_env(const char *name, char *buf, size_t len) {
   size_t nlen = strlen(name), have = 0;
   ssize_t n;
@@ -63,15 +64,17 @@ void green__shim_configure(void) {
   green__shim_config.check = s && *s && strcmp(s, "0") != 0;
   if (s && *s == '/')
     snprintf(green__shim_config.check_log, sizeof green__shim_config.check_log, "%s", s);
-  /* The main thread is managed from the first hook call on, which may come before shim_init
-   * (an allocator's start-up): a mutex it locks then has the owner token it has later. */
+  /* The main thread is managed from the first hook call on. That call may come before
+   * shim_init (an allocator's start-up). A mutex it locks then has the owner token it has
+   * later. */
   if (syscall(SYS_gettid) == getpid()) green__shim_tls.managed = 1;
 }
 
-/* The core destroys a managed thread's hub as the thread exits: from here on the thread's
- * calls pass straight through. Added to the hub's teardowns when the shim attaches to it, so
- * it runs after those of modules set up later (c-ares closes its sockets as the runtime's)
- * and before the hub itself is taken down (libev closing its fds, the thread's destructors). */
+/* The core destroys a managed thread's hub as the thread exits. From here on the thread's
+ * calls pass straight through. This is added to the hub's teardowns when the shim attaches
+ * to it. So it runs after those of modules set up later: c-ares closes its sockets as the
+ * runtime's. It runs before the hub itself is taken down: libev closing its fds, the
+ * thread's destructors. */
 static __thread green__hub_teardown_t detach;
 
 static void hub_destroyed(struct green__hub *h, green__hub_teardown_t *node) {

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * What every family of hooks shares: the shim's configuration and phase, the per-OS-thread
- * state, the gate that decides whether a call is green, the one park every green wait goes
- * through, and the debug log. preload/README.md explains the design.
+ * What every family of hooks shares: the shim's configuration and phase, and the
+ * per-OS-thread state. The gate that decides whether a call is green. The one park every
+ * green wait goes through, and the debug log. preload/README.md explains the design.
  */
 #ifndef GREEN_PRELOAD_SHIM_H
 #define GREEN_PRELOAD_SHIM_H
@@ -38,9 +38,9 @@ const char *green__shim_env(const char *name, char *buf, size_t len);
 void green__shim_configure(void);
 extern int green__shim_phase; /* BEFORE_MAIN until main() starts, EXITING once it returns */
 
-/* Per OS thread. `managed` threads are the ones the shim runs calls of: the thread that runs
- * main() and, in native mode, the threads the program creates. Others (the runtime's
- * workers, glibc's helper threads) only ever pass through. */
+/* Per OS thread. The shim runs the calls of `managed` threads only. These are the thread that
+ * runs main() and, in native mode, the threads the program creates. Others only ever pass
+ * through: the runtime's workers, glibc's helper threads. */
 typedef struct green__shim_tls {
   struct green__hub *hub; /* this thread's hub, once a call needed it */
   uint8_t managed;
@@ -56,32 +56,32 @@ static inline int green__shim_green_mode(void) {
   return !green__shim_config.native && green__shim_tls.managed;
 }
 
-/* This managed thread's hub, created if it has none, whatever the phase (green threads and
- * their locks need one); NULL on an unmanaged thread or when out of memory. */
+/* This managed thread's hub, created if it has none, whatever the phase. Green threads and
+ * their locks need one. NULL on an unmanaged thread or when out of memory. */
 struct green__hub *green__shim_hub_attach(void);
 
 /* The gate's variants, bits of `how` (0: a hooked call that may park). */
 enum {
   GREEN__GATE_GREEN = 1,    /* also green-threads mode: native mode's threads are OS threads */
-  GREEN__GATE_EXISTING = 2, /* the hub the thread has, in any phase; none is made and the call
-                               is no safe point (a wake, a lock's wait, forgetting an fd) */
+  GREEN__GATE_EXISTING = 2, /* the hub the thread has, in any phase. None is made, and the
+                               call is no safe point (a wake, a lock's wait, forgetting an fd) */
   GREEN__GATE_CALLBACK = 4, /* also on the hub's own greenlet (a wake from a callback) */
 };
 
-/* Whether this thread's state lets a call be green by `how`, with no side effect: not inside
- * a signal handler, not while the shim sets up, not on the hub's own greenlet; then, unless
- * EXISTING, a managed thread while main() runs. */
+/* Whether this thread's state lets a call be green by `how`, with no side effect. It must not
+ * be inside a signal handler, while the shim sets up, or on the hub's own greenlet. Unless
+ * `how` is EXISTING, it must also be a managed thread while main() runs. */
 int green__shim_gate_open(unsigned how);
 
 struct green__hub *green__shim_gate_slow(unsigned how);
 
-/* The gate: the hub to run this call on, or NULL when it must go straight to libc — before
- * main() or after it returned, on a thread the shim does not manage, inside a signal handler,
- * while the shim sets up, and on the hub's own greenlet (libev and c-ares callbacks run
- * there); `how` relaxes or tightens that (GREEN__GATE_*). Without EXISTING, the hub is made
- * on first need and every green call is a safe point: a green thread that has used up its
- * time slice while others wait yields here first (src/tick.c sets yield_due). The fast path
- * is a TLS load and a few compares. */
+/* The gate: the hub to run this call on, or NULL when it must go straight to libc. A call
+ * goes to libc before main() or after it returned, and on a thread the shim does not manage.
+ * It goes to libc inside a signal handler and while the shim sets up. It goes to libc on the
+ * hub's own greenlet, where libev and c-ares callbacks run. `how` relaxes or tightens that
+ * (GREEN__GATE_*). Without EXISTING, the hub is made on first need, and every green call is
+ * a safe point. A green thread that has used up its time slice while others wait yields here
+ * first (src/tick.c sets yield_due). The fast path is a TLS load and a few compares. */
 static inline struct green__hub *green__shim_gate(unsigned how) {
   green__shim_tls_t *t = &green__shim_tls;
   struct green__hub *h = t->hub;
@@ -95,8 +95,8 @@ static inline struct green__hub *green__shim_gate(unsigned how) {
 /* The gate of a hooked call that may park. */
 static inline struct green__hub *green__shim_hub(void) { return green__shim_gate(0); }
 
-/* How a signal handler's return interrupts a parked call (signal(7)): never, only when the
- * handler lacks SA_RESTART, or always (poll, sleep, sockets with a timeout). */
+/* How a signal handler's return interrupts a parked call (signal(7)). Never; only when the
+ * handler lacks SA_RESTART; or always (poll, sleep, sockets with a timeout). */
 enum { GREEN__INTR_NEVER, GREEN__INTR_RESTART, GREEN__INTR_ALWAYS };
 
 /* How a park treats a thread cancelled by pthread_cancel. */
@@ -123,10 +123,10 @@ typedef struct green__shim_wait {
   green__list_t *list;   /* where its wait_link waits for a waker (NULL: linked by the caller) */
 } green__shim_wait_t;
 
-/* Park the running greenlet for the wait `w` describes. Returns green__park's reason (0,
- * GREEN__TIMER when `at` passed, -EINTR when a signal interrupted by `intr`'s rule,
- * -ECANCELED by `cancel`'s rule, -EDEADLK...); a wait on an fd returns 0 when it is ready,
- * -ETIMEDOUT or -EBADF when the fd was closed meanwhile. */
+/* Park the running greenlet for the wait `w` describes. Returns green__park's reason: 0, or
+ * GREEN__TIMER when `at` passed. -EINTR when a signal interrupted by `intr`'s rule. -ECANCELED
+ * by `cancel`'s rule. -EDEADLK and others. A wait on an fd returns 0 when it is ready,
+ * -ETIMEDOUT, or -EBADF when the fd was closed meanwhile. */
 int green__shim_park(struct green__hub *h, const green__shim_wait_t *w);
 
 /* Park until fd is ready for `events` (GREEN_READ | GREEN_WRITE), a cancellation point. */
@@ -140,14 +140,15 @@ int green__shim_sleep_until(struct green__hub *h, double at, const char *call);
 /* GREEN_DEBUG: one line on stderr, written with a single write(2). */
 void green__shim_debug(const char *call, int fd);
 
-/* A green call's result r: when it succeeded, errno goes back to `saved`, its value when the
- * call started (the tries and probes on the way may have changed it; libc leaves it alone). */
+/* A green call's result r. When the call succeeded, errno goes back to `saved`, its value
+ * when the call started. The tries and probes on the way may have changed it; libc leaves it
+ * alone. */
 static inline long green__shim_done(long r, int saved) {
   if (r >= 0) errno = saved;
   return r;
 }
 
-/* Another name for hook `name` (syscall.c calls the hooks by it): from another file of the
+/* Another name for hook `name`; syscall.c calls the hooks by it. From another file of the
  * shim, a plain call to `name` is linked to libc's (--wrap). Placed after the hook. */
 #ifdef __clang__
 #define GREEN__SHIM_HOOK_ALIAS(name) \

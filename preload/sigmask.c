@@ -1,17 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * sigprocmask and pthread_sigmask in green mode: every green thread has a signal mask of its
- * own, the sigmask word of its greenlet. While a green thread runs, the OS thread's mask is
- * its word; the hub's switch applies the next greenlet's word only when the two differ, so
+ * sigprocmask and pthread_sigmask in green mode. Every green thread has a signal mask of its
+ * own: the sigmask word of its greenlet. While a green thread runs, the OS thread's mask is
+ * its word. The hub's switch applies the next greenlet's word only when the two differ. So
  * the common switch (every mask the same) makes no system call. A new thread starts with its
- * creator's mask (green__greenlet_new copies the word), the child of fork with the forking
- * thread's (the OS thread's mask at the fork).
+ * creator's mask; green__greenlet_new copies the word. The child of fork starts with the
+ * forking thread's: the OS thread's mask at the fork.
  *
- * The hub's own greenlet, which waits in epoll_wait while every green thread is parked, runs
- * with the signals every green thread blocks: a signal one thread does not block is
- * delivered then, as the kernel would deliver it to that thread, and one they all block stays
- * pending (for sigwait, or until one of them unblocks it). The trampoline (signal.c) picks
- * the thread the signal interrupts among those that do not block it.
+ * The hub's own greenlet waits in epoll_wait while every green thread is parked. It runs
+ * with the signals every green thread blocks. A signal one thread does not block is
+ * delivered then, as the kernel would deliver it to that thread. One they all block stays
+ * pending, for sigwait or until one of them unblocks it. The trampoline (signal.c) picks the
+ * thread the signal interrupts among those that do not block it.
  */
 #include "sigmask.h"
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * A signal mask per green thread (sigmask.c): the sigmask word of each greenlet, applied by
- * the hub's switch when it differs; the hub's greenlet blocks what every green thread blocks.
+ * A signal mask per green thread (sigmask.c): the sigmask word of each greenlet. The hub's
+ * switch applies it when it differs. The hub's greenlet blocks what every green thread blocks.
  */
 #ifndef GREEN_PRELOAD_SIGMASK_H
 #define GREEN_PRELOAD_SIGMASK_H

@@ -3,26 +3,27 @@
  * signal, sigaction, pause, sigsuspend, sigwait, sigwaitinfo, sigtimedwait, and the delivery
  * of EINTR and SIGCHLD to parked greenlets.
  *
- * Handlers. A handler the program installs is recorded and the kernel gets the trampoline
- * instead, with the program's mask and flags; sigaction reports the program's own action
- * back. The trampoline counts the thread's handler depth around the call (the gate passes
- * every call made inside a handler straight to libc; a handler that leaves by longjmp leaves
- * the count raised, so the shim then stays out of that thread's way), and then interrupts
- * the thread's parked call as the kernel would have: the greenlet parked in a p*-call or
- * sigsuspend with a signal mask, else the thread's main greenlet (in green mode the process's
- * main thread, the thread the kernel picks for a process-directed signal), else another
- * parked green thread; never one whose own mask (sigmask.c) blocks the signal. Whether the call
- * ends with EINTR follows signal(7): sleeps, poll, select, epoll and sockets with a timeout
- * always; other calls only when the handler lacks SA_RESTART. The trampoline only marks the
- * target and pokes the hub with ev_async_send (async-signal-safe); the hub wakes it.
+ * Handlers. A handler the program installs is recorded. The kernel gets the trampoline
+ * instead, with the program's mask and flags. sigaction reports the program's own action
+ * back. The trampoline counts the thread's handler depth around the call. The gate passes
+ * every call made inside a handler straight to libc. A handler that leaves by longjmp leaves
+ * the count raised, so the shim then stays out of that thread's way. Then the trampoline
+ * interrupts the thread's parked call, as the kernel would have. The target is the greenlet
+ * parked in a p*-call or sigsuspend with a signal mask. Else it is the thread's main
+ * greenlet. In green mode that is the process's main thread, the thread the kernel picks for
+ * a process-directed signal. Else it is another parked green thread. It is never one whose
+ * own mask (sigmask.c) blocks the signal. Whether the call ends with EINTR follows
+ * signal(7). Sleeps, poll, select, epoll and sockets with a timeout always end. Other calls
+ * end only when the handler lacks SA_RESTART. The trampoline only marks the target and pokes
+ * the hub with ev_async_send (async-signal-safe). The hub wakes the target.
  *
- * SIGCHLD. waitpid parks until a SIGCHLD: the first blocking wait installs the trampoline for
- * SIGCHLD even where the program left SIG_DFL (with SA_RESTART; the program still reads
- * SIG_DFL back). It writes to one eventfd per hub that waits for children (up to SLOTS
- * hubs; a fd kept open for the process's life, so the handler never writes to a reused fd);
- * each hub's watcher wakes its waiters. Where the program ignores SIGCHLD (SIG_IGN,
- * SA_NOCLDWAIT: the kernel reaps) or blocks it, waiters poll every 10 ms instead, and in
- * any case every second (a safety net).
+ * SIGCHLD. waitpid parks until a SIGCHLD. The first blocking wait installs the trampoline for
+ * SIGCHLD, even where the program left SIG_DFL. It installs it with SA_RESTART; the program
+ * still reads SIG_DFL back. The trampoline writes to one eventfd per hub that waits for
+ * children, for up to SLOTS hubs. Each eventfd stays open for the process's life, so the
+ * handler never writes to a reused fd. Each hub's watcher wakes its waiters. The program may
+ * ignore SIGCHLD (SIG_IGN, SA_NOCLDWAIT: the kernel reaps) or block it. Then waiters poll
+ * every 10 ms instead. In any case they poll every second (a safety net).
  */
 #include "signal.h"
 
@@ -58,8 +59,8 @@ static int is_function(void *fn) { return fn != (void *)SIG_DFL && fn != (void *
 
 static void chld_notify(void);
 
-/* The green thread a signal interrupts: the one parked with a signal mask, else the main
- * thread, else another parked one; never one that blocks the signal. */
+/* The green thread a signal interrupts: the one parked with a signal mask. Else the main
+ * thread, else another parked one. Never one that blocks the signal. */
 static green_t *interrupted(struct green__hub *h, int sig) {
   if (mask_waiter && !green__shim_sigmask_blocks(mask_waiter, sig)) return mask_waiter;
   if (!green__shim_sigmask_blocks(h->main, sig)) return h->main;
@@ -105,8 +106,9 @@ static int needs_trampoline(int sig, const struct sigaction *act) {
          !(act->sa_flags & SA_NOCLDWAIT);
 }
 
-/* The kernel's action for sig; for SIGSEGV and SIGBUS once the runtime's overflow handler has
- * them (src/overflow.c), the action that handler passes the program's own faults on to. */
+/* The kernel's action for sig. The runtime's overflow handler may have SIGSEGV and SIGBUS
+ * (src/overflow.c). For those, it is the action that handler passes the program's own faults
+ * on to. */
 static int kernel_sigaction(int sig, const struct sigaction *act, struct sigaction *old) {
   if (green__overflow_owns_signal(sig)) return green__overflow_chain(sig, act, old);
   return green__real.sigaction(sig, act, old);
@@ -139,9 +141,9 @@ static int install(int sig, const struct sigaction *act, struct sigaction *old) 
   return r;
 }
 
-/* The timer signal of preemption and the watchdog (src/tick.c) stays the runtime's: the
- * program's action for it is only recorded, reported back, and called for the signals that
- * are not ticks (kill, out-of-band data). SIG_DFL and SIG_IGN both ignore SIGURG. So does
+/* The timer signal of preemption and the watchdog (src/tick.c) stays the runtime's. The
+ * program's action for it is only recorded and reported back. It is called for the signals
+ * that are not ticks (kill, out-of-band data). SIG_DFL and SIG_IGN both ignore SIGURG. So does
  * the dump signal (--dump-signal), whose program action is never called. */
 static struct sigaction tick_prog, dump_prog; /* the program's view; all-zero is SIG_DFL */
 
@@ -239,8 +241,8 @@ static int suspend(struct green__hub *h, const sigset_t *mask, const char *call)
   return green__fail(-EINTR);
 }
 
-/* raise: a safe point (a thread that loops raising a signal lets the others run when its
- * time slice is up), then libc's. */
+/* raise: a safe point, then libc's. So a thread that loops raising a signal lets the others
+ * run when its time slice is up. */
 GREEN__SHIM_EXPORT int raise(int sig) {
   green__real_ready();
   green__shim_hub();
@@ -263,8 +265,8 @@ GREEN__SHIM_EXPORT int sigsuspend(const sigset_t *mask) {
 
 /* ---- sigwait and friends: a signalfd the greenlet parks on ------------------------------ */
 
-/* Take one signal of `set` that is pending for the thread: its number, -EAGAIN when `at`
- * passed, -EINTR when a handler of another signal interrupted. */
+/* Take one signal of `set` that is pending for the thread. Returns its number, or -EAGAIN
+ * when `at` passed, or -EINTR when a handler of another signal interrupted. */
 static int take_signal(struct green__hub *h, const sigset_t *set, siginfo_t *info, double at,
                        int intr, const char *call) {
   struct signalfd_siginfo si;

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Signals under the shim (signal.c): the program's handlers run through a trampoline that
- * counts handler depth (calls made inside a handler pass straight through) and then, as the
- * kernel would, interrupts the wait the thread is parked in (EINTR) by the rules of signal(7);
- * SIGCHLD also wakes the greenlets parked in waitpid.
+ * Signals under the shim (signal.c). The program's handlers run through a trampoline. It
+ * counts handler depth: calls made inside a handler pass straight through. Then, as the
+ * kernel would, it interrupts the wait the thread is parked in (EINTR) by the rules of
+ * signal(7). SIGCHLD also wakes the greenlets parked in waitpid.
  */
 #ifndef GREEN_PRELOAD_SIGNAL_H
 #define GREEN_PRELOAD_SIGNAL_H
@@ -19,10 +19,10 @@ void green__shim_signal_attach(struct green__hub *h);
  * handler calls it). */
 void green__shim_signal_foreign(int sig, siginfo_t *si, void *uc);
 
-/* A wait's signal mask (green__shim_park's signal_first): begin saves the thread's mask,
- * sets `mask` (if not NULL), as the kernel's p-calls and sigsuspend do, and makes the greenlet
- * the first a signal interrupts; end undoes both. In green mode the mask is the green
- * thread's (sigmask.c), in native mode the OS thread's. */
+/* A wait's signal mask (green__shim_park's signal_first). begin saves the thread's mask. It
+ * sets `mask` (if not NULL), as the kernel's p-calls and sigsuspend do. It makes the greenlet
+ * the first a signal interrupts. end undoes both. In green mode the mask is the green
+ * thread's (sigmask.c); in native mode, the OS thread's. */
 typedef struct green__shim_mask_save {
   uint64_t word;
   sigset_t set;
@@ -38,8 +38,8 @@ void green__shim_mask_end(struct green__hub *h, const sigset_t *mask,
 /* How many SIGCHLDs the process has had (a generation to compare). */
 unsigned green__shim_chld_gen(void);
 
-/* Park until a SIGCHLD arrives after generation `gen` (returns at once if one did), or a
- * short safety interval passes; -EINTR when a signal interrupts (waitpid's rules). */
+/* Park until a SIGCHLD arrives after generation `gen`, or a short safety interval passes.
+ * Returns at once if one did arrive. -EINTR when a signal interrupts (waitpid's rules). */
 int green__shim_chld_park(struct green__hub *h, unsigned gen);
 
 /* In the child of fork: the parent's SIGCHLD notification state is not ours. */

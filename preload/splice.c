@@ -3,22 +3,23 @@
  * The calls that move data between two fds in the kernel: sendfile, sendfile64, splice, tee,
  * vmsplice. Each would block the OS thread on a full socket or pipe, or an empty one.
  *
- * Pipe ends are made non-blocking per call with SPLICE_F_NONBLOCK, which the kernel applies
- * to the pipes alone (never to the other end, never to the fd's mode): on EAGAIN the green
- * thread parks on the end that is not ready and tries again. A socket end it does not apply
- * to is waited for first (a readable socket's splice into a pipe with room returns without
- * waiting). Output to a blocking stream socket cannot be made non-blocking at all without
- * changing the file's O_NONBLOCK (splice_to_socket takes MSG_DONTWAIT from the file's flags
- * only), and how much a socket accepts without blocking cannot be asked exactly (SIOCOUTQ
- * counts bytes, the send buffer counts memory): so sendfile to a socket reads the file with
- * pread and sends through the green send path (MSG_DONTWAIT), and splice from a pipe to a
- * socket reads the pipe and sends what it read. That costs a copy; what the program sees is
- * the same: a blocking sendfile returns the whole count unless a signal or the socket's
- * timeout ends it early (then the count sent, and *offset or the file offset moved by
- * exactly that).
+ * Pipe ends are made non-blocking per call with SPLICE_F_NONBLOCK. The kernel applies it to
+ * the pipes alone: never to the other end, never to the fd's mode. On EAGAIN the green
+ * thread parks on the end that is not ready and tries again. A socket end that the flag does
+ * not apply to is waited for first. A readable socket's splice into a pipe with room returns
+ * without waiting.
  *
- * copy_file_range is not hooked: the kernel takes regular files only (EINVAL for pipes and
- * sockets), which never block in the shim's sense.
+ * Output to a blocking stream socket cannot be made non-blocking without changing the
+ * file's O_NONBLOCK. splice_to_socket takes MSG_DONTWAIT from the file's flags only. Nor can
+ * the shim ask exactly how much a socket accepts without blocking. SIOCOUTQ counts bytes;
+ * the send buffer counts memory. So sendfile to a socket reads the file with pread and sends
+ * through the green send path (MSG_DONTWAIT). splice from a pipe to a socket reads the pipe
+ * and sends what it read. That costs a copy. What the program sees is the same. A blocking
+ * sendfile returns the whole count, unless a signal or the socket's timeout ends it early.
+ * Then it returns the count sent, and *offset or the file offset moves by exactly that.
+ *
+ * copy_file_range is not hooked. The kernel takes regular files only (EINVAL for pipes and
+ * sockets), and those never block in the shim's sense.
  */
 #include <fcntl.h>
 #include <math.h>
@@ -34,9 +35,9 @@
 
 enum { CHUNK = 256 * 1024, MAX_RW = 0x7ffff000 /* the kernel's MAX_RW_COUNT */ };
 
-/* fd's kind when calls on it are green (GREEN__KIND_*), else 0: a file, an fd the program
- * made non-blocking, or one the shim cannot look at; and a tty (SPLICE_F_NONBLOCK does not
- * apply to it: a splice to or from one passes through). */
+/* fd's kind when calls on it are green (GREEN__KIND_*). Else 0: for a file, an fd the program
+ * made non-blocking, or one the shim cannot look at. Also 0 for a tty: SPLICE_F_NONBLOCK does
+ * not apply to it, so a splice to or from one passes through. */
 static int green_kind(int fd) {
   green__shim_fd_t *p = green__shim_fd(fd);
   int kind = p && green__shim_fd_green(p) ? green__shim_fd_kind(p) : 0;
@@ -65,9 +66,9 @@ static int park(struct green__hub *h, int fd, int events, const char *call) {
   return green__fail(r == -ETIMEDOUT ? -EAGAIN : r);
 }
 
-/* After an EAGAIN from a call with SPLICE_F_NONBLOCK: park on the end that is not ready, if it
- * is a green one; -1 with EAGAIN when it is one the program made non-blocking (the program's
- * own call would have said so too). */
+/* After an EAGAIN from a call with SPLICE_F_NONBLOCK: park on the end that is not ready, if
+ * it is a green one. -1 with EAGAIN when the program made that end non-blocking. The
+ * program's own call would have said so too. */
 static int park_on_blocked_end(struct green__hub *h, int in, int out, const char *call) {
   if (in >= 0 && !ready_now(in, POLLIN))
     return green_kind(in) ? park(h, in, GREEN_READ, call) : green__fail(-EAGAIN);
@@ -81,8 +82,8 @@ static int park_on_blocked_end(struct green__hub *h, int in, int out, const char
 
 /* ---- through user space: to a blocking stream socket ------------------------------------ */
 
-/* Send all of buf on the green socket (as a blocking send does); the count sent, short only
- * when a signal or the socket's timeout ended it, or -1. */
+/* Send all of buf on the green socket, as a blocking send does. Returns the count sent, or -1.
+ * The count is short only when a signal or the socket's timeout ended the send. */
 static ssize_t send_all(int out, const char *buf, size_t n, const char *call) {
   green__io_t io = {.op = GREEN__OP_WRITE, .name = call, .buf = (void *)buf, .len = n};
   return green__shim_io(out, &io);
@@ -119,9 +120,9 @@ static ssize_t read_pipe_nowait(int fd, struct iovec *v) {
   return green__real.readv(fd, v, 1);
 }
 
-/* splice from a pipe to a green stream socket: what the pipe holds, up to len, read and sent
- * (bytes taken from the pipe are all sent before it returns, even past a signal: the kernel
- * leaves unsent bytes in the pipe, the shim cannot put them back). */
+/* splice from a pipe to a green stream socket: read what the pipe holds, up to len, and send
+ * it. Bytes taken from the pipe are all sent before it returns, even past a signal. The
+ * kernel leaves unsent bytes in the pipe, but the shim cannot put them back. */
 static ssize_t splice_to_socket(struct green__hub *h, int in, int out, size_t len) {
   size_t done = 0, chunk = len < CHUNK ? len : CHUNK;
   struct iovec v;

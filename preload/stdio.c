@@ -1,18 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * stdio input on sockets, pipes and ttys, in green mode. glibc's stdio refills a FILE's buffer
- * with its own internal read(), which no hook sees: on a blocking socket it would block the
- * OS thread, and with it every green thread — a thread reading lines from a socketpair whose
- * other end another green thread writes would wait forever. So the input functions are
- * hooked: whenever the FILE's buffer is empty they park the green thread until the fd is
- * readable, and then let stdio refill once (one read(2), which now returns what has come
- * without blocking); what is buffered they take in pieces that never need a refill. The
- * functions and their results are stdio's own; only the waiting is green.
+ * with its own internal read(), which no hook sees. On a blocking socket that read would
+ * block the OS thread, and with it every green thread. Say a thread reads lines from a
+ * socketpair, and another green thread writes the other end. The reader would wait forever.
+ * So the input functions are hooked. Whenever the FILE's buffer is empty, they park the green
+ * thread until the fd is readable. Then they let stdio refill once: one read(2), which now
+ * returns what has come without blocking. What is buffered they take in pieces that never
+ * need a refill. The functions and their results are stdio's own; only the waiting is green.
  *
- * The scanf family reads through stdio's internals too, and may need more than one refill:
- * a green scan runs libc's vfscanf on a private unbuffered stream (fopencookie) that takes
- * each byte from the program's FILE through the green refill, and gives the byte the scan
- * looked ahead at back to the program's FILE afterwards.
+ * The scanf family reads through stdio's internals too, and may need more than one refill.
+ * So a green scan runs libc's vfscanf on a private unbuffered stream (fopencookie). That
+ * stream takes each byte from the program's FILE through the green refill. Afterwards it
+ * gives the byte the scan looked ahead at back to the program's FILE.
  *
  * The wide-character input functions park the same way (below). Output: stdio_out.c.
  */
@@ -193,9 +193,9 @@ typedef struct scan_source {
   FILE *fp;
 } scan_source_t;
 
-/* The private stream's refill: what the program's FILE has buffered (after one green refill
- * when it has nothing), so that whatever the scan leaves unread still sits in that FILE's
- * buffer just before its read pointer. */
+/* The private stream's refill: what the program's FILE has buffered. When it has nothing,
+ * one green refill comes first. So whatever the scan leaves unread still sits in that FILE's
+ * buffer, just before its read pointer. */
 static ssize_t scan_read(void *cookie, char *buf, size_t n) {
   scan_source_t *src = cookie;
   FILE *fp = src->fp;
@@ -211,10 +211,10 @@ static ssize_t scan_read(void *cookie, char *buf, size_t n) {
   return (ssize_t)green__real.fread(buf, 1, avail < n ? avail : n, fp);
 }
 
-/* Give fp back what the scan took but left unread (the rest of the last refill, with the
- * byte it looked ahead at). Those bytes are still fp's, just before its read pointer: step
- * back over them (and, as ungetc would, clear fp's end-of-file mark); should they not be
- * there, push them back one by one. */
+/* Give fp back what the scan took but left unread: the rest of the last refill, with the
+ * byte it looked ahead at. Those bytes are still fp's, just before its read pointer. Step
+ * back over them, and clear fp's end-of-file mark as ungetc would. Should they not be there,
+ * push them back one by one. */
 static void scan_give_back(FILE *scan, FILE *fp) {
   size_t k = (size_t)(scan->_IO_read_end - scan->_IO_read_ptr);
   if (!k) return;
@@ -244,8 +244,8 @@ static int vfscanf_green(struct green__hub *h, FILE *fp, const char *fmt, va_lis
   return r;
 }
 
-/* glibc's headers turn fscanf into __isoc99_fscanf (and so on): each hook is named by an asm
- * label so that both the plain and the ISO C99 symbols are defined. */
+/* glibc's headers turn fscanf into __isoc99_fscanf (and so on). Each hook is named by an asm
+ * label, so both the plain and the ISO C99 symbols are defined. */
 #define SCAN_HOOKS(fsym, vsym)                                                                 \
   int hook_##vsym(FILE *restrict fp, const char *restrict fmt, va_list ap) __asm__(#vsym);     \
   GREEN__SHIM_EXPORT int hook_##vsym(FILE *restrict fp, const char *restrict fmt, va_list ap) { \
@@ -283,12 +283,12 @@ STDIN_SCAN_HOOKS(scanf, vscanf, vfscanf)
 STDIN_SCAN_HOOKS(__isoc99_scanf, __isoc99_vscanf, __isoc99_vfscanf)
 
 /* ---- wide characters ----------------------------------------------------------------------
- * A wide stream converts from its byte buffer into a buffer of wchar_t: it needs a refill
+ * A wide stream converts from its byte buffer into a buffer of wchar_t. It needs a refill
  * when both are empty. The green forms park until one holds something or the fd is
- * readable, then call libc's (one refill cannot block); fgetws goes a character at a time
- * that way. A multibyte character split across two refills can still block, and so can a
- * wide scan that needs a second refill: fopencookie's streams cannot be wide, so the
- * narrow scan's private stream has no wide form. */
+ * readable. Then they call libc's; one refill cannot block. fgetws goes a character at a
+ * time that way. A multibyte character split across two refills can still block. So can a
+ * wide scan that needs a second refill. fopencookie's streams cannot be wide, so the narrow
+ * scan's private stream has no wide form. */
 
 typedef struct wide_head { /* glibc's struct _IO_wide_data starts so (stable ABI) */
   wchar_t *read_ptr, *read_end;
@@ -421,9 +421,9 @@ GREEN__SHIM_EXPORT size_t __fread_unlocked_chk(void *restrict ptr, size_t ptrlen
 
 /* ---- FILE locks the program holds ------------------------------------------------------
  * flockfile's lock belongs to the OS thread, which all green threads share. While a green
- * thread holds one it is not preempted, neither by the timer signal (src/tick.c) nor at a
- * hooked call (the gate, shim.c): another green thread would take the same lock as its owner
- * and write into the FILE half-way through. It yields once it lets go. */
+ * thread holds one, nothing preempts it: not the timer signal (src/tick.c), not a hooked call
+ * (the gate, shim.c). Otherwise another green thread would take the same lock as its owner.
+ * It would write into the FILE half-way through. The holder yields once it lets go. */
 static void count_file_lock(int delta) {
   struct green__hub *h = green__hub_peek();
   if (h && (delta > 0 || h->current->nopreempt)) /* a lock taken before the hub: not counted */

@@ -1,22 +1,24 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * stdio output on sockets, pipes and ttys, in green mode. glibc's stdio flushes a FILE's
- * buffer with its own internal write(), which no hook sees: to a full pipe whose reader is
- * another green thread it would block the OS thread for good. So the output functions are
- * hooked, and stdio never writes to a green fd by itself:
+ * buffer with its own internal write(), which no hook sees. Say the fd is a full pipe whose
+ * reader is another green thread. That write would block the OS thread for good. So the
+ * output functions are hooked. stdio never writes to a green fd by itself.
  *
- *  - what fits in the FILE's buffer without a flush (room left; on a line-buffered stream,
- *    no newline) is handed to stdio's own function, which then only copies;
- *  - otherwise the shim writes the buffered bytes and the new ones (on a line-buffered
- *    stream, up to the last newline) through the green write path, marks the buffer empty
- *    as stdio's own flush does, and lets stdio buffer what is left;
- *  - the printf family formats with vsnprintf first (the _chk forms with __vsnprintf_chk),
- *    then goes the same way; dprintf formats so, then writes it all through the green write.
+ *  - Some output fits in the FILE's buffer without a flush: there is room left and, on a
+ *    line-buffered stream, no newline. It is handed to stdio's own function, which then only
+ *    copies.
+ *  - Otherwise the shim writes the buffered bytes and the new ones through the green write
+ *    path. On a line-buffered stream it writes up to the last newline. It marks the buffer
+ *    empty as stdio's own flush does, and lets stdio buffer what is left.
+ *  - The printf family formats with vsnprintf first (the _chk forms with __vsnprintf_chk).
+ *    Then it goes the same way. dprintf formats so, then writes it all through the green
+ *    write.
  *
- * While a green thread writes a FILE's buffer out it may park, and glibc's FILE lock cannot
- * keep the other green threads of the OS thread out (it is recursive, and they all are its
- * owner): a small table of busy FILEs, each with a green mutex, does. An output call on a
- * FILE another green thread is writing out waits for it, as it would for the FILE lock.
+ * While a green thread writes a FILE's buffer out, it may park. glibc's FILE lock cannot keep
+ * the other green threads of the OS thread out: it is recursive, and they all are its owner.
+ * A small table of busy FILEs, each with a green mutex, does. An output call on a FILE
+ * another green thread is writing out waits for it, as it would for the FILE lock.
  * Cancellation is held off while a thread owns one (a cancelled owner would keep it).
  */
 #include <stdarg.h>
@@ -45,7 +47,7 @@ enum {
 };
 
 /* The hub, when fp is a byte stream writing to a socket, pipe or tty the program left
- * blocking, in a state the shim knows (not reading); else NULL: stdio's own call. */
+ * blocking. fp must be in a state the shim knows (not reading). Else NULL: stdio's own call. */
 static struct green__hub *out_stream(FILE *fp) {
   struct green__hub *h;
   green__shim_fd_t *p;
@@ -57,8 +59,8 @@ static struct green__hub *out_stream(FILE *fp) {
 }
 
 /* ---- the busy FILEs ------------------------------------------------------------------------
- * Green mode has one managed OS thread: only its green threads come here, so plain loads and
- * stores suffice. */
+ * Green mode has one managed OS thread, and only its green threads come here. So plain loads
+ * and stores suffice. */
 
 enum { NBUSY = 64 };
 
@@ -81,10 +83,10 @@ typedef struct held {
   uint8_t cancel_was_disabled;
 } held_t;
 
-/* glibc's FILE lock, as stdio's own calls take it: OS threads the shim does not manage (C11
- * threads, threads started before main()) still call stdio on the same FILEs. Held across a
- * green write-out (recursive: the other green threads of the OS thread pass it, and wait in
- * the busy table instead). */
+/* glibc's FILE lock, as stdio's own calls take it. OS threads the shim does not manage still
+ * call stdio on the same FILEs: C11 threads, threads started before main(). Held across a
+ * green write-out. It is recursive: the other green threads of the OS thread pass it. They
+ * wait in the busy table instead. */
 static void lock_file(FILE *fp) {
   if (fp->_lock && !(fp->_flags & _IO_USER_LOCK)) flockfile(fp);
 }
@@ -144,9 +146,9 @@ static int fits(const FILE *fp, const char *data, size_t n) {
   return !(fp->_flags & IO_LINE_BUF) || !memchr(data, '\n', n);
 }
 
-/* Write fp's buffered bytes and then data[0, n) through the green write path, and mark the
- * buffer empty as stdio's flush does (also after an error, which sets fp's error flag, as
- * stdio's does). The data bytes written, or -1 after an error. */
+/* Write fp's buffered bytes and then data[0, n) through the green write path. Mark the buffer
+ * empty as stdio's flush does, also after an error. An error sets fp's error flag, as
+ * stdio's does. Returns the data bytes written, or -1 after an error. */
 static ssize_t write_out(FILE *fp, const char *data, size_t n) {
   size_t pending, total, done = 0;
   struct iovec v[2];
@@ -280,8 +282,8 @@ static int flush_green(struct green__hub *h, FILE *fp) {
   return r;
 }
 
-/* putc's inline form calls this when the buffer has no room (a line-buffered or unbuffered
- * stream: always); with EOF it only flushes. */
+/* putc's inline form calls this when the buffer has no room. On a line-buffered or unbuffered
+ * stream it always does. With EOF it only flushes. */
 GREEN__SHIM_EXPORT int __overflow(FILE *fp, int c) {
   struct green__hub *h = out_stream(fp);
   char ch = (char)c;
@@ -290,8 +292,8 @@ GREEN__SHIM_EXPORT int __overflow(FILE *fp, int c) {
   return put_green(h, fp, &ch, 1, NULL, 0) == 0 ? (unsigned char)c : EOF;
 }
 
-/* fflush(NULL): the green streams with something buffered first, one at a time (a write may
- * park, and the list may change meanwhile), then stdio's own for the rest. */
+/* fflush(NULL): first the green streams with something buffered, one at a time. A write may
+ * park, and the list may change meanwhile. Then stdio's own for the rest. */
 static int flush_all(void) {
   int r = 0;
   for (int pass = 0; pass < 100000; pass++) {
@@ -340,8 +342,8 @@ static int write_all(int fd, const char *s, size_t n) {
   return 0;
 }
 
-/* Format (flag >= 0: the fortified checks of that level), then put on fp, or with no fp
- * write to fd: the count or -1. */
+/* Format, then put on fp; with no fp, write to fd. flag >= 0 asks for the fortified checks of
+ * that level. Returns the count or -1. */
 static int vprintf_green(struct green__hub *h, FILE *fp, int fd, int flag, const char *fmt,
                          va_list ap) {
   char stack[1024], *s = stack;

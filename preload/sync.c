@@ -3,16 +3,15 @@
  * pthread's mutexes, conditions and rwlocks and POSIX semaphores in green mode. In native
  * mode every call goes to libc.
  *
- * They are kept in the program's own pthread_*_t and sem_t storage (all-zero is the
- * initialised state, as pthread's static initialisers give), as libgreen's objects
- * (green_mutex_t and friends fit inside pthread's). Mutexes are its shared ones, which every
- * thread takes without a hub (an allocator's locks are everyone's), and conditions let
- * threads that cannot park sleep in the kernel. Objects shared between processes stay
- * libc's (objects.c).
+ * They are kept as libgreen's objects in the program's own pthread_*_t and sem_t storage.
+ * green_mutex_t and friends fit inside pthread's. All-zero is the initialised state, as
+ * pthread's static initialisers give. Mutexes are libgreen's shared ones. Every thread takes
+ * them without a hub, since an allocator's locks are everyone's. Conditions let threads that
+ * cannot park sleep in the kernel. Objects shared between processes stay libc's (objects.c).
  *
  * Mutex kinds: glibc's static PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP and friends write the
- * kind where green_mutex_t keeps its owner, so an owner of 1, 2 or 3 with no waiters is such
- * an initialiser, turned into a green mutex of that kind on first use. A normal mutex
+ * kind where green_mutex_t keeps its owner. So an owner of 1, 2 or 3 with no waiters is such
+ * an initialiser. It becomes a green mutex of that kind on first use. A normal mutex
  * relocked by its owner fails with EDEADLK (glibc would hang). When every green thread is
  * blocked for good, the main thread's wait fails with EDEADLK where OS threads would hang.
  */
@@ -37,8 +36,8 @@
 
 enum { LIBC_MUTEX, LIBC_COND, LIBC_RWLOCK };
 
-/* After libc's init of p returned r: p is noted as libc's, or destroyed again when there is
- * no room to note it (ENOMEM). */
+/* After libc's init of p returned r: p is noted as libc's. When there is no room to note it
+ * (ENOMEM), p is destroyed again. */
 static int keep_libc(int kind, void *p, int r) {
   if (r != 0 || (r = green__shim_libc_add(p)) == 0) return r;
   if (kind == LIBC_MUTEX) green__real.pthread_mutex_destroy(p);
@@ -48,18 +47,18 @@ static int keep_libc(int kind, void *p, int r) {
 }
 
 /* ---- mutexes ----------------------------------------------------------------------------
- * Shared mutexes (src/mutex.c): every thread's calls take them, so a mutex shared by the
- * green threads and an OS thread the shim does not manage (an allocator's arena lock)
- * excludes both. No call needs a hub or the allocator: a free mutex is taken with one
- * atomic exchange; a green thread waits parked on the hub; any other caller (a thread with
- * no hub yet, a signal handler, the hub's own greenlet, the shim setting a hub up, an
- * unmanaged thread) sleeps in the kernel until the owner lets go. */
+ * Shared mutexes (src/mutex.c): every thread's calls take them. Say the green threads and an
+ * OS thread the shim does not manage share a mutex (an allocator's arena lock). The mutex
+ * excludes both. No call needs a hub or the allocator. A free mutex is taken with one atomic
+ * exchange. A green thread waits parked on the hub. Any other caller sleeps in the kernel
+ * until the owner lets go. Such callers are a thread with no hub yet and a signal handler.
+ * So are the hub's own greenlet, the shim setting a hub up, and an unmanaged thread. */
 
 _Static_assert(offsetof(green_mutex_t, owner) == offsetof(pthread_mutex_t, __data.__kind),
                "glibc's static kind initialisers land in the owner field");
 
-/* The caller's owner token: its running greenlet (before its hub exists, its main one),
- * marked foreign on a thread that never has the hub. */
+/* The caller's owner token: its running greenlet. Before its hub exists, its main one. On a
+ * thread that never has the hub, the token is marked foreign. */
 static green_t *self_token(void) {
   green_t *g = green__hub_running();
   return green__shim_tls.managed ? g : (green_t *)((uintptr_t)g | GREEN__MUTEX_FOREIGN);
@@ -68,8 +67,8 @@ static green_t *self_token(void) {
 /* The hub a wait parks on, or NULL when the caller must sleep in the kernel. */
 static struct green__hub *park_hub(void) { return green__shim_gate(GREEN__GATE_EXISTING); }
 
-/* m as a green mutex, after turning a glibc static kind initialiser into the kind it names
- * (threads racing to do it write the same kind; one of them clears the owner word). */
+/* m as a green mutex, after turning a glibc static kind initialiser into the kind it names.
+ * Threads racing to do it write the same kind; one of them clears the owner word. */
 static green_mutex_t *gmutex(pthread_mutex_t *pm) {
   green_mutex_t *m = (green_mutex_t *)(void *)pm;
   green_t *w = __atomic_load_n(&m->owner, __ATOMIC_ACQUIRE);
@@ -124,8 +123,8 @@ static green_mutex_t *debug_lock(green_mutex_t *m, const char *call) {
 }
 
 /* lock, timedlock, clocklock: a free mutex is taken without a look at the time, as glibc
- * does (POSIX: its validity "need not be checked if the mutex can be locked immediately");
- * only a wait checks it. */
+ * does. POSIX says its validity "need not be checked if the mutex can be locked immediately".
+ * Only a wait checks it. */
 static int lock(pthread_mutex_t *pm, green__until_t u, const char *call) {
   int saved = errno;
   green_mutex_t *m = debug_lock(gmutex(pm), call);
@@ -162,9 +161,8 @@ GREEN__SHIM_EXPORT int pthread_mutex_unlock(pthread_mutex_t *pm) {
 }
 
 /* ---- condition variables ----------------------------------------------------------------
- * libgreen's condition for the green threads, and beside it in pthread_cond_t a sequence
- * word for the OS threads that wait on it too (mutexes above say which threads cannot
- * park). */
+ * libgreen's condition for the green threads. Beside it in pthread_cond_t, a sequence word
+ * for the OS threads that wait on it too. Mutexes above say which threads cannot park. */
 
 typedef struct shim_cond {
   green_cond_t g;
@@ -201,8 +199,8 @@ GREEN__SHIM_EXPORT int pthread_cond_destroy(pthread_cond_t *pc) {
   return green__shim_pthread_error(green_cond_destroy(&COND(pc)->g), saved);
 }
 
-/* OS threads waiting on a condition (those that cannot park: mutex.c's shared mutexes say
- * which) sleep in the kernel until `seq` changes. */
+/* OS threads waiting on a condition sleep in the kernel until `seq` changes. These are the
+ * threads that cannot park; mutex.c's shared mutexes say which. */
 static void wake_sleepers(shim_cond_t *c, int n) {
   if (!__atomic_load_n(&c->sleepers, __ATOMIC_SEQ_CST)) return;
   __atomic_add_fetch(&c->seq, 1, __ATOMIC_SEQ_CST);
@@ -213,11 +211,11 @@ static void wake_sleepers(shim_cond_t *c, int n) {
 static int on_hub_thread(void) { return green__shim_tls.managed && green__shim_tls.hub; }
 
 /* ---- waking green waiters from outside the hub -----------------------------------------
- * A thread outside the hub (a timer's callback) that signals a condition green threads wait
- * on posts the signal to the hub (threadsafe.c), which runs it on its own thread. The hub's
- * handle is made by the first green wait, with no reference of its own; a green wait on a
- * condition that such a thread has used holds one, so that the hub, finding every green
- * thread parked, waits for the signal instead of reporting a deadlock. */
+ * A thread outside the hub (a timer's callback) may signal a condition green threads wait
+ * on. It posts the signal to the hub (threadsafe.c), which runs it on its own thread. The
+ * first green wait makes the hub's handle, with no reference of its own. A green wait on a
+ * condition that such a thread has used holds one. So when the hub finds every green thread
+ * parked, it waits for the signal instead of reporting a deadlock. */
 
 static green_hub_t *hub_handle; /* NULL until the first green wait; again in a forked child */
 
@@ -259,9 +257,9 @@ static void signal_from_outside(shim_cond_t *c, int all) {
   post_to_hub(&c->green_waiters, cond_wake, c, all);
 }
 
-/* Around a green wait on an object: count it in *green_waiters, and when threads outside
- * the hub use the object (`foreign`), hold a reference to the hub's handle (a wake-up may
- * still come from them). */
+/* Around a green wait on an object: count it in *green_waiters. When threads outside the hub
+ * use the object (`foreign`), hold a reference to the hub's handle. A wake-up may still come
+ * from them. */
 static green_hub_t *green_wait_begin(struct green__hub *h, uint32_t *green_waiters, int foreign) {
   green_hub_t *hb = NULL;
   int err;
@@ -298,8 +296,8 @@ GREEN__SHIM_EXPORT int pthread_cond_broadcast(pthread_cond_t *pc) {
   return green__shim_pthread_error(r, saved);
 }
 
-/* A wait by a thread that cannot park: release m fully, sleep until a signal changes seq
- * (or `u` passes), take m back at the same depth. */
+/* A wait by a thread that cannot park. Release m fully. Sleep until a signal changes seq, or
+ * `u` passes. Take m back at the same depth. */
 static int sleep_on(shim_cond_t *c, green_mutex_t *m, green__until_t u) {
   green_t *self = self_token();
   unsigned depth;
@@ -373,9 +371,10 @@ GREEN__SHIM_EXPORT int pthread_cond_clockwait(pthread_cond_t *restrict pc,
 
 /* ---- semaphores -------------------------------------------------------------------------
  * libgreen's semaphore for the green threads. A sem_post from outside the hub (a timer's
- * callback) counts in `outside`; the hub's thread adds those posts to the semaphore before
- * its next call on it, and at once when green threads wait (the post is sent to the hub, as
- * a condition's signal is). Waits outside the hub are not shared yet (README's Limits). */
+ * callback) counts in `outside`. The hub's thread adds those posts to the semaphore before
+ * its next call on it. When green threads wait, it adds them at once: the post is sent to the
+ * hub, as a condition's signal is. Waits outside the hub are not shared yet (README's
+ * Limits). */
 
 typedef struct shim_sem {
   green_sem_t g;
@@ -448,11 +447,11 @@ static int sem_wait_green(sem_t *s, clockid_t clock, const struct timespec *at, 
 }
 
 /* ---- libc's semaphores (named, process-shared) in green mode ---------------------------
- * A wait must not block the OS thread: the poster may be another green thread of it
- * (multiprocessing's locks are named semaphores, used between threads of one process). It
- * tries sem_trywait and parks between tries: a post made by a green thread of this hub wakes
- * it at once, and a back-off (1 ms, doubling up to 16 ms) catches posts from other processes
- * and OS threads. A wait outside a green thread stays libc's. */
+ * A wait must not block the OS thread: the poster may be another green thread of it.
+ * multiprocessing's locks are named semaphores, used between threads of one process. A wait
+ * tries sem_trywait and parks between tries. A post made by a green thread of this hub wakes
+ * it at once. A back-off (1 ms, doubling up to 16 ms) catches posts from other processes and
+ * OS threads. A wait outside a green thread stays libc's. */
 struct sem_waiter {
   green__list_t link;
   green_t *g;

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The syscall() function. The numbers that can block go to the shim's own hooks (or to the
- * green futex), with their arguments taken from the raw call's shapes where those differ from
- * libc's (ppoll's and pselect6's signal sets, the remaining time the raw ppoll and pselect6
- * write back, clock_nanosleep's error, waitid's rusage); the thread ids are translated
- * (tid.c); everything else goes straight to libc's syscall(). The return convention is
- * syscall()'s: the result, or -1 and errno.
+ * The syscall() function. The numbers that can block go to the shim's own hooks, or to the
+ * green futex. Their arguments are taken from the raw call's shapes where those differ from
+ * libc's. Such shapes are ppoll's and pselect6's signal sets, and the remaining time the raw
+ * ppoll and pselect6 write back. Others are clock_nanosleep's error and waitid's rusage. The
+ * thread ids are translated (tid.c). Everything else goes straight to libc's syscall(). The
+ * return convention is syscall()'s: the result, or -1 and errno.
  */
 #include <linux/futex.h>
 #include <math.h>
@@ -100,8 +100,8 @@ static long raw_epoll_pwait(const long a[6], int two) {
                                  mask);
 }
 
-/* Only the clocks a green sleep follows: libc answers for the others differently from the
- * kernel (EINVAL for a thread's CPU clock, where the kernel says EOPNOTSUPP). */
+/* Only the clocks a green sleep follows. For the others, libc answers differently from the
+ * kernel: EINVAL for a thread's CPU clock, where the kernel says EOPNOTSUPP. */
 static long raw_clock_nanosleep(const long a[6]) {
   clockid_t c = (clockid_t)a[0];
   int e;

@@ -22,8 +22,8 @@ long green__shim_waitid_rusage(idtype_t type, id_t id, siginfo_t *info, int opt,
 /* What gettid() says on the calling thread: the green thread's id, or the kernel's. */
 pid_t green__shim_gettid(void);
 
-/* A thread id of this process as the kernel knows it: a live green thread's id becomes its
- * OS thread's; anything else is returned unchanged. */
+/* A thread id of this process as the kernel knows it. A live green thread's id becomes its
+ * OS thread's. Anything else is returned unchanged. */
 long green__shim_tid_of(long tid);
 
 /* The same for a thread id that goes with a process id (tgkill). */

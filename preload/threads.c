@@ -1,24 +1,24 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * pthread_create and the calls on pthread_t, in green mode: a program thread is a greenlet
- * of the main thread's hub and its pthread_t is a pointer to its record (threads.h). Records
- * come from chunks never given back to malloc, so a stale pthread_t reads as released
+ * pthread_create and the calls on pthread_t, in green mode. A program thread is a greenlet
+ * of the main thread's hub. Its pthread_t is a pointer to its record (threads.h). Records
+ * come from chunks never given back to malloc. So a stale pthread_t reads as released
  * (ESRCH) rather than as freed memory. In native mode, and on threads the shim does not
  * manage, every call here goes to libc.
  *
- * A green thread gets the stack size its attributes ask for, else pthread's default (the
- * RLIMIT_STACK soft limit, as glibc) unless GREEN_STACK_SIZE says otherwise; only the pages
- * it touches cost memory. An address given with pthread_attr_setstack is not used.
+ * A green thread gets the stack size its attributes ask for. Else it gets pthread's default,
+ * the RLIMIT_STACK soft limit as in glibc, unless GREEN_STACK_SIZE says otherwise. Only the
+ * pages it touches cost memory. An address given with pthread_attr_setstack is not used.
  *
  * pthread_exit runs the thread's C cleanup handlers (pthread_cleanup_push, registered
- * through the hooks below), then its pthread_key destructors, then ends the greenlet; it
- * does not unwind C++ frames. When the main thread calls it, it waits for the last green
- * thread to end and then the process exits with status 0, as with OS threads.
+ * through the hooks below). Then it runs its pthread_key destructors and ends the greenlet.
+ * It does not unwind C++ frames. When the main thread calls it, it waits for the last green
+ * thread to end. Then the process exits with status 0, as with OS threads.
  *
- * pthread_cancel is deferred cancellation: the target ends with PTHREAD_CANCELED at its next
- * cancellation point (every call that parks it, except mutex and rwlock waits, and
- * pthread_testcancel), at once if it is parked in one. Asynchronous cancellation is treated
- * as deferred.
+ * pthread_cancel is deferred cancellation. The target ends with PTHREAD_CANCELED at its next
+ * cancellation point, or at once if it is parked in one. Cancellation points are every call
+ * that parks it, except mutex and rwlock waits, and pthread_testcancel. Asynchronous
+ * cancellation is treated as deferred.
  */
 #include "threads.h"
 
@@ -168,8 +168,8 @@ __attribute__((noreturn)) static void main_exit(struct green__hub *h);
 static void *entry(void *arg) {
   green__shim_thread_t *self = arg;
   void *r = self->fn(self->arg);
-  /* In a fork child the thread that forked is the process's main thread: its return ends
-   * the process as the last thread's does (exit(0)) once the child's own threads end. */
+  /* In a fork child the thread that forked is the process's main thread. Once the child's
+   * own threads end, its return ends the process as the last thread's does (exit(0)). */
   if (self->is_main) main_exit(green__hub_peek());
   thread_end(self->g->hub, self);
   return r;
@@ -256,7 +256,7 @@ __attribute__((noreturn)) static void finish_exit(struct green__hub *h, green__s
   green__greenlet_exit(h, value);
 }
 
-/* Run the innermost cleanup handler: jump into its pthread_cleanup_push, which calls the
+/* Run the innermost cleanup handler: jump into its pthread_cleanup_push. That calls the
  * routine and then __pthread_unwind_next, which comes back here for the next. */
 __attribute__((noreturn)) static void unwind(struct green__hub *h, green__shim_thread_t *self) {
   __pthread_unwind_buf_t *buf = self->cleanup;

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Program threads as greenlets (threads.c): in green mode a pthread_t is a pointer to the
- * thread's record below. Every green thread has one, and so has the main greenlet of each
- * managed thread's hub (the program's main thread, or the thread that forked).
+ * Program threads as greenlets (threads.c). In green mode a pthread_t is a pointer to the
+ * thread's record below. Every green thread has one. So has the main greenlet of each
+ * managed thread's hub: the program's main thread, or the thread that forked.
  */
 #ifndef GREEN_PRELOAD_THREADS_H
 #define GREEN_PRELOAD_THREADS_H
@@ -31,8 +31,8 @@ typedef struct green__shim_thread {
 
 void green__shim_threads_init(void);
 
-/* The running greenlet's record: bound on first need for a hub's main greenlet; NULL for
- * greenlets the runtime spawns for itself. */
+/* The running greenlet's record. For a hub's main greenlet it is bound on first need. NULL
+ * for greenlets the runtime spawns for itself. */
 green__shim_thread_t *green__shim_self(struct green__hub *h);
 
 /* Whether the thread has been cancelled with cancellation enabled: a cancellation point
@@ -45,18 +45,18 @@ static inline int green__shim_cancelled(const green__shim_thread_t *self) {
  * cancelled and cancellation is enabled; otherwise returns. */
 void green__shim_cancel_point(green__shim_thread_t *self);
 
-/* Around a wait of libgreen's (a condition, a semaphore, a lookup) that is a cancellation
- * point, and with intr one a signal interrupts: begin before it, end with its result (-1 +
- * errno ECANCELED after a pthread_cancel ends the thread there). */
+/* Around a wait of libgreen's that is a cancellation point (a condition, a semaphore, a
+ * lookup). With intr, it is also one a signal interrupts. Call begin before the wait and end
+ * with its result. After a pthread_cancel, -1 + errno ECANCELED ends the thread there. */
 green__shim_thread_t *green__shim_wait_begin(int intr);
 int green__shim_wait_end(green__shim_thread_t *self, int r);
 
-/* A green thread of hub h parked in an interruptible wait that does not block sig, or NULL
- * (a process-directed signal whose main thread blocks it goes to one of them). */
+/* A green thread of hub h parked in an interruptible wait that does not block sig, or NULL.
+ * A process-directed signal that the main thread blocks goes to one of them. */
 green_t *green__shim_threads_unblocked(struct green__hub *h, int sig);
 
-/* In the child of fork: `self` (the forking thread's record, or NULL) becomes the main
- * greenlet's record of the child's new hub. */
+/* In the child of fork. `self` is the forking thread's record, or NULL. It becomes the
+ * record of the main greenlet of the child's new hub. */
 void green__shim_threads_after_fork(green__shim_thread_t *self);
 
 /* The live green thread whose gettid() is `tid`, or NULL (tid.c translates). */

@@ -1,23 +1,25 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Thread ids in green mode: gettid(), syscall(SYS_gettid), and the calls that take a thread
- * id (tgkill and the scheduling family), which translate the ids gettid() hands out.
+ * id (tgkill and the scheduling family). Those calls translate the ids gettid() hands out.
  *
- * Every green thread gets an id of its own, so that code keying data or lock ownership by
- * gettid() (a recursive lock that stores its owner's id, Python's threading.get_native_id)
- * tells green threads apart as it tells OS threads apart. The main greenlet of the hub (the
- * thread running main(), or the thread that forked, in the child) keeps the kernel's id: in
- * the main thread gettid() == getpid(). The other ids start at GREEN__TID_BASE, far above
- * the kernel's largest (PID_MAX_LIMIT, 2^22), so they never name a thread of this or any
- * other process: the kernel answers ESRCH for one that reaches it untranslated, never
- * signals a stranger. The calls below that take a thread id of this process turn a live
- * green thread's id into its OS thread's (the hub's, whose id is the process id): a signal
- * sent with tgkill(getpid(), gettid(), sig) reaches the OS thread the green thread runs on
- * and its handler runs at once on that green thread, as the kernel runs it on the thread
- * that sent it. Paths /proc/self/task/<id>/... and /proc/<pid>/task/<id>/... given to the
- * open family and fopen name the OS thread's directory. Not translated: other calls on such
- * paths (stat, opendir, a path relative to an opened /proc directory), and other system
- * calls and ioctls that take a thread id.
+ * Every green thread gets an id of its own. So code that keys data or lock ownership by
+ * gettid() tells green threads apart as it tells OS threads apart. Examples: a recursive lock
+ * that stores its owner's id, Python's threading.get_native_id. The hub's main greenlet keeps
+ * the kernel's id. It is the thread running main(), or, in the child, the thread that forked.
+ * So in the main thread gettid() == getpid(). The other ids start at GREEN__TID_BASE. That is
+ * far above the kernel's largest (PID_MAX_LIMIT, 2^22). So they never name a thread of this
+ * or any other process. The kernel answers ESRCH for one that reaches it untranslated; it
+ * never signals a stranger.
+ *
+ * The calls below take a thread id of this process. They turn a live green thread's id into
+ * its OS thread's: the hub's, whose id is the process id. So tgkill(getpid(), gettid(), sig)
+ * reaches the OS thread the green thread runs on. The handler then runs at once on that
+ * green thread, as the kernel runs it on the thread that sent it. Paths
+ * /proc/self/task/<id>/... and /proc/<pid>/task/<id>/... given to the open family and fopen
+ * name the OS thread's directory. Not translated: other calls on such paths (stat, opendir,
+ * a path relative to an opened /proc directory). Nor other system calls and ioctls that take
+ * a thread id.
  */
 #include <sched.h>
 #include <signal.h>

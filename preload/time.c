@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * sleep, usleep, nanosleep, clock_nanosleep and sched_yield. A sleep parks the greenlet on
- * the hub's timer; a signal handler's return interrupts it with EINTR and the time left, as
- * the kernel's. Arguments libc would reject (NULL, nanoseconds out of range, a CPU-time
+ * the hub's timer. A signal handler's return interrupts it with EINTR and the time left, as
+ * the kernel's does. Arguments libc would reject (NULL, nanoseconds out of range, a CPU-time
  * clock) go to libc, which answers at once. An absolute sleep on CLOCK_REALTIME is turned
- * into a relative one when it starts: a change of the wall clock during the sleep does not
+ * into a relative one when it starts. So a change of the wall clock during the sleep does not
  * move its end. A zero sleep yields to the other green threads.
  */
 #include <math.h>

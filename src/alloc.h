@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The allocation seam: every malloc, calloc, realloc, strdup and mmap of the runtime and of
- * the layers built with it goes through it (internal.h renames the calls), so that a test can
- * fail the Nth allocation and drive each ENOMEM path. Disarmed, it costs one load and one branch.
- * The site of each call is its "file:line" and its function, which name the path a failure
- * took.
+ * The allocation seam. Every malloc, calloc, realloc, strdup and mmap of the runtime goes
+ * through it. So do those of the layers built with it: internal.h renames the calls. A test can
+ * then fail the Nth allocation and drive each ENOMEM path. Disarmed, it costs one load and one
+ * branch. Each call site is named by its "file:line" and its function. They name the path a
+ * failure took.
  */
 #ifndef GREEN_ALLOC_H
 #define GREEN_ALLOC_H
@@ -27,15 +27,15 @@ void *green__mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off
 int green__fault_alloc_fails(const char *site, const char *fn);
 
 /* Test hook: the calling thread's nth allocation from now fails, once; 0 disarms. Programs
- * that cannot call it (plain programs run under a layer on top) set GREEN_FAULT_ALLOC=n: the
- * process's nth allocation fails, once, and a line on stderr names its site.
+ * that cannot call it set GREEN_FAULT_ALLOC=n: plain programs run under a layer on top. The
+ * process's nth allocation then fails, once, and a line on stderr names its site.
  * GREEN_FAULT_ALLOC=fn[:k] fails the process's kth allocation (the 1st without :k) made in
  * function fn, once. */
 void green__fault_alloc_at(long n);
 /* The calling thread's allocations counted since its last green__fault_alloc_at. */
 long green__fault_alloc_count(void);
 /* The site of the failure injected in the calling thread since its last
- * green__fault_alloc_at, or NULL; *fn (if fn is not NULL) gets its function. */
+ * green__fault_alloc_at, or NULL. *fn (if fn is not NULL) gets its function. */
 const char *green__fault_alloc_failed(const char **fn);
 
 #define GREEN__SITE_STR(x) #x

@@ -2,12 +2,12 @@
 /*
  * Callbacks run by the hub: green_call_soon, green_call_later, green_call_at, green_call_cancel.
  *
- * A soon call goes on a list and puts the hub itself in the ready queue (see hub.c), so it
- * runs when the greenlets that were ready before it have had their turn: no system call, and
+ * A soon call goes on a list and puts the hub itself in the ready queue (see hub.c). So it runs
+ * once the greenlets that were ready before it have had their turn. It takes no system call, and
  * a greenlet that keeps yielding cannot hold it back. A timed call goes into a heap; one
- * ev_timer is armed for the earliest. Handles are (generation << 32 | slot + 1): 0 is never a
- * handle, and the generation differs for every call a hub makes, starting at a per-hub offset
- * so another hub's handle is unlikely to name anything here.
+ * ev_timer is armed for the earliest. Handles are (generation << 32 | slot + 1), so 0 is never
+ * a handle. The generation differs for every call a hub makes. It starts at a per-hub offset, so
+ * another hub's handle is unlikely to name anything here.
  */
 #include "call.h"
 
@@ -180,7 +180,7 @@ static void arm(struct green__hub *h) {
 }
 
 /* Runs on the hub's stack: the calls due, in (time, scheduling) order. Calls scheduled from
- * here on wait for the next round even when due, so a callback rescheduling itself cannot
+ * here on wait for the next round, even when due. So a callback rescheduling itself cannot
  * keep the hub in this loop. */
 static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents) {
   struct green__hub *h = ev_userdata(loop);

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Callbacks the hub runs between greenlets: soon calls (FIFO, in turn with the ready
- * greenlets, no system call) and timed calls (a heap on (time, order of scheduling) under one
- * ev_timer armed for the earliest). Call records come from per-hub chunks never freed while
- * the hub lives, so a handle (slot and generation) of a call that ran or was cancelled names
- * nothing instead of freed memory.
+ * Callbacks the hub runs between greenlets. Soon calls are FIFO, in turn with the ready
+ * greenlets, with no system call. Timed calls sit in a heap ordered by (time, order of
+ * scheduling), under one ev_timer armed for the earliest. Call records come from per-hub
+ * chunks, never freed while the hub lives. So the handle (slot and generation) of a call that
+ * ran or was cancelled names nothing, not freed memory.
  */
 #ifndef GREEN_CALL_H
 #define GREEN_CALL_H

@@ -2,14 +2,14 @@
 /*
  * Channels: Go's unbuffered channel and select on one thread's hub.
  *
- * Every waiting operation is a select: a plain send or receive is a select of one case. A
- * parked select has one record per case, each in its channel's list of senders or
- * receivers, all on the parked greenlet's stack. Whoever completes one of its cases (a
- * partner greenlet, or close) carries the value across, unlinks every record of that select
- * from every channel, and only then wakes the greenlet: a select fires once, no other
- * channel can see it afterwards, and no value is lost. A select woken by its timer or a kill
- * instead stays linked until it runs again; partners skip its records (its greenlet is no
- * longer BLOCKED) as they would an empty slot.
+ * Every waiting operation is a select. A plain send or receive is a select of one case. A
+ * parked select has one record per case, all on the parked greenlet's stack. Each record is in
+ * its channel's list of senders or receivers. Whoever completes one of its cases carries the
+ * value across: a partner greenlet, or close. It then unlinks every record of that select from
+ * every channel. Only then does it wake the greenlet. So a select fires once, no other channel
+ * can see it afterwards, and no value is lost. A select woken by its timer or a kill stays
+ * linked until it runs again. Partners skip its records as they would an empty slot: its
+ * greenlet is no longer BLOCKED.
  */
 #include <limits.h>
 #include <math.h>

@@ -13,8 +13,8 @@ static inline double green__ts_seconds(const struct timespec *ts) {
   return (double)ts->tv_sec + (double)ts->tv_nsec * 1e-9;
 }
 
-/* Seconds in a timespec that must be a valid duration or absolute time on a clock from its
- * epoch; -1 for an invalid one (negative, or nanoseconds out of range). */
+/* Seconds in a timespec that must be a valid duration, or an absolute time on a clock from its
+ * epoch. -1 for an invalid one: negative, or nanoseconds out of range. */
 static inline double green__ts_checked(const struct timespec *ts) {
   if (ts->tv_sec < 0 || ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000L) return -1;
   return green__ts_seconds(ts);
@@ -26,8 +26,8 @@ static inline double green__clock_seconds(clockid_t clock) {
   return clock_gettime(clock, &ts) == 0 ? green__ts_seconds(&ts) : NAN;
 }
 
-/* Seconds from now until abs on clock (negative once it has passed), exact to the
- * nanosecond however far the clock is from its epoch; NAN when clock cannot be read. */
+/* Seconds from now until abs on clock (negative once it has passed). It is exact to the
+ * nanosecond however far the clock is from its epoch. NAN when clock cannot be read. */
 static inline double green__ts_left(clockid_t clock, const struct timespec *abs) {
   struct timespec now;
   if (clock_gettime(clock, &now) != 0) return NAN;

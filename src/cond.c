@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Condition variables. A waiter queues on the condition, releases the mutex, parks, and
- * locks the mutex again whatever woke it. signal and broadcast wake with 0, which the waiter
- * keeps even if it is killed or times out before it runs: a wake-up is never lost.
+ * locks the mutex again whatever woke it. signal and broadcast wake with 0. The waiter keeps
+ * that 0 even if it is killed or times out before it runs: a wake-up is never lost.
  */
 #include "posix.h"
 #include "sync.h"

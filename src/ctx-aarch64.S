@@ -29,8 +29,8 @@ green__ctx_switch:
         str     x10, [x0]
         ldr     x10, [x1]
         mov     sp, x10
-        /* Writing FPCR costs more than the rest of the switch and greenlets almost never
-         * differ in it: write it only when it differs from what is live (x9). */
+        /* Writing FPCR costs more than the rest of the switch, and greenlets almost never
+         * differ in it. So write it only when it differs from what is live (x9). */
         ldr     x10, [sp, #160]
         cmp     x9, x10
         b.eq    1f

@@ -37,7 +37,7 @@ green__ctx_switch:
         .cfi_endproc
         .size   green__ctx_switch, .-green__ctx_switch
 
-/* First code of a new context: green__ctx_make left entry in r12 and its argument in r13;
+/* First code of a new context. green__ctx_make left entry in r12 and its argument in r13.
  * rsp is 16-byte aligned here, as the call needs. */
         .globl  green__ctx_trampoline
         .hidden green__ctx_trampoline

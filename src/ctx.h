@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The context switch. A context is what a suspended greenlet needs to resume: on the
- * assembly targets only its stack pointer, the callee-saved registers and the
- * floating-point control state being pushed on its own stack; elsewhere a ucontext_t.
- * Chosen at configure time (GREEN_CONTEXT): ctx-x86_64.S, ctx-aarch64.S, ctx-ucontext.c.
+ * The context switch. A context is what a suspended greenlet needs to resume. On the assembly
+ * targets it is only the stack pointer. The callee-saved registers and the floating-point
+ * control state are pushed on the greenlet's own stack. Elsewhere it is a ucontext_t. The
+ * choice is made at configure time (GREEN_CONTEXT): ctx-x86_64.S, ctx-aarch64.S, ctx-ucontext.c.
  */
 #ifndef GREEN_CTX_H
 #define GREEN_CTX_H

@@ -1,18 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The hub's c-ares channels. Created on the hub's first lookup: one asks the hosts file and
- * DNS as configured, a twin asks DNS only, for names /etc/hosts lacks (dns_hosts.c), so
- * that those skip c-ares's read of the whole file per query. c-ares tells us which sockets
- * to watch (ARES_OPT_SOCK_STATE_CB) and we keep one ev_io per socket, registered for as long
- * as c-ares keeps the socket (ARES_FLAG_STAYOPEN: the UDP socket outlives its queries, so a
- * lookup costs one send and one receive per query, not a socket set-up). An ev_timer follows
- * ares_timeout(). Both only run callbacks on the hub's stack; they never count as waits:
- * the greenlets parked on queries do (loop_wait), so an idle channel keeps nothing alive.
+ * The hub's c-ares channels, created on the hub's first lookup. One asks the hosts file and DNS
+ * as configured. A twin asks DNS only, for names /etc/hosts lacks (dns_hosts.c). So lookups of
+ * those names skip c-ares's read of the whole file per query. c-ares tells us which sockets to
+ * watch (ARES_OPT_SOCK_STATE_CB). We keep one ev_io per socket, registered for as long as
+ * c-ares keeps the socket. With ARES_FLAG_STAYOPEN the UDP socket outlives its queries. So a
+ * lookup costs one send and one receive per query, not a socket set-up. An ev_timer follows
+ * ares_timeout(). Both watchers only run callbacks on the hub's stack. They never count as
+ * waits; the greenlets parked on queries do (loop_wait). So an idle channel keeps nothing
+ * alive.
  *
- * A query belongs to c-ares until its callback runs. A greenlet that stops waiting (killed,
- * scoped deadline) abandons it; the callback then frees it. c-ares 1.18 cannot cancel one
- * query, so when every pending query is abandoned the channel's are cancelled all at once
- * (ares_cancel) and no retransmission goes out for a greenlet that is gone.
+ * A query belongs to c-ares until its callback runs. A greenlet that stops waiting abandons it
+ * (killed, scoped deadline); the callback then frees it. c-ares 1.18 cannot cancel one query.
+ * So when every pending query is abandoned, the channel's queries are cancelled all at once
+ * (ares_cancel). No retransmission then goes out for a greenlet that is gone.
  */
 #include "dns.h"
 
@@ -63,14 +64,14 @@ struct green__dns {
   size_t static_len;
 };
 
-/* Queries in flight per hub. Past this, lookups wait their turn (FIFO): a burst from
- * thousands of greenlets would overflow the server's socket buffer and turn into
- * retransmissions a whole timeout (resolv.conf's, 1-5 s) later. Linux's default buffer
- * holds 256 small datagrams, but a server reading one at a time gives the memory back only
- * in quarters of the buffer, so 192 is all it surely holds: at 200, dnsmasq lost queries
- * in every run. 64, as many as 64 threads in glibc's getaddrinfo, leaves room for two more
- * hubs or other clients and costs nothing against a local server (dnsmasq's ceiling, ~100k
- * lookups/s here, with 32 or 200 alike). */
+/* Queries in flight per hub. Past this, lookups wait their turn (FIFO). A burst from thousands
+ * of greenlets would overflow the server's socket buffer. It would turn into retransmissions a
+ * whole timeout later (resolv.conf's, 1-5 s). Linux's default buffer holds 256 small datagrams.
+ * But a server reading one at a time gives the memory back only in quarters of the buffer. So
+ * 192 is all it surely holds: at 200, dnsmasq lost queries in every run. 64 is as many as 64
+ * threads in glibc's getaddrinfo. It leaves room for two more hubs or other clients. Against a
+ * local server it costs nothing: dnsmasq's ceiling is ~100k lookups/s here, with 32 or 200
+ * alike. */
 #ifndef GREEN_DNS_MAX_INFLIGHT
 #define GREEN_DNS_MAX_INFLIGHT 64
 #endif
@@ -133,8 +134,8 @@ static int add_alias(green__dns_answer_t *a, const char *alias) {
   return 0;
 }
 
-/* Follow the CNAME records (hosts-file aliases come as CNAMEs too) from `name` to the end of
- * the chain; *moved says whether any record matched. */
+/* Follow the CNAME records from `name` to the end of the chain. Hosts-file aliases come as
+ * CNAMEs too. *moved says whether any record matched. */
 static const char *follow(const struct ares_addrinfo *res, const char *name, int *moved) {
   const struct ares_addrinfo_cname *c;
   int hops;
@@ -151,8 +152,8 @@ static const char *follow(const struct ares_addrinfo *res, const char *name, int
 }
 
 /* The canonical name. A hosts-file answer names it in a record without alias. A
- * search-expanded name is not the name asked for: then the chain starts at the first
- * record, which names the expanded one. */
+ * search-expanded name is not the name asked for. The chain then starts at the first record,
+ * which names the expanded one. */
 static const char *canonical(const struct ares_addrinfo *res) {
   const struct ares_addrinfo_cname *c;
   int moved = 0;
@@ -279,9 +280,8 @@ static void parse_options(const char *p, struct ares_options *o, int *mask) {
   }
 }
 
-/* c-ares 1.18 reads resolv.conf's search, ndots and servers but not its timeout and
- * attempts options: those are read here, from /etc/resolv.conf then RES_OPTIONS, as glibc
- * does. */
+/* c-ares 1.18 reads resolv.conf's search, ndots and servers, but not its timeout and attempts
+ * options. Those are read here, as glibc does: from /etc/resolv.conf, then RES_OPTIONS. */
 static void timeouts_from_config(struct ares_options *o, int *mask) {
   char line[512];
   FILE *f = fopen("/etc/resolv.conf", "re");
@@ -294,8 +294,8 @@ static void timeouts_from_config(struct ares_options *o, int *mask) {
 
 /* c-ares's sockets are the runtime's: made at a high number (ownfd.h), closed as such.
  * c-ares makes them non-blocking only when it makes them itself. Each socket comes with its
- * watcher: without memory for one, c-ares gets no socket and ends the query at once (or
- * tries the next server), where an unwatched socket would wait out its timeouts. */
+ * watcher. Without memory for one, c-ares gets no socket and ends the query at once (or tries
+ * the next server). An unwatched socket would instead wait out its timeouts. */
 static ares_socket_t own_socket(int domain, int type, int protocol, void *data) {
   chan_t *ch = data;
   dns_sock_t *s = malloc(sizeof *s);
@@ -511,7 +511,7 @@ static void hostent_cb(void *arg, int status, int timeouts, struct hostent *he) 
   complete(q, status);
 }
 
-/* Take one of the GREEN_DNS_MAX_INFLIGHT slots, waiting for it when all are taken: a
+/* Take one of the GREEN_DNS_MAX_INFLIGHT slots, waiting for it when all are taken. A
  * finishing query hands its slot straight to the first waiter, so nobody overtakes the
  * queue. 0 or -errno. */
 static int take_slot(struct green__hub *h, struct green__dns *d, const char *name) {

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The per-hub answer cache: a small hash table with least-recently-used eviction. Positive
- * answers live for their smallest TTL (hosts-file answers carry none and are never kept, so
- * edits to the file show at once); NXDOMAIN and no-data answers for NEGATIVE_TTL, since
+ * answers live for their smallest TTL. Hosts-file answers carry no TTL and are never kept, so
+ * edits to the file show at once. NXDOMAIN and no-data answers live for NEGATIVE_TTL. The reason:
  * c-ares 1.18's getaddrinfo does not hand over the SOA record that would say how long.
  * GREEN_DNS_CACHE=0 turns it off.
  */

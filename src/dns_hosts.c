@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Which names /etc/hosts has, so that lookups of the others skip c-ares's hosts-file pass
- * (which opens and reads the whole file for every query). The file is read again when its
+ * Which names /etc/hosts has, so that lookups of the others skip c-ares's hosts-file pass.
+ * That pass opens and reads the whole file for every query. The file is read again when its
  * inode, size or modification time change, checked at most once a second.
  */
 #include <ctype.h>

@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Destination address selection as glibc's getaddrinfo does it by default (RFC 3484 with
- * glibc's default policy tables, /etc/gai.conf not read): usable destinations first (the
- * kernel has a source address for them), then matching scope, matching label, higher
- * precedence, smaller scope, longest matching prefix (IPv4 only within the source's
- * subnet), and otherwise the order of the answer. glibc's rules 3, 4 and 7 (deprecated,
- * home and tunnel source addresses) are not applied. Asking the kernel for a source address
- * costs a socket, connect, getsockname and close per destination: only done for answers of
- * two or more addresses, as glibc does.
+ * Destination address selection as glibc's getaddrinfo does it by default. That is RFC 3484
+ * with glibc's default policy tables; /etc/gai.conf is not read. Usable destinations come
+ * first: the kernel has a source address for them. Then come matching scope, matching label,
+ * higher precedence, smaller scope, and longest matching prefix (IPv4 only within the source's
+ * subnet). Otherwise the order of the answer stands. glibc's rules 3, 4 and 7 are not
+ * applied (deprecated, home and tunnel source addresses). Asking the kernel for a source address
+ * costs a socket, connect, getsockname and close per destination. So, as in glibc, it is done
+ * only for answers of two or more addresses.
  */
 #include <ifaddrs.h>
 #include <stdlib.h>

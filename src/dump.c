@@ -1,14 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Dumps (dump.h): every hub, then every greenlet with what it waits on, for how long, and its
- * backtrace, like Go's goroutine dump.
+ * Dumps (dump.h), like Go's goroutine dump. First every hub, then every greenlet: what it waits
+ * on, for how long, and its backtrace.
  *
- * A hub is only ever read by its own thread, which is then not running any of its greenlets:
- * the dump of the caller's own hub is written at once; every other hub's thread is sent the
- * hub's timer signal with a request (tick.c hands it to green__dump_answer), writes its own
- * section from the handler and says it is done. A hub that has not answered within a second
- * (its thread blocks the signal, or is stopped) is listed without its greenlets. Dumps are
- * written one at a time.
+ * A hub is only ever read by its own thread, at a time when that thread runs none of its
+ * greenlets. The dump of the caller's own hub is written at once. Every other hub's thread is
+ * sent the hub's timer signal with a request; tick.c hands it to green__dump_answer. That thread
+ * writes its own section from the handler and says it is done. A hub may not answer within a
+ * second: its thread blocks the signal, or is stopped. Such a hub is listed without its
+ * greenlets. Dumps are written one at a time.
  */
 #include "dump.h"
 
@@ -176,7 +176,7 @@ static void put_each(green_t *g, void *arg) {
   put_one(s->r, s->h, g, s->uc, s->now);
 }
 
-/* h's section, written by h's own thread; uc is what the dump's signal interrupted (NULL:
+/* h's section, written by h's own thread. uc is what the dump's signal interrupted (NULL:
  * h->current asked for the dump itself). with_hub: the hub greenlet's backtrace too, when it
  * is the one running. */
 static void put_hub(green__report_t *r, struct green__hub *h, ucontext_t *uc, int with_hub) {
@@ -327,8 +327,8 @@ static int signal_number(const char *s) {
   return 0;
 }
 
-/* Install fn as the handler of the signal the environment variable `var` names; its number,
- * or 0 when it is unset or names no signal a report can use. */
+/* Install fn as the handler of the signal the environment variable `var` names. Returns the
+ * signal's number, or 0 when `var` is unset or names no signal a report can use. */
 static int install_from_env(const char *var, void (*fn)(int, siginfo_t *, void *)) {
   struct sigaction sa;
   const char *s;

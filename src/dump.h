@@ -16,13 +16,13 @@ extern const char green__dump_tag;
 /* In the handler of that request, on h's thread: write h's section of the dump in progress. */
 void green__dump_answer(struct green__hub *h, ucontext_t *uc);
 
-/* Every greenlet of h is parked and nothing can wake one: report it, with h's section, once
- * per hub, when GREEN_DEBUG is set or green__dump_deadlocks says so (a layer on top). */
+/* Every greenlet of h is parked and nothing can wake one. Report it, with h's section, once per
+ * hub. It reports when GREEN_DEBUG is set or green__dump_deadlocks says so (a layer on top). */
 void green__dump_deadlock(struct green__hub *h);
 extern int green__dump_deadlocks;
 
-/* Install the handlers of GREEN_DUMP_SIGNAL and GREEN_STATS_SIGNAL (a name such as SIGUSR2,
- * or a number) if they are set, once; hub creation calls it. */
+/* Install the handlers of GREEN_DUMP_SIGNAL and GREEN_STATS_SIGNAL, if they are set, once.
+ * Each names a signal, such as SIGUSR2, or gives its number. Hub creation calls it. */
 void green__dump_configure_from_env(void);
 
 /* The signal that writes a dump to stderr (0: none). */

@@ -104,10 +104,10 @@ static void wake_all(struct green__hub *h, green__fd_t *f, int reason) {
     green__wake(h, green__container_of(n, green_t, wait_link), reason);
 }
 
-/* Runs on the hub's stack. Wakes the waiters an event is for. Readiness nobody waited for in
- * an idle poll is dropped from the watcher (level-triggered epoll would report it on every
- * poll); in a fairness poll its greenlet may be woken but not yet run, so it stays. Readiness
- * that found waiters keeps the watcher as it is for their next wait. */
+/* Runs on the hub's stack. Wakes the waiters an event is for. In an idle poll, readiness nobody
+ * waited for is dropped from the watcher: level-triggered epoll would report it on every poll.
+ * In a fairness poll its greenlet may be woken but not yet run, so it stays. Readiness that
+ * found waiters keeps the watcher as it is for their next wait. */
 static void fd_cb(struct ev_loop *loop, ev_io *w, int revents) {
   struct green__hub *h = ev_userdata(loop);
   green__fd_t *f = green__container_of(w, green__fd_t, io);
@@ -168,16 +168,16 @@ void green__fd_reset(struct green__hub *h, int fd, unsigned flags) {
 }
 
 /* ---- fds closed behind the hub's back ------------------------------------------------------
- * A plain close() drops the file from epoll without a word. Its waiters would sleep forever,
- * and the watcher, still started for libev, would never report a new file that gets the
- * number. While the watchdog is on, the hub remembers which file each watcher was bound to
- * (an fstat per binding, none per I/O). A timer at the watchdog's period looks at every fd
- * a greenlet has waited on for a whole period (an fstat each).
+ * A plain close() drops the file from epoll without a word. Its waiters would sleep forever.
+ * The watcher, still started for libev, would never report a new file that gets the number.
+ * While the watchdog is on, the hub remembers which file each watcher was bound to. That costs
+ * an fstat per binding, none per I/O. A timer at the watchdog's period looks at every fd a
+ * greenlet has waited on for a whole period (an fstat each).
  *
- * A closed fd's waiters are reported and woken with EBADF. close(2): on some systems a call
- * blocked on an fd that another thread closes fails at once; on Linux it holds the open file
- * description, which stays open until the call completes. Nothing holds it here, so the
- * waiter could only sleep forever. EBADF is what green_close gives, and what a call made
+ * A closed fd's waiters are reported and woken with EBADF. Compare close(2): on some systems, a
+ * call blocked on an fd that another thread closes fails at once. On Linux the call holds the
+ * open file description, which stays open until the call completes. Nothing holds it here, so
+ * the waiter could only sleep forever. EBADF is what green_close gives, and what a call made
  * after the close gets. When the number names another file, waiters that parked before the
  * last look found the old file get EBADF. Later ones (perhaps waiting for the new file)
  * wake to try again, and the watcher is bound anew. */

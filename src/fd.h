@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Per-fd state of a hub: one libev watcher per fd, registered on the first wait and kept
- * registered between waits (re-arming costs epoll_ctl calls), the greenlets parked on the
- * fd, and what libgreen has learnt of it (known not ready, how to try it without waiting).
- * Nothing here is trusted to stay true: a plain close() lets the number name another file
- * without the hub knowing, so every try is non-blocking whatever the file is (io.c).
+ * Per-fd state of a hub. Each fd has one libev watcher, registered on the first wait. It stays
+ * registered between waits, since re-arming costs epoll_ctl calls. The state also holds the
+ * greenlets parked on the fd. It holds what libgreen has learnt of the fd: known not ready, and
+ * how to try it without waiting. Nothing here is trusted to stay true. A plain close() lets the
+ * number name another file without the hub knowing. So every try is non-blocking, whatever the
+ * file is (io.c).
  */
 #ifndef GREEN_FD_H
 #define GREEN_FD_H
@@ -36,9 +37,9 @@ typedef struct green__fd {
   ev_io io;
   green__list_t waiters; /* greenlets parked on this fd, through their wait_link */
   uint16_t flags;
-  uint32_t ext_tag;      /* owned by the embedder: a layer on top may keep a word here (which
-                            file the entry is for); 0 when made, never read or reset here */
-  /* The file the watcher was bound to, while the hub checks for plain closes (fd.c):
+  uint32_t ext_tag;      /* owned by the embedder. A layer on top may keep a word here: which
+                            file the entry is for. 0 when made, never read or reset here */
+  /* The file the watcher was bound to, while the hub checks for plain closes (fd.c). That is
    * st_dev and st_ino (0: not known), and when a check last found it still there. */
   uint64_t dev, ino;
   double seen_at;
@@ -61,13 +62,13 @@ green__fd_t *green__fd_get(struct green__hub *h, int fd, int *err);
  * Returns the ready events (> 0) or -errno (-ETIMEDOUT when `at` or the deadline passed). */
 int green__fd_wait(struct green__hub *h, green__fd_t *f, int fd, int events, double at);
 
-/* fd is being closed, or was just born (accept, socket): wake whoever still waits on the
- * old file with EBADF and forget the watcher and all that was learnt of the file; `flags`
- * are what is known of the new one (GREEN__FD_WAITABLE for a socket). */
+/* fd is being closed, or was just born (accept, socket). Wake whoever still waits on the old
+ * file with EBADF. Forget the watcher and all that was learnt of the file. `flags` are what is
+ * known of the new one (GREEN__FD_WAITABLE for a socket). */
 void green__fd_reset(struct green__hub *h, int fd, unsigned flags);
 
-/* fd is being closed: green__fd_reset when the hub has an entry for it (a table that never
- * saw fd costs nothing: no entry is made). */
+/* fd is being closed: green__fd_reset when the hub has an entry for it. A table that never saw
+ * fd costs nothing: no entry is made. */
 void green__fd_forget(struct green__hub *h, int fd);
 
 /* Entry of every green I/O call: the caller is not killed and its deadline has not passed.

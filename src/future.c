@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Futures (gevent's AsyncResult, asyncio's Future): a value or an error set once, waited for
- * by any number of greenlets.
+ * Futures (gevent's AsyncResult, asyncio's Future). A future holds a value or an error, set
+ * once. Any number of greenlets can wait for it.
  *
- * A waiter parks with a record on its own stack; the completer copies the outcome into it
- * before waking it, so a woken waiter never reads the future again and the future may be
- * freed as soon as nobody is parked on it.
+ * A waiter parks with a record on its own stack. The completer copies the outcome into it
+ * before waking it. So a woken waiter never reads the future again. The future may be freed as
+ * soon as nobody is parked on it.
  */
 #include "future.h"
 

@@ -2,13 +2,13 @@
 /*
  * Generators: Python's send/yield on a greenlet of their own.
  *
- * Resuming and yielding are direct switches between the caller and the generator's
- * greenlet (green__hub_switch), never through the ready queue: the side that gives up the
- * CPU is BLOCKED with GREEN__GEN_WAIT, which tells green_kill and the deadlock report not to
- * wake it (only the other side's switch resumes it). A caller waiting for its generator
- * points at it through `resumed`, so a kill or a deadlock reaches the call the generator is
- * parked in. The generator's greenlet is detached: its handle goes away when fn returns, and
- * the caller, put at the front of the ready queue then, runs next.
+ * Resuming and yielding are direct switches between the caller and the generator's greenlet
+ * (green__hub_switch). They never go through the ready queue. The side that gives up the CPU is
+ * BLOCKED with GREEN__GEN_WAIT. That tells green_kill and the deadlock report not to wake it:
+ * only the other side's switch resumes it. A caller waiting for its generator points at it
+ * through `resumed`. So a kill or a deadlock reaches the call the generator is parked in. The
+ * generator's greenlet is detached: its handle goes away when fn returns. The caller is then put
+ * at the front of the ready queue and runs next.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -31,8 +31,8 @@ struct green_gen {
   int closing;       /* every pending yield fails with ECANCELED */
 };
 
-/* Hand the CPU from the running greenlet straight to `to` (a NEW or suspended generator, or
- * the caller waiting for one); returns when someone hands it back. */
+/* Hand the CPU from the running greenlet straight to `to`. `to` is a NEW or suspended
+ * generator, or the caller waiting for one. Returns when someone hands it back. */
 static void hand_over(struct green__hub *h, green_t *to) {
   green_t *self = h->current;
   if (to->state == GREEN_BLOCKED) to->flags &= ~GREEN__GEN_WAIT;
@@ -45,8 +45,8 @@ static void hand_over(struct green__hub *h, green_t *to) {
   green__hub_switch(h, to);
 }
 
-/* fn has returned: run the generator's local destructors while its caller still waits, then
- * queue the caller first so that it runs as soon as the greenlet is gone. */
+/* fn has returned. Run the generator's local destructors while its caller still waits. Then
+ * queue the caller first, so that it runs as soon as the greenlet is gone. */
 static void *gen_main(void *arg) {
   green_gen_t *gen = arg;
   struct green__hub *h = gen->hub;

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * getaddrinfo and getnameinfo with glibc's semantics over the hub's resolver (dns.c): the
- * same flag checks in the same order, the same service table, numeric hosts parsed as glibc
- * parses them (inet_aton's legacy forms, IPv6 scope ids), the same result list shape (one
- * entry per address and socket type, the canonical name on the first). Only names go to
- * c-ares; numeric hosts and a NULL node never leave the process.
+ * getaddrinfo and getnameinfo with glibc's semantics, over the hub's resolver (dns.c). The flag
+ * checks are glibc's, in the same order. The service table is the same. Numeric hosts are parsed
+ * as glibc parses them (inet_aton's legacy forms, IPv6 scope ids). The result list has the same
+ * shape: one entry per address and socket type, the canonical name on the first. Only names go
+ * to c-ares. Numeric hosts and a NULL node never leave the process.
  */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -193,8 +193,8 @@ static int numeric_host(const char *node, const struct addrinfo *hints, hostlist
   return 1;
 }
 
-/* No node: the loopback addresses, IPv6 first, or for AI_PASSIVE the wildcard ones, IPv4
- * first (the order glibc's sort leaves them in). */
+/* No node: the loopback addresses, IPv6 first. For AI_PASSIVE, the wildcard ones, IPv4 first.
+ * This is the order glibc's sort leaves them in. */
 static void no_host(const struct addrinfo *hints, hostlist_t *l) {
   int passive = hints->ai_flags & AI_PASSIVE;
   struct in_addr v4 = {htonl(passive ? INADDR_ANY : INADDR_LOOPBACK)};
@@ -206,8 +206,8 @@ static void no_host(const struct addrinfo *hints, hostlist_t *l) {
   if (!passive && hints->ai_family != AF_INET6) set_v4(&l->local[l->n++], v4);
 }
 
-/* AI_V4MAPPED for AF_INET6: the IPv6 addresses, then the IPv4 ones mapped when there is no
- * IPv6 address or AI_ALL asks for both, in a list of l's own. EAI_MEMORY or 0. */
+/* AI_V4MAPPED for AF_INET6, in a list of l's own. First the IPv6 addresses. Then the IPv4 ones,
+ * mapped, when there is no IPv6 address or AI_ALL asks for both. EAI_MEMORY or 0. */
 static int v4mapped(hostlist_t *l, int all) {
   const green__dns_sockaddr_t *a = l->addrs;
   green__dns_sockaddr_t *out;

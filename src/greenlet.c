@@ -19,7 +19,7 @@
 #define MAX_CHUNKS (((size_t)SLOT_MASK + 1 - GREEN__SLOT_FIRST) / CHUNK_HANDLES)
 
 /* ---- handles ------------------------------------------------------------------------------
- * A hub's records sit in chunks of 64 that never move; the handle table lists the chunks, so
+ * A hub's records sit in chunks of 64 that never move. The handle table lists the chunks, so
  * a slot finds its record without a search. The hub greenlet's handle carries the main
  * greenlet's id (its own id is 0 in every hub). */
 
@@ -129,10 +129,10 @@ __attribute__((noinline, cold)) static void notify_end(struct green__hub *h, gre
   }
 }
 
-/* A greenlet has ended: its watchers are told, its stack goes back to the pool at once, its
- * joiner wakes, and a detached handle is released. May run on g's own stack (see
- * green__stack_release): the watchers run before the stack is given back, so nothing they do
- * can hand it to another greenlet while it is still in use. */
+/* A greenlet has ended. Its watchers are told, and its stack goes back to the pool at once.
+ * Its joiner wakes, and a detached handle is released. This may run on g's own stack (see
+ * green__stack_release). So the watchers run before the stack is given back. Nothing they do
+ * can then hand it to another greenlet while it is still in use. */
 static void end(struct green__hub *h, green_t *g) {
   if (g->flags & GREEN__CANARY) { /* its last switch-out is now; after it, no stack */
     if (g == h->current) green__overflow_check(g);
@@ -251,8 +251,8 @@ static green_t *find_joinable(struct green__hub *h, green_t *handle, int *err) {
   return *err ? NULL : g;
 }
 
-/* Park until every greenlet whose joiner is the caller has ended (joins_pending of them):
- * `on`, or several when it is NULL. */
+/* Park until every greenlet whose joiner is the caller has ended (joins_pending of them). That
+ * is `on`, or several when it is NULL. */
 static int wait_joined(struct green__hub *h, const green_t *on, double at) {
   green_t *self = h->current;
   int r = 0;
@@ -338,9 +338,9 @@ int green_detach(green_t *handle) {
   return 0;
 }
 
-/* g waits for a generator it resumed, which may wait for one of its own: the kill goes to
- * the innermost, as an exception would hit the innermost frame of one call stack, and marks
- * every generator on the way so each of them ends too. */
+/* g waits for a generator it resumed, which may wait for one of its own. The kill goes to the
+ * innermost, as an exception would hit the innermost frame of one call stack. It marks every
+ * generator on the way, so each of them ends too. */
 static void kill_resumed(struct green__hub *h, green_t *g) {
   while (g->resumed) {
     g = g->resumed;

@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The greenlet object. Its record lives from spawn until it is joined, or until it ends when
- * detached; its stack only while it runs. Records come from per-hub chunks that are never
- * given back to malloc while the hub lives (as Go keeps its g's).
+ * The greenlet object. Its record lives from spawn until it is joined. A detached greenlet's
+ * record lives until it ends. Its stack lives only while it runs. Records come from per-hub
+ * chunks. They are never given back to malloc while the hub lives (as Go keeps its g's).
  *
- * What the public API hands out is not a record's address but a handle: the record's slot in
- * its hub's table and the low bits of its id. A handle whose greenlet is gone (joined, ended
- * detached, or its thread has exited) never matches the greenlet that takes its slot next,
- * and a handle is never dereferenced before it is matched: a stale one gives ESRCH.
+ * The public API hands out a handle, not a record's address. A handle is the record's slot in
+ * its hub's table and the low bits of its id. A greenlet may be gone: joined, ended detached,
+ * or its thread has exited. Its handle then never matches the greenlet that takes its slot
+ * next. A handle is never dereferenced before it is matched: a stale one gives ESRCH.
  */
 #ifndef GREEN_GREENLET_H
 #define GREEN_GREENLET_H
@@ -36,7 +36,7 @@ enum {
   GREEN__DETACHED = 1u << 1,
   GREEN__LOOP_WAIT = 1u << 2, /* parked on something the libev loop can wake */
   GREEN__GEN_WAIT = 1u << 3,  /* BLOCKED in a generator switch: a suspended generator, or a
-                                 caller waiting for the generator it resumed; only a direct
+                                 caller waiting for the generator it resumed. Only a direct
                                  switch resumes it, never green__wake */
   GREEN__WATCHED = 1u << 4,   /* end_watches may be non-empty */
   GREEN__CANARY = 1u << 5,    /* its stack has no guard page: each switch-out checks the
@@ -69,8 +69,8 @@ struct green {
                                  never switches it out then, as it would need libc's lock */
   int wake;                   /* set by the waker: 0, GREEN__TIMER or -errno */
   int saved_errno;            /* errno while switched out: each greenlet has its own */
-  uint64_t sigmask;           /* the signal mask it runs with: the switch applies it when it
-                                 differs (a layer on top sets it; equal everywhere else) */
+  uint64_t sigmask;           /* the signal mask it runs with. The switch applies it when it
+                                 differs. A layer on top sets it; it is equal everywhere else */
   /* waiting */
   green__list_t run_link;     /* in hub->ready while NEW or READY; free list when released */
   green__list_t wait_link;    /* in the list of what it is parked on */
@@ -115,17 +115,17 @@ struct green {
   green__watch_t group_watch; /* in end_watches while it belongs to a group */
   green__list_t group_link;   /* in its group's member list */
   struct green_group *group;  /* the group it belongs to, or NULL */
-  void *ext;                  /* owned by the embedder: a layer on top of the library keeps its
-                                 per-greenlet record here; NULL at spawn, never read here */
+  void *ext;                  /* owned by the embedder. A layer on top of the library keeps its
+                                 per-greenlet record here. NULL at spawn, never read here */
 };
 
 /* A new greenlet running fn(arg) that is not queued: green_spawn_stack queues it, a
  * generator is switched to directly. NULL + errno on failure. */
 green_t *green__greenlet_new(void *(*fn)(void *), void *arg, size_t stack_size);
 
-/* End a greenlet that is not running and never will again (never started and not queued, or
- * suspended in a generator switch) without unwinding its stack: nothing on that stack runs,
- * its local destructors neither. */
+/* End a greenlet that is not running and never will again, without unwinding its stack. It
+ * either never started and is not queued, or is suspended in a generator switch. Nothing on
+ * that stack runs, not even its local destructors. */
 void green__greenlet_discard(struct green__hub *h, green_t *g);
 
 /* Release a handle back to its hub's free list. */
@@ -143,13 +143,13 @@ static inline green_t *green__greenlet_make_handle(uint64_t id, uint32_t slot) {
   return (green_t *)(((uintptr_t)id & GREEN__TAG_MASK) << GREEN__SLOT_BITS | slot);
 }
 
-/* green__greenlet_find for what its inline part does not answer: the main and hub greenlets'
- * handles, and every handle that names no live greenlet. */
+/* green__greenlet_find for what its inline part does not answer. That is the main and hub
+ * greenlets' handles, and every handle that names no live greenlet. */
 green_t *green__greenlet_find_slow(struct green__hub *h, green_t *handle, int *err);
 
-/* For the public calls on one handle: the calling thread's hub in *hp and the record the
- * handle names there, or NULL with errno set (ENOMEM without a hub; EINVAL or ESRCH as
- * green__greenlet_find says). */
+/* For the public calls on one handle. Puts the calling thread's hub in *hp and returns the
+ * record the handle names there. Otherwise returns NULL with errno set: ENOMEM without a hub,
+ * EINVAL or ESRCH as green__greenlet_find says. */
 green_t *green__greenlet_here(green_t *handle, struct green__hub **hp);
 
 /* End g as green_kill does (g a live record of the current hub, not its hub greenlet). */
@@ -164,9 +164,9 @@ static inline void green__greenlet_watch(green_t *g, green__watch_t *w) {
   g->flags |= GREEN__WATCHED;
 }
 
-/* The live handle of h (its main or hub greenlet included) at address p, or NULL: for an
- * address read where a greenlet may be (a mutex's owner), which must not be dereferenced
- * blindly. */
+/* The live handle of h at address p, or NULL. The main and hub greenlets count. It is for an
+ * address read where a greenlet may be (a mutex's owner). Such an address must not be
+ * dereferenced blindly. */
 green_t *green__greenlet_at(struct green__hub *h, const void *p);
 
 /* Call fn on h's main greenlet, then on each live handle of h (not the hub greenlet). */

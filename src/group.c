@@ -2,9 +2,9 @@
 /*
  * Groups (gevent.pool.Group): track greenlets, join them all, kill them all.
  *
- * Members are detached (nobody joins them one by one) and each is told to the group when it
- * ends through the greenlet's end watches (greenlet.c), so the group counts live members
- * without keeping dead handles around.
+ * Members are detached: nobody joins them one by one. The greenlet's end watches (greenlet.c)
+ * tell the group when each one ends. So the group counts live members without keeping dead
+ * handles around.
  */
 #include "group.h"
 

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Groups (group.c) and what pools (pool.c) build on: a group owns its members (they are
- * detached: released when they end) and counts them; a pool is a group with a bound and
- * slots handed to parked spawners.
+ * Groups (group.c) and what pools (pool.c) build on. A group owns its members and counts them.
+ * Its members are detached: they are released when they end. A pool is a group with a bound,
+ * whose slots are handed to parked spawners.
  */
 #ifndef GREEN_GROUP_H
 #define GREEN_GROUP_H
@@ -28,8 +28,8 @@ int green__group_check(struct green__hub *h, struct green_group *grp);
  * hub h that nobody joins, not detached (so in no group). */
 void green__group_add(struct green__hub *h, struct green_group *grp, green_t *g);
 
-/* A slot was freed (a member left, or a reservation went unused): the pool's hook, then the
- * joiners if the group is now empty. */
+/* A slot was freed: a member left, or a reservation went unused. Runs the pool's hook, then
+ * wakes the joiners if the group is now empty. */
 void green__group_left(struct green__hub *h, struct green_group *grp);
 
 int green__group_join(struct green__hub *h, struct green_group *grp, double timeout);

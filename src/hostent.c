@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * gethostbyname, gethostbyname2, gethostbyaddr and their _r forms, on the resolver that
- * serves getaddrinfo (dns.c). The plain forms fill a per-hub buffer, valid until the same
- * thread's next call of the family (glibc's is one per process). h_errno is set as glibc
- * sets it. The _r forms return 0 with *result NULL when the name or address is unknown, ERANGE
- * when buf is too small, and otherwise the errno of the failure (EAGAIN for a temporary
- * failure, ECANCELED when killed, ETIMEDOUT when the scoped deadline passed).
+ * gethostbyname, gethostbyname2, gethostbyaddr and their _r forms. They use the resolver that
+ * serves getaddrinfo (dns.c). The plain forms fill a per-hub buffer. It stays valid until the
+ * same thread's next call of the family (glibc has one buffer per process). h_errno is set as
+ * glibc sets it. The _r forms return 0 with *result NULL when the name or address is unknown.
+ * They return ERANGE when buf is too small. Otherwise they return the errno of the failure:
+ * EAGAIN for a temporary failure, ECANCELED when killed, ETIMEDOUT when the scoped deadline
+ * passed.
  */
 #include <arpa/inet.h>
 #include <netdb.h>

@@ -3,13 +3,13 @@
  * The hub: scheduler and libev loop of one OS thread.
  *
  * Scheduling: a greenlet that parks or yields hands the CPU straight to the next one in the
- * ready queue, without a round trip through the hub. Only when the queue is empty does the
- * hub greenlet run: it blocks in ev_run until a watcher fires, and the callbacks (always on
- * the hub's own stack) move woken greenlets to the ready queue. So that greenlets yielding to
- * each other cannot starve I/O, every 256th dispatch checks a coarse clock and, when 2 ms
- * have passed since the last poll and every greenlet that was ready after that poll has had
- * its turn, goes through the hub for a non-blocking poll. Polling in the middle of such a
- * round would only make epoll report again the fds whose greenlets are still queued.
+ * ready queue. There is no round trip through the hub. The hub greenlet runs only when the
+ * queue is empty. It blocks in ev_run until a watcher fires. The callbacks, always on the hub's
+ * own stack, move woken greenlets to the ready queue. Greenlets yielding to each other must not
+ * starve I/O. So every 256th dispatch checks a coarse clock. It goes through the hub for a
+ * non-blocking poll if 2 ms have passed since the last poll. Every greenlet that was ready
+ * after that poll must also have had its turn. Polling in the middle of such a round would
+ * only make epoll report again the fds whose greenlets are still queued.
  */
 #include "hub.h"
 
@@ -103,7 +103,7 @@ __attribute__((noinline, cold)) void green__hub_apply_sigmask(uint64_t mask) {
 }
 
 /* `to` runs with its own signal mask from the switch on. glibc's swapcontext saves and
- * restores a mask per context by itself: where a layer on top keeps the masks, the context
+ * restores a mask per context by itself. Where a layer on top keeps the masks, the context
  * gets the greenlet's word (the hub's changes while it is switched out). */
 static inline void switch_sigmask(struct green__hub *h, green_t *from, green_t *to) {
 #if GREEN_CTX_UCONTEXT
@@ -165,8 +165,8 @@ void green__hub_schedule(struct green__hub *h) {
   switch_to(h, self, next);
 }
 
-/* Every greenlet is parked and nothing the loop watches can wake any of them: fail the main
- * greenlet's blocking call with EDEADLK (Go would panic, gevent raises LoopExit in main). */
+/* Every greenlet is parked and nothing the loop watches can wake any of them. Fail the main
+ * greenlet's blocking call with EDEADLK. Go would panic; gevent raises LoopExit in main. */
 static void report_deadlock(struct green__hub *h) {
   green_t *g = h->main;
   while (g->resumed) g = g->resumed; /* main waits for a generator: fail the generator's call */
@@ -176,9 +176,9 @@ static void report_deadlock(struct green__hub *h) {
   green__wake(h, g, -EDEADLK);
 }
 
-/* Whether a poll can still wake a greenlet: one waits on an fd or a timer, a timed call is
- * pending, another thread may call in (threadsafe.c), or one waits on an object that
- * greenlets of another hub may use. */
+/* Whether a poll can still wake a greenlet. It can when one waits on an fd or a timer, or a
+ * timed call is pending. It can also when another thread may call in (threadsafe.c), or when
+ * one waits on an object that greenlets of another hub may use. */
 static int can_wake(struct green__hub *h) {
   return h->nloop_waits || h->calls.nheap || green__threadsafe_busy(h) ||
          (h->nhome_waits && __atomic_load_n(&green__nhubs, __ATOMIC_RELAXED) > 1);
@@ -206,9 +206,9 @@ static void poll_loop(struct green__hub *h) {
 }
 
 /* The hub greenlet: poll, run the soon calls, then hand the CPU to the first ready greenlet.
- * Runs forever. When it was let in through the ready queue only to run soon calls (it is out
- * of the queue and calls wait), it polls only if the last poll is POLL_INTERVAL old: callbacks
- * that keep scheduling callbacks cannot starve I/O either. */
+ * Runs forever. It may be let in through the ready queue only to run soon calls: it is then
+ * out of the queue and calls wait. In that case it polls only if the last poll is
+ * POLL_INTERVAL old. So callbacks that keep scheduling callbacks cannot starve I/O either. */
 static void hub_main(void *arg) {
   struct green__hub *h = arg;
   green__stack_switch_end(NULL);
@@ -314,8 +314,8 @@ static int start_hub_greenlet(struct green__hub *h) {
   return 0;
 }
 
-/* In the child of fork, the greenlet that forked is the new hub's main greenlet: it keeps
- * its local values and its name. */
+/* In the child of fork, the greenlet that forked is the new hub's main greenlet. It keeps its
+ * local values and its name. */
 static void adopt_forking_greenlet(green_t *g) {
   g->locals = fork_locals;
   fork_locals = NULL;

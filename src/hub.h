@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The per-thread hub: a libev loop, the ready queue and the scheduler. Created on a thread's
- * first call into libgreen; the thread's own stack becomes its main greenlet, and the loop
+ * The per-thread hub: a libev loop, the ready queue and the scheduler. It is created on a
+ * thread's first call into libgreen. The thread's own stack becomes its main greenlet. The loop
  * runs on a greenlet of its own that gets the CPU only when nothing is ready.
  */
 #ifndef GREEN_HUB_H
@@ -99,9 +99,9 @@ struct green__hub *green__hub_get(void);
 /* The calling thread's hub, or NULL when it has none (never creates one). */
 struct green__hub *green__hub_peek(void);
 
-/* The running greenlet has used up its time slice: the hub polls without blocking, then runs
- * it again behind every greenlet ready by then (a timer that fell due or an fd that became
- * ready lets its greenlet run first). Returns when its turn comes. */
+/* The running greenlet has used up its time slice. The hub polls without blocking. It then runs
+ * the greenlet again behind every greenlet ready by then. A timer that fell due or an fd that
+ * became ready lets its greenlet run first. Returns when its turn comes. */
 void green__hub_preempt(struct green__hub *h);
 
 /* The calling thread's hub, or NULL before it has one. */
@@ -110,26 +110,26 @@ extern __thread struct green__hub *green__hub_tls __attribute__((tls_model("init
 /* The thread's main greenlet, whose record exists before its hub does. */
 green_t *green__hub_main_greenlet(void);
 
-/* The greenlet running on this thread, with no hub needed: the hub's current one, or before
- * the hub exists the thread's main greenlet, which the hub adopts when it is made. What a
- * greenlet owns before its thread's hub exists (a mutex) is still its own afterwards. */
+/* The greenlet running on this thread, with no hub needed: the hub's current one. Before the
+ * hub exists, it is the thread's main greenlet, which the hub adopts when it is made. What
+ * a greenlet owns before its thread's hub exists (a mutex) is still its own afterwards. */
 static inline green_t *green__hub_running(void) {
   struct green__hub *h = green__hub_tls;
   return __builtin_expect(h != NULL, 1) ? h->current : green__hub_main_greenlet();
 }
 
 /* Have fn(h, t) run when h is destroyed with its thread. The teardowns run before anything of
- * the hub is taken down, the newest first: a layer set up on top of another goes before it.
- * One added after they ran (by a destructor of the values of the thread's own greenlet) runs
- * once those destructors are done. t must not be on the list of a hub still in use. */
+ * the hub is taken down, the newest first. So a layer set up on top of another goes before it.
+ * One may be added after they ran, by a destructor of the values of the thread's own greenlet.
+ * It runs once those destructors are done. t must not be on the list of a hub still in use. */
 void green__hub_on_destroy(struct green__hub *h, green__hub_teardown_t *t,
                            void (*fn)(struct green__hub *h, green__hub_teardown_t *t));
 
-/* In the child of fork(): forget the calling thread's hub without running or freeing
- * anything of it (its greenlets belong to the parent; the child may be running on one of
- * their stacks). Closes the loop's descriptors, which the parent shares. The next call
- * creates a fresh hub whose main greenlet is whatever stack the thread is on; it keeps the
- * forking greenlet's local values and name. */
+/* In the child of fork(): forget the calling thread's hub without running or freeing anything
+ * of it. Its greenlets belong to the parent, and the child may be running on one of their
+ * stacks. Closes the loop's descriptors, which the parent shares. The next call creates a fresh
+ * hub. Its main greenlet is whatever stack the thread is on. It keeps the forking greenlet's
+ * local values and name. */
 void green__hub_fork_child(void);
 
 /* Give the CPU away: to the next ready greenlet, or to the hub loop when none is ready. The
@@ -137,8 +137,8 @@ void green__hub_fork_child(void);
  * the caller is switched back to. Never returns for a DEAD caller. */
 void green__hub_schedule(struct green__hub *h);
 
-/* Switch straight to `to`, which is in no queue (a generator and its caller hand the CPU to
- * each other this way). The caller has already set its own state, as for schedule. */
+/* Switch straight to `to`, which is in no queue. A generator and its caller hand the CPU to
+ * each other this way. The caller has already set its own state, as for schedule. */
 void green__hub_switch(struct green__hub *h, green_t *to);
 
 /* Set the OS thread's signal mask to `mask` (a switch does it when the two greenlets'
@@ -151,8 +151,8 @@ static inline void green__hub_push_ready(struct green__hub *h, green_t *g) {
   h->nready++;
 }
 
-/* Soon calls are waiting: put the hub greenlet itself in the ready queue, behind the greenlets
- * ready now, so it runs them in their turn without polling. The hub, when it is the caller,
+/* Soon calls are waiting. Put the hub greenlet itself in the ready queue, behind the greenlets
+ * ready now. So it runs them in their turn, without polling. The hub, when it is the caller,
  * runs them before it hands the CPU on. */
 static inline void green__hub_queue_self(struct green__hub *h) {
   if (h->current != &h->hub && green__list_empty(&h->hub.run_link))
@@ -167,9 +167,9 @@ static inline void green__hub_unqueue_self(struct green__hub *h) {
   }
 }
 
-/* The record a handle names in hub h, or NULL with *err = -EINVAL for NULL and -ESRCH for a
- * handle of no live greenlet of h (released, stale, another hub's or garbage). A spawned
- * greenlet's handle is answered inline. */
+/* The record a handle names in hub h. Returns NULL with *err = -EINVAL for NULL. Returns NULL
+ * with *err = -ESRCH for a handle of no live greenlet of h. Such a handle is released, stale,
+ * another hub's or garbage. A spawned greenlet's handle is answered inline. */
 static inline green_t *green__greenlet_find(struct green__hub *h, green_t *handle, int *err) {
   uintptr_t v = (uintptr_t)handle;
   size_t i = (size_t)(v & GREEN__SLOT_MASK) - GREEN__SLOT_FIRST;

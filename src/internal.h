@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Private helpers shared by every file of the runtime: container_of, branch hints, the
- * fatal-error path and the errno convention (helpers return 0 or -E..., public wrappers set
- * errno once, after their last switch).
+ * fatal-error path and the errno convention. Helpers return 0 or -E... Public wrappers set
+ * errno once, after their last switch.
  */
 #ifndef GREEN_INTERNAL_H
 #define GREEN_INTERNAL_H

@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The I/O engine: "try without waiting, on EAGAIN park, retry", for the library's calls and
- * for a layer on top that runs a program's calls alike. Input returns what one successful call gets. Output on a
- * stream goes on until everything is out, as libc's blocking write does.
+ * The I/O engine: "try without waiting, on EAGAIN park, retry". It serves the library's calls,
+ * and a layer on top that runs a program's calls, alike. Input returns what one successful
+ * call gets. Output on a stream goes on until everything is out, as libc's blocking write does.
  *
  * Every try is non-blocking by itself and leaves the fd's mode alone. So it cannot block the
- * thread, whatever file the number names now: a plain close() may have given it to a new
- * blocking pipe the hub never saw.
+ * thread, whatever file the number names now. A plain close() may have given the number to a
+ * new blocking pipe the hub never saw.
  * - Sockets take MSG_DONTWAIT. read(2) on a socket is recv with no flags; write(2) on a
  *   seqpacket socket is send with MSG_EOR.
  * - Pipes, eventfds and the like take preadv2/pwritev2 with RWF_NOWAIT.
@@ -14,8 +14,8 @@
  *   only when a read would not wait. Its output goes through a second, non-blocking
  *   description of the same tty (try_tty).
  * - Any other file that refuses RWF_NOWAIT is polled, then called plainly.
- * - A regular file's EAGAIN means its pages are not in memory, which epoll cannot wait for:
- *   it is read or written plainly.
+ * - A regular file's EAGAIN means its pages are not in memory. epoll cannot wait for that, so
+ *   the file is read or written plainly.
  * What is learnt of a file is a hint. A stale one (ENOTSOCK) is dropped, and none of them
  * can make a try wait.
  */
@@ -156,8 +156,8 @@ static int learn(int fd, green__fd_t *f) {
 
 /* ---- one try ---------------------------------------------------------------------------- */
 
-/* A socket call with MSG_DONTWAIT added; `first` says whether the caller's address and
- * control data go with it (they go with the first bytes only). One buffer goes through
+/* A socket call with MSG_DONTWAIT added. `first` says whether the caller's address and
+ * control data go with it: they go with the first bytes only. One buffer goes through
  * recvfrom/sendto, which the kernel serves without importing an iovec. */
 static ssize_t try_socket(int fd, const green__fd_t *f, const green__io_t *io, cursor_t *c,
                           int first) {
@@ -218,7 +218,7 @@ static ssize_t try_refusing(int fd, green__fd_t *f, int input, const struct iove
   return input ? try_polled(fd, 1, v, n) : try_tty(fd, f, v, n);
 }
 
-/* read(v) or write(v) on a file that is no socket, never waiting; -2 when it turned out to
+/* read(v) or write(v) on a file that is no socket, never waiting. -2 when it turned out to
  * be a socket. POLLED skips a read's RWF_NOWAIT try (a stale flag costs a poll, nothing
  * more). A write always tries it: a plain write to a pipe that the number names now could
  * wait for room. */
@@ -249,9 +249,9 @@ static ssize_t try_once(int fd, green__fd_t *f, const green__io_t *io, cursor_t 
 
 /* ---- waiting ---------------------------------------------------------------------------- */
 
-/* After a try's EAGAIN: whether parking can help. A file epoll cannot watch (a regular file
- * or a block device: libev calls it always ready) gets the plain call instead (*plain set).
- * The answer is kept until a wake-up is followed by another EAGAIN. */
+/* After a try's EAGAIN: whether parking can help. Some files epoll cannot watch: a regular
+ * file or a block device (libev calls it always ready). Those get the plain call instead
+ * (*plain set). The answer is kept until a wake-up is followed by another EAGAIN. */
 static int can_park(int fd, green__fd_t *f, int woke, int *plain) {
   struct stat st;
   *plain = 0;
@@ -277,8 +277,8 @@ int green__io_park(struct green__hub *h, green__fd_t *f, int fd, int events, dou
 
 /* ---- the loops -------------------------------------------------------------------------- */
 
-/* Whether input waits for all it asked: MSG_WAITALL on a stream socket (the kernel returns
- * early with MSG_DONTWAIT, so the loop goes on itself). */
+/* Whether input waits for all it asked: MSG_WAITALL on a stream socket. The kernel returns
+ * early with MSG_DONTWAIT, so the loop goes on itself. */
 static int waits_for_all(int fd, green__fd_t *f, const green__io_t *io) {
   if (!(io->flags & MSG_WAITALL)) return 0;
   if (!(f->flags & (GREEN__FD_SOCKET | GREEN__FD_POLLED | GREEN__FD_TTY)) && learn(fd, f) < 0)
@@ -298,8 +298,8 @@ static ssize_t input(struct green__hub *h, int fd, green__fd_t *f, const green__
     if (!(f->flags & GREEN__FD_RD_UNREADY)) {
       want = c.left;
       if ((n = try_once(fd, f, io, &c, got == 0)) >= 0) {
-        /* short: most likely drained, so the next read parks first instead of spending a
-         * system call to learn EAGAIN (the watcher stays registered: nothing is missed) */
+        /* short: most likely drained. So the next read parks first instead of spending a
+         * system call to learn EAGAIN. The watcher stays registered: nothing is missed */
         if (n > 0 && (size_t)n < want && !(f->flags & GREEN__FD_DGRAM))
           f->flags |= GREEN__FD_RD_UNREADY;
         got += (size_t)n;
@@ -404,9 +404,9 @@ static int listening(int fd) {
   return getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &on, &len) == 0 && on;
 }
 
-/* accept4(2) that does not wait. A blocking listener is asked first with poll: another
- * process sharing it may still take the connection first, then accept4 waits. A socket that
- * does not listen gets the plain call at once, for its error. */
+/* accept4(2) that does not wait. A blocking listener is asked first with poll. Another
+ * process sharing it may still take the connection first, and then accept4 waits. A socket
+ * that does not listen gets the plain call at once, for its error. */
 static int accept_nowait(int fd, struct sockaddr *addr, socklen_t *len, int flags,
                          const green__io_policy_t *pol, int first) {
   struct pollfd p = {fd, POLLIN, 0};

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The I/O engine (io.c). The library's calls, and a layer on top that runs a program's
- * calls, describe a call in a green__io_t and run it here. The engine tries
- * it without waiting, parks on EAGAIN and tries again. It never changes an fd's mode. What
- * differs between callers is a small per-call policy: a socket timeout, what the caller
+ * The I/O engine (io.c). The library's calls describe a call in a green__io_t and run it here.
+ * So does a layer on top that runs a program's calls. The engine tries the call without
+ * waiting, parks on EAGAIN and tries again. It never changes an fd's mode. What differs
+ * between callers is a small per-call policy. It holds a socket timeout, what the caller
  * already knows of the fd, and how to park.
  */
 #ifndef GREEN_IO_H
@@ -45,8 +45,8 @@ typedef struct green__io_policy {
   unsigned kind;
   /* connect and accept: the fd's O_NONBLOCK (1 or 0), or -1 to ask the kernel. */
   int nonblock;
-  /* Park until fd is ready for `events` or `at` passes: > 0 or -errno, as green__fd_wait,
-   * which runs when this is NULL. */
+  /* Park until fd is ready for `events` or `at` passes. Returns > 0 or -errno, as
+   * green__fd_wait does. green__fd_wait runs when this is NULL. */
   int (*park)(struct green__hub *h, green__fd_t *f, int fd, int events, double at,
               const char *name);
 } green__io_policy_t;
@@ -54,8 +54,9 @@ typedef struct green__io_policy {
 /* The library's policy: no socket timeout, nothing known, park with green__fd_wait. */
 extern const green__io_policy_t green__io_library;
 
-/* Whether libc answers io at once without waiting: bad iovec counts, no iovec array or
- * msghdr (EFAULT), a read of nothing (0 at once; a recv of nothing waits for data). */
+/* Whether libc answers io at once without waiting. It does for bad iovec counts and for no
+ * iovec array or msghdr (EFAULT). A read of nothing gives 0 at once; a recv of nothing waits
+ * for data. */
 int green__io_at_once(const green__io_t *io);
 
 /* libc's own call for io, unchanged. */

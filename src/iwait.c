@@ -3,10 +3,10 @@
  * green_iwait (gevent.iwait, asyncio.as_completed) and green_wait_any: greenlets and futures
  * reported in the order they finish.
  *
- * Each item is a watch on its greenlet's end or its future's completion; when told, the item
- * moves to the iterator's `finished` list (its watch link is free by then) and the greenlet
- * parked in green_iwait_next, if any, wakes. Items that had already finished when the
- * iterator was made come first, in argument order.
+ * Each item is a watch on its greenlet's end or its future's completion. When told, the item
+ * moves to the iterator's `finished` list; its watch link is free by then. The greenlet parked
+ * in green_iwait_next, if any, wakes. Items that had already finished when the iterator was
+ * made come first, in argument order.
  */
 #include <stdlib.h>
 

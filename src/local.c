@@ -4,11 +4,11 @@
  * greenlet names.
  *
  * Keys are slots of one process-wide table. A slot's sequence number is odd while its key
- * exists and goes up on every create and delete (glibc's scheme): a value remembers the
- * sequence number it was set under, so the values of a deleted key read as NULL and are
- * never given to a destructor, and a key created later in the same slot starts empty
- * everywhere, with nothing to visit. A greenlet's values are one array, allocated on its
- * first set and grown to the highest key it uses.
+ * exists. It goes up on every create and delete (glibc's scheme). A value remembers the
+ * sequence number it was set under. So the values of a deleted key read as NULL and are never
+ * given to a destructor. A key created later in the same slot starts empty everywhere, with
+ * nothing to visit. A greenlet's values are one array, allocated on its first set and grown to
+ * the highest key it uses.
  */
 #include <pthread.h>
 #include <stdatomic.h>

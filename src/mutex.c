@@ -1,26 +1,27 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Mutexes. Invariant: while anyone waits, the mutex has an owner. Unlock hands it straight
- * to the oldest waiter (owner set, woken with 0) instead of letting whoever runs next take
- * it, so the wake order is the lock order and a greenlet that unlocks and locks again in a
- * loop queues behind the waiters (Go's starvation mode, always on).
+ * Mutexes. Invariant: while anyone waits, the mutex has an owner. Unlock hands it straight to
+ * the oldest waiter (owner set, woken with 0). Whoever runs next cannot take it instead. So the
+ * wake order is the lock order. A greenlet that unlocks and locks again in a loop queues behind
+ * the waiters (Go's starvation mode, always on).
  *
- * The owner is a greenlet. The library's mutex is used by greenlets of any hub through its
- * home word (share.h): biased to one hub, its fast path has no atomic operation.
+ * The owner is a greenlet. Greenlets of any hub use the library's mutex through its home
+ * word (share.h). While one hub uses it, its fast path has no atomic operation.
  *
- * Shared mutexes (a layer on top's pthread mutexes): the same object, used by the hub's
- * greenlets and by OS threads that have no hub (an allocator's locks are taken by every
- * thread of the process). Its owner word changes only atomically, and carries two flags in
- * the low bits of the owner's address:
- *  - FOREIGN: the owner is an OS thread outside the hub. It cannot wake a greenlet, so a
+ * Shared mutexes (a layer on top's pthread mutexes) are the same object. Both the hub's
+ * greenlets and OS threads that have no hub use them. An allocator's locks, for one, are taken
+ * by every thread of the process. The owner word changes only atomically. It carries two flags
+ * in the low bits of the owner's address:
+ *  - FOREIGN: the owner is an OS thread outside the hub. It cannot wake a greenlet. So a
  *    greenlet that finds it spins a little, then polls every POLL_S seconds. Greenlets queue
- *    (and are handed the mutex) only behind an owner of their own hub: the queue is empty
+ *    (and are handed the mutex) only behind an owner of their own hub. The queue is empty
  *    while a foreign thread owns the mutex, and a foreign unlock never touches it.
- *  - SLEEPERS: an OS thread that cannot park (no hub, a signal handler, the hub's own
- *    greenlet) sleeps on the word's low 32 bits (a futex). The unlock that finds the flag
- *    wakes one sleeper (glibc's lowlevellock protocol): it flags the word again before it
- *    sleeps again, and takes the mutex flagged, since others may still sleep. A hand-off to
- *    a greenlet clears the flag and wakes one sleeper too, so none is forgotten.
+ *  - SLEEPERS: an OS thread that cannot park sleeps on the word's low 32 bits (a futex). It
+ *    cannot park when it has no hub, is in a signal handler, or runs the hub's own greenlet.
+ *    The unlock that finds the flag wakes one sleeper (glibc's lowlevellock protocol). That
+ *    sleeper flags the word again before it sleeps again. It takes the mutex flagged, since
+ *    others may still sleep. A hand-off to a greenlet clears the flag and wakes one sleeper
+ *    too, so none is forgotten.
  */
 #include <limits.h>
 #include <math.h>
@@ -223,7 +224,7 @@ int green__mutex_trylock_shared(green_mutex_t *m, green_t *self) {
   return owner_of(w) == self ? relock(m, -EBUSY) : -EBUSY;
 }
 
-/* The owner gives m up: to the oldest waiter, or to nobody; the OS threads sleeping on the
+/* The owner gives m up: to the oldest waiter, or to nobody. The OS threads sleeping on the
  * word are woken either way. */
 static void release_shared(struct green__hub *h, green_mutex_t *m) {
   green_t *next = green__waitq_pop(&m->waiters), *old;

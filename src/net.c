@@ -2,7 +2,7 @@
 /*
  * Sockets: the library's socket, connect, accept and send/recv calls over the I/O engine
  * (io.c). Sockets libgreen makes are non-blocking, so connect and accept need no change of
- * mode; the engine still asks each time, as a plain close() may have given the number to a
+ * mode. The engine still asks each time: a plain close() may have given the number to a
  * blocking socket.
  */
 #include <sys/socket.h>

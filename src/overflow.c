@@ -4,31 +4,32 @@
  *
  * Guarded stacks. A greenlet that runs off the bottom of its stack touches the PROT_NONE page
  * below it (stack.c). The runtime's SIGSEGV and SIGBUS handler runs on an alternate signal
- * stack, one per hub thread (made with the hub when the thread has none), since the faulting
- * stack has no room left. A fault whose address is in the guard page of the greenlet running
- * on the faulting thread (or of the hub's own stack) is reported: the greenlet's name and
- * stack size, then the backtrace of the faulting context, its innermost and outermost frames
- * (a runaway recursion is deep); then abort(). libunwind is loaded when the handler is
- * installed, never in it.
+ * stack, since the faulting stack has no room left. There is one per hub thread, made with the
+ * hub when the thread has none. A fault is reported when its address is in a guard page. That
+ * is the guard page of the greenlet running on the faulting thread, or of the hub's own stack.
+ * The report gives the greenlet's name and stack size. Then comes the backtrace of the
+ * faulting context: its innermost and outermost frames (a runaway recursion is deep). Then
+ * abort(). libunwind is loaded when the handler is installed, never in it.
  *
- * Every other fault is not ours: the thread's own stack, other threads, a NULL pointer. It
- * gets the action installed before the handler (chained), or the one the program installs
- * later where a layer on top intercepts sigaction and sets it here, not in the kernel. For
- * the default action the handler puts SIG_DFL back and returns: the faulting instruction runs
- * again and the process dies of SIGSEGV, with a core, as without libgreen. In library mode a
- * handler the program installs after the first hub replaces the runtime's (no reports then).
+ * Every other fault is not ours: the thread's own stack, other threads, a NULL pointer. It gets
+ * the action installed before the handler (chained). Or it gets the one the program installs
+ * later. That happens where a layer on top intercepts sigaction and sets the action here, not
+ * in the kernel. For the default action the handler puts SIG_DFL back and returns. The faulting
+ * instruction runs again and the process dies of SIGSEGV, with a core, as without libgreen. In
+ * library mode, a handler the program installs after the first hub replaces the runtime's.
+ * There are no reports then.
  *
  * Unguarded stacks (past the guard budget). The lowest CANARY_BYTES of such a stack are its
- * canary: zeros, as the kernel hands out untouched pages (a free stack that was used is clean
- * too: its last greenlet would have been reported). Reading it maps the kernel's shared zero
- * page, so it costs no memory where a random canary would commit a page per stack (a kernel
- * without the zero page, as some sandboxes', commits one for the read too: 4 KiB per
- * unguarded greenlet). Every switch-out of the greenlet checks it (one branch on a flag in
- * switch_to; none for guarded stacks): a frame that ran over it left non-zero bytes there,
- * and the report comes at the latest when the greenlet next parks. The report runs on a fresh
- * mapping, not on the spent stack, and shows the greenlet's backtrace from the context it
- * saved. Frames that jump over the canary without writing it (a large array left unwritten),
- * or write only zeros there, are not seen; what they wrote below is a neighbour's stack.
+ * canary: zeros, as the kernel hands out untouched pages. A free stack that was used is clean
+ * too: its last greenlet would have been reported. Reading the canary maps the kernel's shared
+ * zero page. So it costs no memory, where a random canary would commit a page per stack. A
+ * kernel without the zero page (as in some sandboxes) commits one for the read too: 4 KiB per
+ * unguarded greenlet. Every switch-out of the greenlet checks it. That is one branch on a flag in
+ * switch_to, and none for guarded stacks. A frame that ran over it left non-zero bytes there.
+ * The report comes at the latest when the greenlet next parks. The report runs on a fresh
+ * mapping, not on the spent stack. It shows the greenlet's backtrace from the context it saved.
+ * Some frames jump over the canary without writing it (a large array left unwritten). Others
+ * write only zeros there. Neither is seen; what they wrote below is a neighbour's stack.
  *
  * Under AddressSanitizer the guard pages' faults are ASan's: no handler is installed.
  */
@@ -68,7 +69,8 @@ static void put_size(green__report_t *r, size_t size) {
 }
 
 /* "libgreen: greenlet 42 "conn-handler" overflowed its 256 KiB stack<how>", then g's
- * backtrace: from the signal's context, else from the one g saved (parked), else here. */
+ * backtrace. It comes from the signal's context, else from the one g saved (parked), else
+ * from here. */
 __attribute__((noreturn)) static void report(green_t *g, const char *how, ucontext_t *uc,
                                              int parked) {
   green__report_t r;
@@ -171,8 +173,8 @@ static void setup(void) {
   green__unwind_load(); /* its calls pass straight to libc: the hub is not made yet */
 }
 
-/* An alternate signal stack for the calling thread, with a guard page below; its mapping, or
- * NULL when the thread has one already (or none can be made). */
+/* An alternate signal stack for the calling thread, with a guard page below. Returns its
+ * mapping, or NULL when the thread has one already (or none can be made). */
 static void *altstack_make(void) {
   stack_t cur, ss;
   size_t size = ALT_STACK;

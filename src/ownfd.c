@@ -1,15 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The runtime's own fds, moved out of the low numbers a program gets first. The
- * kernel gives every new fd the lowest free number, so an epoll fd made at start-up would
- * shift every number the program gets by one; tests that compare fd numbers, and
- * subprocesses that list the fds they inherit, would tell.
+ * The runtime's own fds, moved out of the low numbers a program gets first. The kernel gives
+ * every new fd the lowest free number. So an epoll fd made at start-up would shift every number
+ * the program gets by one. Tests that compare fd numbers would tell, and so would subprocesses
+ * that list the fds they inherit.
  *
- * Where: just below 64, the size of a new process's fd table (the last eighth of min(soft
- * RLIMIT_NOFILE, 64): 56 to 63). Higher numbers would grow the kernel's table, and a program
- * can tell its size: select() ignores fds beyond it (and fails with EBADF for closed fds
- * inside it), /proc/self/status shows it (FDSize). A program with more fds skips the few
- * numbers taken; when they are all taken a new one goes to the next free number above. With a
+ * Where: just below 64, the size of a new process's fd table. That is the last eighth of
+ * min(soft RLIMIT_NOFILE, 64): 56 to 63. Higher numbers would grow the kernel's table, and a
+ * program can tell its size. select() ignores fds beyond it (and fails with EBADF for closed
+ * fds inside it). /proc/self/status shows it (FDSize). A program with more fds skips the few
+ * numbers taken. When they are all taken, a new one goes to the next free number above. With a
  * limit under 16 nothing moves.
  */
 #include "ownfd.h"

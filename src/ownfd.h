@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The runtime's own fds (the loop's epoll fd and wake-up eventfd, the resolver's sockets, the
- * signal fds of a layer on top) live at 56 to 63 (ownfd.c), close-on-exec, out of the program's
- * way: a program's open() gets the number it would get without the runtime. A layer that
- * intercepts the program's calls can keep it from closing them, duping onto them or seeing
- * them in /proc/self/fd (green__ownfd_is).
+ * The runtime's own fds live at 56 to 63 (ownfd.c), close-on-exec, out of the program's way.
+ * They are the loop's epoll fd and wake-up eventfd, the resolver's sockets, and the signal fds
+ * of a layer on top. A program's open() gets the number it would get without the runtime. A
+ * layer that intercepts the program's calls can keep it from closing them, duping onto them or
+ * seeing them in /proc/self/fd (green__ownfd_is).
  */
 #ifndef GREEN_OWNFD_H
 #define GREEN_OWNFD_H
@@ -14,7 +14,7 @@
 #define GREEN__OWNFD_LIMIT 1024 /* the numbers green__ownfd_is knows */
 
 /* Non-zero while the runtime creates or closes fds the calling thread makes through other
- * libraries (libev): a layer that intercepts those calls moves or releases them as the
+ * libraries (libev). A layer that intercepts those calls then moves or releases them as the
  * runtime's. */
 extern __thread int green__ownfd_depth;
 

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Pools (gevent.pool.Pool): a group that runs at most `limit` greenlets at once; a spawn into
- * a full pool parks until a member ends.
+ * Pools (gevent.pool.Pool): a group that runs at most `limit` greenlets at once. A spawn into a
+ * full pool parks until a member ends.
  *
- * A freed slot is handed to the first parked spawner (counted in the group's `reserved` until
- * it has spawned), so spawners get slots in the order they came and a spawn that did not
- * wait cannot take a slot from under one that did.
+ * A freed slot is handed to the first parked spawner. It counts in the group's `reserved` until
+ * it has spawned. So spawners get slots in the order they came. A spawn that did not wait
+ * cannot take a slot from under one that did.
  */
 #include <stdlib.h>
 

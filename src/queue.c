@@ -3,15 +3,15 @@
  * Queues: a FIFO of pointers in a ring buffer, with parked getters and putters served in
  * arrival order (gevent.queue.JoinableQueue).
  *
- * No barging: a put that finds getters parked hands its item to the first of them, and a get
- * that frees a slot moves the first parked putter's item into it, both before the woken
+ * No barging. A put that finds getters parked hands its item to the first of them. A get that
+ * frees a slot moves the first parked putter's item into it. Both happen before the woken
  * greenlet runs. So a parked greenlet never wakes to find that a newcomer took its item or
  * slot, and it never has to retry. Getters park only while the buffer is empty, putters only
  * while it is full.
  *
- * A waiter's record lives on its own stack. A waiter woken by its timer or a kill stays
- * linked until it runs again; wakers skip such records (their greenlet is no longer
- * BLOCKED), so nothing is ever handed to a greenlet that has given up.
+ * A waiter's record lives on its own stack. A waiter woken by its timer or a kill stays linked
+ * until it runs again. Wakers skip such records: their greenlet is no longer BLOCKED. So
+ * nothing is ever handed to a greenlet that has given up.
  */
 #include <math.h>
 #include <stdint.h>
@@ -84,8 +84,8 @@ static int begin_blocking(const green_queue_t *q, struct green__hub **hp, double
   return green__may_block((*hp)->current);
 }
 
-/* Unlink and return the oldest waiter that is still parked; records of waiters already
- * woken by a timer or a kill are dropped on the way. */
+/* Unlink and return the oldest waiter that is still parked. Records of waiters already woken
+ * by a timer or a kill are dropped on the way. */
 static struct waiter *pop_waiter(green__list_t *list) {
   green__list_t *n;
   while ((n = green__list_pop_front(list))) {

@@ -2,9 +2,9 @@
 /*
  * Reports and backtraces (report.h).
  *
- * libunwind is dlopened with RTLD_LOCAL, so its _Unwind_* functions never replace libgcc's,
- * and only when a report or preemption first needs it: a program that never asks opens no
- * fd of it. Its caching is off, so a walk from a signal handler takes no lock of its own.
+ * libunwind is dlopened with RTLD_LOCAL, so its _Unwind_* functions never replace libgcc's. It
+ * is opened only when a report or preemption first needs it: a program that never asks opens
+ * no fd of it. Its caching is off, so a walk from a signal handler takes no lock of its own.
  */
 #include "report.h"
 
@@ -192,9 +192,9 @@ void green__report_name(green__report_t *r, green_t *g) {
 
 /* ---- backtraces ----------------------------------------------------------------------- */
 
-/* Names of functions, by their start address. libunwind names a frame by reading its
- * object's ELF file (it reads /proc/self/maps and maps the file): milliseconds a frame, and
- * the parked greenlets of one dump share most of their frames. One thread at a time uses the
+/* Names of functions, by their start address. libunwind names a frame by reading its object's
+ * ELF file: it reads /proc/self/maps and maps the file. That takes milliseconds a frame. The
+ * parked greenlets of one dump share most of their frames. One thread at a time uses the
  * cache; another looks its names up uncached meanwhile. */
 enum { NAME_SLOTS = 512, NAME_LEN = 96 };
 static struct {
@@ -255,8 +255,8 @@ static void put_frames(green__report_t *r, unw_cursor_t *c, const char *indent) 
   if (n == MAX_FRAMES) green__report_put(r, "%s...\n", indent);
 }
 
-/* A stack that may be a runaway recursion (an overflow): its innermost DEEP_TOP frames, how
- * many are cut, and its outermost DEEP_BOTTOM (where the greenlet started it). The walk
+/* A stack that may be a runaway recursion (an overflow). Writes its innermost DEEP_TOP frames,
+ * how many are cut, and its outermost DEEP_BOTTOM (where the greenlet started it). The walk
  * stops after DEEP_MAX frames. Copies of the cursor keep the last frames seen. */
 enum { DEEP_TOP = 24, DEEP_BOTTOM = 8, DEEP_MAX = 2000000 };
 

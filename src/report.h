@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Reports the runtime writes by itself: the watchdog's, dumps, stack overflows, deadlocks.
- * Lines are built in a fixed buffer and written straight to an fd (no malloc, no stdio), as
- * most are written from a signal handler or a broken state. Backtraces come from libunwind,
+ * Lines are built in a fixed buffer and written straight to an fd (no malloc, no stdio). Most
+ * are written from a signal handler or a broken state. Backtraces come from libunwind,
  * loaded privately on first need (green__unwind_load), and dladdr.
  */
 #ifndef GREEN_REPORT_H
@@ -34,8 +34,8 @@ typedef struct green__report_ops {
 
 extern green__report_ops_t green__report_ops;
 
-/* Around every report, in a handler or not: the calls libunwind and libc make meanwhile
- * (libunwind writes to a pipe to test addresses) go straight to the kernel. */
+/* Around every report, in a handler or not. The calls libunwind and libc make meanwhile go
+ * straight to the kernel. libunwind, for one, writes to a pipe to test addresses. */
 static inline void green__report_enter(void) {
   if (green__report_ops.enter) green__report_ops.enter();
 }
@@ -85,8 +85,8 @@ enum {
   GREEN__CODE_RUNTIME, /* libgreen (and the object it is linked into), libev, c-ares */
 };
 
-/* Which of those the code at ip is; for a return address pass ip - 1 (it may be past its
- * call). Valid once green__unwind_load has run. */
+/* Which of those the code at ip is. For a return address, pass ip - 1: it may be past its
+ * call. Valid once green__unwind_load has run. */
 int green__code_of(uintptr_t ip);
 
 /* How fd is described in reports: "a socket", "a pipe", "an eventfd", "not open"... */
@@ -96,12 +96,12 @@ const char *green__report_fd_kind(int fd);
  * per frame, each starting with `indent`. */
 void green__report_backtrace_signal(green__report_t *r, ucontext_t *uc, const char *indent);
 
-/* Append the backtrace of a greenlet that is switched out (not running on any thread), from
- * its saved context, without switching to it. */
+/* Append the backtrace of a greenlet that is switched out (not running on any thread). It
+ * comes from the saved context, without switching to the greenlet. */
 void green__report_backtrace_parked(green__report_t *r, green_t *g, const char *indent);
 
-/* Append the backtrace of the caller, from the frame below the one of function `below`
- * (the report's own frames left out; every frame when none is `below`). */
+/* Append the backtrace of the caller, from the frame below the one of function `below`. The
+ * report's own frames are left out. Every frame goes in when none is `below`. */
 void green__report_backtrace_here(green__report_t *r, const char *indent, const char *below);
 
 #endif

@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Read-write locks, phase-fair. A new reader waits while a writer holds the lock or waits
- * for it; releasing the write lock admits every waiting reader at once, and only when none
- * waits the oldest writer; the last reader out admits the oldest writer. Admission sets the
- * owner (writer, or the readers count) before the greenlet is woken with 0, as for mutexes.
- * g->rdlocks counts a greenlet's read locks over all rwlocks: one that holds any may read-lock
- * past waiting writers, so a recursive read lock cannot deadlock behind a writer that waits
- * for the first one.
+ * Read-write locks, phase-fair. A new reader waits while a writer holds the lock or waits for
+ * it. Releasing the write lock admits every waiting reader at once. Only when no reader waits
+ * does it admit the oldest writer. The last reader out admits the oldest writer. Admission sets
+ * the owner (writer, or the readers count) before the greenlet is woken with 0, as for mutexes.
+ * g->rdlocks counts a greenlet's read locks over all rwlocks. A greenlet that holds any may
+ * read-lock past waiting writers. So a recursive read lock cannot deadlock behind a writer that
+ * waits for the first one.
  */
 #include <limits.h>
 
@@ -39,9 +39,9 @@ static int check_hub(struct green__hub *h, green_rwlock_t *rw) {
   return rw->hub == h ? 0 : -EPERM;
 }
 
-/* Hand the lock to whom may have it now that it was released (or a waiter left): every
- * waiting reader if the write lock was just released or no writer waits, else the oldest
- * writer once no reader holds it. */
+/* Hand the lock to whom may have it, now that it was released (or a waiter left). Every waiting
+ * reader gets it if the write lock was just released or no writer waits. Otherwise the oldest
+ * writer gets it once no reader holds it. */
 static void admit(struct green__hub *h, green_rwlock_t *rw, int after_writer) {
   green_t *g;
   if (rw->writer) return;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Counting semaphores. Invariant: while anyone waits, the value is 0; post hands its unit
+ * Counting semaphores. Invariant: while anyone waits, the value is 0. post hands its unit
  * straight to the oldest waiter (woken with 0) instead of raising the value.
  */
 #include "posix.h"

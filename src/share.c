@@ -27,8 +27,8 @@ static void cpu_relax(void) {
 #endif
 }
 
-/* One more try of a spin loop: a pause, and now and then the CPU given away (the other side
- * may be a thread the kernel has taken off its CPU). */
+/* One more try of a spin loop: a pause, and now and then the CPU given away. The other side
+ * may be a thread the kernel has taken off its CPU. */
 static void spin_once(unsigned *tries) {
   if (++*tries % SPINS) cpu_relax();
   else sched_yield();

@@ -7,12 +7,12 @@
  * past the two flag bits: never 0, never reused.
  *
  * The first hub to use an object claims it with one compare-and-swap. Its later uses take no
- * atomic read-modify-write: the hub marks itself busy (h->in_use, a plain store), reads the
- * home word, works on the object, and clears the mark with a release store. Another hub that
- * needs the object takes it over: it swaps the word to SHARED and locked, then runs an
- * expedited membarrier, a full barrier on every thread of the process. After the barrier the
- * home hub either sees the new word in its next use, or its mark shows a use in progress,
- * which the taker waits out. This is an asymmetric Dekker handshake: the rare taker pays for
+ * atomic read-modify-write. The hub marks itself busy (h->in_use, a plain store) and reads
+ * the home word. It works on the object, then clears the mark with a release store.
+ * Another hub that needs the object takes it over. It swaps the word to SHARED and locked.
+ * Then it runs an expedited membarrier: a full barrier on every thread of the process. After
+ * the barrier the home hub either sees the new word in its next use, or its mark shows a use
+ * in progress. The taker waits that use out. This is an asymmetric Dekker handshake: the rare taker pays for
  * the fences the owner leaves out. The owner need not answer, so a hub whose thread is
  * blocked elsewhere cannot hold the object up. Without membarrier, objects are SHARED from
  * their first use. An object never goes back from SHARED, except through destroy.

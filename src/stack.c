@@ -2,20 +2,20 @@
 /*
  * Stacks carved from slabs.
  *
- * Each default-size stack is [guard page | usable bytes]; SLAB_STACKS of them share one mmap,
- * so an unguarded slab costs the process one memory mapping for all of its stacks. A guard
- * page is a PROT_NONE hole that splits the mapping: each guarded stack costs two of the
- * vm.max_map_count mappings (65,530 on a default Linux). Guards are therefore handed out
- * from a process-wide budget of three quarters of that count (about 24,500 guarded stacks on
- * a default machine), leaving the rest to the program; slabs made after the budget is spent
- * have no guard pages: an overflow there is found later, by the canary overflow.c checks at
- * the greenlet's switch-outs. Raising vm.max_map_count raises the budget; GREEN_STACK_GUARDS=N
- * caps it at N guarded stacks (0: none, as tests of the canary need). Spawning never fails for
- * want of guard pages.
+ * Each default-size stack is [guard page | usable bytes]. SLAB_STACKS of them share one mmap.
+ * So an unguarded slab costs the process one memory mapping for all of its stacks. A guard
+ * page is a PROT_NONE hole that splits the mapping. So each guarded stack costs two of the
+ * vm.max_map_count mappings (65,530 on a default Linux). Guards therefore come from a
+ * process-wide budget of three quarters of that count. That is about 24,500 guarded stacks on
+ * a default machine, and it leaves the rest to the program. Slabs made after the budget is
+ * spent have no guard pages. An overflow there is found later, by the canary overflow.c checks
+ * at the greenlet's switch-outs. Raising vm.max_map_count raises the budget.
+ * GREEN_STACK_GUARDS=N caps it at N guarded stacks (0: none, as tests of the canary need).
+ * Spawning never fails for want of guard pages.
  *
  * Only pages a greenlet touches are committed (MAP_NORESERVE). Free stacks stay "hot", with
- * their pages, up to hot_max per hub, so that a spawn costs no page fault; the hub trims the
- * rest when it is idle (madvise, or munmap of a slab none of whose stacks is in use).
+ * their pages, up to hot_max per hub, so that a spawn costs no page fault. The hub trims the
+ * rest when it is idle: madvise, or munmap of a slab none of whose stacks is in use.
  */
 #include "stack.h"
 

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Greenlet stacks: carved from mmap'd slabs with a PROT_NONE guard page below each while the
- * process's map-count budget allows, pooled per hub, and annotated for Valgrind,
- * AddressSanitizer and ThreadSanitizer. All stack annotations live here.
+ * Greenlet stacks. They are carved from mmap'd slabs, with a PROT_NONE guard page below each
+ * while the process's map-count budget allows. They are pooled per hub, and annotated for
+ * Valgrind, AddressSanitizer and ThreadSanitizer. All stack annotations live here.
  */
 #ifndef GREEN_STACK_H
 #define GREEN_STACK_H
@@ -58,18 +58,18 @@ green__stack_t *green__stack_acquire(green__stack_pool_t *p, size_t size, int *e
 void green__stack_release(green__stack_pool_t *p, green__stack_t *s);
 
 /* Return pages and mappings beyond the pool's bounds to the kernel. Must not run on a stack
- * of this pool that has been released (the hub calls it from its own stack when idle). */
+ * of this pool that has been released. The hub calls it from its own stack when idle. */
 void green__stack_trim(green__stack_pool_t *p);
 
 /* Bytes of s's pages that are resident (mincore). */
 size_t green__stack_resident(const green__stack_t *s);
 
-/* Bytes resident in p's slabs and its ended non-default stacks; the non-default stacks of
- * live greenlets are not the pool's (green__stack_resident counts each). */
+/* Bytes resident in p's slabs and its ended non-default stacks. The non-default stacks of
+ * live greenlets are not the pool's: green__stack_resident counts each. */
 size_t green__stack_pool_resident(const green__stack_pool_t *p);
 
-/* ThreadSanitizer keeps a call stack and clocks per fiber: each greenlet gets a fiber of its
- * own (NULL without TSan), made and freed while another one runs. */
+/* ThreadSanitizer keeps a call stack and clocks per fiber. Each greenlet gets a fiber of its
+ * own (NULL without TSan). The fiber is made and freed while another one runs. */
 static inline void *green__stack_fiber_new(void) {
 #if GREEN_HAVE_TSAN
   return __tsan_create_fiber(0);
@@ -97,8 +97,8 @@ static inline void green__stack_fiber_free(void *fiber) {
 }
 
 /* Tell the sanitizers a switch is coming from the running stack to [lo, lo+size), whose
- * greenlet has `fiber`; *fake keeps the running stack's fake frames (fake NULL: it is ending,
- * never resumes). The switch must follow at once. */
+ * greenlet has `fiber`. *fake keeps the running stack's fake frames. A NULL fake means the
+ * running stack is ending and never resumes. The switch must follow at once. */
 static inline void green__stack_switch_begin(void **fake, const void *lo, size_t size,
                                              void *fiber) {
 #if GREEN_HAVE_ASAN

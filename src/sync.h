@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * What the synchronisation objects (event.c, sem.c, mutex.c, cond.c, rwlock.c) share: FIFO
- * queues of parked greenlets that work from all-zero memory, timeouts and absolute times on
- * two clocks, and the mutex internals a condition wait needs.
+ * What the synchronisation objects share (event.c, sem.c, mutex.c, cond.c, rwlock.c). That is
+ * FIFO queues of parked greenlets that work from all-zero memory, and timeouts and absolute
+ * times on two clocks. It is also the mutex internals a condition wait needs.
  */
 #ifndef GREEN_SYNC_H
 #define GREEN_SYNC_H
@@ -12,8 +12,8 @@
 #include "share.h"
 #include "wait.h"
 
-/* A waiter queue is a list head inside a caller's object: all-zero means empty, and it is
- * made a proper circular list on the first push. */
+/* A waiter queue is a list head inside a caller's object. All-zero means empty. It is made a
+ * proper circular list on the first push. */
 static inline int green__waitq_empty(const green__list_t *q) {
   return q->next == NULL || q->next == q;
 }
@@ -23,8 +23,8 @@ static inline void green__waitq_push(green__list_t *q, green_t *g) {
   green__list_push_back(q, &g->wait_link);
 }
 
-/* -EPERM when greenlets of a hub other than h wait in q: a greenlet waits with, and is
- * woken by, greenlets of its own hub only. */
+/* -EPERM when greenlets of a hub other than h wait in q. A greenlet waits with, and is woken
+ * by, greenlets of its own hub only. */
 static inline int green__waitq_foreign(const green__list_t *q, const struct green__hub *h) {
   return !green__waitq_empty(q) && green__container_of(q->next, green_t, wait_link)->hub != h
              ? -EPERM
@@ -38,7 +38,7 @@ static inline green_t *green__waitq_pop(green__list_t *q) {
 }
 
 /* When a blocking call gives up: a relative timeout, or an absolute time on a clock. It is
- * turned into a time on green_now()'s clock only once the call has to wait, so a call that
+ * turned into a time on green_now()'s clock only once the call has to wait. So a call that
  * can proceed at once reads no clock. */
 typedef struct green__until {
   int absolute;                   /* 0: timeout; 1: clock and abstime */
@@ -69,15 +69,14 @@ static inline int green__until_check(green__until_t u) {
 /* u (checked) as a time on green_now()'s clock; a CLOCK_REALTIME time is converted now. */
 double green__until_at(green__until_t u);
 
-/* Queue the running greenlet at the back of q (the waiters of object `on`, of green_wait_t
- * kind) and park it until a waker hands it what it waits for (0). Fails when `at` or the
- * scoped deadline passes (-ETIMEDOUT) or it is killed (-ECANCELED). -EDEADLK when nothing
- * could ever wake it. It has left q on return.
- * home is the object's home word. The caller has entered it (share.h; `how` says how); this
+/* Queue the running greenlet at the back of q: the waiters of object `on`, of green_wait_t
+ * kind. Then park it until one of these happens. A waker hands it what it waits for (0). `at`
+ * or the scoped deadline passes (-ETIMEDOUT). It is killed (-ECANCELED). It returns -EDEADLK
+ * when nothing could ever wake it. It has left q on return.
+ * home is the object's home word. The caller has entered it (share.h; `how` says how). This
  * call leaves it before it parks, and on every path. A waker of any hub may then hand it the
- * object.
- * home NULL: an object of one hub only (rwlock, the shim's shared mutexes). Then -EPERM, not
- * queued, when greenlets of another hub wait in q. */
+ * object. home NULL: an object of one hub only (rwlock, the shim's shared mutexes). Then it
+ * returns -EPERM (not queued) when greenlets of another hub wait in q. */
 int green__waitq_park(struct green__hub *h, int kind, const void *on, green__list_t *q,
                       double at, uint32_t *home, int how);
 
@@ -91,15 +90,15 @@ int green__waitq_sleep(struct green__hub *h, int kind, const void *on, double at
 /* Wake every waiter of q, oldest first, with 0; returns how many. For home NULL only. */
 size_t green__waitq_wake_all(struct green__hub *h, green__list_t *q);
 
-/* Move every waiter of q to `taken` (an empty list), oldest first. Under the object's home:
- * then leave it and call green__waitq_hand_all. */
+/* Move every waiter of q to `taken` (an empty list), oldest first. Call it with the object
+ * entered. Then leave the object and call green__waitq_hand_all. */
 void green__waitq_take_all(green__list_t *q, green__list_t *taken);
 
 /* Hand each greenlet of `taken` the object, with 0 (green__hand); returns how many. */
 size_t green__waitq_hand_all(struct green__hub *h, green__list_t *taken);
 
-/* Sleep in the kernel while *word (private to the process) reads `value`, until `at` on
- * green_now()'s clock (CLOCK_MONOTONIC; INFINITY: no limit). 0 on a wake-up (spurious ones
+/* Sleep in the kernel while *word (private to the process) reads `value`. The limit is `at`
+ * on green_now()'s clock (CLOCK_MONOTONIC; INFINITY: no limit). 0 on a wake-up (spurious ones
  * included), -ETIMEDOUT once `at` has passed. Blocks the OS thread: for threads that cannot
  * park. */
 int green__futex_wait(uint32_t *word, uint32_t value, double at);
@@ -107,16 +106,16 @@ int green__futex_wait(uint32_t *word, uint32_t value, double at);
 /* Wake up to n threads sleeping on word. */
 void green__futex_wake(uint32_t *word, int n);
 
-/* ---- shared mutexes (mutex.c explains): a layer on top's pthread mutexes, used by the
- * hub's greenlets and by OS threads with no hub. `self` is the caller's owner token:
- * green__hub_running(), with GREEN__MUTEX_FOREIGN added on a thread that never has the
- * hub. */
+/* ---- shared mutexes (mutex.c explains) --------------------------------------------------------
+ * A layer on top's pthread mutexes. The hub's greenlets use them, and so do OS threads with no
+ * hub. `self` is the caller's owner token: green__hub_running(), with GREEN__MUTEX_FOREIGN
+ * added on a thread that never has the hub. */
 #define GREEN__MUTEX_FOREIGN ((uintptr_t)1)  /* in the owner word: owned outside the hub */
 #define GREEN__MUTEX_SLEEPERS ((uintptr_t)2) /* in the owner word: OS threads sleep on it */
 
 /* Lock m. A free mutex (or a recursive one the caller owns) is taken at once, u unchecked
- * (as glibc does). h: the hub to park on when m is held, or NULL to sleep in the kernel (a
- * thread that has no hub or cannot park). 0, or -EINVAL (u), -EDEADLK (a relock of a
+ * (as glibc does). h: the hub to park on when m is held. NULL means sleep in the kernel, for
+ * a thread that has no hub or cannot park. 0, or -EINVAL (u), -EDEADLK (a relock of a
  * non-recursive mutex), -EAGAIN, -ETIMEDOUT, -ECANCELED (a killed greenlet). */
 int green__mutex_lock_shared(struct green__hub *h, green_mutex_t *m, green_t *self,
                              green__until_t u);
@@ -130,12 +129,12 @@ int green__mutex_unlock_shared(green_mutex_t *m, green_t *self);
 /* Whether self owns m (a shared or a library mutex). */
 int green__mutex_owned(const green_mutex_t *m, green_t *self);
 
-/* Unlock m completely for a condition wait, handing it to its oldest waiter; returns the
+/* Unlock m completely for a condition wait, handing it to its oldest waiter. Returns the
  * lock depth to give back to green__mutex_relock. The caller owns m. */
 unsigned green__mutex_release(struct green__hub *h, green_mutex_t *m);
 
-/* Lock m again at depth `count` after a condition wait, deaf to kill and to the scoped
- * deadline (they apply again afterwards). 0, or -EDEADLK when m can never come back. */
+/* Lock m again at depth `count` after a condition wait. It is deaf to kill and to the scoped
+ * deadline; they apply again afterwards. 0, or -EDEADLK when m can never come back. */
 int green__mutex_relock(struct green__hub *h, green_mutex_t *m, unsigned count);
 
 #endif

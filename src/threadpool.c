@@ -1,16 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The thread pool (gevent's threadpool, libuv's work queue): green_threadpool_run runs a
+ * The thread pool (gevent's threadpool, libuv's work queue). green_threadpool_run runs a
  * blocking function on a worker thread and parks only the calling greenlet.
  *
- * One pool per process. Workers start on demand, up to the size (GREEN_THREADPOOL_SIZE, else
- * 4 per core, at least 4), with every signal blocked, and live until the process ends (they
- * are detached: exit does not wait for a job still running). A finished job goes back to its
- * hub through the hub's handle (threadsafe.c), which the job holds a reference to: the hub's
- * thread may have exited meanwhile, and then the worker frees the job itself.
+ * One pool per process. Workers start on demand, up to the size: GREEN_THREADPOOL_SIZE, else
+ * 4 per core, at least 4. They run with every signal blocked. They live until the process ends:
+ * they are detached, and exit does not wait for a job still running. A finished job goes back
+ * to its hub through the hub's handle (threadsafe.c). The job holds a reference to that handle.
+ * The hub's thread may have exited meanwhile; then the worker frees the job itself.
  *
- * The job record is shared by the worker and the hub, never on a greenlet's stack: a caller
- * that gives up (killed, deadline) returns at once and leaves the record to be freed when the
+ * The job record is shared by the worker and the hub, never on a greenlet's stack. A caller
+ * that gives up (killed, deadline) returns at once. It leaves the record to be freed when the
  * job comes back. Only the hub's thread reads or writes `waiter` and `done`.
  */
 #include <math.h>

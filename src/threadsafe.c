@@ -3,11 +3,11 @@
  * green_hub_current, green_hub_release, green_call_threadsafe: the one way into a hub from
  * another thread.
  *
- * The handle holds a reference for its hub while the hub lives and one per green_hub_current
- * (and per pending thread-pool job). The ev_async watcher stays referenced in libev's sense
- * on purpose: the hub decides deadlock from its own counts (hub.c), and a poll with no
- * active watcher would not block at all. References held by anyone but the hub count as "a
- * call may still come": while they are held, a hub whose greenlets are all parked waits for
+ * The handle holds a reference for its hub while the hub lives. It holds one more per
+ * green_hub_current, and per pending thread-pool job. The ev_async watcher stays referenced in
+ * libev's sense on purpose. The hub decides deadlock from its own counts (hub.c). A poll with
+ * no active watcher would not block at all. References held by anyone but the hub count as "a
+ * call may still come". While they are held, a hub whose greenlets are all parked waits for
  * calls instead of failing main with EDEADLK.
  */
 #include "threadsafe.h"

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Calls into a hub from any thread. A hub's handle (green_hub_t) is reference counted and
- * outlives its hub: once the hub's thread has exited, posting to it fails with ESRCH. Calls
+ * outlives its hub. Once the hub's thread has exited, posting to it fails with ESRCH. Calls
  * wait in a mutex-protected FIFO and an ev_async watcher wakes the hub's loop to run them.
  */
 #ifndef GREEN_THREADSAFE_H

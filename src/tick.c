@@ -3,34 +3,34 @@
  * The hub's timer signal (tick.h): preemption and the watchdog, sharing one handler.
  *
  * Two POSIX timers per hub send GREEN__TICK_SIGNAL to the hub's own thread (SIGEV_THREAD_ID).
- * - The slice timer counts the thread's CPU time, every half slice. A thread that sleeps in
- *   its loop or blocks in a system call uses none, so it never fires then: preemption alone
- *   never interrupts a blocking call. When the running greenlet has not switched for a whole
- *   slice and others are waiting, it is due to yield: at once, from the handler, when the
- *   interrupted code is a safe point (below); else where a layer on top checks h->yield_due
- *   (at the program's next call it intercepts), or at a later tick.
+ * - The slice timer counts the thread's CPU time, every half slice. A thread that sleeps in its
+ *   loop or blocks in a system call uses none, so the timer never fires then. Preemption alone
+ *   thus never interrupts a blocking call. The running greenlet is due to yield when it has not
+ *   switched for a whole slice and others are waiting. It yields at once, from the handler,
+ *   when the interrupted code is a safe point (below). Else it yields where a layer on top
+ *   checks h->yield_due (at the program's next call it intercepts), or at a later tick.
  * - The watchdog timer counts wall time. The loop re-arms it after its polls (at most 16
- *   times a period) and disarms it before it sleeps, so it fires only when the hub has not
- *   polled for about a whole period. When the hub keeps another greenlet waiting (one ready,
- *   or waiting for an fd or a timer) and its thread is not merely descheduled by a busy
- *   machine, it writes one report (the call the thread is in, the greenlet, a backtrace) and
- *   stays disarmed until the next poll. That one signal may interrupt the blocking call
- *   (poll, nanosleep and timed futex waits end with EINTR even with SA_RESTART): one per
- *   episode, where the program is stuck anyway.
+ *   times a period) and disarms it before it sleeps. So it fires only when the hub has not
+ *   polled for about a whole period. The handler writes one report if the hub keeps another
+ *   greenlet waiting: one ready, or waiting for an fd or a timer. It does not when the thread
+ *   is merely descheduled by a busy machine. The report gives the call the thread is in, the
+ *   greenlet and a backtrace. The timer then stays disarmed until the next poll. That one
+ *   signal may interrupt the blocking call: poll, nanosleep and timed futex waits end with
+ *   EINTR even with SA_RESTART. That is one per episode, where the program is stuck anyway.
  * Both timers are armed only once a second greenlet exists.
  *
- * A safe point is code of the program's own: the interrupted frame and every caller up to
- * the thread's start are outside libc, the loader, the runtime (libgreen's object), libev,
- * c-ares, the unwinder, allocators and sanitizers, so no lock of theirs is held; below the
- * program's frames only the runtime's and libc's start frames may follow. Such code is
- * written for OS threads, which may be preempted anywhere: its own locks are pthread's, and
- * green. The walk uses libunwind (loaded with RTLD_LOCAL, so its _Unwind_* functions never
- * replace libgcc's); without it there is no preemption from the handler, and the report has
- * no backtrace. Code not in any loaded object (JIT code) is not a safe point.
+ * A safe point is code of the program's own. The interrupted frame and every caller up to the
+ * thread's start are outside libc, the loader, the runtime (libgreen's object), libev, c-ares,
+ * the unwinder, allocators and sanitizers. So no lock of theirs is held. Below the program's
+ * frames, only the runtime's and libc's start frames may follow. Such code is written for OS
+ * threads, which may be preempted anywhere: its own locks are pthread's, and green. The walk
+ * uses libunwind. It is loaded with RTLD_LOCAL, so its _Unwind_* functions never replace
+ * libgcc's. Without it there is no preemption from the handler, and the report has no
+ * backtrace. Code not in any loaded object (JIT code) is not a safe point.
  *
- * The preempted greenlet is switched out inside the handler (SA_NODEFER: the next greenlet
- * runs with the same signal mask); when it is switched back, the handler returns and the
- * kernel restores every register it saved.
+ * The preempted greenlet is switched out inside the handler. With SA_NODEFER, the next
+ * greenlet runs with the same signal mask. When the preempted one is switched back, the
+ * handler returns and the kernel restores every register it saved.
  */
 #include "tick.h"
 
@@ -140,14 +140,14 @@ static void set_timer(timer_t t, double first, double every) {
   timer_settime(t, 0, &its, NULL);
 }
 
-/* Whether a greenlet other than the running one exists or may be woken: only then can a
+/* Whether a greenlet other than the running one exists or may be woken. Only then can a
  * greenlet that keeps the CPU, or a blocked hub, hold anybody up. */
 static int others_exist(struct green__hub *h) {
   return h->ngreenlets || h->nloop_waits || h->calls.nheap || !green__list_empty(&h->calls.soon);
 }
 
-/* libunwind is loaded when the timers are first armed: never in the handler, and never in a
- * program with one thread, which then has no fd of it. */
+/* libunwind is loaded when the timers are first armed, never in the handler. A program with
+ * one thread never loads it, so it has no fd of it. */
 static void unwinder_ready(void) { green__unwind_load(); }
 
 static void arm_slice(struct green__tick *t) {
@@ -219,8 +219,8 @@ static const struct {
 #endif
     {-1, NULL, 0}};
 
-/* The system call uc interrupted, if any: *nr (-1 when it ended with EINTR and its number
- * is gone) and its first argument. */
+/* The system call uc interrupted, if any: *nr and its first argument. *nr is -1 when the call
+ * ended with EINTR and its number is gone. */
 static int interrupted_call(const ucontext_t *uc, long *nr, long *arg0) {
 #ifdef __x86_64__
   const unsigned char *ip = (const unsigned char *)uc->uc_mcontext.gregs[REG_RIP];
@@ -299,14 +299,15 @@ static void on_slice(struct green__hub *h, struct green__tick *t, ucontext_t *uc
   green__report_enter();
 }
 
-/* Whether a greenlet other than the running one could run now, or as soon as the loop polls
- * (it waits for an fd or a timer, or a timed call is pending): one the hub keeps waiting.
- * Greenlets that wait for the running one (a join, a lock it holds) are not kept waiting. */
+/* Whether the hub keeps a greenlet waiting. That is a greenlet other than the running one that
+ * could run now, or as soon as the loop polls. It waits for an fd or a timer, or a timed call
+ * is pending. Greenlets that wait for the running one (a join, a lock it holds) are not kept
+ * waiting. */
 static int others_kept_waiting(struct green__hub *h) {
   return others_ready(h) || h->nloop_waits || h->calls.nheap;
 }
 
-/* The thread computed (in no system call) but had the CPU for under half the time: the
+/* The thread computed (in no system call) but had the CPU for under half the time. So the
  * machine is busy with other processes, not the hub with one greenlet. */
 static int descheduled(struct green__tick *t, const ucontext_t *uc, double now) {
   long nr, arg0;

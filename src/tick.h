@@ -2,9 +2,9 @@
 /*
  * The hub's timer signal: preemption of a greenlet that keeps the CPU, and the watchdog that
  * reports a hub blocked outside its loop. Both are timers of the hub's own thread that send it
- * GREEN__TICK_SIGNAL; no other OS thread is involved. Off unless configured: a layer on top
- * may turn both on (green__tick_configure), library users opt in (green_set_timeslice,
- * green_set_watchdog, or GREEN_TIMESLICE_MS and GREEN_WATCHDOG_MS in the environment).
+ * GREEN__TICK_SIGNAL; no other OS thread is involved. Both are off unless configured. A layer
+ * on top may turn both on (green__tick_configure). Library users opt in: green_set_timeslice,
+ * green_set_watchdog, or GREEN_TIMESLICE_MS and GREEN_WATCHDOG_MS in the environment.
  */
 #ifndef GREEN_TICK_H
 #define GREEN_TICK_H
@@ -46,16 +46,16 @@ void green__tick_stop(struct green__hub *h);
 /* In the child of fork: drop h's timer state (the timers were the parent's). */
 void green__tick_forget(struct green__hub *h);
 
-/* The loop polled (after every poll), or is about to sleep in a blocking poll: the timers
- * are armed while other greenlets exist, and the watchdog is disarmed while the loop sleeps. */
+/* The loop polled (after every poll), or is about to sleep in a blocking poll. The timers are
+ * armed while other greenlets exist. The watchdog is disarmed while the loop sleeps. */
 void green__tick_polled(struct green__hub *h);
 void green__tick_sleep(struct green__hub *h);
 
 /* A greenlet was spawned: the timers watch from now on, before the loop's next poll. */
 void green__tick_spawned(struct green__hub *h);
 
-/* green_set_timeslice and green_set_watchdog: the new setting, for the calling thread's hub
- * (h, NULL when it has none yet) and every hub started after. */
+/* green_set_timeslice and green_set_watchdog. The new setting applies to the calling thread's
+ * hub (h, NULL when it has none yet) and to every hub started after. */
 int green__tick_set(struct green__hub *h, double slice, double watchdog);
 
 /* The watchdog's period in seconds, 0 while it is off. */

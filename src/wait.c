@@ -28,8 +28,8 @@ static int arm_timer(struct green__hub *h, green_t *g, double at) {
   return 0;
 }
 
-/* Take g out of the queue it waits in: 1, or 0 when a waker has already taken it out to
- * hand it the object (the news is on its way). A SHARED object's queue is read under its
+/* Take g out of the queue it waits in. Returns 1, or 0 when a waker has already taken it out
+ * to hand it the object: the news is on its way. A SHARED object's queue is read under its
  * lock. */
 static int unlink_waiter(struct green__hub *h, green_t *g) {
   uint32_t *home = g->wait_home;
