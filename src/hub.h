@@ -51,6 +51,7 @@ struct green__hub {
   uint64_t next_id, ids_left;   /* greenlet ids, taken from the process's in batches */
   green__list_t all_link;       /* in the process's list of hubs (green__hubs) */
   pid_t tid;                    /* the OS thread it belongs to */
+  unsigned number;              /* in its greenlets' handles: 1.., or 0 when all are taken */
   int deadlock_dumped;          /* its deadlock report is written (dump.c) */
   green__list_t free_handles;   /* released greenlet records */
   green_t **handle_chunks;      /* the handle table: slot s >= GREEN__SLOT_FIRST is record
@@ -73,6 +74,9 @@ extern green__list_t green__hubs;
 void green__hubs_lock(void);
 void green__hubs_unlock(void);
 int green__hubs_trylock(void); /* whether it took the lock */
+
+/* The live hub with this number (green__greenlet_hub_number), or NULL. Hold the lock. */
+struct green__hub *green__hubs_numbered(unsigned number);
 
 /* The first id of a fresh batch for h (green__hub_new_id). */
 uint64_t green__hub_take_ids(struct green__hub *h);
