@@ -90,13 +90,15 @@ green_hub_t *green__hub_hold(green_hub_t *hb) {
 
 int green__hub_is(green_hub_t *hb, struct green__hub *h) { return h->handle == hb; }
 
+/* Under the lock: whoever gives back the last reference takes it after everyone else has let
+ * go of it. */
 void green__hub_unref(green_hub_t *hb) {
-  size_t was = atomic_fetch_sub_explicit(&hb->refs, 1, memory_order_acq_rel);
-  if (was == 2) { /* the hub's own is left: have another thread's hub check for deadlock */
-    pthread_mutex_lock(&hb->mu);
-    if (hb->hub && hb->hub != green__hub_tls) ev_async_send(hb->hub->loop, &hb->async);
-    pthread_mutex_unlock(&hb->mu);
-  }
+  size_t was;
+  pthread_mutex_lock(&hb->mu);
+  was = atomic_fetch_sub_explicit(&hb->refs, 1, memory_order_acq_rel);
+  /* The hub's own is left: another thread's hub has to check whether it is stuck. */
+  if (was == 2 && hb->hub && hb->hub != green__hub_tls) ev_async_send(hb->hub->loop, &hb->async);
+  pthread_mutex_unlock(&hb->mu);
   if (was != 1) return;
   pthread_mutex_destroy(&hb->mu);
   free(hb);

@@ -487,6 +487,7 @@ static void *stop_own_hub(void *arg) {
 
 TEST_CASE(hubs_errors) {
   green_hub_t *hubs[2];
+  sleeper_t s = {0.05, -1, 0};
   green_t *g;
   void *result;
   ASSERT_ERRNO(green_hubs_start(0, hubs), EINVAL);
@@ -501,7 +502,7 @@ TEST_CASE(hubs_errors) {
   ASSERT_PTR_NE(g = green_spawn_on(hubs[1], stop_own_hub, hubs[1]), NULL);
   ASSERT_OK(green_join(g, &result, 5));
   ASSERT_EQ((intptr_t)result, EDEADLK);
-  ASSERT_PTR_NE(g = green_spawn_on(hubs[1], sleep_for, &(sleeper_t){0.05, -1, 0}), NULL);
+  ASSERT_PTR_NE(g = green_spawn_on(hubs[1], sleep_for, &s), NULL);
   other_hub = hubs[1];
   ASSERT_TRUE(green_call_soon(in_callback, g) != 0);
   ASSERT_OK(green_sleep(0.01));
