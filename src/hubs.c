@@ -158,21 +158,23 @@ static void on_joined_end(struct green__hub *h, green__watch_t *w) {
   answer(q, 0);
 }
 
-static void join_here(struct green__hub *h, req_t *q) {
+/* Join on the target hub: answered at once, or 1 when the answer waits for g's end. */
+static int join_here(struct green__hub *h, req_t *q) {
   int err;
   green_t *g = green__greenlet_find(h, q->handle, &err);
-  if (!g) return answer(q, err);
-  if (!green__greenlet_joinable(h, g)) return answer(q, -EINVAL);
+  if (!g) return err;
+  if (!green__greenlet_joinable(h, g)) return -EINVAL;
   if (g->state == GREEN_DEAD) {
     q->result = g->result;
     green__greenlet_release(h, g);
-    return answer(q, 0);
+    return 0;
   }
   g->joiner = &h->hub; /* taken: no other join or detach meanwhile; never woken */
   q->g = g;
   q->watch.fn = on_joined_end;
   green__greenlet_watch(g, &q->watch);
   green__list_push_back(joins_of(h), &q->link);
+  return 1;
 }
 
 static int stopping(void);
@@ -180,10 +182,11 @@ static int stopping(void);
 /* The local call, on the target hub's stack: errno is this hub greenlet's own. */
 static void on_call(green__remote_t *r) {
   req_t *q = green__container_of(r, req_t, call);
-  int ok = 1, state;
+  int ok = 1, state, err;
   switch (q->op) {
   case OP_JOIN:
-    return join_here(green__hub_tls, q);
+    if ((err = join_here(green__hub_tls, q)) <= 0) answer(q, err);
+    return;
   case OP_DETACH:
     ok = green_detach(q->handle) == 0;
     break;
@@ -198,8 +201,12 @@ static void on_call(green__remote_t *r) {
     ok = (q->value = green_id(q->handle)) != 0;
     break;
   case OP_SPAWN:
-    if (stopping()) return answer(q, -ESRCH);
-    ok = (q->spawned = green_spawn(q->fn, q->arg)) != NULL;
+    if (stopping()) {
+      errno = ESRCH;
+      ok = 0;
+    } else {
+      ok = (q->spawned = green_spawn(q->fn, q->arg)) != NULL;
+    }
     break;
   }
   answer(q, ok ? 0 : -errno);
@@ -497,10 +504,13 @@ static void *hub_thread(void *arg) {
   claimed = green__list_empty(&s->link); /* a stopper took it out */
   if (!claimed) green__list_remove(&s->link);
   pthread_mutex_unlock(&started_lock);
-  if (claimed) return report(s), NULL; /* the stopper joins the thread, frees s */
-  pthread_detach(pthread_self());
-  green__hub_unref(s->report_to);
-  free(s);
+  if (claimed) { /* the stopper joins the thread, frees s */
+    report(s);
+  } else {
+    pthread_detach(pthread_self());
+    green__hub_unref(s->report_to);
+    free(s);
+  }
   return NULL;
 }
 
