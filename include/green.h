@@ -621,7 +621,8 @@ GREEN_EXTERN int green_call_threadsafe(green_hub_t *hub, void (*fn)(void *), voi
  * another hub are done by a message to that hub, and the caller parks for the answer (so not
  * from a callback: EPERM there). A join across hubs keeps the rules of green_join (timeout,
  * kill, scoped deadline); the other calls cannot be cut short. The handle of a greenlet of a
- * hub whose thread has exited gives ESRCH. green_joinall, groups, iwait, green_name and
+ * hub whose thread has exited gives ESRCH, as does one of a hub beyond the first 1023 alive
+ * at once (they have no number to be found by). green_joinall, groups, iwait, green_name and
  * green_set_name take greenlets of the caller's hub only (ESRCH for another hub's). */
 
 /* Start hubs: hubs[0] gets a new reference to the caller's hub, hubs[1..n-1] references to

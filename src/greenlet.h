@@ -5,7 +5,7 @@
  * given back to malloc while the hub lives (as Go keeps its g's).
  *
  * What the public API hands out is not a record's address but a handle: the record's slot in
- * its hub's table and the low bits of its id. A handle whose greenlet is gone (joined, ended
+ * its hub's table, its hub's number and the low bits of its id. A handle whose greenlet is gone (joined, ended
  * detached, or its thread has exited) never matches the greenlet that takes its slot next,
  * and a handle is never dereferenced before it is matched: a stale one gives ESRCH.
  */
