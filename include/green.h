@@ -92,17 +92,21 @@ GREEN_EXTERN green_t *green_spawn(void *(*fn)(void *), void *arg);
 GREEN_EXTERN green_t *green_spawn_stack(void *(*fn)(void *), void *arg, size_t stack_size);
 
 /* Wait for g to end, then release its handle. *result (if result is not NULL) gets the value
- * its function returned. ETIMEDOUT when the timeout passes; the handle stays valid. EDEADLK
- * when g is the caller. EINVAL for NULL, a detached handle, or one another greenlet is already
- * joining. ESRCH for a handle of another thread's hub or one already released. */
+ * its function returned. ETIMEDOUT when the timeout passes; the handle stays valid. ECANCELED
+ * when the caller is killed. EDEADLK when g is the caller. EINVAL for NULL, a detached handle,
+ * or one another greenlet is already joining. ESRCH for a handle already released, or of a hub
+ * whose thread has exited. g may be a greenlet of another hub (see Hubs); EPERM then from a
+ * callback. */
 GREEN_EXTERN int green_join(green_t *g, void **result, double timeout);
 
 /* Wait for all n greenlets to end, then release them all. On failure (ETIMEDOUT, ECANCELED,
- * or a bad handle as in green_join) none of them is released. */
+ * or a bad handle as in green_join) none of them is released. Greenlets of the caller's hub
+ * only: ESRCH for another hub's. */
 GREEN_EXTERN int green_joinall(green_t **gs, size_t n, double timeout);
 
 /* Nobody will join g: its handle is released as soon as it ends (at once if it has). EINVAL
- * for NULL, the main or hub greenlet, a detached one or one being joined. ESRCH as green_join. */
+ * for NULL, the main or hub greenlet, a detached one or one being joined. ESRCH, EPERM as
+ * green_join. */
 GREEN_EXTERN int green_detach(green_t *g);
 
 /* Go to the back of the ready queue. The hub polls for I/O now and then, so a yielding loop
@@ -116,7 +120,7 @@ GREEN_EXTERN int green_sleep(double seconds);
 /* Cancel g: the blocking call it is parked in fails with ECANCELED. So does every blocking
  * call it makes from now on. A greenlet killed before it ran never runs (its result is
  * GREEN_CANCELED). Killing a dead greenlet does nothing. EINVAL for NULL or the hub greenlet
- * (a callback's green_current()). ESRCH as green_join. */
+ * (a callback's green_current()). ESRCH, EPERM as green_join. */
 GREEN_EXTERN int green_kill(green_t *g);
 
 /* The running greenlet; the thread's own stack is its main greenlet. NULL only with ENOMEM,
@@ -124,10 +128,12 @@ GREEN_EXTERN int green_kill(green_t *g);
 GREEN_EXTERN green_t *green_current(void);
 
 /* g's id: unique in the process and never reused. Dumps name greenlets by it; the thread's
- * main greenlet has one too. 0 + errno (ESRCH, EINVAL) for a handle that is not valid here. */
+ * main greenlet has one too. 0 + errno (ESRCH, EINVAL, EPERM as green_join) for a handle that
+ * is not valid. */
 GREEN_EXTERN unsigned long long green_id(green_t *g);
 
-/* g's state, or -1 + errno for a handle that is not valid here. */
+/* g's state, or -1 + errno (ESRCH, EINVAL, EPERM as green_join) for a handle that is not
+ * valid. */
 GREEN_EXTERN int green_state(green_t *g);
 
 /* Monotonic time in seconds; the clock deadlines and timeouts are measured on. */
@@ -625,6 +631,43 @@ GREEN_EXTERN int green_hub_release(green_hub_t *hub);
 /* Queue fn(arg) for the hub, from any thread (not from a signal handler). 0, or -1 with
  * ESRCH (the hub's thread has exited), ENOMEM, EINVAL (NULL hub or fn). */
 GREEN_EXTERN int green_call_threadsafe(green_hub_t *hub, void (*fn)(void *), void *arg);
+
+/* ---- Hubs: one per OS thread ----------------------------------------------------------------
+ * green_hubs_start runs more hubs, each on an OS thread of its own (no other thread is made).
+ * A greenlet runs only on the hub that spawned it, for its whole life. Its handle works from
+ * every hub: green_join, green_detach, green_kill, green_state and green_id on a greenlet of
+ * another hub are done by a message to that hub, and the caller parks for the answer (so not
+ * from a callback: EPERM there). A join across hubs keeps the rules of green_join (timeout,
+ * kill, scoped deadline); the other calls cannot be cut short. The handle of a greenlet of a
+ * hub whose thread has exited gives ESRCH, as does one of a hub beyond the first 1023 alive
+ * at once (they have no number to be found by). green_joinall, groups, iwait, green_name and
+ * green_set_name take greenlets of the caller's hub only (ESRCH for another hub's). */
+
+/* Start hubs: hubs[0] gets a new reference to the caller's hub, hubs[1..n-1] references to
+ * n - 1 new hubs, each on a new OS thread. A new hub idles in its loop while anyone holds a
+ * reference to it (its main greenlet never fails with EDEADLK meanwhile); once it is stopped,
+ * or nobody holds one any more, its thread exits when its greenlets have ended. 0, or -1 +
+ * errno: EINVAL (n is 0, hubs is NULL), ENOMEM, EAGAIN (a thread cannot be started; the hubs
+ * already started are stopped again), EPERM (n > 1 from a callback). */
+GREEN_EXTERN int green_hubs_start(size_t n, green_hub_t **hubs);
+
+/* Stop a hub green_hubs_start made and give back the reference: green_spawn_on gives ESRCH
+ * from now on; the caller parks (a kill does not cut it short) until the hub's greenlets
+ * have ended, those they spawn meanwhile included, and its thread has exited. Greenlets
+ * parked with nothing left to wake them are killed; if that does not end them, they go with
+ * the thread. For any other hub (hubs[0]) it only gives back the reference. 0, or -1 +
+ * errno: EINVAL (NULL), EDEADLK (the caller runs on that hub), EPERM (from a callback),
+ * ENOMEM. A second reference to the same hub is only given back. */
+GREEN_EXTERN int green_hub_stop(green_hub_t *hub);
+
+/* The caller's hub, without a new reference: valid while the hub lives. NULL + errno
+ * (ENOMEM). */
+GREEN_EXTERN green_hub_t *green_hub_self(void);
+
+/* green_spawn on hub: the greenlet runs there. The caller parks for the handle when hub is
+ * another one. NULL + errno: EINVAL (NULL hub or fn), ESRCH (the hub is stopped or its thread
+ * has exited), EPERM (another hub, from a callback), and green_spawn's (ENOMEM, EAGAIN). */
+GREEN_EXTERN green_t *green_spawn_on(green_hub_t *hub, void *(*fn)(void *), void *arg);
 
 /* ---- Futures (gevent's AsyncResult, asyncio's Future) ---------------------------------------
  * A value or an error, set once. Any number of greenlets of one hub may wait for it. Another

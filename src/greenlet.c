@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "hub.h"
+#include "hubs.h"
 #include "tick.h"
 #include "local.h"
 #include "overflow.h"
@@ -70,7 +71,9 @@ void green__greenlet_each(struct green__hub *h, void (*fn)(green_t *g, void *arg
 static int add_chunk(struct green__hub *h) {
   size_t n = h->nhandle_chunks, i;
   green_t **table, *c;
+  int err;
   if (n == MAX_CHUNKS) return -EAGAIN;
+  if (n == 0 && (err = green__hubs_reachable(h)) < 0) return err; /* before its first spawn */
   if ((n & (n - 1)) == 0) { /* the table doubles at each power of two */
     if (!(table = realloc(h->handle_chunks, (n ? 2 * n : 1) * sizeof *table))) return -ENOMEM;
     h->handle_chunks = table;
@@ -191,7 +194,7 @@ green_t *green__greenlet_new(void *(*fn)(void *), void *arg, size_t stack_size) 
   }
   g->hub = h;
   g->id = green__hub_new_id(h);
-  g->handle = green__greenlet_make_handle(g->id, g->slot);
+  g->handle = green__greenlet_make_handle(h->number, g->id, g->slot);
   g->magic = GREEN__MAGIC;
   g->state = GREEN_NEW;
   g->wait_kind = GREEN_WAIT_NONE;
@@ -267,8 +270,9 @@ int green_join(green_t *handle, void **result, double timeout) {
   double at;
   int r;
   if (!h) return -1;
-  if (!(g = find_joinable(h, handle, &r)) || (r = green__timeout_to_at(timeout, &at)))
-    return green__fail(r);
+  if (!(g = find_joinable(h, handle, &r)))
+    return r == -ESRCH ? green__hubs_join(h, handle, result, timeout) : green__fail(r);
+  if ((r = green__timeout_to_at(timeout, &at))) return green__fail(r);
   if (g->state != GREEN_DEAD) {
     g->joiner = h->current;
     h->current->joins_pending = 1;
@@ -331,7 +335,7 @@ green_t *green__greenlet_here(green_t *handle, struct green__hub **hp) {
 int green_detach(green_t *handle) {
   struct green__hub *h;
   green_t *g = green__greenlet_here(handle, &h);
-  if (!g) return -1;
+  if (!g) return green__hubs_detach(h, handle);
   if (!green__greenlet_joinable(h, g)) return green__fail(-EINVAL);
   if (g->state == GREEN_DEAD) green__greenlet_release(h, g);
   else g->flags |= GREEN__DETACHED;
@@ -367,7 +371,7 @@ void green__greenlet_kill(struct green__hub *h, green_t *g) {
 int green_kill(green_t *handle) {
   struct green__hub *h;
   green_t *g = green__greenlet_here(handle, &h);
-  if (!g) return -1;
+  if (!g) return green__hubs_kill(h, handle);
   if (g == &h->hub) return green__fail(-EINVAL);
   green__greenlet_kill(h, g);
   return 0;
@@ -389,11 +393,11 @@ green_t *green_current(void) {
 unsigned long long green_id(green_t *handle) {
   struct green__hub *h;
   green_t *g = green__greenlet_here(handle, &h);
-  return g ? g->id : 0;
+  return g ? g->id : green__hubs_id(h, handle);
 }
 
 int green_state(green_t *handle) {
   struct green__hub *h;
   green_t *g = green__greenlet_here(handle, &h);
-  return g ? g->state : -1;
+  return g ? g->state : green__hubs_state(h, handle);
 }

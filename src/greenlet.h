@@ -5,9 +5,10 @@
  * chunks. They are never given back to malloc while the hub lives (as Go keeps its g's).
  *
  * The public API hands out a handle, not a record's address. A handle is the record's slot in
- * its hub's table and the low bits of its id. A greenlet may be gone: joined, ended detached,
- * or its thread has exited. Its handle then never matches the greenlet that takes its slot
- * next. A handle is never dereferenced before it is matched: a stale one gives ESRCH.
+ * its hub's table, its hub's number and the low bits of its id. A greenlet may be gone:
+ * joined, ended detached, or its thread has exited. Its handle then never matches the
+ * greenlet that takes its slot next. A handle is never dereferenced before it is matched: a
+ * stale one gives ESRCH.
  */
 #ifndef GREEN_GREENLET_H
 #define GREEN_GREENLET_H
@@ -23,11 +24,20 @@
 
 #define GREEN__MAGIC 0x6772656eu /* "gren": a live record */
 
-/* A handle: the slot in its low GREEN__SLOT_BITS bits, the low bits of the id above them.
- * Records of spawned greenlets sit in chunks of GREEN__CHUNK_HANDLES. */
+/* A handle: the slot in its low GREEN__SLOT_BITS bits, its hub's number (green__hub_number)
+ * in the next GREEN__HUB_BITS, the low bits of the id above them. The number lets any hub
+ * find the greenlet's hub; the id bits make a stale handle miss. Records of spawned
+ * greenlets sit in chunks of GREEN__CHUNK_HANDLES. */
 #define GREEN__SLOT_BITS 24
+#if UINTPTR_MAX > 0xffffffffu
+#define GREEN__HUB_BITS 10
+#else
+#define GREEN__HUB_BITS 0 /* no room: a handle works on its own hub only */
+#endif
 #define GREEN__SLOT_MASK ((1u << GREEN__SLOT_BITS) - 1)
-#define GREEN__TAG_MASK (UINTPTR_MAX >> GREEN__SLOT_BITS)
+#define GREEN__HUB_NUMBERS (1u << GREEN__HUB_BITS) /* 0 is no number */
+#define GREEN__TAG_SHIFT (GREEN__SLOT_BITS + GREEN__HUB_BITS)
+#define GREEN__TAG_MASK (UINTPTR_MAX >> GREEN__TAG_SHIFT)
 enum { GREEN__SLOT_MAIN = 1, GREEN__SLOT_HUB = 2, GREEN__SLOT_FIRST = 3 };
 enum { GREEN__CHUNK_HANDLES = 64 };
 
@@ -138,9 +148,15 @@ __attribute__((noreturn)) void green__greenlet_exit(struct green__hub *h, void *
 /* Free every handle's memory: the hub is going away with its thread. */
 void green__greenlet_free_all(struct green__hub *h);
 
-/* The handle of the greenlet with this id in this slot. */
-static inline green_t *green__greenlet_make_handle(uint64_t id, uint32_t slot) {
-  return (green_t *)(((uintptr_t)id & GREEN__TAG_MASK) << GREEN__SLOT_BITS | slot);
+/* The handle of the greenlet with this id in this slot of the hub with this number. */
+static inline green_t *green__greenlet_make_handle(unsigned hub, uint64_t id, uint32_t slot) {
+  return (green_t *)(((uintptr_t)id & GREEN__TAG_MASK) << GREEN__TAG_SHIFT |
+                     (uintptr_t)hub << GREEN__SLOT_BITS | slot);
+}
+
+/* The number of the hub a handle names (0: none). */
+static inline unsigned green__greenlet_hub_number(const green_t *handle) {
+  return (unsigned)((uintptr_t)handle >> GREEN__SLOT_BITS) & (GREEN__HUB_NUMBERS - 1);
 }
 
 /* green__greenlet_find for what its inline part does not answer. That is the main and hub

@@ -59,6 +59,29 @@ uint64_t green__hub_take_ids(struct green__hub *h) {
   return h->next_id++;
 }
 
+/* Hubs by number, so that a handle finds its hub from any thread. Numbers are handed out
+ * round the table, so one is reused as late as can be (a stale handle misses anyway). */
+static struct green__hub *numbered[GREEN__HUB_NUMBERS];
+static unsigned number_next = 1;
+
+struct green__hub *green__hubs_numbered(unsigned number) {
+  return number && number < GREEN__HUB_NUMBERS ? numbered[number] : NULL;
+}
+
+static void take_number(struct green__hub *h) {
+  unsigned i, n;
+  green__hubs_lock();
+  for (i = 1; i < GREEN__HUB_NUMBERS && !h->number; i++) {
+    n = (number_next + i - 2) % (GREEN__HUB_NUMBERS - 1) + 1;
+    if (!numbered[n]) {
+      numbered[n] = h;
+      h->number = n;
+      number_next = n % (GREEN__HUB_NUMBERS - 1) + 1;
+    }
+  }
+  green__hubs_unlock();
+}
+
 static void hubs_add(struct green__hub *h) {
   static uint32_t serial;
   green__hubs_lock();
@@ -76,6 +99,7 @@ static void hubs_after_fork_parent(void) { green__hubs_unlock(); }
 static void hubs_after_fork_child(void) {
   green__list_init(&green__hubs);
   green__nhubs = 0;
+  memset(numbered, 0, sizeof numbered);
   pthread_mutex_init(&hubs_mutex, NULL);
   green__hub_fork_child();
 }
@@ -84,6 +108,7 @@ static void hubs_remove(struct green__hub *h) {
   green__hubs_lock();
   green__list_remove(&h->all_link);
   __atomic_store_n(&green__nhubs, green__nhubs - 1, __ATOMIC_RELAXED);
+  if (h->number) numbered[h->number] = NULL;
   green__hubs_unlock();
 }
 
@@ -349,9 +374,10 @@ static struct green__hub *hub_create(void) {
 #endif
   if (start_hub_greenlet(h) < 0) goto nomem;
   green__overflow_hub_start(h);
+  take_number(h);
   h->main->id = green__hub_new_id(h);
-  h->main->handle = green__greenlet_make_handle(h->main->id, GREEN__SLOT_MAIN);
-  h->hub.handle = green__greenlet_make_handle(h->main->id, GREEN__SLOT_HUB);
+  h->main->handle = green__greenlet_make_handle(h->number, h->main->id, GREEN__SLOT_MAIN);
+  h->hub.handle = green__greenlet_make_handle(h->number, h->main->id, GREEN__SLOT_HUB);
   h->tid = (pid_t)syscall(SYS_gettid);
   h->current = h->main;
   h->last_poll = green__coarse_now();

@@ -54,6 +54,7 @@ struct green__hub {
   uint32_t home_id;             /* what an object biased to it holds (share.h) */
   unsigned in_use;              /* uses of objects biased to it in progress (share.h) */
   pid_t tid;                    /* the OS thread it belongs to */
+  unsigned number;              /* in its greenlets' handles: 1.., or 0 when all are taken */
   int deadlock_dumped;          /* its deadlock report is written (dump.c) */
   green__list_t free_handles;   /* released greenlet records */
   green_t **handle_chunks;      /* the handle table: slot s >= GREEN__SLOT_FIRST is record
@@ -77,6 +78,9 @@ extern size_t green__nhubs; /* how many; read without the lock, it is a hint */
 void green__hubs_lock(void);
 void green__hubs_unlock(void);
 int green__hubs_trylock(void); /* whether it took the lock */
+
+/* The live hub with this number (green__greenlet_hub_number), or NULL. Hold the lock. */
+struct green__hub *green__hubs_numbered(unsigned number);
 
 /* The first id of a fresh batch for h (green__hub_new_id). */
 uint64_t green__hub_take_ids(struct green__hub *h);

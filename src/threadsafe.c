@@ -65,14 +65,41 @@ green_hub_t *green__hub_ref(struct green__hub *h, int *err) {
     green__ownfd_depth++; /* the loop's first async watcher makes its wake-up fd */
     ev_async_start(h->loop, &hb->async);
     green__ownfd_depth--;
+    green__hubs_lock(); /* other hubs read it there (green__hub_ref_number) */
     h->handle = hb;
+    green__hubs_unlock();
   }
   atomic_fetch_add_explicit(&hb->refs, 1, memory_order_relaxed);
   return hb;
 }
 
+green_hub_t *green__hub_ref_number(unsigned number) {
+  struct green__hub *h;
+  green_hub_t *hb = NULL;
+  green__hubs_lock(); /* a numbered hub still holds its own reference */
+  if ((h = green__hubs_numbered(number)) && (hb = h->handle))
+    atomic_fetch_add_explicit(&hb->refs, 1, memory_order_relaxed);
+  green__hubs_unlock();
+  return hb;
+}
+
+green_hub_t *green__hub_hold(green_hub_t *hb) {
+  atomic_fetch_add_explicit(&hb->refs, 1, memory_order_relaxed);
+  return hb;
+}
+
+int green__hub_is(green_hub_t *hb, struct green__hub *h) { return h->handle == hb; }
+
+/* Under the lock: whoever gives back the last reference takes it after everyone else has let
+ * go of it. */
 void green__hub_unref(green_hub_t *hb) {
-  if (atomic_fetch_sub_explicit(&hb->refs, 1, memory_order_acq_rel) != 1) return;
+  size_t was;
+  pthread_mutex_lock(&hb->mu);
+  was = atomic_fetch_sub_explicit(&hb->refs, 1, memory_order_acq_rel);
+  /* The hub's own is left: another thread's hub has to check whether it is stuck. */
+  if (was == 2 && hb->hub && hb->hub != green__hub_tls) ev_async_send(hb->hub->loop, &hb->async);
+  pthread_mutex_unlock(&hb->mu);
+  if (was != 1) return;
   pthread_mutex_destroy(&hb->mu);
   free(hb);
 }

@@ -13,6 +13,16 @@
 /* The hub's handle, created on first use (NULL + -ENOMEM in *err). Takes a reference. */
 green_hub_t *green__hub_ref(struct green__hub *h, int *err);
 
+/* A new reference to the live hub with this number (green__greenlet_hub_number), or NULL
+ * when there is none or it has no handle yet. From any thread. */
+green_hub_t *green__hub_ref_number(unsigned number);
+
+/* Another reference to hub, whose holder has one. */
+green_hub_t *green__hub_hold(green_hub_t *hub);
+
+/* Whether hub is h's handle (h the calling thread's hub). */
+int green__hub_is(green_hub_t *hub, struct green__hub *h);
+
 /* Give back a reference taken by green__hub_ref or green_hub_current. */
 void green__hub_unref(green_hub_t *hub);
 
