@@ -655,7 +655,8 @@ GREEN_EXTERN int green_hubs_start(size_t n, green_hub_t **hubs);
  * from now on; the caller parks (a kill does not cut it short) until the hub's greenlets
  * have ended, those they spawn meanwhile included, and its thread has exited. Greenlets
  * parked with nothing left to wake them are killed; if that does not end them, they go with
- * the thread. For any other hub (hubs[0]) it only gives back the reference. 0, or -1 +
+ * the thread. A wait on an event, semaphore, mutex or condition is not stuck while other hubs
+ * exist, since one of them may wake it: the stop waits for it. For any other hub (hubs[0]) it only gives back the reference. 0, or -1 +
  * errno: EINVAL (NULL), EDEADLK (the caller runs on that hub), EPERM (from a callback),
  * ENOMEM. A second reference to the same hub is only given back. */
 GREEN_EXTERN int green_hub_stop(green_hub_t *hub);

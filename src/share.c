@@ -78,19 +78,28 @@ static void lock_shared(uint32_t *home) {
 
 /* ---- taking an object over ---------------------------------------------------------------- */
 
-/* Wait until the hub whose home_id is `id` has ended every use it began before the barrier.
- * A hub that is gone has none. */
-static void wait_out_uses(uint32_t id) {
+/* Whether the hub whose home_id is `id` is using an object now. A hub that is gone is not.
+ * The lock keeps it listed, and so not freed, while we look. */
+static int in_use(uint32_t id) {
+  unsigned busy = 0;
   green__list_t *n;
-  green__hubs_lock(); /* a hub leaves the list before it is freed */
+  green__hubs_lock();
   for (n = green__hubs.next; n != &green__hubs; n = n->next) {
     struct green__hub *hub = green__container_of(n, struct green__hub, all_link);
-    unsigned tries = 0;
-    if (hub->home_id != id) continue;
-    while (__atomic_load_n(&hub->in_use, __ATOMIC_ACQUIRE) != 0) spin_once(&tries);
-    break;
+    if (hub->home_id == id) {
+      busy = __atomic_load_n(&hub->in_use, __ATOMIC_ACQUIRE);
+      break;
+    }
   }
   green__hubs_unlock();
+  return busy != 0;
+}
+
+/* Wait until the hub whose home_id is `id` has ended every use it began before the barrier.
+ * Not under the lock: a use may take it (a hub's first handle does). */
+static void wait_out_uses(uint32_t id) {
+  unsigned tries = 0;
+  while (in_use(id)) spin_once(&tries);
 }
 
 /* *home was `id`, another hub's: make it SHARED and locked by us. 0, or -EAGAIN when the word

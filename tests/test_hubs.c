@@ -312,12 +312,17 @@ TEST_CASE(stop_waits) {
   ASSERT_OK(green_hub_stop(hubs[0]));
 }
 
-/* Stopping a hub ends the greenlets parked there with nothing to wake them. */
-static green_event_t never = GREEN_EVENT_INITIALIZER;
-
+/* Stopping a hub ends the greenlets parked there with nothing to wake them: a get from a
+ * queue of their own hub that nobody else can reach. */
 static void *wait_never(void *arg) {
+  green_queue_t *q = green_queue_new(1);
+  void *item;
+  int err;
   (void)arg;
-  return (void *)(intptr_t)(green_event_wait(&never, -1) < 0 ? errno : 0);
+  ASSERT_PTR_NE(q, NULL);
+  err = green_queue_get(q, &item, -1) < 0 ? errno : 0;
+  ASSERT_OK(green_queue_free(q));
+  return (void *)(intptr_t)err;
 }
 
 TEST_CASE(stop_kills_stuck) {
@@ -325,6 +330,36 @@ TEST_CASE(stop_kills_stuck) {
   ASSERT_OK(green_hubs_start(2, hubs));
   ASSERT_OK(green_detach(green_spawn_on(hubs[1], wait_never, NULL)));
   ASSERT_OK(green_hub_stop(hubs[1]));
+  ASSERT_OK(green_hub_stop(hubs[0]));
+}
+
+/* A greenlet waiting on an event is not stuck while other hubs exist: any of them may set
+ * it. The stop waits until one does. */
+static green_event_t later = GREEN_EVENT_INITIALIZER;
+
+static void *wait_later(void *arg) {
+  (void)arg;
+  ASSERT_OK(green_event_wait(&later, 10));
+  return NULL;
+}
+
+static void *set_later(void *arg) {
+  (void)arg;
+  ASSERT_OK(green_sleep(0.1));
+  ASSERT_OK(green_event_set(&later));
+  return NULL;
+}
+
+TEST_CASE(stop_waits_for_shared_waiter) {
+  green_hub_t *hubs[2];
+  green_t *setter;
+  double t0 = test_now();
+  ASSERT_OK(green_hubs_start(2, hubs));
+  ASSERT_OK(green_detach(green_spawn_on(hubs[1], wait_later, NULL)));
+  ASSERT_PTR_NE(setter = green_spawn(set_later, NULL), NULL);
+  ASSERT_OK(green_hub_stop(hubs[1])); /* the setter runs while this parks */
+  ASSERT_TRUE(test_now() - t0 >= 0.09);
+  ASSERT_OK(green_join(setter, NULL, 1));
   ASSERT_OK(green_hub_stop(hubs[0]));
 }
 
