@@ -41,6 +41,15 @@ static inline int green__fail(int neg_errno) {
   return -1;
 }
 
+/* One turn of a spin loop: tell the CPU we are waiting for another one's store. */
+static inline void green__cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  __asm__ __volatile__("yield");
+#endif
+}
+
 /* A timeout argument (seconds, < 0 forever) as an absolute time on green_now()'s clock;
  * -EINVAL for NaN. */
 int green__timeout_to_at(double timeout, double *at);

@@ -158,14 +158,6 @@ static uint32_t *futex_word(green_mutex_t *m) { /* the half that holds the flags
          (__BYTE_ORDER__ == __ORDER_BIG_ENDIAN__ && sizeof(void *) == 8);
 }
 
-static void cpu_relax(void) {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  __asm__ __volatile__("yield");
-#endif
-}
-
 /* Wait as an OS thread: flag the word, sleep until it changes, try again. Once it has
  * slept, it takes the mutex flagged: others may still sleep, and its unlock wakes one. */
 static int lock_os(green_mutex_t *m, green_t *self, double at) {
@@ -190,7 +182,7 @@ static int lock_green(struct green__hub *h, green_mutex_t *m, green_t *self, dou
     if (swap_if(m, &w, self)) return 0;
     if (!has(w, FOREIGN)) return green__waitq_park(h, GREEN_WAIT_MUTEX, m, &m->waiters, at, NULL, 0); /* 0: handed over */
     if (spins++ < SPINS) {
-      cpu_relax();
+      green__cpu_relax();
       continue;
     }
     poll = green_now() + POLL_S;

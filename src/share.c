@@ -19,18 +19,10 @@
 #define LOCKED GREEN__HOME_LOCKED
 #define SPINS 100 /* busy tries before a spinner yields its CPU */
 
-static void cpu_relax(void) {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  __asm__ __volatile__("yield");
-#endif
-}
-
 /* One more try of a spin loop: a pause, and now and then the CPU given away. The other side
  * may be a thread the kernel has taken off its CPU. */
 static void spin_once(unsigned *tries) {
-  if (++*tries % SPINS) cpu_relax();
+  if (++*tries % SPINS) green__cpu_relax();
   else sched_yield();
 }
 
