@@ -71,9 +71,7 @@ void green__greenlet_each(struct green__hub *h, void (*fn)(green_t *g, void *arg
 static int add_chunk(struct green__hub *h) {
   size_t n = h->nhandle_chunks, i;
   green_t **table, *c;
-  int err;
   if (n == MAX_CHUNKS) return -EAGAIN;
-  if (n == 0 && (err = green__hubs_reachable(h)) < 0) return err; /* before its first spawn */
   if ((n & (n - 1)) == 0) { /* the table doubles at each power of two */
     if (!(table = realloc(h->handle_chunks, (n ? 2 * n : 1) * sizeof *table))) return -ENOMEM;
     h->handle_chunks = table;

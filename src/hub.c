@@ -324,6 +324,17 @@ static void set_up_process(void) {
   green__dump_configure_from_env();
 }
 
+/* Give h its handle (green_hub_t) from the start: other hubs reach it through that, to spawn,
+ * join or hand it an object. It holds the hub's own reference. Made now, its eventfd is
+ * there before a program counts its fds. */
+static int make_reachable(struct green__hub *h) {
+  int err;
+  green_hub_t *hb = green__hub_ref(h, &err);
+  if (!hb) return err;
+  green__hub_unref(hb);
+  return 0;
+}
+
 static int start_hub_greenlet(struct green__hub *h) {
   int err;
   green_t *g = &h->hub;
@@ -372,7 +383,7 @@ static struct green__hub *hub_create(void) {
 #if GREEN_HAVE_ASAN
   main_stack_bounds(h->main);
 #endif
-  if (start_hub_greenlet(h) < 0) goto nomem;
+  if (start_hub_greenlet(h) < 0 || make_reachable(h) < 0) goto nomem;
   green__overflow_hub_start(h);
   take_number(h);
   h->main->id = green__hub_new_id(h);

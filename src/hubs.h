@@ -9,9 +9,6 @@
 
 #include "hub.h"
 
-/* Give h the handle other hubs reach it through (before its first spawn). 0 or -ENOMEM. */
-int green__hubs_reachable(struct green__hub *h);
-
 /* The public calls on a handle that names no greenlet of h, the caller's hub (NULL when it
  * could not be made: errno is set). When the handle names another live hub, the call is done
  * there; else they fail as the local call does (ESRCH, EINVAL). */

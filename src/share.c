@@ -137,14 +137,6 @@ int green__home_enter_slow(uint32_t *home, struct green__hub *h) {
 
 /* ---- waking a waiter of another hub ------------------------------------------------------ */
 
-int green__home_reachable(struct green__hub *h) {
-  int err = 0;
-  if (green__likely(h->handle != NULL)) return 0;
-  if (!green__hub_ref(h, &err)) return err;
-  green__hub_unref(h->handle); /* the hub's own reference keeps it */
-  return 0;
-}
-
 /* On g's own hub: the hand-off a waker of another hub made. */
 static void hand_run(green__remote_t *m) {
   green_t *g = green__container_of(m, green_t, hand_msg);

@@ -57,8 +57,4 @@ static inline void green__home_leave(uint32_t *home, struct green__hub *h, int h
  * green__home_leave: a message may take the target hub's lock. */
 void green__hand(struct green__hub *h, green_t *g, int reason);
 
-/* Make h reachable by messages (its green_hub_t): once, before a greenlet of h waits in an
- * object's queue, where a waker of another hub may find it. 0 or -ENOMEM. */
-int green__home_reachable(struct green__hub *h);
-
 #endif

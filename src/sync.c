@@ -30,7 +30,6 @@ static int may_wait(struct green__hub *h, double at) {
   int r;
   if (h->current == &h->hub) return -EPERM; /* a callback on the hub must not block */
   if ((r = green__may_block(h->current))) return r;
-  if ((r = green__home_reachable(h))) return r; /* a waker of another hub may find it */
   return at != INFINITY && green_now() >= at ? -ETIMEDOUT : 0;
 }
 
