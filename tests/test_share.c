@@ -7,6 +7,7 @@
  */
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 
 #include "test.h"
 
@@ -237,4 +238,80 @@ TEST_CASE(counter_many_hubs) {
   }
   for (int i = 0; i < THREADS; i++) ASSERT_EQ(pthread_join(t[i], NULL), 0);
   ASSERT_EQ(counter, (long)THREADS * GREENLETS * LOCKS);
+}
+
+/* ---- stress: 4 hubs, 1,000 greenlets, a handful of mutexes, kills and deadlines ----------
+ * Each greenlet locks random mutexes with random timeouts and scoped deadlines; the main hub
+ * kills greenlets at random meanwhile. Mutual exclusion holds (a flag inside each section),
+ * no update is lost (each mutex's counter equals the sections counted by the greenlets), and
+ * no greenlet waits forever: every join ends within its limit, so no wake-up was lost. */
+
+enum { STRESS_HUBS = 4, STRESS_GREENLETS = 1000, STRESS_MUTEXES = 5, STRESS_ITERS = 100,
+       STRESS_KILLS = 150 };
+
+typedef struct guarded {
+  green_mutex_t mu;
+  long count;  /* under mu */
+  int inside;  /* under mu: a greenlet is in the section */
+} guarded_t;
+
+static guarded_t guarded[STRESS_MUTEXES];
+static atomic_long sections[STRESS_MUTEXES]; /* counted by the greenlets, at their end */
+static atomic_long gave_up;                   /* ETIMEDOUT and ECANCELED locks */
+
+/* One section on m: 0, or the lock's errno. */
+static int section(guarded_t *m, unsigned *seed) {
+  double timeout = rand_r(seed) % 4 == 0 ? -1 : (rand_r(seed) % 50) * 1e-4;
+  if (green_mutex_lock(&m->mu, timeout) < 0) return errno;
+  ASSERT_EQ(m->inside, 0);
+  m->inside = 1;
+  m->count++;
+  if (rand_r(seed) % 8 == 0) green_yield(); /* others queue, on this hub and elsewhere */
+  if (rand_r(seed) % 16 == 0) green_sleep(1e-4 * (1 + rand_r(seed) % 4)); /* killed: ends early */
+  m->inside = 0;
+  ASSERT_OK(green_mutex_unlock(&m->mu));
+  return 0;
+}
+
+static void *stress_worker(void *arg) {
+  unsigned seed = (unsigned)(uintptr_t)arg;
+  long done[STRESS_MUTEXES] = {0};
+  for (int i = 0; i < STRESS_ITERS; i++) {
+    int k = (int)(rand_r(&seed) % STRESS_MUTEXES), err;
+    green_deadline_t d;
+    int scoped = rand_r(&seed) % 5 == 0;
+    if (scoped) ASSERT_OK(green_deadline_enter(&d, (rand_r(&seed) % 30) * 1e-4));
+    err = section(&guarded[k], &seed);
+    if (scoped) ASSERT_OK(green_deadline_leave(&d));
+    if (err == 0) done[k]++;
+    else if (err == ETIMEDOUT) atomic_fetch_add(&gave_up, 1);
+    else if (err == ECANCELED) break; /* killed: end here */
+    else ASSERT_EQ(err, 0);
+  }
+  for (int k = 0; k < STRESS_MUTEXES; k++) atomic_fetch_add(&sections[k], done[k]);
+  return NULL;
+}
+
+TEST_CASE(stress_kills_deadlines) {
+  green_hub_t *hubs[STRESS_HUBS];
+  static green_t *gs[STRESS_GREENLETS];
+  unsigned seed = 12345;
+  long total = 0;
+  ASSERT_OK(green_hubs_start(STRESS_HUBS, hubs));
+  for (int i = 0; i < STRESS_GREENLETS; i++)
+    ASSERT_PTR_NE(gs[i] = green_spawn_on(hubs[i % STRESS_HUBS], stress_worker,
+                                         (void *)(uintptr_t)(i + 1)), NULL);
+  for (int i = 0; i < STRESS_KILLS; i++) {
+    ASSERT_OK(green_kill(gs[rand_r(&seed) % STRESS_GREENLETS]));
+    if (i % 5 == 0) ASSERT_OK(green_sleep(0.002));
+  }
+  for (int i = 0; i < STRESS_GREENLETS; i++) ASSERT_OK(green_join(gs[i], NULL, 60));
+  for (int k = 0; k < STRESS_MUTEXES; k++) {
+    ASSERT_EQ(guarded[k].count, atomic_load(&sections[k]));
+    ASSERT_OK(green_mutex_trylock(&guarded[k].mu)); /* nobody kept it */
+    ASSERT_OK(green_mutex_unlock(&guarded[k].mu));
+    total += guarded[k].count;
+  }
+  ASSERT_GT(total, 0);
+  for (int i = STRESS_HUBS - 1; i >= 0; i--) ASSERT_OK(green_hub_stop(hubs[i]));
 }
