@@ -52,7 +52,7 @@ int green_event_wait(green_event_t *e, double timeout) {
   if ((r = green__until_check(u))) return green__fail(r);
   if (__atomic_load_n(&e->is_set, __ATOMIC_ACQUIRE)) return 0;
   how = green__home_enter(&e->home, h);
-  if (e->is_set) {
+  if (__atomic_load_n(&e->is_set, __ATOMIC_RELAXED)) { /* clear writes it unentered */
     green__home_leave(&e->home, h, how);
     return 0;
   }
