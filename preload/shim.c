@@ -59,13 +59,18 @@ const char *green__shim_env(const char *name, char *buf, size_t len) {
  * eventfd), and those of the process (libunwind's pipe, a signalfd). */
 enum { OWNFD_PER_HUB = 4, OWNFD_SHARED = 4, HUBS_MAX = 1024 };
 
-/* GREEN_HUBS: a count, or "auto" for the online CPUs. Anything else (unset, 0, junk) is 1. */
+/* GREEN_HUBS: a count, or "auto" for the online CPUs. Anything else (unset, 0, junk) is 1.
+ * Read by hand: this may run inside AddressSanitizer's start-up, whose strtol would abort. */
 static unsigned hubs_of(const char *s) {
-  char *end = NULL;
-  long n;
+  long n = 0;
   if (!s || !*s) return 1;
-  n = strcmp(s, "auto") == 0 ? sysconf(_SC_NPROCESSORS_ONLN) : strtol(s, &end, 10);
-  if (end && *end) return 1;
+  if (strcmp(s, "auto") == 0) {
+    n = sysconf(_SC_NPROCESSORS_ONLN);
+  } else {
+    for (; *s >= '0' && *s <= '9'; s++)
+      if (n <= HUBS_MAX) n = n * 10 + (*s - '0');
+    if (*s) return 1;
+  }
   return n < 1 ? 1 : n > HUBS_MAX ? HUBS_MAX : (unsigned)n;
 }
 
