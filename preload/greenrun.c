@@ -4,7 +4,7 @@
  * greenlets, and its blocking calls park them instead of the OS thread.
  *
  * It finds the shim (find_shim). It adds it to LD_PRELOAD, after what is there: a sanitizer
- * runtime must stay first. It sets GREEN_THREADS, GREEN_DEBUG, GREEN_CHECK, GREEN_TIMESLICE_MS
+ * runtime must stay first. It sets GREEN_THREADS, GREEN_HUBS, GREEN_DEBUG, GREEN_CHECK, GREEN_TIMESLICE_MS
  * and GREEN_WATCHDOG_MS for it, and execs the command. It says so when the command is a static
  * binary, which no LD_PRELOAD reaches.
  */
@@ -18,8 +18,9 @@
 #include <unistd.h>
 
 static const char usage[] =
-    "usage: greenrun [--threads=green|native] [--timeslice=MS] [--watchdog=MS] [--debug]\n"
-    "                [--dump-signal=SIG] [--stats] [--check[=FILE]] [--] command [args...]\n"
+    "usage: greenrun [--threads=green|native] [-j N|--hubs=N|auto] [--timeslice=MS]\n"
+    "                [--watchdog=MS] [--debug] [--dump-signal=SIG] [--stats] [--check[=FILE]]\n"
+    "                [--] command [args...]\n"
     "\n"
     "Runs command with libgreen-preload.so: every thread it creates is a greenlet on one OS\n"
     "thread, and every call that would block (read, write, accept, connect, poll, select,\n"
@@ -32,6 +33,9 @@ static const char usage[] =
     "                    without the parallelism.\n"
     "  --threads=native  program threads stay OS threads; each gets its own hub, so its\n"
     "                    blocking calls still run on libev (use it for CPU-bound threads).\n"
+    "  -j N, --hubs=N    green threads spread over N OS threads, each with a hub; auto: one\n"
+    "                    per online CPU (GREEN_HUBS; default 1). Not supported yet: the shim\n"
+    "                    says so and runs on 1 hub.\n"
     "  --timeslice=MS    a green thread that computes that long while others wait is\n"
     "                    preempted (GREEN_TIMESLICE_MS; default 10, 0 turns it off).\n"
     "  --watchdog=MS     report on stderr, with a backtrace, a thread that keeps the others\n"
@@ -128,10 +132,25 @@ static int static_binary(const char *path) {
   return !interp;
 }
 
+/* -j's or --hubs's value: a count from 1 to 1024, or auto (the online CPUs); NULL if not. */
+static const char *hubs_value(const char *v, char buf[16]) {
+  char *end;
+  long n;
+  if (strcmp(v, "auto") == 0) {
+    n = sysconf(_SC_NPROCESSORS_ONLN);
+  } else {
+    n = strtol(v, &end, 10);
+    if (!*v || *end) return NULL;
+  }
+  if (n < 1 || n > 1024) return NULL;
+  snprintf(buf, 16, "%ld", n);
+  return buf;
+}
+
 int main(int argc, char **argv) {
   const char *threads = "green", *timeslice = NULL, *watchdog = NULL, *dump_signal = NULL;
-  const char *check = NULL;
-  char shim[PATH_MAX], path[PATH_MAX], log[PATH_MAX];
+  const char *check = NULL, *hubs = "1", *hubs_arg;
+  char shim[PATH_MAX], path[PATH_MAX], log[PATH_MAX], hubs_buf[16];
   int i = 1, debug = 0, stats = 0;
   for (; i < argc && argv[i][0] == '-'; i++) {
     if (strcmp(argv[i], "--") == 0) {
@@ -142,6 +161,14 @@ int main(int argc, char **argv) {
       return 0;
     } else if (strcmp(argv[i], "--threads=green") == 0 || strcmp(argv[i], "--threads=native") == 0) {
       threads = argv[i] + strlen("--threads=");
+    } else if (strncmp(argv[i], "-j", 2) == 0 || strncmp(argv[i], "--hubs=", 7) == 0) {
+      if (argv[i][1] == '-') hubs_arg = argv[i] + 7; /* --hubs=N */
+      else if (argv[i][2]) hubs_arg = argv[i] + 2;   /* -jN */
+      else hubs_arg = i + 1 < argc ? argv[++i] : ""; /* -j N */
+      if (!(hubs = hubs_value(hubs_arg, hubs_buf))) {
+        fprintf(stderr, "greenrun: -j/--hubs wants a count from 1 to 1024 or auto\n\n%s", usage);
+        return 2;
+      }
     } else if (strcmp(argv[i], "--debug") == 0) {
       debug = 1;
     } else if (strcmp(argv[i], "--check") == 0) {
@@ -168,12 +195,18 @@ int main(int argc, char **argv) {
     fputs(usage, stderr);
     return 2;
   }
+  if (strcmp(hubs, "1") != 0 && strcmp(threads, "native") == 0) {
+    fputs("greenrun: -j/--hubs is for green threads: with --threads=native every thread is an "
+          "OS thread with its own hub already\n", stderr);
+    return 2;
+  }
   if (find_shim(shim) != 0) {
     fprintf(stderr, "greenrun: cannot find libgreen-preload.so (looked next to greenrun, in "
                     "%s from there, and in %s)\n", GREEN_PRELOAD_FROM_BINDIR, GREEN_PRELOAD_INSTALLED);
     return 127;
   }
   if (set_preload(shim) != 0 || setenv("GREEN_THREADS", threads, 1) != 0 ||
+      setenv("GREEN_HUBS", hubs, 1) != 0 ||
       (debug && setenv("GREEN_DEBUG", "1", 1) != 0) ||
       (check && setenv("GREEN_CHECK", check, 1) != 0) ||
       (timeslice && setenv("GREEN_TIMESLICE_MS", timeslice, 1) != 0) ||

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "../src/dump.h"
+#include "../src/ownfd.h"
 #include "../src/report.h"
 #include "../src/tick.h"
 #include "../src/wait.h"
@@ -54,10 +55,54 @@ const char *green__shim_env(const char *name, char *buf, size_t len) {
   return NULL;
 }
 
+/* Own fds a hub may hold (its epoll fd and eventfd, a resolver's two sockets, a SIGCHLD
+ * eventfd), and those of the process (libunwind's pipe, a signalfd). */
+enum { OWNFD_PER_HUB = 4, OWNFD_SHARED = 4, HUBS_MAX = 1024 };
+
+/* GREEN_HUBS: a count, or "auto" for the online CPUs. Anything else (unset, 0, junk) is 1.
+ * Read by hand: this may run inside AddressSanitizer's start-up, whose strtol would abort. */
+static unsigned hubs_of(const char *s) {
+  long n = 0;
+  if (!s || !*s) return 1;
+  if (strcmp(s, "auto") == 0) {
+    n = sysconf(_SC_NPROCESSORS_ONLN);
+  } else {
+    for (; *s >= '0' && *s <= '9'; s++)
+      if (n <= HUBS_MAX) n = n * 10 + (*s - '0');
+    if (*s) return 1;
+  }
+  return n < 1 ? 1 : n > HUBS_MAX ? HUBS_MAX : (unsigned)n;
+}
+
+/* Green mode on several hubs is not there yet (README, "Several hubs"): it runs on one. The
+ * own-fd range is reserved for the hubs asked for all the same, since fds never move once
+ * made: a later step finds it in place. */
+static void configure_hubs(const char *s) {
+  green__shim_config.hubs_asked = hubs_of(s);
+  green__shim_config.hubs = 1;
+  if (green__shim_config.hubs_asked > 1 && !green__shim_config.native)
+    green__ownfd_reserve(OWNFD_PER_HUB * green__shim_config.hubs_asked + OWNFD_SHARED);
+}
+
+/* Says once, as the shim starts in this process, that the hubs asked for are not run (native
+ * mode has a hub per thread: GREEN_HUBS means nothing there). */
+static void refuse_hubs(void) {
+  char line[256];
+  int n;
+  if (green__shim_config.native || green__shim_config.hubs_asked <= green__shim_config.hubs) return;
+  n = snprintf(line, sizeof line,
+               "greenrun: %s[%d]: -j %u (GREEN_HUBS) is not supported yet: running on %u hub "
+               "(see \"Several hubs\" in preload/README.md)\n",
+               program_invocation_short_name, (int)getpid(), green__shim_config.hubs_asked,
+               green__shim_config.hubs);
+  if (n > 0) green__real.write(2, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+}
+
 void green__shim_configure(void) {
   static char buf[16384];
   const char *s = green__shim_env("GREEN_THREADS", buf, sizeof buf);
   green__shim_config.native = s && strcmp(s, "native") == 0;
+  configure_hubs(green__shim_env("GREEN_HUBS", buf, sizeof buf));
   s = green__shim_env("GREEN_DEBUG", buf, sizeof buf);
   green__shim_config.debug = s && *s && strcmp(s, "0") != 0;
   s = green__shim_env("GREEN_CHECK", buf, sizeof buf);
@@ -137,6 +182,7 @@ static void tick_init(void) {
 __attribute__((constructor(101))) static void shim_init(void) {
   green__real_ready();
   green__shim_tls.managed = 1;
+  refuse_hubs();
   green__shim_threads_init();
   tick_init();
 }

@@ -23,6 +23,8 @@ enum { GREEN__SHIM_BEFORE_MAIN, GREEN__SHIM_RUNNING, GREEN__SHIM_EXITING };
 
 typedef struct green__shim_config {
   int native;   /* --threads=native: program threads stay OS threads, each with its own hub */
+  unsigned hubs_asked; /* GREEN_HUBS (greenrun -j N): the hubs green mode should run; 1: one */
+  unsigned hubs;       /* the hubs it runs: 1 until green mode works across hubs (README) */
   int debug;    /* GREEN_DEBUG=1: log every call that parks */
   int check;    /* GREEN_CHECK=1: report blocking calls that bypass the hooks (check.c) */
   char check_log[PATH_MAX]; /* GREEN_CHECK=/path: append the reports there ("": stderr) */
@@ -34,7 +36,8 @@ extern green__shim_config_t green__shim_config;
  * from /proc/self/environ into buf). */
 const char *green__shim_env(const char *name, char *buf, size_t len);
 
-/* Read GREEN_THREADS, GREEN_DEBUG and GREEN_CHECK (from green__real_init, on the first call of any hook). */
+/* Read GREEN_THREADS, GREEN_HUBS, GREEN_DEBUG and GREEN_CHECK (from green__real_init, on the
+ * first call of any hook). */
 void green__shim_configure(void);
 extern int green__shim_phase; /* BEFORE_MAIN until main() starts, EXITING once it returns */
 

@@ -10,7 +10,8 @@
  * program can tell its size. select() ignores fds beyond it (and fails with EBADF for closed
  * fds inside it). /proc/self/status shows it (FDSize). A program with more fds skips the few
  * numbers taken. When they are all taken, a new one goes to the next free number above. With a
- * limit under 16 nothing moves.
+ * limit under 16 nothing moves. Several hubs need more: green__ownfd_reserve widens the range
+ * downwards, to at most the upper half.
  */
 #include "ownfd.h"
 
@@ -20,14 +21,19 @@
 
 __thread int green__ownfd_depth;
 uint64_t green__ownfd_bits[GREEN__OWNFD_LIMIT / 64];
+static unsigned reserved; /* numbers asked for by green__ownfd_reserve; 0: the last eighth */
+
+void green__ownfd_reserve(unsigned n) { __atomic_store_n(&reserved, n, __ATOMIC_RELAXED); }
 
 /* The first number a moved fd may take; -1 when nothing should move. */
 static int high_base(void) {
   struct rlimit rl;
-  rlim_t top = 64, span;
+  rlim_t top = 64, span, want;
   if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < top) top = rl.rlim_cur;
   if (top < 16) return -1;
   span = top / 8;
+  want = __atomic_load_n(&reserved, __ATOMIC_RELAXED);
+  if (want > span) span = want < top / 2 ? want : top / 2;
   return (int)(top - span);
 }
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The runtime's own fds live at 56 to 63 (ownfd.c), close-on-exec, out of the program's way.
+ * A process that will run several hubs reserves more (green__ownfd_reserve).
  * They are the loop's epoll fd and wake-up eventfd, the resolver's sockets, and the signal fds
  * of a layer on top. A program's open() gets the number it would get without the runtime. A
  * layer that intercepts the program's calls can keep it from closing them, duping onto them or
@@ -24,6 +25,11 @@ extern uint64_t green__ownfd_bits[GREEN__OWNFD_LIMIT / 64];
  * runtime's: the new number. Where that cannot be (a very low fd limit) it stays,
  * close-on-exec. */
 int green__ownfd_move(int fd);
+
+/* Keep `n` numbers below 64 for the runtime's fds, instead of the last eighth, up to half
+ * of them (every hub has an epoll fd and an eventfd). Call it before the first fd moves: fds
+ * moved before stay where they are. */
+void green__ownfd_reserve(unsigned n);
 
 /* The runtime is done with fd: unmark it, close it. */
 int green__ownfd_close(int fd);

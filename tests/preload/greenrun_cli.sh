@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # greenrun itself and the shim's exports: --help, its errors, --debug's log of parking calls,
-# --threads=native, --check's variable, and every name real.h lists being exported by libgreen-preload.so (a
+# --threads=native, --check's variable, -j/--hubs (GREEN_HUBS, the shim's word that it runs one
+# hub still, the own-fd range it reserves), and every name real.h lists being exported by libgreen-preload.so (a
 # hook that is not exported would silently not be called).
 #
 # usage: greenrun_cli.sh GREENRUN SHIM REAL_H SLEEPERS
@@ -44,6 +45,38 @@ fi
 rm -f "$static"
 check "green threads by default" \
   bash -c '"$0" "$1" 4 1 | grep -q "^THREADS 1$"' "$GREENRUN" "$SLEEPERS"
+check "GREEN_HUBS is 1 by default, -j N, -jN, --hubs=N and --hubs=auto set it" \
+  bash -c 'env() { "$0" "$@" -- sh -c "echo \$GREEN_HUBS" 2>/dev/null; }
+           test "$(GREEN_HUBS=3 env)" = 1 && test "$(env -j 2)" = 2 && test "$(env -j3)" = 3 &&
+           test "$(env --hubs=4)" = 4 && test "$(env --hubs=auto)" = "$(getconf _NPROCESSORS_ONLN)"' \
+  "$GREENRUN"
+check "-j 0, -j x, -j 1025, --hubs= and a bare -j exit 2" \
+  bash -c 'for a in "-j 0" "-j x" "-j 1025" "--hubs=" "-j"; do
+             "$0" $a true >/dev/null 2>&1; test $? = 2 || exit 1; done' "$GREENRUN"
+check "-j 2 with --threads=native exits 2" test "$(status "$GREENRUN" --threads=native -j 2 true)" = 2
+check "-j 2 says once that it runs on 1 hub; the program runs as before" \
+  bash -c 'err=$("$0" -j 2 "$1" 4 1 2>&1 >/dev/null)
+           test "$(grep -c "not supported yet: running on 1 hub" <<<"$err")" = 1 &&
+           test "$(grep -vc "not supported yet" <<<"$err")" = 0 &&
+           "$0" -j 2 "$1" 4 1 2>/dev/null | grep -q "^THREADS 1$"' "$GREENRUN" "$SLEEPERS"
+check "-j 1 and GREEN_HUBS=1 say nothing" \
+  bash -c 'test -z "$("$0" -j 1 "$1" 2 1 2>&1 >/dev/null)"' "$GREENRUN" "$SLEEPERS"
+# The runtime's lowest fd, seen from outside (the program's /proc/self/fd hides them), while
+# a green thread sleeps. 56 with one hub (the last eighth of 64); -j 4 reserves 4 * 4 + 4 = 20.
+lowest_own_fd() {
+  local p i low=""
+  "$GREENRUN" "$@" "$SLEEPERS" 2 1 >/dev/null 2>&1 &
+  p=$!
+  for i in $(seq 40); do
+    low=$(ls /proc/$p/fd 2>/dev/null | awk '$1 >= 32 && $1 < 64' | sort -n | head -1)
+    [ -n "$low" ] && break
+    sleep 0.05
+  done
+  wait $p
+  echo "$low"
+}
+check "the runtime's fds start at 56 by default, at 44 with -j 4" \
+  test "$(lowest_own_fd) $(lowest_own_fd -j 4)" = "56 44"
 missing=$(comm -23 <(grep -oE '^  [XE]\([A-Za-z_0-9]+,' "$REAL_H" | sed -E 's/^  [XE]\(//; s/,$//' | sort -u) \
                    <(nm -D --defined-only "$SHIM" | awk '{print $3}' | sort -u))
 check "every hook in real.h is exported${missing:+ (missing: $missing)}" test -z "$missing"

@@ -15,12 +15,12 @@
 #
 # usage: compare.sh --greenrun PATH [--threads green|native] [--native-min N] [--green N]
 #                   [--timeout S] [--server "CMD ARGS"] [--client-native] [--took-max S]
-#                   [--status N] [--preload LIB] -- PROGRAM ARGS...
-# (--status: the exit status both runs must end with; 0 by default)
+#                   [--status N] [--preload LIB] [--hubs N] -- PROGRAM ARGS...
+# (--status: the exit status both runs must end with; 0 by default; --hubs: greenrun's -j)
 set -euo pipefail
 
 GREENRUN="" THREADS=green NATIVE_MIN=2 GREEN=1 LIMIT=120 SERVER=() CLIENT_NATIVE=0 TOOK_MAX=""
-STATUS=0 PRELOAD=""
+STATUS=0 PRELOAD="" HUBS=1
 while [ $# -gt 0 ]; do
   case $1 in
     --greenrun) GREENRUN=$2; shift 2 ;;
@@ -33,6 +33,7 @@ while [ $# -gt 0 ]; do
     --took-max) TOOK_MAX=$2; shift 2 ;;
     --status) STATUS=$2; shift 2 ;;
     --preload) PRELOAD=$2; shift 2 ;;
+    --hubs) HUBS=$2; shift 2 ;;
     --) shift; break ;;
     *) echo "compare.sh: unknown option $1" >&2; exit 2 ;;
   esac
@@ -62,7 +63,7 @@ fail() {
 run() {
   local side=$1 wrap=() port="" i
   if [ "$side" = shim ]; then
-    wrap=("$GREENRUN" "--threads=$THREADS" --)
+    wrap=("$GREENRUN" "--threads=$THREADS" "--hubs=$HUBS" --)
   fi
   if [ -n "$PRELOAD" ]; then # greenrun appends the shim again: the loader takes it once
     local lib=$PRELOAD
