@@ -674,8 +674,10 @@ GREEN_EXTERN green_t *green_spawn_on(green_hub_t *hub, void *(*fn)(void *), void
  * A TCP listener that greenlets of several hubs accept on. Each hub that calls
  * green_listen_accept gets its own socket in the address's SO_REUSEPORT group, made on its
  * first call: the kernel spreads new connections over the hubs' queues (by a hash of the
- * addresses) and a connection wakes only the hub whose queue it joins. Measured on 2 cores
- * against one shared socket with EPOLLEXCLUSIVE per hub, see docs/benchmarks.md. A hub that
+ * addresses) and a connection wakes only the hub whose queue it joins. One shared socket
+ * with an EPOLLEXCLUSIVE epoll set per hub, measured against it on 2 cores, accepted as many
+ * connections/s but spread long-lived ones worse (the hub that wakes accepts the whole
+ * burst: up to 76% on one hub, against 55%; docs/benchmarks.md, Multicore). A hub that
  * stops accepting leaves the connections hashed to its queue waiting: keep an accept loop on
  * every hub that has called green_listen_accept, until green_listen_close. */
 typedef struct green_listener green_listener_t;
