@@ -3,7 +3,7 @@
  * Hand-off latency between hubs: two greenlets ping-pong over a pair of green_sem_t, each
  * posting the other's and waiting on its own. Across hubs (one greenlet on each of two hubs,
  * two OS threads) next to the same on one hub. ns per round trip (two hand-offs), median of
- * rounds. bench/chan.go -x is Go's unbuffered channel ping-pong with GOMAXPROCS=2.
+ * rounds. bench/chan.go -procs 2 is Go's unbuffered channel ping-pong with GOMAXPROCS=2.
  *
  * usage: bench_hubs [-n round_trips] [-r rounds] [-t max_seconds_per_run]
  */
