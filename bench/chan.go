@@ -3,7 +3,10 @@
 // a producer and a consumer goroutine over a buffered channel of capacity 1 and 128 (ns per
 // item), and ping-pong over two unbuffered channels (ns per round trip). Prints RESULT lines.
 //
-// usage: go run chan.go [-n items] [-r rounds] [-t max_seconds]
+// -procs 2 (scripts/bench's multicore section) runs the ping-pong alone with GOMAXPROCS=2: the
+// reference for libgreen's cross-hub hand-off (bench_hubs).
+//
+// usage: go run chan.go [-n items] [-r rounds] [-t max_seconds] [-procs n]
 package main
 
 import (
@@ -68,9 +71,20 @@ func main() {
 	n := flag.Int("n", 1000000, "items per run")
 	rounds := flag.Int("r", 3, "rounds")
 	secs := flag.Float64("t", 5, "max seconds per run")
+	procs := flag.Int("procs", 1, "GOMAXPROCS; above 1, the ping-pong alone")
 	flag.Parse()
-	runtime.GOMAXPROCS(1)
+	runtime.GOMAXPROCS(*procs)
 	limit := time.Duration(*secs * float64(time.Second))
+	if *procs > 1 {
+		pingPong(*n/10, limit)
+		pp := make([]float64, *rounds)
+		for r := 0; r < *rounds; r++ {
+			pp[r] = pingPong(*n, limit)
+		}
+		fmt.Printf("go unbuffered ping-pong, GOMAXPROCS=%d   %8.1f ns (median of %d)\n", *procs, median(pp), *rounds)
+		fmt.Printf("RESULT chan_go_procs_ns=%.2f ns\n", median(pp))
+		return
+	}
 	queue(*n/10, 1, limit) // warm up
 	pingPong(*n/10, limit)
 	q1, q128, pp := make([]float64, *rounds), make([]float64, *rounds), make([]float64, *rounds)

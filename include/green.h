@@ -670,6 +670,39 @@ GREEN_EXTERN green_hub_t *green_hub_self(void);
  * has exited), EPERM (another hub, from a callback), and green_spawn's (ENOMEM, EAGAIN). */
 GREEN_EXTERN green_t *green_spawn_on(green_hub_t *hub, void *(*fn)(void *), void *arg);
 
+/* ---- Listeners: one address, an accept queue per hub ----------------------------------------
+ * A TCP listener that greenlets of several hubs accept on. Each hub that calls
+ * green_listen_accept gets its own socket in the address's SO_REUSEPORT group, made on its
+ * first call: the kernel spreads new connections over the hubs' queues (by a hash of the
+ * addresses) and a connection wakes only the hub whose queue it joins. One shared socket
+ * with an EPOLLEXCLUSIVE epoll set per hub, measured against it on 2 cores, accepted as many
+ * connections/s but spread long-lived ones worse (the hub that wakes accepts the whole
+ * burst: up to 76% on one hub, against 55%; docs/benchmarks.md, Multicore). A hub that
+ * stops accepting leaves the connections hashed to its queue waiting: keep an accept loop on
+ * every hub that has called green_listen_accept, until green_listen_close. */
+typedef struct green_listener green_listener_t;
+
+/* socket, bind and listen on addr (SOCK_STREAM, SO_REUSEADDR), on the caller's hub. NULL +
+ * errno: bind's and listen's (EADDRINUSE when another socket has the address, a listener
+ * made here included; EINVAL for a NULL addr or a bad length), socket's, ENOMEM. Port 0 picks
+ * one port for every hub (see green_listen_addr). */
+GREEN_EXTERN green_listener_t *green_listen(const struct sockaddr *addr, socklen_t len,
+                                            int backlog);
+
+/* green_accept on the caller's hub's socket of l (made now on its first call: then also
+ * socket's, bind's and listen's errors). The new fd is non-blocking and close-on-exec.
+ * EINVAL for NULL; EBADF once l is closed while parked. */
+GREEN_EXTERN int green_listen_accept(green_listener_t *l, struct sockaddr *addr, socklen_t *len);
+
+/* The bound address (as getsockname: truncated to *len, *len set to its size). EINVAL for
+ * NULL. */
+GREEN_EXTERN int green_listen_addr(green_listener_t *l, struct sockaddr *addr, socklen_t *len);
+
+/* Close every hub's socket, each on its own hub (greenlets parked in green_listen_accept
+ * wake with EBADF), and free l. Call it while the hubs that accepted on l still run, from a
+ * greenlet (it parks for the other hubs); l must not be used afterwards. EINVAL for NULL. */
+GREEN_EXTERN int green_listen_close(green_listener_t *l);
+
 /* ---- Futures (gevent's AsyncResult, asyncio's Future) ---------------------------------------
  * A value or an error, set once. Any number of greenlets of one hub may wait for it. Another
  * thread sets one through green_call_threadsafe. EPERM for a future of another hub. */

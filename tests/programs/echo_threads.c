@@ -7,6 +7,9 @@
  *                                     serves detached threads until killed (scripts/bench)
  *   echo_threads client PORT N ROUNDS N threads, one connection each; once all N are
  *                                     connected each does ROUNDS round trips of 1..4000 bytes
+ *   echo_threads -w US server NCONN   the server hashes each request's bytes over and over
+ *                                     for US microseconds before the echo: a CPU cost per
+ *                                     request for scripts/bench (a real loop, not a sleep)
  *
  * Both print a transcript (the client one line per connection) and their OS thread count
  * while all connections are open: each side's threads wait at a gate (a pipe whose write end
@@ -26,6 +29,8 @@
 static long nconn;
 static long connected;
 static long long echoed;
+static double work_s; /* -w, in seconds */
+static volatile unsigned long sink; /* keeps the hashing from being optimised away */
 static int gate[2]; /* threads wait for EOF on gate[0]: main closes gate[1] once it has
                        counted them */
 
@@ -33,12 +38,30 @@ static int all_connected(void) { return __atomic_load_n(&connected, __ATOMIC_ACQ
 
 /* ---- server --------------------------------------------------------------------------- */
 
+static double now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* FNV-1a over buf, again and again, until work_s has passed. */
+static void burn(const char *buf, ssize_t n) {
+  double end = now() + work_s;
+  unsigned long h = 1469598103934665603UL;
+  ssize_t i;
+  do {
+    for (i = 0; i < n; i++) h = (h ^ (unsigned char)buf[i]) * 1099511628211UL;
+  } while (now() < end);
+  sink = h;
+}
+
 static void *serve(void *arg) {
   int fd = (int)(intptr_t)arg;
   char buf[4096];
   ssize_t n, off, w;
   if (nconn && (read(gate[0], buf, 1) != 0 || write(fd, "G", 1) != 1)) prog_die("server go");
   while ((n = read(fd, buf, sizeof buf)) > 0) {
+    if (work_s > 0) burn(buf, n);
     for (off = 0; off < n; off += w)
       if ((w = write(fd, buf + off, (size_t)(n - off))) <= 0) break;
     if (off < n) break;
@@ -160,8 +183,14 @@ static int clients(int port) {
 }
 
 int main(int argc, char **argv) {
+  const char *name = argv[0];
   signal(SIGPIPE, SIG_IGN);
   prog_raise_nofile();
+  if (argc == 5 && strcmp(argv[1], "-w") == 0) {
+    work_s = atof(argv[2]) * 1e-6;
+    argc -= 2;
+    argv += 2;
+  }
   if (argc == 3 && strcmp(argv[1], "server") == 0) {
     nconn = atol(argv[2]);
     return server();
@@ -171,6 +200,6 @@ int main(int argc, char **argv) {
     rounds = atol(argv[4]);
     return clients(atoi(argv[2]));
   }
-  fprintf(stderr, "usage: %s server NCONN | client PORT NTHREADS ROUNDS\n", argv[0]);
+  fprintf(stderr, "usage: %s [-w US] server NCONN | client PORT NTHREADS ROUNDS\n", name);
   return 2;
 }
