@@ -524,8 +524,8 @@ typedef struct green_rwlock {
   struct green__list readers_waiting; /* private */
   struct green__list writers_waiting; /* private */
   green_t *writer;                    /* private: the write owner */
-  void *hub;                          /* private: the hub of its holders, while held */
   unsigned readers;                   /* private: read locks held */
+  unsigned home;                      /* private: the hub that uses it, or shared (src/share.h) */
 } green_rwlock_t;
 
 #define GREEN_RWLOCK_INITIALIZER {{0, 0}, {0, 0}, 0, 0, 0}
