@@ -112,6 +112,7 @@ void green__futex_wake(uint32_t *word, int n);
  * added on a thread that never has the hub. */
 #define GREEN__MUTEX_FOREIGN ((uintptr_t)1)  /* in the owner word: owned outside the hub */
 #define GREEN__MUTEX_SLEEPERS ((uintptr_t)2) /* in the owner word: OS threads sleep on it */
+#define GREEN__MUTEX_QUEUED ((uintptr_t)4)   /* in the owner word: greenlets may queue on it */
 
 /* Lock m. A free mutex (or a recursive one the caller owns) is taken at once, u unchecked
  * (as glibc does). h: the hub to park on when m is held. NULL means sleep in the kernel, for
