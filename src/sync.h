@@ -75,7 +75,7 @@ double green__until_at(green__until_t u);
  * when nothing could ever wake it. It has left q on return.
  * home is the object's home word. The caller has entered it (share.h; `how` says how). This
  * call leaves it before it parks, and on every path. A waker of any hub may then hand it the
- * object. home NULL: an object of one hub only (rwlock, the shim's shared mutexes). Then it
+ * object. home NULL: an object of one hub only. Then it
  * returns -EPERM (not queued) when greenlets of another hub wait in q. */
 int green__waitq_park(struct green__hub *h, int kind, const void *on, green__list_t *q,
                       double at, uint32_t *home, int how);
