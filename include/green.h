@@ -398,16 +398,14 @@ struct green__list {
 };
 
 /* ---- Objects and threads -----------------------------------------------------------------
- * Events, semaphores, mutexes and conditions need no hub to be made. Greenlets of every
- * thread's hub may use one together. A waiter of one hub is handed the object by a greenlet
- * of another, in the same FIFO order. While only one hub uses an object, its calls take no
- * atomic read-modify-write. The first use from a second hub makes it shared for good. That
- * costs one process-wide memory barrier. From then on its calls take a spin lock. A thread
- * whose greenlets wait on such an object reports no deadlock while other hubs exist.
- * A rwlock's holders and waiters must all belong to one thread's hub at a time. A call that
- * would wait for, park behind or wake a greenlet of another thread's hub fails with EPERM.
- * It changes nothing. Queues, channels, futures, generators, groups, pools and iwait
- * iterators belong to the hub that made them. Their functions fail with EPERM on another
+ * Events, semaphores, mutexes, conditions and read-write locks need no hub to be made.
+ * Greenlets of every thread's hub may use one together. A waiter of one hub is handed the
+ * object by a greenlet of another, in the same order (FIFO; phase-fair for a rwlock). While
+ * only one hub uses an object, its calls take no atomic read-modify-write. The first use from
+ * a second hub makes it shared for good. That costs one process-wide memory barrier. From
+ * then on its calls take a spin lock. A thread whose greenlets wait on such an object reports
+ * no deadlock while other hubs exist. Queues, channels, futures, generators, groups, pools
+ * and iwait iterators belong to the hub that made them. Their functions fail with EPERM on another
  * thread. Hand work to another thread with green_call_threadsafe. */
 
 /* ---- Events (gevent.event.Event) --------------------------------------------------------
@@ -519,13 +517,14 @@ GREEN_EXTERN int green_cond_broadcast(green_cond_t *c);
  * recursive read locking cannot deadlock. Asking for the write lock while holding a read lock
  * of the same rwlock waits forever, or until timeout. pthread does the same. Read locks are
  * counted per greenlet, not per rwlock. An unlock by a greenlet that holds neither the write
- * lock nor any read lock is EPERM. */
+ * lock nor any read lock is EPERM. Greenlets of several hubs may share one (see "Objects and
+ * threads"). Every call: EINVAL for NULL. */
 typedef struct green_rwlock {
   struct green__list readers_waiting; /* private */
   struct green__list writers_waiting; /* private */
   green_t *writer;                    /* private: the write owner */
-  void *hub;                          /* private: the hub of its holders, while held */
   unsigned readers;                   /* private: read locks held */
+  unsigned home;                      /* private: the hub that uses it, or shared (src/share.h) */
 } green_rwlock_t;
 
 #define GREEN_RWLOCK_INITIALIZER {{0, 0}, {0, 0}, 0, 0, 0}
@@ -534,10 +533,11 @@ GREEN_EXTERN int green_rwlock_init(green_rwlock_t *rw);
 GREEN_EXTERN int green_rwlock_destroy(green_rwlock_t *rw);
 /* EDEADLK when the caller holds the write lock; EAGAIN past UINT_MAX read locks. */
 GREEN_EXTERN int green_rwlock_rdlock(green_rwlock_t *rw, double timeout);
-/* EBUSY instead of waiting. */
+/* EBUSY instead of waiting (also when the caller holds the write lock); EAGAIN as rdlock. */
 GREEN_EXTERN int green_rwlock_tryrdlock(green_rwlock_t *rw);
 /* EDEADLK when the caller holds the write lock. */
 GREEN_EXTERN int green_rwlock_wrlock(green_rwlock_t *rw, double timeout);
+/* EBUSY instead of waiting, also when the caller holds it. */
 GREEN_EXTERN int green_rwlock_trywrlock(green_rwlock_t *rw);
 /* Release the caller's write lock, or one of its read locks. */
 GREEN_EXTERN int green_rwlock_unlock(green_rwlock_t *rw);

@@ -69,7 +69,8 @@ static const char *direction(int events) {
 
 static void put_owner(green__report_t *r, struct green__hub *h, const green_mutex_t *m) {
   uintptr_t w = (uintptr_t)__atomic_load_n(&m->owner, __ATOMIC_RELAXED);
-  green_t *owner = green__greenlet_at(h, (void *)(w & ~(GREEN__MUTEX_FOREIGN | GREEN__MUTEX_SLEEPERS)));
+  uintptr_t flags = GREEN__MUTEX_FOREIGN | GREEN__MUTEX_SLEEPERS | GREEN__MUTEX_QUEUED;
+  green_t *owner = green__greenlet_at(h, (void *)(w & ~flags));
   if (w & GREEN__MUTEX_FOREIGN) green__report_put(r, ", held by an OS thread outside the hub");
   else if (owner) {
     green__report_put(r, ", held by ");

@@ -6,7 +6,10 @@
  * the owner (writer, or the readers count) before the greenlet is woken with 0, as for mutexes.
  * g->rdlocks counts a greenlet's read locks over all rwlocks. A greenlet that holds any may
  * read-lock past waiting writers. So a recursive read lock cannot deadlock behind a writer that
- * waits for the first one.
+ * waits for the first one. g->rdlocks is only ever changed by g itself, on its own hub.
+ *
+ * Greenlets of any hub use one rwlock through its home word (share.h), as mutexes do. A
+ * release admits the next holders inside the object, then hands each its lock (green__hand).
  */
 #include <limits.h>
 
@@ -32,25 +35,29 @@ int green_rwlock_destroy(green_rwlock_t *rw) {
   return 0;
 }
 
-/* -EPERM when greenlets of another hub hold rw (only they may wait for it, too); a free rw
- * becomes h's. */
-static int check_hub(struct green__hub *h, green_rwlock_t *rw) {
-  if (!rw->writer && !rw->readers) rw->hub = h;
-  return rw->hub == h ? 0 : -EPERM;
-}
-
 /* Hand the lock to whom may have it, now that it was released (or a waiter left). Every waiting
  * reader gets it if the write lock was just released or no writer waits. Otherwise the oldest
- * writer gets it once no reader holds it. */
-static void admit(struct green__hub *h, green_rwlock_t *rw, int after_writer) {
+ * writer gets it once no reader holds it. Call it with rw entered. The admitted move to
+ * `taken`; the caller leaves rw, then hands them the lock (hand). */
+static void admit(green_rwlock_t *rw, int after_writer, green__list_t *taken) {
   green_t *g;
   if (rw->writer) return;
-  if (after_writer || green__waitq_empty(&rw->writers_waiting))
-    rw->readers += (unsigned)green__waitq_wake_all(h, &rw->readers_waiting);
+  if (after_writer || green__waitq_empty(&rw->writers_waiting)) {
+    while ((g = green__waitq_pop(&rw->readers_waiting))) {
+      rw->readers++;
+      green__list_push_back(taken, &g->wait_link);
+    }
+  }
   if (rw->readers == 0 && (g = green__waitq_pop(&rw->writers_waiting))) {
     rw->writer = g;
-    green__wake(h, g, 0);
+    green__list_push_back(taken, &g->wait_link);
   }
+}
+
+/* Leave rw, entered as `how`, then wake those admit took. */
+static void leave(struct green__hub *h, green_rwlock_t *rw, int how, green__list_t *taken) {
+  green__home_leave(&rw->home, h, how);
+  if (taken) green__waitq_hand_all(h, taken);
 }
 
 /* 0 when g may take a read lock now, else -EBUSY (wait), -EDEADLK or -EAGAIN. */
@@ -63,23 +70,41 @@ static int can_read(green_rwlock_t *rw, green_t *g) {
 
 static int rdlock(struct green__hub *h, green_rwlock_t *rw, green__until_t u) {
   green_t *g = h->current;
+  int how = green__home_enter(&rw->home, h);
   int r = can_read(rw, g);
-  if (r == 0) rw->readers++;
-  else if (r == -EBUSY) r = green__waitq_park(h, GREEN_WAIT_RWLOCK, rw, &rw->readers_waiting, green__until_at(u), NULL, 0);
+  if (r == -EBUSY) { /* on 0 the unlocker counted us in */
+    r = green__waitq_park(h, GREEN_WAIT_RWLOCK, rw, &rw->readers_waiting, green__until_at(u),
+                          &rw->home, how);
+  } else {
+    if (r == 0) rw->readers++;
+    leave(h, rw, how, NULL);
+  }
   if (r == 0) g->rdlocks++;
   return r;
 }
 
+/* The writer that gave up waiting held readers back: those may go now. */
+static void writer_left(struct green__hub *h, green_rwlock_t *rw) {
+  green__list_t taken = {&taken, &taken};
+  int how = green__home_enter(&rw->home, h);
+  admit(rw, 0, &taken);
+  leave(h, rw, how, &taken);
+}
+
 static int wrlock(struct green__hub *h, green_rwlock_t *rw, green__until_t u) {
   green_t *g = h->current;
-  int r;
-  if (rw->writer == g) return -EDEADLK;
-  if (!rw->writer && !rw->readers) {
+  int r = 0, how = green__home_enter(&rw->home, h);
+  if (rw->writer == g) {
+    r = -EDEADLK;
+  } else if (!rw->writer && !rw->readers) {
     rw->writer = g;
-    return 0;
+  } else { /* on 0 the unlocker made us the writer */
+    r = green__waitq_park(h, GREEN_WAIT_RWLOCK, rw, &rw->writers_waiting, green__until_at(u),
+                          &rw->home, how);
+    if (r) writer_left(h, rw);
+    return r;
   }
-  r = green__waitq_park(h, GREEN_WAIT_RWLOCK, rw, &rw->writers_waiting, green__until_at(u), NULL, 0);
-  if (r) admit(h, rw, 0); /* readers held back by this writer alone may go now */
+  leave(h, rw, how, NULL);
   return r;
 }
 
@@ -88,8 +113,7 @@ static int lock_until(green_rwlock_t *rw, int write, green__until_t u) {
   int r;
   if (!h) return -1;
   if (!rw) return green__fail(-EINVAL);
-  if ((r = green__until_check(u)) || (r = check_hub(h, rw)) ||
-      (r = write ? wrlock(h, rw, u) : rdlock(h, rw, u)))
+  if ((r = green__until_check(u)) || (r = write ? wrlock(h, rw, u) : rdlock(h, rw, u)))
     return green__fail(r);
   return 0;
 }
@@ -112,43 +136,52 @@ int green__rwlock_timedwrlock(green_rwlock_t *rw, clockid_t clock, const struct 
 
 int green_rwlock_tryrdlock(green_rwlock_t *rw) {
   struct green__hub *h = green__hub_get();
-  int r;
+  int r, how;
   if (!h) return -1;
   if (!rw) return green__fail(-EINVAL);
-  if ((r = check_hub(h, rw))) return green__fail(r);
-  r = can_read(rw, h->current);
+  how = green__home_enter(&rw->home, h);
+  if ((r = can_read(rw, h->current)) == 0) rw->readers++;
+  leave(h, rw, how, NULL);
   if (r) return green__fail(r == -EDEADLK ? -EBUSY : r);
-  rw->readers++;
   h->current->rdlocks++;
   return 0;
 }
 
 int green_rwlock_trywrlock(green_rwlock_t *rw) {
   struct green__hub *h = green__hub_get();
+  int r = 0, how;
   if (!h) return -1;
   if (!rw) return green__fail(-EINVAL);
-  if (check_hub(h, rw)) return green__fail(-EPERM);
-  if (rw->writer || rw->readers) return green__fail(-EBUSY);
-  rw->writer = h->current;
+  how = green__home_enter(&rw->home, h);
+  if (rw->writer || rw->readers) r = -EBUSY;
+  else rw->writer = h->current;
+  leave(h, rw, how, NULL);
+  return r ? green__fail(r) : 0;
+}
+
+/* Release g's hold on rw, entered; the admitted move to `taken`. 0, or -EPERM. */
+static int release(green_rwlock_t *rw, green_t *g, green__list_t *taken) {
+  if (rw->writer == g) {
+    rw->writer = NULL;
+    admit(rw, 1, taken);
+  } else if (rw->readers && g->rdlocks) {
+    rw->readers--;
+    g->rdlocks--;
+    if (!rw->readers) admit(rw, 0, taken);
+  } else {
+    return -EPERM;
+  }
   return 0;
 }
 
 int green_rwlock_unlock(green_rwlock_t *rw) {
   struct green__hub *h = green__hub_get();
-  green_t *g;
+  green__list_t taken = {&taken, &taken};
+  int r, how;
   if (!h) return -1;
   if (!rw) return green__fail(-EINVAL);
-  if (check_hub(h, rw)) return green__fail(-EPERM);
-  g = h->current;
-  if (rw->writer == g) {
-    rw->writer = NULL;
-    admit(h, rw, 1);
-  } else if (rw->readers && g->rdlocks) {
-    rw->readers--;
-    g->rdlocks--;
-    if (!rw->readers) admit(h, rw, 0);
-  } else {
-    return green__fail(-EPERM);
-  }
-  return 0;
+  how = green__home_enter(&rw->home, h);
+  r = release(rw, h->current, &taken);
+  leave(h, rw, how, &taken);
+  return r ? green__fail(r) : 0;
 }

@@ -75,7 +75,7 @@ double green__until_at(green__until_t u);
  * when nothing could ever wake it. It has left q on return.
  * home is the object's home word. The caller has entered it (share.h; `how` says how). This
  * call leaves it before it parks, and on every path. A waker of any hub may then hand it the
- * object. home NULL: an object of one hub only (rwlock, the shim's shared mutexes). Then it
+ * object. home NULL: an object of one hub only. Then it
  * returns -EPERM (not queued) when greenlets of another hub wait in q. */
 int green__waitq_park(struct green__hub *h, int kind, const void *on, green__list_t *q,
                       double at, uint32_t *home, int how);
@@ -112,6 +112,7 @@ void green__futex_wake(uint32_t *word, int n);
  * added on a thread that never has the hub. */
 #define GREEN__MUTEX_FOREIGN ((uintptr_t)1)  /* in the owner word: owned outside the hub */
 #define GREEN__MUTEX_SLEEPERS ((uintptr_t)2) /* in the owner word: OS threads sleep on it */
+#define GREEN__MUTEX_QUEUED ((uintptr_t)4)   /* in the owner word: greenlets may queue on it */
 
 /* Lock m. A free mutex (or a recursive one the caller owns) is taken at once, u unchecked
  * (as glibc does). h: the hub to park on when m is held. NULL means sleep in the kernel, for
