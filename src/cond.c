@@ -85,7 +85,7 @@ int green_cond_signal(green_cond_t *c) {
 int green_cond_broadcast(green_cond_t *c) {
   struct green__hub *h = green__hub_get();
   int how;
-  green__list_t woken = {&woken, &woken};
+  green__taken_t woken = GREEN__TAKEN_INIT(woken);
   if (!h) return -1;
   if (!c) return green__fail(-EINVAL);
   how = green__home_enter(&c->home, h);

@@ -19,7 +19,7 @@ int green_event_destroy(green_event_t *e) {
 
 int green_event_set(green_event_t *e) {
   struct green__hub *h = green__hub_get();
-  green__list_t woken = {&woken, &woken};
+  green__taken_t woken = GREEN__TAKEN_INIT(woken);
   int how;
   if (!h) return -1;
   if (!e) return green__fail(-EINVAL);

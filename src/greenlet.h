@@ -88,6 +88,7 @@ struct green {
                                  is in; NULL for every other wait */
   green__remote_t hand_msg;   /* how a waker of another hub wakes it (green__hand) */
   int hand_reason;            /* the reason that message carries */
+  green_t *hand_next;         /* in a waker's green__taken_t, once out of its queue */
   uint8_t wait_kind;          /* green_wait_t: what it is parked on, for dumps (read only while
                                  BLOCKED, as wait_on and wait_since) */
   uint32_t slot;              /* its place in its hub's handle table */

@@ -39,23 +39,23 @@ int green_rwlock_destroy(green_rwlock_t *rw) {
  * reader gets it if the write lock was just released or no writer waits. Otherwise the oldest
  * writer gets it once no reader holds it. Call it with rw entered. The admitted move to
  * `taken`; the caller leaves rw, then hands them the lock (hand). */
-static void admit(green_rwlock_t *rw, int after_writer, green__list_t *taken) {
+static void admit(green_rwlock_t *rw, int after_writer, green__taken_t *taken) {
   green_t *g;
   if (rw->writer) return;
   if (after_writer || green__waitq_empty(&rw->writers_waiting)) {
     while ((g = green__waitq_pop(&rw->readers_waiting))) {
       rw->readers++;
-      green__list_push_back(taken, &g->wait_link);
+      green__taken_add(taken, g);
     }
   }
   if (rw->readers == 0 && (g = green__waitq_pop(&rw->writers_waiting))) {
     rw->writer = g;
-    green__list_push_back(taken, &g->wait_link);
+    green__taken_add(taken, g);
   }
 }
 
 /* Leave rw, entered as `how`, then wake those admit took. */
-static void leave(struct green__hub *h, green_rwlock_t *rw, int how, green__list_t *taken) {
+static void leave(struct green__hub *h, green_rwlock_t *rw, int how, green__taken_t *taken) {
   green__home_leave(&rw->home, h, how);
   if (taken) green__waitq_hand_all(h, taken);
 }
@@ -85,7 +85,7 @@ static int rdlock(struct green__hub *h, green_rwlock_t *rw, green__until_t u) {
 
 /* The writer that gave up waiting held readers back: those may go now. */
 static void writer_left(struct green__hub *h, green_rwlock_t *rw) {
-  green__list_t taken = {&taken, &taken};
+  green__taken_t taken = GREEN__TAKEN_INIT(taken);
   int how = green__home_enter(&rw->home, h);
   admit(rw, 0, &taken);
   leave(h, rw, how, &taken);
@@ -160,7 +160,7 @@ int green_rwlock_trywrlock(green_rwlock_t *rw) {
 }
 
 /* Release g's hold on rw, entered; the admitted move to `taken`. 0, or -EPERM. */
-static int release(green_rwlock_t *rw, green_t *g, green__list_t *taken) {
+static int release(green_rwlock_t *rw, green_t *g, green__taken_t *taken) {
   if (rw->writer == g) {
     rw->writer = NULL;
     admit(rw, 1, taken);
@@ -176,7 +176,7 @@ static int release(green_rwlock_t *rw, green_t *g, green__list_t *taken) {
 
 int green_rwlock_unlock(green_rwlock_t *rw) {
   struct green__hub *h = green__hub_get();
-  green__list_t taken = {&taken, &taken};
+  green__taken_t taken = GREEN__TAKEN_INIT(taken);
   int r, how;
   if (!h) return -1;
   if (!rw) return green__fail(-EINVAL);

@@ -61,15 +61,18 @@ int green__waitq_park(struct green__hub *h, int kind, const void *on, green__lis
   return green__waitq_sleep(h, kind, on, at);
 }
 
-void green__waitq_take_all(green__list_t *q, green__list_t *taken) {
+void green__waitq_take_all(green__list_t *q, green__taken_t *taken) {
   green_t *g;
-  while ((g = green__waitq_pop(q))) green__list_push_back(taken, &g->wait_link);
+  while ((g = green__waitq_pop(q))) green__taken_add(taken, g);
 }
 
-size_t green__waitq_hand_all(struct green__hub *h, green__list_t *taken) {
-  green_t *g;
+size_t green__waitq_hand_all(struct green__hub *h, green__taken_t *taken) {
+  green_t *g, *next;
   size_t n = 0;
-  for (; (g = green__waitq_pop(taken)); n++) green__hand(h, g, 0);
+  for (g = taken->head; g; g = next, n++) {
+    next = g->hand_next; /* read first: once handed, g may run and wait again */
+    green__hand(h, g, 0);
+  }
   return n;
 }
 

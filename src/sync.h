@@ -90,12 +90,29 @@ int green__waitq_sleep(struct green__hub *h, int kind, const void *on, double at
 /* Wake every waiter of q, oldest first, with 0; returns how many. For home NULL only. */
 size_t green__waitq_wake_all(struct green__hub *h, green__list_t *q);
 
-/* Move every waiter of q to `taken` (an empty list), oldest first. Call it with the object
- * entered. Then leave the object and call green__waitq_hand_all. */
-void green__waitq_take_all(green__list_t *q, green__list_t *taken);
+/* Waiters a waker took out of their queue, to hand them the object once it has left it. They
+ * are chained through hand_next, not wait_link: their wait_link is unlinked, so a timeout on
+ * their own hub sees that a hand-off is on its way and leaves them alone. */
+typedef struct green__taken {
+  green_t *head;
+  green_t **tail;
+} green__taken_t;
+
+#define GREEN__TAKEN_INIT(t) {NULL, &(t).head}
+
+/* Add g, just popped from its queue, at the end of t. */
+static inline void green__taken_add(green__taken_t *t, green_t *g) {
+  g->hand_next = NULL;
+  *t->tail = g;
+  t->tail = &g->hand_next;
+}
+
+/* Take every waiter of q into `taken`, oldest first. Call it with the object entered. Then
+ * leave the object and call green__waitq_hand_all. */
+void green__waitq_take_all(green__list_t *q, green__taken_t *taken);
 
 /* Hand each greenlet of `taken` the object, with 0 (green__hand); returns how many. */
-size_t green__waitq_hand_all(struct green__hub *h, green__list_t *taken);
+size_t green__waitq_hand_all(struct green__hub *h, green__taken_t *taken);
 
 /* Sleep in the kernel while *word (private to the process) reads `value`. The limit is `at`
  * on green_now()'s clock (CLOCK_MONOTONIC; INFINITY: no limit). 0 on a wake-up (spurious ones

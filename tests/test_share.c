@@ -31,6 +31,7 @@ static void finish(pthread_t t, atomic_int *flag) {
 /* ---- mutex: a hand-off from one hub to a waiter of another ------------------------------ */
 
 static green_mutex_t mu = GREEN_MUTEX_INITIALIZER;
+static green_event_t tried = GREEN_EVENT_INITIALIZER; /* the other hub has found mu held */
 static int in_section; /* written only under mu */
 static atomic_int mutex_done;
 
@@ -38,7 +39,8 @@ static void *hold_mutex(void *arg) {
   (void)arg;
   ASSERT_OK(green_mutex_lock(&mu, -1));
   in_section = 1;
-  ASSERT_OK(green_sleep(0.05)); /* the other hub queues behind us meanwhile */
+  ASSERT_OK(green_event_wait(&tried, 5));
+  ASSERT_OK(green_sleep(0.02)); /* the other hub queues behind us meanwhile */
   in_section = 0;
   ASSERT_OK(green_mutex_unlock(&mu));
   return NULL;
@@ -48,6 +50,7 @@ static void *lock_from_other(void *arg) {
   (void)arg;
   ASSERT_ERRNO(green_mutex_trylock(&mu), EBUSY);
   ASSERT_ERRNO(green_mutex_unlock(&mu), EPERM);
+  ASSERT_OK(green_event_set(&tried));
   ASSERT_OK(green_mutex_lock(&mu, 5)); /* handed over by the main hub's greenlet */
   ASSERT_EQ(in_section, 0);
   ASSERT_OK(green_mutex_unlock(&mu));
@@ -58,7 +61,7 @@ static void *lock_from_other(void *arg) {
 TEST_CASE(mutex_hand_off) {
   green_t *g = green_spawn(hold_mutex, NULL);
   ASSERT_PTR_NE(g, NULL);
-  green_yield(); /* g holds mu and sleeps */
+  green_yield(); /* g holds mu and waits for the other hub to find it held */
   finish(start(lock_from_other, NULL), &mutex_done);
   ASSERT_OK(green_join(g, NULL, 2));
   ASSERT_OK(green_mutex_lock(&mu, 0));
@@ -314,4 +317,36 @@ TEST_CASE(stress_kills_deadlines) {
   }
   ASSERT_GT(total, 0);
   for (int i = STRESS_HUBS - 1; i >= 0; i--) ASSERT_OK(green_hub_stop(hubs[i]));
+}
+
+/* ---- a broadcast racing the waiters' own timeouts on another hub ------------------------- */
+
+enum { RACE_WAITERS = 200, RACE_WAITS = 50, RACE_SETS = 2000 };
+
+static green_event_t race_ev = GREEN_EVENT_INITIALIZER;
+
+static void *wait_briefly(void *arg) {
+  unsigned seed = (unsigned)(uintptr_t)arg;
+  for (int i = 0; i < RACE_WAITS; i++) {
+    int r = green_event_wait(&race_ev, (rand_r(&seed) % 20) * 1e-4);
+    ASSERT_TRUE(r == 0 || errno == ETIMEDOUT);
+  }
+  return NULL;
+}
+
+TEST_CASE(set_races_timeouts) {
+  green_hub_t *hubs[2];
+  static green_t *gs[RACE_WAITERS];
+  ASSERT_OK(green_hubs_start(2, hubs));
+  for (int i = 0; i < RACE_WAITERS; i++)
+    ASSERT_PTR_NE(gs[i] = green_spawn_on(hubs[1], wait_briefly, (void *)(uintptr_t)(i + 1)), NULL);
+  for (int i = 0; i < RACE_SETS; i++) {
+    ASSERT_OK(green_event_set(&race_ev));
+    ASSERT_OK(green_event_clear(&race_ev));
+    if (i % 20 == 0) ASSERT_OK(green_sleep(1e-4));
+  }
+  ASSERT_OK(green_event_set(&race_ev)); /* the last waits end at once */
+  for (int i = 0; i < RACE_WAITERS; i++) ASSERT_OK(green_join(gs[i], NULL, 30));
+  ASSERT_OK(green_hub_stop(hubs[1]));
+  ASSERT_OK(green_hub_stop(hubs[0]));
 }
