@@ -198,14 +198,14 @@ GREEN_EXTERN int green_accept(int fd, struct sockaddr *addr, socklen_t *len);
 GREEN_EXTERN int green_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags);
 
 /* ---- Queues (gevent.queue.JoinableQueue) ------------------------------------------------
- * A FIFO of void * items, bounded or unbounded, shared by the greenlets of one thread. put
+ * A FIFO of void * items, bounded or unbounded, shared by greenlets. put
  * parks while the queue is full, get while it is empty. Parked greenlets are served in the
  * order they came. An item put while getters are parked goes straight to the first of them.
  * A get from a full queue moves the first parked putter's item into the freed slot. So a
  * latecomer cannot take an item or a slot from a greenlet already waiting. Items live in a
  * ring buffer that grows by doubling, up to the capacity when bounded. Nothing is allocated
- * per item. A queue belongs to the thread that made it: its functions fail with EPERM on
- * another thread. */
+ * per item. Greenlets of every thread's hub may use a queue together (see "Objects and
+ * threads"). */
 typedef struct green_queue green_queue_t;
 
 /* A queue of at most `capacity` items; 0 means unbounded. NULL + ENOMEM. */
@@ -231,7 +231,7 @@ GREEN_EXTERN int green_queue_try_get(green_queue_t *q, void **item);
  * too (they only park while q is empty). EPIPE when q was already closed, as for channels. */
 GREEN_EXTERN int green_queue_close(green_queue_t *q);
 
-/* Items in q now, or -1 + errno (EINVAL for NULL, EPERM). */
+/* Items in q now, or -1 + errno (EINVAL for NULL). */
 GREEN_EXTERN ssize_t green_queue_len(const green_queue_t *q);
 
 /* One item taken from q has been dealt with. EINVAL when called more often than items were
@@ -245,8 +245,9 @@ GREEN_EXTERN int green_queue_join(green_queue_t *q, double timeout);
 /* ---- Channels (Go's unbuffered channels and select) --------------------------------------
  * A rendezvous: a send parks until a receiver takes the value. A receive parks until a sender
  * brings one. A send to a receiver already parked completes at once: the receiver has the
- * value. Parked senders and receivers are served in arrival order. A channel belongs to the
- * thread that made it: its functions (and select) fail with EPERM on another thread. */
+ * value. Parked senders and receivers are served in arrival order. Greenlets of every
+ * thread's hub may use a channel together, and a select may wait on channels that greenlets
+ * of other hubs use (see "Objects and threads"). */
 typedef struct green_chan green_chan_t;
 
 /* NULL + ENOMEM. */
@@ -406,7 +407,9 @@ struct green__list {
  * whose greenlets wait on such an object reports no deadlock while other hubs exist.
  * A rwlock's holders and waiters must all belong to one thread's hub at a time. A call that
  * would wait for, park behind or wake a greenlet of another thread's hub fails with EPERM.
- * It changes nothing. Queues, channels, futures, generators, groups, pools and iwait
+ * It changes nothing. Queues and channels (and select) work across hubs the same way:
+ * their waiters are served in the same order, wherever the item or value comes from. A
+ * select never holds two channels at once. Futures, generators, groups, pools and iwait
  * iterators belong to the hub that made them. Their functions fail with EPERM on another
  * thread. Hand work to another thread with green_call_threadsafe. */
 
