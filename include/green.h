@@ -409,8 +409,9 @@ struct green__list {
  * would wait for, park behind or wake a greenlet of another thread's hub fails with EPERM.
  * It changes nothing. Queues and channels (and select) work across hubs the same way:
  * their waiters are served in the same order, wherever the item or value comes from. A
- * select never holds two channels at once. Futures, generators, groups, pools and iwait
- * iterators belong to the hub that made them. Their functions fail with EPERM on another
+ * select never holds two channels at once. Futures too, except for their done callbacks and
+ * iwait watches (see Futures). Generators, groups, pools and iwait iterators belong to the
+ * hub that made them. Their functions fail with EPERM on another
  * thread. Hand work to another thread with green_call_threadsafe. */
 
 /* ---- Events (gevent.event.Event) --------------------------------------------------------
@@ -674,21 +675,25 @@ GREEN_EXTERN green_hub_t *green_hub_self(void);
 GREEN_EXTERN green_t *green_spawn_on(green_hub_t *hub, void *(*fn)(void *), void *arg);
 
 /* ---- Futures (gevent's AsyncResult, asyncio's Future) ---------------------------------------
- * A value or an error, set once. Any number of greenlets of one hub may wait for it. Another
- * thread sets one through green_call_threadsafe. EPERM for a future of another hub. */
+ * A value or an error, set once. Any number of greenlets of any hub may wait for it, and a
+ * greenlet of any hub may set it. Its done callbacks and the iwait iterators that watch it
+ * belong to the hub that made it: they are added there, and run there. A future that has
+ * some is set there only. A thread without a hub sets one through green_call_threadsafe. */
 typedef struct green_future green_future_t;
 
 /* NULL + errno (ENOMEM) on failure. */
 GREEN_EXTERN green_future_t *green_future_new(void);
 
 /* Free f. EBUSY (nothing changes) while greenlets wait on it or an iwait iterator watches it.
- * Done callbacks of a future that never completed are dropped. */
+ * Done callbacks of a future that never completed are dropped (EPERM on a hub other than its
+ * maker while it has some). */
 GREEN_EXTERN int green_future_free(green_future_t *f);
 
 /* Complete f with a value (green_future_set) or with an error (green_future_set_error). err
  * is data: a positive errno value that f's waiters get as their errno. EINVAL when err is not
  * > 0. f's waiters wake in the order they came, and its done callbacks are scheduled. Both
- * return 0, or -1 + errno as every function: EALREADY when f is already done. */
+ * return 0, or -1 + errno as every function: EALREADY when f is already done, EPERM on a hub
+ * other than f's maker while done callbacks or iwait iterators wait for f. */
 GREEN_EXTERN int green_future_set(green_future_t *f, void *value);
 GREEN_EXTERN int green_future_set_error(green_future_t *f, int err);
 
@@ -702,7 +707,8 @@ GREEN_EXTERN int green_future_done(green_future_t *f);
 /* Have cb(arg, value, err) run on the hub once f is done, as with green_call_soon. If f is
  * already done, cb runs soon. On a value, err is 0 and value is f's value. On an error, err is
  * the positive errno value f was set with. err is data: nothing sets errno for it. Callbacks
- * run in the order they were added. ENOMEM, EINVAL for a NULL cb. */
+ * run in the order they were added. ENOMEM, EINVAL for a NULL cb, EPERM on a hub other than
+ * f's maker. */
 GREEN_EXTERN int green_future_add_done_callback(green_future_t *f,
                                                 void (*cb)(void *arg, void *value, int err),
                                                 void *arg);

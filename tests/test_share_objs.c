@@ -473,3 +473,81 @@ TEST_CASE(chan_close_across) {
   ASSERT_OK(green_chan_free(c));
   stop_hubs();
 }
+
+/* ---- futures ----------------------------------------------------------------------------- */
+
+typedef struct getter {
+  green_future_t *f;
+  double timeout;
+  int err;
+  void *value;
+} getter_t;
+
+static void *get_future(void *arg) {
+  getter_t *w = arg;
+  w->err = green_future_get(w->f, &w->value, w->timeout) == 0 ? 0 : errno;
+  return NULL;
+}
+
+static void *set_future(void *arg) {
+  ASSERT_OK(green_sleep(0.01));
+  ASSERT_OK(green_future_set(arg, P(42)));
+  ASSERT_ERRNO(green_future_set(arg, P(43)), EALREADY);
+  return NULL;
+}
+
+/* Waiters on both hubs, some of them timing out about when the other hub sets the future:
+ * each gets the value or ETIMEDOUT, and those that wait long enough all get it. */
+TEST_CASE(future_across) {
+  enum { N = 40 };
+  getter_t w[N];
+  green_t *g[N], *setter;
+  green_future_t *f = green_future_new();
+  int i, got = 0;
+  start_hubs();
+  for (i = 0; i < N; i++) w[i] = (getter_t){f, i % 4 == 0 ? 10 : 0.005 + 0.0003 * i, -1, NULL};
+  spread(g, get_future, w, sizeof *w, N);
+  ASSERT_PTR_NE(setter = green_spawn_on(hubs[1], set_future, f), NULL);
+  join_all(g, N);
+  ASSERT_OK(green_join(setter, NULL, 10));
+  for (i = 0; i < N; i++) {
+    if (w[i].err == 0) {
+      ASSERT_PTR_EQ(w[i].value, P(42));
+      got++;
+    } else {
+      ASSERT_EQ(w[i].err, ETIMEDOUT);
+      ASSERT_TRUE(i % 4 != 0);
+    }
+  }
+  ASSERT_GE(got, N / 4);
+  ASSERT_EQ(green_future_done(f), 1);
+  ASSERT_OK(green_future_free(f));
+  stop_hubs();
+}
+
+static void on_done(void *arg, void *value, int err) {
+  (void)err;
+  *(void **)arg = value;
+}
+
+static void *set_foreign(void *arg) {
+  ASSERT_ERRNO(green_future_set(arg, P(1)), EPERM); /* its callback runs on its maker's hub */
+  ASSERT_EQ(green_future_done(arg), 0);
+  return NULL;
+}
+
+/* A future with a done callback is completed by its maker's hub only. */
+TEST_CASE(future_callback_stays_home) {
+  green_future_t *f = green_future_new();
+  void *seen = NULL;
+  green_t *g;
+  start_hubs();
+  ASSERT_OK(green_future_add_done_callback(f, on_done, &seen));
+  ASSERT_PTR_NE(g = green_spawn_on(hubs[1], set_foreign, f), NULL);
+  ASSERT_OK(green_join(g, NULL, 10));
+  ASSERT_OK(green_future_set(f, P(5)));
+  ASSERT_OK(green_sleep(0.001));
+  ASSERT_PTR_EQ(seen, P(5));
+  ASSERT_OK(green_future_free(f));
+  stop_hubs();
+}
