@@ -259,10 +259,11 @@ static int begin(struct green__hub **hp, double timeout, double *at) {
 static int chan_op(green_chan_t *ch, green_select_case_t *c, double timeout) {
   struct green__hub *h;
   struct rec rec;
-  struct sel s = {NULL, c, &rec, NULL, 1, 0, &ch->home, 0, 0, {NULL, NULL}};
+  struct sel s = {NULL, c, &rec, NULL, 1, 0, NULL, 0, 0, {NULL, NULL}};
   double at;
   long r;
   if (!ch) return -EINVAL;
+  s.lock = &ch->home;
   if ((r = begin(&h, timeout, &at))) return (int)r;
   if ((r = run(h, &s, timeout == 0, GREEN_WAIT_CHAN, ch, at)) < 0) return (int)r;
   return -c->err;
