@@ -90,7 +90,9 @@ static int begin_blocking(green_queue_t *q, struct green__hub **hp, int *how, do
   if (timeout < 0) *at = INFINITY; /* the common case, without a call (NaN goes on: EINVAL) */
   else if ((r = green__timeout_to_at(timeout, at))) return r;
   if ((r = green__may_block(h->current))) return r;
-  return begin(q, hp, how);
+  *how = green__home_enter(&q->home, h);
+  *hp = h;
+  return 0;
 }
 
 /* Unlink the oldest waiter of list that still waits and serve it (its wait_link out of
