@@ -220,7 +220,8 @@ static long run(struct green__hub *h, struct sel *s, int poll, int kind, const v
                 double at) {
   long i;
   int r;
-  for (i = 0; i < (long)s->n; i++) green__list_init(&s->recs[i].link);
+  if (s->n > 1) /* withdraw may meet records never published; a lone one is, when it runs */
+    for (i = 0; i < (long)s->n; i++) green__list_init(&s->recs[i].link);
   i = pass(h, s, poll);
   if (i >= 0) {
     if (s->published) {
@@ -262,11 +263,23 @@ static int chan_op(green_chan_t *ch, green_select_case_t *c, double timeout) {
   struct sel s = {NULL, c, &rec, NULL, 1, 0, NULL, 0, 0, {NULL, NULL}};
   double at;
   long r;
+  green_t *woken = NULL;
+  int how;
   if (!ch) return -EINVAL;
   s.lock = &ch->home;
   if ((r = begin(&h, timeout, &at))) return (int)r;
-  if ((r = run(h, &s, timeout == 0, GREEN_WAIT_CHAN, ch, at)) < 0) return (int)r;
-  return -c->err;
+  how = green__home_enter(&ch->home, h);
+  if (try_case(h, &s, 0, ch, &woken)) { /* 1: s is not published, nobody else fired it */
+    green__home_leave(&ch->home, h, how);
+    if (woken) green__hand(h, woken, 0);
+    return -c->err;
+  }
+  if (timeout == 0) r = -ETIMEDOUT;
+  else publish(h, &s, 0, ch);
+  green__home_leave(&ch->home, h, how);
+  if (r || (r = green__park(h, GREEN_WAIT_CHAN, ch, at, 0)) == 0) return r ? (int)r : -c->err;
+  withdraw(h, &s, 1); /* not fired: its record is still in ch */
+  return r == GREEN__TIMER ? -ETIMEDOUT : (int)r;
 }
 
 int green_chan_send(green_chan_t *ch, void *value, double timeout) {
