@@ -198,14 +198,14 @@ GREEN_EXTERN int green_accept(int fd, struct sockaddr *addr, socklen_t *len);
 GREEN_EXTERN int green_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags);
 
 /* ---- Queues (gevent.queue.JoinableQueue) ------------------------------------------------
- * A FIFO of void * items, bounded or unbounded, shared by the greenlets of one thread. put
+ * A FIFO of void * items, bounded or unbounded, shared by greenlets. put
  * parks while the queue is full, get while it is empty. Parked greenlets are served in the
  * order they came. An item put while getters are parked goes straight to the first of them.
  * A get from a full queue moves the first parked putter's item into the freed slot. So a
  * latecomer cannot take an item or a slot from a greenlet already waiting. Items live in a
  * ring buffer that grows by doubling, up to the capacity when bounded. Nothing is allocated
- * per item. A queue belongs to the thread that made it: its functions fail with EPERM on
- * another thread. */
+ * per item. Greenlets of every thread's hub may use a queue together (see "Objects and
+ * threads"). */
 typedef struct green_queue green_queue_t;
 
 /* A queue of at most `capacity` items; 0 means unbounded. NULL + ENOMEM. */
@@ -231,7 +231,7 @@ GREEN_EXTERN int green_queue_try_get(green_queue_t *q, void **item);
  * too (they only park while q is empty). EPIPE when q was already closed, as for channels. */
 GREEN_EXTERN int green_queue_close(green_queue_t *q);
 
-/* Items in q now, or -1 + errno (EINVAL for NULL, EPERM). */
+/* Items in q now, or -1 + errno (EINVAL for NULL). */
 GREEN_EXTERN ssize_t green_queue_len(const green_queue_t *q);
 
 /* One item taken from q has been dealt with. EINVAL when called more often than items were
@@ -245,8 +245,9 @@ GREEN_EXTERN int green_queue_join(green_queue_t *q, double timeout);
 /* ---- Channels (Go's unbuffered channels and select) --------------------------------------
  * A rendezvous: a send parks until a receiver takes the value. A receive parks until a sender
  * brings one. A send to a receiver already parked completes at once: the receiver has the
- * value. Parked senders and receivers are served in arrival order. A channel belongs to the
- * thread that made it: its functions (and select) fail with EPERM on another thread. */
+ * value. Parked senders and receivers are served in arrival order. Greenlets of every
+ * thread's hub may use a channel together, and a select may wait on channels that greenlets
+ * of other hubs use (see "Objects and threads"). */
 typedef struct green_chan green_chan_t;
 
 /* NULL + ENOMEM. */
@@ -404,8 +405,11 @@ struct green__list {
  * only one hub uses an object, its calls take no atomic read-modify-write. The first use from
  * a second hub makes it shared for good. That costs one process-wide memory barrier. From
  * then on its calls take a spin lock. A thread whose greenlets wait on such an object reports
- * no deadlock while other hubs exist. Queues, channels, futures, generators, groups, pools
- * and iwait iterators belong to the hub that made them. Their functions fail with EPERM on another
+ * no deadlock while other hubs exist. Queues and channels (and select) work across hubs the
+ * same way: their waiters are served in the same order, wherever the item or value comes
+ * from. A select never holds two channels at once. Futures too, except for their done
+ * callbacks and iwait watches (see Futures). Generators, groups, pools and iwait iterators
+ * belong to the hub that made them. Their functions fail with EPERM on another
  * thread. Hand work to another thread with green_call_threadsafe. */
 
 /* ---- Events (gevent.event.Event) --------------------------------------------------------
@@ -704,21 +708,25 @@ GREEN_EXTERN int green_listen_addr(green_listener_t *l, struct sockaddr *addr, s
 GREEN_EXTERN int green_listen_close(green_listener_t *l);
 
 /* ---- Futures (gevent's AsyncResult, asyncio's Future) ---------------------------------------
- * A value or an error, set once. Any number of greenlets of one hub may wait for it. Another
- * thread sets one through green_call_threadsafe. EPERM for a future of another hub. */
+ * A value or an error, set once. Any number of greenlets of any hub may wait for it, and a
+ * greenlet of any hub may set it. Its done callbacks and the iwait iterators that watch it
+ * belong to the hub that made it: they are added there, and run there. A future that has
+ * some is set there only. A thread without a hub sets one through green_call_threadsafe. */
 typedef struct green_future green_future_t;
 
 /* NULL + errno (ENOMEM) on failure. */
 GREEN_EXTERN green_future_t *green_future_new(void);
 
 /* Free f. EBUSY (nothing changes) while greenlets wait on it or an iwait iterator watches it.
- * Done callbacks of a future that never completed are dropped. */
+ * Done callbacks of a future that never completed are dropped (EPERM on a hub other than its
+ * maker while it has some). */
 GREEN_EXTERN int green_future_free(green_future_t *f);
 
 /* Complete f with a value (green_future_set) or with an error (green_future_set_error). err
  * is data: a positive errno value that f's waiters get as their errno. EINVAL when err is not
  * > 0. f's waiters wake in the order they came, and its done callbacks are scheduled. Both
- * return 0, or -1 + errno as every function: EALREADY when f is already done. */
+ * return 0, or -1 + errno as every function: EALREADY when f is already done, EPERM on a hub
+ * other than f's maker while done callbacks or iwait iterators wait for f. */
 GREEN_EXTERN int green_future_set(green_future_t *f, void *value);
 GREEN_EXTERN int green_future_set_error(green_future_t *f, int err);
 
@@ -732,7 +740,8 @@ GREEN_EXTERN int green_future_done(green_future_t *f);
 /* Have cb(arg, value, err) run on the hub once f is done, as with green_call_soon. If f is
  * already done, cb runs soon. On a value, err is 0 and value is f's value. On an error, err is
  * the positive errno value f was set with. err is data: nothing sets errno for it. Callbacks
- * run in the order they were added. ENOMEM, EINVAL for a NULL cb. */
+ * run in the order they were added. ENOMEM, EINVAL for a NULL cb, EPERM on a hub other than
+ * f's maker. */
 GREEN_EXTERN int green_future_add_done_callback(green_future_t *f,
                                                 void (*cb)(void *arg, void *value, int err),
                                                 void *arg);

@@ -1,27 +1,32 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Channels: Go's unbuffered channel and select on one thread's hub.
+ * Channels: Go's unbuffered channel and select. Greenlets of any hub may use one (share.h).
  *
  * Every waiting operation is a select. A plain send or receive is a select of one case. A
- * parked select has one record per case, all on the parked greenlet's stack. Each record is in
- * its channel's list of senders or receivers. Whoever completes one of its cases carries the
- * value across: a partner greenlet, or close. It then unlinks every record of that select from
- * every channel. Only then does it wake the greenlet. So a select fires once, no other channel
- * can see it afterwards, and no value is lost. A select woken by its timer or a kill stays
- * linked until it runs again. Partners skip its records as they would an empty slot: its
- * greenlet is no longer BLOCKED.
+ * select takes its channels one at a time, in a random order: it completes the first case
+ * that has a partner, or else queues a record in that channel and goes on. All records live
+ * on the select's stack. While the select waits, its greenlet's wait_link sits in the
+ * select's `armed` list. Whoever completes one of its cases (a partner, or close) takes
+ * wait_link out, under the select's lock, and carries the value across. A timeout or kill
+ * takes it out the same way (green__wake, through wait_home). Whoever comes first decides, so
+ * a select fires once and no value is lost. The select's lock is its channel's home word for
+ * a send or receive, and a spin lock word of its own for a select of several channels. Its
+ * records left in other channels are dropped by partners, who see it is no longer armed, or
+ * by the select itself, once it runs again. Nobody holds two channels at once: hubs cannot
+ * wait for each other in a cycle.
  */
 #include <limits.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "share.h"
 #include "wait.h"
 
 #define STACK_CASES 16 /* selects up to this size keep their records on the stack */
 
 struct green_chan {
-  struct green__hub *hub;
+  uint32_t home;                    /* the hubs that use it (share.h); its lock once shared */
   green__list_t senders, receivers; /* records of parked operations, oldest first */
   int closed;
 };
@@ -34,24 +39,27 @@ struct rec {
   size_t index; /* of its case */
 };
 
-/* One parked select. */
+/* One select. */
 struct sel {
   green_t *g;
   green_select_case_t *cases;
-  struct rec *recs; /* one per case */
+  struct rec *recs;   /* one per case */
+  size_t *order;      /* the order its cases are tried in */
   size_t n;
-  size_t fired;     /* index of the case that completed */
+  size_t fired;       /* index of the case that completed */
+  uint32_t *lock;     /* decides whether it is armed: one channel's home, or `own` */
+  uint32_t own;
+  int published;      /* it has records in channels: others may fire it */
+  green__list_t armed; /* holds g's wait_link while it waits */
 };
 
 green_chan_t *green_chan_new(void) {
-  struct green__hub *h = green__hub_get();
   green_chan_t *c;
-  if (!h) return NULL;
+  if (!green__hub_get()) return NULL;
   if (!(c = calloc(1, sizeof *c))) {
     errno = ENOMEM;
     return NULL;
   }
-  c->hub = h;
   green__list_init(&c->senders);
   green__list_init(&c->receivers);
   return c;
@@ -65,73 +73,174 @@ int green_chan_free(green_chan_t *c) {
   return 0;
 }
 
-/* The oldest record in `list` whose select is still parked (stale ones are dropped), left
- * linked; NULL when there is none. */
-static struct rec *first_live(green__list_t *list) {
-  while (!green__list_empty(list)) {
-    struct rec *r = green__container_of(list->next, struct rec, link);
-    if (r->sel->g->state == GREEN_BLOCKED) return r;
-    green__list_remove(&r->link);
+/* ---- locks ---------------------------------------------------------------------------------
+ * A caller holds at most one channel, ch, and inside it the locks of at most two selects
+ * (lowest address first). A select's own lock is a spin lock (SHARED from the start): its
+ * holder never waits for anything, and it is never taken over. */
+
+typedef struct held {
+  uint32_t *word[2];
+  int how[2];
+} held_t;
+
+/* Enter the locks of a and b that are not ch's home (held already); NULL ones are skipped. */
+static void enter_sels(struct green__hub *h, green_chan_t *ch, struct sel *a, struct sel *b,
+                       held_t *held) {
+  uint32_t *x = a && a->lock != &ch->home ? a->lock : NULL;
+  uint32_t *y = b && b->lock != &ch->home ? b->lock : NULL;
+  if (x && y && y < x) {
+    uint32_t *t = x;
+    x = y;
+    y = t;
   }
-  return NULL;
+  held->word[0] = x ? x : y;
+  held->word[1] = x ? y : NULL;
+  if (held->word[0]) held->how[0] = green__home_enter(held->word[0], h);
+  if (held->word[1]) held->how[1] = green__home_enter(held->word[1], h);
 }
 
-/* Case `index` of r's select has completed with err: take the select out of every channel
- * and wake its greenlet. */
-static void fire(struct green__hub *h, struct rec *r, int err) {
-  struct sel *s = r->sel;
-  size_t i;
-  s->fired = r->index;
-  s->cases[r->index].err = err;
-  for (i = 0; i < s->n; i++) green__list_remove(&s->recs[i].link);
-  green__wake(h, s->g, 0);
+static void leave_sels(struct green__hub *h, held_t *held) {
+  if (held->word[1]) green__home_leave(held->word[1], h, held->how[1]);
+  if (held->word[0]) green__home_leave(held->word[0], h, held->how[0]);
 }
 
-/* A partner for case c is parked (or its channel is closed). */
-static int ready(const green_select_case_t *c) {
-  green_chan_t *ch = c->chan;
-  if (!ch) return 0;
-  if (ch->closed) return 1;
-  return first_live(c->op == GREEN_SELECT_SEND ? &ch->receivers : &ch->senders) != NULL;
-}
+static int armed(const struct sel *s) { return !green__list_empty(&s->armed); }
 
-/* Complete case c with its partner now: 1 when done (c->err 0 or EPIPE), 0 when none. */
-static int try_case(struct green__hub *h, green_select_case_t *c) {
-  green_chan_t *ch = c->chan;
-  struct rec *r;
-  if (ch->closed) {
+/* s stops waiting: nobody else can fire it, and its timeout or kill no longer applies. */
+static void disarm(struct sel *s) { green__list_remove(&s->g->wait_link); }
+
+/* ---- completing a case ------------------------------------------------------------------ */
+
+/* Case i of s completes with partner record r (in ch, entered), armed, or with ch closed
+ * (r NULL). Both sides are disarmed; s is the running select. Returns the partner's greenlet
+ * to wake, or NULL. */
+static green_t *complete(struct sel *s, size_t i, struct rec *r) {
+  green_select_case_t *c = &s->cases[i];
+  struct sel *p;
+  if (s->published) disarm(s);
+  s->fired = i;
+  if (!r) {
     c->err = EPIPE;
-    return 1;
+    return NULL;
   }
-  if (c->op == GREEN_SELECT_SEND) {
-    if (!(r = first_live(&ch->receivers))) return 0;
-    r->sel->cases[r->index].value = c->value;
-  } else {
-    if (!(r = first_live(&ch->senders))) return 0;
-    c->value = r->sel->cases[r->index].value;
-  }
+  p = r->sel;
+  if (c->op == GREEN_SELECT_SEND) p->cases[r->index].value = c->value;
+  else c->value = p->cases[r->index].value;
   c->err = 0;
-  fire(h, r, 0);
-  return 1;
+  p->cases[r->index].err = 0;
+  p->fired = r->index;
+  green__list_remove(&r->link);
+  disarm(p);
+  return p->g;
 }
 
-/* Park in every case of s until one fires: its index, or -errno. `on` is what dumps show:
- * the channel of a send or receive, or s for a select. */
-static int park(struct green__hub *h, struct sel *s, int kind, const void *on, double at) {
+/* Try case i of s in its channel ch, entered. Returns 1 when it completed (*woken: a
+ * partner to wake), 0 when it has no partner, -1 when s is no longer armed: another greenlet
+ * fired it. Records of selects that no longer wait are dropped on the way. */
+static int try_case(struct green__hub *h, struct sel *s, size_t i, green_chan_t *ch,
+                    green_t **woken) {
+  green__list_t *list = s->cases[i].op == GREEN_SELECT_SEND ? &ch->receivers : &ch->senders;
+  green__list_t *n, *next;
+  held_t held;
+  int r = 0;
+  if (ch->closed) {
+    enter_sels(h, ch, s->published ? s : NULL, NULL, &held);
+    r = !s->published || armed(s) ? 1 : -1;
+    if (r > 0) *woken = complete(s, i, NULL);
+    leave_sels(h, &held);
+    return r;
+  }
+  for (n = list->next; n != list && r == 0; n = next) {
+    struct rec *partner = green__container_of(n, struct rec, link);
+    next = n->next;
+    if (partner->sel == s) continue; /* its own other case, on the same channel */
+    enter_sels(h, ch, s->published ? s : NULL, partner->sel, &held);
+    if (s->published && !armed(s)) r = -1;
+    else if (!armed(partner->sel)) green__list_remove(n);
+    else {
+      *woken = complete(s, i, partner);
+      r = 1;
+    }
+    leave_sels(h, &held);
+  }
+  return r;
+}
+
+/* Queue case i's record in ch (entered); the first one arms s. */
+static void publish(struct green__hub *h, struct sel *s, size_t i, green_chan_t *ch) {
+  struct rec *r = &s->recs[i];
+  if (!s->published) {
+    s->g = h->current;
+    green__list_init(&s->armed);
+    green__list_push_back(&s->armed, &s->g->wait_link);
+    s->g->wait_home = s->lock;
+    s->published = 1;
+  }
+  r->sel = s;
+  r->index = i;
+  green__list_push_back(s->cases[i].op == GREEN_SELECT_SEND ? &ch->senders : &ch->receivers,
+                        &r->link);
+}
+
+/* Take s's records out of every channel, except case `skip`'s (or none: s->n). */
+static void withdraw(struct green__hub *h, struct sel *s, size_t skip) {
   size_t i;
-  int r;
-  s->g = h->current;
   for (i = 0; i < s->n; i++) {
     green_chan_t *ch = s->cases[i].chan;
-    green__list_init(&s->recs[i].link);
-    s->recs[i].sel = s;
-    s->recs[i].index = i;
-    if (ch)
-      green__list_push_back(s->cases[i].op == GREEN_SELECT_SEND ? &ch->senders : &ch->receivers,
-                            &s->recs[i].link);
+    int how;
+    if (!ch || i == skip) continue;
+    how = green__home_enter(&ch->home, h);
+    green__list_remove(&s->recs[i].link);
+    green__home_leave(&ch->home, h, how);
   }
-  if ((r = green__park(h, kind, on, at, 0)) == 0) return (int)s->fired;
-  for (i = 0; i < s->n; i++) green__list_remove(&s->recs[i].link);
+}
+
+/* One pass over the cases of s in its order. Returns the index of the case that completed,
+ * -1 when none did (s may have records published), or -2 when another greenlet fired s. */
+static long pass(struct green__hub *h, struct sel *s, int poll) {
+  size_t k;
+  for (k = 0; k < s->n; k++) {
+    size_t i = s->order ? s->order[k] : k;
+    green_chan_t *ch = s->cases[i].chan;
+    green_t *woken = NULL;
+    int how, r;
+    if (!ch) continue;
+    how = green__home_enter(&ch->home, h);
+    if ((r = try_case(h, s, i, ch, &woken)) == 0 && !poll) publish(h, s, i, ch);
+    green__home_leave(&ch->home, h, how);
+    if (woken) green__hand(h, woken, 0);
+    if (r) return r > 0 ? (long)i : -2;
+  }
+  return -1;
+}
+
+/* Carry out s: the index of the case that fired, or -errno. poll: do not wait (ETIMEDOUT
+ * when no case is ready). `on` is what dumps show: the channel of a send or receive, or s. */
+static long run(struct green__hub *h, struct sel *s, int poll, int kind, const void *on,
+                double at) {
+  long i;
+  int r;
+  if (s->n > 1) /* withdraw may meet records never published; a lone one is, when it runs */
+    for (i = 0; i < (long)s->n; i++) green__list_init(&s->recs[i].link);
+  i = pass(h, s, poll);
+  if (i >= 0) {
+    if (s->published) {
+      s->g->wait_home = NULL;
+      withdraw(h, s, s->n);
+    }
+    return i;
+  }
+  if (poll) return -ETIMEDOUT;
+  if (!s->published) { /* no channel at all: only the timeout can end it */
+    r = green__park(h, kind, on, at, 0);
+    return r == GREEN__TIMER ? -ETIMEDOUT : r;
+  }
+  r = green__park(h, kind, on, at, 0); /* when i is -2, s was fired: it waits for the news */
+  if (r == 0) {
+    if (s->n > 1) withdraw(h, s, s->fired); /* the firer took the fired record out */
+    return (long)s->fired;
+  }
+  withdraw(h, s, s->n);
   return r == GREEN__TIMER ? -ETIMEDOUT : r;
 }
 
@@ -151,14 +260,26 @@ static int begin(struct green__hub **hp, double timeout, double *at) {
 static int chan_op(green_chan_t *ch, green_select_case_t *c, double timeout) {
   struct green__hub *h;
   struct rec rec;
-  struct sel s = {NULL, c, &rec, 1, 0};
+  struct sel s = {NULL, c, &rec, NULL, 1, 0, NULL, 0, 0, {NULL, NULL}};
   double at;
-  int r;
+  long r;
+  green_t *woken = NULL;
+  int how;
   if (!ch) return -EINVAL;
-  if ((r = begin(&h, timeout, &at))) return r;
-  if (ch->hub != h) return -EPERM;
-  if (!try_case(h, c) && (r = park(h, &s, GREEN_WAIT_CHAN, ch, at)) < 0) return r;
-  return -c->err;
+  s.lock = &ch->home;
+  if ((r = begin(&h, timeout, &at))) return (int)r;
+  how = green__home_enter(&ch->home, h);
+  if (try_case(h, &s, 0, ch, &woken)) { /* 1: s is not published, nobody else fired it */
+    green__home_leave(&ch->home, h, how);
+    if (woken) green__hand(h, woken, 0);
+    return -c->err;
+  }
+  if (timeout == 0) r = -ETIMEDOUT;
+  else publish(h, &s, 0, ch);
+  green__home_leave(&ch->home, h, how);
+  if (r || (r = green__park(h, GREEN_WAIT_CHAN, ch, at, 0)) == 0) return r ? (int)r : -c->err;
+  withdraw(h, &s, 1); /* not fired: its record is still in ch */
+  return r == GREEN__TIMER ? -ETIMEDOUT : (int)r;
 }
 
 int green_chan_send(green_chan_t *ch, void *value, double timeout) {
@@ -175,16 +296,44 @@ int green_chan_recv(green_chan_t *ch, void **value, double timeout) {
   return 0;
 }
 
+/* Fire every armed select waiting in list (of ch, entered) with EPIPE: their records go to
+ * `served`, to wake once outside ch. Records of selects that no longer wait are dropped. */
+static void serve_closed(struct green__hub *h, green_chan_t *ch, green__list_t *list,
+                         green__list_t *served) {
+  green__list_t *n;
+  while ((n = green__list_pop_front(list))) {
+    struct rec *r = green__container_of(n, struct rec, link);
+    struct sel *p = r->sel;
+    held_t held;
+    enter_sels(h, ch, p, NULL, &held);
+    if (armed(p)) {
+      p->fired = r->index;
+      p->cases[r->index].err = EPIPE;
+      disarm(p);
+      green__list_push_back(served, n);
+    }
+    leave_sels(h, &held);
+  }
+}
+
 int green_chan_close(green_chan_t *ch) {
   struct green__hub *h = green__hub_get();
-  struct rec *r;
+  green__list_t served = {&served, &served}, *n;
+  int how;
   if (!h) return -1;
   if (!ch) return green__fail(-EINVAL);
-  if (ch->hub != h) return green__fail(-EPERM);
-  if (ch->closed) return green__fail(-EPIPE);
+  how = green__home_enter(&ch->home, h);
+  if (ch->closed) {
+    green__home_leave(&ch->home, h, how);
+    return green__fail(-EPIPE);
+  }
   ch->closed = 1;
-  while ((r = first_live(&ch->receivers))) fire(h, r, EPIPE);
-  while ((r = first_live(&ch->senders))) fire(h, r, EPIPE);
+  serve_closed(h, ch, &ch->receivers, &served);
+  serve_closed(h, ch, &ch->senders, &served);
+  green__home_leave(&ch->home, h, how);
+  /* a served select keeps its records (and its stack) until it is woken: read them first */
+  while ((n = green__list_pop_front(&served)))
+    green__hand(h, green__container_of(n, struct rec, link)->sel->g, 0);
   return 0;
 }
 
@@ -200,42 +349,57 @@ static uint64_t next_random(void) {
   return x * 0x2545f4914f6cdd1du;
 }
 
-static int check_cases(struct green__hub *h, const green_select_case_t *cases, size_t n) {
+static int check_cases(const green_select_case_t *cases, size_t n) {
   size_t i;
   if (!cases && n) return -EINVAL;
   if (n > INT_MAX) return -EINVAL;
-  for (i = 0; i < n; i++) {
+  for (i = 0; i < n; i++)
     if (cases[i].op != GREEN_SELECT_SEND && cases[i].op != GREEN_SELECT_RECV) return -EINVAL;
-    if (cases[i].chan && cases[i].chan->hub != h) return -EPERM;
-  }
   return 0;
 }
 
-/* The index of a ready case, each ready one with the same chance; -1 when none is. */
-static long pick_ready(green_select_case_t *cases, size_t n) {
-  long chosen = -1;
-  uint64_t seen = 0;
+/* A random order of n cases (Fisher-Yates): when several are ready, each has the same chance
+ * to be the first tried. */
+static void shuffle(size_t *order, size_t n) {
   size_t i;
-  for (i = 0; i < n; i++)
-    if (ready(&cases[i]) && next_random() % ++seen == 0) chosen = (long)i; /* reservoir */
-  return chosen;
+  for (i = 0; i < n; i++) order[i] = i;
+  for (i = n; i > 1; i--) {
+    size_t j = (size_t)(next_random() % i), t = order[i - 1];
+    order[i - 1] = order[j];
+    order[j] = t;
+  }
+}
+
+/* The lock of a select: the home of its one channel, or a spin lock of its own. */
+static uint32_t *select_lock(struct sel *s) {
+  green_chan_t *only = NULL;
+  size_t i;
+  for (i = 0; i < s->n; i++) {
+    if (!s->cases[i].chan) continue;
+    if (only) {
+      s->own = GREEN__HOME_SHARED;
+      return &s->own;
+    }
+    only = s->cases[i].chan;
+  }
+  return only ? &only->home : &s->own;
 }
 
 int green_select(green_select_case_t *cases, size_t n, double timeout) {
   struct green__hub *h;
   struct rec stack_recs[STACK_CASES];
-  struct sel s = {NULL, cases, stack_recs, n, 0};
+  size_t stack_order[STACK_CASES];
+  struct sel s = {NULL, cases, stack_recs, stack_order, n, 0, NULL, 0, 0, {NULL, NULL}};
   double at;
-  long i;
-  int r;
-  if ((r = begin(&h, timeout, &at)) || (r = check_cases(h, cases, n))) return green__fail(r);
-  if ((i = pick_ready(cases, n)) >= 0) {
-    try_case(h, &cases[i]);
-    return (int)i;
+  long r;
+  if ((r = begin(&h, timeout, &at)) || (r = check_cases(cases, n))) return green__fail((int)r);
+  if (n > STACK_CASES) {
+    if (!(s.recs = malloc(n * (sizeof *s.recs + sizeof *s.order)))) return green__fail(-ENOMEM);
+    s.order = (size_t *)(s.recs + n);
   }
-  if (timeout == 0) return green__fail(-ETIMEDOUT);
-  if (n > STACK_CASES && !(s.recs = malloc(n * sizeof *s.recs))) return green__fail(-ENOMEM);
-  r = park(h, &s, GREEN_WAIT_SELECT, &s, at);
+  shuffle(s.order, n);
+  s.lock = select_lock(&s);
+  r = run(h, &s, timeout == 0, GREEN_WAIT_SELECT, &s, at);
   if (s.recs != stack_recs) free(s.recs);
-  return r < 0 ? green__fail(r) : r;
+  return r < 0 ? green__fail((int)r) : (int)r;
 }

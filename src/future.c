@@ -1,33 +1,41 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Futures (gevent's AsyncResult, asyncio's Future). A future holds a value or an error, set
- * once. Any number of greenlets can wait for it.
+ * once. Any number of greenlets can wait for it, on any hub (share.h).
  *
- * A waiter parks with a record on its own stack. The completer copies the outcome into it
- * before waking it. So a woken waiter never reads the future again. The future may be freed as
- * soon as nobody is parked on it.
+ * A waiter parks with a record on its own stack. While nobody has served it, its greenlet's
+ * wait_link sits in the record's `armed` list. The completer takes it out under the future's
+ * lock and copies the outcome into the record before waking it. A timeout or kill takes it
+ * out the same way (green__wake): whoever comes first decides. So a woken waiter never reads
+ * the future again. The future may be freed as soon as nobody is parked on it.
+ *
+ * Done callbacks and iwait watches belong to the hub that made the future: they are added
+ * there, and run there. A future that has some is completed there only (EPERM elsewhere).
  */
 #include "future.h"
 
 #include <stdlib.h>
 
+#include "share.h"
 #include "wait.h"
 
 #define FUTURE_MAGIC 0x66757475u /* "futu" */
 
 struct green_future {
   uint32_t magic;
+  uint32_t home;            /* the hubs that use it (share.h); its lock once shared */
   int done;
   int err;                  /* once done: 0, or the error it was set with */
   void *value;              /* once done without an error */
-  struct green__hub *hub;
+  struct green__hub *hub;   /* the maker: its callbacks and watches run there */
   green__list_t waiters;    /* waiter_t of parked greenlets, FIFO */
   green__list_t watches;    /* green__watch_t of iterators (iwait.c) */
   green__list_t callbacks;  /* done_cb_t to post once done */
 };
 
 typedef struct waiter {
-  green__list_t link;       /* in f->waiters until woken or gone */
+  green__list_t link;       /* in f->waiters until served or gone */
+  green__list_t armed;      /* holds g's wait_link until served or given up */
   green_t *g;
   void *value;
   int err;
@@ -42,16 +50,34 @@ typedef struct done_cb {
   int err;
 } done_cb_t;
 
-int green__future_check(struct green__hub *h, green_future_t *f) {
+static int check_any(green_future_t *f) {
   if (!f) return -EINVAL;
-  if (f->magic != FUTURE_MAGIC) return -ESRCH;
+  return f->magic == FUTURE_MAGIC ? 0 : -ESRCH;
+}
+
+int green__future_check(struct green__hub *h, green_future_t *f) {
+  int r = check_any(f);
+  if (r) return r;
   return f->hub == h ? 0 : -EPERM;
 }
 
-int green__future_done(green_future_t *f) { return f->done; }
+int green__future_done(struct green__hub *h, green_future_t *f) {
+  int how = green__home_enter(&f->home, h), done = f->done;
+  green__home_leave(&f->home, h, how);
+  return done;
+}
 
-void green__future_watch(green_future_t *f, green__watch_t *w) {
-  green__list_push_back(&f->watches, &w->link);
+int green__future_watch(struct green__hub *h, green_future_t *f, green__watch_t *w) {
+  int how = green__home_enter(&f->home, h), done = f->done;
+  if (!done) green__list_push_back(&f->watches, &w->link);
+  green__home_leave(&f->home, h, how);
+  return done;
+}
+
+void green__future_unwatch(struct green__hub *h, green_future_t *f, green__watch_t *w) {
+  int how = green__home_enter(&f->home, h);
+  green__list_remove(&w->link);
+  green__home_leave(&f->home, h, how);
 }
 
 green_future_t *green_future_new(void) {
@@ -75,9 +101,11 @@ int green_future_free(green_future_t *f) {
   green__list_t *n;
   int r;
   if (!h) return -1;
-  if ((r = green__future_check(h, f))) return green__fail(r);
+  if ((r = check_any(f))) return green__fail(r);
+  /* records of waiters that timed out but have not run yet count: they unlink themselves */
   if (!green__list_empty(&f->waiters) || !green__list_empty(&f->watches))
     return green__fail(-EBUSY);
+  if (!green__list_empty(&f->callbacks) && f->hub != h) return green__fail(-EPERM);
   while ((n = green__list_pop_front(&f->callbacks))) /* it never completed: they never run */
     free(green__container_of(n, done_cb_t, call.link));
   f->magic = 0;
@@ -100,30 +128,53 @@ static void post_done_cb(struct green__hub *h, done_cb_t *d, void *value, int er
   green__call_post(h, &d->call);
 }
 
-/* Wake the waiters in the order they came, tell the watches, post the callbacks. */
-static int complete(green_future_t *f, void *value, int err) {
-  struct green__hub *h = green__hub_get();
+/* Serve the waiters in the order they came: move them to `served` (empty). Inside f. */
+static void serve_waiters(green_future_t *f, green__list_t *served) {
   green__list_t *n;
-  int r;
-  if (!h) return -1;
-  if ((r = green__future_check(h, f))) return green__fail(r);
-  if (f->done) return green__fail(-EALREADY);
-  f->done = 1;
-  f->value = value;
-  f->err = err;
   while ((n = green__list_pop_front(&f->waiters))) {
     waiter_t *w = green__container_of(n, waiter_t, link);
-    w->value = value;
-    w->err = err;
-    green__wake(h, w->g, 0);
+    if (green__list_empty(&w->armed)) continue; /* it gave up */
+    green__list_remove(&w->g->wait_link);
+    w->value = f->value;
+    w->err = f->err;
+    green__list_push_back(served, n);
   }
+}
+
+/* Tell the watches, post the callbacks: on the maker's hub h, inside f. */
+static void tell_watchers(struct green__hub *h, green_future_t *f) {
+  green__list_t *n;
   while ((n = green__list_pop_front(&f->watches))) {
     green__watch_t *w = green__container_of(n, green__watch_t, link);
     w->fn(h, w);
   }
   while ((n = green__list_pop_front(&f->callbacks)))
-    post_done_cb(h, green__container_of(n, done_cb_t, call.link), value, err);
-  return 0;
+    post_done_cb(h, green__container_of(n, done_cb_t, call.link), f->value, f->err);
+}
+
+/* Complete f: serve its waiters, then wake them outside f; tell its watchers. */
+static int complete(green_future_t *f, void *value, int err) {
+  struct green__hub *h = green__hub_get();
+  green__list_t served = {&served, &served}, *n;
+  int r = 0, how;
+  if (!h) return -1;
+  if ((r = check_any(f))) return green__fail(r);
+  how = green__home_enter(&f->home, h);
+  if (f->done) r = -EALREADY;
+  else if (f->hub != h && (!green__list_empty(&f->watches) || !green__list_empty(&f->callbacks)))
+    r = -EPERM;
+  else {
+    f->done = 1;
+    f->value = value;
+    f->err = err;
+    serve_waiters(f, &served);
+    tell_watchers(h, f);
+  }
+  green__home_leave(&f->home, h, how);
+  /* a served waiter keeps its record (and its stack) until it is woken: read it first */
+  while ((n = green__list_pop_front(&served)))
+    green__hand(h, green__container_of(n, waiter_t, link)->g, 0);
+  return r ? green__fail(r) : 0;
 }
 
 int green_future_set(green_future_t *f, void *value) { return complete(f, value, 0); }
@@ -133,25 +184,38 @@ int green_future_set_error(green_future_t *f, int err) {
   return complete(f, NULL, err);
 }
 
+/* Park the caller until f is done; inside f (entered as how), which it leaves. 0 (w has the
+ * outcome), or -errno when it gave up. */
+static int park(struct green__hub *h, green_future_t *f, waiter_t *w, double at, int how) {
+  green_t *g = h->current;
+  int r;
+  w->g = g;
+  green__list_init(&w->armed);
+  green__list_push_back(&w->armed, &g->wait_link);
+  g->wait_home = &f->home;
+  green__list_push_back(&f->waiters, &w->link);
+  green__home_leave(&f->home, h, how);
+  if ((r = green__park(h, GREEN_WAIT_FUTURE, f, at, 0)) == 0) return 0;
+  how = green__home_enter(&f->home, h); /* not served: still linked in f, which is still there */
+  green__list_remove(&w->link);
+  green__home_leave(&f->home, h, how);
+  return r == GREEN__TIMER ? -ETIMEDOUT : r;
+}
+
 int green_future_get(green_future_t *f, void **value, double timeout) {
   struct green__hub *h = green__hub_get();
   waiter_t w;
   double at;
-  int r;
+  int r, how;
   if (!h) return -1;
-  if ((r = green__future_check(h, f)) || (r = green__timeout_to_at(timeout, &at)))
-    return green__fail(r);
+  if ((r = check_any(f)) || (r = green__timeout_to_at(timeout, &at))) return green__fail(r);
+  how = green__home_enter(&f->home, h);
   if (f->done) {
     w.value = f->value;
     w.err = f->err;
-  } else {
-    w.g = h->current;
-    green__list_push_back(&f->waiters, &w.link);
-    r = green__park(h, GREEN_WAIT_FUTURE, f, at, 0);
-    if (r) { /* not woken by the future: still linked in it, which is still there */
-      green__list_remove(&w.link);
-      return green__fail(r == GREEN__TIMER ? -ETIMEDOUT : r);
-    }
+    green__home_leave(&f->home, h, how);
+  } else if ((r = park(h, f, &w, at, how))) {
+    return green__fail(r);
   }
   if (w.err) return green__fail(-w.err);
   if (value) *value = w.value;
@@ -162,22 +226,24 @@ int green_future_done(green_future_t *f) {
   struct green__hub *h = green__hub_get();
   int r;
   if (!h) return -1;
-  if ((r = green__future_check(h, f))) return green__fail(r);
-  return f->done;
+  if ((r = check_any(f))) return green__fail(r);
+  return green__future_done(h, f);
 }
 
 int green_future_add_done_callback(green_future_t *f, void (*cb)(void *arg, void *value, int err),
                                    void *arg) {
   struct green__hub *h = green__hub_get();
   done_cb_t *d;
-  int r;
+  int r, how;
   if (!h) return -1;
   if ((r = green__future_check(h, f))) return green__fail(r);
   if (!cb) return green__fail(-EINVAL);
   if (!(d = malloc(sizeof *d))) return green__fail(-ENOMEM);
   d->cb = cb;
   d->arg = arg;
+  how = green__home_enter(&f->home, h);
   if (f->done) post_done_cb(h, d, f->value, f->err);
   else green__list_push_back(&f->callbacks, &d->call.link);
+  green__home_leave(&f->home, h, how);
   return 0;
 }

@@ -18,6 +18,7 @@
 typedef struct item {
   green__watch_t watch;     /* in the watched object's list, then in it->finished */
   green_iwait_t *it;
+  green_future_t *future;   /* the future it watches; NULL for a greenlet */
   size_t index;
 } item_t;
 
@@ -76,14 +77,13 @@ green_iwait_t *green_iwait_new(green_t **gs, size_t ng, green_future_t **fs, siz
     item_t *item = &it->items[i];
     item->watch.fn = item_finished;
     item->it = it;
+    item->future = i < ng ? NULL : fs[i - ng];
     item->index = i;
     green_t *g = i < ng ? green__greenlet_find(h, gs[i], &r) : NULL; /* found above */
-    if (g ? g->state == GREEN_DEAD : green__future_done(fs[i - ng]))
+    if (g ? g->state == GREEN_DEAD : green__future_watch(h, item->future, &item->watch))
       green__list_push_back(&it->finished, &item->watch.link);
     else if (g)
       green__greenlet_watch(g, &item->watch);
-    else
-      green__future_watch(fs[i - ng], &item->watch);
   }
   return it;
 }
@@ -123,7 +123,11 @@ int green_iwait_free(green_iwait_t *it) {
   if (!h) return -1;
   if ((r = check(h, it))) return green__fail(r);
   if (it->waiter) return green__fail(-EBUSY);
-  for (i = 0; i < it->n; i++) green__list_remove(&it->items[i].watch.link);
+  for (i = 0; i < it->n; i++) {
+    item_t *item = &it->items[i];
+    if (item->future) green__future_unwatch(h, item->future, &item->watch); /* f's lock */
+    else green__list_remove(&item->watch.link);
+  }
   it->magic = 0;
   free(it);
   return 0;

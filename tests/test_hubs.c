@@ -89,7 +89,7 @@ static void *owned_from_other(void *arg) {
   owned_t *o = arg;
   size_t index;
   void *value;
-  ASSERT_ERRNO(green_future_set(o->future, NULL), EPERM);
+  ASSERT_ERRNO(green_future_set(o->future, NULL), EPERM); /* an iwait of its maker watches it */
   ASSERT_ERRNO(green_group_join(o->group, 1), EPERM);
   ASSERT_ERRNO(green_gen_next(o->gen, &value), EPERM);
   ASSERT_ERRNO(green_iwait_next(o->iwait, &index, 1), EPERM);
@@ -316,16 +316,19 @@ TEST_CASE(stop_waits) {
   ASSERT_OK(green_hub_stop(hubs[0]));
 }
 
-/* Stopping a hub ends the greenlets parked there with nothing to wake them: a get from a
- * queue of their own hub that nobody else can reach. */
+/* Stopping a hub ends the greenlets parked there with nothing to wake them: an iterator of
+ * their own hub over a future nobody else can reach. */
 static void *wait_never(void *arg) {
-  green_queue_t *q = green_queue_new(1);
-  void *item;
+  green_future_t *f = green_future_new();
+  green_iwait_t *it;
+  size_t index;
   int err;
   (void)arg;
-  ASSERT_PTR_NE(q, NULL);
-  err = green_queue_get(q, &item, -1) < 0 ? errno : 0;
-  ASSERT_OK(green_queue_free(q));
+  ASSERT_PTR_NE(f, NULL);
+  ASSERT_PTR_NE(it = green_iwait_new(NULL, 0, &f, 1), NULL);
+  err = green_iwait_next(it, &index, -1) < 0 ? errno : 0;
+  ASSERT_OK(green_iwait_free(it));
+  ASSERT_OK(green_future_free(f));
   return (void *)(intptr_t)err;
 }
 
