@@ -241,7 +241,7 @@ TEST_CASE(watchdog_rebinds_reused_number) {
   a.fd = p[0];
   start_capture();
   ga = spawn_named(wait_read, &a, "old");
-  ASSERT_OK(green_sleep(0.25)); /* a check has seen a's file */
+  ASSERT_OK(green_sleep(0.45)); /* checks have seen a's file: 0.25 s left one, on coarse clocks */
   reuse_number(p, q);
   b.fd = q[0];
   l = (late_write_t){q[1], 0.4};
