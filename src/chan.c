@@ -171,9 +171,7 @@ static void publish(struct green__hub *h, struct sel *s, size_t i, green_chan_t 
   struct rec *r = &s->recs[i];
   if (!s->published) {
     s->g = h->current;
-    green__list_init(&s->armed);
-    green__list_push_back(&s->armed, &s->g->wait_link);
-    s->g->wait_home = s->lock;
+    green__waiter_arm(&s->armed, s->g, s->lock);
     s->published = 1;
   }
   r->sel = s;

@@ -190,9 +190,7 @@ static int park(struct green__hub *h, green_future_t *f, waiter_t *w, double at,
   green_t *g = h->current;
   int r;
   w->g = g;
-  green__list_init(&w->armed);
-  green__list_push_back(&w->armed, &g->wait_link);
-  g->wait_home = &f->home;
+  green__waiter_arm(&w->armed, g, &f->home);
   green__list_push_back(&f->waiters, &w->link);
   green__home_leave(&f->home, h, how);
   if ((r = green__park(h, GREEN_WAIT_FUTURE, f, at, 0)) == 0) return 0;

@@ -116,9 +116,7 @@ static int park(struct green__hub *h, green_queue_t *q, green__list_t *list, str
   green_t *g = h->current;
   int r;
   w->g = g;
-  green__list_init(&w->armed);
-  green__list_push_back(&w->armed, &g->wait_link);
-  g->wait_home = &q->home;
+  green__waiter_arm(&w->armed, g, &q->home);
   green__list_push_back(list, &w->link);
   leave(q, h, how);
   r = green__park(h, GREEN_WAIT_QUEUE, q, at, 0);

@@ -52,6 +52,16 @@ static inline void green__home_leave(uint32_t *home, struct green__hub *h, int h
     __atomic_store_n(home, GREEN__HOME_SHARED, __ATOMIC_RELEASE);
 }
 
+/* For objects that queue a record of the waiter's own instead of its wait_link (queue,
+ * channel, future): arm g before it parks. Its wait_link goes into the record's `armed` list,
+ * so its own timeout or kill (green__wake) finds it waiting until a waker takes it out under
+ * home. */
+static inline void green__waiter_arm(green__list_t *armed, green_t *g, uint32_t *home) {
+  green__list_init(armed);
+  green__list_push_back(armed, &g->wait_link);
+  g->wait_home = home;
+}
+
 /* Wake g, parked on an object and already taken out of its queue by the caller, with reason.
  * On g's own hub it is made ready now; otherwise its hub is told by a message. Call it after
  * green__home_leave: a message may take the target hub's lock. */

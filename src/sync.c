@@ -51,14 +51,8 @@ int green__waitq_sleep(struct green__hub *h, int kind, const void *on, double at
 
 int green__waitq_park(struct green__hub *h, int kind, const void *on, green__list_t *q,
                       double at, uint32_t *home, int how) {
-  int r;
-  if (home) {
-    if ((r = green__waitq_queue(h, q, at, home, how))) return r;
-    return green__waitq_sleep(h, kind, on, at);
-  }
-  if ((r = green__waitq_foreign(q, h))) return r;
-  green__waitq_push(q, h->current);
-  return green__waitq_sleep(h, kind, on, at);
+  int r = green__waitq_queue(h, q, at, home, how);
+  return r ? r : green__waitq_sleep(h, kind, on, at);
 }
 
 void green__waitq_take_all(green__list_t *q, green__taken_t *taken) {
@@ -73,13 +67,6 @@ size_t green__waitq_hand_all(struct green__hub *h, green__taken_t *taken) {
     next = g->hand_next; /* read first: once handed, g may run and wait again */
     green__hand(h, g, 0);
   }
-  return n;
-}
-
-size_t green__waitq_wake_all(struct green__hub *h, green__list_t *q) {
-  green_t *g;
-  size_t n = 0;
-  for (; (g = green__waitq_pop(q)); n++) green__wake(h, g, 0);
   return n;
 }
 

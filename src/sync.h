@@ -23,14 +23,6 @@ static inline void green__waitq_push(green__list_t *q, green_t *g) {
   green__list_push_back(q, &g->wait_link);
 }
 
-/* -EPERM when greenlets of a hub other than h wait in q. A greenlet waits with, and is woken
- * by, greenlets of its own hub only. */
-static inline int green__waitq_foreign(const green__list_t *q, const struct green__hub *h) {
-  return !green__waitq_empty(q) && green__container_of(q->next, green_t, wait_link)->hub != h
-             ? -EPERM
-             : 0;
-}
-
 /* Unlink and return the oldest waiter, or NULL. */
 static inline green_t *green__waitq_pop(green__list_t *q) {
   green__list_t *n = q->next ? green__list_pop_front(q) : NULL;
@@ -75,8 +67,7 @@ double green__until_at(green__until_t u);
  * when nothing could ever wake it. It has left q on return.
  * home is the object's home word. The caller has entered it (share.h; `how` says how). This
  * call leaves it before it parks, and on every path. A waker of any hub may then hand it the
- * object. home NULL: an object of one hub only. Then it
- * returns -EPERM (not queued) when greenlets of another hub wait in q. */
+ * object. */
 int green__waitq_park(struct green__hub *h, int kind, const void *on, green__list_t *q,
                       double at, uint32_t *home, int how);
 
@@ -87,8 +78,6 @@ int green__waitq_queue(struct green__hub *h, green__list_t *q, double at, uint32
                        int how);
 int green__waitq_sleep(struct green__hub *h, int kind, const void *on, double at);
 
-/* Wake every waiter of q, oldest first, with 0; returns how many. For home NULL only. */
-size_t green__waitq_wake_all(struct green__hub *h, green__list_t *q);
 
 /* Waiters a waker took out of their queue, to hand them the object once it has left it. They
  * are chained through hand_next, not wait_link: their wait_link is unlinked, so a timeout on
