@@ -126,13 +126,33 @@ static void *held_back_reader(void *arg) {
   return NULL;
 }
 
+/* Whether a writer waits for trw: a greenlet holding no read lock is then refused one. */
+static void *probe_writer_waits(void *arg) {
+  (void)arg;
+  if (green_rwlock_tryrdlock(&trw) < 0) return (void *)1;
+  ASSERT_OK(green_rwlock_unlock(&trw));
+  return NULL;
+}
+
+static void await_waiting_writer(void) {
+  double limit = green_now() + 5;
+  void *waits = NULL;
+  while (!waits) {
+    green_t *p = green_spawn(probe_writer_waits, NULL);
+    ASSERT_PTR_NE(p, NULL);
+    ASSERT_OK(green_join(p, &waits, 1));
+    ASSERT_LT(green_now(), limit);
+    if (!waits) ASSERT_OK(green_sleep(0.001));
+  }
+}
+
 TEST_CASE(rwlock_writer_timeout_elsewhere) {
   green_t *r;
   pthread_t t;
   ASSERT_OK(green_rwlock_rdlock(&trw, -1));
   t = start(timed_writer, NULL);
   await(&tstep, 1);
-  ASSERT_OK(green_sleep(0.02)); /* the writer waits */
+  await_waiting_writer();
   ASSERT_PTR_NE(r = green_spawn(held_back_reader, NULL), NULL);
   ASSERT_OK(green_join(r, NULL, 5)); /* admitted when the writer gave up */
   ASSERT_OK(green_rwlock_unlock(&trw));
