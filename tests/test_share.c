@@ -11,22 +11,7 @@
 
 #include "test.h"
 
-/* Start fn(arg) on a new OS thread. */
-static pthread_t start(void *(*fn)(void *), void *arg) {
-  pthread_t t;
-  ASSERT_EQ(pthread_create(&t, NULL, fn, arg), 0);
-  return t;
-}
-
-/* Wait, parked, until *flag is set by another thread, then join it. */
-static void finish(pthread_t t, atomic_int *flag) {
-  double limit = green_now() + 10;
-  while (!atomic_load(flag)) {
-    ASSERT_LT(green_now(), limit);
-    ASSERT_OK(green_sleep(0.001));
-  }
-  ASSERT_EQ(pthread_join(t, NULL), 0);
-}
+#include "share_test.h"
 
 /* ---- mutex: a hand-off from one hub to a waiter of another ------------------------------ */
 
@@ -62,7 +47,8 @@ TEST_CASE(mutex_hand_off) {
   green_t *g = green_spawn(hold_mutex, NULL);
   ASSERT_PTR_NE(g, NULL);
   green_yield(); /* g holds mu and waits for the other hub to find it held */
-  finish(start(lock_from_other, NULL), &mutex_done);
+  pthread_t t = share_start(lock_from_other, NULL);
+  share_finish(&t, 1, &mutex_done);
   ASSERT_OK(green_join(g, NULL, 2));
   ASSERT_OK(green_mutex_lock(&mu, 0));
   ASSERT_OK(green_mutex_unlock(&mu));
@@ -85,7 +71,8 @@ static void *time_out_on_held(void *arg) {
 
 TEST_CASE(mutex_timeout_elsewhere) {
   ASSERT_OK(green_mutex_lock(&held, -1));
-  finish(start(time_out_on_held, NULL), &timeout_done);
+  pthread_t t = share_start(time_out_on_held, NULL);
+  share_finish(&t, 1, &timeout_done);
   ASSERT_OK(green_mutex_unlock(&held)); /* nobody waits: no hand-off to a gone waiter */
   ASSERT_OK(green_mutex_destroy(&held));
 }
@@ -123,9 +110,9 @@ static void *other_turns(void *arg) {
 }
 
 TEST_CASE(cond_ping_pong) {
-  pthread_t t = start(other_turns, NULL);
+  pthread_t t = share_start(other_turns, NULL);
   take_turns(0);
-  finish(t, &cond_done);
+  share_finish(&t, 1, &cond_done);
   ASSERT_EQ(rounds, ROUNDS);
   ASSERT_OK(green_cond_destroy(&cv));
   ASSERT_OK(green_mutex_destroy(&cmu));
@@ -161,11 +148,11 @@ TEST_CASE(sem_event) {
   pthread_t t;
   ASSERT_PTR_NE(g, NULL);
   green_yield(); /* g waits on sem */
-  t = start(post_and_wait, NULL);
+  t = share_start(post_and_wait, NULL);
   ASSERT_OK(green_join(g, NULL, 5));
   ASSERT_OK(green_sem_wait(&sem, 5));
   ASSERT_OK(green_event_set(&ev));
-  finish(t, &sem_event_done);
+  share_finish(&t, 1, &sem_event_done);
   ASSERT_EQ(green_event_is_set(&ev), 1);
 }
 
@@ -194,10 +181,10 @@ TEST_CASE(kill_shared_waiter) {
   int value = -1;
   ASSERT_PTR_NE(g, NULL);
   green_yield();
-  t = start(post_later, NULL);
+  t = share_start(post_later, NULL);
   ASSERT_OK(green_kill(g));
   ASSERT_OK(green_join(g, NULL, 2));
-  finish(t, &kill_done);
+  share_finish(&t, 1, &kill_done);
   ASSERT_OK(green_sem_getvalue(&ksem, &value));
   ASSERT_EQ(value, 1); /* the post found no waiter: the unit is kept, not lost */
 }
@@ -233,13 +220,8 @@ static void *adders(void *arg) {
 
 TEST_CASE(counter_many_hubs) {
   pthread_t t[THREADS];
-  double limit = green_now() + 60;
-  for (int i = 0; i < THREADS; i++) t[i] = start(adders, NULL);
-  while (atomic_load(&threads_done) < THREADS) {
-    ASSERT_LT(green_now(), limit);
-    ASSERT_OK(green_sleep(0.005));
-  }
-  for (int i = 0; i < THREADS; i++) ASSERT_EQ(pthread_join(t[i], NULL), 0);
+  for (int i = 0; i < THREADS; i++) t[i] = share_start(adders, NULL);
+  share_finish(t, THREADS, &threads_done);
   ASSERT_EQ(counter, (long)THREADS * GREENLETS * LOCKS);
 }
 

@@ -12,32 +12,9 @@
 
 #include "test.h"
 
+#include "share_test.h"
+
 #include "../src/sync.h"
-
-static pthread_t start(void *(*fn)(void *), void *arg) {
-  pthread_t t;
-  ASSERT_EQ(pthread_create(&t, NULL, fn, arg), 0);
-  return t;
-}
-
-/* Wait, parked, until *count reaches n, then join the n threads. */
-static void finish(pthread_t *t, int n, atomic_int *count) {
-  double limit = green_now() + 30;
-  while (atomic_load(count) < n) {
-    ASSERT_LT(green_now(), limit);
-    ASSERT_OK(green_sleep(0.002));
-  }
-  for (int i = 0; i < n; i++) ASSERT_EQ(pthread_join(t[i], NULL), 0);
-}
-
-/* Wait, parked, until *flag reads at least v. */
-static void await(atomic_int *flag, int v) {
-  double limit = green_now() + 10;
-  while (atomic_load(flag) < v) {
-    ASSERT_LT(green_now(), limit);
-    ASSERT_OK(green_sleep(0.001));
-  }
-}
 
 /* ---- rwlock: readers of one hub, a writer of another, a reader behind it ---------------- */
 
@@ -51,7 +28,7 @@ static void *first_reader(void *arg) {
   ASSERT_OK(green_rwlock_rdlock(&rw, -1));
   atomic_fetch_add(&readers_in, 1);
   atomic_fetch_add(&step, 1);
-  await(&step, 3); /* the writer of the other hub waits now */
+  share_await(&step, 3, 10); /* the writer of the other hub waits now */
   ASSERT_OK(green_sleep(0.03));
   atomic_fetch_sub(&readers_in, 1);
   order[norder++] = (int)(intptr_t)arg;
@@ -69,7 +46,7 @@ static void *late_reader(void *arg) {
 
 static void *other_writer(void *arg) {
   (void)arg;
-  await(&step, 2);
+  share_await(&step, 2, 10);
   ASSERT_ERRNO(green_rwlock_trywrlock(&rw), EBUSY);
   atomic_store(&step, 3);
   ASSERT_OK(green_rwlock_wrlock(&rw, 5)); /* admitted by the last reader, on the main hub */
@@ -85,19 +62,19 @@ static void *other_writer(void *arg) {
 TEST_CASE(rwlock_phases_two_hubs) {
   static atomic_int done;
   green_t *r1 = green_spawn(first_reader, (void *)1), *r2 = green_spawn(first_reader, (void *)2);
-  pthread_t t = start(other_writer, NULL);
+  pthread_t t = share_start(other_writer, NULL);
   green_t *late;
   ASSERT_PTR_NE(r1, NULL);
   ASSERT_PTR_NE(r2, NULL);
-  await(&step, 3);
+  share_await(&step, 3, 10);
   ASSERT_OK(green_sleep(0.01)); /* the writer is queued */
   ASSERT_PTR_NE(late = green_spawn(late_reader, NULL), NULL);
   ASSERT_OK(green_join(r1, NULL, 5));
   ASSERT_OK(green_join(r2, NULL, 5));
   ASSERT_OK(green_join(late, NULL, 5));
-  await(&step, 4);
+  share_await(&step, 4, 10);
   atomic_store(&done, 1);
-  finish(&t, 1, &done);
+  share_finish(&t, 1, &done);
   ASSERT_EQ(norder, 3);
   ASSERT_EQ(order[2], 9); /* the writer came after both readers */
   ASSERT_OK(green_rwlock_destroy(&rw));
@@ -154,13 +131,13 @@ TEST_CASE(rwlock_writer_timeout_elsewhere) {
   green_t *r;
   pthread_t t;
   ASSERT_OK(green_rwlock_rdlock(&trw, -1));
-  t = start(timed_writer, NULL);
-  await(&tstep, 1);
+  t = share_start(timed_writer, NULL);
+  share_await(&tstep, 1, 10);
   await_waiting_writer();
   ASSERT_PTR_NE(r = green_spawn(held_back_reader, NULL), NULL);
   ASSERT_OK(green_join(r, NULL, 5)); /* admitted when the writer gave up */
   ASSERT_OK(green_rwlock_unlock(&trw));
-  finish(&t, 1, &tstep); /* tstep is 2 by now */
+  share_finish(&t, 1, &tstep); /* tstep is 2 by now */
   ASSERT_OK(green_rwlock_wrlock(&trw, 0)); /* nothing left behind */
   ASSERT_OK(green_rwlock_unlock(&trw));
   ASSERT_OK(green_rwlock_destroy(&trw));
@@ -181,22 +158,22 @@ static void *hold_write(void *arg) {
   (void)arg;
   ASSERT_OK(green_rwlock_wrlock(&krw, -1));
   atomic_store(&kstep, 1);
-  await(&kstep, 2); /* the main hub's reader queued and was killed */
+  share_await(&kstep, 2, 10); /* the main hub's reader queued and was killed */
   ASSERT_OK(green_rwlock_unlock(&krw)); /* no reader to admit */
   atomic_store(&kstep, 3);
   return NULL;
 }
 
 TEST_CASE(rwlock_kill_waiter_elsewhere) {
-  pthread_t t = start(hold_write, NULL);
+  pthread_t t = share_start(hold_write, NULL);
   green_t *g;
-  await(&kstep, 1);
+  share_await(&kstep, 1, 10);
   ASSERT_PTR_NE(g = green_spawn(killed_reader, NULL), NULL);
   green_yield();
   ASSERT_OK(green_kill(g));
   ASSERT_OK(green_join(g, NULL, 2));
   atomic_store(&kstep, 2);
-  finish(&t, 1, &kstep);
+  share_finish(&t, 1, &kstep);
   ASSERT_OK(green_rwlock_trywrlock(&krw));
   ASSERT_OK(green_rwlock_unlock(&krw));
   ASSERT_OK(green_rwlock_destroy(&krw));
@@ -244,8 +221,8 @@ static void *mixers(void *arg) {
 
 TEST_CASE(rwlock_many_hubs) {
   pthread_t t[HUBS];
-  for (int i = 0; i < HUBS; i++) t[i] = start(mixers, NULL);
-  finish(t, HUBS, &mixed_done);
+  for (int i = 0; i < HUBS; i++) t[i] = share_start(mixers, NULL);
+  share_finish(t, HUBS, &mixed_done);
   ASSERT_EQ(pair_a, pair_b);
   ASSERT_EQ(pair_a, (long)HUBS * GREENLETS * ROUNDS / 4);
   ASSERT_OK(green_rwlock_destroy(&mrw));
@@ -285,13 +262,13 @@ TEST_CASE(shared_mutex_hand_off) {
   pthread_t t;
   ASSERT_EQ(lock_shared(&smu, -1), 0);
   s_in_section = 1;
-  t = start(queue_from_other, NULL);
-  await(&sstep, 1);
+  t = share_start(queue_from_other, NULL);
+  share_await(&sstep, 1, 10);
   while (!(owner_word(&smu) & GREEN__MUTEX_QUEUED)) ASSERT_OK(green_sleep(0.001)); /* it queues */
   ASSERT_OK(green_sleep(0.01));
   s_in_section = 0;
   ASSERT_EQ(unlock_shared(&smu), 0);
-  finish(&t, 1, &sstep);
+  share_finish(&t, 1, &sstep);
   ASSERT_EQ(owner_word(&smu), 0);
   ASSERT_EQ(lock_shared(&smu, 0), 0);
   ASSERT_EQ(unlock_shared(&smu), 0);
@@ -311,7 +288,7 @@ static void *time_out_shared(void *arg) {
 
 TEST_CASE(shared_mutex_timeout_elsewhere) {
   ASSERT_EQ(lock_shared(&tmu, -1), 0);
-  finish((pthread_t[]){start(time_out_shared, NULL)}, 1, &tmu_done);
+  share_finish((pthread_t[]){share_start(time_out_shared, NULL)}, 1, &tmu_done);
   ASSERT_EQ(unlock_shared(&tmu), 0); /* the queue is empty: nobody to hand it to */
   ASSERT_EQ(owner_word(&tmu), 0);
   ASSERT_EQ(lock_shared(&tmu, 0), 0);
@@ -360,9 +337,9 @@ static void *foreign_adder(void *arg) {
 
 TEST_CASE(shared_mutex_many_hubs) {
   pthread_t t[HUBS + 1];
-  for (int i = 0; i < HUBS; i++) t[i] = start(adders, NULL);
-  t[HUBS] = start(foreign_adder, NULL);
-  finish(t, HUBS + 1, &adders_done);
+  for (int i = 0; i < HUBS; i++) t[i] = share_start(adders, NULL);
+  t[HUBS] = share_start(foreign_adder, NULL);
+  share_finish(t, HUBS + 1, &adders_done);
   ASSERT_EQ(counter, (long)HUBS * GREENLETS * LOCKS + FOREIGN_LOCKS);
   ASSERT_EQ(owner_word(&cmu), 0);
 }
