@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #include "hub.h"
+#include "wait.h"
 
 #define GREEN__HOME_SHARED 1u /* used by several hubs */
 #define GREEN__HOME_LOCKED 2u /* with SHARED: a hub is using it now */
@@ -66,5 +67,11 @@ static inline void green__waiter_arm(green__list_t *armed, green_t *g, uint32_t 
  * On g's own hub it is made ready now; otherwise its hub is told by a message. Call it after
  * green__home_leave: a message may take the target hub's lock. */
 void green__hand(struct green__hub *h, green_t *g, int reason);
+
+/* green__hand without its call when g is of h, as it always is with one hub. */
+static inline void green__hand_inline(struct green__hub *h, green_t *g, int reason) {
+  if (green__likely(g->hub == h)) green__wake_handed(h, g, reason);
+  else green__hand(h, g, reason);
+}
 
 #endif
