@@ -95,8 +95,8 @@ static void enter_sels(struct green__hub *h, green_chan_t *ch, struct sel *a, st
   }
   held->word[0] = x ? x : y;
   held->word[1] = x ? y : NULL;
-  if (held->word[0]) held->how[0] = green__home_enter(held->word[0], h);
-  if (held->word[1]) held->how[1] = green__home_enter(held->word[1], h);
+  if (held->word[0]) held->how[0] = green__home_enter_shared(held->word[0], h);
+  if (held->word[1]) held->how[1] = green__home_enter_shared(held->word[1], h);
 }
 
 static void leave_sels(struct green__hub *h, held_t *held) {
@@ -272,7 +272,7 @@ static int try_lone(struct green__hub *h, green_select_case_t *c, green_chan_t *
     struct rec *partner = green__container_of(list->next, struct rec, link);
     struct sel *p = partner->sel;
     uint32_t *own = p->lock != &ch->home ? p->lock : NULL; /* a select of several channels */
-    int how = own ? green__home_enter(own, h) : 0, live = armed(p);
+    int how = own ? green__home_enter_shared(own, h) : 0, live = armed(p);
     if (live) *woken = take_partner(c, partner);
     else green__list_remove(&partner->link);
     if (own) green__home_leave(own, h, how);
@@ -396,7 +396,7 @@ static void shuffle(size_t *order, size_t n) {
   size_t i;
   for (i = 0; i < n; i++) order[i] = i;
   for (i = n; i > 1; i--) {
-    size_t j = (size_t)(next_random() % i), t = order[i - 1];
+    size_t j = (size_t)((next_random() >> 32) * i >> 32), t = order[i - 1]; /* i <= INT_MAX */
     order[i - 1] = order[j];
     order[j] = t;
   }

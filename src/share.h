@@ -45,6 +45,16 @@ static inline int green__home_enter(uint32_t *home, struct green__hub *h) {
   return green__home_enter_slow(home, h);
 }
 
+/* green__home_enter for a word that is SHARED from the start (a select's own lock): the spin
+ * lock's compare-and-swap inline, green__home_enter_slow only when another holds it. */
+static inline int green__home_enter_shared(uint32_t *home, struct green__hub *h) {
+  uint32_t w = GREEN__HOME_SHARED;
+  if (green__likely(__atomic_compare_exchange_n(home, &w, GREEN__HOME_SHARED | GREEN__HOME_LOCKED,
+                                                0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)))
+    return GREEN__HOME_SPUN;
+  return green__home_enter_slow(home, h);
+}
+
 /* End a use begun by green__home_enter, which returned how. */
 static inline void green__home_leave(uint32_t *home, struct green__hub *h, int how) {
   if (green__likely(how == GREEN__HOME_BIASED))
