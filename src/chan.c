@@ -95,8 +95,8 @@ static void enter_sels(struct green__hub *h, green_chan_t *ch, struct sel *a, st
   }
   held->word[0] = x ? x : y;
   held->word[1] = x ? y : NULL;
-  if (held->word[0]) held->how[0] = green__home_enter(held->word[0], h);
-  if (held->word[1]) held->how[1] = green__home_enter(held->word[1], h);
+  if (held->word[0]) held->how[0] = green__home_enter_shared(held->word[0], h);
+  if (held->word[1]) held->how[1] = green__home_enter_shared(held->word[1], h);
 }
 
 static void leave_sels(struct green__hub *h, held_t *held) {
@@ -111,27 +111,30 @@ static void disarm(struct sel *s) { green__list_remove(&s->g->wait_link); }
 
 /* ---- completing a case ------------------------------------------------------------------ */
 
-/* Case i of s completes with partner record r (in ch, entered), armed, or with ch closed
- * (r NULL). Both sides are disarmed; s is the running select. Returns the partner's greenlet
- * to wake, or NULL. */
-static green_t *complete(struct sel *s, size_t i, struct rec *r) {
-  green_select_case_t *c = &s->cases[i];
-  struct sel *p;
-  if (s->published) disarm(s);
-  s->fired = i;
-  if (!r) {
-    c->err = EPIPE;
-    return NULL;
-  }
-  p = r->sel;
-  if (c->op == GREEN_SELECT_SEND) p->cases[r->index].value = c->value;
-  else c->value = p->cases[r->index].value;
+/* Case c completes with partner record r (in c's channel, entered; its select armed): carry
+ * the value across, take r out and disarm its select. Returns the partner's greenlet. */
+static green_t *take_partner(green_select_case_t *c, struct rec *r) {
+  struct sel *p = r->sel;
+  green_select_case_t *pc = &p->cases[r->index];
+  if (c->op == GREEN_SELECT_SEND) pc->value = c->value;
+  else c->value = pc->value;
   c->err = 0;
-  p->cases[r->index].err = 0;
+  pc->err = 0;
   p->fired = r->index;
   green__list_remove(&r->link);
   disarm(p);
   return p->g;
+}
+
+/* Case i of s completes with partner record r (in ch, entered), armed, or with ch closed
+ * (r NULL). Both sides are disarmed; s is the running select. Returns the partner's greenlet
+ * to wake, or NULL. */
+static green_t *complete(struct sel *s, size_t i, struct rec *r) {
+  if (s->published) disarm(s);
+  s->fired = i;
+  if (r) return take_partner(&s->cases[i], r);
+  s->cases[i].err = EPIPE;
+  return NULL;
 }
 
 /* Try case i of s in its channel ch, entered. Returns 1 when it completed (*woken: a
@@ -206,7 +209,7 @@ static long pass(struct green__hub *h, struct sel *s, int poll) {
     how = green__home_enter(&ch->home, h);
     if ((r = try_case(h, s, i, ch, &woken)) == 0 && !poll) publish(h, s, i, ch);
     green__home_leave(&ch->home, h, how);
-    if (woken) green__hand(h, woken, 0);
+    if (woken) green__hand_inline(h, woken, 0);
     if (r) return r > 0 ? (long)i : -2;
   }
   return -1;
@@ -243,8 +246,8 @@ static long run(struct green__hub *h, struct sel *s, int poll, int kind, const v
 }
 
 /* The hub, and what every blocking call checks first: the timeout, a kill, the deadline. */
-static int begin(struct green__hub **hp, double timeout, double *at) {
-  struct green__hub *h = green__hub_get();
+static inline int begin(struct green__hub **hp, double timeout, double *at) {
+  struct green__hub *h = green__hub_tls ? green__hub_tls : green__hub_get();
   int r;
   if (!h) return -ENOMEM; /* the only way a hub cannot be had */
   if (timeout < 0) *at = INFINITY; /* the common case, without a call (NaN goes on: EINVAL) */
@@ -254,30 +257,61 @@ static int begin(struct green__hub **hp, double timeout, double *at) {
   return 0;
 }
 
-/* A send or receive: a select of the one case c. */
+/* The partner of a lone send or receive c (not published: nobody else can fire it) in ch,
+ * entered. Returns 1 when c completed (*woken: the partner to wake), 0 when none waits. A
+ * partner that is a send or receive too is decided by ch's home, held already: no other
+ * lock is taken. */
+static int try_lone(struct green__hub *h, green_select_case_t *c, green_chan_t *ch,
+                    green_t **woken) {
+  green__list_t *list = c->op == GREEN_SELECT_SEND ? &ch->receivers : &ch->senders;
+  if (ch->closed) {
+    c->err = EPIPE;
+    return 1;
+  }
+  while (!green__list_empty(list)) {
+    struct rec *partner = green__container_of(list->next, struct rec, link);
+    struct sel *p = partner->sel;
+    uint32_t *own = p->lock != &ch->home ? p->lock : NULL; /* a select of several channels */
+    int how = own ? green__home_enter_shared(own, h) : 0, live = armed(p);
+    if (live) *woken = take_partner(c, partner);
+    else green__list_remove(&partner->link);
+    if (own) green__home_leave(own, h, how);
+    if (live) return 1;
+  }
+  return 0;
+}
+
+/* A send or receive: a select of the one case c, whose lock is ch's home. */
 static int chan_op(green_chan_t *ch, green_select_case_t *c, double timeout) {
   struct green__hub *h;
   struct rec rec;
-  struct sel s = {NULL, c, &rec, NULL, 1, 0, NULL, 0, 0, {NULL, NULL}};
+  struct sel s;
   double at;
-  long r;
   green_t *woken = NULL;
-  int how;
-  if (!ch) return -EINVAL;
-  s.lock = &ch->home;
-  if ((r = begin(&h, timeout, &at))) return (int)r;
+  int how, r;
+  if (!ch) return -EINVAL; /* s is filled in only when it waits */
+  if ((r = begin(&h, timeout, &at))) return r;
   how = green__home_enter(&ch->home, h);
-  if (try_case(h, &s, 0, ch, &woken)) { /* 1: s is not published, nobody else fired it */
+  if (try_lone(h, c, ch, &woken)) {
     green__home_leave(&ch->home, h, how);
-    if (woken) green__hand(h, woken, 0);
+    if (woken) green__hand_inline(h, woken, 0);
     return -c->err;
   }
-  if (timeout == 0) r = -ETIMEDOUT;
-  else publish(h, &s, 0, ch);
+  if (timeout == 0) {
+    green__home_leave(&ch->home, h, how);
+    return -ETIMEDOUT;
+  }
+  s = (struct sel){h->current, c, &rec, NULL, 1, 0, &ch->home, 0, 1, {NULL, NULL}};
+  green__waiter_arm(&s.armed, s.g, s.lock); /* published: partners may fire it now */
+  rec.sel = &s;
+  rec.index = 0;
+  green__list_push_back(c->op == GREEN_SELECT_SEND ? &ch->senders : &ch->receivers, &rec.link);
   green__home_leave(&ch->home, h, how);
-  if (r || (r = green__park(h, GREEN_WAIT_CHAN, ch, at, 0)) == 0) return r ? (int)r : -c->err;
-  withdraw(h, &s, 1); /* not fired: its record is still in ch */
-  return r == GREEN__TIMER ? -ETIMEDOUT : (int)r;
+  if ((r = green__park(h, GREEN_WAIT_CHAN, ch, at, 0)) == 0) return -c->err;
+  how = green__home_enter(&ch->home, h); /* not fired: its record is still in ch */
+  green__list_remove(&rec.link);
+  green__home_leave(&ch->home, h, how);
+  return r == GREEN__TIMER ? -ETIMEDOUT : r;
 }
 
 int green_chan_send(green_chan_t *ch, void *value, double timeout) {
@@ -362,7 +396,7 @@ static void shuffle(size_t *order, size_t n) {
   size_t i;
   for (i = 0; i < n; i++) order[i] = i;
   for (i = n; i > 1; i--) {
-    size_t j = (size_t)(next_random() % i), t = order[i - 1];
+    size_t j = (size_t)((next_random() >> 32) * i >> 32), t = order[i - 1]; /* i <= INT_MAX */
     order[i - 1] = order[j];
     order[j] = t;
   }

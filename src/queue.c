@@ -67,8 +67,8 @@ int green_queue_free(green_queue_t *q) {
 }
 
 /* Enter q for the calling thread's hub (*hp): 0 and *how, or -ENOMEM, -EINVAL. */
-static int begin(green_queue_t *q, struct green__hub **hp, int *how) {
-  struct green__hub *h = green__hub_get();
+static inline int begin(green_queue_t *q, struct green__hub **hp, int *how) {
+  struct green__hub *h = green__hub_tls ? green__hub_tls : green__hub_get();
   if (!h) return -ENOMEM; /* the only way a hub cannot be had */
   if (!q) return -EINVAL;
   *how = green__home_enter(&q->home, h);
@@ -81,9 +81,9 @@ static inline void leave(green_queue_t *q, struct green__hub *h, int how) {
 }
 
 /* begin, after what every blocking call checks first: the timeout, a kill, the deadline. */
-static int begin_blocking(green_queue_t *q, struct green__hub **hp, int *how, double timeout,
-                          double *at) {
-  struct green__hub *h = green__hub_get();
+static inline int begin_blocking(green_queue_t *q, struct green__hub **hp, int *how,
+                                 double timeout, double *at) {
+  struct green__hub *h = green__hub_tls ? green__hub_tls : green__hub_get();
   int r;
   if (!h) return -ENOMEM;
   if (!q) return -EINVAL;
@@ -97,7 +97,7 @@ static int begin_blocking(green_queue_t *q, struct green__hub **hp, int *how, do
 
 /* Unlink the oldest waiter of list that still waits and serve it (its wait_link out of
  * armed); NULL when there is none. Records of waiters that gave up are dropped. Inside q. */
-static struct waiter *serve_first(green__list_t *list) {
+static inline struct waiter *serve_first(green__list_t *list) {
   green__list_t *n;
   while ((n = green__list_pop_front(list))) {
     struct waiter *w = green__container_of(n, struct waiter, link);
@@ -192,7 +192,7 @@ static int get_now(green_queue_t *q, void **item, green_t **woken) {
 /* Leave q, then wake the greenlet a put or get served, if any. */
 static void leave_and_wake(green_queue_t *q, struct green__hub *h, int how, green_t *woken) {
   leave(q, h, how);
-  if (woken) green__hand(h, woken, 0);
+  if (woken) green__hand_inline(h, woken, 0);
 }
 
 int green_queue_try_put(green_queue_t *q, void *item) {

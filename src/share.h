@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #include "hub.h"
+#include "wait.h"
 
 #define GREEN__HOME_SHARED 1u /* used by several hubs */
 #define GREEN__HOME_LOCKED 2u /* with SHARED: a hub is using it now */
@@ -41,6 +42,16 @@ static inline int green__home_enter(uint32_t *home, struct green__hub *h) {
   if (green__likely(__atomic_load_n(home, __ATOMIC_RELAXED) == h->home_id))
     return GREEN__HOME_BIASED;
   __atomic_store_n(&h->in_use, h->in_use - 1, __ATOMIC_RELAXED);
+  return green__home_enter_slow(home, h);
+}
+
+/* green__home_enter for a word that is SHARED from the start (a select's own lock): the spin
+ * lock's compare-and-swap inline, green__home_enter_slow only when another holds it. */
+static inline int green__home_enter_shared(uint32_t *home, struct green__hub *h) {
+  uint32_t w = GREEN__HOME_SHARED;
+  if (green__likely(__atomic_compare_exchange_n(home, &w, GREEN__HOME_SHARED | GREEN__HOME_LOCKED,
+                                                0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)))
+    return GREEN__HOME_SPUN;
   return green__home_enter_slow(home, h);
 }
 
@@ -66,5 +77,11 @@ static inline void green__waiter_arm(green__list_t *armed, green_t *g, uint32_t 
  * On g's own hub it is made ready now; otherwise its hub is told by a message. Call it after
  * green__home_leave: a message may take the target hub's lock. */
 void green__hand(struct green__hub *h, green_t *g, int reason);
+
+/* green__hand without its call when g is of h, as it always is with one hub. */
+static inline void green__hand_inline(struct green__hub *h, green_t *g, int reason) {
+  if (green__likely(g->hub == h)) green__wake_handed(h, g, reason);
+  else green__hand(h, g, reason);
+}
 
 #endif
