@@ -103,8 +103,7 @@ static green__shim_thread_t *record_new(void) {
   t = green__container_of(n, green__shim_thread_t, link);
   memset(t, 0, sizeof *t);
   green__list_init(&t->link);
-  __atomic_store_n(&t->magic, RECORD_MAGIC, __ATOMIC_RELEASE);
-  return t;
+  return t; /* its magic is set once it is filled in (born_on) */
 }
 
 static void record_release(green__shim_thread_t *t) {
@@ -192,6 +191,7 @@ static void hub_load_drop(unsigned k);
 /* The last thread to end wakes the main greenlet waiting in main_exit, on its own hub. */
 static void thread_end(struct green__hub *h, green__shim_thread_t *self) {
   green_t *waiter;
+  __atomic_store_n(&self->ended, 1, __ATOMIC_RELEASE);
   green__shim_sigmask_ended(h, self->g);
   hub_load_drop(self->hub_index);
   if (__atomic_sub_fetch(&live, 1, __ATOMIC_ACQ_REL) == 0 &&
@@ -298,72 +298,102 @@ static int born_on(struct green__hub *h, green__shim_thread_t *t, size_t size, u
   green__shim_sigmask_born(h, t->g);
   green__hub_push_ready(h, t->g);
   if (t->detached) green_detach(t->handle);
+  __atomic_store_n(&t->magic, RECORD_MAGIC, __ATOMIC_RELEASE); /* now others may look it up */
   return 0;
 }
 
-/* A green thread made on another hub: a message there, and its answer back. */
-typedef struct placing {
+/* A call on a green thread's hub from another hub: a message there, run on that hub's own
+ * greenlet, and its answer back. The asker parks meanwhile (the call lives on its stack). */
+typedef struct on_hub {
   green__remote_t call;   /* to the target hub */
-  green__remote_t answer; /* back to the creator's hub */
+  green__remote_t answer; /* back to the asker's hub */
+  int (*fn)(struct green__hub *h, struct on_hub *c); /* on the target hub: an error number */
   green_hub_t *home;
   green_t *asker;
   green__shim_thread_t *t;
-  size_t size;
-  uint64_t sigmask;
+  green_t *handle;        /* t's greenlet when the call was made: t may have been reused */
+  size_t size;            /* born: the stack size */
+  pthread_t os;           /* os_thread_of: the hub's OS thread */
+  uint64_t sigmask;       /* born: the creator's signal mask */
   int err;
-  int answered; /* on the creator's hub */
-} placing_t;
+  int answered;           /* on the asker's hub */
+} on_hub_t;
 
-static void on_placed(green__remote_t *r) {
-  placing_t *p = green__container_of(r, placing_t, answer);
-  p->answered = 1;
-  green__wake(green__hub_tls, p->asker, 0);
+static void on_answer(green__remote_t *r) {
+  on_hub_t *c = green__container_of(r, on_hub_t, answer);
+  c->answered = 1;
+  green__wake(green__hub_tls, c->asker, 0);
 }
 
-static void drop_placed(green__remote_t *r) { (void)r; /* the creator's hub is gone: never */ }
+static void drop_answer(green__remote_t *r) { (void)r; /* the asker's hub cannot go first */ }
 
-static void answer_placed(placing_t *p) {
-  p->answer.run = on_placed;
-  p->answer.drop = drop_placed;
-  green__hub_post(p->home, &p->answer);
+static void answer(on_hub_t *c) {
+  c->answer.run = on_answer;
+  c->answer.drop = drop_answer;
+  green__hub_post(c->home, &c->answer);
 }
 
-static void on_place(green__remote_t *r) {
-  placing_t *p = green__container_of(r, placing_t, call);
-  p->err = born_on(green__hub_tls, p->t, p->size, p->sigmask);
-  answer_placed(p);
+static void on_call(green__remote_t *r) {
+  on_hub_t *c = green__container_of(r, on_hub_t, call);
+  c->err = c->fn(green__hub_tls, c);
+  answer(c);
 }
 
-static void drop_place(green__remote_t *r) {
-  placing_t *p = green__container_of(r, placing_t, call);
-  p->err = EAGAIN; /* the target's thread has exited */
-  answer_placed(p);
+static void drop_call(green__remote_t *r) {
+  on_hub_t *c = green__container_of(r, on_hub_t, call);
+  c->err = ESRCH; /* the target's thread has exited */
+  answer(c);
 }
 
 /* Wait for the answer. Neither a kill nor a deadline ends the wait: the answer comes. */
-static void wait_placed(struct green__hub *h, placing_t *p) {
+static void wait_answer(struct green__hub *h, on_hub_t *c, const char *what) {
   green_t *self = h->current;
   uint8_t killed = self->flags & GREEN__KILLED;
   double deadline = self->deadline;
   self->deadline = INFINITY;
-  while (!p->answered) {
+  while (!c->answered) {
     self->flags &= (uint8_t)~GREEN__KILLED;
-    if (green__park(h, GREEN_WAIT_CALL, "pthread_create", INFINITY, 0) == -ECANCELED)
-      killed = GREEN__KILLED;
+    if (green__park(h, GREEN_WAIT_CALL, what, INFINITY, 0) == -ECANCELED) killed = GREEN__KILLED;
   }
   self->flags |= killed;
   self->deadline = deadline;
 }
 
+/* c->fn on target, from the running green thread of h: its error number, or ESRCH when the
+ * target has exited. */
+static int call_on_hub(struct green__hub *h, green_hub_t *target, on_hub_t *c, const char *what) {
+  c->home = h->handle;
+  c->asker = h->current;
+  c->call.run = on_call;
+  c->call.drop = drop_call;
+  if (green__hub_post(target, &c->call) < 0) return ESRCH;
+  wait_answer(h, c, what);
+  return c->err;
+}
+
+/* The hub t lives on when that is another than h's, else NULL. */
+static green_hub_t *other_hub(struct green__hub *h, const green__shim_thread_t *t) {
+  green_hub_t *hub;
+  if (t->is_main || __atomic_load_n(&hubs_state, __ATOMIC_ACQUIRE) != HUBS_UP) return NULL;
+  hub = hubs[t->hub_index];
+  return green__hub_is(hub, h) ? NULL : hub;
+}
+
+/* t, still the thread the call was made for: not released, nor reused since. */
+static int still_there(const on_hub_t *c) {
+  return __atomic_load_n(&c->t->magic, __ATOMIC_ACQUIRE) == RECORD_MAGIC &&
+         c->t->handle == c->handle;
+}
+
+static int born_there(struct green__hub *h, on_hub_t *c) {
+  return born_on(h, c->t, c->size, c->sigmask);
+}
+
 static int born_remote(struct green__hub *h, green_hub_t *target, green__shim_thread_t *t,
                        size_t size) {
-  placing_t p = {.home = h->handle, .asker = h->current, .t = t, .size = size,
-                 .sigmask = h->current->sigmask};
-  p.call.run = on_place;
-  p.call.drop = drop_place;
-  if (green__hub_post(target, &p.call) < 0) return EAGAIN;
-  wait_placed(h, &p);
-  return p.err;
+  on_hub_t c = {.fn = born_there, .t = t, .size = size, .sigmask = h->current->sigmask};
+  int r = call_on_hub(h, target, &c, "pthread_create");
+  return r == ESRCH ? EAGAIN : r;
 }
 
 /* Make t's greenlet on the hub placement picks. */
@@ -574,16 +604,31 @@ GREEN__SHIM_EXPORT int pthread_timedjoin_np(pthread_t id, void **res,
   return pthread_clockjoin_np(id, res, CLOCK_REALTIME, abstime);
 }
 
-GREEN__SHIM_EXPORT int pthread_detach(pthread_t id) {
-  green__shim_thread_t *t;
-  green__real_ready();
-  if (!green__shim_green_mode()) return green__real.pthread_detach(id);
-  if (!(t = record_of(id))) return ESRCH;
+/* On t's hub: the thread may end meanwhile, and thread_end reads `detached` there. */
+static int detach_here(green__shim_thread_t *t) {
   if (t->is_main || t->detached) return EINVAL;
   t->detached = 1;
   if (green_detach(t->handle) != 0) return errno;
   if (green_state(t->handle) < 0) record_release(t); /* it had ended: the handle is gone */
   return 0;
+}
+
+static int detach_there(struct green__hub *h, on_hub_t *c) {
+  (void)h;
+  return still_there(c) ? detach_here(c->t) : ESRCH;
+}
+
+GREEN__SHIM_EXPORT int pthread_detach(pthread_t id) {
+  struct green__hub *h;
+  green__shim_thread_t *t;
+  green_hub_t *there;
+  green__real_ready();
+  if (!green__shim_green_mode()) return green__real.pthread_detach(id);
+  if (!(h = green__shim_hub_attach())) return EAGAIN;
+  if (!(t = record_of(id))) return ESRCH;
+  if (!(there = other_hub(h, t))) return detach_here(t);
+  return call_on_hub(h, there, &(on_hub_t){.fn = detach_there, .t = t, .handle = t->handle},
+                     "pthread_detach");
 }
 
 GREEN__SHIM_EXPORT pthread_t pthread_self(void) {
@@ -621,15 +666,30 @@ void green__shim_cancel_point(green__shim_thread_t *self) {
   if (green__shim_cancelled(self)) pthread_exit(PTHREAD_CANCELED);
 }
 
-GREEN__SHIM_EXPORT int pthread_cancel(pthread_t id) {
-  green__shim_thread_t *t;
-  green__real_ready();
-  if (!green__shim_green_mode()) return green__real.pthread_cancel(id);
-  if (!(t = record_of(id))) return ESRCH;
+/* On t's hub: mark it cancelled, and end its wait when it is parked in a cancellation point. */
+static int cancel_here(struct green__hub *h, green__shim_thread_t *t) {
   t->cancel_pending = 1;
   if (!t->cancel_disabled && t->g && t->g->state == GREEN_BLOCKED && (t->cancel_wait || t->intr))
-    green__wake(t->g->hub, t->g, -ECANCELED);
+    green__wake(h, t->g, -ECANCELED);
   return 0;
+}
+
+static int cancel_there(struct green__hub *h, on_hub_t *c) {
+  return still_there(c) ? cancel_here(h, c->t) : ESRCH;
+}
+
+/* A thread of another hub is cancelled by its hub, which alone writes its record. */
+GREEN__SHIM_EXPORT int pthread_cancel(pthread_t id) {
+  struct green__hub *h;
+  green__shim_thread_t *t;
+  green_hub_t *there;
+  green__real_ready();
+  if (!green__shim_green_mode()) return green__real.pthread_cancel(id);
+  if (!(h = green__shim_hub_attach())) return EAGAIN;
+  if (!(t = record_of(id))) return ESRCH;
+  if (!(there = other_hub(h, t))) return cancel_here(h, t);
+  return call_on_hub(h, there, &(on_hub_t){.fn = cancel_there, .t = t, .handle = t->handle},
+                     "pthread_cancel");
 }
 
 GREEN__SHIM_EXPORT int pthread_setcancelstate(int state, int *old) {
@@ -671,6 +731,21 @@ GREEN__SHIM_EXPORT void pthread_testcancel(void) {
 /* The OS thread behind a green thread: the one its hub runs on. */
 static pthread_t os_thread(void) { return green__real.pthread_self(); }
 
+static int os_thread_there(struct green__hub *h, on_hub_t *c) {
+  (void)h;
+  c->os = os_thread();
+  return 0;
+}
+
+/* The OS thread t's hub runs on. */
+static pthread_t os_thread_of(green__shim_thread_t *t) {
+  struct green__hub *h = green__shim_tls.hub;
+  green_hub_t *there = h ? other_hub(h, t) : NULL;
+  on_hub_t c = {.fn = os_thread_there};
+  if (!there || h->current == &h->hub || call_on_hub(h, there, &c, "pthread_t") != 0) return os_thread();
+  return c.os;
+}
+
 GREEN__SHIM_EXPORT int pthread_kill(pthread_t id, int sig) {
   green__real_ready();
   if (!green__shim_green_mode()) return green__real.pthread_kill(id, sig);
@@ -691,7 +766,7 @@ GREEN__SHIM_EXPORT int pthread_getattr_np(pthread_t id, pthread_attr_t *attr) {
   green__real_ready();
   if (!green__shim_green_mode()) return green__real.pthread_getattr_np(id, attr);
   if (!(t = record_of(id))) return ESRCH;
-  if (t->is_main) return green__real.pthread_getattr_np(os_thread(), attr);
+  if (t->is_main) return green__real.pthread_getattr_np(os_thread_of(t), attr);
   if ((r = pthread_attr_init(attr)) != 0) return r;
   pthread_attr_setdetachstate(attr, t->detached ? PTHREAD_CREATE_DETACHED : PTHREAD_CREATE_JOINABLE);
   if (t->g->stack_lo) pthread_attr_setstack(attr, (void *)t->g->stack_lo, t->g->stack_size);
@@ -713,7 +788,7 @@ GREEN__SHIM_EXPORT int pthread_getname_np(pthread_t id, char *buf, size_t len) {
   green__real_ready();
   if (!green__shim_green_mode()) return green__real.pthread_getname_np(id, buf, len);
   if (!(t = record_of(id))) return ESRCH;
-  if (t->is_main && !t->name[0]) return green__real.pthread_getname_np(os_thread(), buf, len);
+  if (t->is_main && !t->name[0]) return green__real.pthread_getname_np(os_thread_of(t), buf, len);
   if (strlen(t->name) >= len) return ERANGE;
   strcpy(buf, t->name);
   return 0;
@@ -722,10 +797,11 @@ GREEN__SHIM_EXPORT int pthread_getname_np(pthread_t id, char *buf, size_t len) {
 /* Scheduling, affinity and CPU clocks belong to the OS thread every green thread runs on. */
 #define ON_OS_THREAD(name, params, args)                                    \
   GREEN__SHIM_EXPORT int name params {                                      \
+    green__shim_thread_t *t;                                                \
     green__real_ready();                                                    \
-    if (!green__shim_green_mode()) return green__real.name args;                        \
-    if (!record_of(id)) return ESRCH;                                       \
-    id = os_thread();                                                       \
+    if (!green__shim_green_mode()) return green__real.name args;            \
+    if (!(t = record_of(id))) return ESRCH;                                 \
+    id = os_thread_of(t);                                                   \
     return green__real.name args;                                           \
   }
 ON_OS_THREAD(pthread_getcpuclockid, (pthread_t id, clockid_t *clock), (id, clock))

@@ -2,7 +2,8 @@
 /*
  * Threads spread over several hubs (greenrun -j N). Each mode prints a transcript that does
  * not depend on which hub a thread runs on or on the order the hubs run in.
- *   spread     four threads sleep, compute and are joined: 1 OS thread per hub under -j N
+ *   spread     four threads sleep, compute and are joined: 1 OS thread per hub under -j N,
+ *              and the threads are spread over more than one of them
  *   joins      joins between threads that may sit on different hubs: join, tryjoin, a
  *              timed join that times out, detach, a join of a thread that has ended
  *   cancel     pthread_cancel of threads parked in read() and in a sleep, and of a thread
@@ -16,11 +17,37 @@
 
 #include "prog.h"
 
-enum { SPREAD = 4 };
+enum { SPREAD = 4, SEEN_MAX = 64 };
+
+/* The OS threads the program's threads ran on, as /proc/thread-self names them. Natively
+ * each thread is one; under -j N a thread runs on its hub's. */
+static pthread_mutex_t seen_lock = PTHREAD_MUTEX_INITIALIZER;
+static char seen[SEEN_MAX][64];
+static int nseen;
+
+static void note_os_thread(void) {
+  char path[64] = "";
+  ssize_t n = readlink("/proc/thread-self", path, sizeof path - 1);
+  int i;
+  PROG_CHECK(n > 0);
+  path[n] = '\0';
+  pthread_mutex_lock(&seen_lock);
+  for (i = 0; i < nseen && strcmp(seen[i], path) != 0; i++) {
+  }
+  if (i == nseen && nseen < SEEN_MAX) strcpy(seen[nseen++], path);
+  pthread_mutex_unlock(&seen_lock);
+}
+
+static void report_os_threads(void) {
+  pthread_mutex_lock(&seen_lock);
+  printf("threads ran on %s OS thread\n", nseen > 1 ? "more than one" : "one");
+  pthread_mutex_unlock(&seen_lock);
+}
 
 static void *sleep_and_sum(void *arg) {
   uint64_t n = (uint64_t)(uintptr_t)arg, sum = 0, i;
   usleep(200000);
+  note_os_thread();
   for (i = 0; i <= n * 1000; i++) sum += i;
   return (void *)(uintptr_t)sum;
 }
@@ -35,12 +62,14 @@ static void spread(void) {
     PROG_CHECK(pthread_join(t[i], &r) == 0);
     printf("thread %d: %llu\n", i, (unsigned long long)(uintptr_t)r);
   }
+  report_os_threads();
 }
 
 /* ---- joins ---- */
 
 static void *value_after(void *arg) {
   usleep(50000);
+  note_os_thread();
   return arg;
 }
 
@@ -78,6 +107,7 @@ static void joins(void) {
     PROG_CHECK(pthread_join(p[i], &r) == 0);
     printf("parent %d: %lu\n", i, (unsigned long)(uintptr_t)r);
   }
+  report_os_threads();
   PROG_CHECK(pthread_create(&s, NULL, sleeper, (void *)(uintptr_t)300) == 0);
   printf("tryjoin of a sleeping thread: %s\n", strerror(pthread_tryjoin_np(s, &r)));
   clock_gettime(CLOCK_REALTIME, &at);
