@@ -262,6 +262,7 @@ struct green__hub *green__shim_hub_attach(void) {
 
 void green__shim_hub_thread_begins(void) {
   green__shim_tls.managed = 1;
+  green__shim_tls.extra_hub = 1;
   if (green__shim_config.check) green__check_thread();
   green__shim_hub_attach();
 }

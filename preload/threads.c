@@ -150,7 +150,7 @@ green__shim_thread_t *green__shim_self(struct green__hub *h) {
   green_t *g = h->current;
   green__shim_thread_t *t;
   if (green__likely(g->ext != NULL)) return g->ext;
-  if (g != h->main) return NULL;
+  if (g != h->main || green__shim_tls.extra_hub) return NULL;
   t = main_record_of_thread();
   t->g = g;
   t->handle = g->handle;
