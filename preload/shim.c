@@ -87,8 +87,9 @@ static void configure_hubs(const char *s) {
   dev = green__shim_env("GREEN_HUBS_DEV", buf, sizeof buf);
   dev_on = dev && strcmp(dev, "1") == 0;
   if (dev_on && !green__shim_config.native)
-    green__shim_config.hubs =
-        green__shim_config.hubs_asked < GREEN__SHIM_HUBS_MAX ? green__shim_config.hubs_asked : GREEN__SHIM_HUBS_MAX;
+    green__shim_config.hubs = green__shim_config.hubs_asked < GREEN__SHIM_HUBS_MAX
+                                  ? green__shim_config.hubs_asked
+                                  : GREEN__SHIM_HUBS_MAX;
   place = green__shim_env("GREEN_PLACEMENT", buf, sizeof buf);
   green__shim_config.placement = place && strcmp(place, "rr") == 0 ? GREEN__PLACE_RR
                                                                     : GREEN__PLACE_LEAST;

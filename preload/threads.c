@@ -54,7 +54,7 @@ static green__shim_thread_t main_record;          /* the process's main thread (
 static __thread green__shim_thread_t tls_record;  /* a managed thread's own (native mode) */
 static __thread green__shim_thread_t *fork_record; /* the forking thread's, in the child */
 static size_t live;                               /* atomic: green threads that have not ended */
-static green_t *last_waiter;                      /* atomic: the main greenlet, waiting for `live` 0 */
+static green_t *last_waiter; /* atomic: the main greenlet, waiting for `live` 0 */
 
 void green__shim_threads_init(void) {
   pthread_attr_t attr;
@@ -164,7 +164,8 @@ green_t *green__shim_threads_unblocked(struct green__hub *h, int sig) {
   for (c = __atomic_load_n(&chunks, __ATOMIC_ACQUIRE); c; c = c->next)
     for (i = 0; i < CHUNK_RECORDS; i++) {
       green__shim_thread_t *t = &c->records[i];
-      if (__atomic_load_n(&t->magic, __ATOMIC_ACQUIRE) == RECORD_MAGIC && t->g && t->g->hub == h && t->intr != GREEN__INTR_NEVER &&
+      if (__atomic_load_n(&t->magic, __ATOMIC_ACQUIRE) == RECORD_MAGIC && t->g && t->g->hub == h &&
+          t->intr != GREEN__INTR_NEVER &&
           t->g->state == GREEN_BLOCKED && !green__shim_sigmask_blocks(t->g, sig))
         return t->g;
     }
@@ -548,7 +549,7 @@ static int joinable(pthread_t id, green__shim_thread_t **tp, green__shim_thread_
   if (!t) return ESRCH;
   *selfp = green__shim_self(h);
   if (t == *selfp) return EDEADLK;
-  if (t->is_main || t->detached) return EINVAL;
+  if (t->is_main || __atomic_load_n(&t->detached, __ATOMIC_RELAXED)) return EINVAL;
   *tp = t;
   return 0;
 }
@@ -607,7 +608,7 @@ GREEN__SHIM_EXPORT int pthread_timedjoin_np(pthread_t id, void **res,
 /* On t's hub: the thread may end meanwhile, and thread_end reads `detached` there. */
 static int detach_here(green__shim_thread_t *t) {
   if (t->is_main || t->detached) return EINVAL;
-  t->detached = 1;
+  __atomic_store_n(&t->detached, 1, __ATOMIC_RELAXED); /* joins on other hubs read it */
   if (green_detach(t->handle) != 0) return errno;
   if (green_state(t->handle) < 0) record_release(t); /* it had ended: the handle is gone */
   return 0;
@@ -742,7 +743,8 @@ static pthread_t os_thread_of(green__shim_thread_t *t) {
   struct green__hub *h = green__shim_tls.hub;
   green_hub_t *there = h ? other_hub(h, t) : NULL;
   on_hub_t c = {.fn = os_thread_there};
-  if (!there || h->current == &h->hub || call_on_hub(h, there, &c, "pthread_t") != 0) return os_thread();
+  if (!there || h->current == &h->hub || call_on_hub(h, there, &c, "pthread_t") != 0)
+    return os_thread();
   return c.os;
 }
 
@@ -768,7 +770,9 @@ GREEN__SHIM_EXPORT int pthread_getattr_np(pthread_t id, pthread_attr_t *attr) {
   if (!(t = record_of(id))) return ESRCH;
   if (t->is_main) return green__real.pthread_getattr_np(os_thread_of(t), attr);
   if ((r = pthread_attr_init(attr)) != 0) return r;
-  pthread_attr_setdetachstate(attr, t->detached ? PTHREAD_CREATE_DETACHED : PTHREAD_CREATE_JOINABLE);
+  pthread_attr_setdetachstate(attr, __atomic_load_n(&t->detached, __ATOMIC_RELAXED)
+                                        ? PTHREAD_CREATE_DETACHED
+                                        : PTHREAD_CREATE_JOINABLE);
   if (t->g->stack_lo) pthread_attr_setstack(attr, (void *)t->g->stack_lo, t->g->stack_size);
   return 0;
 }

@@ -7,7 +7,7 @@
 #  - every THREADS line of the shim run reports exactly --green OS threads (default 1).
 #    With --hubs N and no --green: 1 until the hubs start (the first pthread_create), N
 #    from then on. GREEN_HUBS_DEV=1 is set for the shim run while -j N is a development
-#    switch (preload/README.md, "Several hubs").
+#    switch (preload/README.md, "Several hubs"), unless the environment sets it (0: one hub).
 # With --server, the server command starts first (under the same mode), prints "PORT n",
 # and {PORT} in the program's arguments is replaced by n; its transcript is compared too.
 # With --native-min 0 no thread counts are looked at (programs that print none).
@@ -67,7 +67,7 @@ run() {
   local side=$1 wrap=() port="" i
   if [ "$side" = shim ]; then
     wrap=("$GREENRUN" "--threads=$THREADS" "--hubs=$HUBS" --)
-    [ "$HUBS" = 1 ] || wrap=(env GREEN_HUBS_DEV=1 "${wrap[@]}")
+    [ "$HUBS" = 1 ] || wrap=(env "GREEN_HUBS_DEV=${GREEN_HUBS_DEV:-1}" "${wrap[@]}")
   fi
   if [ -n "$PRELOAD" ]; then # greenrun appends the shim again: the loader takes it once
     local lib=$PRELOAD
