@@ -160,7 +160,9 @@ static size_t report_describe(green_t *g, char *buf, size_t len) {
   green__shim_thread_t *rec = g->ext;
   int n;
   const char *name = rec ? rec->name : "";
-  if (g == g->hub->main || (rec && rec->is_main)) n = snprintf(buf, len, "the main thread");
+  if (g == g->hub->main && !rec && !green__shim_config.native && g->hub->tid != getpid())
+    n = snprintf(buf, len, "hub %u's own main greenlet", g->hub->number); /* -j N: idle */
+  else if (g == g->hub->main || (rec && rec->is_main)) n = snprintf(buf, len, "the main thread");
   else if (!rec) n = snprintf(buf, len, "a greenlet of the runtime");
   else if (rec->tid) n = snprintf(buf, len, "green thread %d", (int)rec->tid);
   else n = snprintf(buf, len, "green thread %p", (void *)rec);
