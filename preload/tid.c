@@ -13,7 +13,8 @@
  * never signals a stranger.
  *
  * The calls below take a thread id of this process. They turn a live green thread's id into
- * its OS thread's: the hub's, whose id is the process id. So tgkill(getpid(), gettid(), sig)
+ * its OS thread's: its hub's (the process id, unless greenrun -j N runs several hubs). So
+ * tgkill(getpid(), gettid(), sig)
  * reaches the OS thread the green thread runs on. The handler then runs at once on that
  * green thread, as the kernel runs it on the thread that sent it. Paths
  * /proc/self/task/<id>/... and /proc/<pid>/task/<id>/... given to the open family and fopen
@@ -56,8 +57,9 @@ long green__shim_tid_of(long tid) {
   green__shim_thread_t *rec;
   if (tid < GREEN__TID_BASE || tid > INT32_MAX || green__shim_config.native) return tid;
   rec = green__shim_thread_by_tid((pid_t)tid);
-  if (!rec || !rec->g || green_state(rec->handle) == GREEN_DEAD) return tid; /* ESRCH, as for a dead thread */
-  return getpid(); /* green mode: the hub runs on the thread that runs main(), or forked */
+  if (!rec || !rec->g || __atomic_load_n(&rec->ended, __ATOMIC_ACQUIRE))
+    return tid; /* ESRCH, as for a dead thread */
+  return rec->g->hub->tid; /* the OS thread of its hub (greenrun -j N: one of several) */
 }
 
 long green__shim_tgid_tid(long tgid, long tid) {
