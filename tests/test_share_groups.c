@@ -145,7 +145,8 @@ TEST_CASE(pool_bound_across_hubs) {
   atomic_store(&most, 0);
   atomic_store(&done, 0);
   start_hubs();
-  for (i = 0; i < 4; i++) ASSERT_PTR_NE(spawners[i] = green_spawn_on(hubs[i % 2], fill_pool, p), NULL);
+  for (i = 0; i < 4; i++)
+    ASSERT_PTR_NE(spawners[i] = green_spawn_on(hubs[i % 2], fill_pool, p), NULL);
   for (i = 0; i < 4; i++) ASSERT_OK(green_join(spawners[i], NULL, 30));
   ASSERT_OK(green_pool_join(p, 10));
   ASSERT_EQ(atomic_load(&done), 4 * TASKS);
@@ -247,7 +248,8 @@ TEST_CASE(iwait_free_before_end) {
   size_t index;
   int i;
   start_hubs();
-  for (i = 0; i < 4; i++) ASSERT_PTR_NE(gs[i] = green_spawn_on(hubs[1], return_after, P(20 * i)), NULL);
+  for (i = 0; i < 4; i++)
+    ASSERT_PTR_NE(gs[i] = green_spawn_on(hubs[1], return_after, P(20 * i)), NULL);
   ASSERT_PTR_NE(it = green_iwait_new(gs, 4, NULL, 0), NULL);
   ASSERT_EQ(green_iwait_next(it, &index, 10), 1);
   ASSERT_LT(index, 4);
@@ -262,7 +264,8 @@ TEST_CASE(joinall_across_hubs) {
   green_t *gs[6];
   int i;
   start_hubs();
-  for (i = 0; i < 6; i++) ASSERT_PTR_NE(gs[i] = green_spawn_on(hubs[i % 2], return_after, P(5 * i)), NULL);
+  for (i = 0; i < 6; i++)
+    ASSERT_PTR_NE(gs[i] = green_spawn_on(hubs[i % 2], return_after, P(5 * i)), NULL);
   ASSERT_OK(green_joinall(gs, 6, 10));
   for (i = 0; i < 6; i++) ASSERT_ERRNO(green_state(gs[i]), ESRCH); /* released */
   stop_hubs();
@@ -274,7 +277,8 @@ TEST_CASE(joinall_timeout_across_hubs) {
   void *result;
   int i;
   start_hubs();
-  for (i = 0; i < 4; i++) ASSERT_PTR_NE(gs[i] = green_spawn_on(hubs[i % 2], return_after, P(i < 2 ? 1 : 200)), NULL);
+  for (i = 0; i < 4; i++)
+    ASSERT_PTR_NE(gs[i] = green_spawn_on(hubs[i % 2], return_after, P(i < 2 ? 1 : 200)), NULL);
   ASSERT_ERRNO(green_joinall(gs, 4, 0.05), ETIMEDOUT);
   for (i = 0; i < 4; i++) {
     ASSERT_OK(green_join(gs[i], &result, 10));
