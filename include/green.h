@@ -100,8 +100,9 @@ GREEN_EXTERN green_t *green_spawn_stack(void *(*fn)(void *), void *arg, size_t s
 GREEN_EXTERN int green_join(green_t *g, void **result, double timeout);
 
 /* Wait for all n greenlets to end, then release them all. On failure (ETIMEDOUT, ECANCELED,
- * or a bad handle as in green_join) none of them is released. Greenlets of the caller's hub
- * only: ESRCH for another hub's. */
+ * or a bad handle as in green_join) none of them is released. They may be greenlets of any
+ * hub: each is then claimed on its hub by a message, and the caller parks for the answers
+ * (EPERM from a callback). */
 GREEN_EXTERN int green_joinall(green_t **gs, size_t n, double timeout);
 
 /* Nobody will join g: its handle is released as soon as it ends (at once if it has). EINVAL
@@ -318,11 +319,12 @@ GREEN_EXTERN int green_local_set(green_local_t key, const void *value);
 #define GREEN_NAME_MAX 32
 
 /* Name g, for dumps and error messages. name is copied and cut to GREEN_NAME_MAX - 1 bytes;
- * NULL clears it. ESRCH, EINVAL as green_state. */
+ * NULL clears it. ESRCH, EINVAL, EPERM as green_state (g may be of another hub). */
 GREEN_EXTERN int green_set_name(green_t *g, const char *name);
 
-/* g's name, "" when it has none; valid until g is renamed or released. NULL + errno (ESRCH,
- * EINVAL) for a handle that is not valid here. */
+/* g's name, "" when it has none; valid until g is renamed or released. For a greenlet of
+ * another hub it is a copy, asked for by a message, valid until the caller next parks or
+ * yields. NULL + errno (ESRCH, EINVAL, EPERM as green_state) for a handle that is not valid. */
 GREEN_EXTERN const char *green_name(green_t *g);
 
 /* ---- Generators (Python's generator send/yield) ------------------------------------------
@@ -334,7 +336,9 @@ GREEN_EXTERN const char *green_name(green_t *g);
  * reports "stopped". A generator may park in blocking calls; its caller waits meanwhile.
  * Killing the caller while it waits kills the generator too. The kill lands in the innermost
  * generator, as an exception would in one Python call stack. A generator belongs to the
- * thread that made it (EPERM elsewhere). While suspended, it counts as blocked in green_stats. */
+ * thread that made it (EPERM elsewhere, with several hubs too): it runs on its caller's
+ * stack's thread, and a resume from another hub would move it to that hub's thread, which a
+ * greenlet never does. While suspended, it counts as blocked in green_stats. */
 typedef struct green_gen green_gen_t;
 
 /* A generator that has not started; fn runs at the first green_gen_next. NULL + errno
@@ -407,10 +411,10 @@ struct green__list {
  * then on its calls take a spin lock. A thread whose greenlets wait on such an object reports
  * no deadlock while other hubs exist. Queues and channels (and select) work across hubs the
  * same way: their waiters are served in the same order, wherever the item or value comes
- * from. A select never holds two channels at once. Futures too, except for their done
- * callbacks and iwait watches (see Futures). Generators, groups, pools and iwait iterators
- * belong to the hub that made them. Their functions fail with EPERM on another
- * thread. Hand work to another thread with green_call_threadsafe. */
+ * from. A select never holds two channels at once. Futures, groups and pools too. Generators
+ * and iwait iterators belong to the hub that made them (an iterator may watch greenlets and
+ * futures of any hub). Their functions fail with EPERM on another thread. Hand work to
+ * another thread with green_call_threadsafe. */
 
 /* ---- Events (gevent.event.Event) --------------------------------------------------------
  * A flag greenlets can wait for. set wakes every waiter. A woken waiter returns 0 even if the
@@ -644,8 +648,8 @@ GREEN_EXTERN int green_call_threadsafe(green_hub_t *hub, void (*fn)(void *), voi
  * from a callback: EPERM there). A join across hubs keeps the rules of green_join (timeout,
  * kill, scoped deadline); the other calls cannot be cut short. The handle of a greenlet of a
  * hub whose thread has exited gives ESRCH, as does one of a hub beyond the first 1023 alive
- * at once (they have no number to be found by). green_joinall, groups, iwait, green_name and
- * green_set_name take greenlets of the caller's hub only (ESRCH for another hub's). */
+ * at once (they have no number to be found by). green_joinall, green_group_add, green_iwait_new,
+ * green_name and green_set_name take greenlets of any hub the same way. */
 
 /* Start hubs: hubs[0] gets a new reference to the caller's hub, hubs[1..n-1] references to
  * n - 1 new hubs, each on a new OS thread. A new hub idles in its loop while anyone holds a
@@ -709,24 +713,22 @@ GREEN_EXTERN int green_listen_close(green_listener_t *l);
 
 /* ---- Futures (gevent's AsyncResult, asyncio's Future) ---------------------------------------
  * A value or an error, set once. Any number of greenlets of any hub may wait for it, and a
- * greenlet of any hub may set it. Its done callbacks and the iwait iterators that watch it
- * belong to the hub that made it: they are added there, and run there. A future that has
- * some is set there only. A thread without a hub sets one through green_call_threadsafe. */
+ * greenlet of any hub may set it. A done callback runs on the hub that added it, whichever
+ * hub sets the future (a message to it then). An iwait iterator that watches it is told
+ * on its own hub too. A thread without a hub sets one through green_call_threadsafe. */
 typedef struct green_future green_future_t;
 
 /* NULL + errno (ENOMEM) on failure. */
 GREEN_EXTERN green_future_t *green_future_new(void);
 
 /* Free f. EBUSY (nothing changes) while greenlets wait on it or an iwait iterator watches it.
- * Done callbacks of a future that never completed are dropped (EPERM on a hub other than its
- * maker while it has some). */
+ * Done callbacks of a future that never completed are dropped. */
 GREEN_EXTERN int green_future_free(green_future_t *f);
 
 /* Complete f with a value (green_future_set) or with an error (green_future_set_error). err
  * is data: a positive errno value that f's waiters get as their errno. EINVAL when err is not
  * > 0. f's waiters wake in the order they came, and its done callbacks are scheduled. Both
- * return 0, or -1 + errno as every function: EALREADY when f is already done, EPERM on a hub
- * other than f's maker while done callbacks or iwait iterators wait for f. */
+ * return 0, or -1 + errno as every function: EALREADY when f is already done. */
 GREEN_EXTERN int green_future_set(green_future_t *f, void *value);
 GREEN_EXTERN int green_future_set_error(green_future_t *f, int err);
 
@@ -737,11 +739,12 @@ GREEN_EXTERN int green_future_get(green_future_t *f, void **value, double timeou
 /* 1 when done, 0 when not, -1 + errno for a bad handle. */
 GREEN_EXTERN int green_future_done(green_future_t *f);
 
-/* Have cb(arg, value, err) run on the hub once f is done, as with green_call_soon. If f is
- * already done, cb runs soon. On a value, err is 0 and value is f's value. On an error, err is
- * the positive errno value f was set with. err is data: nothing sets errno for it. Callbacks
- * run in the order they were added. ENOMEM, EINVAL for a NULL cb, EPERM on a hub other than
- * f's maker. */
+/* Have cb(arg, value, err) run on the caller's hub once f is done, as with green_call_soon,
+ * whichever hub sets f. If f is already done, cb runs soon. On a value, err is 0 and value is
+ * f's value. On an error, err is the positive errno value f was set with. err is data:
+ * nothing sets errno for it. Callbacks added on one hub run in the order they were added.
+ * If that hub's thread has exited when f is set, cb never runs. ENOMEM, EINVAL for a NULL
+ * cb. */
 GREEN_EXTERN int green_future_add_done_callback(green_future_t *f,
                                                 void (*cb)(void *arg, void *value, int err),
                                                 void *arg);
@@ -749,7 +752,8 @@ GREEN_EXTERN int green_future_add_done_callback(green_future_t *f,
 /* ---- Groups and pools (gevent.pool.Group and Pool) -------------------------------------------
  * A group owns its members. They are detached: green_join and green_detach on them fail with
  * EINVAL. When a member ends, it leaves the group and its handle is released. A greenlet
- * belongs to at most one group. Results travel through the greenlet's arg or a future. */
+ * belongs to at most one group. Results travel through the greenlet's arg or a future.
+ * Groups and pools work from every hub, and their members may be greenlets of any hub. */
 typedef struct green_group green_group_t;
 
 /* NULL + ENOMEM. */
@@ -760,25 +764,28 @@ GREEN_EXTERN green_group_t *green_group_new(void);
 GREEN_EXTERN int green_group_free(green_group_t *grp);
 
 /* Make g a member. g must be a spawned greenlet that nobody joins, not detached and not in a
- * group. EINVAL otherwise. ESRCH for a released handle or one of another hub. EPERM for a
- * group of another hub. A greenlet that has already ended is released at once instead, as
- * green_detach does. */
+ * group. EINVAL otherwise. ESRCH for a released handle. A greenlet that has already ended is
+ * released at once instead, as green_detach does. g may be of another hub: it is added on its
+ * hub by a message, and the caller parks for the answer (EPERM from a callback). */
 GREEN_EXTERN int green_group_add(green_group_t *grp, green_t *g);
 
-/* green_spawn, then green_group_add. */
+/* green_spawn (on the caller's hub), then green_group_add. For another hub, green_spawn_on
+ * then green_group_add. */
 GREEN_EXTERN green_t *green_group_spawn(green_group_t *grp, void *(*fn)(void *), void *arg);
 
 /* Wait until the group has no members. ETIMEDOUT, ECANCELED; EDEADLK when the caller is a
  * member (it would wait for itself). */
 GREEN_EXTERN int green_group_join(green_group_t *grp, double timeout);
 
-/* green_kill every member; does not wait for them to end (green_group_join does). */
+/* green_kill every member; does not wait for them to end (green_group_join does). Members of
+ * other hubs are killed by messages: the caller parks for each answer (from a callback,
+ * only the members of its own hub are killed). */
 GREEN_EXTERN int green_group_kill(green_group_t *grp);
 
 /* The number of members, or -1 + errno. */
 GREEN_EXTERN ssize_t green_group_size(green_group_t *grp);
 
-/* A pool is a group that runs at most `limit` greenlets at once. */
+/* A pool is a group that runs at most `limit` greenlets at once, counted over every hub. */
 typedef struct green_pool green_pool_t;
 
 /* EINVAL for a limit of 0. */
@@ -798,7 +805,8 @@ GREEN_EXTERN int green_pool_kill(green_pool_t *p);
 GREEN_EXTERN ssize_t green_pool_size(green_pool_t *p);
 
 /* ---- Waiting for whichever finishes first (gevent.iwait, asyncio.as_completed) ---------------
- * An iterator over greenlets and futures of the calling hub. It reports each one once, in the
+ * An iterator over greenlets and futures of any hub. It belongs to the hub that made it
+ * (EPERM elsewhere). It reports each one once, in the
  * order they finish. Those already finished come first, in argument order. It does not join
  * the greenlets: join them afterwards. A detached greenlet or a group member is released when
  * it ends, so its handle is not valid once reported. */
@@ -806,7 +814,8 @@ typedef struct green_iwait green_iwait_t;
 
 /* A new iterator over the ng greenlets in gs and the nf futures in fs. Items are numbered
  * greenlets first (0 to ng-1), then futures (ng to ng+nf-1). NULL + errno: ESRCH for a
- * released or foreign handle, EINVAL for NULL arrays or the main greenlet, ENOMEM. Neither
+ * released handle, EINVAL for NULL arrays or a main greenlet, ENOMEM. A greenlet of another
+ * hub is watched there, by a message the caller parks for (EPERM from a callback). Neither
  * the greenlets' handles nor the futures may be released while watched. */
 GREEN_EXTERN green_iwait_t *green_iwait_new(green_t **gs, size_t ng, green_future_t **fs,
                                             size_t nf);
@@ -816,7 +825,8 @@ GREEN_EXTERN green_iwait_t *green_iwait_new(green_t **gs, size_t ng, green_futur
  * on it. */
 GREEN_EXTERN int green_iwait_next(green_iwait_t *it, size_t *index, double timeout);
 
-/* Stop watching and free. EBUSY while a greenlet waits in green_iwait_next. */
+/* Stop watching and free. EBUSY while a greenlet waits in green_iwait_next. Parks while it
+ * stops watching greenlets of other hubs (EPERM from a callback then). */
 GREEN_EXTERN int green_iwait_free(green_iwait_t *it);
 
 /* Wait until one of the n greenlets has ended and return its index. When several have, it

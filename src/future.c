@@ -9,14 +9,19 @@
  * out the same way (green__wake): whoever comes first decides. So a woken waiter never reads
  * the future again. The future may be freed as soon as nobody is parked on it.
  *
- * Done callbacks and iwait watches belong to the hub that made the future: they are added
- * there, and run there. A future that has some is completed there only (EPERM elsewhere).
+ * Done callbacks run on the hub that added them. Completed on another hub, the future posts
+ * each such callback to its hub as a message (green__hub_post), whose run queues it there as
+ * a soon call: callbacks of one hub run in the order they were added. The post happens
+ * inside the future: a hub's message queue lock is never held while entering an object, so
+ * no lock order cycle. Watches (iwait.c) are told on the completer's hub: the watcher passes
+ * the news on to its own hub.
  */
 #include "future.h"
 
 #include <stdlib.h>
 
 #include "share.h"
+#include "threadsafe.h"
 #include "wait.h"
 
 #define FUTURE_MAGIC 0x66757475u /* "futu" */
@@ -27,7 +32,6 @@ struct green_future {
   int done;
   int err;                  /* once done: 0, or the error it was set with */
   void *value;              /* once done without an error */
-  struct green__hub *hub;   /* the maker: its callbacks and watches run there */
   green__list_t waiters;    /* waiter_t of parked greenlets, FIFO */
   green__list_t watches;    /* green__watch_t of iterators (iwait.c) */
   green__list_t callbacks;  /* done_cb_t to post once done */
@@ -41,9 +45,13 @@ typedef struct waiter {
   int err;
 } waiter_t;
 
-/* A done callback: waits in f->callbacks, then runs as a soon call and frees itself. */
+/* A done callback: waits in f->callbacks, then runs as a soon call of its hub and frees
+ * itself. */
 typedef struct done_cb {
   green__call_t call;       /* call.link is in f->callbacks until posted */
+  green__remote_t msg;      /* to its hub, when another hub completes the future */
+  struct green__hub *hub;   /* the hub that added it */
+  unsigned hub_number;
   void (*cb)(void *arg, void *value, int err);
   void *arg;
   void *value;
@@ -55,11 +63,7 @@ static int check_any(green_future_t *f) {
   return f->magic == FUTURE_MAGIC ? 0 : -ESRCH;
 }
 
-int green__future_check(struct green__hub *h, green_future_t *f) {
-  int r = check_any(f);
-  if (r) return r;
-  return f->hub == h ? 0 : -EPERM;
-}
+int green__future_check(green_future_t *f) { return check_any(f); }
 
 int green__future_done(struct green__hub *h, green_future_t *f) {
   int how = green__home_enter(&f->home, h), done = f->done;
@@ -89,7 +93,6 @@ green_future_t *green_future_new(void) {
     return NULL;
   }
   f->magic = FUTURE_MAGIC;
-  f->hub = h;
   green__list_init(&f->waiters);
   green__list_init(&f->watches);
   green__list_init(&f->callbacks);
@@ -105,7 +108,6 @@ int green_future_free(green_future_t *f) {
   /* records of waiters that timed out but have not run yet count: they unlink themselves */
   if (!green__list_empty(&f->waiters) || !green__list_empty(&f->watches))
     return green__fail(-EBUSY);
-  if (!green__list_empty(&f->callbacks) && f->hub != h) return green__fail(-EPERM);
   while ((n = green__list_pop_front(&f->callbacks))) /* it never completed: they never run */
     free(green__container_of(n, done_cb_t, call.link));
   f->magic = 0;
@@ -119,13 +121,38 @@ static void run_done_cb(void *arg) {
   free(d);
 }
 
-static void post_done_cb(struct green__hub *h, done_cb_t *d, void *value, int err) {
-  d->value = value;
-  d->err = err;
+static void queue_done_cb(struct green__hub *h, done_cb_t *d) {
   d->call.fn = run_done_cb;
   d->call.arg = d;
   d->call.slot = GREEN__CALL_OWNED;
   green__call_post(h, &d->call);
+}
+
+/* The message from the completer's hub, on d's hub. */
+static void on_done_msg(green__remote_t *r) {
+  queue_done_cb(green__hub_tls, green__container_of(r, done_cb_t, msg));
+}
+
+/* d's hub has exited: its callback never runs. */
+static void drop_done_msg(green__remote_t *r) { free(green__container_of(r, done_cb_t, msg)); }
+
+/* Run d on its hub; h is the completer's. */
+static void post_done_cb(struct green__hub *h, done_cb_t *d, void *value, int err) {
+  green_hub_t *hb;
+  d->value = value;
+  d->err = err;
+  if (d->hub == h) {
+    queue_done_cb(h, d);
+    return;
+  }
+  d->msg.run = on_done_msg;
+  d->msg.drop = drop_done_msg;
+  if (!(hb = green__hub_ref_number(d->hub_number))) { /* its hub has exited */
+    free(d);
+    return;
+  }
+  if (green__hub_post(hb, &d->msg) < 0) free(d);
+  green__hub_unref(hb);
 }
 
 /* Serve the waiters in the order they came: move them to `served` (empty). Inside f. */
@@ -141,7 +168,7 @@ static void serve_waiters(green_future_t *f, green__list_t *served) {
   }
 }
 
-/* Tell the watches, post the callbacks: on the maker's hub h, inside f. */
+/* Tell the watches, post the callbacks: on the completer's hub h, inside f. */
 static void tell_watchers(struct green__hub *h, green_future_t *f) {
   green__list_t *n;
   while ((n = green__list_pop_front(&f->watches))) {
@@ -161,8 +188,6 @@ static int complete(green_future_t *f, void *value, int err) {
   if ((r = check_any(f))) return green__fail(r);
   how = green__home_enter(&f->home, h);
   if (f->done) r = -EALREADY;
-  else if (f->hub != h && (!green__list_empty(&f->watches) || !green__list_empty(&f->callbacks)))
-    r = -EPERM;
   else {
     f->done = 1;
     f->value = value;
@@ -228,17 +253,29 @@ int green_future_done(green_future_t *f) {
   return green__future_done(h, f);
 }
 
+/* With several hubs, another hub may complete the future: make sure h has the handle a
+ * message reaches it by (green__hub_ref makes it once). One hub alone never needs it. */
+static int make_reachable(struct green__hub *h) {
+  int err = 0;
+  green_hub_t *hb;
+  if (h->handle || __atomic_load_n(&green__nhubs, __ATOMIC_RELAXED) < 2) return 0;
+  if ((hb = green__hub_ref(h, &err))) green__hub_unref(hb);
+  return err;
+}
+
 int green_future_add_done_callback(green_future_t *f, void (*cb)(void *arg, void *value, int err),
                                    void *arg) {
   struct green__hub *h = green__hub_get();
   done_cb_t *d;
   int r, how;
   if (!h) return -1;
-  if ((r = green__future_check(h, f))) return green__fail(r);
+  if ((r = check_any(f))) return green__fail(r);
   if (!cb) return green__fail(-EINVAL);
-  if (!(d = malloc(sizeof *d))) return green__fail(-ENOMEM);
+  if ((r = make_reachable(h)) || !(d = malloc(sizeof *d))) return green__fail(r ? r : -ENOMEM);
   d->cb = cb;
   d->arg = arg;
+  d->hub = h;
+  d->hub_number = h->number;
   how = green__home_enter(&f->home, h);
   if (f->done) post_done_cb(h, d, f->value, f->err);
   else green__list_push_back(&f->callbacks, &d->call.link);

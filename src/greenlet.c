@@ -303,6 +303,9 @@ int green_joinall(green_t **gs, size_t n, double timeout) {
   if (!h) return -1;
   if ((!gs && n) || (r = green__timeout_to_at(timeout, &at)) < 0)
     return green__fail(-EINVAL);
+  for (i = 0; i < n; i++)
+    if (green__greenlet_hub_number(gs[i]) != h->number && green__greenlet_hub_number(gs[i]))
+      return (r = green__hubs_joinall(h, gs, n, at)) ? green__fail(r) : 0;
   self = h->current;
   self->joins_pending = 0;
   for (i = 0; i < n; i++) { /* claiming each as we go also catches duplicates */

@@ -19,7 +19,9 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "group.h"
 #include "threadsafe.h"
 #include "wait.h"
 
@@ -46,6 +48,8 @@ green_hub_t *green_hub_self(void) {
 /* ---- requests ------------------------------------------------------------------------------ */
 
 enum { OP_JOIN, OP_DETACH, OP_KILL, OP_STATE, OP_ID, OP_SPAWN };
+enum { OP_NAME = OP_SPAWN + 1, OP_SET_NAME, OP_GROUP_ADD, OP_WATCH, OP_UNWATCH };
+enum { OP_CLAIM = OP_UNWATCH + 1, OP_RELEASE, OP_UNCLAIM }; /* green_joinall's steps */
 enum { GAVE_UP = 1 }; /* the answer to a join the asker gave up before it was done */
 
 typedef struct req {
@@ -64,6 +68,9 @@ typedef struct req {
   void *result;              /* OP_JOIN */
   unsigned long long value;  /* OP_STATE, OP_ID */
   green_t *spawned;          /* OP_SPAWN */
+  struct green_group *group; /* OP_GROUP_ADD */
+  green__watch_t *item;      /* OP_WATCH, OP_UNWATCH: the caller's watch */
+  char name[GREEN_NAME_MAX]; /* OP_NAME's answer, OP_SET_NAME's argument */
   green_t *g;                /* on the target hub, while a join waits for g to end */
   green__watch_t watch;      /* in g's end_watches then */
   green__list_t link;        /* in the target hub's pending joins then */
@@ -163,7 +170,58 @@ static int join_here(struct green__hub *h, req_t *q) {
   return 1;
 }
 
+/* g has ended: it stays claimed for the joinall, which releases or unclaims it next. */
+static void on_claimed_end(struct green__hub *h, green__watch_t *w) {
+  req_t *q = green__container_of(w, req_t, watch);
+  (void)h;
+  green__list_remove(&q->link);
+  q->g = NULL;
+  answer(q, 0);
+}
+
+/* OP_CLAIM on the target hub: g is taken for a joinall (no other join or detach), answered
+ * once it has ended, or 1 when the answer waits for its end. A cancel unclaims it. */
+static int claim_here(struct green__hub *h, req_t *q) {
+  int err;
+  green_t *g = green__greenlet_find(h, q->handle, &err);
+  if (!g) return err;
+  if (!green__greenlet_joinable(h, g)) return -EINVAL;
+  g->joiner = &h->hub;
+  if (g->state == GREEN_DEAD) return 0;
+  q->g = g;
+  q->watch.fn = on_claimed_end;
+  green__greenlet_watch(g, &q->watch);
+  green__list_push_back(joins_of(h), &q->link);
+  return 1;
+}
+
+/* OP_RELEASE, OP_UNCLAIM: the joinall is done with a greenlet it claimed. */
+static int unclaim_here(struct green__hub *h, req_t *q) {
+  int err;
+  green_t *g = green__greenlet_find(h, q->handle, &err);
+  if (!g) return err;
+  if (q->op == OP_RELEASE) green__greenlet_release(h, g);
+  else g->joiner = NULL;
+  return 0;
+}
+
 static int stopping(void);
+
+/* OP_WATCH on the target hub: value 1 when g has ended already. */
+static int watch_here(struct green__hub *h, req_t *q) {
+  int err;
+  green_t *g = green__greenlet_find(h, q->handle, &err);
+  if (!g) return err;
+  if (g == h->main || g == &h->hub) return -EINVAL; /* they never end */
+  if (!(q->value = g->state == GREEN_DEAD)) green__greenlet_watch(g, q->item);
+  return 0;
+}
+
+static int name_here(req_t *q) {
+  const char *name = green_name(q->handle);
+  if (name) strcpy(q->name, name); /* both GREEN_NAME_MAX */
+  return name != NULL;
+}
 
 /* The local call, on the target hub's stack: errno is this hub greenlet's own. */
 static void on_call(green__remote_t *r) {
@@ -185,6 +243,29 @@ static void on_call(green__remote_t *r) {
     break;
   case OP_ID:
     ok = (q->value = green_id(q->handle)) != 0;
+    break;
+  case OP_NAME:
+    ok = name_here(q);
+    break;
+  case OP_SET_NAME:
+    ok = green_set_name(q->handle, q->name) == 0;
+    break;
+  case OP_CLAIM:
+    if ((err = claim_here(green__hub_tls, q)) <= 0) answer(q, err);
+    return;
+  case OP_RELEASE:
+  case OP_UNCLAIM:
+    answer(q, unclaim_here(green__hub_tls, q));
+    return;
+  case OP_WATCH:
+    answer(q, watch_here(green__hub_tls, q));
+    return;
+  case OP_UNWATCH: /* told already (unlinked) or not: g's end watches are this hub's */
+    green__list_remove(&q->item->link);
+    break;
+  case OP_GROUP_ADD:
+    ok = (err = green__group_add_handle(green__hub_tls, q->group, q->handle)) == 0;
+    errno = -err;
     break;
   case OP_SPAWN:
     if (stopping()) {
@@ -310,6 +391,79 @@ unsigned long long green__hubs_id(struct green__hub *h, green_t *handle) {
   return v;
 }
 
+int green__hubs_set_name(struct green__hub *h, green_t *handle, const char *name) {
+  green_hub_t *target;
+  req_t *q;
+  size_t n = name ? strnlen(name, GREEN_NAME_MAX - 1) : 0;
+  int err;
+  if (!h) return -1;
+  if (!(target = target_of(h, handle, &err)) || !(q = req_new(h, target, OP_SET_NAME, &err)))
+    return green__fail(err);
+  q->handle = handle;
+  memcpy(q->name, name ? name : "", n);
+  q->name[n] = '\0';
+  err = req_call(h, q, "green_set_name");
+  req_unref(q);
+  return err ? green__fail(err) : 0;
+}
+
+/* The copy green_name returns for another hub's greenlet: it stays until the caller parks. */
+static __thread char remote_name[GREEN_NAME_MAX];
+
+const char *green__hubs_name(struct green__hub *h, green_t *handle) {
+  green_hub_t *target;
+  req_t *q;
+  int err;
+  if (!h) return NULL;
+  if (!(target = target_of(h, handle, &err)) || !(q = req_new(h, target, OP_NAME, &err))) {
+    errno = -err;
+    return NULL;
+  }
+  q->handle = handle;
+  if (!(err = req_call(h, q, "green_name"))) memcpy(remote_name, q->name, sizeof remote_name);
+  req_unref(q);
+  if (err) errno = -err;
+  return err ? NULL : remote_name;
+}
+
+int green__hubs_watch(struct green__hub *h, green_t *handle, green__watch_t *w) {
+  green_hub_t *target;
+  req_t *q;
+  int err;
+  if (!(target = target_of(h, handle, &err)) || !(q = req_new(h, target, OP_WATCH, &err)))
+    return err;
+  q->handle = handle;
+  q->item = w;
+  if (!(err = req_call(h, q, "green_iwait_new"))) err = (int)q->value;
+  req_unref(q);
+  return err;
+}
+
+int green__hubs_unwatch(struct green__hub *h, green_t *handle, green__watch_t *w) {
+  green_hub_t *target;
+  req_t *q;
+  int err;
+  if (!(target = target_of(h, handle, &err)) || !(q = req_new(h, target, OP_UNWATCH, &err)))
+    return err;
+  q->item = w;
+  err = req_call(h, q, "green_iwait_free");
+  req_unref(q);
+  return err == -ESRCH ? 0 : err; /* its hub has gone: nothing can tell w any more */
+}
+
+int green__hubs_group_add(struct green__hub *h, struct green_group *grp, green_t *handle) {
+  green_hub_t *target;
+  req_t *q;
+  int err;
+  if (!(target = target_of(h, handle, &err)) || !(q = req_new(h, target, OP_GROUP_ADD, &err)))
+    return err;
+  q->handle = handle;
+  q->group = grp;
+  err = req_call(h, q, "green_group_add");
+  req_unref(q);
+  return err;
+}
+
 /* Wait for a join's answer: as a blocking call until `at`, a kill or the deadline; then the
  * target is asked to let go, and its answer says whether the join was done meanwhile. */
 static int wait_join(struct green__hub *h, req_t *q, double at) {
@@ -339,6 +493,88 @@ int green__hubs_join(struct green__hub *h, green_t *handle, void **result, doubl
   if (!(err = req_send(q, &q->call)) && !(err = wait_join(h, q, at)) && result) *result = q->result;
   req_unref(q);
   return err ? green__fail(err) : 0;
+}
+
+/* ---- green_joinall over several hubs ----------------------------------------------------- */
+
+/* A claim request for handle, to its hub (the caller's own included): NULL with *err. */
+static req_t *claim_req(struct green__hub *h, green_t *handle, int *err) {
+  unsigned n = green__greenlet_hub_number(handle);
+  green_hub_t *hb = n ? green__hub_ref_number(n) : NULL;
+  req_t *q;
+  *err = -ESRCH;
+  if (!hb || !(q = req_new(h, hb, OP_CLAIM, err))) return NULL;
+  q->handle = handle;
+  if ((*err = req_send(q, &q->call))) {
+    req_unref(q);
+    return NULL;
+  }
+  return q;
+}
+
+static size_t unanswered(req_t **qs, size_t n) {
+  size_t i, left = 0;
+  for (i = 0; i < n; i++) left += !qs[i]->answered;
+  return left;
+}
+
+/* Whether a claim has failed already: the joinall fails without waiting for the rest. */
+static int some_failed(req_t **qs, size_t n) {
+  size_t i;
+  for (i = 0; i < n; i++)
+    if (qs[i]->answered && qs[i]->err) return 1;
+  return 0;
+}
+
+/* Unless r says to give up at once, wait for every claim's answer until `at`, a kill or the
+ * deadline; then cancel the rest and wait for their answers. Returns why it gave up. */
+static int wait_claims(struct green__hub *h, req_t **qs, size_t n, double at, int r) {
+  size_t i;
+  while (!r && unanswered(qs, n) && !some_failed(qs, n))
+    r = green__park(h, GREEN_WAIT_JOIN, NULL, at, 0);
+  if (r == GREEN__TIMER) r = -ETIMEDOUT;
+  for (i = 0; i < n; i++)
+    if (!qs[i]->answered) req_send(qs[i], &qs[i]->cancel);
+  while (unanswered(qs, n)) park_unkillable(h, GREEN_WAIT_JOIN, NULL);
+  return r;
+}
+
+/* Send op for each claim that holds its greenlet (answered 0), and wait for the answers. */
+static void finish_claims(struct green__hub *h, req_t **qs, size_t n, int op) {
+  size_t i;
+  for (i = 0; i < n; i++) {
+    qs[i]->answered = qs[i]->err != 0; /* nothing to finish for the others */
+    qs[i]->op = op;
+    if (!qs[i]->answered && req_send(qs[i], &qs[i]->call)) qs[i]->answered = 1; /* hub gone */
+  }
+  while (unanswered(qs, n)) park_unkillable(h, GREEN_WAIT_JOIN, NULL);
+}
+
+/* The first error among the answers (GAVE_UP: the wait's own r), or 0 when all ended. */
+static int claims_result(req_t **qs, size_t n, int r) {
+  size_t i;
+  for (i = 0; i < n; i++)
+    if (qs[i]->err) return qs[i]->err == GAVE_UP ? r : qs[i]->err;
+  return 0;
+}
+
+/* Every greenlet is claimed on its hub by a request, and released once all have ended; when
+ * one fails (a timeout, a kill, a bad handle) every claimed one is let go again. */
+int green__hubs_joinall(struct green__hub *h, green_t **gs, size_t n, double at) {
+  req_t **qs = calloc(n ? n : 1, sizeof *qs);
+  size_t i, sent = 0;
+  int err = qs ? 0 : -ENOMEM, r;
+  for (i = 0; i < n && !err; i++) {
+    int dummy;
+    if (green__greenlet_find(h, gs[i], &dummy) == h->current) err = -EDEADLK;
+    else if ((qs[i] = claim_req(h, gs[i], &err))) sent++;
+  }
+  r = wait_claims(h, qs, sent, at, err);
+  if (!err) err = claims_result(qs, sent, r);
+  finish_claims(h, qs, sent, err ? OP_UNCLAIM : OP_RELEASE);
+  for (i = 0; i < sent; i++) req_unref(qs[i]);
+  free(qs);
+  return err;
 }
 
 green_t *green_spawn_on(green_hub_t *hub, void *(*fn)(void *), void *arg) {

@@ -22,4 +22,23 @@ unsigned long long green__hubs_id(struct green__hub *h, green_t *handle);
  * layer on top (the preload shim) marks the thread as its own there. */
 extern void (*green__hubs_thread_hook)(void);
 
+/* green_joinall when a handle names another hub: each greenlet is claimed on its hub and
+ * released once all have ended, or let go again. at: green__timeout_to_at's. 0 or -errno. */
+int green__hubs_joinall(struct green__hub *h, green_t **gs, size_t n, double at);
+int green__hubs_set_name(struct green__hub *h, green_t *handle, const char *name);
+
+/* The name of another hub's greenlet: a copy, valid until the calling greenlet parks. */
+const char *green__hubs_name(struct green__hub *h, green_t *handle);
+
+/* Have w told (on the greenlet's hub) when another hub's greenlet ends: 0, 1 when it has
+ * ended already (w is not linked), or -errno. Stop with green__hubs_unwatch, which waits until
+ * w is unlinked there: 0, or -errno (ENOMEM, EPERM from a callback) when it could not. */
+int green__hubs_watch(struct green__hub *h, green_t *handle, green__watch_t *w);
+int green__hubs_unwatch(struct green__hub *h, green_t *handle, green__watch_t *w);
+
+struct green_group;
+
+/* green_group_add of another hub's greenlet, done on its hub: 0 or -errno. */
+int green__hubs_group_add(struct green__hub *h, struct green_group *grp, green_t *handle);
+
 #endif

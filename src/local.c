@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "hub.h"
+#include "hubs.h"
 #include "local.h"
 
 typedef void (*destructor_t)(void *);
@@ -144,7 +145,7 @@ int green_set_name(green_t *handle, const char *name) {
   struct green__hub *h;
   green_t *g = green__greenlet_here(handle, &h);
   size_t n;
-  if (!g) return -1;
+  if (!g) return green__hubs_set_name(h, handle, name);
   n = name ? strnlen(name, GREEN_NAME_MAX - 1) : 0;
   memcpy(g->name, name ? name : "", n);
   g->name[n] = '\0';
@@ -154,5 +155,5 @@ int green_set_name(green_t *handle, const char *name) {
 const char *green_name(green_t *handle) {
   struct green__hub *h;
   green_t *g = green__greenlet_here(handle, &h);
-  return g ? g->name : NULL;
+  return g ? g->name : green__hubs_name(h, handle);
 }

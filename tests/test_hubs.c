@@ -89,8 +89,7 @@ static void *owned_from_other(void *arg) {
   owned_t *o = arg;
   size_t index;
   void *value;
-  ASSERT_ERRNO(green_future_set(o->future, NULL), EPERM); /* an iwait of its maker watches it */
-  ASSERT_ERRNO(green_group_join(o->group, 1), EPERM);
+  ASSERT_OK(green_group_join(o->group, 1)); /* empty: groups work from every hub */
   ASSERT_ERRNO(green_gen_next(o->gen, &value), EPERM);
   ASSERT_ERRNO(green_iwait_next(o->iwait, &index, 1), EPERM);
   return NULL;

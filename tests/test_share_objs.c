@@ -570,22 +570,21 @@ static void on_done(void *arg, void *value, int err) {
 }
 
 static void *set_foreign(void *arg) {
-  ASSERT_ERRNO(green_future_set(arg, P(1)), EPERM); /* its callback runs on its maker's hub */
-  ASSERT_EQ(green_future_done(arg), 0);
+  ASSERT_OK(green_future_set(arg, P(5))); /* its callback runs on the hub that added it */
   return NULL;
 }
 
-/* A future with a done callback is completed by its maker's hub only. */
+/* A future with a done callback may be completed by another hub: the callback runs home. */
 TEST_CASE(future_callback_stays_home) {
   green_future_t *f = green_future_new();
   void *seen = NULL;
   green_t *g;
+  double end;
   start_hubs();
   ASSERT_OK(green_future_add_done_callback(f, on_done, &seen));
   ASSERT_PTR_NE(g = green_spawn_on(hubs[1], set_foreign, f), NULL);
   ASSERT_OK(green_join(g, NULL, 10));
-  ASSERT_OK(green_future_set(f, P(5)));
-  ASSERT_OK(green_sleep(0.001));
+  for (end = test_now() + 10; !seen && test_now() < end;) ASSERT_OK(green_sleep(0.001));
   ASSERT_PTR_EQ(seen, P(5));
   ASSERT_OK(green_future_free(f));
   stop_hubs();
