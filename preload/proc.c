@@ -36,7 +36,11 @@ static void after_fork_child(void) {
   green__shim_sync_after_fork();
 }
 
-void green__shim_proc_init(void) { pthread_atfork(NULL, NULL, after_fork_child); }
+static void before_fork(void) { green__shim_signal_before_fork(); }
+
+static void after_fork_parent(void) { green__shim_signal_after_fork_parent(); }
+
+void green__shim_proc_init(void) { pthread_atfork(before_fork, after_fork_parent, after_fork_child); }
 
 GREEN__SHIM_EXPORT pid_t fork(void) {
   green__real_ready();
