@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "signal.h"
+#include "stdio_out.h"
 #include "syscall.h"
 #include "threads.h"
 
@@ -31,6 +32,7 @@ static void after_fork_child(void) {
   t->hub = NULL;
   t->busy = 0;
   green__shim_signal_after_fork();
+  green__shim_stdio_after_fork();
   green__shim_threads_after_fork(self);
   green__shim_futex_after_fork();
   green__shim_sync_after_fork();

@@ -36,6 +36,7 @@
 #include "fdtab.h"
 #include "io.h"
 #include "shim.h"
+#include "stdio_out.h"
 #include "threads.h"
 
 extern int __vsnprintf_chk(char *s, size_t max, int flag, size_t slen, const char *fmt,
@@ -117,6 +118,12 @@ static struct busy *busy_join(FILE *fp) {
   if (b) b->users++;
   busy_unlock();
   return b;
+}
+
+void green__shim_stdio_after_fork(void) {
+  memset(busy, 0, sizeof busy); /* green mutexes all-zero: unlocked, unbiased */
+  nbusy = 0;
+  busy_lock = 0;
 }
 
 static void busy_leave(struct busy *b) {
