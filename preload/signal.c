@@ -121,7 +121,7 @@ static green_t *interrupted(struct green__hub *h, int sig) {
   green_t *g = take_directed(h, sig);
   if (g) return green__shim_sigmask_blocks(g, sig) ? NULL : g;
   if (mask_waiter && !green__shim_sigmask_blocks(mask_waiter, sig)) return mask_waiter;
-  if (h->main->ext && !green__shim_sigmask_blocks(h->main, sig)) return h->main;
+  if (h->tid == getpid() && !green__shim_sigmask_blocks(h->main, sig)) return h->main;
   return green__shim_threads_unblocked(h, sig);
 }
 
