@@ -76,9 +76,9 @@ static void act_unlock(const uint64_t *old) {
 static void publish(int sig, void *fn, int flags) {
   unsigned seq = prog_seq[sig];
   __atomic_store_n(&prog_seq[sig], seq + 1, __ATOMIC_RELAXED);
-  __atomic_thread_fence(__ATOMIC_RELEASE);
-  __atomic_store_n(&prog_fn[sig], fn, __ATOMIC_RELAXED);
-  __atomic_store_n(&prog_flags[sig], flags, __ATOMIC_RELAXED);
+  /* release: a reader that sees either new value then sees the odd count */
+  __atomic_store_n(&prog_fn[sig], fn, __ATOMIC_RELEASE);
+  __atomic_store_n(&prog_flags[sig], flags, __ATOMIC_RELEASE);
   __atomic_store_n(&prog_seq[sig], seq + 2, __ATOMIC_RELEASE);
 }
 
@@ -87,9 +87,8 @@ static void publish(int sig, void *fn, int flags) {
 static void *published(int sig, int *flags) {
   for (;;) {
     unsigned seq = __atomic_load_n(&prog_seq[sig], __ATOMIC_ACQUIRE);
-    void *fn = __atomic_load_n(&prog_fn[sig], __ATOMIC_RELAXED);
-    *flags = __atomic_load_n(&prog_flags[sig], __ATOMIC_RELAXED);
-    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    void *fn = __atomic_load_n(&prog_fn[sig], __ATOMIC_ACQUIRE); /* before the count again */
+    *flags = __atomic_load_n(&prog_flags[sig], __ATOMIC_ACQUIRE);
     if (!(seq & 1) && __atomic_load_n(&prog_seq[sig], __ATOMIC_RELAXED) == seq) return fn;
   }
 }
