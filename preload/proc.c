@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "signal.h"
+#include "stdio_out.h"
 #include "syscall.h"
 #include "threads.h"
 
@@ -31,12 +32,17 @@ static void after_fork_child(void) {
   t->hub = NULL;
   t->busy = 0;
   green__shim_signal_after_fork();
+  green__shim_stdio_after_fork();
   green__shim_threads_after_fork(self);
   green__shim_futex_after_fork();
   green__shim_sync_after_fork();
 }
 
-void green__shim_proc_init(void) { pthread_atfork(NULL, NULL, after_fork_child); }
+static void before_fork(void) { green__shim_signal_before_fork(); }
+
+static void after_fork_parent(void) { green__shim_signal_after_fork_parent(); }
+
+void green__shim_proc_init(void) { pthread_atfork(before_fork, after_fork_parent, after_fork_child); }
 
 GREEN__SHIM_EXPORT pid_t fork(void) {
   green__real_ready();

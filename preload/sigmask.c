@@ -8,10 +8,16 @@
  * forking thread's: the OS thread's mask at the fork.
  *
  * The hub's own greenlet waits in epoll_wait while every green thread is parked. It runs
- * with the signals every green thread blocks. A signal one thread does not block is
- * delivered then, as the kernel would deliver it to that thread. One they all block stays
+ * with the signals every green thread of its hub blocks. A signal one thread does not block
+ * is delivered then, as the kernel would deliver it to that thread. One they all block stays
  * pending, for sigwait or until one of them unblocks it. The trampoline (signal.c) picks the
- * thread the signal interrupts among those that do not block it.
+ * thread the signal interrupts among those of the hub that do not block it.
+ *
+ * With several hubs (greenrun -j N) each hub counts its own green threads, in its OS
+ * thread's TLS. So every call here runs on the hub's own thread. The kernel then sends a
+ * process-directed signal to a hub thread whose mask lets it in, as it picks among threads.
+ * A hub of its own thread (not main()'s) counts no thread for its first greenlet, which runs
+ * no program code. With no green thread of its own, such a hub blocks every signal.
  */
 #include "sigmask.h"
 
@@ -23,14 +29,21 @@
 
 enum { BITS = 64 };
 
-/* Green mode's one hub (the main thread's): how many green threads block each signal. */
-static unsigned blocking[BITS];
-static unsigned nthreads;
+/* This OS thread's hub: how many of its green threads block each signal. */
+static __thread unsigned blocking[BITS];
+static __thread unsigned nthreads;
+static __thread uint8_t main_counted; /* the hub's first greenlet is a program thread */
 
 /* SIGKILL and SIGSTOP cannot be blocked; glibc keeps its own two (SIGCANCEL, SIGSETXID)
  * out of every mask the program sets. */
 static const uint64_t UNBLOCKABLE =
     1ull << (SIGKILL - 1) | 1ull << (SIGSTOP - 1) | 1ull << (32 - 1) | 1ull << (33 - 1);
+
+/* What a hub with no green thread blocks: all but the faults, which the kernel forces (a
+ * forced signal that is blocked kills). */
+static const uint64_t FAULTS = 1ull << (SIGSEGV - 1) | 1ull << (SIGBUS - 1) |
+                               1ull << (SIGILL - 1) | 1ull << (SIGFPE - 1) |
+                               1ull << (SIGTRAP - 1) | 1ull << (SIGSYS - 1);
 
 static uint64_t word_of(const sigset_t *set) {
   uint64_t w;
@@ -44,14 +57,23 @@ static void count(uint64_t w, int delta) {
     if (w & 1) blocking[i] += (unsigned)delta;
 }
 
-/* The hub's greenlet blocks what every green thread blocks. */
+/* The hub's greenlet blocks what every green thread of the hub blocks; all it can when the
+ * hub has none. */
 static void update_hub(struct green__hub *h) {
   uint64_t all = 0;
   int i;
+  if (!nthreads) {
+    h->hub.sigmask = ~(UNBLOCKABLE | FAULTS);
+    return;
+  }
   for (i = 0; i < BITS; i++)
-    if (nthreads && blocking[i] == nthreads) all |= 1ull << i;
+    if (blocking[i] == nthreads) all |= 1ull << i;
   h->hub.sigmask = all;
 }
+
+/* The thread that runs main() (or the child of fork's only one): its first greenlet is a
+ * program thread. A hub thread's is not. */
+static int runs_program(const struct green__hub *h) { return h->tid == getpid(); }
 
 void green__shim_sigmask_attach(struct green__hub *h) {
   uint64_t w = 0;
@@ -60,8 +82,12 @@ void green__shim_sigmask_attach(struct green__hub *h) {
   if (green__shim_config.native) return;
   h->sigmasks = 1;
   memset(blocking, 0, sizeof blocking);
-  nthreads = 1;
-  count(w, 1);
+  nthreads = 0;
+  if ((main_counted = runs_program(h))) {
+    nthreads = 1;
+    count(w, 1);
+  }
+  update_hub(h);
 }
 
 void green__shim_sigmask_born(struct green__hub *h, green_t *g) {
@@ -77,9 +103,10 @@ void green__shim_sigmask_ended(struct green__hub *h, green_t *g) {
 }
 
 void green__shim_sigmask_set(struct green__hub *h, green_t *g, uint64_t mask) {
+  int counted = g != h->main || main_counted;
   if (mask == g->sigmask) return;
-  count(g->sigmask, -1);
-  count(mask, 1);
+  if (counted) count(g->sigmask, -1);
+  if (counted) count(mask, 1);
   g->sigmask = mask;
   if (g == h->current) green__hub_apply_sigmask(mask);
   update_hub(h);

@@ -10,10 +10,14 @@
 
 #include "shim.h"
 
+/* Every call below runs on h's own OS thread: each hub counts its green threads' masks in
+ * that thread's TLS. */
+
 /* A managed thread's new hub: its main and hub greenlets take the OS thread's mask. */
 void green__shim_sigmask_attach(struct green__hub *h);
 
-/* A green thread starts (with the mask its greenlet inherited) or ends. */
+/* A green thread starts (with the mask its greenlet inherited) or ends. Called on h's
+ * thread: a thread placed on another hub is counted there, before it first runs. */
 void green__shim_sigmask_born(struct green__hub *h, green_t *g);
 void green__shim_sigmask_ended(struct green__hub *h, green_t *g);
 

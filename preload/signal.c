@@ -42,14 +42,56 @@
 #include "sigmask.h"
 #include "threads.h"
 
-/* ---- the program's actions -------------------------------------------------------------- */
+/* ---- the program's actions --------------------------------------------------------------
+ * sigaction may run on any hub's thread, and the trampoline on any thread. Writers take
+ * act_lock with every signal blocked, so no handler of their own thread can wait for it.
+ * What the trampoline reads (the function and flags) is published under a sequence count per
+ * signal: odd while being written. A reader on another thread retries until it reads both
+ * from the same write. The rest (prog, wrapped, tick_prog, dump_prog) is read under the lock. */
 
 static struct sigaction prog[_NSIG];   /* valid where wrapped[sig] */
 static void *prog_fn[_NSIG];          /* what the trampoline calls (read in the handler) */
 static int prog_flags[_NSIG];
+static unsigned prog_seq[_NSIG];      /* odd while prog_fn/prog_flags are being written */
 static unsigned char wrapped[_NSIG];  /* the kernel has the trampoline for sig */
 static int chld_wanted;               /* a waitpid needs SIGCHLD notifications */
 static int chld_active;               /* ... and gets them */
+static int act_lock;                  /* a spin lock, held with every signal blocked */
+static uint64_t fork_mask;            /* the forking thread's, while it holds act_lock */
+
+/* Take act_lock; *old gets the thread's signal mask to give back to act_unlock. */
+static void act_lock_take(uint64_t *old) {
+  uint64_t all = ~0ull;
+  syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, old, sizeof all);
+  while (__atomic_exchange_n(&act_lock, 1, __ATOMIC_ACQUIRE))
+    while (__atomic_load_n(&act_lock, __ATOMIC_RELAXED)) green__cpu_relax();
+}
+
+static void act_unlock(const uint64_t *old) {
+  __atomic_store_n(&act_lock, 0, __ATOMIC_RELEASE);
+  syscall(SYS_rt_sigprocmask, SIG_SETMASK, old, NULL, sizeof *old);
+}
+
+/* What the trampoline calls for sig, and how (act_lock held). */
+static void publish(int sig, void *fn, int flags) {
+  unsigned seq = prog_seq[sig];
+  __atomic_store_n(&prog_seq[sig], seq + 1, __ATOMIC_RELAXED);
+  /* release: a reader that sees either new value then sees the odd count */
+  __atomic_store_n(&prog_fn[sig], fn, __ATOMIC_RELEASE);
+  __atomic_store_n(&prog_flags[sig], flags, __ATOMIC_RELEASE);
+  __atomic_store_n(&prog_seq[sig], seq + 2, __ATOMIC_RELEASE);
+}
+
+/* The function and flags of one publish for sig. Async-signal-safe: a writer of this thread
+ * blocks signals, and one of another thread finishes without waiting for anything. */
+static void *published(int sig, int *flags) {
+  for (;;) {
+    unsigned seq = __atomic_load_n(&prog_seq[sig], __ATOMIC_ACQUIRE);
+    void *fn = __atomic_load_n(&prog_fn[sig], __ATOMIC_ACQUIRE); /* before the count again */
+    *flags = __atomic_load_n(&prog_flags[sig], __ATOMIC_ACQUIRE);
+    if (!(seq & 1) && __atomic_load_n(&prog_seq[sig], __ATOMIC_RELAXED) == seq) return fn;
+  }
+}
 
 static __thread ev_async intr_async;
 static __thread green_t *intr_target;   /* set by the trampoline, taken by the hub */
@@ -59,11 +101,26 @@ static int is_function(void *fn) { return fn != (void *)SIG_DFL && fn != (void *
 
 static void chld_notify(void);
 
-/* The green thread a signal interrupts: the one parked with a signal mask. Else the main
- * thread, else another parked one. Never one that blocks the signal. */
+/* The green thread pthread_kill or pthread_sigqueue sent sig to last, until a trampoline on
+ * its hub takes it (green__shim_signal_send). */
+static green_t *directed[_NSIG];
+
+/* Take the green thread of this hub sig was sent to, if it was sent to one. */
+static green_t *take_directed(struct green__hub *h, int sig) {
+  green_t *g = __atomic_load_n(&directed[sig], __ATOMIC_ACQUIRE);
+  if (!g || g->hub != h) return NULL; /* a greenlet's hub never changes */
+  return __atomic_compare_exchange_n(&directed[sig], &g, NULL, 0, __ATOMIC_ACQ_REL,
+                                     __ATOMIC_RELAXED) ? g : NULL;
+}
+
+/* The green thread a signal interrupts: the one it was sent to. Else the one parked with a
+ * signal mask, else the main thread (main()'s, not a hub thread's first greenlet), else
+ * another parked one of this hub. Never one that blocks the signal. */
 static green_t *interrupted(struct green__hub *h, int sig) {
+  green_t *g = take_directed(h, sig);
+  if (g) return green__shim_sigmask_blocks(g, sig) ? NULL : g;
   if (mask_waiter && !green__shim_sigmask_blocks(mask_waiter, sig)) return mask_waiter;
-  if (!green__shim_sigmask_blocks(h->main, sig)) return h->main;
+  if (h->tid == getpid() && !green__shim_sigmask_blocks(h->main, sig)) return h->main;
   return green__shim_threads_unblocked(h, sig);
 }
 
@@ -81,13 +138,19 @@ static void interrupt(int sig, int restart) {
   ev_async_send(h->loop, &intr_async);
 }
 
+/* SA_RESETHAND: the kernel has reset the disposition already; so does the program's view. */
+static void reset_hand(int sig) {
+  uint64_t old;
+  act_lock_take(&old);
+  wrapped[sig] = 0;
+  publish(sig, (void *)SIG_DFL, 0);
+  act_unlock(&old);
+}
+
 static void trampoline(int sig, siginfo_t *si, void *uc) {
-  int saved = errno, flags = __atomic_load_n(&prog_flags[sig], __ATOMIC_RELAXED);
-  void *fn = __atomic_load_n(&prog_fn[sig], __ATOMIC_RELAXED);
-  if (flags & SA_RESETHAND) { /* the kernel has reset the disposition already */
-    wrapped[sig] = 0;
-    __atomic_store_n(&prog_fn[sig], (void *)SIG_DFL, __ATOMIC_RELAXED);
-  }
+  int saved = errno, flags;
+  void *fn = published(sig, &flags);
+  if (flags & SA_RESETHAND) reset_hand(sig);
   green__shim_tls.sigdepth++;
   if (is_function(fn)) {
     if (flags & SA_SIGINFO) ((void (*)(int, siginfo_t *, void *))fn)(sig, si, uc);
@@ -124,18 +187,20 @@ static int install(int sig, const struct sigaction *act, struct sigaction *old) 
     r = kernel_sigaction(sig, act, was ? NULL : &prev);
     if (r == 0 && act) wrapped[sig] = 0;
     if (r == 0 && act && sig == SIGCHLD)
-      chld_active = act->sa_handler == SIG_DFL && !(act->sa_flags & SA_NOCLDWAIT);
+      __atomic_store_n(&chld_active,
+                       act->sa_handler == SIG_DFL && !(act->sa_flags & SA_NOCLDWAIT),
+                       __ATOMIC_RELAXED);
   } else {
     prog[sig] = *act;
-    __atomic_store_n(&prog_flags[sig], act->sa_flags, __ATOMIC_RELAXED);
-    __atomic_store_n(&prog_fn[sig], (void *)act->sa_handler, __ATOMIC_RELAXED);
+    publish(sig, (void *)act->sa_handler, act->sa_flags);
     tramp = *act;
     tramp.sa_sigaction = trampoline;
     tramp.sa_flags |= SA_SIGINFO;
     if (sig == SIGCHLD && !is_function((void *)act->sa_handler)) tramp.sa_flags |= SA_RESTART;
     r = kernel_sigaction(sig, &tramp, was ? NULL : &prev);
     if (r == 0) wrapped[sig] = 1;
-    if (r == 0 && sig == SIGCHLD) chld_active = !(act->sa_flags & SA_NOCLDWAIT);
+    if (r == 0 && sig == SIGCHLD)
+      __atomic_store_n(&chld_active, !(act->sa_flags & SA_NOCLDWAIT), __ATOMIC_RELAXED);
   }
   if (r == 0 && old) *old = prev;
   return r;
@@ -152,27 +217,38 @@ static int keep_install(int sig, const struct sigaction *act, struct sigaction *
   struct sigaction prev = *kept;
   if (act) {
     *kept = *act;
-    __atomic_store_n(&prog_flags[sig], act->sa_flags, __ATOMIC_RELAXED);
-    __atomic_store_n(&prog_fn[sig], (void *)act->sa_handler, __ATOMIC_RELAXED);
+    publish(sig, (void *)act->sa_handler, act->sa_flags);
   }
   if (old) *old = prev;
   return 0;
 }
 
 void green__shim_signal_foreign(int sig, siginfo_t *si, void *uc) {
-  if (!is_function(__atomic_load_n(&prog_fn[sig], __ATOMIC_RELAXED))) return;
-  if (prog_flags[sig] & SA_RESETHAND) memset(&tick_prog, 0, sizeof tick_prog);
+  int flags;
+  uint64_t old;
+  if (!is_function(published(sig, &flags))) return;
+  if (flags & SA_RESETHAND) {
+    act_lock_take(&old);
+    memset(&tick_prog, 0, sizeof tick_prog);
+    act_unlock(&old);
+  }
   trampoline(sig, si, uc);
 }
 
 GREEN__SHIM_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *old) {
+  uint64_t mask;
+  int r;
   green__real_ready();
   if (sig <= 0 || sig >= _NSIG || sig == SIGKILL || sig == SIGSTOP)
     return green__real.sigaction(sig, act, old);
+  act_lock_take(&mask);
   if ((sig == GREEN__TICK_SIGNAL && green__tick_owns_signal()) || sig == green__dump_signal ||
       sig == green__stats_signal)
-    return keep_install(sig, act, old);
-  return install(sig, act, old);
+    r = keep_install(sig, act, old);
+  else
+    r = install(sig, act, old);
+  act_unlock(&mask);
+  return r;
 }
 
 /* glibc's signal(): BSD semantics, restarting calls. */
@@ -381,9 +457,14 @@ static int chld_setup(struct green__hub *h) {
     ev_io_init(&chld_io, chld_cb, fd, EV_READ);
     ev_io_start(h->loop, &chld_io);
   }
-  if (!__atomic_exchange_n(&chld_wanted, 1, __ATOMIC_ACQ_REL) && !wrapped[SIGCHLD] &&
-      green__real.sigaction(SIGCHLD, NULL, &cur) == 0 && cur.sa_handler == SIG_DFL)
-    install(SIGCHLD, &cur, NULL);
+  if (!__atomic_exchange_n(&chld_wanted, 1, __ATOMIC_ACQ_REL)) {
+    uint64_t old;
+    act_lock_take(&old);
+    if (!wrapped[SIGCHLD] && green__real.sigaction(SIGCHLD, NULL, &cur) == 0 &&
+        cur.sa_handler == SIG_DFL)
+      install(SIGCHLD, &cur, NULL);
+    act_unlock(&old);
+  }
   return 0;
 }
 
@@ -391,7 +472,7 @@ int green__shim_chld_park(struct green__hub *h, unsigned gen) {
   sigset_t mask;
   double interval = 1.0;
   int r;
-  if (chld_setup(h) < 0 || !chld_active ||
+  if (chld_setup(h) < 0 || !__atomic_load_n(&chld_active, __ATOMIC_RELAXED) ||
       (pthread_sigmask(SIG_SETMASK, NULL, &mask) == 0 && sigismember(&mask, SIGCHLD)))
     interval = 0.01;
   if (green__shim_chld_gen() != gen) return 0;
@@ -412,7 +493,46 @@ void green__shim_signal_after_fork(void) {
     }
   chld_slot = -1;
   intr_target = mask_waiter = NULL;
+  memset(directed, 0, sizeof directed); /* the parent's green threads */
+  act_unlock(&fork_mask);
 }
+
+/* ---- pthread_kill and pthread_sigqueue of a green thread --------------------------------- */
+
+/* sig (with value, for pthread_sigqueue) to OS thread tid of this process: 0 or an errno. */
+static int send_to(pid_t tid, int sig, const union sigval *value) {
+  siginfo_t si;
+  pid_t pid = getpid();
+  long r;
+  if (!value) {
+    r = syscall(SYS_tgkill, pid, tid, sig);
+  } else {
+    memset(&si, 0, sizeof si);
+    si.si_signo = sig;
+    si.si_code = SI_QUEUE;
+    si.si_pid = pid;
+    si.si_uid = getuid();
+    si.si_value = *value;
+    r = syscall(SYS_rt_tgsigqueueinfo, pid, tid, sig, &si);
+  }
+  return r < 0 ? errno : 0;
+}
+
+int green__shim_signal_send(green_t *g, int sig, const union sigval *value) {
+  struct green__hub *h = g->hub;
+  int saved = errno, r;
+  if (sig < 0 || sig >= _NSIG) return EINVAL;
+  if (sig) __atomic_store_n(&directed[sig], g, __ATOMIC_RELEASE);
+  r = send_to(h ? h->tid : (pid_t)syscall(SYS_gettid), sig, value);
+  errno = saved;
+  return r;
+}
+
+/* ---- fork ------------------------------------------------------------------------------- */
+
+void green__shim_signal_before_fork(void) { act_lock_take(&fork_mask); }
+
+void green__shim_signal_after_fork_parent(void) { act_unlock(&fork_mask); }
 
 /* For syscall() (syscall.c). */
 GREEN__SHIM_HOOK_ALIAS(pause);

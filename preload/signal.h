@@ -42,7 +42,18 @@ unsigned green__shim_chld_gen(void);
  * Returns at once if one did arrive. -EINTR when a signal interrupts (waitpid's rules). */
 int green__shim_chld_park(struct green__hub *h, unsigned gen);
 
-/* In the child of fork: the parent's SIGCHLD notification state is not ours. */
+/* fork: before, the forking thread takes the lock of the actions; after, the parent lets
+ * it go. In the child: the lock is let go, and the parent's SIGCHLD notification state and
+ * green threads are forgotten. */
+void green__shim_signal_before_fork(void);
+void green__shim_signal_after_fork_parent(void);
 void green__shim_signal_after_fork(void);
+
+/* ---- pthread_kill ----------------------------------------------------------------------- */
+
+/* pthread_kill (value NULL) or pthread_sigqueue of green thread g, from any thread: sig goes
+ * to the OS thread of g's hub, and a parked call it interrupts is g's (if g does not block
+ * sig). sig 0 only checks. Returns 0 or an error number; errno is left alone. */
+int green__shim_signal_send(green_t *g, int sig, const union sigval *value);
 
 #endif

@@ -20,6 +20,12 @@
  * A small table of busy FILEs, each with a green mutex, does. An output call on a FILE
  * another green thread is writing out waits for it, as it would for the FILE lock.
  * Cancellation is held off while a thread owns one (a cancelled owner would keep it).
+ *
+ * With several hubs, the FILE lock is another hub's thread's for as long as it is held. A
+ * green thread never parks holding it: the write-out lets it go, and the busy entry alone
+ * keeps the other green threads out meanwhile. A green thread that finds it held by another
+ * OS thread does not wait in the kernel, which would stop its hub: it parks a little and
+ * tries again. The busy table is shared by every hub, under a spin lock.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -30,6 +36,7 @@
 #include "fdtab.h"
 #include "io.h"
 #include "shim.h"
+#include "stdio_out.h"
 #include "threads.h"
 
 extern int __vsnprintf_chk(char *s, size_t max, int flag, size_t slen, const char *fmt,
@@ -59,8 +66,8 @@ static struct green__hub *out_stream(FILE *fp) {
 }
 
 /* ---- the busy FILEs ------------------------------------------------------------------------
- * Green mode has one managed OS thread, and only its green threads come here. So plain loads
- * and stores suffice. */
+ * Every hub's green threads come here: the table is under busy_lock, held for a few loads
+ * and stores, never across a park. nbusy is also read without it, as a hint. */
 
 enum { NBUSY = 64 };
 
@@ -70,11 +77,62 @@ static struct busy {
   green_mutex_t lock;
 } busy[NBUSY];
 static unsigned nbusy;
+static int busy_lock;
 
+static void busy_lock_take(void) {
+  while (__atomic_exchange_n(&busy_lock, 1, __ATOMIC_ACQUIRE))
+    while (__atomic_load_n(&busy_lock, __ATOMIC_RELAXED)) green__cpu_relax();
+}
+
+static void busy_unlock(void) { __atomic_store_n(&busy_lock, 0, __ATOMIC_RELEASE); }
+
+/* fp's entry, or NULL (busy_lock held). */
 static struct busy *busy_find(FILE *fp) {
   for (unsigned i = 0; nbusy && i < NBUSY; i++)
     if (busy[i].fp == fp) return &busy[i];
   return NULL;
+}
+
+/* Whether a green thread is writing fp out (or waits to). */
+static int busy_now(FILE *fp) {
+  int found;
+  if (!__atomic_load_n(&nbusy, __ATOMIC_RELAXED)) return 0;
+  busy_lock_take();
+  found = busy_find(fp) != NULL;
+  busy_unlock();
+  return found;
+}
+
+/* fp's entry with one more user, a free one taken for it if it has none; NULL if all 64 are
+ * taken. */
+static struct busy *busy_join(FILE *fp) {
+  struct busy *b;
+  busy_lock_take();
+  if (!(b = busy_find(fp)))
+    for (unsigned i = 0; i < NBUSY && !b; i++)
+      if (!busy[i].fp) b = &busy[i];
+  if (b && !b->fp) {
+    b->fp = fp;
+    __atomic_store_n(&nbusy, nbusy + 1, __ATOMIC_RELAXED);
+  }
+  if (b) b->users++;
+  busy_unlock();
+  return b;
+}
+
+void green__shim_stdio_after_fork(void) {
+  memset(busy, 0, sizeof busy); /* green mutexes all-zero: unlocked, unbiased */
+  nbusy = 0;
+  busy_lock = 0;
+}
+
+static void busy_leave(struct busy *b) {
+  busy_lock_take();
+  if (--b->users == 0) {
+    b->fp = NULL;
+    __atomic_store_n(&nbusy, nbusy - 1, __ATOMIC_RELAXED);
+  }
+  busy_unlock();
 }
 
 typedef struct held {
@@ -84,11 +142,13 @@ typedef struct held {
 } held_t;
 
 /* glibc's FILE lock, as stdio's own calls take it. OS threads the shim does not manage still
- * call stdio on the same FILEs: C11 threads, threads started before main(). Held across a
- * green write-out. It is recursive: the other green threads of the OS thread pass it. They
- * wait in the busy table instead. */
+ * call stdio on the same FILEs: C11 threads, threads started before main(). It is recursive:
+ * the other green threads of the OS thread pass it. They wait in the busy table instead.
+ * Held by another OS thread (another hub's, or one the shim does not manage), the green
+ * thread parks 100 µs between tries, and its hub runs the others. */
 static void lock_file(FILE *fp) {
-  if (fp->_lock && !(fp->_flags & _IO_USER_LOCK)) flockfile(fp);
+  if (!fp->_lock || (fp->_flags & _IO_USER_LOCK)) return;
+  while (ftrylockfile(fp) != 0) green_sleep(0.0001);
 }
 
 static void unlock_file(FILE *fp) {
@@ -98,17 +158,8 @@ static void unlock_file(FILE *fp) {
 /* Take fp for a write-out: its busy entry's green mutex, then its FILE lock. */
 static void hold(struct green__hub *h, FILE *fp, held_t *k) {
   struct busy *b;
-  while (!(b = busy_find(fp))) {
-    for (unsigned i = 0; i < NBUSY && !b; i++)
-      if (!busy[i].fp) b = &busy[i];
-    if (b) {
-      b->fp = fp;
-      nbusy++;
-      break;
-    }
+  while (!(b = busy_join(fp)))
     green_sleep(0.001); /* 64 FILEs being written out at once: wait for a free entry */
-  }
-  b->users++;
   green_mutex_lock(&b->lock, -1);
   k->b = b;
   if ((k->self = green__shim_self(h))) {
@@ -121,10 +172,7 @@ static void hold(struct green__hub *h, FILE *fp, held_t *k) {
 static void release(FILE *fp, held_t *k) {
   unlock_file(fp);
   green_mutex_unlock(&k->b->lock);
-  if (--k->b->users == 0) {
-    k->b->fp = NULL;
-    nbusy--;
-  }
+  busy_leave(k->b);
   if (k->self) {
     k->self->cancel_disabled = k->cancel_was_disabled;
     if (!k->cancel_was_disabled) green__shim_cancel_point(k->self);
@@ -148,7 +196,8 @@ static int fits(const FILE *fp, const char *data, size_t n) {
 
 /* Write fp's buffered bytes and then data[0, n) through the green write path. Mark the buffer
  * empty as stdio's flush does, also after an error. An error sets fp's error flag, as
- * stdio's does. Returns the data bytes written, or -1 after an error. */
+ * stdio's does. Returns the data bytes written, or -1 after an error. The caller holds fp; its
+ * FILE lock is let go while the writes may park. */
 static ssize_t write_out(FILE *fp, const char *data, size_t n) {
   size_t pending, total, done = 0;
   struct iovec v[2];
@@ -156,6 +205,7 @@ static ssize_t write_out(FILE *fp, const char *data, size_t n) {
   if (!putting(fp) && green__real.__overflow(fp, EOF) == EOF) return -1; /* sets up only */
   pending = (size_t)(fp->_IO_write_ptr - fp->_IO_write_base);
   total = pending + n;
+  unlock_file(fp);
   while (done < total) {
     green__io_t io = {.op = GREEN__OP_WRITEV, .name = "stdio", .iov = v, .iovcnt = 0};
     ssize_t w;
@@ -169,6 +219,7 @@ static ssize_t write_out(FILE *fp, const char *data, size_t n) {
     }
     done += (size_t)w;
   }
+  lock_file(fp);
   fp->_IO_read_base = fp->_IO_read_ptr = fp->_IO_read_end = fp->_IO_buf_base;
   fp->_IO_write_base = fp->_IO_write_ptr = fp->_IO_buf_base;
   fp->_IO_write_end =
@@ -200,7 +251,7 @@ static int put_green(struct green__hub *h, FILE *fp, const char *a, size_t na, c
   held_t k;
   int r;
   lock_file(fp);
-  if (!busy_find(fp) && fits(fp, a, na) && fits(fp, b, nb) &&
+  if (!busy_now(fp) && fits(fp, a, na) && fits(fp, b, nb) &&
       (size_t)(fp->_IO_buf_end - fp->_IO_write_ptr) >= na + nb) {
     r = green__real.fwrite_unlocked(a, 1, na, fp) == na &&
         green__real.fwrite_unlocked(b, 1, nb, fp) == nb ? 0 : -1;
