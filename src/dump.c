@@ -270,12 +270,16 @@ int green_dump(int fd) {
 
 int green__dump_deadlocks = -1; /* -1: GREEN_DEBUG decides, read at the first deadlock */
 
-void green__dump_deadlock(struct green__hub *h) {
-  green__report_t r;
+static int wants_deadlock_reports(void) {
   const char *debug;
   if (green__dump_deadlocks < 0)
     green__dump_deadlocks = (debug = getenv("GREEN_DEBUG")) && *debug && strcmp(debug, "0") != 0;
-  if (!green__dump_deadlocks || h->deadlock_dumped) return;
+  return green__dump_deadlocks;
+}
+
+void green__dump_deadlock(struct green__hub *h) {
+  green__report_t r;
+  if (!wants_deadlock_reports() || h->deadlock_dumped) return;
   h->deadlock_dumped = 1;
   green__unwind_load();
   green__report_enter();
@@ -284,6 +288,41 @@ void green__dump_deadlock(struct green__hub *h) {
                         "wake one (all goroutines are asleep)\n",
                     green__report_prefix(), (int)h->tid);
   put_hub(&r, h, NULL, 0);
+  green__report_put(&r, "\n%s: end of deadlock report\n", green__report_prefix());
+  green__report_flush(&r);
+  green__report_leave();
+}
+
+/* Across hubs (deadlock.c): the report's head, each hub's section, in turn, and its end. */
+
+int green__dump_hubs_deadlock_begin(size_t nhubs) {
+  static int reported;
+  green__report_t r;
+  if (!wants_deadlock_reports() || __atomic_exchange_n(&reported, 1, __ATOMIC_RELAXED)) return 0;
+  green__unwind_load();
+  green__report_enter();
+  green__report_init(&r, 2);
+  green__report_put(&r, "%s: deadlock: every greenlet of the %zu hubs is parked, no message is on "
+                        "its way between them, and nothing can wake one (all goroutines are "
+                        "asleep)\n",
+                    green__report_prefix(), nhubs);
+  green__report_flush(&r);
+  green__report_leave();
+  return 1;
+}
+
+void green__dump_hubs_deadlock_section(struct green__hub *h) {
+  green__report_t r;
+  green__report_enter();
+  green__report_init(&r, 2);
+  put_hub(&r, h, NULL, 0);
+  green__report_leave();
+}
+
+void green__dump_hubs_deadlock_end(void) {
+  green__report_t r;
+  green__report_enter();
+  green__report_init(&r, 2);
   green__report_put(&r, "\n%s: end of deadlock report\n", green__report_prefix());
   green__report_flush(&r);
   green__report_leave();

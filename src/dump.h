@@ -6,6 +6,7 @@
 #ifndef GREEN_DUMP_H
 #define GREEN_DUMP_H
 
+#include <stddef.h>
 #include <ucontext.h>
 
 struct green__hub;
@@ -20,6 +21,13 @@ void green__dump_answer(struct green__hub *h, ucontext_t *uc);
  * hub. It reports when GREEN_DEBUG is set or green__dump_deadlocks says so (a layer on top). */
 void green__dump_deadlock(struct green__hub *h);
 extern int green__dump_deadlocks;
+
+/* A deadlock across hubs (deadlock.c): begin says whether it is reported (as above, once per
+ * process) and writes the head; each hub then writes its own section, on its thread, in turn;
+ * end closes the report. */
+int green__dump_hubs_deadlock_begin(size_t nhubs);
+void green__dump_hubs_deadlock_section(struct green__hub *h);
+void green__dump_hubs_deadlock_end(void);
 
 /* Install the handlers of GREEN_DUMP_SIGNAL and GREEN_STATS_SIGNAL, if they are set, once.
  * Each names a signal, such as SIGUSR2, or gives its number. Hub creation calls it. */

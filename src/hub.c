@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "deadlock.h"
 #include "dump.h"
 #include "local.h"
 #include "overflow.h"
@@ -203,10 +204,14 @@ static void report_deadlock(struct green__hub *h) {
 
 /* Whether a poll can still wake a greenlet. It can when one waits on an fd or a timer, or a
  * timed call is pending. It can also when another thread may call in (threadsafe.c), or when
- * one waits on an object that greenlets of another hub may use. */
+ * one waits on an object that greenlets of another hub may use. With several hubs, only these
+ * last two may be left: the hub is stuck, and when every hub is, deadlock.c reports it. */
 static int can_wake(struct green__hub *h) {
-  return h->nloop_waits || h->calls.nheap || green__threadsafe_busy(h) ||
-         (h->nhome_waits && __atomic_load_n(&green__nhubs, __ATOMIC_RELAXED) > 1);
+  int hubs = __atomic_load_n(&green__nhubs, __ATOMIC_RELAXED) > 1;
+  if (h->nloop_waits || h->calls.nheap) return 1;
+  if (!green__threadsafe_busy(h) && !(h->nhome_waits && hubs)) return 0;
+  if (hubs) green__deadlock_stuck(h);
+  return 1;
 }
 
 static void poll_loop(struct green__hub *h) {

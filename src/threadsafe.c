@@ -16,6 +16,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 
+#include "deadlock.h"
 #include "ownfd.h"
 
 struct green_hub {
@@ -38,16 +39,18 @@ typedef struct call {
 static void async_cb(struct ev_loop *loop, ev_async *w, int revents) {
   green_hub_t *hb = green__container_of(w, green_hub_t, async);
   green__remote_t *r, *next;
+  size_t ran = 0;
   (void)loop, (void)revents;
   pthread_mutex_lock(&hb->mu);
   r = hb->head;
   hb->head = NULL;
   hb->tail = &hb->head;
   pthread_mutex_unlock(&hb->mu);
-  for (; r; r = next) {
+  for (; r; r = next, ran++) {
     next = r->next;
     r->run(r);
   }
+  green__deadlock_ran(ran);
 }
 
 green_hub_t *green__hub_ref(struct green__hub *h, int *err) {
@@ -111,6 +114,7 @@ int green__hub_post(green_hub_t *hb, green__remote_t *r) {
     err = -ESRCH;
   } else {
     r->next = NULL;
+    green__deadlock_posted(); /* in flight until it has run (deadlock.c) */
     *hb->tail = r;
     hb->tail = &r->next;
     if (hb->head == r) ev_async_send(hb->hub->loop, &hb->async); /* it was empty */
@@ -145,6 +149,7 @@ void green__threadsafe_exit(struct green__hub *h) {
   for (; r; r = next) {
     next = r->next;
     r->drop(r);
+    green__deadlock_ran(1);
   }
   h->handle = NULL;
   green__hub_unref(hb);

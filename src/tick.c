@@ -71,6 +71,7 @@ struct green__tick {
 
 static struct {
   int configured;
+  int stopped;                /* green__tick_stop_all: no timer is armed again */
   double slice, watchdog;
   green__tick_ops_t ops;
   int handler_installed;
@@ -150,8 +151,10 @@ static int others_exist(struct green__hub *h) {
  * one thread never loads it, so it has no fd of it. */
 static void unwinder_ready(void) { green__unwind_load(); }
 
+static int stopped(void) { return __atomic_load_n(&cfg.stopped, __ATOMIC_ACQUIRE); }
+
 static void arm_slice(struct green__tick *t) {
-  if (!t->have_slice || t->slice_armed) return;
+  if (!t->have_slice || t->slice_armed || stopped()) return;
   unwinder_ready();
   set_timer(t->slice_timer, cfg.slice / SLICE_TICKS, cfg.slice / SLICE_TICKS);
   t->slice_armed = 1;
@@ -159,6 +162,7 @@ static void arm_slice(struct green__tick *t) {
 
 
 static void arm_watchdog(struct green__tick *t, double now) {
+  if (stopped()) return;
   unwinder_ready();
   set_timer(t->dog_timer, cfg.watchdog, 0);
   t->dog_armed_at = now;
@@ -262,7 +266,10 @@ static void report(struct green__hub *h, ucontext_t *uc, double blocked) {
   char indent[128];
   snprintf(indent, sizeof indent, "%s:   ", green__report_prefix());
   green__report_init(&o, 2);
-  green__report_put(&o, "%s: the hub has been blocked for %.1f s ", green__report_prefix(), blocked);
+  green__report_put(&o, "%s: the hub ", green__report_prefix());
+  if (__atomic_load_n(&green__nhubs, __ATOMIC_RELAXED) > 1) /* say which */
+    green__report_put(&o, "of thread %d (number %u) ", (int)h->tid, h->number);
+  green__report_put(&o, "has been blocked for %.1f s ", blocked);
   put_call(&o, uc);
   green__report_put(&o, ", ");
   green__report_name(&o, h->current);
@@ -316,6 +323,7 @@ static int descheduled(struct green__tick *t, const ucontext_t *uc, double now) 
 }
 
 static void look_again(struct green__tick *t, double in, double now) {
+  if (stopped()) return;
   set_timer(t->dog_timer, in, 0);
   t->dog_armed_at = now;
   t->dog_armed_cpu = green__clock_seconds(CLOCK_THREAD_CPUTIME_ID);
@@ -360,7 +368,7 @@ static void on_tick(int sig, siginfo_t *si, void *ucv) {
     errno = saved;
     return;
   }
-  if (!t || t->in_handler) goto out;
+  if (!t || t->in_handler || stopped()) goto out; /* a tick sent before the stop */
   t->in_handler = 1;
   green__ownfd_depth++;
   green__report_enter();
@@ -397,6 +405,7 @@ static void install_handler(void) {
 
 void green__tick_configure(double slice, double watchdog, const green__tick_ops_t *ops) {
   cfg.configured = 1;
+  __atomic_store_n(&cfg.stopped, 0, __ATOMIC_RELEASE);
   cfg.slice = slice > 0 ? slice : 0;
   cfg.watchdog = watchdog > 0 ? watchdog : 0;
   if (ops) cfg.ops = *ops;
@@ -413,10 +422,10 @@ int green__tick_claim_signal(void) {
 
 int green__tick_owns_signal(void) { return cfg.handler_installed; }
 
-int green__tick_start(struct green__hub *h) {
+/* Under the hubs' lock: green__tick_stop_all reads the record from another thread. */
+static int make_timers(struct green__hub *h) {
   struct green__tick *t = h->tick;
   int r;
-  if (!cfg.handler_installed || (!cfg.slice && !cfg.watchdog)) return 0;
   if (!t && !(t = h->tick = calloc(1, sizeof *t))) return -ENOMEM;
   t->last_poll = green_now();
   if (cfg.slice && !t->have_slice) {
@@ -427,6 +436,16 @@ int green__tick_start(struct green__hub *h) {
     if ((r = make_timer(CLOCK_MONOTONIC, &dog_tag, &t->dog_timer))) return r;
     t->have_dog = 1;
   }
+  return 0;
+}
+
+int green__tick_start(struct green__hub *h) {
+  int r;
+  if (!cfg.handler_installed || (!cfg.slice && !cfg.watchdog) || stopped()) return 0;
+  green__hubs_lock();
+  r = make_timers(h);
+  green__hubs_unlock();
+  if (r) return r;
   green__tick_polled(h);
   return 0;
 }
@@ -439,10 +458,30 @@ void green__tick_forget(struct green__hub *h) {
 void green__tick_stop(struct green__hub *h) {
   struct green__tick *t = h->tick;
   if (!t) return;
+  green__hubs_lock(); /* green__tick_stop_all may be disarming it */
   h->tick = NULL;
+  green__hubs_unlock();
   if (t->have_slice) timer_delete(t->slice_timer);
   if (t->have_dog) timer_delete(t->dog_timer);
   free(t);
+}
+
+/* Another hub's timers are only disarmed: its thread owns its record. POSIX timers belong to
+ * the process, so any thread may set them. The lock keeps each record alive meanwhile. */
+void green__tick_stop_all(void) {
+  struct green__hub *self = green__hub_peek();
+  green__list_t *n;
+  __atomic_store_n(&cfg.stopped, 1, __ATOMIC_RELEASE);
+  green__hubs_lock();
+  for (n = green__hubs.next; n != &green__hubs; n = n->next) {
+    struct green__hub *h = green__container_of(n, struct green__hub, all_link);
+    struct green__tick *t = h->tick;
+    if (!t || h == self) continue;
+    if (t->have_slice) set_timer(t->slice_timer, 0, 0);
+    if (t->have_dog) set_timer(t->dog_timer, 0, 0);
+  }
+  green__hubs_unlock();
+  if (self) green__tick_stop(self);
 }
 
 static double env_seconds(const char *name) {

@@ -43,6 +43,11 @@ int green__tick_start(struct green__hub *h);
  * never woken). */
 void green__tick_stop(struct green__hub *h);
 
+/* Stop every hub's timers (the process is on its way out): the caller's hub's as
+ * green__tick_stop, the others' disarmed, and none is armed again until the next
+ * green__tick_configure. Any thread may call it. */
+void green__tick_stop_all(void);
+
 /* In the child of fork: drop h's timer state (the timers were the parent's). */
 void green__tick_forget(struct green__hub *h);
 

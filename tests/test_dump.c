@@ -172,6 +172,45 @@ TEST_CASE(other_hub) {
   ASSERT_PTR_EQ(r, NULL);
 }
 
+/* ---- hubs from green_hubs_start ------------------------------------------------------------ */
+
+static green_event_t hub_go = GREEN_EVENT_INITIALIZER;
+static pid_t hub_tids[2];
+
+__attribute__((noinline)) void *dump_test_hub_waiter(void *arg) {
+  __atomic_store_n(&hub_tids[(intptr_t)arg], (pid_t)syscall(SYS_gettid), __ATOMIC_RELEASE);
+  return green_event_wait(&hub_go, 10) == 0 ? NULL : (void *)1;
+}
+
+/* A dump lists each hub with its own greenlets, in turn: one waiter on each of two hubs. */
+TEST_CASE(started_hubs) {
+  green_hub_t *hubs[2];
+  green_t *g[2];
+  char *dump, head[64];
+  const char *p;
+  intptr_t i;
+  ASSERT_OK(green_hubs_start(2, hubs));
+  for (i = 0; i < 2; i++)
+    ASSERT_PTR_NE(g[i] = green_spawn_on(hubs[i], dump_test_hub_waiter, (void *)i), NULL);
+  while (!__atomic_load_n(&hub_tids[0], __ATOMIC_ACQUIRE) ||
+         !__atomic_load_n(&hub_tids[1], __ATOMIC_ACQUIRE))
+    ASSERT_OK(green_sleep(0.005));
+  ASSERT_OK(green_sleep(0.01)); /* both wait now */
+  dump = capture_stderr(dump_to_stderr, NULL);
+  fputs(dump, stdout);
+  for (i = 0; i < 2; i++) {
+    snprintf(head, sizeof head, "hub of thread %d:", (int)hub_tids[i]);
+    ASSERT_TRUE((p = strstr(dump, head)) != NULL);
+    ASSERT_TRUE((p = strstr(p, "[waiting on event 0x")) != NULL);
+    ASSERT_TRUE(strstr(p, "dump_test_hub_waiter") != NULL);
+  }
+  ASSERT_TRUE(strstr(dump, "did not answer") == NULL);
+  ASSERT_OK(green_event_set(&hub_go));
+  for (i = 0; i < 2; i++) ASSERT_OK(green_join(g[i], NULL, 5));
+  ASSERT_OK(green_hub_stop(hubs[1]));
+  ASSERT_OK(green_hub_stop(hubs[0]));
+}
+
 /* ---- the dump signal ----------------------------------------------------------------------- */
 
 __attribute__((noinline)) void raise_dump_signal(void *arg) {
