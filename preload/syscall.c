@@ -200,7 +200,7 @@ static long id_call(long nr, const long a[6], int *routed) {
   switch (nr) {
   case SYS_gettid: return green__shim_gettid();
   case SYS_tkill: b[0] = green__shim_tid_of(a[0]); return pass(nr, b);
-  case SYS_tgkill:
+  case SYS_tgkill: return green__shim_tgkill((pid_t)a[0], (pid_t)a[1], (int)a[2]);
   case SYS_rt_tgsigqueueinfo: b[1] = green__shim_tgid_tid(a[0], a[1]); return pass(nr, b);
   case SYS_sched_setaffinity: case SYS_sched_getaffinity: case SYS_sched_setscheduler:
   case SYS_sched_getscheduler: case SYS_sched_setparam: case SYS_sched_getparam:

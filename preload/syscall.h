@@ -29,6 +29,10 @@ long green__shim_tid_of(long tid);
 /* The same for a thread id that goes with a process id (tgkill). */
 long green__shim_tgid_tid(long tgid, long tid);
 
+/* tgkill: a live green thread's signal goes to its hub's OS thread, aimed at it. 0, or -1
+ * with errno. */
+int green__shim_tgkill(pid_t tgid, pid_t tid, int sig);
+
 /* A path naming a green thread's /proc/.../task/<id> directory, turned into its OS
  * thread's (in buf); any other path unchanged. */
 #define GREEN__TASK_PATH_MAX 256

@@ -74,7 +74,7 @@ void green__shim_threads_init(void) {
  * few list operations. */
 static void records_take(void) {
   while (__atomic_test_and_set(&records_lock, __ATOMIC_ACQUIRE))
-    while (__atomic_load_n(&records_lock, __ATOMIC_RELAXED)) __builtin_ia32_pause();
+    while (__atomic_load_n(&records_lock, __ATOMIC_RELAXED)) green__cpu_relax();
 }
 
 static void records_give(void) { __atomic_clear(&records_lock, __ATOMIC_RELEASE); }
@@ -748,18 +748,22 @@ static pthread_t os_thread_of(green__shim_thread_t *t) {
   return c.os;
 }
 
+/* The signal goes to the OS thread of the target's hub, aimed at the target. */
 GREEN__SHIM_EXPORT int pthread_kill(pthread_t id, int sig) {
+  green__shim_thread_t *t;
   green__real_ready();
   if (!green__shim_green_mode()) return green__real.pthread_kill(id, sig);
-  if (!record_of(id)) return ESRCH;
-  return green__real.pthread_kill(os_thread(), sig);
+  if (!(t = record_of(id))) return ESRCH;
+  return t->g ? green__shim_signal_send(t->g, sig, NULL) : green__real.pthread_kill(os_thread(), sig);
 }
 
 GREEN__SHIM_EXPORT int pthread_sigqueue(pthread_t id, int sig, const union sigval value) {
+  green__shim_thread_t *t;
   green__real_ready();
   if (!green__shim_green_mode()) return green__real.pthread_sigqueue(id, sig, value);
-  if (!record_of(id)) return ESRCH;
-  return green__real.pthread_sigqueue(os_thread(), sig, value);
+  if (!(t = record_of(id))) return ESRCH;
+  return t->g ? green__shim_signal_send(t->g, sig, &value)
+              : green__real.pthread_sigqueue(os_thread(), sig, value);
 }
 
 GREEN__SHIM_EXPORT int pthread_getattr_np(pthread_t id, pthread_attr_t *attr) {

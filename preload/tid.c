@@ -31,6 +31,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "signal.h"
 #include "syscall.h"
 #include "threads.h"
 
@@ -110,9 +111,20 @@ GREEN__SHIM_EXPORT pid_t gettid(void) {
   return green__shim_gettid();
 }
 
+int green__shim_tgkill(pid_t tgid, pid_t tid, int sig) {
+  green__shim_thread_t *t;
+  int err;
+  if (green__shim_green_mode() && tgid == getpid() && (t = green__shim_thread_by_tid(tid)) && t->g) {
+    if ((err = green__shim_signal_send(t->g, sig, NULL)) == 0) return 0;
+    errno = err;
+    return -1;
+  }
+  return green__real.tgkill(tgid, (pid_t)green__shim_tgid_tid(tgid, tid), sig);
+}
+
 GREEN__SHIM_EXPORT int tgkill(pid_t tgid, pid_t tid, int sig) {
   green__real_ready();
-  return green__real.tgkill(tgid, (pid_t)green__shim_tgid_tid(tgid, tid), sig);
+  return green__shim_tgkill(tgid, tid, sig);
 }
 
 /* The scheduling calls take a thread id (0: the caller). */
