@@ -74,12 +74,24 @@ static unsigned hubs_of(const char *s) {
   return n < 1 ? 1 : n > HUBS_MAX ? HUBS_MAX : (unsigned)n;
 }
 
-/* Green mode on several hubs is not there yet (README, "Several hubs"): it runs on one. The
- * own-fd range is reserved for the hubs asked for all the same, since fds never move once
- * made: a later step finds it in place. */
+/* Green mode on several hubs is not finished (README, "Several hubs"): it runs on one unless
+ * GREEN_HUBS_DEV=1 asks for the hubs while the work goes on. The own-fd range is reserved for
+ * the hubs asked for all the same, since fds never move once made: a later step finds it in
+ * place. */
 static void configure_hubs(const char *s) {
+  static char buf[16384];
+  const char *dev, *place;
+  int dev_on;
   green__shim_config.hubs_asked = hubs_of(s);
   green__shim_config.hubs = 1;
+  dev = green__shim_env("GREEN_HUBS_DEV", buf, sizeof buf);
+  dev_on = dev && strcmp(dev, "1") == 0;
+  if (dev_on && !green__shim_config.native)
+    green__shim_config.hubs =
+        green__shim_config.hubs_asked < GREEN__SHIM_HUBS_MAX ? green__shim_config.hubs_asked : GREEN__SHIM_HUBS_MAX;
+  place = green__shim_env("GREEN_PLACEMENT", buf, sizeof buf);
+  green__shim_config.placement = place && strcmp(place, "rr") == 0 ? GREEN__PLACE_RR
+                                                                    : GREEN__PLACE_LEAST;
   if (green__shim_config.hubs_asked > 1 && !green__shim_config.native)
     green__ownfd_reserve(OWNFD_PER_HUB * green__shim_config.hubs_asked + OWNFD_SHARED);
 }
@@ -246,6 +258,12 @@ struct green__hub *green__shim_hub_attach(void) {
   if (h) green__shim_signal_attach(h);
   t->busy = 0;
   return t->hub = h;
+}
+
+void green__shim_hub_thread_begins(void) {
+  green__shim_tls.managed = 1;
+  if (green__shim_config.check) green__check_thread();
+  green__shim_hub_attach();
 }
 
 int green__shim_gate_open(unsigned how) {

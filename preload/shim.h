@@ -21,10 +21,16 @@
 
 enum { GREEN__SHIM_BEFORE_MAIN, GREEN__SHIM_RUNNING, GREEN__SHIM_EXITING };
 
+enum { GREEN__SHIM_HUBS_MAX = 64 }; /* signal.c keeps a SIGCHLD slot per hub, for 64 */
+
+/* GREEN_PLACEMENT: the hub with the fewest live green threads (least), or each in turn (rr). */
+enum { GREEN__PLACE_LEAST, GREEN__PLACE_RR };
+
 typedef struct green__shim_config {
   int native;   /* --threads=native: program threads stay OS threads, each with its own hub */
   unsigned hubs_asked; /* GREEN_HUBS (greenrun -j N): the hubs green mode should run; 1: one */
-  unsigned hubs;       /* the hubs it runs: 1 until green mode works across hubs (README) */
+  unsigned hubs;       /* the hubs it runs: 1 unless GREEN_HUBS_DEV=1 (README, "Several hubs") */
+  int placement;       /* GREEN_PLACEMENT: which hub a new green thread goes to */
   int debug;    /* GREEN_DEBUG=1: log every call that parks */
   int check;    /* GREEN_CHECK=1: report blocking calls that bypass the hooks (check.c) */
   char check_log[PATH_MAX]; /* GREEN_CHECK=/path: append the reports there ("": stderr) */
@@ -62,6 +68,10 @@ static inline int green__shim_green_mode(void) {
 /* This managed thread's hub, created if it has none, whatever the phase. Green threads and
  * their locks need one. NULL on an unmanaged thread or when out of memory. */
 struct green__hub *green__shim_hub_attach(void);
+
+/* On a thread green_hubs_start made for green mode's hubs, before its hub exists: the thread
+ * becomes managed and gets its hub as the main thread's (src/hubs.c's start hook). */
+void green__shim_hub_thread_begins(void);
 
 /* The gate's variants, bits of `how` (0: a hooked call that may park). */
 enum {

@@ -29,7 +29,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../src/hubs.h"
+#include "../src/share.h"
 #include "../src/stack.h"
+#include "../src/threadsafe.h"
 #include "../src/wait.h"
 #include "check.h"
 #include "signal.h"
@@ -44,13 +47,14 @@ struct chunk {
   green__shim_thread_t records[CHUNK_RECORDS];
 };
 
-static struct chunk *chunks;
-static green__list_t free_records = {&free_records, &free_records};
+static struct chunk *chunks;                      /* linked with a release store, read freely */
+static green__list_t free_records = {&free_records, &free_records}; /* under records_lock */
+static char records_lock;
 static green__shim_thread_t main_record;          /* the process's main thread (green mode) */
 static __thread green__shim_thread_t tls_record;  /* a managed thread's own (native mode) */
 static __thread green__shim_thread_t *fork_record; /* the forking thread's, in the child */
-static size_t live;                               /* green threads that have not ended */
-static green_t *last_waiter;                      /* the main greenlet, waiting for `live` 0 */
+static size_t live;                               /* atomic: green threads that have not ended */
+static green_t *last_waiter;                      /* atomic: the main greenlet, waiting for `live` 0 */
 
 void green__shim_threads_init(void) {
   pthread_attr_t attr;
@@ -66,28 +70,48 @@ void green__shim_threads_init(void) {
 
 /* ---- records ---------------------------------------------------------------------------- */
 
+/* Records are made and given back by green threads of every hub: a spin lock, held for a
+ * few list operations. */
+static void records_take(void) {
+  while (__atomic_test_and_set(&records_lock, __ATOMIC_ACQUIRE))
+    while (__atomic_load_n(&records_lock, __ATOMIC_RELAXED)) __builtin_ia32_pause();
+}
+
+static void records_give(void) { __atomic_clear(&records_lock, __ATOMIC_RELEASE); }
+
+/* A new chunk's records go to the free list; the chunk is linked for record_of to see. */
+static int chunk_add_locked(void) {
+  struct chunk *c = calloc(1, sizeof *c);
+  size_t i;
+  if (!c) return 0;
+  c->next = chunks;
+  for (i = 0; i < CHUNK_RECORDS; i++) green__list_push_back(&free_records, &c->records[i].link);
+  __atomic_store_n(&chunks, c, __ATOMIC_RELEASE);
+  return 1;
+}
+
 static green__shim_thread_t *record_new(void) {
-  green__list_t *n = green__list_pop_front(&free_records);
+  green__list_t *n;
   green__shim_thread_t *t;
-  if (!n) {
-    struct chunk *c = calloc(1, sizeof *c);
-    size_t i;
-    if (!c) return NULL;
-    c->next = chunks;
-    chunks = c;
-    for (i = 0; i < CHUNK_RECORDS; i++) green__list_push_back(&free_records, &c->records[i].link);
-    n = green__list_pop_front(&free_records);
+  records_take();
+  if (green__list_empty(&free_records) && !chunk_add_locked()) {
+    records_give();
+    return NULL;
   }
+  n = green__list_pop_front(&free_records);
+  records_give();
   t = green__container_of(n, green__shim_thread_t, link);
   memset(t, 0, sizeof *t);
   green__list_init(&t->link);
-  t->magic = RECORD_MAGIC;
+  __atomic_store_n(&t->magic, RECORD_MAGIC, __ATOMIC_RELEASE);
   return t;
 }
 
 static void record_release(green__shim_thread_t *t) {
-  t->magic = 0;
+  __atomic_store_n(&t->magic, 0, __ATOMIC_RELEASE);
+  records_take();
   green__list_push_front(&free_records, &t->link);
+  records_give();
 }
 
 /* A pthread_t of this process's green threads, or NULL. */
@@ -95,17 +119,20 @@ static green__shim_thread_t *record_of(pthread_t id) {
   green__shim_thread_t *t = (green__shim_thread_t *)id;
   struct chunk *c;
   if (t == &main_record) return t->magic == RECORD_MAGIC ? t : NULL;
-  for (c = chunks; c; c = c->next)
-    if (t >= c->records && t < c->records + CHUNK_RECORDS) return t->magic == RECORD_MAGIC ? t : NULL;
+  for (c = __atomic_load_n(&chunks, __ATOMIC_ACQUIRE); c; c = c->next)
+    if (t >= c->records && t < c->records + CHUNK_RECORDS)
+      return __atomic_load_n(&t->magic, __ATOMIC_ACQUIRE) == RECORD_MAGIC ? t : NULL;
   return NULL;
 }
 
 green__shim_thread_t *green__shim_thread_by_tid(pid_t tid) {
   struct chunk *c;
   size_t i;
-  for (c = chunks; c; c = c->next)
+  for (c = __atomic_load_n(&chunks, __ATOMIC_ACQUIRE); c; c = c->next)
     for (i = 0; i < CHUNK_RECORDS; i++)
-      if (c->records[i].magic == RECORD_MAGIC && c->records[i].tid == tid) return &c->records[i];
+      if (__atomic_load_n(&c->records[i].magic, __ATOMIC_ACQUIRE) == RECORD_MAGIC &&
+          c->records[i].tid == tid)
+        return &c->records[i];
   return NULL;
 }
 
@@ -135,19 +162,22 @@ green__shim_thread_t *green__shim_self(struct green__hub *h) {
 green_t *green__shim_threads_unblocked(struct green__hub *h, int sig) {
   struct chunk *c;
   size_t i;
-  for (c = chunks; c; c = c->next)
+  for (c = __atomic_load_n(&chunks, __ATOMIC_ACQUIRE); c; c = c->next)
     for (i = 0; i < CHUNK_RECORDS; i++) {
       green__shim_thread_t *t = &c->records[i];
-      if (t->magic == RECORD_MAGIC && t->g && t->g->hub == h && t->intr != GREEN__INTR_NEVER &&
+      if (__atomic_load_n(&t->magic, __ATOMIC_ACQUIRE) == RECORD_MAGIC && t->g && t->g->hub == h && t->intr != GREEN__INTR_NEVER &&
           t->g->state == GREEN_BLOCKED && !green__shim_sigmask_blocks(t->g, sig))
         return t->g;
     }
   return NULL;
 }
 
+static void hubs_forget(void);
+
 void green__shim_threads_after_fork(green__shim_thread_t *self) {
   live = 0;
   last_waiter = NULL;
+  hubs_forget();
   if (!self) return;
   self->is_main = 1;
   self->detached = 0;
@@ -155,11 +185,18 @@ void green__shim_threads_after_fork(green__shim_thread_t *self) {
   fork_record = self;
 }
 
-/* ---- create, exit, join ----------------------------------------------------------------- */
+/* ---- thread ends ------------------------------------------------------------------------- */
 
+static void hub_load_drop(unsigned k);
+
+/* The last thread to end wakes the main greenlet waiting in main_exit, on its own hub. */
 static void thread_end(struct green__hub *h, green__shim_thread_t *self) {
+  green_t *waiter;
   green__shim_sigmask_ended(h, self->g);
-  if (--live == 0 && last_waiter) green__wake(h, last_waiter, 0);
+  hub_load_drop(self->hub_index);
+  if (__atomic_sub_fetch(&live, 1, __ATOMIC_ACQ_REL) == 0 &&
+      (waiter = __atomic_exchange_n(&last_waiter, NULL, __ATOMIC_ACQ_REL)))
+    green__hand(h, waiter, 0);
   if (self->detached) record_release(self);
 }
 
@@ -201,6 +238,150 @@ static int create_native(pthread_t *id, const pthread_attr_t *attr, void *(*fn)(
   return r;
 }
 
+/* ---- hubs (greenrun -j N) and placement ------------------------------------------------ */
+
+enum { HUBS_IDLE, HUBS_STARTING, HUBS_UP, HUBS_FAILED };
+
+static green_hub_t *hubs[GREEN__SHIM_HUBS_MAX]; /* hubs[0] is the main thread's */
+static int hubs_state;                          /* atomic; hubs[] is set before UP */
+static unsigned hub_load[GREEN__SHIM_HUBS_MAX]; /* atomic: live green threads placed on each */
+static unsigned next_hub;                       /* atomic: the round-robin cursor */
+
+/* The other hubs start at the first pthread_create: a program that makes no thread keeps
+ * one OS thread. Threads made while they start stay on the caller's hub. */
+static void hubs_start(void) {
+  int idle = HUBS_IDLE, saved = errno;
+  if (green__shim_config.hubs <= 1 ||
+      !__atomic_compare_exchange_n(&hubs_state, &idle, HUBS_STARTING, 0, __ATOMIC_ACQ_REL,
+                                   __ATOMIC_RELAXED))
+    return;
+  green__hubs_thread_hook = green__shim_hub_thread_begins;
+  __atomic_store_n(&hubs_state, green_hubs_start(green__shim_config.hubs, hubs) == 0 ? HUBS_UP
+                                                                                   : HUBS_FAILED,
+                   __ATOMIC_RELEASE);
+  errno = saved;
+}
+
+/* In a fork child: the other hubs' threads are gone. Its hubs start again on first need. */
+static void hubs_forget(void) {
+  memset(hubs, 0, sizeof hubs);
+  memset(hub_load, 0, sizeof hub_load);
+  hubs_state = HUBS_IDLE;
+}
+
+static void hub_load_drop(unsigned k) { __atomic_sub_fetch(&hub_load[k], 1, __ATOMIC_RELAXED); }
+
+/* The index of the hub a new green thread goes to. Least: the fewest live green threads,
+ * ties broken in turn from the round-robin cursor, so equal hubs fill evenly. */
+static unsigned place(void) {
+  unsigned n = green__shim_config.hubs, i, best;
+  best = __atomic_fetch_add(&next_hub, 1, __ATOMIC_RELAXED) % n;
+  if (green__shim_config.placement == GREEN__PLACE_RR) return best;
+  for (i = 1; i < n; i++) {
+    unsigned k = (best + i) % n;
+    if (__atomic_load_n(&hub_load[k], __ATOMIC_RELAXED) <
+        __atomic_load_n(&hub_load[best], __ATOMIC_RELAXED))
+      best = k;
+  }
+  return best;
+}
+
+/* ---- create, exit, join ----------------------------------------------------------------- */
+
+/* Make t's greenlet on h, the running hub, and queue it: 0 or EAGAIN. It starts with the
+ * creator's signal mask, as pthread_create's threads do. */
+static int born_on(struct green__hub *h, green__shim_thread_t *t, size_t size, uint64_t sigmask) {
+  if (!(t->g = green__greenlet_new(entry, t, size))) return EAGAIN;
+  t->handle = t->g->handle;
+  t->g->ext = t;
+  t->g->sigmask = sigmask;
+  green__shim_sigmask_born(h, t->g);
+  green__hub_push_ready(h, t->g);
+  if (t->detached) green_detach(t->handle);
+  return 0;
+}
+
+/* A green thread made on another hub: a message there, and its answer back. */
+typedef struct placing {
+  green__remote_t call;   /* to the target hub */
+  green__remote_t answer; /* back to the creator's hub */
+  green_hub_t *home;
+  green_t *asker;
+  green__shim_thread_t *t;
+  size_t size;
+  uint64_t sigmask;
+  int err;
+  int answered; /* on the creator's hub */
+} placing_t;
+
+static void on_placed(green__remote_t *r) {
+  placing_t *p = green__container_of(r, placing_t, answer);
+  p->answered = 1;
+  green__wake(green__hub_tls, p->asker, 0);
+}
+
+static void drop_placed(green__remote_t *r) { (void)r; /* the creator's hub is gone: never */ }
+
+static void answer_placed(placing_t *p) {
+  p->answer.run = on_placed;
+  p->answer.drop = drop_placed;
+  green__hub_post(p->home, &p->answer);
+}
+
+static void on_place(green__remote_t *r) {
+  placing_t *p = green__container_of(r, placing_t, call);
+  p->err = born_on(green__hub_tls, p->t, p->size, p->sigmask);
+  answer_placed(p);
+}
+
+static void drop_place(green__remote_t *r) {
+  placing_t *p = green__container_of(r, placing_t, call);
+  p->err = EAGAIN; /* the target's thread has exited */
+  answer_placed(p);
+}
+
+/* Wait for the answer. Neither a kill nor a deadline ends the wait: the answer comes. */
+static void wait_placed(struct green__hub *h, placing_t *p) {
+  green_t *self = h->current;
+  uint8_t killed = self->flags & GREEN__KILLED;
+  double deadline = self->deadline;
+  self->deadline = INFINITY;
+  while (!p->answered) {
+    self->flags &= (uint8_t)~GREEN__KILLED;
+    if (green__park(h, GREEN_WAIT_CALL, "pthread_create", INFINITY, 0) == -ECANCELED)
+      killed = GREEN__KILLED;
+  }
+  self->flags |= killed;
+  self->deadline = deadline;
+}
+
+static int born_remote(struct green__hub *h, green_hub_t *target, green__shim_thread_t *t,
+                       size_t size) {
+  placing_t p = {.home = h->handle, .asker = h->current, .t = t, .size = size,
+                 .sigmask = h->current->sigmask};
+  p.call.run = on_place;
+  p.call.drop = drop_place;
+  if (green__hub_post(target, &p.call) < 0) return EAGAIN;
+  wait_placed(h, &p);
+  return p.err;
+}
+
+/* Make t's greenlet on the hub placement picks. */
+static int born(struct green__hub *h, green__shim_thread_t *t, size_t size) {
+  int up = __atomic_load_n(&hubs_state, __ATOMIC_ACQUIRE) == HUBS_UP, r;
+  unsigned k = up ? place() : 0;
+  t->hub_index = (uint8_t)k;
+  __atomic_add_fetch(&hub_load[k], 1, __ATOMIC_RELAXED);
+  __atomic_add_fetch(&live, 1, __ATOMIC_ACQ_REL); /* before it can run and end */
+  if (!up || green__hub_is(hubs[k], h)) r = born_on(h, t, size, h->current->sigmask);
+  else r = born_remote(h, hubs[k], t, size);
+  if (r) {
+    hub_load_drop(k);
+    __atomic_sub_fetch(&live, 1, __ATOMIC_ACQ_REL);
+  }
+  return r;
+}
+
 GREEN__SHIM_EXPORT int pthread_create(pthread_t *restrict id, const pthread_attr_t *restrict attr,
                                       void *(*fn)(void *), void *restrict arg) {
   struct green__hub *h;
@@ -214,22 +395,15 @@ GREEN__SHIM_EXPORT int pthread_create(pthread_t *restrict id, const pthread_attr
   if (attr && (pthread_attr_getdetachstate(attr, &detach) != 0 ||
                pthread_attr_getstacksize(attr, &size) != 0))
     return EINVAL;
+  hubs_start();
   if (!(t = record_new())) return EAGAIN;
   t->fn = fn;
   t->arg = arg;
   t->tid = green__shim_tid_next();
-  if (!(t->g = green__greenlet_new(entry, t, size))) {
+  t->detached = detach == PTHREAD_CREATE_DETACHED;
+  if (born(h, t, size) != 0) {
     record_release(t);
     return EAGAIN;
-  }
-  t->handle = t->g->handle;
-  t->g->ext = t;
-  green__shim_sigmask_born(h, t->g);
-  green__hub_push_ready(h, t->g);
-  live++;
-  if (detach == PTHREAD_CREATE_DETACHED) {
-    t->detached = 1;
-    green_detach(t->handle);
   }
   *id = (pthread_t)t;
   return 0;
@@ -237,14 +411,16 @@ GREEN__SHIM_EXPORT int pthread_create(pthread_t *restrict id, const pthread_attr
 
 /* The main greenlet's pthread_exit: wait for the last green thread, then exit(0). */
 __attribute__((noreturn)) static void main_exit(struct green__hub *h) {
-  while (live > 0) {
-    last_waiter = h->current;
+  for (;;) {
+    __atomic_store_n(&last_waiter, h->current, __ATOMIC_SEQ_CST);
+    if (__atomic_load_n(&live, __ATOMIC_SEQ_CST) == 0) break;
+    /* a hand-off from another hub is a message here: it runs only once this greenlet parks */
     if (green__shim_park(h, &(green__shim_wait_t){.kind = GREEN_WAIT_JOIN, .at = INFINITY,
                                                   .quiet = 1, .cancel = GREEN__CANCEL_NONE}) ==
         -EDEADLK)
       green__real.pause(); /* blocked for good, as OS threads would be */
   }
-  last_waiter = NULL;
+  __atomic_store_n(&last_waiter, NULL, __ATOMIC_RELEASE);
   exit(0);
 }
 

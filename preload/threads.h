@@ -26,6 +26,7 @@ typedef struct green__shim_thread {
   void *exit_value;         /* pthread_exit's, while the cleanup handlers run */
   char name[16];            /* pthread_setname_np */
   pid_t tid;                /* what gettid() says in it (tid.c); 0 for a main greenlet */
+  uint8_t hub_index;        /* the hub it was placed on (greenrun -j N), in threads.c's hubs */
   green__list_t link;       /* in the free list while released */
 } green__shim_thread_t;
 

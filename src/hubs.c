@@ -470,10 +470,14 @@ static void wait_greenlets(struct green__hub *h) {
 
 /* The started hub's thread: report, idle until stopped (or until nobody holds a reference:
  * the park fails with EDEADLK), wait for the greenlets, end. */
+void (*green__hubs_thread_hook)(void);
+
 static void *hub_thread(void *arg) {
   started_t *s = arg;
-  struct green__hub *h = green__hub_get();
+  struct green__hub *h;
   int err = -ENOMEM, claimed;
+  if (green__hubs_thread_hook) green__hubs_thread_hook();
+  h = green__hub_get();
   if (!h || !(s->hub = green__hub_ref(h, &err))) {
     s->err = err;
     report(s);

@@ -18,4 +18,8 @@ int green__hubs_kill(struct green__hub *h, green_t *handle);
 int green__hubs_state(struct green__hub *h, green_t *handle);
 unsigned long long green__hubs_id(struct green__hub *h, green_t *handle);
 
+/* When set, each thread green_hubs_start makes calls it first, before it makes its hub: a
+ * layer on top (the preload shim) marks the thread as its own there. */
+extern void (*green__hubs_thread_hook)(void);
+
 #endif

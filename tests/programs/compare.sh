@@ -5,6 +5,9 @@
 #  - the native run reports at least --native-min OS threads on some THREADS line (the
 #    program really uses threads: without the shim the check below would fail),
 #  - every THREADS line of the shim run reports exactly --green OS threads (default 1).
+#    With --hubs N and no --green: 1 until the hubs start (the first pthread_create), N
+#    from then on. GREEN_HUBS_DEV=1 is set for the shim run while -j N is a development
+#    switch (preload/README.md, "Several hubs").
 # With --server, the server command starts first (under the same mode), prints "PORT n",
 # and {PORT} in the program's arguments is replaced by n; its transcript is compared too.
 # With --native-min 0 no thread counts are looked at (programs that print none).
@@ -19,7 +22,7 @@
 # (--status: the exit status both runs must end with; 0 by default; --hubs: greenrun's -j)
 set -euo pipefail
 
-GREENRUN="" THREADS=green NATIVE_MIN=2 GREEN=1 LIMIT=120 SERVER=() CLIENT_NATIVE=0 TOOK_MAX=""
+GREENRUN="" THREADS=green NATIVE_MIN=2 GREEN="" LIMIT=120 SERVER=() CLIENT_NATIVE=0 TOOK_MAX=""
 STATUS=0 PRELOAD="" HUBS=1
 while [ $# -gt 0 ]; do
   case $1 in
@@ -64,6 +67,7 @@ run() {
   local side=$1 wrap=() port="" i
   if [ "$side" = shim ]; then
     wrap=("$GREENRUN" "--threads=$THREADS" "--hubs=$HUBS" --)
+    [ "$HUBS" = 1 ] || wrap=(env GREEN_HUBS_DEV=1 "${wrap[@]}")
   fi
   if [ -n "$PRELOAD" ]; then # greenrun appends the shim again: the loader takes it once
     local lib=$PRELOAD
@@ -115,8 +119,16 @@ fi
 max=$(thread_counts $(files native) | sort -n | tail -1)
 [ -n "$max" ] && [ "$max" -ge "$NATIVE_MIN" ] ||
   fail "natively the program ran ${max:-no} OS threads at its busiest, expected at least $NATIVE_MIN"
+started=0 # with --hubs N: once N OS threads were seen, the hubs have started
 for n in $(thread_counts $(files shim)); do
-  [ "$n" -eq "$GREEN" ] || fail "under the shim the program ran $n OS threads, expected $GREEN"
+  if [ -n "$GREEN" ] || [ "$HUBS" = 1 ]; then
+    [ "$n" -eq "${GREEN:-1}" ] || fail "under the shim the program ran $n OS threads, expected ${GREEN:-1}"
+  elif [ "$n" -eq "$HUBS" ]; then
+    started=1
+  else
+    [ "$n" -eq 1 ] && [ "$started" = 0 ] ||
+      fail "under the shim -j $HUBS the program ran $n OS threads, expected 1 before its first thread, $HUBS after"
+  fi
 done
 [ -n "$(thread_counts $(files shim))" ] || fail "the shim run reported no thread count"
 took=""
@@ -126,4 +138,4 @@ if [ -n "$TOOK_MAX" ]; then
     fail "under the shim it took ${took:-?} s, expected less than $TOOK_MAX s"
   took=", took $took s under the shim (native $(awk '/^TOOK /{print $2}' "$W/native.out") s)"
 fi
-echo "same transcript ($(transcript "$W/native.out" | wc -l) lines); OS threads: native $max, shim $GREEN$took"
+echo "same transcript ($(transcript "$W/native.out" | wc -l) lines); OS threads: native $max, shim $(thread_counts $(files shim) | sort -n | tail -1)$took"
