@@ -9,6 +9,7 @@
  *  - a counter under a futex lock (0 free, 1 held, 2 held with waiters) made with
  *    syscall(SYS_futex);
  *  - barrier rounds, each with its own pthread_once whose init makes the others wait.
+ * Every thread waits at a gate until all are made, so the thread count is at its peak.
  * Usage: sync_stress [items per producer] (default 20000).
  */
 #include <linux/futex.h>
@@ -24,6 +25,24 @@ enum { PAIRS = 4, SLOTS = 8, WORKERS = 8, ROUNDS = 20 };
 
 static long items = 20000;
 
+/* Every thread starts once all are made, so the thread count is reported at its peak. */
+static pthread_mutex_t gate_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t gate_opened = PTHREAD_COND_INITIALIZER;
+static int gate_open;
+
+static void wait_gate(void) {
+  PROG_CHECK(pthread_mutex_lock(&gate_lock) == 0);
+  while (!gate_open) PROG_CHECK(pthread_cond_wait(&gate_opened, &gate_lock) == 0);
+  PROG_CHECK(pthread_mutex_unlock(&gate_lock) == 0);
+}
+
+static void open_gate(void) {
+  PROG_CHECK(pthread_mutex_lock(&gate_lock) == 0);
+  gate_open = 1;
+  PROG_CHECK(pthread_cond_broadcast(&gate_opened) == 0);
+  PROG_CHECK(pthread_mutex_unlock(&gate_lock) == 0);
+}
+
 /* ---- a bounded queue under a mutex and two conditions ---------------------------------- */
 
 static pthread_mutex_t qlock = PTHREAD_MUTEX_INITIALIZER;
@@ -33,6 +52,7 @@ static int producers_left = PAIRS;
 
 static void *cond_producer(void *arg) {
   long base = (long)(intptr_t)arg * items;
+  wait_gate();
   for (long i = 1; i <= items; i++) {
     PROG_CHECK(pthread_mutex_lock(&qlock) == 0);
     while (qlen == SLOTS) PROG_CHECK(pthread_cond_wait(&not_full, &qlock) == 0);
@@ -48,6 +68,7 @@ static void *cond_producer(void *arg) {
 
 static void *cond_consumer(void *arg) {
   (void)arg;
+  wait_gate();
   for (;;) {
     PROG_CHECK(pthread_mutex_lock(&qlock) == 0);
     while (qlen == 0 && producers_left) PROG_CHECK(pthread_cond_wait(&not_empty, &qlock) == 0);
@@ -71,6 +92,7 @@ static long sring[SLOTS], shead, stail, ssum, scount;
 
 static void *sem_producer(void *arg) {
   long base = (long)(intptr_t)arg * items;
+  wait_gate();
   for (long i = 1; i <= items; i++) {
     PROG_CHECK(sem_wait(&free_slots) == 0);
     PROG_CHECK(pthread_mutex_lock(&slock) == 0);
@@ -83,6 +105,7 @@ static void *sem_producer(void *arg) {
 
 static void *sem_consumer(void *arg) {
   (void)arg;
+  wait_gate();
   for (long i = 0; i < items; i++) { /* as many as one producer makes */
     PROG_CHECK(sem_wait(&used_slots) == 0);
     PROG_CHECK(pthread_mutex_lock(&slock) == 0);
@@ -118,6 +141,7 @@ static void futex_unlock(void) {
 
 static void *futex_worker(void *arg) {
   (void)arg;
+  wait_gate();
   for (long i = 0; i < items; i++) {
     futex_lock();
     long c = fcounter;
@@ -141,6 +165,7 @@ static void once_init(void) {
 
 static void *barrier_worker(void *arg) {
   (void)arg;
+  wait_gate();
   for (long r = 0; r < ROUNDS; r++) {
     PROG_CHECK(pthread_once(&onces[r], once_init) == 0);
     if (atomic_load(&once_runs) < r + 1) atomic_fetch_add(&round_errors, 1);
@@ -183,6 +208,7 @@ int main(int argc, char **argv) {
   run("futex worker", futex_worker, WORKERS, t + 4 * PAIRS);
   run("barrier worker", barrier_worker, WORKERS, t + 4 * PAIRS + WORKERS);
   prog_report_threads();
+  open_gate();
   join(t, 4 * PAIRS + 2 * WORKERS);
 
   printf("cond queue: %ld items, sum %s\n", qcount, qsum == expect_sum ? "right" : "WRONG");
