@@ -3,24 +3,25 @@
  * futex(2) for green threads, reached through syscall(SYS_futex, ...) (syscall.c).
  *
  * In green mode a FUTEX_WAIT of a green thread first compares *uaddr with val as the kernel
- * does (EAGAIN when they differ). Then it parks the thread in a table of the hub. The table
- * is a hash of addresses to FIFO wait queues; the records live on the waiters' stacks.
- * FUTEX_WAKE on the hub's thread takes waiters out of the table in order and wakes them.
- * REQUEUE and CMP_REQUEUE move green waiters to the other address's queue. WAKE_OP applies
- * its operation with a compare-and-swap and wakes both queues by its rule. Bitsets match as
- * the kernel's.
+ * does (EAGAIN when they differ). Then it parks the thread in the table. The table is a hash
+ * of addresses to FIFO wait queues; the records live on the waiters' stacks. It is one for
+ * every hub: a green FUTEX_WAKE on any hub's thread takes waiters out in order, and hands
+ * each its wake on its own hub (share.h's waiter protocol, one lock for the table). REQUEUE
+ * and CMP_REQUEUE move green waiters to the other address's queue. WAKE_OP applies its
+ * operation with a compare-and-swap and wakes both queues by its rule. Bitsets match as the
+ * kernel's.
  *
  * Nothing is lost between the table and the kernel:
  *  - Waits made in the kernel through syscall() are counted. They come from an OS thread
  *    the shim does not run green, a signal handler, or native mode. A green wake that has
  *    not woken enough also wakes the kernel's waiters when that count is not zero. For a
  *    shared futex it always does, since its waiters may be in another process.
- *  - A wake from another OS thread or from a signal handler goes to the kernel. While green
- *    threads wait, it is also posted to the hub: a fixed ring and an ev_async. The post
- *    takes no lock, makes no allocation, and is async-signal-safe. The hub wakes those green
- *    waiters when it next runs. The wake's count is the kernel's alone. It may wake green
- *    waiters beyond it, spuriously, as futex(2) allows. A ring that is full wakes every
- *    green waiter.
+ *  - A wake from an OS thread without a hub or from a signal handler goes to the kernel.
+ *    While green threads wait, it is also posted: a fixed ring, and an ev_async of each hub
+ *    whose green threads wait. The post takes no lock, makes no allocation, and is
+ *    async-signal-safe. The first hub to run takes the wake from the ring. The wake's count
+ *    is the kernel's alone. It may wake green waiters beyond it, spuriously, as futex(2)
+ *    allows. A ring that is full wakes every green waiter.
  *  - The counter and the waiter's comparison of *uaddr are ordered (sequentially
  *    consistent). So either a waker that changed the word sees the waiter, or the waiter
  *    sees the new value.
@@ -36,21 +37,24 @@
 #include <linux/futex.h>
 #include <math.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <time.h>
 
-#include "../src/wait.h"
+#include "../src/sync.h"
 #include "syscall.h"
 #include "threads.h"
 
-enum { BUCKET_BITS = 6, PENDING = 32 };
+enum { BUCKET_BITS = 6, PENDING = 32, MAX_HUBS = 64 };
 
 #define BACKOFF_FIRST 0.001
 #define BACKOFF_MAX 0.01
 #define ALL_BITS 0xffffffffu
 
+/* A green waiter, on its stack. Its fields are read and written with table_home entered. */
 typedef struct waiter {
   green__list_t link;   /* in the bucket of addr while it waits */
+  green__list_t armed;  /* its greenlet's wait_link while it is parked (share.h) */
   uint32_t *addr;       /* a requeue changes it */
   uint32_t bitset;
   green_t *g;
@@ -58,7 +62,7 @@ typedef struct waiter {
 } waiter_t;
 
 /* A wake posted from another thread or a signal handler. state: 0 free, 1 being written,
- * 2 ready for the hub. */
+ * 2 ready for a hub, 3 being taken by one. */
 typedef struct pending {
   uint32_t *addr;
   int n;
@@ -66,45 +70,70 @@ typedef struct pending {
   int state;
 } pending_t;
 
-static green__list_t buckets[1 << BUCKET_BITS];
-static struct green__hub *table_hub; /* the hub whose green threads wait in the table */
-static ev_async foreign;            /* pokes table_hub when a wake is posted */
+/* A hub whose green threads have waited in the table: its watcher for posted wakes. */
+typedef struct hub_slot {
+  struct green__hub *hub;         /* NULL: free */
+  ev_async poke;                  /* a wake was posted */
+  green__hub_teardown_t teardown; /* frees the slot with the hub */
+  unsigned waiters;               /* its green threads in the table */
+} hub_slot_t;
+
+/* The table: every hub's green waiters, FIFO per address. One lock, the home word, guards all
+ * buckets and waiter records: a requeue moves a waiter between buckets, and the waiter's own
+ * timeout must find it under the same lock (g->wait_home). One hub alone takes it with no
+ * atomic operation (share.h). */
+static uint32_t table_home;
+static green__list_t buckets[1 << BUCKET_BITS]; /* all-zero: empty, made circular on first use */
+static hub_slot_t slots[MAX_HUBS];
+static __thread hub_slot_t *own_slot; /* the calling hub's slot */
 static pending_t pending[PENDING];
 static int pending_overflow;
-static unsigned green_waiters;      /* green threads in the table */
+static unsigned green_waiters;      /* green threads in the table, of every hub */
 static unsigned kernel_waiters;     /* threads in a kernel FUTEX_WAIT made through syscall() */
 
 static long kernel(long a0, long a1, long a2, long a3, long a4, long a5) {
   return green__real.syscall(SYS_futex, a0, a1, a2, a3, a4, a5);
 }
 
+/* addr's bucket; table_home entered. */
 static green__list_t *bucket(const uint32_t *addr) {
-  return &buckets[((uint32_t)((uintptr_t)addr >> 2) * 0x9e3779b1u) >> (32 - BUCKET_BITS)];
+  green__list_t *b = &buckets[((uint32_t)((uintptr_t)addr >> 2) * 0x9e3779b1u) >> (32 - BUCKET_BITS)];
+  if (!b->next) green__list_init(b);
+  return b;
 }
 
-/* ---- the table, on the hub's thread ----------------------------------------------------- */
+/* ---- the table: any hub's thread, table_home entered ------------------------------------ */
 
-/* Wake up to n (at least one, as the kernel) waiters of addr whose bitset meets `bitset`. */
-static int wake_green(struct green__hub *h, uint32_t *addr, int n, uint32_t bitset) {
+/* Take w out of its bucket for a wake. A parked greenlet goes on `woken`, handed once the
+ * table is left; after that only it touches w (on its stack). One between two parks (its
+ * timer ran, it has not entered the table again) is not parked: it finds `woken` set. */
+static void take(waiter_t *w, green__taken_t *woken) {
+  green__list_remove(&w->link);
+  w->woken = 1;
+  if (green__list_empty(&w->armed)) return; /* running already: it reads `woken` in the table */
+  green__list_remove(&w->g->wait_link); /* its own timeout now leaves it to the hand-off */
+  green__taken_add(woken, w->g);
+}
+
+/* Take up to n (at least one, as the kernel) waiters of addr whose bitset meets `bitset`. */
+static int take_waiters(uint32_t *addr, int n, uint32_t bitset, green__taken_t *woken) {
   green__list_t *b = bucket(addr), *l, *next;
-  int woken = 0;
+  int count = 0;
   if (n <= 0) n = 1;
-  for (l = b->next; l != b && woken < n; l = next) {
+  for (l = b->next; l != b && count < n; l = next) {
     waiter_t *w = green__container_of(l, waiter_t, link);
     next = l->next;
     if (w->addr != addr || !(w->bitset & bitset)) continue;
-    green__list_remove(&w->link);
-    w->woken = 1;
-    green__wake(h, w->g, 0);
-    woken++;
+    take(w, woken);
+    count++;
   }
-  return woken;
+  return count;
 }
 
-/* The kernel's requeue: wake nwake waiters of addr, and move up to nreq more to addr2.
- * Returns how many it woke or moved. */
-static int requeue_green(struct green__hub *h, uint32_t *addr, int nwake, int nreq,
-                         uint32_t *addr2) {
+/* The kernel's requeue: take nwake waiters of addr, and move up to nreq more to addr2.
+ * Returns how many it took or moved. A moved waiter keeps table_home as its lock. */
+static int requeue_waiters(uint32_t *addr, int nwake, int nreq, uint32_t *addr2,
+                           green__taken_t *woken) {
   green__list_t *b = bucket(addr), *l, *next;
   int count = 0;
   for (l = b->next; l != b; l = next) {
@@ -112,11 +141,10 @@ static int requeue_green(struct green__hub *h, uint32_t *addr, int nwake, int nr
     next = l->next;
     if (w->addr != addr) continue;
     if (count - nwake >= nreq) break;
-    green__list_remove(&w->link);
     if (++count <= nwake) {
-      w->woken = 1;
-      green__wake(h, w->g, 0);
+      take(w, woken);
     } else {
+      green__list_remove(&w->link);
       w->addr = addr2;
       green__list_push_back(bucket(addr2), &w->link);
     }
@@ -124,46 +152,101 @@ static int requeue_green(struct green__hub *h, uint32_t *addr, int nwake, int nr
   return count;
 }
 
-static void wake_every_waiter(struct green__hub *h) {
+static void take_every_waiter(green__taken_t *woken) {
   size_t i;
   for (i = 0; i < sizeof buckets / sizeof buckets[0]; i++)
-    while (!green__list_empty(&buckets[i])) {
-      waiter_t *w = green__container_of(buckets[i].next, waiter_t, link);
-      green__list_remove(&w->link);
-      w->woken = 1;
-      green__wake(h, w->g, 0);
-    }
+    while (buckets[i].next && !green__list_empty(&buckets[i]))
+      take(green__container_of(buckets[i].next, waiter_t, link), woken);
 }
 
-/* Runs on the hub's stack: the wakes other threads and signal handlers posted. */
+/* Wake up to n (at least one) green waiters of addr matching bitset, of any hub. */
+static int wake_green(struct green__hub *h, uint32_t *addr, int n, uint32_t bitset) {
+  green__taken_t woken = GREEN__TAKEN_INIT(woken);
+  int how = green__home_enter(&table_home, h), count = take_waiters(addr, n, bitset, &woken);
+  green__home_leave(&table_home, h, how);
+  green__waitq_hand_all(h, &woken);
+  return count;
+}
+
+static int requeue_green(struct green__hub *h, uint32_t *addr, int nwake, int nreq,
+                         uint32_t *addr2) {
+  green__taken_t woken = GREEN__TAKEN_INIT(woken);
+  int how = green__home_enter(&table_home, h),
+      count = requeue_waiters(addr, nwake, nreq, addr2, &woken);
+  green__home_leave(&table_home, h, how);
+  green__waitq_hand_all(h, &woken);
+  return count;
+}
+
+static void wake_every_waiter(struct green__hub *h) {
+  green__taken_t woken = GREEN__TAKEN_INIT(woken);
+  int how = green__home_enter(&table_home, h);
+  take_every_waiter(&woken);
+  green__home_leave(&table_home, h, how);
+  green__waitq_hand_all(h, &woken);
+}
+
+/* Runs on a hub's stack: the wakes other threads and signal handlers posted. Any hub may run
+ * any of them: a waiter of another hub is handed its wake by a message. */
 static void foreign_cb(struct ev_loop *loop, ev_async *a, int revents) {
   struct green__hub *h = ev_userdata(loop);
   size_t i;
   (void)a, (void)revents;
-  for (i = 0; i < PENDING; i++)
-    if (__atomic_load_n(&pending[i].state, __ATOMIC_ACQUIRE) == 2) {
+  for (i = 0; i < PENDING; i++) {
+    int ready = 2;
+    if (__atomic_compare_exchange_n(&pending[i].state, &ready, 3, 0, __ATOMIC_ACQUIRE,
+                                    __ATOMIC_RELAXED)) {
       pending_t p = pending[i];
       __atomic_store_n(&pending[i].state, 0, __ATOMIC_RELEASE);
       wake_green(h, p.addr, p.n, p.bitset);
     }
+  }
   if (__atomic_exchange_n(&pending_overflow, 0, __ATOMIC_ACQ_REL)) wake_every_waiter(h);
 }
 
-static void table_attach(struct green__hub *h) {
-  size_t i;
-  if (table_hub == h) return;
-  for (i = 0; i < sizeof buckets / sizeof buckets[0]; i++) green__list_init(&buckets[i]);
-  ev_async_init(&foreign, foreign_cb);
-  ev_async_start(h->loop, &foreign);
-  __atomic_store_n(&table_hub, h, __ATOMIC_RELEASE);
+/* Runs on h's thread as it goes away: its watcher goes, its slot is free again. */
+static void slot_release(struct green__hub *h, green__hub_teardown_t *t) {
+  hub_slot_t *s = green__container_of(t, hub_slot_t, teardown);
+  ev_async_stop(h->loop, &s->poke);
+  __atomic_store_n(&s->hub, NULL, __ATOMIC_RELEASE);
+  own_slot = NULL;
 }
 
-/* From any thread, async-signal-safe: have the hub wake n green waiters of addr. */
+/* The calling hub's slot, taken on its first use of the table. NULL when all are taken: its
+ * green threads then wait in the kernel. */
+static hub_slot_t *table_attach(struct green__hub *h) {
+  size_t i;
+  if (green__likely(own_slot && __atomic_load_n(&own_slot->hub, __ATOMIC_RELAXED) == h))
+    return own_slot;
+  for (i = 0; i < MAX_HUBS; i++) {
+    struct green__hub *none = NULL;
+    hub_slot_t *s = &slots[i];
+    if (!__atomic_compare_exchange_n(&s->hub, &none, h, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+      continue;
+    s->waiters = 0;
+    ev_async_init(&s->poke, foreign_cb);
+    ev_async_start(h->loop, &s->poke);
+    green__hub_on_destroy(h, &s->teardown, slot_release);
+    return own_slot = s;
+  }
+  return NULL;
+}
+
+/* Tell every hub with green waiters that a wake was posted. Async-signal-safe. */
+static void poke_hubs(void) {
+  size_t i;
+  for (i = 0; i < MAX_HUBS; i++) {
+    struct green__hub *h = __atomic_load_n(&slots[i].hub, __ATOMIC_ACQUIRE);
+    if (h && __atomic_load_n(&slots[i].waiters, __ATOMIC_SEQ_CST))
+      ev_async_send(h->loop, &slots[i].poke);
+  }
+}
+
+/* From any thread, async-signal-safe: have a hub wake n green waiters of addr. */
 static void post_wake(uint32_t *addr, int n, uint32_t bitset) {
-  struct green__hub *h = __atomic_load_n(&table_hub, __ATOMIC_ACQUIRE);
   int i, free;
   __atomic_thread_fence(__ATOMIC_SEQ_CST); /* the program's store to the word comes first */
-  if (!h || __atomic_load_n(&green_waiters, __ATOMIC_SEQ_CST) == 0) return;
+  if (__atomic_load_n(&green_waiters, __ATOMIC_SEQ_CST) == 0) return;
   for (i = 0; i < PENDING; i++) {
     free = 0;
     if (__atomic_compare_exchange_n(&pending[i].state, &free, 1, 0, __ATOMIC_ACQUIRE,
@@ -178,15 +261,18 @@ static void post_wake(uint32_t *addr, int n, uint32_t bitset) {
     pending[i].bitset = bitset;
     __atomic_store_n(&pending[i].state, 2, __ATOMIC_RELEASE);
   }
-  ev_async_send(h->loop, &foreign);
+  poke_hubs();
 }
 
+/* The child has one thread: the parent's waiters and hubs are not its own. */
 void green__shim_futex_after_fork(void) {
-  size_t i;
-  table_hub = NULL;
+  table_home = 0;
+  memset(buckets, 0, sizeof buckets);
+  memset(slots, 0, sizeof slots);
+  own_slot = NULL;
   green_waiters = kernel_waiters = 0;
   pending_overflow = 0;
-  for (i = 0; i < PENDING; i++) pending[i].state = 0;
+  memset(pending, 0, sizeof pending);
 }
 
 /* ---- waiting ---------------------------------------------------------------------------- */
@@ -194,15 +280,10 @@ void green__shim_futex_after_fork(void) {
 /* The hub when the calling greenlet may park in the table: green mode, past the gate. */
 static struct green__hub *green_waiter(void) { return green__shim_gate(GREEN__GATE_GREEN); }
 
-/* The hub when the caller may touch the table itself: green mode, on the hub's thread,
- * outside a signal handler. */
-static struct green__hub *table_owner(void) {
-  struct green__hub *own = green__shim_gate(GREEN__GATE_GREEN | GREEN__GATE_EXISTING |
-                                             GREEN__GATE_CALLBACK);
-  struct green__hub *h = __atomic_load_n(&table_hub, __ATOMIC_ACQUIRE);
-  if (!own) return NULL;
-  if (!h) table_attach(h = own); /* a wake before any wait: no system call */
-  return own == h ? h : NULL;
+/* The hub when the caller may use the table itself: green mode, on a hub's thread, outside
+ * a signal handler (which may have interrupted a use of the table). */
+static struct green__hub *table_user(void) {
+  return green__shim_gate(GREEN__GATE_GREEN | GREEN__GATE_EXISTING | GREEN__GATE_CALLBACK);
 }
 
 static long kernel_wait(const long a[6]) {
@@ -222,39 +303,60 @@ static double wait_until(const struct timespec *ts, int absolute, clockid_t cloc
   return green_now() + s;
 }
 
-/* Another thread or a signal may wake it: never a deadlock. Not a cancellation point. */
-static int park(struct green__hub *h, const uint32_t *addr, double at, int intr) {
-  return green__shim_park(h, &(green__shim_wait_t){.kind = GREEN_WAIT_FUTEX, .what = addr,
+/* Another thread or a signal may wake it: never a deadlock. Not a cancellation point. The
+ * table is left first: w's greenlet is armed, so a waker of any hub may take it now. */
+static int park(struct green__hub *h, waiter_t *w, double at, int intr, int how) {
+  const uint32_t *on = w->addr; /* a requeue may change it once the table is left */
+  green__waiter_arm(&w->armed, w->g, &table_home);
+  green__home_leave(&table_home, h, how);
+  return green__shim_park(h, &(green__shim_wait_t){.kind = GREEN_WAIT_FUTEX, .what = on,
                                                     .call = "futex", .at = at, .loop_wait = 1,
                                                     .intr = intr, .cancel = GREEN__CANCEL_NONE});
 }
 
-/* A green FUTEX_WAIT: 0 when woken (or, shared, when the word changed), or -errno. */
-static long wait_green(struct green__hub *h, uint32_t *addr, uint32_t val, double at,
-                       uint32_t bitset, int shared) {
-  waiter_t w = {.addr = addr, .bitset = bitset, .g = h->current};
+/* The parks of a green wait on addr, the table entered as `how`; left on return. 0 when
+ * woken (or, shared, when the word changed), or -errno. */
+static int park_until_woken(struct green__hub *h, waiter_t *w, uint32_t *addr, uint32_t val,
+                            double at, int shared, int how) {
   int intr = at < INFINITY ? GREEN__INTR_ALWAYS : GREEN__INTR_RESTART, r;
   double backoff = BACKOFF_FIRST, until;
-  table_attach(h);
+  for (;;) {
+    until = shared && w->addr == addr ? fmin(at, green_now() + backoff) : at;
+    r = park(h, w, until, intr, how);
+    how = green__home_enter(&table_home, h);
+    if (w->woken || r != GREEN__TIMER || until >= at) break;
+    if (__atomic_load_n(addr, __ATOMIC_ACQUIRE) != val) break; /* another process's wake */
+    backoff = fmin(backoff * 2, BACKOFF_MAX);
+  }
+  green__list_remove(&w->link);
+  green__home_leave(&table_home, h, how);
+  if (w->woken) return 0;
+  if (r == GREEN__TIMER) return until >= at ? -ETIMEDOUT : 0;
+  return r == -EINTR || r == -ETIMEDOUT ? r : 0; /* a wake, or a cancellation: spurious */
+}
+
+/* A green FUTEX_WAIT: 0 when woken (or, shared, when the word changed), or -errno. Without a
+ * slot (more than MAX_HUBS hubs) it waits in the kernel. */
+static long wait_green(struct green__hub *h, const long a[6], uint32_t *addr, uint32_t val,
+                       double at, uint32_t bitset, int shared) {
+  waiter_t w = {.addr = addr, .bitset = bitset, .g = h->current};
+  hub_slot_t *s = table_attach(h);
+  int how, r;
+  if (!s) return kernel_wait(a) < 0 ? -errno : 0;
   green__list_init(&w.link);
+  green__list_init(&w.armed);
+  __atomic_add_fetch(&s->waiters, 1, __ATOMIC_SEQ_CST); /* before green_waiters: poke_hubs */
   __atomic_add_fetch(&green_waiters, 1, __ATOMIC_SEQ_CST);
+  how = green__home_enter(&table_home, h);
   if (__atomic_load_n(addr, __ATOMIC_SEQ_CST) != val) {
+    green__home_leave(&table_home, h, how);
     r = -EAGAIN;
   } else {
     green__list_push_back(bucket(addr), &w.link);
-    for (;;) {
-      until = shared && w.addr == addr ? fmin(at, green_now() + backoff) : at;
-      r = park(h, addr, until, intr);
-      if (w.woken || r != GREEN__TIMER || until >= at) break;
-      if (__atomic_load_n(addr, __ATOMIC_ACQUIRE) != val) break; /* another process's wake */
-      backoff = fmin(backoff * 2, BACKOFF_MAX);
-    }
-    green__list_remove(&w.link);
-    if (r == GREEN__TIMER) r = until >= at ? -ETIMEDOUT : 0;
-    else if (r != -EINTR && r != -ETIMEDOUT) r = 0; /* a wake, or a cancellation: spurious */
-    if (w.woken) r = 0;
+    r = park_until_woken(h, &w, addr, val, at, shared, how);
   }
   __atomic_sub_fetch(&green_waiters, 1, __ATOMIC_SEQ_CST);
+  __atomic_sub_fetch(&s->waiters, 1, __ATOMIC_SEQ_CST);
   return r;
 }
 
@@ -269,7 +371,7 @@ static long futex_wait(const long a[6], int cmd) {
   if (!h || !addr || ((uintptr_t)addr & 3) || !bitset) return kernel_wait(a);
   if (isnan(at = wait_until((const struct timespec *)a[3], cmd == FUTEX_WAIT_BITSET, clock)))
     return green__fail(-EINVAL);
-  r = wait_green(h, addr, (uint32_t)a[2], at, bitset, !(a[1] & FUTEX_PRIVATE_FLAG));
+  r = wait_green(h, a, addr, (uint32_t)a[2], at, bitset, !(a[1] & FUTEX_PRIVATE_FLAG));
   return r < 0 ? green__fail((int)r) : 0;
 }
 
@@ -297,7 +399,7 @@ static long wake(struct green__hub *h, int op, uint32_t *addr, int n, uint32_t b
 static long futex_wake(const long a[6], int cmd) {
   uint32_t *addr = (uint32_t *)a[0];
   uint32_t bitset = cmd == FUTEX_WAKE ? ALL_BITS : (uint32_t)a[5];
-  struct green__hub *h = table_owner();
+  struct green__hub *h = table_user();
   long r;
   if (!h || !addr || ((uintptr_t)addr & 3) || !bitset) {
     r = kernel(a[0], a[1], a[2], a[3], a[4], a[5]);
@@ -309,7 +411,7 @@ static long futex_wake(const long a[6], int cmd) {
 
 static long futex_requeue(const long a[6], int cmd) {
   uint32_t *addr = (uint32_t *)a[0], *addr2 = (uint32_t *)a[4];
-  struct green__hub *h = table_owner();
+  struct green__hub *h = table_user();
   int nwake = (int)a[2], nreq = (int)a[3], gw, n;
   long r;
   if (!h || !addr || !addr2 || (((uintptr_t)addr | (uintptr_t)addr2) & 3) || nwake < 0 ||
@@ -360,7 +462,7 @@ static int wake_op_apply(uint32_t *addr2, uint32_t enc, int *hit) {
 
 static long futex_wake_op(const long a[6]) {
   uint32_t *addr = (uint32_t *)a[0], *addr2 = (uint32_t *)a[4];
-  struct green__hub *h = table_owner();
+  struct green__hub *h = table_user();
   int hit = 0, e;
   long r, r2;
   if (!h || !addr || !addr2 || (((uintptr_t)addr | (uintptr_t)addr2) & 3)) {

@@ -9,7 +9,7 @@
 #include <pthread.h>
 #include <stdint.h>
 
-#include "../src/wait.h"
+#include "../src/sync.h"
 #include "objects.h"
 #include "threads.h"
 
@@ -54,48 +54,72 @@ GREEN__SHIM_EXPORT int pthread_setspecific(pthread_key_t key, const void *value)
   return green__shim_pthread_error(green_local_set(key & ~KEY_TAG, value), saved);
 }
 
-/* ---- once ------------------------------------------------------------------------------- */
+/* ---- once -------------------------------------------------------------------------------
+ * A green thread that finds another one's init running parks until it returns. The waiters
+ * of every control share one list, under a home word: they may live on any hub. The init's
+ * end wakes all of them (each is handed its wake on its own hub); each looks at its own
+ * control again. Controls in progress are rare and short. */
 
 enum { ONCE_IN_PROGRESS = 1, ONCE_DONE = 2 }; /* glibc's values: a done control reads done */
 
-/* Green threads parked until another one's init of their control (their wait_on) returns. */
-static green__list_t once_waiters = {&once_waiters, &once_waiters};
+static uint32_t once_home; /* guards once_waiters (share.h) */
+static green__list_t once_waiters;
+
+/* Park while once's init runs on another green thread. Nonzero when it could not park. */
+static int once_park(struct green__hub *h, pthread_once_t *once) {
+  int how = green__home_enter(&once_home, h);
+  if (__atomic_load_n(once, __ATOMIC_ACQUIRE) != ONCE_IN_PROGRESS) { /* ended meanwhile */
+    green__home_leave(&once_home, h, how);
+    return 0;
+  }
+  h->current->wait_home = &once_home;
+  green__waitq_push(&once_waiters, h->current);
+  green__home_leave(&once_home, h, how);
+  return green__shim_park(h, &(green__shim_wait_t){.kind = GREEN_WAIT_FUTEX, .what = once,
+                                                    .at = INFINITY, .quiet = 1,
+                                                    .cancel = GREEN__CANCEL_NONE});
+}
 
 /* Wait while another green thread runs once's init (it may park in it). A thread that cannot
  * park (in a signal handler) looks again every millisecond. */
 static void once_wait(pthread_once_t *once) {
   while (__atomic_load_n(once, __ATOMIC_ACQUIRE) == ONCE_IN_PROGRESS) {
     struct green__hub *h = green__shim_hub();
-    if (!h) {
-      green_sleep(0.001);
-      continue;
-    }
-    if (green__shim_park(h, &(green__shim_wait_t){.kind = GREEN_WAIT_FUTEX, .what = once,
-                                                  .at = INFINITY, .quiet = 1,
-                                                  .cancel = GREEN__CANCEL_NONE,
-                                                  .list = &once_waiters}) != 0)
-      green_sleep(0.001); /* nothing else can run (EDEADLK): look again, never spin */
+    if (!h || once_park(h, once) != 0)
+      green_sleep(0.001); /* EDEADLK: nothing else can run; look again, never spin */
   }
 }
 
-static void once_wake(struct green__hub *h, pthread_once_t *once) {
-  green__list_t *n, *next;
-  for (n = once_waiters.next; n != &once_waiters; n = next) {
-    green_t *g = green__container_of(n, green_t, wait_link);
-    next = n->next;
-    if (g->wait_on == once) green__wake(h, g, 0);
+static void once_wake(struct green__hub *h) {
+  green__taken_t woken = GREEN__TAKEN_INIT(woken);
+  int how = green__home_enter(&once_home, h);
+  green__waitq_take_all(&once_waiters, &woken);
+  green__home_leave(&once_home, h, how);
+  green__waitq_hand_all(h, &woken);
+}
+
+/* Make the caller the one to run once's init: 1, or 0 when it is done already. Threads of
+ * several hubs may race for it. */
+static int once_claim(pthread_once_t *once) {
+  for (;;) {
+    int seen;
+    once_wait(once);
+    seen = __atomic_load_n(once, __ATOMIC_ACQUIRE);
+    if (seen == ONCE_DONE) return 0;
+    if (seen != ONCE_IN_PROGRESS &&
+        __atomic_compare_exchange_n(once, &seen, ONCE_IN_PROGRESS, 0, __ATOMIC_ACQUIRE,
+                                    __ATOMIC_ACQUIRE))
+      return 1;
   }
 }
 
 GREEN__SHIM_EXPORT int pthread_once(pthread_once_t *once, void (*init)(void)) {
   green__real_ready();
   if (!green__shim_green_mode()) return green__real.pthread_once(once, init);
-  once_wait(once);
-  if (__atomic_load_n(once, __ATOMIC_ACQUIRE) == ONCE_DONE) return 0;
-  __atomic_store_n(once, ONCE_IN_PROGRESS, __ATOMIC_RELAXED);
+  if (!once_claim(once)) return 0;
   init();
   __atomic_store_n(once, ONCE_DONE, __ATOMIC_RELEASE);
-  if (green__shim_tls.hub) once_wake(green__shim_tls.hub, once);
+  if (green__shim_tls.hub) once_wake(green__shim_tls.hub);
   return 0;
 }
 
@@ -136,7 +160,10 @@ GREEN__SHIM_EXPORT int pthread_spin_unlock(pthread_spinlock_t *lock) {
   return 0;
 }
 
-/* ---- barriers --------------------------------------------------------------------------- */
+/* ---- barriers -------------------------------------------------------------------------
+ * Their threads may live on several hubs. One home word guards every green barrier: the
+ * count, the round and the parked waiters. The last to arrive hands each waiter its wake on
+ * its own hub. */
 
 #define BARRIER_MAGIC 0x62617272u /* "barr": initialised by the shim; else libc's */
 
@@ -149,6 +176,8 @@ typedef struct barrier {
 } barrier_t;
 
 _Static_assert(sizeof(barrier_t) <= sizeof(pthread_barrier_t), "a barrier fits pthread's");
+
+static uint32_t barrier_home; /* guards the fields of every green barrier but magic (share.h) */
 
 GREEN__SHIM_EXPORT int pthread_barrier_init(pthread_barrier_t *restrict pb,
                                             const pthread_barrierattr_t *restrict attr,
@@ -170,36 +199,61 @@ GREEN__SHIM_EXPORT int pthread_barrier_init(pthread_barrier_t *restrict pb,
   return 0;
 }
 
+/* The last one in: a new round, every waiter handed its wake. Leaves the barriers' home. */
+static int barrier_complete(struct green__hub *h, barrier_t *b, int how) {
+  green__taken_t woken = GREEN__TAKEN_INIT(woken);
+  b->arrived = 0;
+  b->round++;
+  green__waitq_take_all(&b->waiters, &woken);
+  green__home_leave(&barrier_home, h, how);
+  green__waitq_hand_all(h, &woken);
+  return PTHREAD_BARRIER_SERIAL_THREAD;
+}
+
+/* Park until the round the caller arrived in completes. Entered as `how`; leaves it. */
+static int barrier_park(struct green__hub *h, barrier_t *b, int how) {
+  unsigned round = b->round;
+  while (b->round == round) {
+    int r;
+    h->current->wait_home = &barrier_home;
+    green__waitq_push(&b->waiters, h->current);
+    green__home_leave(&barrier_home, h, how);
+    r = green__shim_park(h, &(green__shim_wait_t){.kind = GREEN_WAIT_CALL,
+                                                  .call = "pthread_barrier_wait", .at = INFINITY,
+                                                  .quiet = 1, .cancel = GREEN__CANCEL_NONE});
+    if (r == -EDEADLK) green__real.pause(); /* as OS threads would */
+    how = green__home_enter(&barrier_home, h);
+  }
+  green__home_leave(&barrier_home, h, how);
+  return 0;
+}
+
 GREEN__SHIM_EXPORT int pthread_barrier_wait(pthread_barrier_t *pb) {
   barrier_t *b = (barrier_t *)(void *)pb;
   struct green__hub *h;
-  unsigned round;
-  green__list_t *n;
+  int how;
   green__real_ready();
   if (b->magic != BARRIER_MAGIC || !(h = green__shim_hub_attach()))
     return green__real.pthread_barrier_wait(pb);
-  if (++b->arrived == b->count) {
-    b->arrived = 0;
-    b->round++;
-    while ((n = green__list_pop_front(&b->waiters)))
-      green__wake(h, green__container_of(n, green_t, wait_link), 0);
-    return PTHREAD_BARRIER_SERIAL_THREAD;
-  }
-  round = b->round;
-  while (b->round == round)
-    if (green__shim_park(h, &(green__shim_wait_t){.kind = GREEN_WAIT_CALL,
-                                                  .call = "pthread_barrier_wait", .at = INFINITY,
-                                                  .quiet = 1, .cancel = GREEN__CANCEL_NONE,
-                                                  .list = &b->waiters}) == -EDEADLK)
-      green__real.pause(); /* as OS threads would */
-  return 0;
+  how = green__home_enter(&barrier_home, h);
+  if (++b->arrived == b->count) return barrier_complete(h, b, how);
+  return barrier_park(h, b, how);
 }
 
 GREEN__SHIM_EXPORT int pthread_barrier_destroy(pthread_barrier_t *pb) {
   barrier_t *b = (barrier_t *)(void *)pb;
+  struct green__hub *h;
+  int busy, how;
   green__real_ready();
   if (b->magic != BARRIER_MAGIC) return green__real.pthread_barrier_destroy(pb);
-  if (b->arrived) return EBUSY;
+  if ((h = green__shim_hub_attach())) {
+    how = green__home_enter(&barrier_home, h);
+    busy = b->arrived != 0;
+    green__home_leave(&barrier_home, h, how);
+  } else {
+    busy = b->arrived != 0;
+  }
+  if (busy) return EBUSY;
   b->magic = 0;
   return 0;
 }

@@ -207,17 +207,19 @@ static void wake_sleepers(shim_cond_t *c, int n) {
   green__futex_wake(&c->seq, n);
 }
 
-/* Green waiters are woken on the hub's thread only (another thread cannot touch the hub). */
+/* Green waiters are woken on a hub's thread only (another thread cannot touch a hub). */
 static int on_hub_thread(void) { return green__shim_tls.managed && green__shim_tls.hub; }
 
-/* ---- waking green waiters from outside the hub -----------------------------------------
- * A thread outside the hub (a timer's callback) may signal a condition green threads wait
- * on. It posts the signal to the hub (threadsafe.c), which runs it on its own thread. The
- * first green wait makes the hub's handle, with no reference of its own. A green wait on a
- * condition that such a thread has used holds one. So when the hub finds every green thread
- * parked, it waits for the signal instead of reporting a deadlock. */
+/* ---- waking green waiters from outside the hubs -----------------------------------------
+ * A thread outside the hubs (a timer's callback) may signal a condition green threads wait
+ * on. It posts the signal to a hub (threadsafe.c), which runs it on its own thread. Any hub
+ * will do: a condition's or a semaphore's waiters may live on several hubs, and a hub's
+ * signal wakes each on its own (share.h). The post goes to the hub of the latest green wait,
+ * found by number, so a hub that has ended is never posted to. A green wait on a condition
+ * that such a thread has used holds a reference to its hub. So when the hub finds every
+ * green thread parked, it waits for the signal instead of reporting a deadlock. */
 
-static green_hub_t *hub_handle; /* NULL until the first green wait; again in a forked child */
+static unsigned wait_hub; /* the number of the latest green wait's hub; 0 before the first */
 
 typedef struct remote_call {
   green__remote_t remote;
@@ -234,17 +236,21 @@ static void run_call(green__remote_t *r) {
 
 static void drop_call(green__remote_t *r) { free(green__container_of(r, remote_call_t, remote)); }
 
-/* Have fn(obj, arg) run on the hub's thread if green threads wait on obj. */
+/* Have fn(obj, arg) run on a hub's thread if green threads wait on obj. */
 static void post_to_hub(uint32_t *green_waiters, void (*fn)(void *, int), void *obj, int arg) {
-  green_hub_t *hb = __atomic_load_n(&hub_handle, __ATOMIC_ACQUIRE);
+  green_hub_t *hb;
   remote_call_t *c;
-  if (!hb || !__atomic_load_n(green_waiters, __ATOMIC_SEQ_CST) || !(c = malloc(sizeof *c))) return;
-  c->remote.run = run_call;
-  c->remote.drop = drop_call;
-  c->fn = fn;
-  c->obj = obj;
-  c->arg = arg;
-  if (green__hub_post(hb, &c->remote) < 0) free(c);
+  if (!__atomic_load_n(green_waiters, __ATOMIC_SEQ_CST)) return;
+  if (!(hb = green__hub_ref_number(__atomic_load_n(&wait_hub, __ATOMIC_ACQUIRE)))) return;
+  if ((c = malloc(sizeof *c))) {
+    c->remote.run = run_call;
+    c->remote.drop = drop_call;
+    c->fn = fn;
+    c->obj = obj;
+    c->arg = arg;
+    if (green__hub_post(hb, &c->remote) < 0) free(c);
+  }
+  green__hub_unref(hb);
 }
 
 static void cond_wake(void *c, int all) {
@@ -257,17 +263,14 @@ static void signal_from_outside(shim_cond_t *c, int all) {
   post_to_hub(&c->green_waiters, cond_wake, c, all);
 }
 
-/* Around a green wait on an object: count it in *green_waiters. When threads outside the hub
+/* Around a green wait on an object: count it in *green_waiters. When threads outside the hubs
  * use the object (`foreign`), hold a reference to the hub's handle. A wake-up may still come
  * from them. */
 static green_hub_t *green_wait_begin(struct green__hub *h, uint32_t *green_waiters, int foreign) {
-  green_hub_t *hb = NULL;
   int err;
   __atomic_add_fetch(green_waiters, 1, __ATOMIC_SEQ_CST);
-  if (!__atomic_load_n(&hub_handle, __ATOMIC_ACQUIRE) && (hb = green__hub_ref(h, &err))) {
-    __atomic_store_n(&hub_handle, hb, __ATOMIC_RELEASE);
-    green__hub_unref(hb);
-  }
+  if (__atomic_load_n(&wait_hub, __ATOMIC_RELAXED) != h->number)
+    __atomic_store_n(&wait_hub, h->number, __ATOMIC_RELEASE);
   return foreign ? green__hub_ref(h, &err) : NULL;
 }
 
@@ -276,7 +279,7 @@ static void green_wait_end(uint32_t *green_waiters, green_hub_t *held) {
   __atomic_sub_fetch(green_waiters, 1, __ATOMIC_SEQ_CST);
 }
 
-void green__shim_sync_after_fork(void) { hub_handle = NULL; }
+void green__shim_sync_after_fork(void) { wait_hub = 0; }
 
 GREEN__SHIM_EXPORT int pthread_cond_signal(pthread_cond_t *pc) {
   int saved = errno, r = 0;
