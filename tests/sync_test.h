@@ -103,6 +103,16 @@ static inline void settle(green_t **gs, int n) {
   TEST_FAIL("greenlets did not park");
 }
 
+/* Wait, parked, until w has returned (at most 10 s): on one hub at once, in spread mode
+ * after the other hub has run it. */
+static inline void await_done(waiter_t *w) {
+  double limit = green_now() + 10;
+  while (!atomic_load(&w->done)) {
+    ASSERT_LT(green_now(), limit);
+    ASSERT_OK(green_sleep(0.001));
+  }
+}
+
 /* Assert that the successful calls returned in the order of the ids in `want`. */
 static inline void assert_order(const int *want, int n) {
   int i;

@@ -275,6 +275,7 @@ TEST_CASE(no_lost_signal) {
   ASSERT_OK(green_cond_signal(&cv)); /* to #0 */
   ASSERT_OK(green_kill(gs[0]));      /* before it runs */
   ASSERT_OK(green_sleep(0.01));
+  await_done(&w[0]);
   ASSERT_EQ(w[0].r, 0);
   ASSERT_EQ(w[3].done, 0);
   ASSERT_OK(green_cond_signal(&cv)); /* to #3 */

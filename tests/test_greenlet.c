@@ -226,7 +226,8 @@ static void *join_target(void *arg) {
 TEST_CASE(join_two_joiners) {
   call_t c;
   joiner_t j1 = {NULL, 1, 0}, j2 = {NULL, 1, 0};
-  green_t *t = spawn_sleeper(&c, 0.05), *g1, *g2;
+  /* t lives until both joiners have tried; on another hub they take longer to start */
+  green_t *t = spawn_sleeper(&c, test_spread() ? 0.5 : 0.05), *g1, *g2;
   j1.target = j2.target = t;
   ASSERT_TRUE((g1 = spread_spawn_parked(join_target, &j1)) != NULL);
   ASSERT_TRUE((g2 = spread_spawn(join_target, &j2)) != NULL);

@@ -161,19 +161,31 @@ TEST_CASE(fifo_order) {
 
 /* Unlock hands the mutex to the oldest waiter before it runs: the unlocker cannot take it
  * back by locking again at once, it queues behind. */
+static atomic_int may_unlock; /* handoff_no_barging's waiter holds the mutex until then */
+
+static void unlock_when_told(waiter_t *w) {
+  double limit = green_now() + 10;
+  while (!atomic_load(&may_unlock)) {
+    ASSERT_LT(green_now(), limit);
+    ASSERT_OK(green_sleep(0.001));
+  }
+  then_unlock(w);
+}
+
 TEST_CASE(handoff_no_barging) {
   green_mutex_t m = GREEN_MUTEX_INITIALIZER;
   waiter_t w;
   green_t *g;
   int i;
   ASSERT_OK(green_mutex_lock(&m, -1));
-  g = spawn_waiter_then(&w, 1, lock, &m, -1, then_unlock);
+  g = spawn_waiter_then(&w, 1, lock, &m, -1, unlock_when_told);
   settle(&g, 1);
   ASSERT_OK(green_mutex_unlock(&m));
-  ASSERT_EQ(w.done, 0); /* handed over, not yet run */
+  if (!test_spread()) ASSERT_EQ(w.done, 0); /* handed over, not yet run (on this hub) */
   ASSERT_ERRNO(green_mutex_trylock(&m), EBUSY);
   ASSERT_ERRNO(green_mutex_unlock(&m), EPERM); /* no longer ours */
-  ASSERT_OK(green_mutex_lock(&m, -1));          /* queues; the waiter runs and unlocks */
+  atomic_store(&may_unlock, 1);
+  ASSERT_OK(green_mutex_lock(&m, -1)); /* queues; the waiter runs and unlocks */
   ASSERT_EQ(w.r, 0);
   for (i = 0; i < 3; i++) { /* a lock/unlock loop does not starve the waiter either */
     ASSERT_OK(green_mutex_unlock(&m));
@@ -363,7 +375,9 @@ TEST_CASE(destroy_with_waiters) {
   settle(gs, 2);
   ASSERT_ERRNO(green_mutex_destroy(&m), EBUSY);
   ASSERT_OK(green_mutex_unlock(&m)); /* still works: hands over, in order */
-  ASSERT_ERRNO(green_mutex_destroy(&m), EBUSY);
+  /* Across hubs destroy would race with the waiters' unlocks: it reads the mutex without
+   * its lock (a data race under TSan), so it is checked on one hub only. */
+  if (!test_spread()) ASSERT_ERRNO(green_mutex_destroy(&m), EBUSY);
   join_all(gs, 2);
   assert_fifo(2);
   ASSERT_OK(green_mutex_lock(&m, -1));
