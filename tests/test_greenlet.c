@@ -204,7 +204,7 @@ static call_t detached_sleep;
 TEST_CASE(join_detached) {
   /* On another hub a greenlet may end before the detach, which then releases it (ESRCH):
    * there it sleeps, so that it is alive when detached. */
-  green_t *g = test_spread() ? spawn_sleeper(&detached_sleep, 0.005) : green_spawn(ret_arg, NULL);
+  green_t *g = test_spread() ? spawn_sleeper(&detached_sleep, 0.2) : green_spawn(ret_arg, NULL);
   ASSERT_PTR_NE(g, NULL);
   ASSERT_OK(green_detach(g));
   ASSERT_ERRNO(green_join(g, NULL, -1), EINVAL);
