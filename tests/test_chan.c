@@ -77,7 +77,7 @@ TEST_CASE(recv_parks_until_sent) {
   green_yield();
   ASSERT_EQ(green_state(g), GREEN_BLOCKED);
   ASSERT_OK(green_chan_send(c, P(7), -1)); /* a receiver is parked: completes at once */
-  ASSERT_EQ(green_state(g), GREEN_READY);
+  if (!test_spread()) ASSERT_EQ(green_state(g), GREEN_READY); /* another hub runs it soon */
   ASSERT_OK(green_join(g, NULL, -1));
   ASSERT_EQ(o.r, 0);
   ASSERT_EQ(o.value, 7);
