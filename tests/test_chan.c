@@ -414,7 +414,8 @@ TEST_CASE(select_fairness) {
   TEST_ONE_HUB("both senders must be ready at every select: the other hub's re-parks late");
   enum { ROUNDS = 10000 };
   green_chan_t *c[2] = {green_chan_new(), green_chan_new()};
-  green_t *g[2] = {spread_spawn_parked(keep_sending, c[0]), spread_spawn_parked(keep_sending, c[1])};
+  green_t *g[2] = {spread_spawn_parked(keep_sending, c[0]),
+                   spread_spawn_parked(keep_sending, c[1])};
   int wins[2] = {0, 0}, i, last = -1, streak = 0, longest = 0;
   green_yield();
   for (i = 0; i < ROUNDS; i++) {
