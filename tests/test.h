@@ -5,12 +5,17 @@
  * (`--list` prints the names). Each case runs in its own process (one ctest test per case)
  * and the runner asserts the hub is clean after it returns (not with TEST_WITHOUT_HUB, for
  * tests built without the library). Include once per executable.
+ *
+ * Spread mode (GREEN_TEST_HUBS=n in the environment, n >= 2; ctest's spread.* tests): the
+ * case runs with n hubs started (green_hubs_start) and stopped after it. spread_spawn places
+ * greenlets on the hubs in turn, starting with hub 1; the main greenlet stays on hub 0.
  */
 #ifndef GREEN_TEST_H
 #define GREEN_TEST_H
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdatomic.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -160,6 +165,102 @@ static void test_register(const char *name, void (*fn)(void)) {
                 gr_ == -1 ? strerror(ge_) : "ok");                                    \
   } while (0)
 
+#ifndef TEST_WITHOUT_HUB
+#define TEST_MAX_HUBS 8
+
+static green_hub_t *test_hubs[TEST_MAX_HUBS];
+static size_t test_nhubs = 1;
+static atomic_uint test_next_hub = 1; /* spread_spawn may run on any hub */
+
+/* Whether the case runs spread over several hubs. */
+static inline int test_spread(void) { return test_nhubs > 1; }
+
+/* Ends the case as skipped in spread mode: what it asserts holds on one hub only. */
+#define TEST_ONE_HUB(why)                                                             \
+  do {                                                                                \
+    if (test_spread()) TEST_SKIP("one hub only: " why);                               \
+  } while (0)
+
+/* Whether the caller runs on one of the hubs of the case (not on a thread of its own). */
+static inline int test_on_spread_hub(void) {
+  green_hub_t *self = green_hub_self();
+  size_t i;
+  for (i = 0; i < test_nhubs; i++)
+    if (test_hubs[i] == self) return 1;
+  return 0;
+}
+
+/* green_spawn, or in spread mode green_spawn_on the next hub in turn (a thread the case
+ * started itself spawns on its own hub). */
+static inline green_t *spread_spawn(void *(*fn)(void *), void *arg) {
+  green_hub_t *hub;
+  if (!test_spread() || !test_on_spread_hub()) return green_spawn(fn, arg);
+  hub = test_hubs[atomic_fetch_add(&test_next_hub, 1) % test_nhubs];
+  return green_spawn_on(hub, fn, arg);
+}
+
+/* In spread mode, wait until every one of gs has parked or ended (at most 10 s): greenlets
+ * spawned one by one that way queue on an object in the order they were spawned, as on one
+ * hub, where they run in that order. Does nothing on one hub. */
+static inline void spread_settle(green_t **gs, size_t n) {
+  double limit = green_now() + 10;
+  size_t i = 0;
+  if (!test_spread() || !test_on_spread_hub()) return;
+  while (i < n) {
+    int st = green_state(gs[i]);
+    if (st == GREEN_BLOCKED || st == GREEN_DEAD) {
+      i++;
+      continue;
+    }
+    if (green_now() > limit) TEST_FAIL("greenlets did not park");
+    green_yield();
+    if (green_state(gs[i]) != st) continue;
+    if (green_sleep(0.0002) != 0) TEST_FAIL("green_sleep: %s", strerror(errno));
+  }
+}
+
+/* spread_spawn, then in spread mode wait until the greenlet has parked or ended. */
+static inline green_t *spread_spawn_parked(void *(*fn)(void *), void *arg) {
+  green_t *g = spread_spawn(fn, arg);
+  if (g) spread_settle(&g, 1);
+  return g;
+}
+
+/* green_joinall, or in spread mode (it takes greenlets of the caller's hub only) a join of
+ * each in turn within the same total timeout. Every greenlet must end. */
+static inline int spread_joinall(green_t **gs, size_t n, double timeout) {
+  double limit = green_now() + timeout;
+  size_t i;
+  if (!test_spread() || !test_on_spread_hub()) return green_joinall(gs, n, timeout);
+  for (i = 0; i < n; i++) {
+    double left = timeout < 0 ? -1 : limit - green_now();
+    if (timeout >= 0 && left < 0) left = 0;
+    if (green_join(gs[i], NULL, left) != 0) return -1;
+  }
+  return 0;
+}
+
+static void test_hubs_start(void) {
+  const char *env = getenv("GREEN_TEST_HUBS");
+  long n = env ? strtol(env, NULL, 10) : 1;
+  if (n < 2) return;
+  if (n > TEST_MAX_HUBS) n = TEST_MAX_HUBS;
+  if (green_hubs_start((size_t)n, test_hubs) != 0)
+    TEST_FAIL("green_hubs_start(%ld): %s", n, strerror(errno));
+  test_nhubs = (size_t)n;
+}
+
+/* Waits for the other hubs' greenlets to end and their threads to exit. */
+static void test_hubs_stop(void) {
+  size_t i;
+  if (!test_spread()) return;
+  for (i = 1; i < test_nhubs; i++)
+    if (green_hub_stop(test_hubs[i]) != 0) TEST_FAIL("green_hub_stop: %s", strerror(errno));
+  if (green_hub_stop(test_hubs[0]) != 0) TEST_FAIL("green_hub_stop: %s", strerror(errno));
+  test_nhubs = 1;
+}
+#endif
+
 /* Wall time on the monotonic clock, independent of the library's. */
 static inline double test_now(void) {
   struct timespec ts;
@@ -197,8 +298,12 @@ int main(int argc, char **argv) {
   }
   for (i = 0; i < test_ncases; i++) {
     if (strcmp(argv[1], test_cases[i].name) == 0) {
+#ifndef TEST_WITHOUT_HUB
+      test_hubs_start();
+#endif
       test_cases[i].fn();
 #ifndef TEST_WITHOUT_HUB
+      test_hubs_stop();
       assert_hub_clean();
 #endif
       return 0;

@@ -43,20 +43,20 @@ static green_t *spawn_sleeper(call_t *c, double seconds) {
   green_t *g;
   c->seconds = seconds;
   c->r = 1;
-  ASSERT_TRUE((g = green_spawn(sleeper, c)) != NULL);
+  ASSERT_TRUE((g = spread_spawn_parked(sleeper, c)) != NULL);
   return g;
 }
 
 /* ---- spawn, current, states ---------------------------------------------------------- */
 
 TEST_CASE(spawn_join_result) {
-  green_t *g = green_spawn(ret_arg, (void *)(intptr_t)42);
+  green_t *g = spread_spawn(ret_arg, (void *)(intptr_t)42);
   void *res = NULL;
   ASSERT_PTR_NE(g, NULL);
   ASSERT_OK(green_join(g, &res, -1));
   ASSERT_EQ((intptr_t)res, 42);
   /* result may be NULL */
-  ASSERT_TRUE((g = green_spawn(ret_arg, NULL)) != NULL);
+  ASSERT_TRUE((g = spread_spawn(ret_arg, NULL)) != NULL);
   ASSERT_OK(green_join(g, NULL, -1));
 }
 
@@ -113,7 +113,7 @@ TEST_CASE(states) {
 }
 
 TEST_CASE(state_dead_before_join) {
-  green_t *g = green_spawn(ret_arg, (void *)(intptr_t)7);
+  green_t *g = spread_spawn_parked(ret_arg, (void *)(intptr_t)7);
   void *res = NULL;
   ASSERT_PTR_NE(g, NULL);
   green_yield(); /* g was queued first: it runs to its end before main is back */
@@ -191,7 +191,7 @@ static void *join_self(void *arg) {
 }
 
 TEST_CASE(join_self) {
-  green_t *g = green_spawn(join_self, NULL);
+  green_t *g = spread_spawn(join_self, NULL);
   ASSERT_PTR_NE(g, NULL);
   ASSERT_OK(green_join(g, NULL, -1));
   ASSERT_EQ(self_join_r, -1);
@@ -199,8 +199,12 @@ TEST_CASE(join_self) {
   ASSERT_ERRNO(green_join(green_current(), NULL, 0.5), EDEADLK); /* the main greenlet */
 }
 
+static call_t detached_sleep;
+
 TEST_CASE(join_detached) {
-  green_t *g = green_spawn(ret_arg, NULL);
+  /* On another hub a greenlet may end before the detach, which then releases it (ESRCH):
+   * there it sleeps, so that it is alive when detached. */
+  green_t *g = test_spread() ? spawn_sleeper(&detached_sleep, 0.2) : green_spawn(ret_arg, NULL);
   ASSERT_PTR_NE(g, NULL);
   ASSERT_OK(green_detach(g));
   ASSERT_ERRNO(green_join(g, NULL, -1), EINVAL);
@@ -222,10 +226,11 @@ static void *join_target(void *arg) {
 TEST_CASE(join_two_joiners) {
   call_t c;
   joiner_t j1 = {NULL, 1, 0}, j2 = {NULL, 1, 0};
-  green_t *t = spawn_sleeper(&c, 0.05), *g1, *g2;
+  /* t lives until both joiners have tried; on another hub they take longer to start */
+  green_t *t = spawn_sleeper(&c, test_spread() ? 0.5 : 0.05), *g1, *g2;
   j1.target = j2.target = t;
-  ASSERT_TRUE((g1 = green_spawn(join_target, &j1)) != NULL);
-  ASSERT_TRUE((g2 = green_spawn(join_target, &j2)) != NULL);
+  ASSERT_TRUE((g1 = spread_spawn_parked(join_target, &j1)) != NULL);
+  ASSERT_TRUE((g2 = spread_spawn(join_target, &j2)) != NULL);
   ASSERT_OK(green_join(g2, NULL, -1)); /* g1 runs first and claims t */
   ASSERT_EQ(j2.r, -1);
   ASSERT_EQ(j2.err, EINVAL);
@@ -235,7 +240,7 @@ TEST_CASE(join_two_joiners) {
 }
 
 TEST_CASE(join_released) {
-  green_t *g = green_spawn(ret_arg, NULL);
+  green_t *g = spread_spawn(ret_arg, NULL);
   ASSERT_PTR_NE(g, NULL);
   ASSERT_OK(green_join(g, NULL, -1));
   /* nothing spawned since: the handle's memory is not reused */
@@ -499,7 +504,7 @@ TEST_CASE(kill_join) {
   call_t c;
   green_t *t = spawn_sleeper(&c, 5.0), *g;
   joiner_t j = {t, 1, 0};
-  ASSERT_TRUE((g = green_spawn(join_target, &j)) != NULL);
+  ASSERT_TRUE((g = spread_spawn_parked(join_target, &j)) != NULL);
   green_yield(); /* t parks in its sleep, g in its join */
   ASSERT_OK(green_kill(g));
   ASSERT_OK(green_join(g, NULL, -1));
@@ -592,6 +597,7 @@ static void *square(void *arg) {
 }
 
 TEST_CASE(joinall) {
+  TEST_ONE_HUB("green_joinall takes greenlets of the caller's hub only");
   green_t *gs[8];
   green_stats_t st;
   int i;
@@ -603,6 +609,7 @@ TEST_CASE(joinall) {
 }
 
 TEST_CASE(joinall_timeout) {
+  TEST_ONE_HUB("green_joinall takes greenlets of the caller's hub only");
   call_t c[3];
   green_t *gs[3];
   green_stats_t st;

@@ -86,7 +86,7 @@ TEST_CASE(post_hands_off_fifo) {
   ASSERT_ERRNO(green_sem_trywait(&s), EAGAIN);
   for (i = 1; i < 5; i++) ASSERT_OK(green_sem_post(&s));
   join_all(gs, 5);
-  assert_fifo(5);
+  assert_woken_fifo(w, 5);
   ASSERT_EQ(value(&s), 0);
   ASSERT_OK(green_sem_destroy(&s));
 }
@@ -121,14 +121,12 @@ TEST_CASE(timedwait_both_clocks) {
   for (i = 0; i < 2; i++) {
     t0 = test_now();
     at = abstime_in(clocks[i], 0.05);
-    g = spawn_waiter(&w, (int)clocks[i], sem_timedwait_call, &s, -1);
-    w.obj2 = &at;
+    g = spawn_waiter_full(&w, (int)clocks[i], sem_timedwait_call, &s, &at, NULL, -1);
     ASSERT_OK(green_join(g, NULL, -1));
     assert_failed(&w, ETIMEDOUT, 0, 1.5);
     ASSERT_RANGE(w.end - t0, 0.049, 1.5); /* not before the time */
     at = abstime_in(clocks[i], 5.0);
-    g = spawn_waiter(&w, (int)clocks[i], sem_timedwait_call, &s, -1);
-    w.obj2 = &at;
+    g = spawn_waiter_full(&w, (int)clocks[i], sem_timedwait_call, &s, &at, NULL, -1);
     settle(&g, 1);
     ASSERT_OK(green_sem_post(&s));
     ASSERT_OK(green_join(g, NULL, -1));
@@ -161,7 +159,7 @@ TEST_CASE(kill_loses_no_post) {
   ASSERT_OK(green_kill(gs[0])); /* handed a unit before it runs: keeps it */
   ASSERT_OK(green_sem_post(&s));
   join_all(gs, 4);
-  assert_order(want, 2);
+  assert_woken_order(w, want, 2);
   ASSERT_EQ(w[0].r, 0);
   ASSERT_EQ(value(&s), 0);
   ASSERT_OK(green_sem_destroy(&s));
@@ -180,7 +178,7 @@ TEST_CASE(destroy_with_waiters) {
   ASSERT_ERRNO(green_sem_destroy(&s), EBUSY);
   ASSERT_OK(green_sem_post(&s));
   join_all(gs, 2);
-  assert_fifo(2);
+  assert_woken_fifo(w, 2);
   ASSERT_OK(green_sem_destroy(&s));
 }
 
@@ -194,7 +192,7 @@ TEST_CASE(waiters_10k) {
   settle(gs, N);
   for (i = 0; i < N; i++) ASSERT_OK(green_sem_post(&s));
   join_all(gs, N);
-  assert_fifo(N);
+  assert_woken_fifo(w, N);
   ASSERT_EQ(value(&s), 0);
   ASSERT_OK(green_sem_destroy(&s));
 }
@@ -243,11 +241,11 @@ TEST_CASE(producer_consumer) {
   ASSERT_OK(green_sem_init(&filled, 0));
   ASSERT_OK(green_sem_init(&guard, 1));
   for (p = 0; p < 3; p++) {
-    ASSERT_TRUE((gs[p] = green_spawn(produce, (void *)(intptr_t)(p * 1000))) != NULL);
+    ASSERT_TRUE((gs[p] = spread_spawn(produce, (void *)(intptr_t)(p * 1000))) != NULL);
     for (i = 1; i <= PER_PRODUCER; i++) want += p * 1000 + i;
   }
-  ASSERT_TRUE((gs[3] = green_spawn(consume, (void *)(intptr_t)(ITEMS / 2))) != NULL);
-  ASSERT_TRUE((gs[4] = green_spawn(consume, (void *)(intptr_t)(ITEMS - ITEMS / 2))) != NULL);
+  ASSERT_TRUE((gs[3] = spread_spawn(consume, (void *)(intptr_t)(ITEMS / 2))) != NULL);
+  ASSERT_TRUE((gs[4] = spread_spawn(consume, (void *)(intptr_t)(ITEMS - ITEMS / 2))) != NULL);
   join_all(gs, 5);
   ASSERT_EQ(got, ITEMS);
   ASSERT_EQ(got_sum, want);
