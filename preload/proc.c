@@ -36,6 +36,7 @@ static void after_fork_child(void) {
   green__shim_threads_after_fork(self);
   green__shim_futex_after_fork();
   green__shim_sync_after_fork();
+  green__shim_small_after_fork();
 }
 
 static void before_fork(void) { green__shim_signal_before_fork(); }

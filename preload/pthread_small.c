@@ -8,6 +8,7 @@
  */
 #include <pthread.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "../src/sync.h"
 #include "objects.h"
@@ -256,4 +257,11 @@ GREEN__SHIM_EXPORT int pthread_barrier_destroy(pthread_barrier_t *pb) {
   if (busy) return EBUSY;
   b->magic = 0;
   return 0;
+}
+
+/* The child of fork has one thread: no other thread holds a lock or waits. */
+void green__shim_small_after_fork(void) {
+  once_home = 0;
+  barrier_home = 0;
+  memset(&once_waiters, 0, sizeof once_waiters); /* as at start */
 }

@@ -178,4 +178,7 @@ void green__shim_stdio_close(FILE *fp);
 /* In a forked child: forget the parent's hub handle (sync.c). */
 void green__shim_sync_after_fork(void);
 
+/* In a forked child: the once and barrier locks free, no once waiter (pthread_small.c). */
+void green__shim_small_after_fork(void);
+
 #endif

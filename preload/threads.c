@@ -175,6 +175,7 @@ green_t *green__shim_threads_unblocked(struct green__hub *h, int sig) {
 static void hubs_forget(void);
 
 void green__shim_threads_after_fork(green__shim_thread_t *self) {
+  records_lock = 0; /* its holder, if any, is not in the child */
   live = 0;
   last_waiter = NULL;
   hubs_forget();
