@@ -206,14 +206,14 @@ __attribute__((constructor(101))) static void shim_init(void) {
 
 static int (*program_main)(int, char **, char **);
 
-/* main() returned or exit() was called: from here on calls pass through, and no timer of the
+/* main() returned or exit() was called: from here on calls pass through, and no timer of any
  * hub interrupts an atexit handler. */
 static void leave_running(void) {
   char buf[64];
   const char *stats;
   int was = __atomic_exchange_n(&green__shim_phase, GREEN__SHIM_EXITING, __ATOMIC_ACQ_REL);
   if (green__shim_config.check) green__check_stop();
-  if (green__shim_tls.hub) green__tick_stop(green__shim_tls.hub);
+  green__tick_stop_all();
   if (was == GREEN__SHIM_EXITING || !(stats = green__shim_env("GREEN_STATS", buf, sizeof buf)) ||
       !*stats || strcmp(stats, "0") == 0)
     return;
