@@ -8,6 +8,8 @@
 #    With --hubs N and no --green: 1 until the hubs start (the first pthread_create), N
 #    from then on. GREEN_HUBS_DEV=1 is set for the shim run while -j N is a development
 #    switch (preload/README.md, "Several hubs"), unless the environment sets it (0: one hub).
+#    COMPARE_HUBS=N in the environment runs every green-mode test without --hubs as if it
+#    had --hubs N: a sweep of the whole suite on N hubs (`COMPARE_HUBS=2 ctest -L preload`).
 # With --server, the server command starts first (under the same mode), prints "PORT n",
 # and {PORT} in the program's arguments is replaced by n; its transcript is compared too.
 # With --native-min 0 no thread counts are looked at (programs that print none).
@@ -23,7 +25,7 @@
 set -euo pipefail
 
 GREENRUN="" THREADS=green NATIVE_MIN=2 GREEN="" LIMIT=120 SERVER=() CLIENT_NATIVE=0 TOOK_MAX=""
-STATUS=0 PRELOAD="" HUBS=1
+STATUS=0 PRELOAD="" HUBS=""
 while [ $# -gt 0 ]; do
   case $1 in
     --greenrun) GREENRUN=$2; shift 2 ;;
@@ -42,6 +44,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 PROG=("$@")
+[ -n "$HUBS" ] || { [ "$THREADS" = green ] && HUBS=${COMPARE_HUBS:-1}; } || HUBS=1
 [ -n "$GREENRUN" ] && [ ${#PROG[@]} -gt 0 ] || { echo "compare.sh: usage error" >&2; exit 2; }
 
 W=$(mktemp -d)
