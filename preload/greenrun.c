@@ -33,9 +33,9 @@ static const char usage[] =
     "                    without the parallelism.\n"
     "  --threads=native  program threads stay OS threads; each gets its own hub, so its\n"
     "                    blocking calls still run on libev (use it for CPU-bound threads).\n"
-    "  -j N, --hubs=N    green threads spread over N OS threads, each with a hub; auto: one\n"
-    "                    per online CPU (GREEN_HUBS; default 1). Under development: the\n"
-    "                    shim says so and runs on 1 hub, unless GREEN_HUBS_DEV=1.\n"
+    "  -j N, --hubs=N    green threads spread over N OS threads (1 to 64), each with a hub;\n"
+    "                    auto: one per online CPU (GREEN_HUBS; default 1). A new thread goes\n"
+    "                    to the hub with the fewest live threads (GREEN_PLACEMENT=rr: in turn).\n"
     "  --timeslice=MS    a green thread that computes that long while others wait is\n"
     "                    preempted (GREEN_TIMESLICE_MS; default 10, 0 turns it off).\n"
     "  --watchdog=MS     report on stderr, with a backtrace, a thread that keeps the others\n"
@@ -132,17 +132,21 @@ static int static_binary(const char *path) {
   return !interp;
 }
 
-/* -j's or --hubs's value: a count from 1 to 1024, or auto (the online CPUs); NULL if not. */
+enum { HUBS_MAX = 64 }; /* the shim's GREEN__SHIM_HUBS_MAX (shim.h) */
+
+/* -j's or --hubs's value: a count from 1 to HUBS_MAX, or auto (the online CPUs, HUBS_MAX at
+ * most); NULL if not. */
 static const char *hubs_value(const char *v, char buf[16]) {
   char *end;
   long n;
   if (strcmp(v, "auto") == 0) {
     n = sysconf(_SC_NPROCESSORS_ONLN);
+    if (n > HUBS_MAX) n = HUBS_MAX;
   } else {
     n = strtol(v, &end, 10);
     if (!*v || *end) return NULL;
   }
-  if (n < 1 || n > 1024) return NULL;
+  if (n < 1 || n > HUBS_MAX) return NULL;
   snprintf(buf, 16, "%ld", n);
   return buf;
 }
@@ -166,7 +170,8 @@ int main(int argc, char **argv) {
       else if (argv[i][2]) hubs_arg = argv[i] + 2;   /* -jN */
       else hubs_arg = i + 1 < argc ? argv[++i] : ""; /* -j N */
       if (!(hubs = hubs_value(hubs_arg, hubs_buf))) {
-        fprintf(stderr, "greenrun: -j/--hubs wants a count from 1 to 1024 or auto\n\n%s", usage);
+        fprintf(stderr, "greenrun: -j/--hubs wants a count from 1 to %d or auto\n\n%s", HUBS_MAX,
+                usage);
         return 2;
       }
     } else if (strcmp(argv[i], "--debug") == 0) {

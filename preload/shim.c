@@ -74,38 +74,31 @@ static unsigned hubs_of(const char *s) {
   return n < 1 ? 1 : n > HUBS_MAX ? HUBS_MAX : (unsigned)n;
 }
 
-/* Green mode on several hubs is not finished (README, "Several hubs"): it runs on one unless
- * GREEN_HUBS_DEV=1 asks for the hubs while the work goes on. The own-fd range is reserved for
- * the hubs asked for all the same, since fds never move once made: a later step finds it in
- * place. */
+/* GREEN_HUBS: green mode runs that many hubs, GREEN__SHIM_HUBS_MAX at most (greenrun checks;
+ * a bare LD_PRELOAD may ask more). The own-fd range is reserved for them from the first fd
+ * on, since fds never move once made. */
 static void configure_hubs(const char *s) {
   static char buf[16384];
-  const char *dev, *place;
-  int dev_on;
+  const char *place;
   green__shim_config.hubs_asked = hubs_of(s);
   green__shim_config.hubs = 1;
-  dev = green__shim_env("GREEN_HUBS_DEV", buf, sizeof buf);
-  dev_on = dev && strcmp(dev, "1") == 0;
-  if (dev_on && !green__shim_config.native)
-    green__shim_config.hubs = green__shim_config.hubs_asked < GREEN__SHIM_HUBS_MAX
-                                  ? green__shim_config.hubs_asked
-                                  : GREEN__SHIM_HUBS_MAX;
+  if (green__shim_config.native) return; /* a hub per thread already */
+  green__shim_config.hubs = green__shim_config.hubs_asked < GREEN__SHIM_HUBS_MAX
+                                ? green__shim_config.hubs_asked
+                                : GREEN__SHIM_HUBS_MAX;
   place = green__shim_env("GREEN_PLACEMENT", buf, sizeof buf);
   green__shim_config.placement = place && strcmp(place, "rr") == 0 ? GREEN__PLACE_RR
                                                                     : GREEN__PLACE_LEAST;
-  if (green__shim_config.hubs_asked > 1 && !green__shim_config.native)
-    green__ownfd_reserve(OWNFD_PER_HUB * green__shim_config.hubs_asked + OWNFD_SHARED);
+  if (green__shim_config.hubs > 1)
+    green__ownfd_reserve(OWNFD_PER_HUB * green__shim_config.hubs + OWNFD_SHARED);
 }
 
-/* Says once, as the shim starts in this process, that the hubs asked for are not run (native
- * mode has a hub per thread: GREEN_HUBS means nothing there). */
-static void refuse_hubs(void) {
+/* Says once, as the shim starts in this process, that fewer hubs run than were asked for. */
+static void say_hub_cap(void) {
   char line[256];
   int n;
   if (green__shim_config.native || green__shim_config.hubs_asked <= green__shim_config.hubs) return;
-  n = snprintf(line, sizeof line,
-               "greenrun: %s[%d]: -j %u (GREEN_HUBS) is not supported yet: running on %u hub "
-               "(see \"Several hubs\" in preload/README.md)\n",
+  n = snprintf(line, sizeof line, "greenrun: %s[%d]: GREEN_HUBS=%u: running %u hubs, the most\n",
                program_invocation_short_name, (int)getpid(), green__shim_config.hubs_asked,
                green__shim_config.hubs);
   if (n > 0) green__real.write(2, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
@@ -197,7 +190,7 @@ static void tick_init(void) {
 __attribute__((constructor(101))) static void shim_init(void) {
   green__real_ready();
   green__shim_tls.managed = 1;
-  refuse_hubs();
+  say_hub_cap();
   green__shim_threads_init();
   tick_init();
 }

@@ -29,7 +29,7 @@ enum { GREEN__PLACE_LEAST, GREEN__PLACE_RR };
 typedef struct green__shim_config {
   int native;   /* --threads=native: program threads stay OS threads, each with its own hub */
   unsigned hubs_asked; /* GREEN_HUBS (greenrun -j N): the hubs green mode should run; 1: one */
-  unsigned hubs;       /* the hubs it runs: 1 unless GREEN_HUBS_DEV=1 (README, "Several hubs") */
+  unsigned hubs;       /* the hubs it runs: hubs_asked, GREEN__SHIM_HUBS_MAX at most */
   int placement;       /* GREEN_PLACEMENT: which hub a new green thread goes to */
   int debug;    /* GREEN_DEBUG=1: log every call that parks */
   int check;    /* GREEN_CHECK=1: report blocking calls that bypass the hooks (check.c) */

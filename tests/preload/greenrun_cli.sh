@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # greenrun itself and the shim's exports: --help, its errors, --debug's log of parking calls,
-# --threads=native, --check's variable, -j/--hubs (GREEN_HUBS, the shim's word that it runs one
-# hub still, the own-fd range it reserves), and every name real.h lists being exported by libgreen-preload.so (a
+# --threads=native, --check's variable, -j/--hubs (GREEN_HUBS, the hubs' OS threads, the
+# own-fd range it reserves), and every name real.h lists being exported by libgreen-preload.so (a
 # hook that is not exported would silently not be called).
 #
 # usage: greenrun_cli.sh GREENRUN SHIM REAL_H SLEEPERS
@@ -50,15 +50,17 @@ check "GREEN_HUBS is 1 by default, -j N, -jN, --hubs=N and --hubs=auto set it" \
            test "$(GREEN_HUBS=3 env)" = 1 && test "$(env -j 2)" = 2 && test "$(env -j3)" = 3 &&
            test "$(env --hubs=4)" = 4 && test "$(env --hubs=auto)" = "$(getconf _NPROCESSORS_ONLN)"' \
   "$GREENRUN"
-check "-j 0, -j x, -j 1025, --hubs= and a bare -j exit 2" \
-  bash -c 'for a in "-j 0" "-j x" "-j 1025" "--hubs=" "-j"; do
+check "-j 0, -j x, -j 65, --hubs= and a bare -j exit 2" \
+  bash -c 'for a in "-j 0" "-j x" "-j 65" "--hubs=" "-j"; do
              "$0" $a true >/dev/null 2>&1; test $? = 2 || exit 1; done' "$GREENRUN"
 check "-j 2 with --threads=native exits 2" test "$(status "$GREENRUN" --threads=native -j 2 true)" = 2
-check "-j 2 says once that it runs on 1 hub; the program runs as before" \
-  bash -c 'err=$("$0" -j 2 "$1" 4 1 2>&1 >/dev/null)
-           test "$(grep -c "not supported yet: running on 1 hub" <<<"$err")" = 1 &&
-           test "$(grep -vc "not supported yet" <<<"$err")" = 0 &&
-           "$0" -j 2 "$1" 4 1 2>/dev/null | grep -q "^THREADS 1$"' "$GREENRUN" "$SLEEPERS"
+check "-j 2 runs 2 OS threads once the program makes a thread, and says nothing" \
+  bash -c 'err=$("$0" -j 2 "$1" 4 1 2>&1 >/dev/null) && test -z "$err" &&
+           "$0" -j 2 "$1" 4 1 2>/dev/null | grep -q "^THREADS 2$"' "$GREENRUN" "$SLEEPERS"
+check "GREEN_HUBS=100 under a bare LD_PRELOAD runs 64 hubs and says so once" \
+  bash -c 'err=$(GREEN_HUBS=100 LD_PRELOAD="$2" "$1" 4 1 2>&1 >/dev/null)
+           test "$(grep -c "GREEN_HUBS=100: running 64 hubs" <<<"$err")" = 1' \
+  "$GREENRUN" "$SLEEPERS" "$SHIM"
 check "-j 1 and GREEN_HUBS=1 say nothing" \
   bash -c 'test -z "$("$0" -j 1 "$1" 2 1 2>&1 >/dev/null)"' "$GREENRUN" "$SLEEPERS"
 # The runtime's lowest fd, seen from outside (the program's /proc/self/fd hides them), while

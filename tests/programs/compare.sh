@@ -6,8 +6,7 @@
 #    program really uses threads: without the shim the check below would fail),
 #  - every THREADS line of the shim run reports exactly --green OS threads (default 1).
 #    With --hubs N and no --green: 1 until the hubs start (the first pthread_create), N
-#    from then on. GREEN_HUBS_DEV=1 is set for the shim run while -j N is a development
-#    switch (preload/README.md, "Several hubs"), unless the environment sets it (0: one hub).
+#    from then on.
 #    COMPARE_HUBS=N in the environment runs every green-mode test without --hubs as if it
 #    had --hubs N: a sweep of the whole suite on N hubs (`COMPARE_HUBS=2 ctest -L preload`).
 # With --server, the server command starts first (under the same mode), prints "PORT n",
@@ -70,7 +69,6 @@ run() {
   local side=$1 wrap=() port="" i
   if [ "$side" = shim ]; then
     wrap=("$GREENRUN" "--threads=$THREADS" "--hubs=$HUBS" --)
-    [ "$HUBS" = 1 ] || wrap=(env "GREEN_HUBS_DEV=${GREEN_HUBS_DEV:-1}" "${wrap[@]}")
   fi
   if [ -n "$PRELOAD" ]; then # greenrun appends the shim again: the loader takes it once
     local lib=$PRELOAD
