@@ -11,9 +11,10 @@
  * takes it out the same way (green__wake, through wait_home). Whoever comes first decides, so
  * a select fires once and no value is lost. The select's lock is its channel's home word for
  * a send or receive, and a spin lock word of its own for a select of several channels. Its
- * records left in other channels are dropped by partners, who see it is no longer armed, or
- * by the select itself, once it runs again. Nobody holds two channels at once: hubs cannot
- * wait for each other in a cycle.
+ * records left in other channels stay there until the select takes them out itself, once it
+ * runs again: partners and close pass over records whose select is no longer armed. So a
+ * channel is not freed (EBUSY) while a select may still enter it. Nobody holds two channels
+ * at once: hubs cannot wait for each other in a cycle.
  */
 #include <limits.h>
 #include <math.h>
@@ -65,10 +66,15 @@ green_chan_t *green_chan_new(void) {
   return c;
 }
 
+/* Checked inside c's home: a select on another hub taking its record out is either before
+ * or after. Records of selects that fired or timed out but have not run yet count. */
 int green_chan_free(green_chan_t *c) {
+  int how, busy;
   if (!c) return green__fail(-EINVAL);
-  if (!green__list_empty(&c->senders) || !green__list_empty(&c->receivers))
-    return green__fail(-EBUSY);
+  if ((how = green__home_enter_destroy(&c->home)) < 0) return green__fail(how);
+  busy = !green__list_empty(&c->senders) || !green__list_empty(&c->receivers);
+  green__home_leave_destroy(&c->home, how, 0);
+  if (busy) return green__fail(-EBUSY);
   free(c);
   return 0;
 }
@@ -139,7 +145,7 @@ static green_t *complete(struct sel *s, size_t i, struct rec *r) {
 
 /* Try case i of s in its channel ch, entered. Returns 1 when it completed (*woken: a
  * partner to wake), 0 when it has no partner, -1 when s is no longer armed: another greenlet
- * fired it. Records of selects that no longer wait are dropped on the way. */
+ * fired it. Records of selects that no longer wait are passed over: they take them out. */
 static int try_case(struct green__hub *h, struct sel *s, size_t i, green_chan_t *ch,
                     green_t **woken) {
   green__list_t *list = s->cases[i].op == GREEN_SELECT_SEND ? &ch->receivers : &ch->senders;
@@ -159,8 +165,7 @@ static int try_case(struct green__hub *h, struct sel *s, size_t i, green_chan_t 
     if (partner->sel == s) continue; /* its own other case, on the same channel */
     enter_sels(h, ch, s->published ? s : NULL, partner->sel, &held);
     if (s->published && !armed(s)) r = -1;
-    else if (!armed(partner->sel)) green__list_remove(n);
-    else {
+    else if (armed(partner->sel)) {
       *woken = complete(s, i, partner);
       r = 1;
     }
@@ -260,21 +265,20 @@ static inline int begin(struct green__hub **hp, double timeout, double *at) {
 /* The partner of a lone send or receive c (not published: nobody else can fire it) in ch,
  * entered. Returns 1 when c completed (*woken: the partner to wake), 0 when none waits. A
  * partner that is a send or receive too is decided by ch's home, held already: no other
- * lock is taken. */
+ * lock is taken. Records of selects that no longer wait are passed over. */
 static int try_lone(struct green__hub *h, green_select_case_t *c, green_chan_t *ch,
                     green_t **woken) {
-  green__list_t *list = c->op == GREEN_SELECT_SEND ? &ch->receivers : &ch->senders;
+  green__list_t *list = c->op == GREEN_SELECT_SEND ? &ch->receivers : &ch->senders, *n;
   if (ch->closed) {
     c->err = EPIPE;
     return 1;
   }
-  while (!green__list_empty(list)) {
-    struct rec *partner = green__container_of(list->next, struct rec, link);
+  for (n = list->next; n != list; n = n->next) {
+    struct rec *partner = green__container_of(n, struct rec, link);
     struct sel *p = partner->sel;
     uint32_t *own = p->lock != &ch->home ? p->lock : NULL; /* a select of several channels */
     int how = own ? green__home_enter_shared(own, h) : 0, live = armed(p);
     if (live) *woken = take_partner(c, partner);
-    else green__list_remove(&partner->link);
     if (own) green__home_leave(own, h, how);
     if (live) return 1;
   }
@@ -329,19 +333,22 @@ int green_chan_recv(green_chan_t *ch, void **value, double timeout) {
 }
 
 /* Fire every armed select waiting in list (of ch, entered) with EPIPE: their records go to
- * `served`, to wake once outside ch. Records of selects that no longer wait are dropped. */
+ * `served`, to wake once outside ch. Records of selects that no longer wait stay: their
+ * selects take them out. */
 static void serve_closed(struct green__hub *h, green_chan_t *ch, green__list_t *list,
                          green__list_t *served) {
-  green__list_t *n;
-  while ((n = green__list_pop_front(list))) {
+  green__list_t *n, *next;
+  for (n = list->next; n != list; n = next) {
     struct rec *r = green__container_of(n, struct rec, link);
     struct sel *p = r->sel;
     held_t held;
+    next = n->next;
     enter_sels(h, ch, p, NULL, &held);
     if (armed(p)) {
       p->fired = r->index;
       p->cases[r->index].err = EPIPE;
       disarm(p);
+      green__list_remove(n);
       green__list_push_back(served, n);
     }
     leave_sels(h, &held);

@@ -18,11 +18,19 @@ int green_cond_init(green_cond_t *c, clockid_t clock) {
   return 0;
 }
 
+/* Checked and reset inside c's home: a signal on another hub is either before or after. */
 int green_cond_destroy(green_cond_t *c) {
+  int how, busy;
   if (!c) return green__fail(-EINVAL);
-  if (!green__waitq_empty(&c->waiters)) return green__fail(-EBUSY);
-  *c = (green_cond_t)GREEN_COND_INITIALIZER;
-  return 0;
+  if ((how = green__home_enter_destroy(&c->home)) < 0) return green__fail(how);
+  busy = !green__waitq_empty(&c->waiters);
+  if (!busy) {
+    c->waiters = (green__list_t){NULL, NULL};
+    c->mutex = NULL;
+    c->clock = CLOCK_REALTIME;
+  }
+  green__home_leave_destroy(&c->home, how, !busy);
+  return busy ? green__fail(-EBUSY) : 0;
 }
 
 /* Queued before the mutex is released: no signal slips by. One that comes before the park

@@ -10,11 +10,18 @@ int green_event_init(green_event_t *e) {
   return 0;
 }
 
+/* Checked and reset inside e's home: a set on another hub is either before or after. */
 int green_event_destroy(green_event_t *e) {
+  int how, busy;
   if (!e) return green__fail(-EINVAL);
-  if (!green__waitq_empty(&e->waiters)) return green__fail(-EBUSY);
-  *e = (green_event_t)GREEN_EVENT_INITIALIZER;
-  return 0;
+  if ((how = green__home_enter_destroy(&e->home)) < 0) return green__fail(how);
+  busy = !green__waitq_empty(&e->waiters);
+  if (!busy) {
+    e->waiters = (green__list_t){NULL, NULL};
+    __atomic_store_n(&e->is_set, 0, __ATOMIC_RELAXED); /* clear and is_set take no lock */
+  }
+  green__home_leave_destroy(&e->home, how, !busy);
+  return busy ? green__fail(-EBUSY) : 0;
 }
 
 int green_event_set(green_event_t *e) {

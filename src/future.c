@@ -99,18 +99,21 @@ green_future_t *green_future_new(void) {
   return f;
 }
 
+/* Checked inside f's home: a call on another hub is either before or after. */
 int green_future_free(green_future_t *f) {
   struct green__hub *h = green__hub_get();
   green__list_t *n;
-  int r;
+  int r, how, busy;
   if (!h) return -1;
   if ((r = check_any(f))) return green__fail(r);
+  if ((how = green__home_enter_destroy(&f->home)) < 0) return green__fail(how);
   /* records of waiters that timed out but have not run yet count: they unlink themselves */
-  if (!green__list_empty(&f->waiters) || !green__list_empty(&f->watches))
-    return green__fail(-EBUSY);
+  busy = !green__list_empty(&f->waiters) || !green__list_empty(&f->watches);
+  if (!busy) f->magic = 0;
+  green__home_leave_destroy(&f->home, how, 0);
+  if (busy) return green__fail(-EBUSY);
   while ((n = green__list_pop_front(&f->callbacks))) /* it never completed: they never run */
     free(green__container_of(n, done_cb_t, call.link));
-  f->magic = 0;
   free(f);
   return 0;
 }

@@ -54,11 +54,21 @@ int green_mutex_init(green_mutex_t *m, int kind) {
   return 0;
 }
 
+/* Checked and reset inside m's home: an unlock on another hub is either before or after. The
+ * owner word changes atomically (shared mutexes). */
 int green_mutex_destroy(green_mutex_t *m) {
+  int how, busy;
   if (!m) return green__fail(-EINVAL);
-  if (m->owner || !green__waitq_empty(&m->waiters)) return green__fail(-EBUSY);
-  *m = (green_mutex_t)GREEN_MUTEX_INITIALIZER;
-  return 0;
+  if ((how = green__home_enter_destroy(&m->home)) < 0) return green__fail(how);
+  busy = __atomic_load_n(&m->owner, __ATOMIC_ACQUIRE) || !green__waitq_empty(&m->waiters);
+  if (!busy) {
+    m->waiters = (green__list_t){NULL, NULL};
+    __atomic_store_n(&m->owner, NULL, __ATOMIC_RELAXED);
+    m->count = 0;
+    __atomic_store_n(&m->kind, GREEN_MUTEX_NORMAL, __ATOMIC_RELAXED);
+  }
+  green__home_leave_destroy(&m->home, how, !busy);
+  return busy ? green__fail(-EBUSY) : 0;
 }
 
 /* The kind, without the SHIM mark (a waiter may add it at any time). */

@@ -55,12 +55,16 @@ green_queue_t *green_queue_new(size_t capacity) {
   return q;
 }
 
+/* Checked inside q's home: a call on another hub is either before or after. */
 int green_queue_free(green_queue_t *q) {
+  int how, busy;
   if (!q) return green__fail(-EINVAL);
+  if ((how = green__home_enter_destroy(&q->home)) < 0) return green__fail(how);
   /* records of waiters that timed out but have not run yet count: they unlink themselves */
-  if (!green__list_empty(&q->getters) || !green__list_empty(&q->putters) ||
-      !green__list_empty(&q->joiners))
-    return green__fail(-EBUSY);
+  busy = !green__list_empty(&q->getters) || !green__list_empty(&q->putters) ||
+         !green__list_empty(&q->joiners);
+  green__home_leave_destroy(&q->home, how, 0);
+  if (busy) return green__fail(-EBUSY);
   free(q->buf);
   free(q);
   return 0;

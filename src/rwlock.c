@@ -26,13 +26,20 @@ int green_rwlock_init(green_rwlock_t *rw) {
   return 0;
 }
 
+/* Checked and reset inside rw's home: an unlock on another hub is either before or after. */
 int green_rwlock_destroy(green_rwlock_t *rw) {
+  int how, busy;
   if (!rw) return green__fail(-EINVAL);
-  if (rw->writer || rw->readers || !green__waitq_empty(&rw->readers_waiting) ||
-      !green__waitq_empty(&rw->writers_waiting))
-    return green__fail(-EBUSY);
-  *rw = (green_rwlock_t)GREEN_RWLOCK_INITIALIZER;
-  return 0;
+  if ((how = green__home_enter_destroy(&rw->home)) < 0) return green__fail(how);
+  busy = rw->writer || rw->readers || !green__waitq_empty(&rw->readers_waiting) ||
+         !green__waitq_empty(&rw->writers_waiting);
+  if (!busy) {
+    rw->readers_waiting = rw->writers_waiting = (green__list_t){NULL, NULL};
+    rw->writer = NULL;
+    rw->readers = 0;
+  }
+  green__home_leave_destroy(&rw->home, how, !busy);
+  return busy ? green__fail(-EBUSY) : 0;
 }
 
 /* Hand the lock to whom may have it, now that it was released (or a waiter left). Every waiting

@@ -17,11 +17,18 @@ int green_sem_init(green_sem_t *s, unsigned value) {
   return 0;
 }
 
+/* Checked and reset inside s's home: a post on another hub is either before or after. */
 int green_sem_destroy(green_sem_t *s) {
+  int how, busy;
   if (!s) return green__fail(-EINVAL);
-  if (!green__waitq_empty(&s->waiters)) return green__fail(-EBUSY);
-  *s = (green_sem_t)GREEN_SEM_INITIALIZER;
-  return 0;
+  if ((how = green__home_enter_destroy(&s->home)) < 0) return green__fail(how);
+  busy = !green__waitq_empty(&s->waiters);
+  if (!busy) {
+    s->waiters = (green__list_t){NULL, NULL};
+    __atomic_store_n(&s->value, 0, __ATOMIC_RELAXED); /* getvalue reads it unlocked */
+  }
+  green__home_leave_destroy(&s->home, how, !busy);
+  return busy ? green__fail(-EBUSY) : 0;
 }
 
 static int wait_until(green_sem_t *s, green__until_t u) {

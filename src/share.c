@@ -135,6 +135,34 @@ int green__home_enter_slow(uint32_t *home, struct green__hub *h) {
   }
 }
 
+/* ---- destroy and free ---------------------------------------------------------------------- */
+
+int green__home_enter_destroy(uint32_t *home) {
+  uint32_t w = __atomic_load_n(home, __ATOMIC_ACQUIRE);
+  struct green__hub *h;
+  if (w == 0) return GREEN__HOME_UNUSED;
+  if (w & SHARED) {
+    lock_shared(home);
+    return GREEN__HOME_SPUN;
+  }
+  if (!(h = green__hub_tls ? green__hub_tls : green__hub_get())) return -ENOMEM;
+  return green__home_enter(home, h);
+}
+
+void green__home_leave_destroy(uint32_t *home, int how, int reset) {
+  struct green__hub *h = green__hub_tls;
+  uint32_t id;
+  if (how == GREEN__HOME_UNUSED) return;
+  if (how == GREEN__HOME_SPUN) {
+    __atomic_store_n(home, reset ? 0 : SHARED, __ATOMIC_RELEASE);
+    return;
+  }
+  id = h->home_id; /* biased to h: a hub taking it over meanwhile keeps it (SHARED) */
+  if (reset)
+    __atomic_compare_exchange_n(home, &id, 0, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+  green__home_leave(home, h, how);
+}
+
 /* ---- waking a waiter of another hub ------------------------------------------------------ */
 
 /* On g's own hub: the hand-off a waker of another hub made. */

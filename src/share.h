@@ -55,6 +55,19 @@ static inline int green__home_enter_shared(uint32_t *home, struct green__hub *h)
   return green__home_enter_slow(home, h);
 }
 
+/* green__home_enter_destroy: the word was 0. Nobody has used the object, so there is
+ * nothing to lock. */
+#define GREEN__HOME_UNUSED 2
+
+/* Enter an object to destroy or free it, from any thread. A SHARED word needs no hub: a
+ * thread without one may destroy a shim's object. Returns how (GREEN__HOME_UNUSED too), or
+ * -ENOMEM when a hub was needed and cannot be had. Not on any fast path. */
+int green__home_enter_destroy(uint32_t *home);
+
+/* Leave an object entered by green__home_enter_destroy. reset: it was destroyed, its word
+ * goes back to 0 like a new object's. Otherwise (busy, or freed next) it stays as it is. */
+void green__home_leave_destroy(uint32_t *home, int how, int reset);
+
 /* End a use begun by green__home_enter, which returned how. */
 static inline void green__home_leave(uint32_t *home, struct green__hub *h, int how) {
   if (green__likely(how == GREEN__HOME_BIASED))
