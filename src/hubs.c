@@ -360,28 +360,28 @@ static int remote(struct green__hub *h, green_t *handle, int op, unsigned long l
 }
 
 int green__hubs_detach(struct green__hub *h, green_t *handle) {
-  unsigned long long v;
+  unsigned long long v = 0;
   int err;
   if (!h) return -1;
   return (err = remote(h, handle, OP_DETACH, &v, "green_detach")) ? green__fail(err) : 0;
 }
 
 int green__hubs_kill(struct green__hub *h, green_t *handle) {
-  unsigned long long v;
+  unsigned long long v = 0;
   int err;
   if (!h) return -1;
   return (err = remote(h, handle, OP_KILL, &v, "green_kill")) ? green__fail(err) : 0;
 }
 
 int green__hubs_state(struct green__hub *h, green_t *handle) {
-  unsigned long long v;
+  unsigned long long v = 0;
   int err;
   if (!h) return -1;
   return (err = remote(h, handle, OP_STATE, &v, "green_state")) ? green__fail(err) : (int)v;
 }
 
 unsigned long long green__hubs_id(struct green__hub *h, green_t *handle) {
-  unsigned long long v;
+  unsigned long long v = 0;
   int err;
   if (!h) return 0;
   if ((err = remote(h, handle, OP_ID, &v, "green_id"))) {
