@@ -34,4 +34,22 @@ static inline void share_finish(pthread_t *t, int n, atomic_int *done) {
   for (int i = 0; i < n; i++) ASSERT_EQ(pthread_join(t[i], NULL), 0);
 }
 
+/* Start n hubs into hubs[] (hubs[0] the caller's), and stop them again. */
+static inline void share_start_hubs(green_hub_t **hubs, size_t n) {
+  ASSERT_OK(green_hubs_start(n, hubs));
+}
+
+static inline void share_stop_hubs(green_hub_t **hubs, size_t n) {
+  while (n-- > 0) ASSERT_OK(green_hub_stop(hubs[n]));
+}
+
+/* Wait, parked, until g (of any hub) is parked. */
+static inline void share_until_blocked(green_t *g) {
+  double end = green_now() + 10;
+  while (green_state(g) != GREEN_BLOCKED) {
+    ASSERT_LT(green_now(), end);
+    ASSERT_OK(green_sleep(0.001));
+  }
+}
+
 #endif

@@ -19,6 +19,8 @@
 
 #include "test.h"
 
+#include "share_test.h"
+
 /* Run fn(arg) on a new OS thread and wait for it (the main hub does not run meanwhile). */
 static void on_other_thread(void *(*fn)(void *), void *arg) {
   pthread_t t;
@@ -181,15 +183,6 @@ static void *sleep_for(void *arg) {
   return s;
 }
 
-/* Wait until g is parked (it runs on another hub). */
-static void until_blocked(green_t *g) {
-  double end = test_now() + 5;
-  while (green_state(g) != GREEN_BLOCKED) {
-    ASSERT_TRUE(test_now() < end);
-    ASSERT_OK(green_sleep(0.001));
-  }
-}
-
 TEST_CASE(kill_across) {
   green_hub_t *hubs[2];
   sleeper_t s = {10, -1, 0};
@@ -198,7 +191,7 @@ TEST_CASE(kill_across) {
   double t0 = test_now();
   ASSERT_OK(green_hubs_start(2, hubs));
   ASSERT_PTR_NE(g = green_spawn_on(hubs[1], sleep_for, &s), NULL);
-  until_blocked(g);
+  share_until_blocked(g);
   ASSERT_OK(green_kill(g));
   ASSERT_OK(green_join(g, &result, 5));
   ASSERT_PTR_EQ(result, &s);

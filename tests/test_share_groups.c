@@ -11,26 +11,12 @@
 
 #include "test.h"
 
+#include "share_test.h"
+
 #define P(i) ((void *)(intptr_t)(i))
 #define I(p) ((long)(intptr_t)(p))
 
 static green_hub_t *hubs[2];
-
-static void start_hubs(void) { ASSERT_OK(green_hubs_start(2, hubs)); }
-
-static void stop_hubs(void) {
-  ASSERT_OK(green_hub_stop(hubs[1]));
-  ASSERT_OK(green_hub_stop(hubs[0]));
-}
-
-/* Wait until g (of any hub) is parked. */
-static void until_blocked(green_t *g) {
-  double end = test_now() + 10;
-  while (green_state(g) != GREEN_BLOCKED) {
-    ASSERT_TRUE(test_now() < end);
-    ASSERT_OK(green_sleep(0.001));
-  }
-}
 
 /* ---- groups ------------------------------------------------------------------------------ */
 
@@ -68,14 +54,14 @@ TEST_CASE(group_members_of_two_hubs) {
   spawner_t s = {grp, 50};
   green_t *g;
   atomic_store(&ran, 0);
-  start_hubs();
+  share_start_hubs(hubs, 2);
   ASSERT_PTR_NE(g = green_spawn_on(hubs[1], spawn_into, &s), NULL);
   ASSERT_OK(green_join(g, NULL, 10));
   ASSERT_OK(green_group_join(grp, 10));
   ASSERT_EQ(atomic_load(&ran), 2 * s.n);
   ASSERT_EQ(green_group_size(grp), 0);
   ASSERT_OK(green_group_free(grp));
-  stop_hubs();
+  share_stop_hubs(hubs, 2);
 }
 
 static void *sleep_long(void *arg) {
@@ -99,18 +85,18 @@ TEST_CASE(group_kill_from_other_hub) {
   green_t *members[8], *g;
   int i;
   atomic_store(&canceled, 0);
-  start_hubs();
+  share_start_hubs(hubs, 2);
   for (i = 0; i < 8; i++) {
     ASSERT_PTR_NE(members[i] = green_spawn_on(hubs[i % 2], sleep_long, NULL), NULL);
     ASSERT_OK(green_group_add(grp, members[i]));
   }
-  for (i = 0; i < 8; i++) until_blocked(members[i]);
+  for (i = 0; i < 8; i++) share_until_blocked(members[i]);
   ASSERT_PTR_NE(g = green_spawn_on(hubs[1], kill_and_join, grp), NULL);
   ASSERT_OK(green_join(g, NULL, 10));
   ASSERT_EQ(atomic_load(&canceled), 8);
   ASSERT_EQ(green_group_size(grp), 0);
   ASSERT_OK(green_group_free(grp));
-  stop_hubs();
+  share_stop_hubs(hubs, 2);
 }
 
 /* ---- pools ------------------------------------------------------------------------------- */
@@ -144,7 +130,7 @@ TEST_CASE(pool_bound_across_hubs) {
   atomic_store(&running, 0);
   atomic_store(&most, 0);
   atomic_store(&done, 0);
-  start_hubs();
+  share_start_hubs(hubs, 2);
   for (i = 0; i < 4; i++)
     ASSERT_PTR_NE(spawners[i] = green_spawn_on(hubs[i % 2], fill_pool, p), NULL);
   for (i = 0; i < 4; i++) ASSERT_OK(green_join(spawners[i], NULL, 30));
@@ -152,13 +138,13 @@ TEST_CASE(pool_bound_across_hubs) {
   ASSERT_EQ(atomic_load(&done), 4 * TASKS);
   ASSERT_EQ(atomic_load(&most), LIMIT);
   ASSERT_OK(green_pool_free(p));
-  stop_hubs();
+  share_stop_hubs(hubs, 2);
 }
 
 static void *spawn_one(void *arg) {
   green_t *g = green_pool_spawn(arg, sleep_long, NULL, 10); /* parks: the pool is full */
   ASSERT_PTR_NE(g, NULL);
-  until_blocked(g);
+  share_until_blocked(g);
   ASSERT_EQ(green_pool_size(arg), 1);
   ASSERT_OK(green_pool_kill(arg));
   ASSERT_OK(green_pool_join(arg, 10));
@@ -170,17 +156,17 @@ TEST_CASE(pool_slot_to_other_hub) {
   green_pool_t *p = green_pool_new(1);
   green_t *first, *g;
   atomic_store(&canceled, 0);
-  start_hubs();
+  share_start_hubs(hubs, 2);
   ASSERT_PTR_NE(first = green_pool_spawn(p, sleep_long, NULL, 0), NULL);
-  until_blocked(first);
+  share_until_blocked(first);
   ASSERT_PTR_NE(g = green_spawn_on(hubs[1], spawn_one, p), NULL);
-  until_blocked(g);
+  share_until_blocked(g);
   ASSERT_EQ(green_pool_size(p), 1);
   ASSERT_OK(green_kill(first));
   ASSERT_OK(green_join(g, NULL, 10));
   ASSERT_EQ(atomic_load(&canceled), 2);
   ASSERT_OK(green_pool_free(p));
-  stop_hubs();
+  share_stop_hubs(hubs, 2);
 }
 
 /* ---- iwait and joinall ------------------------------------------------------------------- */
@@ -220,7 +206,7 @@ TEST_CASE(iwait_across_hubs) {
   for (i = 0; i < 4; i++) ASSERT_PTR_NE(go[i] = green_future_new(), NULL);
   relay.go = go[3];
   relay.f = f;
-  start_hubs();
+  share_start_hubs(hubs, 2);
   ASSERT_PTR_NE(gs[0] = green_spawn_on(hubs[1], end_when_told, go[0]), NULL);
   ASSERT_PTR_NE(gs[1] = green_spawn_on(hubs[0], end_when_told, go[1]), NULL);
   ASSERT_PTR_NE(gs[2] = green_spawn_on(hubs[1], end_when_told, go[2]), NULL);
@@ -238,7 +224,7 @@ TEST_CASE(iwait_across_hubs) {
   ASSERT_OK(green_join(setter, NULL, 10));
   for (i = 0; i < 4; i++) ASSERT_OK(green_future_free(go[i]));
   ASSERT_OK(green_future_free(f));
-  stop_hubs();
+  share_stop_hubs(hubs, 2);
 }
 
 /* An iterator freed while it watches greenlets of the other hub: they end later, unwatched. */
@@ -247,7 +233,7 @@ TEST_CASE(iwait_free_before_end) {
   green_iwait_t *it;
   size_t index;
   int i;
-  start_hubs();
+  share_start_hubs(hubs, 2);
   for (i = 0; i < 4; i++)
     ASSERT_PTR_NE(gs[i] = green_spawn_on(hubs[1], return_after, P(20 * i)), NULL);
   ASSERT_PTR_NE(it = green_iwait_new(gs, 4, NULL, 0), NULL);
@@ -256,19 +242,19 @@ TEST_CASE(iwait_free_before_end) {
   ASSERT_OK(green_iwait_free(it));
   ASSERT_RANGE(green_wait_any(gs + 1, 3, 10), 0, 3);
   for (i = 0; i < 4; i++) ASSERT_OK(green_join(gs[i], NULL, 10));
-  stop_hubs();
+  share_stop_hubs(hubs, 2);
 }
 
 /* joinall over greenlets of both hubs and the caller's hub. */
 TEST_CASE(joinall_across_hubs) {
   green_t *gs[6];
   int i;
-  start_hubs();
+  share_start_hubs(hubs, 2);
   for (i = 0; i < 6; i++)
     ASSERT_PTR_NE(gs[i] = green_spawn_on(hubs[i % 2], return_after, P(5 * i)), NULL);
   ASSERT_OK(green_joinall(gs, 6, 10));
   for (i = 0; i < 6; i++) ASSERT_ERRNO(green_state(gs[i]), ESRCH); /* released */
-  stop_hubs();
+  share_stop_hubs(hubs, 2);
 }
 
 /* A joinall that times out leaves every greenlet joinable, on both hubs. */
@@ -276,7 +262,7 @@ TEST_CASE(joinall_timeout_across_hubs) {
   green_t *gs[4];
   void *result;
   int i;
-  start_hubs();
+  share_start_hubs(hubs, 2);
   for (i = 0; i < 4; i++)
     ASSERT_PTR_NE(gs[i] = green_spawn_on(hubs[i % 2], return_after, P(i < 2 ? 1 : 200)), NULL);
   ASSERT_ERRNO(green_joinall(gs, 4, 0.05), ETIMEDOUT);
@@ -284,7 +270,7 @@ TEST_CASE(joinall_timeout_across_hubs) {
     ASSERT_OK(green_join(gs[i], &result, 10));
     ASSERT_EQ(I(result), i < 2 ? 1 : 200);
   }
-  stop_hubs();
+  share_stop_hubs(hubs, 2);
 }
 
 /* ---- future callbacks, names, generators ------------------------------------------------- */
@@ -322,7 +308,7 @@ TEST_CASE(future_callback_runs_home) {
   green_future_t *f = green_future_new(), *f2 = green_future_new();
   green_t *g;
   atomic_store(&calls, 0);
-  start_hubs();
+  share_start_hubs(hubs, 2);
   ASSERT_OK(green_future_add_done_callback(f, on_done, P(5)));
   ASSERT_PTR_NE(g = green_spawn_on(hubs[1], set_it, f), NULL);
   ASSERT_OK(green_join(g, NULL, 10));
@@ -335,7 +321,7 @@ TEST_CASE(future_callback_runs_home) {
   ASSERT_PTR_EQ(atomic_load(&ran_on), hubs[1]);
   ASSERT_OK(green_future_free(f));
   ASSERT_OK(green_future_free(f2));
-  stop_hubs();
+  share_stop_hubs(hubs, 2);
 }
 
 static void *name_self(void *arg) {
@@ -350,9 +336,9 @@ TEST_CASE(names_across_hubs) {
   char longer[GREEN_NAME_MAX + 8];
   green_t *g;
   const char *name;
-  start_hubs();
+  share_start_hubs(hubs, 2);
   ASSERT_PTR_NE(g = green_spawn_on(hubs[1], name_self, NULL), NULL);
-  until_blocked(g);
+  share_until_blocked(g);
   ASSERT_PTR_NE(name = green_name(g), NULL);
   ASSERT_EQ(strcmp(name, "worker"), 0);
   ASSERT_OK(green_set_name(g, "renamed"));
@@ -366,7 +352,7 @@ TEST_CASE(names_across_hubs) {
   ASSERT_PTR_EQ(green_name(g), NULL);
   ASSERT_EQ(errno, ESRCH);
   ASSERT_ERRNO(green_set_name(g, "gone"), ESRCH);
-  stop_hubs();
+  share_stop_hubs(hubs, 2);
 }
 
 static void *count_up(green_gen_t *gen, void *arg) {
@@ -386,12 +372,12 @@ TEST_CASE(generator_stays_home) {
   green_gen_t *gen = green_gen_new(count_up, NULL);
   void *value;
   green_t *g;
-  start_hubs();
+  share_start_hubs(hubs, 2);
   ASSERT_PTR_NE(gen, NULL);
   ASSERT_PTR_NE(g = green_spawn_on(hubs[1], resume_foreign, gen), NULL);
   ASSERT_OK(green_join(g, NULL, 10));
   ASSERT_EQ(green_gen_next(gen, &value), 1);
   ASSERT_EQ(green_gen_next(gen, &value), 0);
   ASSERT_OK(green_gen_free(gen));
-  stop_hubs();
+  share_stop_hubs(hubs, 2);
 }

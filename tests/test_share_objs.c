@@ -10,17 +10,12 @@
 
 #include "test.h"
 
+#include "share_test.h"
+
 #define P(i) ((void *)(intptr_t)(i))
 #define I(p) ((long)(intptr_t)(p))
 
 static green_hub_t *hubs[2];
-
-static void start_hubs(void) { ASSERT_OK(green_hubs_start(2, hubs)); }
-
-static void stop_hubs(void) {
-  ASSERT_OK(green_hub_stop(hubs[1]));
-  ASSERT_OK(green_hub_stop(hubs[0]));
-}
 
 /* Spawn fn(args + i * size) for i < n, alternately on the two hubs. */
 static void spread(green_t **gs, void *(*fn)(void *), void *args, size_t size, size_t n) {
@@ -32,15 +27,6 @@ static void spread(green_t **gs, void *(*fn)(void *), void *args, size_t size, s
 static void join_all(green_t **gs, size_t n) {
   size_t i;
   for (i = 0; i < n; i++) ASSERT_OK(green_join(gs[i], NULL, 30));
-}
-
-/* Wait until g (of any hub) is parked. */
-static void until_blocked(green_t *g) {
-  double end = test_now() + 10;
-  while (green_state(g) != GREEN_BLOCKED) {
-    ASSERT_TRUE(test_now() < end);
-    ASSERT_OK(green_sleep(0.001));
-  }
 }
 
 /* ---- queues ------------------------------------------------------------------------------ */
@@ -65,7 +51,7 @@ TEST_CASE(queue_ping_pong) {
   green_t *g;
   void *item;
   long i;
-  start_hubs();
+  share_start_hubs(hubs, 2);
   ASSERT_PTR_NE(g = green_spawn_on(hubs[1], queue_echo, &p), NULL);
   for (i = 0; i < ROUNDS; i++) {
     ASSERT_OK(green_queue_put(p.q[0], P(i + 1), 10));
@@ -76,7 +62,7 @@ TEST_CASE(queue_ping_pong) {
   ASSERT_OK(green_join(g, NULL, 10));
   ASSERT_OK(green_queue_free(p.q[0]));
   ASSERT_OK(green_queue_free(p.q[1]));
-  stop_hubs();
+  share_stop_hubs(hubs, 2);
 }
 
 enum { WORKERS = 6, PER_PRODUCER = 5000 };
@@ -129,7 +115,7 @@ static void many_to_many(size_t capacity, double timeout) {
   green_queue_t *q = green_queue_new(capacity);
   long count = 0, sum = 0, timeouts = 0;
   size_t i;
-  start_hubs();
+  share_start_hubs(hubs, 2);
   for (i = 0; i < WORKERS; i++) {
     prod[i] = (worker_t){q, NULL, (long)i * PER_PRODUCER, 0, 0, -1, 0, NULL};
     cons[i] = (worker_t){q, NULL, 0, 0, 0, timeout, 0, NULL};
@@ -149,7 +135,7 @@ static void many_to_many(size_t capacity, double timeout) {
   ASSERT_EQ(sum, expected_sum());
   ASSERT_EQ(green_queue_len(q), 0);
   ASSERT_OK(green_queue_free(q));
-  stop_hubs();
+  share_stop_hubs(hubs, 2);
   if (timeout >= 0) printf("consumers ran out %ld times\n", timeouts);
 }
 
@@ -188,12 +174,12 @@ TEST_CASE(queue_kill_while_handing) {
   green_queue_t *q = green_queue_new(0);
   long got = 0, left = 0, killed = 0, i;
   void *item;
-  start_hubs();
+  share_start_hubs(hubs, 2);
   for (i = 0; i < N; i++) {
     v[i] = (victim_t){q, NULL, -1, NULL};
     ASSERT_PTR_NE(g[i] = green_spawn_on(hubs[1], get_once, &v[i]), NULL);
   }
-  until_blocked(g[N - 1]);
+  share_until_blocked(g[N - 1]);
   for (i = 0; i < N; i++) {
     if (i % 2) ASSERT_OK(green_kill(g[i]));
     ASSERT_OK(green_queue_try_put(q, P(i + 1)));
@@ -212,7 +198,7 @@ TEST_CASE(queue_kill_while_handing) {
   ASSERT_EQ(got + left, N);
   ASSERT_EQ(got + killed, N);
   ASSERT_OK(green_queue_free(q));
-  stop_hubs();
+  share_stop_hubs(hubs, 2);
 }
 
 /* Getters and putters of hub 1 wait; hub 0 closes the queue: all of them fail with EPIPE. */
@@ -222,7 +208,7 @@ TEST_CASE(queue_close_across) {
   green_t *gg[N], *pg[N];
   green_queue_t *empty = green_queue_new(1), *full = green_queue_new(1);
   int i;
-  start_hubs();
+  share_start_hubs(hubs, 2);
   ASSERT_OK(green_queue_try_put(full, P(1)));
   for (i = 0; i < N; i++) {
     getters[i] = (victim_t){empty, NULL, -1, NULL};
@@ -230,8 +216,8 @@ TEST_CASE(queue_close_across) {
     ASSERT_PTR_NE(gg[i] = green_spawn_on(hubs[1], get_once, &getters[i]), NULL);
     ASSERT_PTR_NE(pg[i] = green_spawn_on(hubs[1], put_once, &putters[i]), NULL);
   }
-  until_blocked(gg[N - 1]);
-  until_blocked(pg[N - 1]);
+  share_until_blocked(gg[N - 1]);
+  share_until_blocked(pg[N - 1]);
   ASSERT_OK(green_queue_close(empty));
   ASSERT_OK(green_queue_close(full));
   for (i = 0; i < N; i++) {
@@ -243,7 +229,7 @@ TEST_CASE(queue_close_across) {
   ASSERT_EQ(green_queue_len(full), 1);
   ASSERT_OK(green_queue_free(empty));
   ASSERT_OK(green_queue_free(full));
-  stop_hubs();
+  share_stop_hubs(hubs, 2);
 }
 
 /* ---- channels and select ----------------------------------------------------------------- */
@@ -261,7 +247,7 @@ TEST_CASE(chan_ping_pong) {
   green_t *g;
   void *v;
   long i;
-  start_hubs();
+  share_start_hubs(hubs, 2);
   ASSERT_PTR_NE(g = green_spawn_on(hubs[1], chan_echo, &p), NULL);
   for (i = 0; i < ROUNDS; i++) {
     ASSERT_OK(green_chan_send(p.c[0], P(i + 1), 10));
@@ -272,7 +258,7 @@ TEST_CASE(chan_ping_pong) {
   ASSERT_OK(green_join(g, NULL, 10));
   ASSERT_OK(green_chan_free(p.c[0]));
   ASSERT_OK(green_chan_free(p.c[1]));
-  stop_hubs();
+  share_stop_hubs(hubs, 2);
 }
 
 enum { SENDS = 3000 };
@@ -315,7 +301,7 @@ static void chan_many(double timeout) {
   green_chan_t *c = green_chan_new();
   long count = 0, sum = 0;
   size_t i;
-  start_hubs();
+  share_start_hubs(hubs, 2);
   for (i = 0; i < N; i++) {
     snd[i] = (worker_t){NULL, c, (long)i * SENDS, 0, 0, timeout, 0, NULL};
     rcv[i] = (worker_t){NULL, c, 0, 0, 0, timeout, 0, NULL};
@@ -332,7 +318,7 @@ static void chan_many(double timeout) {
   ASSERT_EQ(count, (long)N * SENDS);
   ASSERT_EQ(sum, (long)N * SENDS * ((long)N * SENDS - 1) / 2);
   ASSERT_OK(green_chan_free(c));
-  stop_hubs();
+  share_stop_hubs(hubs, 2);
 }
 
 TEST_CASE(chan_many_to_many) { chan_many(-1); }
@@ -387,7 +373,7 @@ TEST_CASE(select_across) {
   selector_t chans = {{green_chan_new(), green_chan_new()}, NULL, 0, 0};
   long count = 0, sum = 0;
   size_t i;
-  start_hubs();
+  share_start_hubs(hubs, 2);
   for (i = 0; i < N; i++) {
     sel[i] = chans;
     snd[i] = (worker_t){NULL, NULL, (long)i * SENDS, 0, 0, -1, 0, &chans};
@@ -406,7 +392,7 @@ TEST_CASE(select_across) {
   ASSERT_EQ(sum, (long)N * SENDS * ((long)N * SENDS - 1) / 2);
   ASSERT_OK(green_chan_free(chans.in[0]));
   ASSERT_OK(green_chan_free(chans.in[1]));
-  stop_hubs();
+  share_stop_hubs(hubs, 2);
 }
 
 /* Plain sends and receives meet selects of two channels, on both hubs, some with short
@@ -419,7 +405,7 @@ TEST_CASE(select_meets_send_recv) {
   green_t *sg[N], *ssg[N], *rg[N], *srg[N];
   long count = 0, sum = 0, total = 2L * N * SENDS;
   size_t i;
-  start_hubs();
+  share_start_hubs(hubs, 2);
   for (i = 0; i < N; i++) {
     double timeout = i % 2 ? 0.0002 : -1;
     sel[i] = chans;
@@ -445,7 +431,7 @@ TEST_CASE(select_meets_send_recv) {
   ASSERT_EQ(sum, total * (total - 1) / 2);
   ASSERT_OK(green_chan_free(chans.in[0]));
   ASSERT_OK(green_chan_free(chans.in[1]));
-  stop_hubs();
+  share_stop_hubs(hubs, 2);
 }
 
 typedef struct chan_victim {
@@ -468,12 +454,12 @@ TEST_CASE(chan_kill_while_sending) {
   green_t *g[N];
   green_chan_t *c = green_chan_new();
   long sent = 0, got = 0, i;
-  start_hubs();
+  share_start_hubs(hubs, 2);
   for (i = 0; i < N; i++) {
     v[i] = (chan_victim_t){c, -1, NULL};
     ASSERT_PTR_NE(g[i] = green_spawn_on(hubs[1], recv_once, &v[i]), NULL);
   }
-  until_blocked(g[N - 1]);
+  share_until_blocked(g[N - 1]);
   for (i = 0; i < N; i++) {
     if (i % 2) ASSERT_OK(green_kill(g[i]));
     if (green_chan_send(c, P(i + 1), 0) == 0) sent++;
@@ -488,7 +474,7 @@ TEST_CASE(chan_kill_while_sending) {
   ASSERT_EQ(got, sent);
   ASSERT_GE(sent, N / 2); /* those never killed wait till served */
   ASSERT_OK(green_chan_free(c));
-  stop_hubs();
+  share_stop_hubs(hubs, 2);
 }
 
 /* Receivers of hub 1 wait, one of them in a select; hub 0 closes: all fail with EPIPE. */
@@ -498,19 +484,19 @@ TEST_CASE(chan_close_across) {
   green_t *g[N];
   green_chan_t *c = green_chan_new();
   int i;
-  start_hubs();
+  share_start_hubs(hubs, 2);
   for (i = 0; i < N; i++) {
     v[i] = (chan_victim_t){c, -1, NULL};
     ASSERT_PTR_NE(g[i] = green_spawn_on(hubs[1], recv_once, &v[i]), NULL);
   }
-  until_blocked(g[N - 1]);
+  share_until_blocked(g[N - 1]);
   ASSERT_OK(green_chan_close(c));
   for (i = 0; i < N; i++) {
     ASSERT_OK(green_join(g[i], NULL, 10));
     ASSERT_EQ(v[i].err, EPIPE);
   }
   ASSERT_OK(green_chan_free(c));
-  stop_hubs();
+  share_stop_hubs(hubs, 2);
 }
 
 /* ---- futures ----------------------------------------------------------------------------- */
@@ -543,7 +529,7 @@ TEST_CASE(future_across) {
   green_t *g[N], *setter;
   green_future_t *f = green_future_new();
   int i, got = 0;
-  start_hubs();
+  share_start_hubs(hubs, 2);
   for (i = 0; i < N; i++) w[i] = (getter_t){f, i % 4 == 0 ? 10 : 0.005 + 0.0003 * i, -1, NULL};
   spread(g, get_future, w, sizeof *w, N);
   ASSERT_PTR_NE(setter = green_spawn_on(hubs[1], set_future, f), NULL);
@@ -561,7 +547,7 @@ TEST_CASE(future_across) {
   ASSERT_GE(got, N / 4);
   ASSERT_EQ(green_future_done(f), 1);
   ASSERT_OK(green_future_free(f));
-  stop_hubs();
+  share_stop_hubs(hubs, 2);
 }
 
 static void on_done(void *arg, void *value, int err) {
@@ -580,12 +566,12 @@ TEST_CASE(future_callback_stays_home) {
   void *seen = NULL;
   green_t *g;
   double end;
-  start_hubs();
+  share_start_hubs(hubs, 2);
   ASSERT_OK(green_future_add_done_callback(f, on_done, &seen));
   ASSERT_PTR_NE(g = green_spawn_on(hubs[1], set_foreign, f), NULL);
   ASSERT_OK(green_join(g, NULL, 10));
   for (end = test_now() + 10; !seen && test_now() < end;) ASSERT_OK(green_sleep(0.001));
   ASSERT_PTR_EQ(seen, P(5));
   ASSERT_OK(green_future_free(f));
-  stop_hubs();
+  share_stop_hubs(hubs, 2);
 }
