@@ -105,7 +105,7 @@ void green__shim_sigmask_born(struct green__hub *h, green_t *g) {
 void green__shim_sigmask_ended(struct green__hub *h, green_t *g) {
   nthreads--;
   count(g->sigmask, -1);
-  if (g->sigmask || h->hub.sigmask) update_hub(h);
+  if (g->sigmask || h->hub.sigmask || !nthreads) update_hub(h); /* idle: blocks all */
 }
 
 void green__shim_sigmask_set(struct green__hub *h, green_t *g, uint64_t mask) {
