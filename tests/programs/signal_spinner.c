@@ -42,8 +42,8 @@ static void round_once(int i) {
   handled = 0;
   PROG_CHECK(pthread_create(&t, NULL, spin, &s) == 0);
   prog_flag_wait(&s.started);
+  if (i == 0) prog_report_threads(); /* the spinner spins until its signal */
   PROG_CHECK(pthread_kill(t, SIGUSR1) == 0);
-  if (i == 0) prog_report_threads();
   PROG_CHECK(pthread_join(t, NULL) == 0);
   printf("round %d: the spinning thread %s its signal\n", i, s.saw ? "handled" : "never got");
   close(s.started.p[0]);
