@@ -42,6 +42,7 @@ void green__real_init(void) {
     missing(#name);
   GREEN_REALS(RESOLVE)
   GREEN_REALS_VARIADIC(RESOLVE)
+  GREEN_REALS_LOCK(RESOLVE)
   GREEN_REALS_VOID(RESOLVE)
   GREEN_REALS_START(RESOLVE)
 #undef RESOLVE
@@ -56,6 +57,34 @@ void green__real_init(void) {
   }
 GREEN_REALS(WRAP)
 #undef WRAP
+
+/* A runtime mutex is never held across a switch: another greenlet of the same OS thread
+ * that takes it would wait in the kernel for ever. So the gate does not yield while this
+ * thread holds one (a hooked call under it: ev_async_send's write in green__hub_post). */
+int __wrap_pthread_mutex_lock(pthread_mutex_t *m);
+int __wrap_pthread_mutex_lock(pthread_mutex_t *m) {
+  int r;
+  green__real_ready();
+  if (!(r = green__real.pthread_mutex_lock(m))) green__shim_tls.inner_locks++;
+  return r;
+}
+
+int __wrap_pthread_mutex_trylock(pthread_mutex_t *m);
+int __wrap_pthread_mutex_trylock(pthread_mutex_t *m) {
+  int r;
+  green__real_ready();
+  if (!(r = green__real.pthread_mutex_trylock(m))) green__shim_tls.inner_locks++;
+  return r;
+}
+
+int __wrap_pthread_mutex_unlock(pthread_mutex_t *m);
+int __wrap_pthread_mutex_unlock(pthread_mutex_t *m) {
+  int r;
+  green__real_ready();
+  if (!(r = green__real.pthread_mutex_unlock(m)) && green__shim_tls.inner_locks)
+    green__shim_tls.inner_locks--;
+  return r;
+}
 
 #define WRAP_VOID(name, ret, params, args)  \
   ret __wrap_##name params;                 \

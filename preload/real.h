@@ -322,12 +322,9 @@
   X(pthread_barrier_destroy, int, (pthread_barrier_t * b), (b))                            \
   X(pthread_mutex_init, int, (pthread_mutex_t * m, const pthread_mutexattr_t *a), (m, a))  \
   X(pthread_mutex_destroy, int, (pthread_mutex_t * m), (m))                                 \
-  X(pthread_mutex_lock, int, (pthread_mutex_t * m), (m))                                    \
-  X(pthread_mutex_trylock, int, (pthread_mutex_t * m), (m))                                 \
   X(pthread_mutex_timedlock, int, (pthread_mutex_t * m, const struct timespec *t), (m, t))  \
   X(pthread_mutex_clocklock, int, (pthread_mutex_t * m, clockid_t c, const struct timespec *t), \
     (m, c, t))                                                                              \
-  X(pthread_mutex_unlock, int, (pthread_mutex_t * m), (m))                                  \
   X(pthread_cond_init, int, (pthread_cond_t * c, const pthread_condattr_t *a), (c, a))      \
   X(pthread_cond_destroy, int, (pthread_cond_t * c), (c))                                   \
   X(pthread_cond_signal, int, (pthread_cond_t * c), (c))                                    \
@@ -402,6 +399,12 @@
   X(fopen, FILE *, (const char *path, const char *mode), (path, mode))                      \
   X(fopen64, FILE *, (const char *path, const char *mode), (path, mode))
 
+/* The runtime's own mutexes: their __wrap_ functions count what the OS thread holds (real.c). */
+#define GREEN_REALS_LOCK(X)                                                                  \
+  X(pthread_mutex_lock, int, (pthread_mutex_t * m), (m))                                    \
+  X(pthread_mutex_trylock, int, (pthread_mutex_t * m), (m))                                 \
+  X(pthread_mutex_unlock, int, (pthread_mutex_t * m), (m))
+
 /* The ones returning void: their __wrap_ functions return nothing. */
 #define GREEN_REALS_VOID(X)                                                                  \
   X(pthread_exit, void, (void *value), (value))                                             \
@@ -426,6 +429,7 @@
 struct green__real {
   GREEN_REALS(GREEN__REAL_MEMBER)
   GREEN_REALS_VARIADIC(GREEN__REAL_MEMBER)
+  GREEN_REALS_LOCK(GREEN__REAL_MEMBER)
   GREEN_REALS_VOID(GREEN__REAL_MEMBER)
   GREEN_REALS_START(GREEN__REAL_MEMBER)
 };

@@ -276,8 +276,9 @@ struct green__hub *green__shim_gate_slow(unsigned how) {
   struct green__hub *h;
   if (!green__shim_gate_open(how)) return NULL;
   if (!(h = green__shim_tls.hub) && !(h = green__shim_hub_attach())) return NULL;
-  if (!(how & GREEN__GATE_EXISTING) && h->yield_due && !h->current->nopreempt)
-    green__hub_preempt(h); /* not holding a FILE */
+  if (!(how & GREEN__GATE_EXISTING) && h->yield_due && !h->current->nopreempt &&
+      !green__shim_tls.inner_locks)
+    green__hub_preempt(h); /* not holding a FILE, nor a runtime mutex */
   return h;
 }
 

@@ -56,6 +56,7 @@ typedef struct green__shim_tls {
   uint8_t busy;           /* the shim is setting up this thread's hub: every call passes */
   uint16_t sigdepth;      /* signal handlers running on this thread (signal.c counts) */
   uint8_t extra_hub;      /* a thread green_hubs_start made: its main greenlet is no thread's */
+  uint16_t inner_locks;   /* the runtime's mutexes it holds: no yield at the gate (real.c) */
 } green__shim_tls_t;
 
 extern __thread green__shim_tls_t green__shim_tls __attribute__((tls_model("initial-exec")));

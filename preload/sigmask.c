@@ -59,16 +59,22 @@ static void count(uint64_t w, int delta) {
 
 /* The hub's greenlet blocks what every green thread of the hub blocks; all it can when the
  * hub has none. */
-static void update_hub(struct green__hub *h) {
+static uint64_t hub_mask(void) {
   uint64_t all = 0;
   int i;
-  if (!nthreads) {
-    h->hub.sigmask = ~(UNBLOCKABLE | FAULTS);
-    return;
-  }
+  if (!nthreads) return ~(UNBLOCKABLE | FAULTS);
   for (i = 0; i < BITS; i++)
     if (blocking[i] == nthreads) all |= 1ull << i;
+  return all;
+}
+
+/* A change made while the hub's greenlet runs (a thread born by another hub's message) is
+ * applied now: the switch to a green thread with the same word would not apply it. */
+static void update_hub(struct green__hub *h) {
+  uint64_t all = hub_mask();
+  if (all == h->hub.sigmask) return;
   h->hub.sigmask = all;
+  if (h->current == &h->hub) green__hub_apply_sigmask(all);
 }
 
 /* The thread that runs main() (or the child of fork's only one): its first greenlet is a
@@ -99,7 +105,7 @@ void green__shim_sigmask_born(struct green__hub *h, green_t *g) {
 void green__shim_sigmask_ended(struct green__hub *h, green_t *g) {
   nthreads--;
   count(g->sigmask, -1);
-  if (g->sigmask || h->hub.sigmask) update_hub(h);
+  if (g->sigmask || h->hub.sigmask || !nthreads) update_hub(h); /* idle: blocks all */
 }
 
 void green__shim_sigmask_set(struct green__hub *h, green_t *g, uint64_t mask) {
