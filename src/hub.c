@@ -35,6 +35,9 @@
 
 #define POLL_EVERY 256         /* dispatches between clock checks; a power of two */
 #define POLL_INTERVAL 0.002    /* seconds of dispatching without a poll before forcing one */
+#define SPIN_MAX 50e-6         /* the longest spin for another hub's call before sleeping */
+#define SPIN_MIN 2e-6          /* spins shorter than this stop until SPIN_RETRY idle polls */
+#define SPIN_RETRY 16
 
 __thread struct green__hub *green__hub_tls __attribute__((tls_model("initial-exec")));
 static __thread green_t main_greenlet; /* general-dynamic: a dlopened libgreen.so may use it */
@@ -214,10 +217,34 @@ static int can_wake(struct green__hub *h) {
   return 1;
 }
 
+/* Before an idle poll, while another hub may hand one of h's greenlets an object: spin a
+ * little for its call, and run it. A hand-off that comes meanwhile costs no wake-up of a
+ * sleeping thread, and its sender no write. The spin doubles while calls come in time and
+ * halves while they do not. Below SPIN_MIN it stops, and is tried again after SPIN_RETRY
+ * idle polls. */
+static int spin_for_call(struct green__hub *h) {
+  if (!h->nhome_waits || __atomic_load_n(&green__nhubs, __ATOMIC_RELAXED) < 2) return 0;
+  if (h->spin == 0) {
+    if (++h->spin_skips < SPIN_RETRY) return 0;
+    h->spin_skips = 0;
+    h->spin = SPIN_MIN;
+  }
+  if (green__threadsafe_spin(h, h->spin)) {
+    h->spin = fmin(h->spin * 2, SPIN_MAX);
+    return 1;
+  }
+  h->spin = h->spin / 2 < SPIN_MIN ? 0 : h->spin / 2;
+  return 0;
+}
+
 static void poll_loop(struct green__hub *h) {
   double away = green__coarse_now() - h->last_poll;
   if (away > h->longest_away) h->longest_away = away;
   if (!green__list_empty(&h->ready) || !green__list_empty(&h->calls.soon) || h->requeue) {
+    ev_run(h->loop, EVRUN_NOWAIT);
+  } else if (spin_for_call(h)) { /* before can_wake, which may mark h stuck (deadlock.c) */
+    /* Its calls made greenlets ready. They run first while the last poll is recent. */
+    if (green__coarse_now() - h->last_poll < POLL_INTERVAL) return;
     ev_run(h->loop, EVRUN_NOWAIT);
   } else if (!can_wake(h)) {
     report_deadlock(h);
@@ -378,6 +405,7 @@ static struct green__hub *hub_create(void) {
   if (!h->loop) goto nomem;
   ev_set_userdata(h->loop, h);
   green__calls_init(h);
+  h->spin = SPIN_MAX;
   h->errnop = &errno;
   h->main = &main_greenlet;
   memset(h->main, 0, sizeof *h->main); /* a forked child's record was its parent's */

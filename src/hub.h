@@ -36,6 +36,8 @@ struct green__hub {
   size_t nblocked;
   size_t nloop_waits;           /* parked greenlets the loop can wake (fd, timer) */
   size_t nhome_waits;           /* parked in an object's queue: other hubs may wake them */
+  double spin;                  /* seconds to spin for a call before an idle poll (hub.c) */
+  unsigned spin_skips;          /* idle polls without a spin since spinning stopped paying */
   size_t ngreenlets;            /* handles not yet released */
   unsigned dispatches;          /* since the last loop iteration, for the fairness poll */
   double last_poll;             /* coarse time of the last loop iteration */

@@ -16,8 +16,11 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 
+#include "clock.h"
 #include "deadlock.h"
 #include "ownfd.h"
+
+enum { SPIN_CHECKS = 64 }; /* looks at the queue between two reads of the clock */
 
 struct green_hub {
   pthread_mutex_t mu;
@@ -36,14 +39,12 @@ typedef struct call {
 } call_t;
 
 /* Runs on the hub's stack: every call queued so far, in order. */
-static void async_cb(struct ev_loop *loop, ev_async *w, int revents) {
-  green_hub_t *hb = green__container_of(w, green_hub_t, async);
+static void run_queued(green_hub_t *hb) {
   green__remote_t *r, *next;
   size_t ran = 0;
-  (void)loop, (void)revents;
   pthread_mutex_lock(&hb->mu);
   r = hb->head;
-  hb->head = NULL;
+  __atomic_store_n(&hb->head, NULL, __ATOMIC_RELAXED); /* green__threadsafe_spin peeks */
   hb->tail = &hb->head;
   pthread_mutex_unlock(&hb->mu);
   for (; r; r = next, ran++) {
@@ -51,6 +52,11 @@ static void async_cb(struct ev_loop *loop, ev_async *w, int revents) {
     r->run(r);
   }
   green__deadlock_ran(ran);
+}
+
+static void async_cb(struct ev_loop *loop, ev_async *w, int revents) {
+  (void)loop, (void)revents;
+  run_queued(green__container_of(w, green_hub_t, async));
 }
 
 green_hub_t *green__hub_ref(struct green__hub *h, int *err) {
@@ -115,12 +121,33 @@ int green__hub_post(green_hub_t *hb, green__remote_t *r) {
   } else {
     r->next = NULL;
     green__deadlock_posted(); /* in flight until it has run (deadlock.c) */
-    *hb->tail = r;
+    __atomic_store_n(hb->tail, r, __ATOMIC_RELAXED); /* the head, when it was empty */
     hb->tail = &r->next;
     if (hb->head == r) ev_async_send(hb->hub->loop, &hb->async); /* it was empty */
   }
   pthread_mutex_unlock(&hb->mu);
   return err;
+}
+
+/* Whether a call is queued, read without the lock: a hint. */
+static int queued(green_hub_t *hb) { return __atomic_load_n(&hb->head, __ATOMIC_RELAXED) != NULL; }
+
+int green__threadsafe_spin(struct green__hub *h, double seconds) {
+  green_hub_t *hb = h->handle;
+  double until;
+  unsigned i;
+  if (!hb || seconds <= 0) return 0;
+  until = green__clock_seconds(CLOCK_MONOTONIC) + seconds;
+  for (;;) {
+    for (i = 0; i < SPIN_CHECKS; i++) {
+      if (queued(hb)) {
+        run_queued(hb);
+        return 1;
+      }
+      green__cpu_relax();
+    }
+    if (green__clock_seconds(CLOCK_MONOTONIC) >= until) return 0;
+  }
 }
 
 int green__threadsafe_busy(struct green__hub *h) {

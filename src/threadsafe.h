@@ -34,6 +34,11 @@ int green__hub_post(green_hub_t *hub, green__remote_t *r);
  * calls are queued. The hub's deadlock detection counts this as a possible wake-up. */
 int green__threadsafe_busy(struct green__hub *h);
 
+/* Spins up to `seconds` on the CPU until a call is queued for h, then runs the calls queued.
+ * 1 when it ran some, else 0. A call that comes meanwhile skips the write to the loop's
+ * wake-up fd: libev writes it only while the loop is in its poll. */
+int green__threadsafe_spin(struct green__hub *h, double seconds);
+
 /* The hub is going away: refuse further calls, drop those queued. */
 void green__threadsafe_exit(struct green__hub *h);
 
