@@ -336,9 +336,9 @@ GREEN_EXTERN const char *green_name(green_t *g);
  * reports "stopped". A generator may park in blocking calls; its caller waits meanwhile.
  * Killing the caller while it waits kills the generator too. The kill lands in the innermost
  * generator, as an exception would in one Python call stack. A generator belongs to the
- * thread that made it (EPERM elsewhere, with several hubs too): it runs on its caller's
- * stack's thread, and a resume from another hub would move it to that hub's thread, which a
- * greenlet never does. While suspended, it counts as blocked in green_stats. */
+ * thread that made it. Other threads get EPERM, with several hubs too. It runs on its caller's
+ * stack's thread. A resume from another hub would move it to that hub's thread. A greenlet
+ * never does that. While suspended, it counts as blocked in green_stats. */
 typedef struct green_gen green_gen_t;
 
 /* A generator that has not started; fn runs at the first green_gen_next. NULL + errno
@@ -643,30 +643,32 @@ GREEN_EXTERN int green_call_threadsafe(green_hub_t *hub, void (*fn)(void *), voi
 /* ---- Hubs: one per OS thread ----------------------------------------------------------------
  * green_hubs_start runs more hubs, each on an OS thread of its own (no other thread is made).
  * A greenlet runs only on the hub that spawned it, for its whole life. Its handle works from
- * every hub: green_join, green_detach, green_kill, green_state and green_id on a greenlet of
- * another hub are done by a message to that hub, and the caller parks for the answer (so not
- * from a callback: EPERM there). A join across hubs keeps the rules of green_join (timeout,
- * kill, scoped deadline); the other calls cannot be cut short. The handle of a greenlet of a
- * hub whose thread has exited gives ESRCH, as does one of a hub beyond the first 1023 alive
- * at once (they have no number to be found by). green_joinall, green_group_add, green_iwait_new,
- * green_name and green_set_name take greenlets of any hub the same way. */
+ * every hub. green_join, green_detach, green_kill, green_state and green_id on a greenlet of
+ * another hub are done by a message to that hub. The caller parks for the answer. So they
+ * cannot be made from a callback (EPERM there). A join across hubs keeps the rules of
+ * green_join (timeout, kill, scoped deadline); the other calls cannot be cut short. The handle
+ * of a greenlet of a hub whose thread has exited gives ESRCH. So does one of a hub beyond the
+ * first 1023 alive at once. Those hubs have no number to be found by. green_joinall,
+ * green_group_add, green_iwait_new, green_name and green_set_name take greenlets of any hub the
+ * same way. */
 
 /* Start hubs: hubs[0] gets a new reference to the caller's hub, hubs[1..n-1] references to
  * n - 1 new hubs, each on a new OS thread. A new hub idles in its loop while anyone holds a
- * reference to it (its main greenlet never fails with EDEADLK meanwhile); once it is stopped,
+ * reference to it. Its main greenlet never fails with EDEADLK meanwhile. Once it is stopped,
  * or nobody holds one any more, its thread exits when its greenlets have ended. 0, or -1 +
- * errno: EINVAL (n is 0, hubs is NULL), ENOMEM, EAGAIN (a thread cannot be started; the hubs
- * already started are stopped again), EPERM (n > 1 from a callback). */
+ * errno: EINVAL (n is 0, hubs is NULL), ENOMEM, EAGAIN, EPERM (n > 1 from a callback).
+ * EAGAIN: a thread cannot be started; the hubs already started are stopped again. */
 GREEN_EXTERN int green_hubs_start(size_t n, green_hub_t **hubs);
 
-/* Stop a hub green_hubs_start made and give back the reference: green_spawn_on gives ESRCH
- * from now on; the caller parks (a kill does not cut it short) until the hub's greenlets
- * have ended, those they spawn meanwhile included, and its thread has exited. Greenlets
+/* Stop a hub green_hubs_start made and give back the reference. green_spawn_on gives ESRCH
+ * from now on. The caller parks until the hub's greenlets have ended, those they spawn
+ * meanwhile included, and its thread has exited. A kill does not cut it short. Greenlets
  * parked with nothing left to wake them are killed; if that does not end them, they go with
  * the thread. A wait on an event, semaphore, mutex or condition is not stuck while other hubs
- * exist, since one of them may wake it: the stop waits for it. For any other hub (hubs[0]) it only gives back the reference. 0, or -1 +
- * errno: EINVAL (NULL), EDEADLK (the caller runs on that hub), EPERM (from a callback),
- * ENOMEM. A second reference to the same hub is only given back. */
+ * exist, since one of them may wake it: the stop waits for it. For any other hub (hubs[0]) it
+ * only gives back the reference. 0, or -1 + errno: EINVAL (NULL), EDEADLK (the caller runs on
+ * that hub), EPERM (from a callback), ENOMEM. A second reference to the same hub is only given
+ * back. */
 GREEN_EXTERN int green_hub_stop(green_hub_t *hub);
 
 /* The caller's hub, without a new reference: valid while the hub lives. NULL + errno
@@ -680,14 +682,15 @@ GREEN_EXTERN green_t *green_spawn_on(green_hub_t *hub, void *(*fn)(void *), void
 
 /* ---- Listeners: one address, an accept queue per hub ----------------------------------------
  * A TCP listener that greenlets of several hubs accept on. Each hub that calls
- * green_listen_accept gets its own socket in the address's SO_REUSEPORT group, made on its
- * first call: the kernel spreads new connections over the hubs' queues (by a hash of the
- * addresses) and a connection wakes only the hub whose queue it joins. One shared socket
- * with an EPOLLEXCLUSIVE epoll set per hub, measured against it on 2 cores, accepted as many
- * connections/s but spread long-lived ones worse (the hub that wakes accepts the whole
- * burst: up to 76% on one hub, against 55%; docs/benchmarks.md, Multicore). A hub that
- * stops accepting leaves the connections hashed to its queue waiting: keep an accept loop on
- * every hub that has called green_listen_accept, until green_listen_close. */
+ * green_listen_accept gets its own socket in the address's SO_REUSEPORT group. The socket is
+ * made on its first call. The kernel spreads new connections over the hubs' queues, by a hash
+ * of the addresses. A connection wakes only the hub whose queue it joins. It was measured on
+ * 2 cores against one shared socket with an EPOLLEXCLUSIVE epoll set per hub
+ * (docs/benchmarks.md, Multicore). That socket accepted as many connections/s but spread
+ * long-lived ones worse. There the hub that wakes accepts the whole burst: up to 76% on one
+ * hub, against 55%. A hub that stops accepting leaves the connections hashed to its queue
+ * waiting: keep an accept loop on every hub that has called green_listen_accept, until
+ * green_listen_close. */
 typedef struct green_listener green_listener_t;
 
 /* socket, bind and listen on addr (SOCK_STREAM, SO_REUSEADDR), on the caller's hub. NULL +

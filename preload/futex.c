@@ -5,11 +5,11 @@
  * In green mode a FUTEX_WAIT of a green thread first compares *uaddr with val as the kernel
  * does (EAGAIN when they differ). Then it parks the thread in the table. The table is a hash
  * of addresses to FIFO wait queues; the records live on the waiters' stacks. It is one for
- * every hub: a green FUTEX_WAKE on any hub's thread takes waiters out in order, and hands
- * each its wake on its own hub (share.h's waiter protocol, one lock for the table). REQUEUE
- * and CMP_REQUEUE move green waiters to the other address's queue. WAKE_OP applies its
- * operation with a compare-and-swap and wakes both queues by its rule. Bitsets match as the
- * kernel's.
+ * every hub. A green FUTEX_WAKE on any hub's thread takes waiters out in order. It hands each
+ * its wake on its own hub. This follows share.h's waiter protocol, with one lock for the
+ * table. REQUEUE and CMP_REQUEUE move green waiters to the other address's queue. WAKE_OP
+ * applies its operation with a compare-and-swap and wakes both queues by its rule. Bitsets
+ * match as the kernel's.
  *
  * Nothing is lost between the table and the kernel:
  *  - Waits made in the kernel through syscall() are counted. They come from an OS thread
@@ -79,7 +79,7 @@ typedef struct hub_slot {
 } hub_slot_t;
 
 /* The table: every hub's green waiters, FIFO per address. One lock, the home word, guards all
- * buckets and waiter records: a requeue moves a waiter between buckets, and the waiter's own
+ * buckets and waiter records. A requeue moves a waiter between buckets. The waiter's own
  * timeout must find it under the same lock (g->wait_home). One hub alone takes it with no
  * atomic operation (share.h). */
 static uint32_t table_home;

@@ -68,8 +68,9 @@ static uint64_t hub_mask(void) {
   return all;
 }
 
-/* A change made while the hub's greenlet runs (a thread born by another hub's message) is
- * applied now: the switch to a green thread with the same word would not apply it. */
+/* A change made while the hub's greenlet runs is applied now. A thread born by another hub's
+ * message, for one, makes such a change. The switch to a green thread with the same word would
+ * not apply it. */
 static void update_hub(struct green__hub *h) {
   uint64_t all = hub_mask();
   if (all == h->hub.sigmask) return;

@@ -51,9 +51,9 @@ void green__shim_signal_after_fork(void);
 
 /* ---- pthread_kill ----------------------------------------------------------------------- */
 
-/* pthread_kill (value NULL) or pthread_sigqueue of green thread g, from any thread: sig goes
- * to the OS thread of g's hub, and a parked call it interrupts is g's (if g does not block
- * sig). sig 0 only checks. Returns 0 or an error number; errno is left alone. */
+/* pthread_kill (value NULL) or pthread_sigqueue of green thread g, from any thread. sig goes
+ * to the OS thread of g's hub. A parked call it interrupts is g's, if g does not block sig.
+ * sig 0 only checks. Returns 0 or an error number; errno is left alone. */
 int green__shim_signal_send(green_t *g, int sig, const union sigval *value);
 
 #endif

@@ -3,8 +3,8 @@
  * Channels: Go's unbuffered channel and select. Greenlets of any hub may use one (share.h).
  *
  * Every waiting operation is a select. A plain send or receive is a select of one case. A
- * select takes its channels one at a time, in a random order: it completes the first case
- * that has a partner, or else queues a record in that channel and goes on. All records live
+ * select takes its channels one at a time, in a random order. It completes the first case
+ * that has a partner. Otherwise it queues a record in that channel and goes on. All records live
  * on the select's stack. While the select waits, its greenlet's wait_link sits in the
  * select's `armed` list. Whoever completes one of its cases (a partner, or close) takes
  * wait_link out, under the select's lock, and carries the value across. A timeout or kill
@@ -12,7 +12,7 @@
  * a select fires once and no value is lost. The select's lock is its channel's home word for
  * a send or receive, and a spin lock word of its own for a select of several channels. Its
  * records left in other channels stay there until the select takes them out itself, once it
- * runs again: partners and close pass over records whose select is no longer armed. So a
+ * runs again. Partners and close pass over records whose select is no longer armed. So a
  * channel is not freed (EBUSY) while a select may still enter it. Nobody holds two channels
  * at once: hubs cannot wait for each other in a cycle.
  */

@@ -2,12 +2,12 @@
 /*
  * Deadlocks across hubs (deadlock.h).
  *
- * While more than one hub exists, a wait on a shared object may be ended by another hub, and a
+ * While more than one hub exists, a wait on a shared object may be ended by another hub. A
  * reference to a hub's handle means a message may still come. So a hub alone cannot tell a
  * deadlock from a wait. Each hub says when it sleeps with nothing of its own that can wake it
- * (stuck); its loop's next wake-up, whatever woke it, says it no longer is (an ev_check at the
- * highest priority: before any callback of that iteration runs). The hub that makes every hub
- * stuck checks, in this order:
+ * (stuck). Its loop's next wake-up, whatever woke it, says it no longer is. An ev_check at the
+ * highest priority does this, before any callback of that iteration runs. The hub that makes
+ * every hub stuck checks, in this order:
  *   gen, stuck == hubs, no message in flight, the process's threads are the hubs', gen again.
  * gen counts the hubs' wake-ups. A hub leaves "stuck" before the messages that woke it run, and
  * a message counts as in flight until it has run. So if gen did not move, every hub was stuck

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Deadlocks that span hubs. A hub whose greenlets all wait, and only another hub could wake one,
- * says it is stuck. When every hub is stuck, no message is on its way between them and no other
- * OS thread exists that could post one, nothing can ever run again: each hub reports its
+ * says it is stuck. Say every hub is stuck, no message is on its way between them, and no other
+ * OS thread exists that could post one. Then nothing can ever run again. Each hub reports its
  * greenlets, in turn, and each fails its main greenlet's wait with EDEADLK (hub.c's one-hub rule).
  */
 #ifndef GREEN_DEADLOCK_H

@@ -22,8 +22,8 @@ void green__dump_answer(struct green__hub *h, ucontext_t *uc);
 void green__dump_deadlock(struct green__hub *h);
 extern int green__dump_deadlocks;
 
-/* A deadlock across hubs (deadlock.c): begin says whether it is reported (as above, once per
- * process) and writes the head; each hub then writes its own section, on its thread, in turn;
+/* A deadlock across hubs (deadlock.c). begin says whether it is reported (as above, once per
+ * process) and writes the head. Each hub then writes its own section, on its thread, in turn.
  * end closes the report. */
 int green__dump_hubs_deadlock_begin(size_t nhubs);
 void green__dump_hubs_deadlock_section(struct green__hub *h);

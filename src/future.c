@@ -10,8 +10,8 @@
  * the future again. The future may be freed as soon as nobody is parked on it.
  *
  * Done callbacks run on the hub that added them. Completed on another hub, the future posts
- * each such callback to its hub as a message (green__hub_post), whose run queues it there as
- * a soon call: callbacks of one hub run in the order they were added. The post happens
+ * each such callback to its hub as a message (green__hub_post). The message's run queues it
+ * there as a soon call. Callbacks of one hub run in the order they were added. The post happens
  * inside the future: a hub's message queue lock is never held while entering an object, so
  * no lock order cycle. Watches (iwait.c) are told on the completer's hub: the watcher passes
  * the news on to its own hub.

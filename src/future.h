@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Futures (future.c): the parts iwait.c watches. A future completes once; watches on it are
- * told at that moment, inside the future, on the stack of whoever completed it: a greenlet of
- * any hub, passed as h to the watch's fn.
+ * Futures (future.c): the parts iwait.c watches. A future completes once. Watches on it are
+ * told at that moment, inside the future, on the stack of whoever completed it. The completer
+ * is a greenlet of any hub, passed as h to the watch's fn.
  */
 #ifndef GREEN_FUTURE_H
 #define GREEN_FUTURE_H

@@ -6,8 +6,8 @@
  * A handle carries its hub's number (greenlet.h). A call on another hub's greenlet becomes a
  * request: a message to that hub (green__hub_post), run there on the hub's stack with the
  * local call, and an answer back. The asker parks until the answer comes, even when it gives
- * up early (a join's timeout, a kill): its request then asks the other hub to let go of the
- * greenlet, and the answer says whether the join was done after all. Nothing is lost and a
+ * up early (a join's timeout, a kill). Its request then asks the other hub to let go of the
+ * greenlet. The answer says whether the join was done after all. Nothing is lost and a
  * request never outlives either side's use of it (two references).
  *
  * A hub green_hubs_start makes runs on a thread of its own, whose main greenlet parks until
@@ -464,8 +464,8 @@ int green__hubs_group_add(struct green__hub *h, struct green_group *grp, green_t
   return err;
 }
 
-/* Wait for a join's answer: as a blocking call until `at`, a kill or the deadline; then the
- * target is asked to let go, and its answer says whether the join was done meanwhile. */
+/* Wait for a join's answer, as a blocking call until `at`, a kill or the deadline. Then the
+ * target is asked to let go. Its answer says whether the join was done meanwhile. */
 static int wait_join(struct green__hub *h, req_t *q, double at) {
   int r = 0;
   while (!q->answered && !r) r = green__park(h, GREEN_WAIT_JOIN, NULL, at, 0);
@@ -558,8 +558,8 @@ static int claims_result(req_t **qs, size_t n, int r) {
   return 0;
 }
 
-/* Every greenlet is claimed on its hub by a request, and released once all have ended; when
- * one fails (a timeout, a kill, a bad handle) every claimed one is let go again. */
+/* Every greenlet is claimed on its hub by a request. Each is released once all have ended. When
+ * one fails (a timeout, a kill, a bad handle), every claimed one is let go again. */
 int green__hubs_joinall(struct green__hub *h, green_t **gs, size_t n, double at) {
   req_t **qs = calloc(n ? n : 1, sizeof *qs);
   size_t i, sent = 0;

@@ -12,8 +12,8 @@
  * Across hubs: a greenlet of another hub is watched on its hub (green__hubs_watch, a request
  * the caller parks for); a future is told on the hub that completes it. Told on another hub,
  * an item goes home as a message (its msg) and counts in `pending` until it arrives. Free
- * unwatches every item first (inside the future; by a request on a greenlet's hub), so no
- * item is told after it; the memory goes once the last pending message has arrived.
+ * unwatches every item first (inside the future; by a request on a greenlet's hub). So no
+ * item is told after it. The memory goes once the last pending message has arrived.
  */
 #include <stdatomic.h>
 #include <stdlib.h>

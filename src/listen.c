@@ -1,18 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Listeners: one address accepted on by several hubs. Each hub that accepts gets its own
- * socket in the address's SO_REUSEPORT group, made the first time it accepts: every hub has
- * its own accept queue, and a connection wakes only the hub whose queue it joins.
+ * socket in the address's SO_REUSEPORT group. The socket is made the first time it accepts.
+ * Every hub has its own accept queue. A connection wakes only the hub whose queue it joins.
  *
- * The first socket is bound before SO_REUSEPORT is set: its bind conflicts with any socket
- * already on the address, as a plain bind does (EADDRINUSE), and a second listener on the
- * same address then fails the same way. Set before listen, the option still makes the group
- * the later sockets join.
+ * The first socket is bound before SO_REUSEPORT is set. Its bind conflicts with any socket
+ * already on the address, as a plain bind does (EADDRINUSE). A second listener on the same
+ * address then fails the same way. Set before listen, the option still makes the group the
+ * later sockets join.
  *
- * Measured against one shared socket watched by an epoll set per hub with EPOLLEXCLUSIVE
- * (docs/benchmarks.md, "Multicore"): the same connections/s, but the hub that wakes accepts
- * the whole burst, so long-lived connections spread unevenly (up to 76% on one of 2 hubs,
- * against at most 55% here).
+ * This was measured against one shared socket watched by an epoll set per hub with
+ * EPOLLEXCLUSIVE (docs/benchmarks.md, "Multicore"). Both gave the same connections/s. But
+ * there the hub that wakes accepts the whole burst. So long-lived connections spread
+ * unevenly: up to 76% on one of 2 hubs, against at most 55% here.
  */
 #include <pthread.h>
 #include <stdlib.h>

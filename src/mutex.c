@@ -18,7 +18,7 @@
  *    while a foreign thread owns the mutex, and a foreign unlock never touches it.
  *  - QUEUED: greenlets may wait in the queue. A greenlet sets it before it queues, under the
  *    queue's lock: the home word, SHARED from the first waiter on. So an unlock whose swap
- *    finds the bare owner (one CAS) knows nobody waits; otherwise it takes the lock and hands
+ *    finds the bare owner (one CAS) knows nobody waits. Otherwise it takes the lock and hands
  *    the mutex to the oldest waiter, of whatever hub (green__hand).
  *  - SLEEPERS: an OS thread that cannot park sleeps on the word's low 32 bits (a futex). It
  *    cannot park when it has no hub, is in a signal handler, or runs the hub's own greenlet.

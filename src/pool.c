@@ -5,8 +5,8 @@
  *
  * A freed slot is handed to the first parked spawner. It counts in the group's `reserved` until
  * it has spawned. So spawners get slots in the order they came. A spawn that did not wait
- * cannot take a slot from under one that did. Spawners of every hub share the bound: the
- * counts and the spawners' queue sit behind the group's home word, and a spawner becomes a
+ * cannot take a slot from under one that did. Spawners of every hub share the bound. The
+ * counts and the spawners' queue sit behind the group's home word. A spawner becomes a
  * member in the same step as it gives its reservation back.
  */
 #include <stdlib.h>
