@@ -256,16 +256,6 @@ int green_future_done(green_future_t *f) {
   return green__future_done(h, f);
 }
 
-/* With several hubs, another hub may complete the future: make sure h has the handle a
- * message reaches it by (green__hub_ref makes it once). One hub alone never needs it. */
-static int make_reachable(struct green__hub *h) {
-  int err = 0;
-  green_hub_t *hb;
-  if (h->handle || __atomic_load_n(&green__nhubs, __ATOMIC_RELAXED) < 2) return 0;
-  if ((hb = green__hub_ref(h, &err))) green__hub_unref(hb);
-  return err;
-}
-
 int green_future_add_done_callback(green_future_t *f, void (*cb)(void *arg, void *value, int err),
                                    void *arg) {
   struct green__hub *h = green__hub_get();
@@ -274,7 +264,7 @@ int green_future_add_done_callback(green_future_t *f, void (*cb)(void *arg, void
   if (!h) return -1;
   if ((r = check_any(f))) return green__fail(r);
   if (!cb) return green__fail(-EINVAL);
-  if ((r = make_reachable(h)) || !(d = malloc(sizeof *d))) return green__fail(r ? r : -ENOMEM);
+  if (!(d = malloc(sizeof *d))) return green__fail(-ENOMEM);
   d->cb = cb;
   d->arg = arg;
   d->hub = h;
