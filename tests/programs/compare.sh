@@ -21,6 +21,8 @@
 #                   [--timeout S] [--server "CMD ARGS"] [--client-native] [--took-max S]
 #                   [--status N] [--preload LIB] [--hubs N] -- PROGRAM ARGS...
 # (--status: the exit status both runs must end with; 0 by default; --hubs: greenrun's -j)
+# A shim run that does not end within --timeout gets SIGSTKFLT, greenrun's dump signal here,
+# before it is killed: shim.err then shows every green thread and what it waits on.
 set -euo pipefail
 
 GREENRUN="" THREADS=green NATIVE_MIN=2 GREEN="" LIMIT=120 SERVER=() CLIENT_NATIVE=0 TOOK_MAX=""
@@ -56,19 +58,23 @@ trap cleanup EXIT
 
 fail() {
   echo "FAIL: $*"
+  local f n
   for f in "$W"/*; do
     [ -s "$f" ] || continue
-    echo "---- $(basename "$f") (last 40 lines)"
-    tail -40 "$f"
+    n=40
+    ! grep -q ': dump of process' "$f" || n=2000 # a dump is read whole
+    echo "---- $(basename "$f") (last $n lines)"
+    tail -"$n" "$f"
   done
   exit 1
 }
 
 # run SIDE: native or shim; leaves SIDE.out/.err and, with a server, SIDE.srv/.srv.err.
 run() {
-  local side=$1 wrap=() port="" i
+  local side=$1 wrap=() port="" i stop=TERM
   if [ "$side" = shim ]; then
-    wrap=("$GREENRUN" "--threads=$THREADS" "--hubs=$HUBS" --)
+    wrap=("$GREENRUN" "--threads=$THREADS" "--hubs=$HUBS" "--dump-signal=$(kill -l STKFLT)" --)
+    stop=STKFLT
   fi
   if [ -n "$PRELOAD" ]; then # greenrun appends the shim again: the loader takes it once
     local lib=$PRELOAD
@@ -88,9 +94,11 @@ run() {
   fi
   [ "$CLIENT_NATIVE" = 0 ] || wrap=()
   local status=0
-  timeout -k 5 "$LIMIT" "${wrap[@]}" "${PROG[@]//\{PORT\}/$port}" >"$W/$side.out" 2>"$W/$side.err" ||
-    status=$?
-  [ "$status" != 124 ] || fail "$side: ${PROG[0]##*/} did not end within $LIMIT s"
+  timeout -s "$stop" -k 5 "$LIMIT" "${wrap[@]}" "${PROG[@]//\{PORT\}/$port}" \
+    >"$W/$side.out" 2>"$W/$side.err" || status=$?
+  case $status in # 137: the dump did not end it, timeout's KILL did
+    124 | 137) fail "$side: ${PROG[0]##*/} did not end within $LIMIT s" ;;
+  esac
   [ "$status" = "$STATUS" ] || fail "$side: ${PROG[0]##*/} exited with status $status, expected $STATUS"
   if [ -n "$SPID" ]; then
     for i in $(seq 400); do kill -0 "$SPID" 2>/dev/null || break; sleep 0.05; done
