@@ -7,7 +7,8 @@
 #  - every THREADS line of the shim run reports exactly --green OS threads (default 1:
 #    the hub; more when the program has threads the shim does not manage).
 #    With --hubs N (and --threads green): --green until the hubs start (the first
-#    pthread_create), N more but one from then on (the other hubs' threads).
+#    pthread_create), N more but one from then on (the other hubs' threads); some line
+#    must show the hubs started (the native run's busiest line comes after a thread).
 #    COMPARE_HUBS=N in the environment runs every green-mode test without --hubs as if it
 #    had --hubs N: a sweep of the whole suite on N hubs (`COMPARE_HUBS=2 ctest -L preload`).
 # With --server, the server command starts first (under the same mode), prints "PORT n",
@@ -135,6 +136,8 @@ for n in $(thread_counts $(files shim)); do
   fi
 done
 [ -n "$(thread_counts $(files shim))" ] || fail "the shim run reported no thread count"
+[ "$before" = "$after" ] || [ "$started" = 1 ] ||
+  fail "under the shim -j $HUBS no THREADS line says $after: the hubs never started"
 took=""
 if [ -n "$TOOK_MAX" ]; then
   took=$(awk '/^TOOK /{print $2}' "$W/shim.out")
