@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # Debian's redis-server, unmodified, with its own clients. It is linked with jemalloc, whose
-# locks every thread takes, and jemalloc's background thread stays an OS thread the shim does
-# not manage (jemalloc finds pthread_create past the shim), so under greenrun the server runs
-# 2 OS threads. Under compare.sh the server, redis-cli and redis-benchmark all run under
-# greenrun (they inherit LD_PRELOAD).
+# locks every thread takes, and jemalloc's background threads stay OS threads the shim does
+# not manage (jemalloc finds pthread_create past the shim). Their number follows the arenas
+# in use: 1 natively here, 2 under greenrun -j 2 (one per hub that allocates). So
+# "THREADS n" counts the server's other OS threads (under greenrun: its hubs), and the
+# transcript says whether jemalloc's run. Under compare.sh the server, redis-cli and
+# redis-benchmark all run under greenrun (they inherit LD_PRELOAD).
 #
 # Starts its own server on a free loopback port with its files in a temporary directory and
 # stops it by PID: a system redis on 6379 is never touched. Prints the commands' answers,
@@ -61,7 +63,9 @@ for i in $(seq 200); do
 done
 echo "$(cli INFO persistence | tr -d '\r' | grep '^rdb_last_bgsave_status:'), dump.rdb: \
 $([ -s "$w/dump.rdb" ] && echo written || echo missing)"
-echo "THREADS $(awk '/^Threads:/{print $2}' "/proc/$spid/status")"
+names=$(cat /proc/"$spid"/task/*/comm 2>/dev/null || true)
+echo "jemalloc's background threads: $(grep -qx jemalloc_bg_thd <<<"$names" && echo running || echo none)"
+echo "THREADS $(grep -cvx jemalloc_bg_thd <<<"$names")"
 
 kill "$spid"
 status=0

@@ -4,9 +4,11 @@
 #  - both runs succeed and print the same transcript (every line but THREADS and PORT),
 #  - the native run reports at least --native-min OS threads on some THREADS line (the
 #    program really uses threads: without the shim the check below would fail),
-#  - every THREADS line of the shim run reports exactly --green OS threads (default 1).
-#    With --hubs N and no --green: 1 until the hubs start (the first pthread_create), N
-#    from then on.
+#  - every THREADS line of the shim run reports exactly --green OS threads (default 1:
+#    the hub; more when the program has threads the shim does not manage).
+#    With --hubs N (and --threads green): --green until the hubs start (the first
+#    pthread_create), N more but one from then on (the other hubs' threads); some line
+#    must show the hubs started (the native run's busiest line comes after a thread).
 #    COMPARE_HUBS=N in the environment runs every green-mode test without --hubs as if it
 #    had --hubs N: a sweep of the whole suite on N hubs (`COMPARE_HUBS=2 ctest -L preload`).
 # With --server, the server command starts first (under the same mode), prints "PORT n",
@@ -128,18 +130,22 @@ fi
 max=$(thread_counts $(files native) | sort -n | tail -1)
 [ -n "$max" ] && [ "$max" -ge "$NATIVE_MIN" ] ||
   fail "natively the program ran ${max:-no} OS threads at its busiest, expected at least $NATIVE_MIN"
-started=0 # with --hubs N: once N OS threads were seen, the hubs have started
+before=${GREEN:-1} after=$((${GREEN:-1} + HUBS - 1))
+[ "$THREADS" = green ] || after=$before
+started=0 # with --hubs N: once the count with every hub was seen, the hubs have started
 for n in $(thread_counts $(files shim)); do
-  if [ -n "$GREEN" ] || [ "$HUBS" = 1 ]; then
-    [ "$n" -eq "${GREEN:-1}" ] || fail "under the shim the program ran $n OS threads, expected ${GREEN:-1}"
-  elif [ "$n" -eq "$HUBS" ]; then
+  if [ "$before" = "$after" ]; then
+    [ "$n" -eq "$before" ] || fail "under the shim the program ran $n OS threads, expected $before"
+  elif [ "$n" -eq "$after" ]; then
     started=1
   else
-    [ "$n" -eq 1 ] && [ "$started" = 0 ] ||
-      fail "under the shim -j $HUBS the program ran $n OS threads, expected 1 before its first thread, $HUBS after"
+    [ "$n" -eq "$before" ] && [ "$started" = 0 ] ||
+      fail "under the shim -j $HUBS the program ran $n OS threads, expected $before before its first thread, $after after"
   fi
 done
 [ -n "$(thread_counts $(files shim))" ] || fail "the shim run reported no thread count"
+[ "$before" = "$after" ] || [ "$started" = 1 ] ||
+  fail "under the shim -j $HUBS no THREADS line says $after: the hubs never started"
 took=""
 if [ -n "$TOOK_MAX" ]; then
   took=$(awk '/^TOOK /{print $2}' "$W/shim.out")
