@@ -12,9 +12,16 @@ def os_threads():
             if line.startswith("Threads:"):
                 return int(line.split()[1])
 
+# All 50 are alive when the threads are counted, however slowly a busy machine starts them.
+ready = threading.Barrier(51)
+def sleeper():
+    ready.wait()
+    time.sleep(0.3)
+
 start = time.monotonic()
-sleepers = [threading.Thread(target=time.sleep, args=(0.3,)) for _ in range(50)]
+sleepers = [threading.Thread(target=sleeper) for _ in range(50)]
 for t in sleepers: t.start()
+ready.wait()
 print("THREADS", os_threads(), flush=True)
 for t in sleepers: t.join()
 print("TOOK %.3f" % (time.monotonic() - start))

@@ -39,11 +39,12 @@ static void increment(void) {
   counter = v + 1;
 }
 
-/* Wait (as an OS thread) for a token a green thread posts. */
+/* Wait (as an OS thread) for a token a green thread posts. The workers run for seconds
+ * before main posts them, longer on a busy machine: only a lost wake-up waits 60 s. */
 static void take_token(void) {
   struct timespec at;
   clock_gettime(CLOCK_REALTIME, &at);
-  at.tv_sec += 5;
+  at.tv_sec += 60;
   while (tokens == 0) {
     int r = pthread_cond_timedwait(&token_posted, &lock, &at);
     PROG_CHECK(r == 0 || r == ETIMEDOUT);
