@@ -12,12 +12,12 @@
  *                  [-P server_pid] [-S server_pid [-k round_trips_per_conn] [-o strace_file]]
  */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
-#include <dirent.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
