@@ -2,15 +2,17 @@
 /*
  * The echo load client shared by both servers: c non-blocking connections on one epoll set,
  * each doing ping-pong round trips of an m-byte message. Runs a warm-up, then counts round
- * trips for d seconds and prints round trips per second (and, with -P PID, the server's CPU
- * time per round trip from /proc/PID/stat). With -S PID it instead attaches
- * `strace -c -f` to the server between two idle moments, makes every connection do k round
- * trips, and prints the server's syscalls per round trip.
+ * trips for d seconds and prints round trips per second and its own CPU time per round trip.
+ * With -P PID it also prints the server's CPU time per round trip (/proc/PID/stat) and its
+ * context switches per round trip (the status of each thread in /proc/PID/task). With -S PID
+ * it instead attaches `strace -c -f` to the server between two idle moments, makes every
+ * connection do k round trips, and prints the server's syscalls per round trip.
  *
  * usage: echo_load -p port [-c conns] [-d seconds] [-w warmup_seconds] [-m bytes]
  *                  [-P server_pid] [-S server_pid [-k round_trips_per_conn] [-o strace_file]]
  */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -67,6 +69,10 @@ static void send_msg(struct lconn *c) {
     die("write");
 }
 
+struct snapshot;
+static struct snapshot *snap_at_stop; /* run_phase fills it when the counted phase ends */
+static void take_stop(struct snapshot *s);
+
 /* Ping-pong on every connection until stop_at or until each has done per_conn round trips,
  * then let the replies in flight arrive. Returns the round trips completed in
  * [count_from, stop_at). */
@@ -85,6 +91,10 @@ static long run_phase(double count_from, double stop_at, long per_conn) {
     double now = bench_now();
     if (n < 0 && errno != EINTR)
       die("epoll_wait");
+    if (now >= stop_at && snap_at_stop) {
+      take_stop(snap_at_stop);
+      snap_at_stop = NULL;
+    }
     if (now > stop_at + 5) {
       fprintf(stderr, "echo_load: %d replies missing 5 s after the end\n", active);
       exit(1);
@@ -133,11 +143,12 @@ static int traced(pid_t pid) {
   return tracer;
 }
 
-/* User and system CPU seconds of pid so far; 0 when unreadable. */
-static int cpu_times(pid_t pid, double *user, double *sys) {
-  char path[64], buf[1024];
+/* User and system CPU seconds so far of the process or thread whose stat file is DIR/NAME/stat;
+ * 0 when unreadable. */
+static int cpu_times_of(const char *dir, const char *name, double *user, double *sys) {
+  char path[128], buf[1024];
   unsigned long long ut, st;
-  snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+  snprintf(path, sizeof path, "%s/%.16s/stat", dir, name);
   FILE *f = fopen(path, "r");
   size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
   if (f)
@@ -149,6 +160,159 @@ static int cpu_times(pid_t pid, double *user, double *sys) {
   *user = (double)ut / (double)sysconf(_SC_CLK_TCK);
   *sys = (double)st / (double)sysconf(_SC_CLK_TCK);
   return 1;
+}
+
+/* User and system CPU seconds of pid (all its threads) so far; 0 when unreadable. */
+static int cpu_times(pid_t pid, double *user, double *sys) {
+  char name[16];
+  snprintf(name, sizeof name, "%d", (int)pid);
+  return cpu_times_of("/proc", name, user, sys);
+}
+
+/* Voluntary and involuntary context switches of every thread of pid so far; 0 if unreadable. */
+static int ctx_switches(pid_t pid, long long *vol, long long *invol) {
+  char path[64], line[256];
+  struct dirent *d;
+  snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+  DIR *dir = opendir(path);
+  if (!dir)
+    return 0;
+  *vol = *invol = 0;
+  while ((d = readdir(dir))) {
+    if (d->d_name[0] == '.')
+      continue;
+    snprintf(path, sizeof path, "/proc/%d/task/%.16s/status", (int)pid, d->d_name);
+    FILE *f = fopen(path, "r");
+    while (f && fgets(line, sizeof line, f)) {
+      if (strncmp(line, "voluntary_ctxt_switches:", 24) == 0)
+        *vol += atoll(line + 24);
+      else if (strncmp(line, "nonvoluntary_ctxt_switches:", 27) == 0)
+        *invol += atoll(line + 27);
+    }
+    if (f)
+      fclose(f);
+  }
+  closedir(dir);
+  return 1;
+}
+
+enum { FEW_THREADS = 4 };
+
+/* CPU seconds of each of pid's threads when it has at most FEW_THREADS (a hub each under
+ * greenrun -j N), in cpu[]; returns their number, 0 when more or unreadable. */
+static int thread_cpu(pid_t pid, double cpu[FEW_THREADS]) {
+  char path[64];
+  struct dirent *d;
+  int n = 0;
+  snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+  DIR *dir = opendir(path);
+  if (!dir)
+    return 0;
+  while ((d = readdir(dir)) && n <= FEW_THREADS) {
+    double u, s;
+    if (d->d_name[0] == '.')
+      continue;
+    if (n < FEW_THREADS && !cpu_times_of(path, d->d_name, &u, &s))
+      break;
+    if (n < FEW_THREADS)
+      cpu[n] = u + s;
+    n++;
+  }
+  closedir(dir);
+  return n <= FEW_THREADS ? n : 0;
+}
+
+static double rusage_cpu_s(const struct rusage *ru) {
+  return (double)(ru->ru_utime.tv_sec + ru->ru_stime.tv_sec) +
+         (double)(ru->ru_utime.tv_usec + ru->ru_stime.tv_usec) * 1e-6;
+}
+
+/* What measure() reads at the start and at the end of the counted phase. */
+struct snapshot {
+  int cpu, cs, nt;           /* whether each part below was readable (nt: threads read) */
+  double user, sys;          /* the server's CPU seconds */
+  long long vol, invol;      /* the server's context switches */
+  double thread[FEW_THREADS]; /* CPU seconds of each server thread, when it has few */
+  struct rusage self;        /* this client's */
+};
+
+static pid_t snap_pid;
+
+/* The slow part (a status file per server thread) first, the clocks last. */
+static void take_start(struct snapshot *s) {
+  s->cs = snap_pid > 0 && ctx_switches(snap_pid, &s->vol, &s->invol);
+  s->nt = snap_pid > 0 ? thread_cpu(snap_pid, s->thread) : 0;
+  s->cpu = snap_pid > 0 && cpu_times(snap_pid, &s->user, &s->sys);
+  getrusage(RUSAGE_SELF, &s->self);
+}
+
+/* The clocks first, then the slow part. */
+static void take_stop(struct snapshot *s) {
+  s->cpu = snap_pid > 0 && cpu_times(snap_pid, &s->user, &s->sys);
+  getrusage(RUSAGE_SELF, &s->self);
+  s->cs = snap_pid > 0 && ctx_switches(snap_pid, &s->vol, &s->invol);
+  s->nt = snap_pid > 0 ? thread_cpu(snap_pid, s->thread) : 0;
+}
+
+static void report_threads(const struct snapshot *a, const struct snapshot *b, double dur) {
+  double lo = 1e9, hi = 0;
+  printf("  server threads' CPU (cores):");
+  for (int i = 0; i < a->nt; i++) {
+    double c = (b->thread[i] - a->thread[i]) / dur;
+    printf(" %.2f", c);
+    lo = c < lo ? c : lo;
+    hi = c > hi ? c : hi;
+  }
+  printf("\n");
+  printf("RESULT server_thread_cpu_min=%.2f cores\n", lo);
+  printf("RESULT server_thread_cpu_max=%.2f cores\n", hi);
+}
+
+static void report_server(const struct snapshot *a, const struct snapshot *b, double dur,
+                          long rts) {
+  double user = b->user - a->user, sys = b->sys - a->sys;
+  if (a->cpu && b->cpu) {
+    printf("  server CPU: %.0f%% busy, %.2f us per round trip (user %.2f, system %.2f)\n",
+           (user + sys) / dur * 100, (user + sys) * 1e6 / (double)rts, user * 1e6 / (double)rts,
+           sys * 1e6 / (double)rts);
+    printf("RESULT server_cpu_us_per_rt=%.2f us\n", (user + sys) * 1e6 / (double)rts);
+    printf("RESULT server_busy=%.2f fraction\n", (user + sys) / dur);
+  }
+  if (a->nt > 1 && b->nt == a->nt) /* the hubs' split: a hub short of CPU slows its share */
+    report_threads(a, b, dur);
+  if (a->cs && b->cs) {
+    double vol = (double)(b->vol - a->vol) / (double)rts;
+    double invol = (double)(b->invol - a->invol) / (double)rts;
+    printf("  server context switches per round trip: %.3f voluntary, %.3f involuntary\n", vol,
+           invol);
+    printf("RESULT server_vcsw_per_rt=%.3f switches\n", vol);
+    printf("RESULT server_ivcsw_per_rt=%.3f switches\n", invol);
+  }
+}
+
+/* Runs the counted phase for dur seconds and prints its figures as RESULT lines. The CPU
+ * figures cover the counted phase alone, not the replies still in flight at its end. */
+static void measure(double dur, pid_t server) {
+  struct snapshot a, b;
+  snap_pid = server;
+  take_start(&a);
+  snap_at_stop = &b;
+  double start = bench_now();
+  long rts = run_phase(start, start + dur, 1L << 60);
+  if (snap_at_stop) { /* every reply came before the end: nothing was read there */
+    take_stop(&b);
+    snap_at_stop = NULL;
+  }
+  printf("echo: %zu-byte messages: %ld round trips in %.2f s = %.0f/s\n", msg, rts, dur,
+         (double)rts / dur);
+  printf("RESULT rt_per_s=%.0f rt/s\n", (double)rts / dur);
+  if (rts <= 0)
+    return;
+  double client = rusage_cpu_s(&b.self) - rusage_cpu_s(&a.self);
+  printf("  client CPU: %.0f%% busy, %.2f us per round trip\n", client / dur * 100,
+         client * 1e6 / (double)rts);
+  printf("RESULT client_cpu_us_per_rt=%.2f us\n", client * 1e6 / (double)rts);
+  report_server(&a, &b, dur, rts);
 }
 
 static void pause_s(double s) {
@@ -266,27 +430,14 @@ int main(int argc, char **argv) {
   double t0 = bench_now();
   connect_all(port);
   double t1 = bench_now();
+  printf("echo: %d connections connected in %.2f s\n", nconn, t1 - t0);
   run_phase(t1, t1 + warm, 1L << 60); /* warm-up: every connection and its greenlet busy */
   int rc = 0;
   if (server > 0) {
     rc = strace_run(server, per_conn, file);
     unlink(file);
   } else {
-    double u0 = 0, s0 = 0, u1 = 0, s1 = 0, start = bench_now();
-    int cpu = cpu_pid > 0 && cpu_times(cpu_pid, &u0, &s0);
-    long rts = run_phase(start, start + dur, 1L << 60);
-    cpu = cpu && cpu_times(cpu_pid, &u1, &s1);
-    printf("echo: %d connections (connected in %.2f s), %zu-byte messages: %ld round trips in "
-           "%.2f s = %.0f/s\n", nconn, t1 - t0, msg, rts, dur, (double)rts / dur);
-    printf("RESULT rt_per_s=%.0f rt/s\n", (double)rts / dur);
-    if (cpu && rts > 0) {
-      double busy = (u1 - u0 + s1 - s0) / dur;
-      printf("  server CPU: %.0f%% busy, %.2f us per round trip (user %.2f, system %.2f)\n",
-             busy * 100, (u1 - u0 + s1 - s0) * 1e6 / (double)rts, (u1 - u0) * 1e6 / (double)rts,
-             (s1 - s0) * 1e6 / (double)rts);
-      printf("RESULT server_cpu_us_per_rt=%.2f us\n", (u1 - u0 + s1 - s0) * 1e6 / (double)rts);
-      printf("RESULT server_busy=%.2f fraction\n", busy);
-    }
+    measure(dur, cpu_pid);
   }
   for (int i = 0; i < nconn; i++)
     close(conns[i].fd);
