@@ -151,6 +151,7 @@ static void switch_to(struct green__hub *h, green_t *from, green_t *to) {
   h->current = to;
   to->state = GREEN_RUNNING;
   h->switches++;
+  green__hub_publish_runnable(h);
   from->saved_errno = *h->errnop;
   green__stack_switch_begin(from->state == GREEN_DEAD ? NULL : &from->asan_fake_stack,
                             to->stack_lo, to->stack_size, to->tsan_fiber);
