@@ -287,16 +287,19 @@ static size_t hub_runnable(struct green__hub *h, unsigned k) {
 }
 
 /* Whether a new thread made on h is better off on hub a than on hub b: fewer runnable green
- * threads, or as many and fewer live ones. */
+ * threads; as many, fewer live ones; as many again, a is h itself, where making it costs no
+ * message. */
 static int lighter(struct green__hub *h, unsigned a, unsigned b) {
   size_t ra = hub_runnable(h, a), rb = hub_runnable(h, b);
+  unsigned la = __atomic_load_n(&hub_load[a], __ATOMIC_RELAXED);
+  unsigned lb = __atomic_load_n(&hub_load[b], __ATOMIC_RELAXED);
   if (ra != rb) return ra < rb;
-  return __atomic_load_n(&hub_load[a], __ATOMIC_RELAXED) <
-         __atomic_load_n(&hub_load[b], __ATOMIC_RELAXED);
+  if (la != lb) return la < lb;
+  return __atomic_load_n(&hub_of[a], __ATOMIC_RELAXED) == h;
 }
 
-/* The index of the hub a thread made on h goes to: the lightest, ties broken in turn from
- * the round-robin cursor, so equal hubs fill evenly. */
+/* The index of the hub a thread made on h goes to: the lightest, other ties broken in turn
+ * from the round-robin cursor, so equal hubs fill evenly. */
 static unsigned place(struct green__hub *h) {
   unsigned n = green__shim_config.hubs, i, best;
   best = __atomic_fetch_add(&next_hub, 1, __ATOMIC_RELAXED) % n;
