@@ -282,7 +282,7 @@ static void hub_load_drop(unsigned k) { __atomic_sub_fetch(&hub_load[k], 1, __AT
  * back to wait (an accept loop, a join), and its hub looks idle to the others meanwhile. */
 static size_t hub_runnable(struct green__hub *h, unsigned k) {
   struct green__hub *hk = __atomic_load_n(&hub_of[k], __ATOMIC_ACQUIRE);
-  if (hk == h) return green__hub_runnable_now(h) - 1;
+  if (hk == h) return green__hub_runnable_now(h) - 1; /* the creator runs: at least 1 */
   return hk ? green__hub_runnable_seen(hk) : 0;
 }
 

@@ -7,8 +7,12 @@
  *   pair [IDLE]          then two busy threads compute: they run on different OS threads, as
  *                        natively. Placed by live count, both go to the hub with no idle
  *                        thread left.
- *   phase IDLE BUSY MS   then BUSY threads compute MS ms each, made by the main thread; TOOK
- *                        is the wall time of that phase in seconds.
+ *   phase IDLE BUSY N    then one thread computes N chunks alone, then BUSY threads made by
+ *                        the main thread compute as much each. TOOK: the second phase's wall
+ *                        time over the first's (BUSY / 2 when spread over 2 hubs, BUSY on one).
+ * And, with no idle threads:
+ *   spawn N BATCH        N threads made and joined, BATCH at a time; TOOK is the microseconds
+ *                        per thread.
  */
 #include <pthread.h>
 #include <stdint.h>
@@ -62,11 +66,11 @@ static void os_thread(char *path, size_t size) {
   path[n] = '\0';
 }
 
-/* CPU work for about `ms` ms; the result keeps the compiler from dropping it. */
-static uint64_t compute(double ms) {
-  double until = prog_now() + ms / 1000;
+/* CPU work: n chunks of 10,000 steps (about 10-20 us each); the result keeps the compiler from
+ * dropping it. */
+static uint64_t compute(long n) {
   uint64_t x = 1;
-  while (prog_now() < until)
+  for (; n > 0; n--)
     for (int i = 0; i < 10000; i++) x = x * 6364136223846793005ULL + 1442695040888963407ULL;
   return x;
 }
@@ -78,10 +82,10 @@ typedef struct busy {
   uint64_t sum;
 } busy_t;
 
-static void *busy_200ms(void *arg) {
+static void *busy_pair(void *arg) {
   busy_t *me = arg;
   os_thread(me->os, sizeof me->os);
-  me->sum = compute(200);
+  me->sum = compute(10000);
   return NULL;
 }
 
@@ -89,7 +93,7 @@ static void pair(int idle) {
   pthread_t t[2];
   busy_t busy[2];
   leave_idlers(idle);
-  for (int i = 0; i < 2; i++) PROG_CHECK(pthread_create(&t[i], NULL, busy_200ms, &busy[i]) == 0);
+  for (int i = 0; i < 2; i++) PROG_CHECK(pthread_create(&t[i], NULL, busy_pair, &busy[i]) == 0);
   prog_report_threads();
   for (int i = 0; i < 2; i++) PROG_CHECK(pthread_join(t[i], NULL) == 0);
   printf("the busy pair ran on %s OS threads\n",
@@ -100,35 +104,65 @@ static void pair(int idle) {
 /* ---- phase ---- */
 
 static void *busy_for(void *arg) {
-  return (void *)(uintptr_t)compute(*(double *)arg);
+  return (void *)(uintptr_t)compute(*(long *)arg);
 }
 
-static void phase(int idle, int busy, double ms) {
+/* The wall time of n threads made at once that compute `chunks` each. */
+static double busy_phase(int n, long chunks) {
   pthread_t t[BUSY_MAX];
-  double start;
-  leave_idlers(idle);
-  start = prog_now();
-  for (int i = 0; i < busy; i++) PROG_CHECK(pthread_create(&t[i], NULL, busy_for, &ms) == 0);
+  double start = prog_now();
+  for (int i = 0; i < n; i++) PROG_CHECK(pthread_create(&t[i], NULL, busy_for, &chunks) == 0);
   prog_report_threads();
-  for (int i = 0; i < busy; i++) PROG_CHECK(pthread_join(t[i], NULL) == 0);
-  printf("TOOK %.3f\n", prog_now() - start);
+  for (int i = 0; i < n; i++) PROG_CHECK(pthread_join(t[i], NULL) == 0);
+  return prog_now() - start;
+}
+
+/* TOOK: the busy threads' wall time over one thread's doing the same work alone. */
+static void phase(int idle, int busy, long chunks) {
+  double alone, all;
+  leave_idlers(idle);
+  alone = busy_phase(1, chunks);
+  all = busy_phase(busy, chunks);
+  printf("TOOK %.3f\n", all / alone);
   printf("%d busy threads done\n", busy);
   end_idlers(idle);
 }
 
+/* ---- spawn ---- */
+
+static void *returns(void *arg) { return arg; }
+
+static void spawn(int n, int batch) {
+  pthread_t t[BUSY_MAX];
+  double start = prog_now();
+  for (int done = 0; done < n; done += batch) {
+    for (int i = 0; i < batch; i++) PROG_CHECK(pthread_create(&t[i], NULL, returns, NULL) == 0);
+    for (int i = 0; i < batch; i++) PROG_CHECK(pthread_join(t[i], NULL) == 0);
+  }
+  printf("TOOK %.2f\n", (prog_now() - start) * 1e6 / n);
+  printf("%d threads made and joined\n", n);
+}
+
 int main(int argc, char **argv) {
   const char *mode = argc > 1 ? argv[1] : "pair";
-  int idle = argc > 2 ? atoi(argv[2]) : 4;
+  int n = argc > 2 ? atoi(argv[2]) : 4;
   setvbuf(stdout, NULL, _IOLBF, 0);
-  if (idle < 1 || idle > IDLE_MAX) prog_die("IDLE: 1 to %d", IDLE_MAX);
-  if (strcmp(mode, "pair") == 0) {
-    pair(idle);
+  if (strcmp(mode, "spawn") == 0 && argc == 4) {
+    int batch = atoi(argv[3]);
+    if (batch < 1 || batch > BUSY_MAX || n < 1 || n % batch)
+      prog_die("spawn N BATCH: BATCH 1 to %d, dividing N", BUSY_MAX);
+    spawn(n, batch);
+    return 0;
+  }
+  if (n < 1 || n > IDLE_MAX) prog_die("IDLE: 1 to %d", IDLE_MAX);
+  if (strcmp(mode, "pair") == 0 && argc <= 3) {
+    pair(n);
   } else if (strcmp(mode, "phase") == 0 && argc == 5) {
     int busy = atoi(argv[3]);
     if (busy < 1 || busy > BUSY_MAX) prog_die("BUSY: 1 to %d", BUSY_MAX);
-    phase(idle, busy, atof(argv[4]));
+    phase(n, busy, atol(argv[4]));
   } else {
-    prog_die("usage: placement pair [IDLE] | phase IDLE BUSY MS");
+    prog_die("usage: placement pair [IDLE] | phase IDLE BUSY CHUNKS | spawn N BATCH");
   }
   return 0;
 }
