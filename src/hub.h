@@ -33,7 +33,7 @@ struct green__hub {
   struct green__tick *tick;     /* the timer signal's state; NULL when off */
   green__list_t ready;          /* FIFO of NEW and READY greenlets */
   size_t nready;
-  size_t runnable;              /* atomic: green__hub_runnable as of its last publish */
+  size_t runnable;              /* atomic: green__hub_runnable_now as of its last publish */
   size_t nblocked;
   size_t nloop_waits;           /* parked greenlets the loop can wake (fd, timer) */
   size_t nhome_waits;           /* parked in an object's queue: other hubs may wake them */
@@ -165,8 +165,9 @@ static inline size_t green__hub_runnable_now(const struct green__hub *h) {
          (h->current != &h->hub);
 }
 
-/* Let other threads see green__hub_runnable_now: a plain store, by h's own thread only. A
- * switch publishes it; so may a caller that has just queued greenlets. */
+/* Let other threads see green__hub_runnable_now: a plain store, by h's own thread only. The
+ * hub greenlet publishes it after each poll and before it sleeps, so greenlets switching to
+ * each other pay nothing; a caller that has just queued greenlets may publish it too. */
 static inline void green__hub_publish_runnable(struct green__hub *h) {
   __atomic_store_n(&h->runnable, green__hub_runnable_now(h), __ATOMIC_RELAXED);
 }
