@@ -103,28 +103,47 @@ static void pair(int idle) {
 
 /* ---- phase ---- */
 
+typedef struct work {
+  long chunks;
+  char os[64]; /* the OS thread it ran on */
+} work_t;
+
 static void *busy_for(void *arg) {
-  return (void *)(uintptr_t)compute(*(long *)arg);
+  work_t *w = arg;
+  os_thread(w->os, sizeof w->os);
+  return (void *)(uintptr_t)compute(w->chunks);
 }
 
-/* The wall time of n threads made at once that compute `chunks` each. */
-static double busy_phase(int n, long chunks) {
+/* The wall time of n threads made at once that compute `chunks` each; *spread: how many OS
+ * threads they ran on. */
+static double busy_phase(int n, long chunks, int *spread) {
   pthread_t t[BUSY_MAX];
+  work_t w[BUSY_MAX];
   double start = prog_now();
-  for (int i = 0; i < n; i++) PROG_CHECK(pthread_create(&t[i], NULL, busy_for, &chunks) == 0);
+  for (int i = 0; i < n; i++) {
+    w[i].chunks = chunks;
+    PROG_CHECK(pthread_create(&t[i], NULL, busy_for, &w[i]) == 0);
+  }
   prog_report_threads();
   for (int i = 0; i < n; i++) PROG_CHECK(pthread_join(t[i], NULL) == 0);
+  *spread = 0;
+  for (int i = 0; i < n; i++) {
+    int j = 0;
+    while (j < i && strcmp(w[j].os, w[i].os) != 0) j++;
+    *spread += j == i;
+  }
   return prog_now() - start;
 }
 
 /* TOOK: the busy threads' wall time over one thread's doing the same work alone. */
 static void phase(int idle, int busy, long chunks) {
   double alone, all;
+  int spread;
   leave_idlers(idle);
-  alone = busy_phase(1, chunks);
-  all = busy_phase(busy, chunks);
+  alone = busy_phase(1, chunks, &spread);
+  all = busy_phase(busy, chunks, &spread);
   printf("TOOK %.3f\n", all / alone);
-  printf("%d busy threads done\n", busy);
+  printf("%d busy threads done, on %d OS threads\n", busy, spread);
   end_idlers(idle);
 }
 
