@@ -23,7 +23,8 @@ enum { GREEN__SHIM_BEFORE_MAIN, GREEN__SHIM_RUNNING, GREEN__SHIM_EXITING };
 
 enum { GREEN__SHIM_HUBS_MAX = 64 }; /* signal.c keeps a SIGCHLD slot per hub, for 64 */
 
-/* GREEN_PLACEMENT: the hub with the fewest live green threads (least), or each in turn (rr). */
+/* GREEN_PLACEMENT: the hub with the fewest runnable, then live, green threads (least), or each
+ * in turn (rr). */
 enum { GREEN__PLACE_LEAST, GREEN__PLACE_RR };
 
 typedef struct green__shim_config {

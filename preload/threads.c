@@ -246,18 +246,21 @@ enum { HUBS_IDLE, HUBS_STARTING, HUBS_UP, HUBS_FAILED };
 
 static green_hub_t *hubs[GREEN__SHIM_HUBS_MAX]; /* hubs[0] is the main thread's */
 static int hubs_state;                          /* atomic; hubs[] is set before UP */
+/* atomic: each hub itself, once a green thread was born on it (before, it runs none) */
+static struct green__hub *hub_of[GREEN__SHIM_HUBS_MAX];
 static unsigned hub_load[GREEN__SHIM_HUBS_MAX]; /* atomic: live green threads placed on each */
 static unsigned next_hub;                       /* atomic: the round-robin cursor */
 
-/* The other hubs start at the first pthread_create: a program that makes no thread keeps
- * one OS thread. Threads made while they start stay on the caller's hub. */
-static void hubs_start(void) {
+/* The other hubs start at the first pthread_create (from h, which becomes hubs[0]): a program
+ * that makes no thread keeps one OS thread. Threads made while they start stay on h. */
+static void hubs_start(struct green__hub *h) {
   int idle = HUBS_IDLE, saved = errno;
   if (green__shim_config.hubs <= 1 ||
       !__atomic_compare_exchange_n(&hubs_state, &idle, HUBS_STARTING, 0, __ATOMIC_ACQ_REL,
                                    __ATOMIC_RELAXED))
     return;
   green__hubs_thread_hook = green__shim_hub_thread_begins;
+  __atomic_store_n(&hub_of[0], h, __ATOMIC_RELEASE);
   __atomic_store_n(&hubs_state, green_hubs_start(green__shim_config.hubs, hubs) == 0 ? HUBS_UP
                                                                                    : HUBS_FAILED,
                    __ATOMIC_RELEASE);
@@ -267,23 +270,43 @@ static void hubs_start(void) {
 /* In a fork child: the other hubs' threads are gone. Its hubs start again on first need. */
 static void hubs_forget(void) {
   memset(hubs, 0, sizeof hubs);
+  memset(hub_of, 0, sizeof hub_of);
   memset(hub_load, 0, sizeof hub_load);
   hubs_state = HUBS_IDLE;
 }
 
 static void hub_load_drop(unsigned k) { __atomic_sub_fetch(&hub_load[k], 1, __ATOMIC_RELAXED); }
 
-/* The index of the hub a new green thread goes to. Least: the fewest live green threads,
- * ties broken in turn from the round-robin cursor, so equal hubs fill evenly. */
-static unsigned place(void) {
+/* Hub k's green threads queued or running, as it last published them. On the creator's own
+ * hub h they are counted afresh, without the creator: a thread that makes threads mostly goes
+ * back to wait (an accept loop, a join), and its hub looks idle to the others meanwhile. */
+static size_t hub_runnable(struct green__hub *h, unsigned k) {
+  struct green__hub *hk = __atomic_load_n(&hub_of[k], __ATOMIC_ACQUIRE);
+  if (hk == h) return green__hub_runnable_now(h) - 1; /* the creator runs: at least 1 */
+  return hk ? green__hub_runnable_seen(hk) : 0;
+}
+
+/* Whether a new thread made on h is better off on hub a than on hub b: fewer runnable green
+ * threads; as many, fewer live ones; as many again, a is h itself, where making it costs no
+ * message. */
+static int lighter(struct green__hub *h, unsigned a, unsigned b) {
+  size_t ra = hub_runnable(h, a), rb = hub_runnable(h, b);
+  unsigned la = __atomic_load_n(&hub_load[a], __ATOMIC_RELAXED);
+  unsigned lb = __atomic_load_n(&hub_load[b], __ATOMIC_RELAXED);
+  if (ra != rb) return ra < rb;
+  if (la != lb) return la < lb;
+  return __atomic_load_n(&hub_of[a], __ATOMIC_RELAXED) == h;
+}
+
+/* The index of the hub a thread made on h goes to: the lightest, other ties broken in turn
+ * from the round-robin cursor, so equal hubs fill evenly. */
+static unsigned place(struct green__hub *h) {
   unsigned n = green__shim_config.hubs, i, best;
   best = __atomic_fetch_add(&next_hub, 1, __ATOMIC_RELAXED) % n;
   if (green__shim_config.placement == GREEN__PLACE_RR) return best;
   for (i = 1; i < n; i++) {
     unsigned k = (best + i) % n;
-    if (__atomic_load_n(&hub_load[k], __ATOMIC_RELAXED) <
-        __atomic_load_n(&hub_load[best], __ATOMIC_RELAXED))
-      best = k;
+    if (lighter(h, k, best)) best = k;
   }
   return best;
 }
@@ -387,8 +410,13 @@ static int still_there(const on_hub_t *c) {
          c->t->handle == c->handle;
 }
 
+/* The new thread counts in the hub's runnable ones before the creator hears of it. */
 static int born_there(struct green__hub *h, on_hub_t *c) {
-  return born_on(h, c->t, c->size, c->sigmask);
+  int r = born_on(h, c->t, c->size, c->sigmask);
+  if (!__atomic_load_n(&hub_of[c->t->hub_index], __ATOMIC_RELAXED))
+    __atomic_store_n(&hub_of[c->t->hub_index], h, __ATOMIC_RELEASE);
+  green__hub_publish_runnable(h);
+  return r;
 }
 
 static int born_remote(struct green__hub *h, green_hub_t *target, green__shim_thread_t *t,
@@ -401,12 +429,16 @@ static int born_remote(struct green__hub *h, green_hub_t *target, green__shim_th
 /* Make t's greenlet on the hub placement picks. */
 static int born(struct green__hub *h, green__shim_thread_t *t, size_t size) {
   int up = __atomic_load_n(&hubs_state, __ATOMIC_ACQUIRE) == HUBS_UP, r;
-  unsigned k = up ? place() : 0;
+  unsigned k = up ? place(h) : 0;
   t->hub_index = (uint8_t)k;
   __atomic_add_fetch(&hub_load[k], 1, __ATOMIC_RELAXED);
   __atomic_add_fetch(&live, 1, __ATOMIC_ACQ_REL); /* before it can run and end */
-  if (!up || green__hub_is(hubs[k], h)) r = born_on(h, t, size, h->current->sigmask);
-  else r = born_remote(h, hubs[k], t, size);
+  if (!up || green__hub_is(hubs[k], h)) {
+    r = born_on(h, t, size, h->current->sigmask);
+    green__hub_publish_runnable(h);
+  } else {
+    r = born_remote(h, hubs[k], t, size);
+  }
   if (r) {
     hub_load_drop(k);
     __atomic_sub_fetch(&live, 1, __ATOMIC_ACQ_REL);
@@ -427,7 +459,7 @@ GREEN__SHIM_EXPORT int pthread_create(pthread_t *restrict id, const pthread_attr
   if (attr && (pthread_attr_getdetachstate(attr, &detach) != 0 ||
                pthread_attr_getstacksize(attr, &size) != 0))
     return EINVAL;
-  hubs_start();
+  hubs_start(h);
   if (!(t = record_new())) return EAGAIN;
   t->fn = fn;
   t->arg = arg;

@@ -250,6 +250,7 @@ static void poll_loop(struct green__hub *h) {
     report_deadlock(h);
   } else {
     green__stack_trim(&h->stacks);
+    green__hub_publish_runnable(h); /* none, while it sleeps */
     h->idle_poll = 1;
     green__tick_sleep(h);
     ev_run(h->loop, EVRUN_ONCE);
@@ -277,6 +278,7 @@ static void hub_main(void *arg) {
       green__hub_push_ready(h, h->requeue);
       h->requeue = NULL;
     }
+    green__hub_publish_runnable(h); /* what this round will run */
     green__hub_unqueue_self(h);
     green__calls_run_soon(h);
     if (!green__list_empty(&h->calls.soon)) green__hub_push_ready(h, &h->hub); /* next round */

@@ -33,6 +33,7 @@ struct green__hub {
   struct green__tick *tick;     /* the timer signal's state; NULL when off */
   green__list_t ready;          /* FIFO of NEW and READY greenlets */
   size_t nready;
+  size_t runnable;              /* atomic: green__hub_runnable_now as of its last publish */
   size_t nblocked;
   size_t nloop_waits;           /* parked greenlets the loop can wake (fd, timer) */
   size_t nhome_waits;           /* parked in an object's queue: other hubs may wake them */
@@ -155,6 +156,25 @@ void green__hub_apply_sigmask(uint64_t mask);
 static inline void green__hub_push_ready(struct green__hub *h, green_t *g) {
   green__list_push_back(&h->ready, &g->run_link);
   h->nready++;
+}
+
+/* The greenlets of h that could run now: the ready queue without the hub greenlet, the one
+ * preempted and the running one. On h's own thread. */
+static inline size_t green__hub_runnable_now(const struct green__hub *h) {
+  return h->nready - !green__list_empty(&h->hub.run_link) + (h->requeue != NULL) +
+         (h->current != &h->hub);
+}
+
+/* Let other threads see green__hub_runnable_now: a plain store, by h's own thread only. The
+ * hub greenlet publishes it after each poll and before it sleeps, so greenlets switching to
+ * each other pay nothing; a caller that has just queued greenlets may publish it too. */
+static inline void green__hub_publish_runnable(struct green__hub *h) {
+  __atomic_store_n(&h->runnable, green__hub_runnable_now(h), __ATOMIC_RELAXED);
+}
+
+/* h's runnable greenlets as of its last publish, from any thread (placement reads it). */
+static inline size_t green__hub_runnable_seen(const struct green__hub *h) {
+  return __atomic_load_n(&h->runnable, __ATOMIC_RELAXED);
 }
 
 /* Soon calls are waiting. Put the hub greenlet itself in the ready queue, behind the greenlets
