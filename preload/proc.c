@@ -33,6 +33,7 @@ static void after_fork_child(void) {
   t->busy = 0;
   green__shim_signal_after_fork();
   green__shim_stdio_after_fork();
+  green__shim_threadvars_after_fork(self);
   green__shim_threads_after_fork(self);
   green__shim_futex_after_fork();
   green__shim_sync_after_fork();

@@ -311,6 +311,7 @@
   X(pthread_getspecific, void *, (pthread_key_t k), (k))                                    \
   X(pthread_setspecific, int, (pthread_key_t k, const void *v), (k, v))                     \
   X(pthread_once, int, (pthread_once_t * o, void (*init)(void)), (o, init))                 \
+  X(__cxa_thread_atexit_impl, int, (void (*fn)(void *), void *obj, void *dso), (fn, obj, dso)) \
   X(pthread_spin_init, int, (pthread_spinlock_t * l, int pshared), (l, pshared))            \
   X(pthread_spin_destroy, int, (pthread_spinlock_t * l), (l))                               \
   X(pthread_spin_lock, int, (pthread_spinlock_t * l), (l))                                  \

@@ -107,6 +107,8 @@ static green__shim_thread_t *record_new(void) {
 }
 
 static void record_release(green__shim_thread_t *t) {
+  free(t->vars); /* a thread that never ran */
+  t->vars = NULL;
   __atomic_store_n(&t->magic, 0, __ATOMIC_RELEASE);
   records_take();
   green__list_push_front(&free_records, &t->link);
@@ -193,6 +195,7 @@ static void hub_load_drop(unsigned k);
 /* The last thread to end wakes the main greenlet waiting in main_exit, on its own hub. */
 static void thread_end(struct green__hub *h, green__shim_thread_t *self) {
   green_t *waiter;
+  green__shim_threadvars_end(h, self);
   __atomic_store_n(&self->ended, 1, __ATOMIC_RELEASE);
   green__shim_sigmask_ended(h, self->g);
   hub_load_drop(self->hub_index);
@@ -206,7 +209,9 @@ __attribute__((noreturn)) static void main_exit(struct green__hub *h);
 
 static void *entry(void *arg) {
   green__shim_thread_t *self = arg;
-  void *r = self->fn(self->arg);
+  void *r;
+  green__shim_threadvars_begin(self->g->hub, self->g);
+  r = self->fn(self->arg);
   /* In a fork child the thread that forked is the process's main thread. Once the child's
    * own threads end, its return ends the process as the last thread's does (exit(0)). */
   if (self->is_main) main_exit(green__hub_peek());
@@ -319,6 +324,7 @@ static int born_on(struct green__hub *h, green__shim_thread_t *t, size_t size, u
   if (!(t->g = green__greenlet_new(entry, t, size))) return EAGAIN;
   t->handle = t->g->handle;
   t->g->ext = t;
+  t->g->threadvars = t->vars;
   t->g->sigmask = sigmask;
   green__shim_sigmask_born(h, t->g);
   green__hub_push_ready(h, t->g);
@@ -461,6 +467,10 @@ GREEN__SHIM_EXPORT int pthread_create(pthread_t *restrict id, const pthread_attr
     return EINVAL;
   hubs_start(h);
   if (!(t = record_new())) return EAGAIN;
+  if (green__shim_threadvars_new(&t->vars) != 0) {
+    record_release(t);
+    return EAGAIN;
+  }
   t->fn = fn;
   t->arg = arg;
   t->tid = green__shim_tid_next();

@@ -28,10 +28,21 @@ typedef struct green__shim_thread {
   pid_t tid;                /* what gettid() says in it (tid.c); 0 for a main greenlet */
   uint8_t hub_index;        /* the hub it was placed on (greenrun -j N), in threads.c's hubs */
   uint8_t ended;            /* atomic: its function has returned or it called pthread_exit */
+  void *vars;               /* its thread-local variables while switched out (threadvars.c) */
+  struct green__shim_dtor *dtors;      /* its C++ thread_local destructors, the newest first */
   green__list_t link;       /* in the free list while released */
 } green__shim_thread_t;
 
 void green__shim_threads_init(void);
+
+/* Thread-local variables per green thread (threadvars.c). new gives a new thread its copy, at
+ * their initial values (NULL when there is nothing to copy): 0, or -1 when out of memory.
+ * begin puts g's in place when it first runs; end runs t's thread_local destructors and frees
+ * its copy. after_fork makes the forking thread's copy the child's main thread's. */
+int green__shim_threadvars_new(void **vars);
+void green__shim_threadvars_begin(struct green__hub *h, green_t *g);
+void green__shim_threadvars_end(struct green__hub *h, green__shim_thread_t *t);
+void green__shim_threadvars_after_fork(green__shim_thread_t *self);
 
 /* The running greenlet's record. For a hub's main greenlet it is bound on first need. NULL
  * for greenlets the runtime spawns for itself. */

@@ -208,6 +208,7 @@ green_t *green__greenlet_new(void *(*fn)(void *), void *arg, size_t stack_size) 
   green__stack_fiber_free(g->tsan_fiber); /* its last greenlet's: ended, never resumed */
   g->tsan_fiber = green__stack_fiber_new();
   g->ext = NULL;
+  g->threadvars = NULL;
   g->stack_lo = g->stack->lo;
   g->stack_size = g->stack->size;
   g->locals = NULL;

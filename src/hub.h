@@ -47,6 +47,8 @@ struct green__hub {
                                    greenlet has had its turn since */
   int *errnop;                  /* this thread's errno */
   int sigmasks;                 /* a layer on top keeps a signal mask per greenlet */
+  green_t *threadvars_owner;    /* whose thread-local variables the thread holds now, of the
+                                   greenlets that keep their own (green_t's threadvars) */
   unsigned long long switches, polls;
   unsigned long long parks[GREEN_WAIT_KINDS]; /* by what they waited on */
   unsigned long long spawns, preemptions;
@@ -147,6 +149,11 @@ void green__hub_schedule(struct green__hub *h);
 /* Switch straight to `to`, which is in no queue. A generator and its caller hand the CPU to
  * each other this way. The caller has already set its own state, as for schedule. */
 void green__hub_switch(struct green__hub *h, green_t *to);
+
+/* Called when a greenlet whose threadvars is set is switched back to, on its own stack. A
+ * layer on top that gives its greenlets their own thread-local variables sets it; it puts
+ * them in place when h->threadvars_owner is another greenlet. */
+extern void (*green__threadvars_switch)(struct green__hub *h, green_t *g);
 
 /* Set the OS thread's signal mask to `mask` (a switch does it when the two greenlets'
  * sigmask words differ). */
