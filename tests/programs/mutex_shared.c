@@ -161,6 +161,10 @@ int main(void) {
   for (until = prog_now() + 10; loaded(&callbacks_done) < MIN_CALLBACKS && prog_now() < until;)
     usleep(1000);
   PROG_CHECK(timer_delete(t) == 0);
+  PROG_CHECK(pthread_mutex_lock(&lock) == 0);
+  tokens += 1000000; /* the callbacks still under way take one and end */
+  PROG_CHECK(pthread_cond_broadcast(&token_posted) == 0);
+  PROG_CHECK(pthread_mutex_unlock(&lock) == 0);
   drain_callbacks();
   PROG_CHECK(pthread_mutex_lock(&lock) == 0);
   printf("worker increments: %ld\n", worker_adds);
