@@ -14,7 +14,7 @@ static __thread int value = 42;
 static __thread char name[24];
 static __thread unsigned long long filler[64]; /* a zero-initialised block beside the others */
 
-static pthread_barrier_t barrier;
+static pthread_barrier_t all_set, barrier; /* all_set: main too, to count the threads */
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t turn_changed = PTHREAD_COND_INITIALIZER;
 static int turn;
@@ -61,7 +61,8 @@ static void *worker(void *arg) {
   snprintf(name, sizeof name, "thread-%d", i);
   for (k = 0; k < 64; k++) filler[k] = (unsigned long long)i * 1000 + k;
   PROG_CHECK(__cxa_thread_atexit_impl(at_thread_exit, &value, &__dso_handle) == 0);
-  pthread_barrier_wait(&barrier);
+  pthread_barrier_wait(&all_set);
+  pthread_barrier_wait(&all_set); /* main has counted the threads */
   for (round = 0; round < ROUNDS; round++) {
     pthread_barrier_wait(&barrier);
     check_mine(i, round);
@@ -78,11 +79,13 @@ int main(void) {
   int i;
   value = 7; /* the main thread's own: no other thread starts with it */
   snprintf(name, sizeof name, "main");
+  PROG_CHECK(pthread_barrier_init(&all_set, NULL, THREADS + 1) == 0);
   PROG_CHECK(pthread_barrier_init(&barrier, NULL, THREADS) == 0);
   for (i = 0; i < THREADS; i++)
     PROG_CHECK(pthread_create(&t[i], NULL, worker, (void *)(long)i) == 0);
-  usleep(20000);
+  pthread_barrier_wait(&all_set);
   prog_report_threads();
+  pthread_barrier_wait(&all_set);
   for (i = 0; i < THREADS; i++) {
     PROG_CHECK(pthread_join(t[i], NULL) == 0);
     pthread_mutex_lock(&lock);
