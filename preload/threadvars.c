@@ -181,6 +181,7 @@ static void put_in_place(struct green__hub *h, green_t *g) {
 
 /* ---- green threads ---------------------------------------------------------------------- */
 
+/* At the first pthread_create, made by the main thread while it is the only one. */
 static void setup(void) {
   static int done;
   if (done) return;
