@@ -283,7 +283,7 @@ static void hubs_forget(void) {
 static void hub_load_drop(unsigned k) { __atomic_sub_fetch(&hub_load[k], 1, __ATOMIC_RELAXED); }
 
 /* Hub k's green threads queued or running, as it last published them. On the creator's own
- * hub h they are counted afresh, without the creator: a thread that makes threads mostly goes
+ * hub h they are counted afresh, without the creator. A thread that makes threads mostly goes
  * back to wait (an accept loop, a join), and its hub looks idle to the others meanwhile. */
 static size_t hub_runnable(struct green__hub *h, unsigned k) {
   struct green__hub *hk = __atomic_load_n(&hub_of[k], __ATOMIC_ACQUIRE);
@@ -291,9 +291,9 @@ static size_t hub_runnable(struct green__hub *h, unsigned k) {
   return hk ? green__hub_runnable_seen(hk) : 0;
 }
 
-/* Whether a new thread made on h is better off on hub a than on hub b: fewer runnable green
- * threads; as many, fewer live ones; as many again, a is h itself, where making it costs no
- * message. */
+/* Whether a new thread made on h is better off on hub a than on hub b. First by fewer runnable
+ * green threads, then by fewer live ones. As many again, a wins if it is h itself, where
+ * making it costs no message. */
 static int lighter(struct green__hub *h, unsigned a, unsigned b) {
   size_t ra = hub_runnable(h, a), rb = hub_runnable(h, b);
   unsigned la = __atomic_load_n(&hub_load[a], __ATOMIC_RELAXED);

@@ -6,15 +6,15 @@
  * Green threads of one hub share an OS thread, so they would share its TLS blocks. Worse, on
  * several hubs a green thread could then see another's value while that one runs on the other
  * hub (V8 keeps its current heap there). So the shim keeps a copy of those blocks per green
- * thread and swaps the contents in place, never the thread pointer: an address a compiler
- * cached, errno's included, stays valid. Each hub knows whose values it holds. A switch back
+ * thread and swaps the contents in place. The thread pointer never changes, so an address a
+ * compiler cached stays valid, errno's included. Each hub knows whose values it holds. A switch back
  * to a green thread whose values are not there saves the holder's and copies its own in. A
  * switch to the hub's loop and back costs nothing.
  *
  * Which blocks: the static TLS blocks of the objects loaded at the first pthread_create. Left
- * out are the ones the runtime itself uses while any green thread's values are in place:
- * libc's and the loader's (errno is saved per greenlet anyway), libgreen-preload's, libev's,
- * c-ares', libunwind's, and the allocator's (the object malloc comes from). So for node that
+ * out are those the runtime itself uses while any green thread's values are in place. They
+ * are libc's and the loader's (errno is saved per greenlet anyway), libgreen-preload's,
+ * libev's, c-ares', libunwind's, and the allocator's (the object malloc comes from). So for node that
  * is V8's and libstdc++'s (its exception stack), some 300 bytes a thread.
  * A new green thread starts with each block's initial image, as pthread_create's threads do.
  *

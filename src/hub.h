@@ -173,8 +173,8 @@ static inline size_t green__hub_runnable_now(const struct green__hub *h) {
 }
 
 /* Let other threads see green__hub_runnable_now: a plain store, by h's own thread only. The
- * hub greenlet publishes it after each poll and before it sleeps, so greenlets switching to
- * each other pay nothing; a caller that has just queued greenlets may publish it too. */
+ * hub greenlet publishes it after each poll and before it sleeps. So greenlets switching to
+ * each other pay nothing. A caller that has just queued greenlets may publish it too. */
 static inline void green__hub_publish_runnable(struct green__hub *h) {
   __atomic_store_n(&h->runnable, green__hub_runnable_now(h), __ATOMIC_RELAXED);
 }
