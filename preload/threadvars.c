@@ -7,15 +7,15 @@
  * several hubs a green thread could then see another's value while that one runs on the other
  * hub (V8 keeps its current heap there). So the shim keeps a copy of those blocks per green
  * thread and swaps the contents in place. The thread pointer never changes, so an address a
- * compiler cached stays valid, errno's included. Each hub knows whose values it holds. A switch back
- * to a green thread whose values are not there saves the holder's and copies its own in. A
- * switch to the hub's loop and back costs nothing.
+ * compiler cached stays valid, errno's included. Each hub knows whose values it holds. A
+ * switch back to a green thread whose values are not there saves the holder's and copies its
+ * own in. A switch to the hub's loop and back costs nothing.
  *
  * Which blocks: the static TLS blocks of the objects loaded at the first pthread_create. Left
  * out are those the runtime itself uses while any green thread's values are in place. They
  * are libc's and the loader's (errno is saved per greenlet anyway), libgreen-preload's,
- * libev's, c-ares', libunwind's, and the allocator's (the object malloc comes from). So for node that
- * is V8's and libstdc++'s (its exception stack), some 300 bytes a thread.
+ * libev's, c-ares', libunwind's, and the allocator's (the object malloc comes from). So for
+ * node that is V8's and libstdc++'s (its exception stack), 288 bytes a thread.
  * A new green thread starts with each block's initial image, as pthread_create's threads do.
  *
  * C++ `thread_local` objects with destructors register them with __cxa_thread_atexit_impl.
@@ -23,6 +23,8 @@
  * glibc. The main thread's stay glibc's: exit runs them.
  */
 #include "threads.h"
+
+#include "../src/report.h"
 
 #include <dlfcn.h>
 #include <link.h> /* after ev.h: its elf.h defines EV_NONE */
@@ -32,7 +34,7 @@
 enum { MAX_BLOCKS = 32 };
 
 typedef struct block {
-  ptrdiff_t offset;  /* from the thread pointer: the same in every OS thread */
+  ptrdiff_t offset; /* from the thread pointer: the same in every OS thread */
   size_t size;
   size_t image_size; /* the initialised part; the rest starts zero */
   const void *image;
@@ -60,16 +62,9 @@ static char *thread_pointer(void) {
 
 /* ---- which blocks ----------------------------------------------------------------------- */
 
-static int runtime_object(const char *path) {
-  static const char *const names[] = {"libc.so", "ld-linux", "ld64.so", "libgreen-preload",
-                                      "libev.so", "libcares.so", "libunwind", NULL};
-  const char *base = strrchr(path, '/');
-  size_t i;
-  base = base ? base + 1 : path;
-  for (i = 0; names[i]; i++)
-    if (strncmp(base, names[i], strlen(names[i])) == 0) return 1;
-  return 0;
-}
+static const char *const runtime_objects[] = {"libc.so",          "ld-linux", "ld64.so",
+                                              "libgreen-preload", "libev.so", "libcares.so",
+                                              "libunwind",        NULL};
 
 typedef struct candidate {
   block_t block;
@@ -99,15 +94,19 @@ static int find_block(struct dl_phdr_info *info, size_t size, void *arg) {
   char *data = info->dlpi_tls_data;
   int i;
   (void)size;
-  if (!data || runtime_object(info->dlpi_name) || s->nfound == MAX_BLOCKS) return 0;
+  if (!data || green__report_named(info->dlpi_name, runtime_objects) || s->nfound == MAX_BLOCKS)
+    return 0;
   if ((size_t)(data < s->tp ? s->tp - data : data - s->tp) > s->static_size) return 0;
   for (i = 0; i < info->dlpi_phnum; i++) {
     const ElfW(Phdr) *p = &info->dlpi_phdr[i];
     if (p->p_type != PT_TLS || p->p_memsz == 0) continue;
-    s->found[s->nfound++] = (candidate_t){
-        .block = {.offset = data - s->tp, .size = p->p_memsz, .image_size = p->p_filesz,
-                  .image = (const void *)(info->dlpi_addr + p->p_vaddr)},
-        .path = info->dlpi_name, .base = object_base(info)};
+    s->found[s->nfound++] =
+        (candidate_t){.block = {.offset = data - s->tp,
+                                .size = p->p_memsz,
+                                .image_size = p->p_filesz,
+                                .image = (const void *)(info->dlpi_addr + p->p_vaddr)},
+                      .path = info->dlpi_name,
+                      .base = object_base(info)};
     break;
   }
   return 0;
@@ -127,8 +126,8 @@ static int allocator(const candidate_t *c) {
 
 /* The static TLS area's size from the loader (what sanitizers ask too); 0 when unknown. */
 static size_t static_tls_size(void) {
-  void (*info)(size_t *, size_t *) =
-      (void (*)(size_t *, size_t *))dlvsym(RTLD_DEFAULT, "_dl_get_tls_static_info", "GLIBC_PRIVATE");
+  void (*info)(size_t *, size_t *) = (void (*)(size_t *, size_t *))dlvsym(
+      RTLD_DEFAULT, "_dl_get_tls_static_info", "GLIBC_PRIVATE");
   size_t size = 0, align = 0;
   if (info) info(&size, &align);
   return size;
@@ -152,13 +151,15 @@ static void scan(void) {
 static void save(const green_t *g, char *tp) {
   char *b = g->threadvars;
   size_t i;
-  for (i = 0; i < nblocks; b += blocks[i].size, i++) memcpy(b, tp + blocks[i].offset, blocks[i].size);
+  for (i = 0; i < nblocks; b += blocks[i].size, i++)
+    memcpy(b, tp + blocks[i].offset, blocks[i].size);
 }
 
 static void load(const green_t *g, char *tp) {
   const char *b = g->threadvars;
   size_t i;
-  for (i = 0; i < nblocks; b += blocks[i].size, i++) memcpy(tp + blocks[i].offset, b, blocks[i].size);
+  for (i = 0; i < nblocks; b += blocks[i].size, i++)
+    memcpy(tp + blocks[i].offset, b, blocks[i].size);
 }
 
 /* The holder of a hub whose values are nobody's yet: the main thread's, on its hub. */

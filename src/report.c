@@ -79,7 +79,7 @@ static const char *const system_objects[] = {
     "libmimalloc", "libasan", "libubsan", "linux-vdso", NULL};
 static const char *const runtime_objects[] = {"libev.so", "libcares", "libgreen", NULL};
 
-static int named(const char *path, const char *const *names) {
+int green__report_named(const char *path, const char *const *names) {
   const char *base = strrchr(path, '/');
   size_t i;
   base = base ? base + 1 : path;
@@ -102,9 +102,9 @@ static int find_object(struct dl_phdr_info *info, size_t size, void *arg) {
     uintptr_t lo = info->dlpi_addr + p->p_vaddr;
     if (p->p_type != PT_LOAD || !(p->p_flags & PF_X) || l->ip < lo || l->ip >= lo + p->p_memsz)
       continue;
-    if (info->dlpi_addr == runtime_base || named(info->dlpi_name, runtime_objects))
+    if (info->dlpi_addr == runtime_base || green__report_named(info->dlpi_name, runtime_objects))
       l->code = GREEN__CODE_RUNTIME;
-    else if (named(info->dlpi_name, system_objects)) l->code = GREEN__CODE_SYSTEM;
+    else if (green__report_named(info->dlpi_name, system_objects)) l->code = GREEN__CODE_SYSTEM;
     else l->code = GREEN__CODE_PROGRAM;
     return 1;
   }

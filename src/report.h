@@ -59,6 +59,9 @@ void green__report_flush(green__report_t *r);
 /* The prefix of each line. */
 const char *green__report_prefix(void);
 
+/* Whether the file name of path starts with one of names (NULL-terminated). */
+int green__report_named(const char *path, const char *const *names);
+
 /* Append the words that name g: "greenlet 42 \"name\"", "the main greenlet", or describe's. */
 void green__report_name(green__report_t *r, green_t *g);
 

@@ -90,8 +90,9 @@ int main(void) {
     PROG_CHECK(pthread_join(t[i], NULL) == 0);
     pthread_mutex_lock(&lock);
     printf("thread %d: started with %d%s, kept its values for %d rounds; its destructor ran "
-           "%d time(s) and saw %d\n", i, started_with[i], started_zero[i] ? " and zeros" : "",
-           ROUNDS, dtor_runs[i], dtor_seen[i]);
+           "%d time(s) and saw %d\n",
+           i, started_with[i], started_zero[i] ? " and zeros" : "", ROUNDS, dtor_runs[i],
+           dtor_seen[i]);
     pthread_mutex_unlock(&lock);
   }
   printf("main: value %d, name %s\n", value, name);
