@@ -132,6 +132,11 @@ int green__hub_post(green_hub_t *hb, green__remote_t *r) {
 /* Whether a call is queued, read without the lock: a hint. */
 static int queued(green_hub_t *hb) { return __atomic_load_n(&hb->head, __ATOMIC_RELAXED) != NULL; }
 
+int green__threadsafe_queued(struct green__hub *h) {
+  green_hub_t *hb = __atomic_load_n(&h->handle, __ATOMIC_RELAXED);
+  return hb && queued(hb);
+}
+
 int green__threadsafe_spin(struct green__hub *h, double seconds) {
   green_hub_t *hb = h->handle;
   double until;

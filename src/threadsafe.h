@@ -34,6 +34,10 @@ int green__hub_post(green_hub_t *hub, green__remote_t *r);
  * calls are queued. The hub's deadlock detection counts this as a possible wake-up. */
 int green__threadsafe_busy(struct green__hub *h);
 
+/* Whether calls from other threads wait for h's loop. A lock-free peek, safe in a signal
+ * handler: the tick preempts a greenlet that keeps them waiting. */
+int green__threadsafe_queued(struct green__hub *h);
+
 /* Spins up to `seconds` on the CPU until a call is queued for h, then runs the calls queued.
  * 1 when it ran some, else 0. A call that comes meanwhile skips the write to the loop's
  * wake-up fd: libev writes it only while the loop is in its poll. */

@@ -50,6 +50,7 @@
 #include "ownfd.h"
 #include "dump.h"
 #include "report.h"
+#include "threadsafe.h"
 
 #define SLICE_TICKS 2      /* slice timer periods per slice */
 #define DOG_REARMS 16      /* watchdog re-arms per period, at most */
@@ -281,10 +282,12 @@ static void report(struct green__hub *h, ucontext_t *uc, double blocked) {
 
 /* ---- the handler ---------------------------------------------------------------------- */
 
+/* Whether the running greenlet keeps others from their turn: greenlets ready, fds or timers
+ * to poll, soon calls, or calls that other hubs have queued (a thread born there, a wake-up). */
 static int others_ready(struct green__hub *h) {
   size_t hub_queued = !green__list_empty(&h->hub.run_link);
   return h->nready > hub_queued || h->nloop_waits || h->calls.nheap ||
-         !green__list_empty(&h->calls.soon);
+         !green__list_empty(&h->calls.soon) || green__threadsafe_queued(h);
 }
 
 static void on_slice(struct green__hub *h, struct green__tick *t, ucontext_t *uc) {
