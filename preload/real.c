@@ -61,21 +61,17 @@ GREEN_REALS(WRAP)
 /* A runtime mutex is never held across a switch: another greenlet of the same OS thread
  * that takes it would wait in the kernel for ever. So the gate does not yield while this
  * thread holds one (a hooked call under it: ev_async_send's write in green__hub_post). */
-int __wrap_pthread_mutex_lock(pthread_mutex_t *m);
-int __wrap_pthread_mutex_lock(pthread_mutex_t *m) {
-  int r;
-  green__real_ready();
-  if (!(r = green__real.pthread_mutex_lock(m))) green__shim_tls.inner_locks++;
-  return r;
-}
-
-int __wrap_pthread_mutex_trylock(pthread_mutex_t *m);
-int __wrap_pthread_mutex_trylock(pthread_mutex_t *m) {
-  int r;
-  green__real_ready();
-  if (!(r = green__real.pthread_mutex_trylock(m))) green__shim_tls.inner_locks++;
-  return r;
-}
+#define WRAP_TAKE(name)                                              \
+  int __wrap_##name(pthread_mutex_t *m);                             \
+  int __wrap_##name(pthread_mutex_t *m) {                            \
+    int r;                                                           \
+    green__real_ready();                                             \
+    if (!(r = green__real.name(m))) green__shim_tls.inner_locks++;   \
+    return r;                                                        \
+  }
+WRAP_TAKE(pthread_mutex_lock)
+WRAP_TAKE(pthread_mutex_trylock)
+#undef WRAP_TAKE
 
 int __wrap_pthread_mutex_unlock(pthread_mutex_t *m);
 int __wrap_pthread_mutex_unlock(pthread_mutex_t *m) {

@@ -82,7 +82,8 @@ struct green {
   uint64_t sigmask;           /* the signal mask it runs with. The switch applies it when it
                                  differs. A layer on top sets it; it is equal everywhere else */
   void *threadvars;           /* a layer's copy of its thread-local variables, or NULL. A switch
-                                 back to it calls green__threadvars_switch (hub.h) */
+                                 back to it while another greenlet's are in place calls
+                                 green__threadvars_switch (hub.h) */
   /* waiting */
   green__list_t run_link;     /* in hub->ready while NEW or READY; free list when released */
   green__list_t wait_link;    /* in the list of what it is parked on */

@@ -157,7 +157,8 @@ static void switch_to(struct green__hub *h, green_t *from, green_t *to) {
   green__ctx_switch(&from->ctx, &to->ctx);
   green__stack_switch_end(from->asan_fake_stack);
   *h->errnop = from->saved_errno;
-  if (green__unlikely(from->threadvars != NULL)) green__threadvars_switch(h, from);
+  if (green__unlikely(from->threadvars != NULL) && h->threadvars_owner != from)
+    green__threadvars_switch(h, from);
 }
 
 void (*green__threadvars_switch)(struct green__hub *h, green_t *g);

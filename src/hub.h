@@ -150,9 +150,9 @@ void green__hub_schedule(struct green__hub *h);
  * each other this way. The caller has already set its own state, as for schedule. */
 void green__hub_switch(struct green__hub *h, green_t *to);
 
-/* Called when a greenlet whose threadvars is set is switched back to, on its own stack. A
- * layer on top that gives its greenlets their own thread-local variables sets it; it puts
- * them in place when h->threadvars_owner is another greenlet. */
+/* Called when a greenlet whose threadvars is set is switched back to, on its own stack, while
+ * h->threadvars_owner is another greenlet. A layer on top that gives its greenlets their own
+ * thread-local variables sets it; it puts them in place. */
 extern void (*green__threadvars_switch)(struct green__hub *h, green_t *g);
 
 /* Set the OS thread's signal mask to `mask` (a switch does it when the two greenlets'
