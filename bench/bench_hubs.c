@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Hand-off latency between hubs: two greenlets ping-pong over a pair of green_sem_t, each
- * posting the other's and waiting on its own. Across hubs (one greenlet on each of two hubs,
- * two OS threads) next to the same on one hub. ns per round trip (two hand-offs), median of
- * rounds. bench/chan.go -procs 2 is Go's unbuffered channel ping-pong with GOMAXPROCS=2.
+ * Hand-off latency between hubs: two greenlets ping-pong over a pair of unbuffered
+ * green_chan_t, then over a pair of green_sem_t, each giving to the other's and taking from
+ * its own. Across hubs (one greenlet on each of two hubs, two OS threads) next to the same on
+ * one hub. ns per round trip (two hand-offs), median of rounds. bench/chan.go -procs 2 is
+ * Go's unbuffered channel ping-pong with GOMAXPROCS=2.
  *
  * usage: bench_hubs [-n round_trips] [-r rounds] [-t max_seconds_per_run]
  */
@@ -12,13 +13,27 @@
 #include "bench.h"
 #include "green.h"
 
-static green_sem_t ping, pong;
+enum { PING, PONG };
+
+static int use_chan;
+static green_chan_t *chans[2];
+static green_sem_t sems[2];
 static long count;
 static double limit;
 
+static void give(int k) {
+  if (use_chan) green_chan_send(chans[k], NULL, -1);
+  else green_sem_post(&sems[k]);
+}
+
+static int take(int k) {
+  void *v;
+  return use_chan ? green_chan_recv(chans[k], &v, -1) : green_sem_wait(&sems[k], -1);
+}
+
 static void *ponger(void *arg) {
   long *done = arg;
-  while (green_sem_wait(&ping, -1) == 0 && *done >= 0) green_sem_post(&pong);
+  while (take(PING) == 0 && *done >= 0) give(PONG);
   return NULL;
 }
 
@@ -26,8 +41,14 @@ static void *ponger(void *arg) {
 static double ping_pong(green_hub_t *hub) {
   volatile long done = 0;
   long i;
-  green_sem_init(&ping, 0);
-  green_sem_init(&pong, 0);
+  int k;
+  for (k = 0; k < 2; k++) {
+    green_sem_init(&sems[k], 0);
+    if (!(chans[k] = green_chan_new())) {
+      perror("green_chan_new");
+      exit(1);
+    }
+  }
   green_t *g = green_spawn_on(hub, ponger, (void *)&done);
   if (!g) {
     perror("green_spawn_on");
@@ -36,15 +57,17 @@ static double ping_pong(green_hub_t *hub) {
   double t0 = bench_now();
   for (i = 0; i < count; i++) {
     if ((i & 0xfff) == 0 && bench_now() - t0 > limit) break;
-    green_sem_post(&ping);
-    green_sem_wait(&pong, -1);
+    give(PING);
+    take(PONG);
   }
   double ns = (bench_now() - t0) * 1e9 / (double)i;
   done = -1;
-  green_sem_post(&ping);
+  give(PING);
   green_join(g, NULL, -1);
-  green_sem_destroy(&ping);
-  green_sem_destroy(&pong);
+  for (k = 0; k < 2; k++) {
+    green_sem_destroy(&sems[k]);
+    green_chan_free(chans[k]);
+  }
   return ns;
 }
 
@@ -68,22 +91,25 @@ int main(int argc, char **argv) {
     perror("green_hubs_start");
     return 1;
   }
-  double local[64], cross[64];
   if (rounds > 64) rounds = 64;
   long warm = count;
-  count = warm / 10 + 1;
-  ping_pong(hubs[0]);
-  ping_pong(hubs[1]);
-  count = warm;
-  for (long r = 0; r < rounds; r++) {
-    local[r] = ping_pong(hubs[0]);
-    cross[r] = ping_pong(hubs[1]);
+  for (use_chan = 1; use_chan >= 0; use_chan--) {
+    const char *what = use_chan ? "chan" : "sem";
+    double local[64], cross[64];
+    count = warm / 10 + 1;
+    ping_pong(hubs[0]);
+    ping_pong(hubs[1]);
+    count = warm;
+    for (long r = 0; r < rounds; r++) {
+      local[r] = ping_pong(hubs[0]);
+      cross[r] = ping_pong(hubs[1]);
+    }
+    double l = bench_median(local, (int)rounds), c = bench_median(cross, (int)rounds);
+    printf("%s ping-pong, one hub, per round trip   %8.1f ns (median of %ld)\n", what, l, rounds);
+    printf("%s ping-pong, two hubs, per round trip  %8.1f ns\n", what, c);
+    printf("RESULT hubs_%s_local_ns=%.2f ns\n", what, l);
+    printf("RESULT hubs_%s_cross_ns=%.2f ns\n", what, c);
   }
-  double l = bench_median(local, (int)rounds), c = bench_median(cross, (int)rounds);
-  printf("sem ping-pong, one hub, per round trip    %8.1f ns (median of %ld)\n", l, rounds);
-  printf("sem ping-pong, two hubs, per round trip   %8.1f ns\n", c);
-  printf("RESULT hubs_local_ns=%.2f ns\n", l);
-  printf("RESULT hubs_cross_ns=%.2f ns\n", c);
   green_hub_stop(hubs[1]);
   green_hub_stop(hubs[0]);
   return 0;
