@@ -3,14 +3,19 @@
  * Stacks carved from slabs.
  *
  * Each default-size stack is [guard page | usable bytes]. SLAB_STACKS of them share one mmap.
- * So an unguarded slab costs the process one memory mapping for all of its stacks. A guard
- * page is a PROT_NONE hole that splits the mapping. So each guarded stack costs two of the
- * vm.max_map_count mappings (65,530 on a default Linux). Guards therefore come from a
- * process-wide budget of three quarters of that count. That is about 24,500 guarded stacks on
- * a default machine, and it leaves the rest to the program. Slabs made after the budget is
- * spent have no guard pages. An overflow there is found later, by the canary overflow.c checks
- * at the greenlet's switch-outs. Raising vm.max_map_count raises the budget.
- * GREEN_STACK_GUARDS=N caps it at N guarded stacks (0: none, as tests of the canary need).
+ * Where the kernel has guard regions (Linux 6.13, madvise MADV_GUARD_INSTALL), each guard page
+ * is one. It faults like PROT_NONE but does not split the mapping. So every stack is guarded,
+ * and a slab costs one of the kernel's vm.max_map_count mappings (65,530 on a default Linux).
+ * A page of its own probes for it once.
+ *
+ * Without guard regions, a guard page is a PROT_NONE hole that splits the mapping. Then each
+ * guarded stack costs two mappings. Guards therefore come from a process-wide budget of three
+ * quarters of that count. That is about 24,500 guarded stacks on a default machine, and it
+ * leaves the rest to the program. Slabs made after the budget is spent have no guard pages. An
+ * overflow there is found later, by the canary overflow.c checks at the greenlet's
+ * switch-outs. Raising vm.max_map_count raises the budget.
+ * GREEN_STACK_GUARDS=N caps either kind at N guarded stacks (0: none, as tests of the canary
+ * need). GREEN_GUARD_REGIONS=0 uses PROT_NONE guards even where guard regions work.
  * Spawning never fails for want of guard pages.
  *
  * Only pages a greenlet touches are committed (MAP_NORESERVE). Free stacks stay "hot", with
@@ -19,10 +24,12 @@
  */
 #include "stack.h"
 
+#include <limits.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -55,9 +62,15 @@ struct green__slab {
   green__stack_t stacks[SLAB_STACKS];
 };
 
+#ifndef MADV_GUARD_INSTALL
+#define MADV_GUARD_INSTALL 102 /* Linux 6.13; Debian 12's headers lack it */
+#endif
+
 static size_t default_size = DEFAULT_STACK;
 static size_t page_size;
-static atomic_long vma_budget = -1; /* mappings left for guard pages; -1: not read yet */
+static atomic_long vma_budget = -1;  /* mappings left for guard pages; -1: not read yet */
+static atomic_long region_cap = -1;  /* guard regions GREEN_STACK_GUARDS still allows */
+static atomic_int regions_work = -1; /* the kernel has guard regions; -1: not probed yet */
 
 static size_t round_to_page(size_t n) { return (n + page_size - 1) & ~(page_size - 1); }
 
@@ -73,19 +86,26 @@ static long read_max_map_count(void) {
 
 /* Mappings that guard pages may cost: 3/4 of vm.max_map_count, at most 2 per stack that
  * GREEN_STACK_GUARDS allows. */
-static long budget_first(void) {
+static long budget_first(long cap) {
   long budget = read_max_map_count() * 3 / 4;
+  return cap < budget / 2 ? 2 * cap : budget;
+}
+
+/* GREEN_STACK_GUARDS, or LONG_MAX when it is unset or not a count. */
+static long guards_cap(void) {
   const char *s = getenv("GREEN_STACK_GUARDS");
   char *end;
   long cap;
-  if (s && *s && (cap = strtol(s, &end, 10)) >= 0 && !*end && cap < budget / 2) budget = 2 * cap;
-  return budget;
+  if (s && *s && (cap = strtol(s, &end, 10)) >= 0 && !*end) return cap;
+  return LONG_MAX;
 }
 
 static void budget_init(void) {
-  long expected = -1;
-  if (atomic_load(&vma_budget) == -1)
-    atomic_compare_exchange_strong(&vma_budget, &expected, budget_first());
+  long expected = -1, cap;
+  if (atomic_load(&vma_budget) != -1) return;
+  cap = guards_cap();
+  if (atomic_compare_exchange_strong(&vma_budget, &expected, budget_first(cap)))
+    atomic_store(&region_cap, cap);
 }
 
 /* Take n mappings from the budget; 0 when it cannot spare them. */
@@ -144,9 +164,53 @@ static void annotate_gone(green__stack_t *s) {
 #endif
 }
 
-/* Guard the page below each stack of a fresh mapping when the budget allows. */
+/* Take up to n from the cap on guard regions: how many it allows. */
+static size_t regions_take(size_t n) {
+  long have = atomic_load(&region_cap), take;
+  do take = have < (long)n ? have : (long)n;
+  while (take > 0 && !atomic_compare_exchange_weak(&region_cap, &have, have - take));
+  return take > 0 ? (size_t)take : 0;
+}
+
+/* Whether madvise can install a guard region: tried once on a page of its own.
+ * GREEN_GUARD_REGIONS=0 says no, as a kernel before 6.13 would. */
+static int probe_regions(void) {
+  const char *env = getenv("GREEN_GUARD_REGIONS");
+  void *page;
+  int works;
+  if (env && strcmp(env, "0") == 0) return 0;
+  page = mmap(NULL, page_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (page == MAP_FAILED) return 0;
+  works = madvise(page, page_size, MADV_GUARD_INSTALL) == 0;
+  munmap(page, page_size);
+  return works;
+}
+
+int green__stack_guard_regions(void) {
+  int works = atomic_load_explicit(&regions_work, memory_order_relaxed);
+  if (works == -1) atomic_store(&regions_work, works = probe_regions());
+  return works;
+}
+
+/* Guard the page below each of n stacks of a fresh mapping with guard regions, as far as
+ * the cap allows. Returns 0 when the kernel lacks them. */
+static int guard_regions(green__stack_t *stacks, size_t n) {
+  size_t allowed, i;
+  if (!green__stack_guard_regions()) return 0;
+  allowed = regions_take(n);
+  for (i = 0; i < allowed; i++) {
+    if (madvise(stacks[i].lo - page_size, page_size, MADV_GUARD_INSTALL) != 0) break;
+    stacks[i].guarded = 1;
+  }
+  if (i < allowed) atomic_fetch_add(&region_cap, (long)(allowed - i));
+  return 1;
+}
+
+/* Guard the page below each stack of a fresh mapping: by guard regions, or by mprotect when
+ * the budget allows. Returns the mappings the slab costs. */
 static size_t guard(green__stack_t *stacks, size_t n) {
   size_t i, vmas = 1;
+  if (guard_regions(stacks, n)) return vmas;
   if (!budget_take((long)(2 * n))) return vmas;
   for (i = 0; i < n; i++) {
     if (mprotect(stacks[i].lo - page_size, page_size, PROT_NONE) != 0) break;

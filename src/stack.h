@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Greenlet stacks. They are carved from mmap'd slabs, with a PROT_NONE guard page below each
- * while the process's map-count budget allows. They are pooled per hub, and annotated for
- * Valgrind, AddressSanitizer and ThreadSanitizer. All stack annotations live here.
+ * Greenlet stacks. They are carved from mmap'd slabs, with a guard page below each: a guard
+ * region, or PROT_NONE while the process's map-count budget allows. They are pooled per hub,
+ * and annotated for Valgrind, AddressSanitizer and ThreadSanitizer. All stack annotations
+ * live here.
  */
 #ifndef GREEN_STACK_H
 #define GREEN_STACK_H
@@ -60,6 +61,10 @@ void green__stack_release(green__stack_pool_t *p, green__stack_t *s);
 /* Return pages and mappings beyond the pool's bounds to the kernel. Must not run on a stack
  * of this pool that has been released. The hub calls it from its own stack when idle. */
 void green__stack_trim(green__stack_pool_t *p);
+
+/* Whether the kernel has guard regions (madvise MADV_GUARD_INSTALL, Linux 6.13). Then every
+ * stack within GREEN_STACK_GUARDS is guarded, at no cost in mappings. */
+int green__stack_guard_regions(void);
 
 /* Bytes of s's pages that are resident (mincore). */
 size_t green__stack_resident(const green__stack_t *s);

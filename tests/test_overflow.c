@@ -11,6 +11,7 @@
 #include "test.h"
 
 #include "../src/alloc.h"
+#include "../src/stack.h"
 #undef malloc
 #undef calloc
 #undef realloc
@@ -122,6 +123,46 @@ TEST_CASE(guarded) {
   assert_says(&c, "recurse_deeply+");
   assert_says(&c, "frames cut");
   assert_says(&c, "overflow_by_recursion+"); /* among the outermost frames */
+}
+
+/* A million greenlets: the kernel's guard regions guard every stack on a default
+ * vm.max_map_count. The 999,999th spawned (id 1,000,000) overflows; the rest sleep. */
+enum { MILLION = 1000000 };
+
+static void *sleep_long(void *arg) {
+  green_sleep(600);
+  return arg;
+}
+
+static void millionth_scenario(void) {
+  long i;
+  for (i = 1; i < MILLION - 1; i++)
+    if (!green_spawn(sleep_long, NULL)) _exit(4);
+  run_greenlet(overflow_by_recursion, "millionth");
+}
+
+TEST_CASE(guarded_millionth) {
+  static child_t c;
+  if (!green__stack_guard_regions()) TEST_SKIP("the kernel has no guard regions (Linux 6.13)");
+  run_child(&c, millionth_scenario, 1);
+  assert_killed_by(&c, SIGABRT);
+  assert_says(&c, "libgreen: greenlet 1000000 \"millionth\" overflowed its 256 KiB stack\n");
+  assert_says(&c, "recurse_deeply+");
+}
+
+static void mprotect_scenario(void) {
+  if (green__stack_guard_regions()) _exit(5); /* GREEN_GUARD_REGIONS=0 was not heeded */
+  guarded_scenario();
+}
+
+/* The same on PROT_NONE guard pages, as on a kernel without guard regions. */
+TEST_CASE(guarded_mprotect) {
+  static child_t c;
+  setenv("GREEN_GUARD_REGIONS", "0", 1); /* read once, by the child */
+  run_child(&c, mprotect_scenario, 1);
+  unsetenv("GREEN_GUARD_REGIONS");
+  assert_killed_by(&c, SIGABRT);
+  assert_says(&c, "libgreen: greenlet 2 \"overflow-victim\" overflowed its 256 KiB stack\n");
 }
 
 static void *null_deref(void *arg) {
