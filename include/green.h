@@ -942,7 +942,12 @@ typedef struct green_stats {
   unsigned long long polls;       /* libev loop iterations */
   double longest_away;     /* the longest time, in seconds, the hub spent between two polls of
                               its loop (a coarse clock: a few ms resolution) */
+  size_t stacks_hibernated; /* stacks whose live bytes are in the heap (GREEN_HIBERNATE_MS) */
+  size_t hibernated_bytes;  /* the heap they take */
+  unsigned long long hibernations; /* greenlets hibernated since the hub started */
+  unsigned long long restores;     /* ... and woken from it */
 } green_stats_t;
+#define GREEN_STATS_HIBERNATION 1 /* green_stats_t has the four fields above */
 
 /* Fill *st for the calling thread's hub. EINVAL for NULL. */
 GREEN_EXTERN int green_stats(green_stats_t *st);

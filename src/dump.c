@@ -442,5 +442,9 @@ void green__dump_stats(int fd) {
   green__report_put(&r, " reserved, ");
   put_bytes(&r, st.stack_bytes_committed);
   green__report_put(&r, " committed\n");
+  green__report_put(&r, "%s: stats: %llu hibernations, %llu restores, %zu stacks hibernated in ",
+                    p, st.hibernations, st.restores, st.stacks_hibernated);
+  put_bytes(&r, st.hibernated_bytes);
+  green__report_put(&r, "\n");
   green__report_flush(&r);
 }

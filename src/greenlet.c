@@ -104,6 +104,7 @@ void green__greenlet_release(struct green__hub *h, green_t *g) {
 
 void green__greenlet_init_handle(green_t *g) {
   green__wait_init(g);
+  green__list_init(&g->hib_link);
   green__list_init(&g->end_watches);
   green__list_init(&g->group_link);
   g->group = NULL;
@@ -140,6 +141,7 @@ static void end(struct green__hub *h, green_t *g) {
     g->flags &= ~GREEN__CANARY;
   }
   g->state = GREEN_DEAD;
+  green__list_remove(&g->hib_link);
   if (green__unlikely(g->flags & GREEN__WATCHED)) notify_end(h, g);
   green__stack_release(&h->stacks, g->stack);
   g->stack = NULL;

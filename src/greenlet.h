@@ -53,6 +53,7 @@ enum {
                                  canary at its bottom (overflow.c) */
   GREEN__HOME_WAIT = 1u << 6, /* parked in the queue of an object (wait_home), counted in
                                  the hub's nhome_waits */
+  GREEN__HIBERNATED = 1u << 7, /* its stack's bytes are in a buffer (hibernate.c) */
 };
 
 /* What green__park returns when the caller's own timer ran out (not the deadline). */
@@ -87,6 +88,7 @@ struct green {
   /* waiting */
   green__list_t run_link;     /* in hub->ready while NEW or READY; free list when released */
   green__list_t wait_link;    /* in the list of what it is parked on */
+  green__list_t hib_link;     /* in the hub's hib_listed while the sweeps look at it */
   uint32_t *wait_home;        /* the home word (share.h) of the object whose queue wait_link
                                  is in; NULL for every other wait */
   green__remote_t hand_msg;   /* how a waker of another hub wakes it (green__hand) */

@@ -26,6 +26,7 @@
 
 #include "deadlock.h"
 #include "dump.h"
+#include "hibernate.h"
 #include "local.h"
 #include "overflow.h"
 #include "ownfd.h"
@@ -126,8 +127,11 @@ void green__fatal(const char *fmt, ...) {
   abort();
 }
 
-/* The OS thread's signal mask becomes `mask` (the kernel's 64-bit set). */
+/* The OS thread's signal mask becomes `mask` (the kernel's 64-bit set), but for SIGSEGV and
+ * SIGBUS. A green thread that blocks all signals may still touch a hibernated stack: its fault
+ * must reach the runtime's handler (hibernate.c). A blocked fault kills the process. */
 __attribute__((noinline, cold)) void green__hub_apply_sigmask(uint64_t mask) {
+  mask &= ~((1ull << (SIGSEGV - 1)) | (1ull << (SIGBUS - 1)));
   syscall(SYS_rt_sigprocmask, SIG_SETMASK, &mask, NULL, sizeof mask);
 }
 
@@ -147,6 +151,7 @@ static inline void switch_sigmask(struct green__hub *h, green_t *from, green_t *
 /* Switch from the running greenlet to `to`; returns when someone switches back to `from`. */
 static void switch_to(struct green__hub *h, green_t *from, green_t *to) {
   if (green__unlikely(from->flags & GREEN__CANARY)) green__overflow_check(from);
+  if (green__unlikely(to->flags & GREEN__HIBERNATED)) green__hibernate_wake(h, to);
   switch_sigmask(h, from, to);
   h->current = to;
   to->state = GREEN_RUNNING;
@@ -341,6 +346,7 @@ static void hub_destroy(void *arg) {
   if (h->main->locals) green__local_end(h->main); /* the thread's own greenlet ends here */
   run_teardowns(h); /* what its destructors set up again */
   green__calls_destroy(h);
+  green__hibernate_stop(h);
   green__greenlet_free_all(h);
   green__fdtab_destroy(h);
   green__ownfd_depth++;
@@ -411,6 +417,7 @@ static struct green__hub *hub_create(void) {
   if (!h->loop) goto nomem;
   ev_set_userdata(h->loop, h);
   green__calls_init(h);
+  green__hibernate_init(h);
   h->spin = SPIN_MAX;
   h->errnop = &errno;
   h->main = &main_greenlet;
@@ -497,5 +504,9 @@ int green_stats(green_stats_t *st) {
   memcpy(st->parks, h->parks, sizeof st->parks);
   st->polls = h->polls;
   st->longest_away = h->longest_away;
+  st->stacks_hibernated = h->stacks.hibernated;
+  st->hibernated_bytes = h->stacks.hibernated_bytes;
+  st->hibernations = h->hibernations;
+  st->restores = h->restores;
   return 0;
 }

@@ -75,6 +75,11 @@ struct green__hub {
   struct green_hub *handle;     /* how other threads reach it (threadsafe.c); NULL until asked */
   void *altstack;               /* the alternate signal stack made for its thread (overflow.c) */
   green__list_t teardowns;      /* green__hub_teardown_t nodes, the newest first */
+  /* hibernation (hibernate.c) */
+  double hib_after;             /* seconds parked before a greenlet hibernates; 0: never */
+  green__list_t hib_listed;     /* parked greenlets the sweeps look at, by hib_link */
+  ev_timer hib_sweep;           /* runs while hib_listed is not empty */
+  unsigned long long hibernations, restores;
 };
 
 /* Every hub of the process, oldest first, linked by all_link: walk it holding the lock. */

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "group.h"
+#include "hibernate.h"
 #include "threadsafe.h"
 #include "wait.h"
 
@@ -793,6 +794,7 @@ static started_t *start_one(struct green__hub *h, int *err) {
   pthread_mutex_lock(&started_lock);
   green__list_push_back(&started_hubs, &s->link);
   pthread_mutex_unlock(&started_lock);
+  green__hibernate_restore_all(h); /* hibernate.c: one thread only */
   if ((*err = -pthread_create(&s->thread, NULL, hub_thread, s)) == 0) return s;
   *err = -EAGAIN;
   pthread_mutex_lock(&started_lock);

@@ -135,10 +135,22 @@ static void chain(int sig, siginfo_t *si, void *uc) {
 
 static void on_fault(int sig, siginfo_t *si, void *uc) {
   int saved = errno;
-  green_t *g = overflowed(si);
+  struct green__hub *h = green__hub_tls;
+  green_t *g;
+  if (h && si->si_code > 0 && green__stack_fault(&h->stacks, si->si_addr)) { /* hibernate.c */
+    errno = saved;
+    return;
+  }
+  g = overflowed(si);
   if (g) report(g, "", uc, 0);
   chain(sig, si, uc);
   errno = saved;
+}
+
+int green__overflow_has_faults(void) {
+  struct sigaction now;
+  if (!green__overflow_owns_signal(SIGSEGV) || sigaction(SIGSEGV, NULL, &now) != 0) return 0;
+  return (now.sa_flags & SA_SIGINFO) && now.sa_sigaction == on_fault;
 }
 
 int green__overflow_owns_signal(int sig) {

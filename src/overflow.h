@@ -21,6 +21,10 @@ void green__overflow_hub_start(struct green__hub *h);
 /* The hub goes away with its thread: its alternate signal stack too. */
 void green__overflow_hub_stop(struct green__hub *h);
 
+/* Whether the kernel hands SIGSEGV to the runtime's fault handler now. A program in library
+ * mode may have put its own in place. */
+int green__overflow_has_faults(void);
+
 /* Whether the runtime's fault handler has sig (SIGSEGV, SIGBUS). */
 int green__overflow_owns_signal(int sig);
 

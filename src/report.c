@@ -353,6 +353,7 @@ void green__report_backtrace_parked(green__report_t *r, green_t *g, const char *
     green__report_put(r, "%s(no backtrace: libunwind.so.8 could not be loaded)\n", indent);
     return;
   }
+  if (g->flags & GREEN__HIBERNATED) green__stack_restore(g->stack); /* libunwind reads it */
   if (parked_context(&g->ctx, &uc) == 0 &&
       green__unw.init_local2(&c, (unw_context_t *)&uc, 0) == 0)
     put_walk(r, &c, indent);

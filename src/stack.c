@@ -64,6 +64,7 @@ struct green__slab {
 
 #ifndef MADV_GUARD_INSTALL
 #define MADV_GUARD_INSTALL 102 /* Linux 6.13; Debian 12's headers lack it */
+#define MADV_GUARD_REMOVE 103
 #endif
 
 static size_t default_size = DEFAULT_STACK;
@@ -146,6 +147,7 @@ void green__stack_pool_init(green__stack_pool_t *p) {
   green__list_init(&p->slabs);
   green__list_init(&p->graveyard);
   p->nhot = p->ncold = p->in_use = p->guarded = p->unguarded = p->mapped = 0;
+  p->hibernated = p->hibernated_bytes = 0;
 }
 
 static void annotate_new(green__stack_t *s) {
@@ -172,16 +174,20 @@ static size_t regions_take(size_t n) {
   return take > 0 ? (size_t)take : 0;
 }
 
-/* Whether madvise can install a guard region: tried once on a page of its own.
+/* Whether madvise can install a guard region: tried once on a touched page of its own. The
+ * install must release the page too: an emulator (qemu-user) may say yes and do nothing.
  * GREEN_GUARD_REGIONS=0 says no, as a kernel before 6.13 would. */
 static int probe_regions(void) {
   const char *env = getenv("GREEN_GUARD_REGIONS");
-  void *page;
+  unsigned char in_memory = 1;
+  char *page;
   int works;
   if (env && strcmp(env, "0") == 0) return 0;
   page = mmap(NULL, page_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (page == MAP_FAILED) return 0;
-  works = madvise(page, page_size, MADV_GUARD_INSTALL) == 0;
+  *(volatile char *)page = 1;
+  works = madvise(page, page_size, MADV_GUARD_INSTALL) == 0 &&
+          mincore(page, page_size, &in_memory) == 0 && !(in_memory & 1);
   munmap(page, page_size);
   return works;
 }
@@ -345,6 +351,7 @@ green__stack_t *green__stack_acquire(green__stack_pool_t *p, size_t size, int *e
 }
 
 void green__stack_release(green__stack_pool_t *p, green__stack_t *s) {
+  green__stack_wake(p, s);
   p->in_use--;
   if (!s->slab) {
     green__list_push_back(&p->graveyard, &s->link);
@@ -380,6 +387,141 @@ void green__stack_pool_destroy(green__stack_pool_t *p) {
   green__stack_trim(p);
   while (!green__list_empty(&p->slabs))
     slab_free(p, green__container_of(p->slabs.next, struct green__slab, link));
+}
+
+/* ---- hibernation ------------------------------------------------------------------------
+ * A hibernated stack's buffer: its saved stack pointer, then the live words packed. Each word
+ * has a 2-bit tag, four to a byte, then the bytes it needs: zero (none), high half zero (4),
+ * high half that of the stack pointer (4: the stack's and the libraries' addresses), or all 8.
+ * A parked read's 704 live bytes take about 300. */
+
+enum { PACK_ZERO, PACK_LOW, PACK_NEAR, PACK_WHOLE };
+
+static const size_t pack_cost[4] = {0, 4, 4, 8};
+
+static unsigned pack_tag(uint64_t w, uint64_t near) {
+  if (w == 0) return PACK_ZERO;
+  if (w >> 32 == 0) return PACK_LOW;
+  return w >> 32 == near ? PACK_NEAR : PACK_WHOLE;
+}
+
+/* The bytes n words take packed, after their tags. */
+static size_t packed_size(const uint64_t *w, size_t n, uint64_t near) {
+  size_t bytes = (n + 3) / 4, i;
+  for (i = 0; i < n; i++) bytes += pack_cost[pack_tag(w[i], near)];
+  return bytes;
+}
+
+static void pack(unsigned char *out, const uint64_t *w, size_t n, uint64_t near) {
+  unsigned char *tags = out, *p = out + (n + 3) / 4;
+  size_t i;
+  memset(tags, 0, (n + 3) / 4);
+  for (i = 0; i < n; i++) {
+    unsigned tag = pack_tag(w[i], near);
+    uint32_t low = (uint32_t)w[i];
+    tags[i / 4] |= (unsigned char)(tag << (i % 4 * 2));
+    if (tag == PACK_WHOLE) memcpy(p, &w[i], 8);
+    else if (tag != PACK_ZERO) memcpy(p, &low, 4);
+    p += pack_cost[tag];
+  }
+}
+
+static unsigned packed_tag(const unsigned char *in, size_t i) {
+  return in[i / 4] >> (i % 4 * 2) & 3;
+}
+
+/* The bytes n packed words take, from their tags. */
+static size_t packed_length(const unsigned char *in, size_t n) {
+  size_t bytes = (n + 3) / 4, i;
+  for (i = 0; i < n; i++) bytes += pack_cost[packed_tag(in, i)];
+  return bytes;
+}
+
+static void unpack(uint64_t *w, size_t n, const unsigned char *in, uint64_t near) {
+  const unsigned char *p = in + (n + 3) / 4;
+  size_t i;
+  for (i = 0; i < n; i++) {
+    unsigned tag = packed_tag(in, i);
+    uint32_t low = 0;
+    if (tag == PACK_WHOLE) memcpy(&w[i], p, 8);
+    else {
+      if (tag != PACK_ZERO) memcpy(&low, p, 4);
+      w[i] = (tag == PACK_NEAR ? near << 32 : 0) | low;
+    }
+    p += pack_cost[tag];
+  }
+}
+
+/* The top of a slab stack: its first frame starts there (greenlet.c). */
+static char *stack_top(const green__stack_t *s) { return s->lo + s->size - s->color; }
+
+int green__stack_hibernate(green__stack_pool_t *p, green__stack_t *s, void *sp) {
+  size_t n = (size_t)(stack_top(s) - (char *)sp) / 8, bytes;
+  uint64_t near = (uint64_t)(uintptr_t)sp >> 32;
+  char **buf;
+  if (!s->slab || !green__stack_guard_regions() || (uintptr_t)sp % 8) return -ENOTSUP;
+  bytes = sizeof *buf + packed_size(sp, n, near);
+  if (!(buf = malloc(bytes))) return -ENOMEM;
+  buf[0] = sp;
+  pack((unsigned char *)(buf + 1), sp, n, near);
+  s->hib_buf = buf;
+  __atomic_store_n(&s->hib, GREEN__STACK_HIBERNATED, __ATOMIC_RELEASE);
+  /* From here a touch faults, and the fault handler restores it. The install also releases
+   * every page. */
+  if (madvise(s->lo, s->size, MADV_GUARD_INSTALL) != 0) {
+    int err = errno;
+    __atomic_store_n(&s->hib, GREEN__STACK_AWAKE, __ATOMIC_RELEASE);
+    s->hib_buf = NULL;
+    free(buf);
+    return -err;
+  }
+  p->hibernated++;
+  p->hibernated_bytes += bytes;
+  return 0;
+}
+
+void green__stack_restore(green__stack_t *s) {
+  int state = GREEN__STACK_HIBERNATED;
+  if (__atomic_load_n(&s->hib, __ATOMIC_ACQUIRE) == GREEN__STACK_AWAKE) return;
+  if (__atomic_compare_exchange_n(&s->hib, &state, GREEN__STACK_RESTORING, 0, __ATOMIC_ACQUIRE,
+                                  __ATOMIC_ACQUIRE)) {
+    char *sp = s->hib_buf[0];
+    madvise(s->lo, s->size, MADV_GUARD_REMOVE); /* fresh zero pages from here */
+    unpack((uint64_t *)sp, (size_t)(stack_top(s) - sp) / 8, (unsigned char *)(s->hib_buf + 1),
+           (uint64_t)(uintptr_t)sp >> 32);
+    __atomic_store_n(&s->hib, GREEN__STACK_AWAKE, __ATOMIC_RELEASE);
+    return;
+  }
+  while (__atomic_load_n(&s->hib, __ATOMIC_ACQUIRE) != GREEN__STACK_AWAKE) green__cpu_relax();
+}
+
+void green__stack_wake(green__stack_pool_t *p, green__stack_t *s) {
+  char **buf = s->hib_buf;
+  uint64_t *sp;
+  if (!buf) return;
+  green__stack_restore(s);
+  sp = (uint64_t *)buf[0];
+  p->hibernated--;
+  p->hibernated_bytes -=
+      sizeof *buf + packed_length((unsigned char *)(buf + 1), (size_t)(stack_top(s) - (char *)sp) / 8);
+  s->hib_buf = NULL;
+  free(buf);
+}
+
+int green__stack_fault(green__stack_pool_t *p, const void *addr) {
+  const char *a = addr;
+  const green__list_t *n;
+  if (!p->hibernated) return 0;
+  for (n = p->slabs.next; n != &p->slabs; n = n->next) {
+    struct green__slab *slab = green__container_of(n, struct green__slab, link);
+    green__stack_t *s;
+    if (a < slab->base || a >= slab->base + slab->len) continue;
+    s = &slab->stacks[(size_t)(a - slab->base) / (page_size + p->size)];
+    if (a < s->lo || __atomic_load_n(&s->hib, __ATOMIC_ACQUIRE) == GREEN__STACK_AWAKE) return 0;
+    green__stack_restore(s);
+    return 1;
+  }
+  return 0;
 }
 
 /* Resident bytes of [base, base + len), page-aligned. */

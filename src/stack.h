@@ -31,7 +31,16 @@ typedef struct green__stack {
   unsigned valgrind_id;
   unsigned guarded : 1;
   unsigned hot : 1;          /* free with its touched pages still committed */
+  int hib;                   /* GREEN__STACK_AWAKE, ..._HIBERNATED or ..._RESTORING (atomic) */
+  char **hib_buf;            /* from hibernation until its owner wakes it: the saved stack
+                                pointer, then the live bytes from there to the top */
 } green__stack_t;
+
+/* A stack's hibernation (hibernate.c decides when). HIBERNATED: its live bytes are in
+ * hib_buf, and its pages are a guard region, released. A touch faults; the fault handler of
+ * the touching hub copies the bytes back (RESTORING, then AWAKE), as does the owner's next
+ * switch to it. Only the owner frees hib_buf. */
+enum { GREEN__STACK_AWAKE = 0, GREEN__STACK_HIBERNATED = 1, GREEN__STACK_RESTORING = 2 };
 
 typedef struct green__stack_pool {
   size_t size;            /* default usable size (GREEN_STACK_SIZE) */
@@ -41,6 +50,8 @@ typedef struct green__stack_pool {
   green__list_t slabs;
   green__list_t graveyard;/* ended non-default stacks, unmapped once nobody runs on them */
   size_t nhot, ncold, in_use, guarded, unguarded;
+  size_t hibernated;      /* stacks whose bytes are in a buffer now (or were, until freed) */
+  size_t hibernated_bytes; /* the heap those buffers take */
   size_t mapped;          /* bytes of address space mapped for stacks, guard pages included */
 } green__stack_pool_t;
 
@@ -65,6 +76,22 @@ void green__stack_trim(green__stack_pool_t *p);
 /* Whether the kernel has guard regions (madvise MADV_GUARD_INSTALL, Linux 6.13). Then every
  * stack within GREEN_STACK_GUARDS is guarded, at no cost in mappings. */
 int green__stack_guard_regions(void);
+
+/* Copy the live part of s, from sp to its top, to the heap and release s's pages. sp is the
+ * saved stack pointer of its greenlet, which is parked. Returns 0, -ENOMEM, or -ENOTSUP
+ * where the kernel has no guard regions or s is not from a slab. */
+int green__stack_hibernate(green__stack_pool_t *p, green__stack_t *s, void *sp);
+
+/* Put the live bytes of hibernated s back in place, from any context on any thread (a fault
+ * handler too). Returns at once when s is awake. Does not free the buffer. */
+void green__stack_restore(green__stack_t *s);
+
+/* The owner, before s runs again or goes back to the pool: restore it, free its buffer. */
+void green__stack_wake(green__stack_pool_t *p, green__stack_t *s);
+
+/* From the fault handler of a thread whose hub has pool p: addr is in a hibernated stack of
+ * p, which is now restored. Returns 1 then, 0 for a fault that is not a hibernated stack's. */
+int green__stack_fault(green__stack_pool_t *p, const void *addr);
 
 /* Bytes of s's pages that are resident (mincore). */
 size_t green__stack_resident(const green__stack_t *s);

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "hibernate.h"
 #include "threadsafe.h"
 #include "wait.h"
 
@@ -100,6 +101,7 @@ static int start_worker(void) {
   int err;
   if (pthread_attr_init(&attr)) return -ENOMEM;
   pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  green__hibernate_restore_all(green__hub_tls); /* hibernate.c: one thread only */
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old); /* the worker inherits it: signals stay ours */
   err = pthread_create(&t, &attr, worker, NULL);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "wait.h"
 
+#include "hibernate.h"
 #include "share.h"
 
 #include <math.h>
@@ -78,6 +79,7 @@ int green__park(struct green__hub *h, int kind, const void *on, double at, int l
   h->parks[kind]++;
   g->state = GREEN_BLOCKED;
   h->nblocked++;
+  green__hibernate_parked(h, g);
   if (g->wait_home) {
     g->flags |= GREEN__HOME_WAIT;
     h->nhome_waits++;

@@ -29,7 +29,11 @@
 #
 # Limits: x86-64 and aarch64 (aarch64 untested: the d8-d15 registers are not restored, so
 # floating-point locals of a parked aarch64 greenlet may print wrong); a greenlet caught
-# halfway through a switch shows its previous context.
+# halfway through a switch shows its previous context. A hibernated greenlet (parked longer
+# than GREEN_HIBERNATE_MS) shows "(hibernated)": its stack's pages are released, and its bytes
+# wait in the heap. Set GREEN_HIBERNATE_MS=0 to debug such greenlets. gdb 13's gcore cannot
+# read a mapping that holds a guard region: it writes zeros for the stacks (use the kernel's
+# core dump, or GREEN_GUARD_REGIONS=0).
 
 import os
 import time
@@ -39,6 +43,7 @@ import gdb.types
 import gdb.unwinder
 
 GREEN_MAGIC = 0x6772656E  # "gren": a live handle (src/greenlet.h)
+HIBERNATED = 0x80  # GREEN__HIBERNATED in a greenlet's flags (src/greenlet.h)
 CHUNK_HANDLES = 64  # src/greenlet.c
 EV_READ, EV_WRITE = 0x1, 0x2
 MAX_FRAMES = 64  # frames searched for the one outside libgreen
@@ -518,6 +523,13 @@ def _unstarted(g, context):
     return None
 
 
+def _hibernated(g):
+    """Whether g's stack bytes are in the heap (src/hibernate.c): its pages cannot be read
+    then. libgreen puts them back at its next switch, or when green_dump looks at it."""
+    stack = g.value["stack"]
+    return bool(int(g.value["flags"]) & HIBERNATED) and int(stack) != 0 and int(stack["hib"]) != 0
+
+
 def where(layout, g):
     """The function g is parked in, for `info greenlets`."""
     if g.state == "dead" or not g.has_stack:
@@ -525,6 +537,8 @@ def where(layout, g):
     if g.running:
         _on_thread(g.hub)
         return _first_outside(layout, gdb.newest_frame())
+    if _hibernated(g):
+        return "(hibernated)"
     context = saved_context(layout, g)
     entry = _unstarted(g, context)
     if entry is not None:
@@ -665,6 +679,9 @@ def _backtrace(layout, g, options):
     if g.running:
         _on_thread(g.hub)
         gdb.execute("backtrace " + options)
+        return
+    if _hibernated(g):
+        print("(hibernated: its stack's bytes are in the heap until it runs or green_dump looks)")
         return
     context = saved_context(layout, g)
     entry = _unstarted(g, context)

@@ -2,10 +2,12 @@
 /*
  * The program the gdb extension's test looks at: three greenlets parked on a pipe, a mutex
  * and a sleep, in functions with names the test greps for, then the main greenlet stops in
- * gdb_target_stop, where gdb has a breakpoint. Run without gdb, it just ends.
+ * gdb_target_stop, where gdb has a breakpoint. Run without gdb, it just ends. With
+ * GDB_TARGET_HIBERNATE set (and GREEN_HIBERNATE_MS small), the three are hibernated first.
  * gdb_threads.c is the same with threads, for greenrun.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "green.h"
@@ -54,6 +56,19 @@ static int all_blocked(green_t **gs) {
   return 1;
 }
 
+/* Wait up to 5 s for n stacks to hibernate. */
+static int hibernated(size_t n) {
+  green_stats_t st;
+  int i;
+  for (i = 0; i < 500; i++) {
+    if (green_stats(&st) != 0) return 0;
+    if (st.stacks_hibernated == n) return 1;
+    green_sleep(0.01);
+  }
+  fprintf(stderr, "gdb_target: %zu stacks hibernated, not %zu\n", st.stacks_hibernated, n);
+  return 0;
+}
+
 int main(void) {
   green_t **gs = gdb_target_greenlets;
   int i;
@@ -62,6 +77,7 @@ int main(void) {
   gs[1] = spawn_named(gdb_target_waits_on_mutex, "mutex-locker");
   gs[2] = spawn_named(gdb_target_waits_on_sleep, "sleeper");
   for (i = 0; i < 10 && !all_blocked(gs); i++) green_yield();
+  if (getenv("GDB_TARGET_HIBERNATE") && !hibernated(3)) return 1;
   gdb_target_stop();
   /* Let them end, so that a run without gdb exits cleanly. */
   green_kill(gs[2]);

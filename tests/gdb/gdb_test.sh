@@ -7,19 +7,21 @@
 # `greenlet bt` must show those functions, found by name (or by --expr EXPR for fd-reader);
 # then `gcore` writes a core file, and the same must hold on it, the greenlets found by id.
 # With --live-only there is no core file (under AddressSanitizer, gcore would write out the
-# terabytes of shadow memory the process reserves). Exit 77 (ctest's skip) when gdb has no
-# Python.
+# terabytes of shadow memory the process reserves). With --hibernated the three are hibernated
+# (src/hibernate.c): the listing must say so where it gives the function, and `greenlet bt` too
+# (live only). Exit 77 (ctest's skip) when gdb has no Python.
 #
-# usage: gdb_test.sh SCRIPT [--expr EXPR] [--live-only] -- PROGRAM ARGS...
+# usage: gdb_test.sh SCRIPT [--expr EXPR] [--live-only] [--hibernated] -- PROGRAM ARGS...
 set -euo pipefail
 
 SCRIPT=$1
 shift
-EXPR="" LIVE_ONLY=0
+EXPR="" LIVE_ONLY=0 HIBERNATED=0
 while [ "$1" != -- ]; do
   case $1 in
     --expr) EXPR=$2; shift 2 ;;
     --live-only) LIVE_ONLY=1; shift ;;
+    --hibernated) HIBERNATED=1 LIVE_ONLY=1; shift ;;
     *) echo "gdb_test: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -93,6 +95,19 @@ check_backtraces() {
     { cat "$out"; fail "bt after greenlet bt: not the thread's own backtrace"; }
 }
 
+# check_hibernated OUT: the three are listed with what they wait on, as hibernated.
+check_hibernated() {
+  local out=$1 name
+  grep -Eq '^ +[0-9]+ +fd-reader +blocked +fd [0-9]+ read.* \(hibernated\)$' "$out" &&
+    grep -Eq '^ +[0-9]+ +mutex-locker +blocked +mutex .* \(hibernated\)$' "$out" &&
+    grep -Eq '^ +[0-9]+ +sleeper +blocked +sleep.* \(hibernated\)$' "$out" ||
+    { cat "$out"; fail "info greenlets: the three are not listed as hibernated"; }
+  for name in fd-reader mutex-locker sleeper; do
+    section "$out" "\"$name\"" | grep -q '^(hibernated: ' ||
+      { cat "$out"; fail "greenlet bt: $name is not said to be hibernated"; }
+  done
+}
+
 # The live process.
 LIVE=$WORK/live.out
 FD_READER=fd-reader
@@ -102,6 +117,11 @@ GCORE=(-ex "gcore $CORE")
 gdb_batch "$LIVE" -ex 'break gdb_target_stop' -ex run -ex 'echo ==info\n' -ex 'info greenlets' \
   -ex "greenlet bt $FD_READER" -ex 'greenlet bt mutex-locker' -ex 'greenlet bt sleeper' \
   -ex 'greenlet bt (main)' -ex 'echo ==bt\n' -ex bt "${GCORE[@]}" -ex kill --args "$@"
+if [ $HIBERNATED = 1 ]; then
+  check_hibernated "$LIVE"
+  echo "gdb_test: info greenlets and greenlet bt show the hibernated greenlets as such"
+  exit 0
+fi
 check_listing "$LIVE"
 check_backtraces "$LIVE"
 section "$LIVE" "(main)" | grep -Eq '^#0 +gdb_target_stop \(' ||

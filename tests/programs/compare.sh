@@ -17,18 +17,20 @@
 # With --client-native the program (a load client) runs natively both times: only the server
 # runs under the shim. With --took-max S, the shim run's "TOOK s" line must say s < S (TOOK
 # lines are not compared). With --preload LIB (an allocator, say), LIB is in LD_PRELOAD in both
-# runs: alone natively, after the shim under greenrun.
+# runs: alone natively, after the shim under greenrun. With --hibernated N the shim runs with
+# GREEN_HIBERNATE_MS=1 (a thread parked 1 ms hibernates: src/hibernate.c) and --stats: at
+# least N hibernations must show in the program's or the server's counters.
 #
 # usage: compare.sh --greenrun PATH [--threads green|native] [--native-min N] [--green N]
 #                   [--timeout S] [--server "CMD ARGS"] [--client-native] [--took-max S]
-#                   [--status N] [--preload LIB] [--hubs N] -- PROGRAM ARGS...
+#                   [--status N] [--preload LIB] [--hubs N] [--hibernated N] -- PROGRAM ARGS...
 # (--status: the exit status both runs must end with; 0 by default; --hubs: greenrun's -j)
 # A shim run that does not end within --timeout gets SIGSTKFLT, greenrun's dump signal here,
 # before it is killed: shim.err then shows every green thread and what it waits on.
 set -euo pipefail
 
 GREENRUN="" THREADS=green NATIVE_MIN=2 GREEN="" LIMIT=120 SERVER=() CLIENT_NATIVE=0 TOOK_MAX=""
-STATUS=0 PRELOAD="" HUBS=""
+STATUS=0 PRELOAD="" HUBS="" HIBERNATED=""
 while [ $# -gt 0 ]; do
   case $1 in
     --greenrun) GREENRUN=$2; shift 2 ;;
@@ -42,6 +44,7 @@ while [ $# -gt 0 ]; do
     --status) STATUS=$2; shift 2 ;;
     --preload) PRELOAD=$2; shift 2 ;;
     --hubs) HUBS=$2; shift 2 ;;
+    --hibernated) HIBERNATED=$2; shift 2 ;;
     --) shift; break ;;
     *) echo "compare.sh: unknown option $1" >&2; exit 2 ;;
   esac
@@ -76,6 +79,7 @@ run() {
   local side=$1 wrap=() port="" i stop=TERM
   if [ "$side" = shim ]; then
     wrap=("$GREENRUN" "--threads=$THREADS" "--hubs=$HUBS" "--dump-signal=$(kill -l STKFLT)" --)
+    [ -z "$HIBERNATED" ] || wrap=(env GREEN_HIBERNATE_MS=1 "${wrap[0]}" --stats "${wrap[@]:1}")
     stop=STKFLT
   fi
   if [ -n "$PRELOAD" ]; then # greenrun appends the shim again: the loader takes it once
@@ -123,6 +127,14 @@ for kind in out srv; do
   fi
 done
 files() { ls "$W/$1".out "$W/$1".srv 2>/dev/null; }
+hibernated=""
+if [ -n "$HIBERNATED" ]; then
+  hibernated=$(cat "$W"/shim*.err |
+    awk '{ for (i = 1; i < NF; i++) if ($(i + 1) == "hibernations,") n += $i } END { print n + 0 }')
+  [ "$hibernated" -ge "$HIBERNATED" ] ||
+    fail "under the shim $hibernated threads hibernated, expected at least $HIBERNATED"
+  hibernated=", $hibernated hibernations"
+fi
 if [ "$NATIVE_MIN" = 0 ]; then
   echo "same transcript ($(transcript "$W/native.out" | wc -l) lines)"
   exit 0
@@ -153,4 +165,4 @@ if [ -n "$TOOK_MAX" ]; then
     fail "under the shim it took ${took:-?} s, expected less than $TOOK_MAX s"
   took=", took $took s under the shim (native $(awk '/^TOOK /{print $2}' "$W/native.out") s)"
 fi
-echo "same transcript ($(transcript "$W/native.out" | wc -l) lines); OS threads: native $max, shim $(thread_counts $(files shim) | sort -n | tail -1)$took"
+echo "same transcript ($(transcript "$W/native.out" | wc -l) lines); OS threads: native $max, shim $(thread_counts $(files shim) | sort -n | tail -1)$took$hibernated"

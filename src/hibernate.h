@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Hibernation: a greenlet parked longer than GREEN_HIBERNATE_MS (default 1000; 0: never) has
+ * the live part of its stack copied to the heap, and the stack's pages released (stack.c).
+ * The switch back to it copies the bytes back to the same address first. A touch of the
+ * stack by any other greenlet of its hub restores it too: the pages are a guard region, and
+ * the fault handler (overflow.c) copies the bytes back before the touch goes on.
+ */
+#ifndef GREEN_HIBERNATE_H
+#define GREEN_HIBERNATE_H
+
+#include "greenlet.h"
+#include "hub.h"
+
+/* Read GREEN_HIBERNATE_MS and set h up; called once when h is made. */
+void green__hibernate_init(struct green__hub *h);
+
+/* Stop h's sweeps; called when h goes away. */
+void green__hibernate_stop(struct green__hub *h);
+
+/* g parks and is not listed yet: list it for the sweeps. */
+void green__hibernate_list(struct green__hub *h, green_t *g);
+
+/* g, hibernated, is about to run: its bytes go back, its buffer is freed. */
+void green__hibernate_wake(struct green__hub *h, green_t *g);
+
+/* Before the runtime starts another OS thread: every hibernated stack of h (or none: NULL)
+ * gets its bytes back. Another thread would race a restore (hibernate.c). */
+void green__hibernate_restore_all(struct green__hub *h);
+
+/* Called when g parks (green__park): list it for hibernation unless it is listed. */
+static inline void green__hibernate_parked(struct green__hub *h, green_t *g) {
+  if (green__unlikely(h->hib_after > 0) && g->hib_link.next == &g->hib_link)
+    green__hibernate_list(h, g);
+}
+
+#endif
