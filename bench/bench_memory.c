@@ -47,6 +47,14 @@ static int hibernation_on(void) {
 #endif
 }
 
+static const char *hibernation_said(void) {
+#ifdef GREEN_STATS_HIBERNATION
+  return hibernation_on() ? "hibernation on" : "hibernation off";
+#else
+  return "this libgreen has no hibernation";
+#endif
+}
+
 static green_stats_t print_stats(const char *when) {
   green_stats_t st;
   if (green_stats(&st) != 0) {
@@ -188,7 +196,7 @@ int main(int argc, char **argv) {
   printf("memory: %ld of %ld greenlets parked in %s after %.2f s; then %.1f s parked "
          "(GREEN_HIBERNATE_MS %s: %s)\n",
          started, n, park_read ? "green_read on one pipe" : "green_sleep", t1 - t0,
-         bench_now() - t1, env ? env : "unset", hibernation_on() ? "on" : "off");
+         bench_now() - t1, env ? env : "unset", hibernation_said());
   printf("  VmRSS before %ld KiB, all parked %ld KiB, %.1f s later %ld KiB\n", before, parked_rss,
          park_s, after);
   green_stats_t st = print_stats("while parked");
