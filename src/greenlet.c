@@ -141,7 +141,7 @@ static void end(struct green__hub *h, green_t *g) {
     g->flags &= ~GREEN__CANARY;
   }
   g->state = GREEN_DEAD;
-  green__list_remove(&g->hib_link);
+  if (g->hib_link.next) green__list_remove(&g->hib_link);
   if (green__unlikely(g->flags & GREEN__WATCHED)) notify_end(h, g);
   green__stack_release(&h->stacks, g->stack);
   g->stack = NULL;
@@ -219,6 +219,7 @@ green_t *green__greenlet_new(void *(*fn)(void *), void *arg, size_t stack_size) 
   g->rdlocks = 0;
   g->sigmask = h->current->sigmask; /* as pthread_create: the creator's mask */
   green__list_init(&g->wait_link);
+  green__list_init(&g->hib_link);
   green__overflow_arm(g);
   green__ctx_make(&g->ctx, g->stack->lo, g->stack->size - g->stack->color, entry, g);
   if (++h->ngreenlets > h->peak) h->peak = h->ngreenlets;

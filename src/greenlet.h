@@ -88,7 +88,8 @@ struct green {
   /* waiting */
   green__list_t run_link;     /* in hub->ready while NEW or READY; free list when released */
   green__list_t wait_link;    /* in the list of what it is parked on */
-  green__list_t hib_link;     /* in the hub's hib_listed while the sweeps look at it */
+  green__list_t hib_link;     /* in the hub's hib_listed while the sweeps look at it; NULL
+                                 links: it never hibernates (hibernate.h) */
   uint32_t *wait_home;        /* the home word (share.h) of the object whose queue wait_link
                                  is in; NULL for every other wait */
   green__remote_t hand_msg;   /* how a waker of another hub wakes it (green__hand) */

@@ -104,7 +104,10 @@ void green__hibernate_init(struct green__hub *h) {
 void green__hibernate_stop(struct green__hub *h) { ev_timer_stop(h->loop, &h->hib_sweep); }
 
 void green__hibernate_list(struct green__hub *h, green_t *g) {
-  if (!g->stack || !g->stack->slab) return;
+  if (h->hib_after <= 0 || !g->stack || !g->stack->slab) {
+    g->hib_link.next = g->hib_link.prev = NULL;
+    return;
+  }
   green__list_push_back(&h->hib_listed, &g->hib_link);
   if (ev_is_active(&h->hib_sweep)) return;
   ev_timer_set(&h->hib_sweep, h->hib_after, h->hib_after / 2);

@@ -18,7 +18,9 @@ void green__hibernate_init(struct green__hub *h);
 /* Stop h's sweeps; called when h goes away. */
 void green__hibernate_stop(struct green__hub *h);
 
-/* g parks and is not listed yet: list it for the sweeps. */
+/* g parks and is not listed yet: list it for the sweeps. Where g never hibernates (no
+ * hibernation on its hub, a stack not from a slab), unlink hib_link instead (NULL): its parks
+ * do not call here again. */
 void green__hibernate_list(struct green__hub *h, green_t *g);
 
 /* g, hibernated, is about to run: its bytes go back, its buffer is freed. */
@@ -28,10 +30,10 @@ void green__hibernate_wake(struct green__hub *h, green_t *g);
  * gets its bytes back. Another thread would race a restore (hibernate.c). */
 void green__hibernate_restore_all(struct green__hub *h);
 
-/* Called when g parks (green__park): list it for hibernation unless it is listed. */
+/* Called when g parks (green__park): list it for hibernation unless it is listed, or never
+ * will be. One branch. */
 static inline void green__hibernate_parked(struct green__hub *h, green_t *g) {
-  if (green__unlikely(h->hib_after > 0) && g->hib_link.next == &g->hib_link)
-    green__hibernate_list(h, g);
+  if (green__unlikely(g->hib_link.next == &g->hib_link)) green__hibernate_list(h, g);
 }
 
 #endif

@@ -148,10 +148,17 @@ static inline void switch_sigmask(struct green__hub *h, green_t *from, green_t *
 #endif
 }
 
+/* The rare work of a switch: `from`'s canary, `to`'s hibernated stack. */
+__attribute__((noinline, cold)) static void switch_rare(struct green__hub *h, green_t *from,
+                                                        green_t *to) {
+  if (from->flags & GREEN__CANARY) green__overflow_check(from);
+  if (to->flags & GREEN__HIBERNATED) green__hibernate_wake(h, to);
+}
+
 /* Switch from the running greenlet to `to`; returns when someone switches back to `from`. */
 static void switch_to(struct green__hub *h, green_t *from, green_t *to) {
-  if (green__unlikely(from->flags & GREEN__CANARY)) green__overflow_check(from);
-  if (green__unlikely(to->flags & GREEN__HIBERNATED)) green__hibernate_wake(h, to);
+  if (green__unlikely((from->flags & GREEN__CANARY) | (to->flags & GREEN__HIBERNATED)))
+    switch_rare(h, from, to);
   switch_sigmask(h, from, to);
   h->current = to;
   to->state = GREEN_RUNNING;
