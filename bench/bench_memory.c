@@ -17,6 +17,7 @@
  *                     [-t max_seconds]
  */
 #include <errno.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bench.h"
@@ -95,6 +96,13 @@ static void park_main(double s, double deadline) {
 }
 
 /* Wake each of the n greenlets once (kill, then join them all). Seconds taken, or -1. */
+/* CPU seconds the process has used. */
+static double process_cpu(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
 static double wake_all(green_t **gs, long n, double deadline) {
   double t0 = bench_now(), left;
   for (long i = 0; i < n; i++)
@@ -190,7 +198,9 @@ int main(int argc, char **argv) {
     green_sleep(0); /* the spawned greenlets run before main's turn comes back */
   double t1 = bench_now();
   long parked_rss = bench_rss_kib();
+  double cpu0 = process_cpu();
   park_main(park_s, deadline);
+  double parked_cpu = process_cpu() - cpu0; /* the sweeps: hibernation's copy-out */
   long after = bench_rss_kib();
   const char *env = getenv("GREEN_HIBERNATE_MS");
   printf("memory: %ld of %ld greenlets parked in %s after %.2f s; then %.1f s parked "
@@ -207,6 +217,8 @@ int main(int argc, char **argv) {
          "hibernated)\n",
          per, per_parked);
   printf("  spawn until parked: %.1f ns per greenlet\n", spawn_ns);
+  printf("  CPU while parked (hibernation's copy-out and release): %.1f ns per greenlet\n",
+         parked_cpu * 1e9 / (double)n);
   if (started < n) printf("  WARNING: only %ld greenlets ran before the time limit\n", started);
 
   double batched_ns = spawn_join_batched(200, deadline);
@@ -229,6 +241,8 @@ int main(int argc, char **argv) {
   printf("RESULT memory_kib_per_greenlet_%s_%s=%.2f KiB\n", kind, hib, per);
   printf("RESULT memory_spawn_ns_per_greenlet_%s_%s=%.1f ns\n", kind, hib, spawn_ns);
   printf("RESULT memory_wake_ns_per_greenlet_%s_%s=%.1f ns\n", kind, hib, wake_ns);
+  printf("RESULT memory_parked_cpu_ns_per_greenlet_%s_%s=%.1f ns\n", kind, hib,
+         parked_cpu * 1e9 / (double)n);
   if (sj_ns > 0)
     printf("RESULT memory_spawn_join_ns_per_greenlet_%s_%s=%.1f ns\n", kind, hib, sj_ns);
   if (batched_ns > 0)

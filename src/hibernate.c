@@ -5,8 +5,10 @@
  * When. A greenlet's first park lists it in its hub's hib_listed (a branch and a list push;
  * parks of a listed greenlet cost one branch). The first listing starts the sweep timer. A
  * sweep runs every half threshold. It drops the greenlets that ran since they were listed,
- * and hibernates those parked longer than the threshold. A sweep that leaves the list empty
- * stops the timer. So a hub whose greenlets all hibernated is not woken again.
+ * and hibernates those parked longer than the threshold. A pass hibernates at most
+ * SWEEP_BATCH, then lets the loop turn: a million due greenlets never stop the hub for
+ * seconds. A sweep that leaves the list empty stops the timer. So a hub whose greenlets all
+ * hibernated is not woken again.
  *
  * Which. Greenlets parked through green__park (I/O, sleeps, locks, channels, joins), with a
  * default-size stack. Not suspended generators, nor the main or hub greenlets.
@@ -38,6 +40,8 @@
 #endif
 
 enum { DEFAULT_MS = 1000 };
+enum { SWEEP_BATCH = 256 }; /* hibernations a pass makes: about 1 ms of the hub's time */
+#define SWEEP_AGAIN 1e-6    /* seconds to the next pass when a pass left some due */
 
 /* GREEN_HIBERNATE_MS in seconds: the default when unset or not a count of milliseconds. */
 static double threshold(void) {
@@ -77,22 +81,41 @@ static void hibernate(struct green__hub *h, green_t *g) {
 #endif
 }
 
+/* Make n the first of list l, the ones before it the last: the next pass starts at n. */
+static void rotate_to(green__list_t *l, green__list_t *n) {
+  if (l->next == n) return;
+  green__list_remove(l);
+  l->prev = n->prev;
+  l->next = n;
+  n->prev->next = l;
+  n->prev = l;
+}
+
 static void sweep(struct ev_loop *loop, ev_timer *w, int revents) {
   struct green__hub *h = green__container_of(w, struct green__hub, hib_sweep);
   double now = green__coarse_now();
   green__list_t *n, *next;
-  int safe = -1; /* asked at the first greenlet due */
+  int safe = -1, done = 0; /* safe: asked at the first greenlet due */
   (void)revents;
-  for (n = h->hib_listed.next; n != &h->hib_listed; n = next) {
+  for (n = h->hib_listed.next; n != &h->hib_listed && done < SWEEP_BATCH; n = next) {
     green_t *g = green__container_of(n, green_t, hib_link);
     next = n->next;
     if (g->state == GREEN_BLOCKED && now - g->wait_since < h->hib_after) continue;
     green__list_remove(n);
     if (g->state != GREEN_BLOCKED) continue; /* listed again at its next park */
     if (safe < 0) safe = safe_now();
-    if (safe) hibernate(h, g);
+    if (safe) hibernate(h, g), done++;
   }
-  if (green__list_empty(&h->hib_listed)) ev_timer_stop(loop, w);
+  if (green__list_empty(&h->hib_listed)) {
+    ev_timer_stop(loop, w);
+    return;
+  }
+  w->repeat = h->hib_after / 2;
+  if (n != &h->hib_listed) { /* more may be due: the next pass at the loop's next turn */
+    rotate_to(&h->hib_listed, n);
+    w->repeat = SWEEP_AGAIN;
+  }
+  ev_timer_again(loop, w);
 }
 
 void green__hibernate_init(struct green__hub *h) {

@@ -455,10 +455,16 @@ static void unpack(uint64_t *w, size_t n, const unsigned char *in, uint64_t near
 /* The top of a slab stack: its first frame starts there (greenlet.c). */
 static char *stack_top(const green__stack_t *s) { return s->lo + s->size - s->color; }
 
+/* The first page of a hibernated stack's guard region: the one the saved stack pointer is
+ * in. The pages below hold no live frame; they are only released. */
+static char *live_floor(const void *sp) {
+  return (char *)((uintptr_t)sp & ~(uintptr_t)(page_size - 1));
+}
+
 int green__stack_hibernate(green__stack_pool_t *p, green__stack_t *s, void *sp) {
   size_t n = (size_t)(stack_top(s) - (char *)sp) / 8, bytes;
   uint64_t near = (uint64_t)(uintptr_t)sp >> 32;
-  char **buf;
+  char **buf, *floor = live_floor(sp);
   if (!s->slab || !green__stack_guard_regions() || (uintptr_t)sp % 8) return -ENOTSUP;
   bytes = sizeof *buf + packed_size(sp, n, near);
   if (!(buf = malloc(bytes))) return -ENOMEM;
@@ -466,15 +472,16 @@ int green__stack_hibernate(green__stack_pool_t *p, green__stack_t *s, void *sp) 
   pack((unsigned char *)(buf + 1), sp, n, near);
   s->hib_buf = buf;
   __atomic_store_n(&s->hib, GREEN__STACK_HIBERNATED, __ATOMIC_RELEASE);
-  /* From here a touch faults, and the fault handler restores it. The install also releases
-   * every page. */
-  if (madvise(s->lo, s->size, MADV_GUARD_INSTALL) != 0) {
+  /* From here a touch of the live pages faults, and the fault handler restores them. The
+   * install releases them too. Guarding only those keeps it to a page or two of markers. */
+  if (madvise(floor, (size_t)(s->lo + s->size - floor), MADV_GUARD_INSTALL) != 0) {
     int err = errno;
     __atomic_store_n(&s->hib, GREEN__STACK_AWAKE, __ATOMIC_RELEASE);
     s->hib_buf = NULL;
     free(buf);
     return -err;
   }
+  if (floor > s->lo) madvise(s->lo, (size_t)(floor - s->lo), MADV_DONTNEED);
   p->hibernated++;
   p->hibernated_bytes += bytes;
   return 0;
@@ -485,8 +492,8 @@ void green__stack_restore(green__stack_t *s) {
   if (__atomic_load_n(&s->hib, __ATOMIC_ACQUIRE) == GREEN__STACK_AWAKE) return;
   if (__atomic_compare_exchange_n(&s->hib, &state, GREEN__STACK_RESTORING, 0, __ATOMIC_ACQUIRE,
                                   __ATOMIC_ACQUIRE)) {
-    char *sp = s->hib_buf[0];
-    madvise(s->lo, s->size, MADV_GUARD_REMOVE); /* fresh zero pages from here */
+    char *sp = s->hib_buf[0], *floor = live_floor(sp);
+    madvise(floor, (size_t)(s->lo + s->size - floor), MADV_GUARD_REMOVE); /* zero pages now */
     unpack((uint64_t *)sp, (size_t)(stack_top(s) - sp) / 8, (unsigned char *)(s->hib_buf + 1),
            (uint64_t)(uintptr_t)sp >> 32);
     __atomic_store_n(&s->hib, GREEN__STACK_AWAKE, __ATOMIC_RELEASE);
@@ -502,8 +509,8 @@ void green__stack_wake(green__stack_pool_t *p, green__stack_t *s) {
   green__stack_restore(s);
   sp = (uint64_t *)buf[0];
   p->hibernated--;
-  p->hibernated_bytes -=
-      sizeof *buf + packed_length((unsigned char *)(buf + 1), (size_t)(stack_top(s) - (char *)sp) / 8);
+  p->hibernated_bytes -= sizeof *buf + packed_length((unsigned char *)(buf + 1),
+                                                     (size_t)(stack_top(s) - (char *)sp) / 8);
   s->hib_buf = NULL;
   free(buf);
 }
