@@ -148,6 +148,18 @@ static void restore_one(green_t *g, void *arg) {
   if (g->flags & GREEN__HIBERNATED) green__stack_restore(g->stack);
 }
 
+static green__stack_pool_t *forked_pool; /* the newest left behind by fork, if hibernated */
+
+int green__hibernate_fault(const void *addr) {
+  struct green__hub *h = green__hub_tls;
+  if (h && green__stack_fault(&h->stacks, addr)) return 1;
+  return forked_pool && green__stack_fault(forked_pool, addr);
+}
+
+void green__hibernate_forked(struct green__hub *h) {
+  if (h->stacks.hibernated) forked_pool = &h->stacks;
+}
+
 void green__hibernate_restore_all(struct green__hub *h) {
   if (h && h->stacks.hibernated) green__greenlet_each(h, restore_one, NULL);
 }

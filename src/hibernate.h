@@ -30,6 +30,15 @@ void green__hibernate_wake(struct green__hub *h, green_t *g);
  * gets its bytes back. Another thread would race a restore (hibernate.c). */
 void green__hibernate_restore_all(struct green__hub *h);
 
+/* From the fault handler: addr is in a hibernated stack of the calling thread's hub, or of
+ * the hub a fork left behind (the child's parent greenlets), which is now restored. Returns 1
+ * then, 0 for any other fault. */
+int green__hibernate_fault(const void *addr);
+
+/* In the child of fork: h, the forking thread's hub, is left behind. Its hibernated stacks
+ * stay in the child's memory, and the fault handler still restores them. */
+void green__hibernate_forked(struct green__hub *h);
+
 /* Called when g parks (green__park): list it for hibernation unless it is listed, or never
  * will be. One branch. */
 static inline void green__hibernate_parked(struct green__hub *h, green_t *g) {

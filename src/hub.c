@@ -473,6 +473,7 @@ void green__hub_fork_child(void) {
   struct green__hub *h = green__hub_tls;
   if (!h) return;
   green__tick_forget(h); /* its timers were the parent's: the child has none */
+  green__hibernate_forked(h);
   fork_locals = h->current->locals; /* the parent's hub is never freed here: no double free */
   h->current->locals = NULL;
   memcpy(fork_name, h->current->name, sizeof fork_name);

@@ -43,6 +43,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "hibernate.h"
 #include "hub.h"
 #include "internal.h"
 #include "report.h"
@@ -135,9 +136,8 @@ static void chain(int sig, siginfo_t *si, void *uc) {
 
 static void on_fault(int sig, siginfo_t *si, void *uc) {
   int saved = errno;
-  struct green__hub *h = green__hub_tls;
   green_t *g;
-  if (h && si->si_code > 0 && green__stack_fault(&h->stacks, si->si_addr)) { /* hibernate.c */
+  if (si->si_code > 0 && green__hibernate_fault(si->si_addr)) {
     errno = saved;
     return;
   }

@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 
 #include "test.h"
 
@@ -222,5 +223,26 @@ TEST_CASE(restored_before_hubs_start) {
   ASSERT_EQ((intptr_t)ok, 1);
   ASSERT_OK(green_hub_stop(hubs[1]));
   ASSERT_OK(green_hub_stop(hubs[0]));
+  ASSERT_OK(green_event_destroy(&go));
+}
+
+/* The child of fork reads a hibernated stack of its parent's: it is restored there too. */
+TEST_CASE(fork_child_reads_hibernated) {
+  green_t *g;
+  pid_t pid;
+  int status;
+  void *ok = NULL;
+  need_hibernation("20");
+  ASSERT_OK(green_event_init(&go));
+  ASSERT_TRUE((g = green_spawn(fill_and_park, (void *)(uintptr_t)4242)) != NULL);
+  wait_hibernated(1);
+  ASSERT_OK(pid = fork());
+  if (pid == 0) _exit(intact(published, BYTES, 4242) ? 0 : 3);
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  ASSERT_TRUE(!resident(published)); /* the parent's copy still hibernates */
+  ASSERT_OK(green_event_set(&go));
+  ASSERT_OK(green_join(g, &ok, -1));
+  ASSERT_EQ((intptr_t)ok, 1);
   ASSERT_OK(green_event_destroy(&go));
 }
