@@ -18,9 +18,9 @@
  * read by another thread meanwhile would see zeros. So a sweep hibernates only while the
  * process has one thread, the hub's (counted in /proc/self/task). Before the runtime starts
  * a thread itself (more hubs, the thread pool), it restores every stack. A program that
- * starts threads of its own without libgreen must not let them touch a hibernated stack: the
- * fault handler restores stacks only for faults of the hub's own thread. Set
- * GREEN_HIBERNATE_MS=0 for such a program. It also needs the kernel's guard regions (Linux
+ * starts threads of its own without libgreen (or glibc's timer thread) may touch a
+ * hibernated stack: the fault handler restores it on any thread. But that thread may race the
+ * owner's own restore and read zeros. Set GREEN_HIBERNATE_MS=0 for such a program. It also needs the kernel's guard regions (Linux
  * 6.13), the runtime's fault handler in place (not under AddressSanitizer, nor after the
  * program replaced it), and the assembly switch. It is off under ThreadSanitizer and Valgrind.
  */
@@ -40,6 +40,9 @@
 #endif
 
 enum { DEFAULT_MS = 1000 };
+
+static green__stack_pool_t *last_pool;   /* of the hub that hibernated a stack last */
+static green__stack_pool_t *forked_pool; /* the newest left behind by fork, if hibernated */
 enum { SWEEP_BATCH = 256 }; /* hibernations a pass makes: about 1 ms of the hub's time */
 #define SWEEP_AGAIN 1e-6    /* seconds to the next pass when a pass left some due */
 
@@ -77,6 +80,7 @@ static void hibernate(struct green__hub *h, green_t *g) {
   if (green__stack_hibernate(&h->stacks, g->stack, g->ctx.sp) == 0) {
     g->flags |= GREEN__HIBERNATED;
     h->hibernations++;
+    __atomic_store_n(&last_pool, &h->stacks, __ATOMIC_RELEASE);
   }
 #endif
 }
@@ -124,7 +128,11 @@ void green__hibernate_init(struct green__hub *h) {
   h->hib_after = possible() ? threshold() : 0;
 }
 
-void green__hibernate_stop(struct green__hub *h) { ev_timer_stop(h->loop, &h->hib_sweep); }
+void green__hibernate_stop(struct green__hub *h) {
+  green__stack_pool_t *mine = &h->stacks;
+  ev_timer_stop(h->loop, &h->hib_sweep);
+  __atomic_compare_exchange_n(&last_pool, &mine, NULL, 0, __ATOMIC_RELEASE, __ATOMIC_RELAXED);
+}
 
 void green__hibernate_list(struct green__hub *h, green_t *g) {
   if (h->hib_after <= 0 || !g->stack || !g->stack->slab) {
@@ -148,12 +156,20 @@ static void restore_one(green_t *g, void *arg) {
   if (g->flags & GREEN__HIBERNATED) green__stack_restore(g->stack);
 }
 
-static green__stack_pool_t *forked_pool; /* the newest left behind by fork, if hibernated */
+/* addr in a hibernated stack of p (not NULL), restored now. */
+static int restored_in(green__stack_pool_t *p, const void *addr) {
+  return p && green__stack_fault(p, addr);
+}
 
 int green__hibernate_fault(const void *addr) {
   struct green__hub *h = green__hub_tls;
-  if (h && green__stack_fault(&h->stacks, addr)) return 1;
-  return forked_pool && green__stack_fault(forked_pool, addr);
+  green__stack_pool_t *last = __atomic_load_n(&last_pool, __ATOMIC_ACQUIRE);
+  if (h && restored_in(&h->stacks, addr)) return 1;
+  /* A thread the runtime did not start (glibc's timer thread, say) may touch a stack that
+   * hibernated before it existed. Its hub is the last to hibernate: stacks hibernate only
+   * while the process has one thread. */
+  if (last && (!h || last != &h->stacks) && restored_in(last, addr)) return 1;
+  return restored_in(forked_pool, addr);
 }
 
 void green__hibernate_forked(struct green__hub *h) {

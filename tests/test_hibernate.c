@@ -246,3 +246,25 @@ TEST_CASE(fork_child_reads_hibernated) {
   ASSERT_EQ((intptr_t)ok, 1);
   ASSERT_OK(green_event_destroy(&go));
 }
+
+static void *touch_published(void *arg) {
+  return (void *)(intptr_t)intact(published, BYTES, (uintptr_t)arg);
+}
+
+/* A thread the runtime did not start, born after the stack hibernated, reads it. */
+TEST_CASE(foreign_thread_reads_hibernated) {
+  pthread_t t;
+  green_t *g;
+  void *ok = NULL, *seen = NULL;
+  need_hibernation("20");
+  ASSERT_OK(green_event_init(&go));
+  ASSERT_TRUE((g = green_spawn(fill_and_park, (void *)(uintptr_t)31337)) != NULL);
+  wait_hibernated(1);
+  ASSERT_OK(pthread_create(&t, NULL, touch_published, (void *)(uintptr_t)31337));
+  ASSERT_OK(pthread_join(t, &seen));
+  ASSERT_EQ((intptr_t)seen, 1);
+  ASSERT_OK(green_event_set(&go));
+  ASSERT_OK(green_join(g, &ok, -1));
+  ASSERT_EQ((intptr_t)ok, 1);
+  ASSERT_OK(green_event_destroy(&go));
+}
