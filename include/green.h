@@ -150,7 +150,11 @@ typedef struct green_deadline {
   struct green_deadline *outer; /* private */
 } green_deadline_t;
 
+/* Enter a scope whose deadline is `seconds` from now (negative: none). d lives on the caller's
+ * side until leave. EINVAL for NULL or NaN. */
 GREEN_EXTERN int green_deadline_enter(green_deadline_t *d, double seconds);
+/* Leave d's scope: the deadline in force before enter applies again. EINVAL for NULL, or when
+ * d is not the innermost scope of the calling greenlet. */
 GREEN_EXTERN int green_deadline_leave(green_deadline_t *d);
 /* 1 once d's own deadline has passed, 0 before. It tells which scope an ETIMEDOUT came from.
  * -1 + EINVAL for NULL. */
@@ -178,10 +182,12 @@ GREEN_EXTERN int green_close(int fd);
 /* socket(2) with the fd already non-blocking for the hub. */
 GREEN_EXTERN int green_socket(int domain, int type, int protocol);
 
-/* The blocking calls below have libc's signatures and errno. They park only the calling
- * greenlet. Writes and sends on stream sockets write everything or fail. When they fail after
- * a partial transfer, they return the count transferred. libc's blocking write does the same
- * when a signal interrupts it. green_accept/accept4 return non-blocking fds. */
+/* The blocking calls below have libc's signatures. They return what libc's calls return and
+ * set errno as they do. They park only the calling greenlet. Writes and sends on stream
+ * sockets write everything or fail. When they fail after a partial transfer, they return the
+ * count transferred. libc's blocking write does the same when a signal interrupts it.
+ * green_accept/accept4 return non-blocking fds. While they wait, they fail with ETIMEDOUT once
+ * the scoped deadline passes, and with ECANCELED once the caller is killed. */
 GREEN_EXTERN ssize_t green_read(int fd, void *buf, size_t n);
 GREEN_EXTERN ssize_t green_write(int fd, const void *buf, size_t n);
 GREEN_EXTERN ssize_t green_readv(int fd, const struct iovec *iov, int iovcnt);
@@ -427,7 +433,9 @@ typedef struct green_event {
 
 #define GREEN_EVENT_INITIALIZER {{0, 0}, 0, 0}
 
+/* A clear flag. EINVAL for NULL. */
 GREEN_EXTERN int green_event_init(green_event_t *e);
+/* EBUSY while greenlets wait on e. EINVAL for NULL. */
 GREEN_EXTERN int green_event_destroy(green_event_t *e);
 /* Set the flag and wake every waiter. EINVAL for NULL. */
 GREEN_EXTERN int green_event_set(green_event_t *e);
@@ -450,6 +458,7 @@ typedef struct green_sem {
 
 /* EINVAL when value > GREEN_SEM_VALUE_MAX. */
 GREEN_EXTERN int green_sem_init(green_sem_t *s, unsigned value);
+/* EBUSY while greenlets wait on s. */
 GREEN_EXTERN int green_sem_destroy(green_sem_t *s);
 /* Take a unit, waiting for a post while the value is 0. */
 GREEN_EXTERN int green_sem_wait(green_sem_t *s, double timeout);
@@ -482,6 +491,7 @@ typedef struct green_mutex {
 
 /* kind: GREEN_MUTEX_NORMAL, _RECURSIVE or _ERRORCHECK (EINVAL otherwise). */
 GREEN_EXTERN int green_mutex_init(green_mutex_t *m, int kind);
+/* EBUSY while m is locked or greenlets wait on it. EINVAL for NULL. */
 GREEN_EXTERN int green_mutex_destroy(green_mutex_t *m);
 /* EDEADLK when the caller owns m (unless RECURSIVE). */
 GREEN_EXTERN int green_mutex_lock(green_mutex_t *m, double timeout);
@@ -509,6 +519,7 @@ typedef struct green_cond {
  * pthread_condattr_setclock's clock, kept for the preload shim's waits until an absolute
  * time. green_cond_wait's relative timeout does not depend on it. */
 GREEN_EXTERN int green_cond_init(green_cond_t *c, clockid_t clock);
+/* EBUSY while greenlets wait on c. EINVAL for NULL. */
 GREEN_EXTERN int green_cond_destroy(green_cond_t *c);
 /* Release m, wait for a signal, then lock m again. The caller must own m (EPERM otherwise).
  * EINVAL when other waiters use another mutex. */
@@ -537,7 +548,9 @@ typedef struct green_rwlock {
 
 #define GREEN_RWLOCK_INITIALIZER {{0, 0}, {0, 0}, 0, 0, 0}
 
+/* An unlocked rwlock. */
 GREEN_EXTERN int green_rwlock_init(green_rwlock_t *rw);
+/* EBUSY while rw is held or greenlets wait on it. */
 GREEN_EXTERN int green_rwlock_destroy(green_rwlock_t *rw);
 /* EDEADLK when the caller holds the write lock; EAGAIN past UINT_MAX read locks. */
 GREEN_EXTERN int green_rwlock_rdlock(green_rwlock_t *rw, double timeout);
@@ -580,12 +593,17 @@ GREEN_EXTERN int green_rwlock_unlock(green_rwlock_t *rw);
  * A killed greenlet's query is abandoned. It is cancelled when no other greenlet waits for an
  * answer. AI_IDN is accepted and names are used as given. */
 
-/* getaddrinfo(3). Free the result with green_freeaddrinfo (or libc's freeaddrinfo). */
+/* getaddrinfo(3). Free the result with green_freeaddrinfo (or libc's freeaddrinfo). Returns 0
+ * or an EAI_* code (see Errors above). A killed caller gets EAI_SYSTEM with errno ECANCELED.
+ * A caller past its scoped deadline gets EAI_SYSTEM with errno ETIMEDOUT. */
 GREEN_EXTERN int green_getaddrinfo(const char *node, const char *service,
                                    const struct addrinfo *hints, struct addrinfo **res);
+/* freeaddrinfo(3): free a list green_getaddrinfo returned. */
 GREEN_EXTERN void green_freeaddrinfo(struct addrinfo *res);
 
-/* getnameinfo(3): reverse lookups through the hosts file and PTR records. */
+/* getnameinfo(3): reverse lookups through the hosts file and PTR records. Returns 0 or an
+ * EAI_* code, as green_getaddrinfo. A killed caller gets EAI_SYSTEM with errno ECANCELED.
+ * A caller past its scoped deadline gets EAI_SYSTEM with errno ETIMEDOUT. */
 GREEN_EXTERN int green_getnameinfo(const struct sockaddr *sa, socklen_t salen, char *host,
                                    socklen_t hostlen, char *serv, socklen_t servlen, int flags);
 
@@ -702,7 +720,8 @@ GREEN_EXTERN green_listener_t *green_listen(const struct sockaddr *addr, socklen
 
 /* green_accept on the caller's hub's socket of l (made now on its first call: then also
  * socket's, bind's and listen's errors). The new fd is non-blocking and close-on-exec.
- * EINVAL for NULL; EBADF once l is closed while parked. */
+ * Returns the new fd, or -1 + errno. EINVAL for NULL; EBADF once l is closed while parked.
+ * ETIMEDOUT, ECANCELED as green_accept. */
 GREEN_EXTERN int green_listen_accept(green_listener_t *l, struct sockaddr *addr, socklen_t *len);
 
 /* The bound address (as getsockname: truncated to *len, *len set to its size). EINVAL for
@@ -802,9 +821,12 @@ GREEN_EXTERN int green_pool_free(green_pool_t *p);
 GREEN_EXTERN green_t *green_pool_spawn(green_pool_t *p, void *(*fn)(void *), void *arg,
                                        double timeout);
 
-/* As for groups: wait until no member is left (nor a spawn that was given a place). */
+/* As for groups: wait until no member is left (nor a spawn that was given a place).
+ * ETIMEDOUT, ECANCELED; EDEADLK when the caller is a member. */
 GREEN_EXTERN int green_pool_join(green_pool_t *p, double timeout);
+/* green_kill every member, as green_group_kill. */
 GREEN_EXTERN int green_pool_kill(green_pool_t *p);
+/* The number of members, or -1 + errno. */
 GREEN_EXTERN ssize_t green_pool_size(green_pool_t *p);
 
 /* ---- Waiting for whichever finishes first (gevent.iwait, asyncio.as_completed) ---------------
