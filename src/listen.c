@@ -134,12 +134,14 @@ int green_listen_addr(green_listener_t *l, struct sockaddr *addr, socklen_t *len
   return 0;
 }
 
-static void *close_on_hub(void *arg) {
-  green_close(*(int *)arg);
+static void *close_on_hub(void *fd) {
+  green_close((int)(intptr_t)fd);
   return NULL;
 }
 
-/* Each hub's socket is closed on its hub, so that its greenlets parked in accept wake. */
+/* Each hub's socket is closed on its hub, so that its greenlets parked in accept wake. The
+ * closing greenlet gets the fd by value: a killed caller's join fails at once, and the
+ * listener is freed while the close may still be to come. */
 int green_listen_close(green_listener_t *l) {
   green_hub_t *self = green_hub_self();
   size_t i;
@@ -147,9 +149,10 @@ int green_listen_close(green_listener_t *l) {
   if (!self) return -1;
   for (i = 0; i < l->n; i++) {
     listen_hub_t *e = &l->hubs[i];
-    green_t *g = e->hub == self ? NULL : green_spawn_on(e->hub, close_on_hub, &e->fd);
-    if (g) green_join(g, NULL, -1);
-    else close_on_hub(&e->fd); /* ours, or a hub whose thread has exited */
+    void *fd = (void *)(intptr_t)e->fd;
+    green_t *g = e->hub == self ? NULL : green_spawn_on(e->hub, close_on_hub, fd);
+    if (!g) close_on_hub(fd); /* ours, or a hub whose thread has exited */
+    else if (green_join(g, NULL, -1) != 0) green_detach(g);
   }
   free_listener(l);
   return 0;
