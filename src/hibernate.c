@@ -17,12 +17,14 @@
  * thread between them would be lost. A restore copies the bytes into fresh zero pages: a
  * read by another thread meanwhile would see zeros. So a sweep hibernates only while the
  * process has one thread, the hub's (counted in /proc/self/task). Before the runtime starts
- * a thread itself (more hubs, the thread pool), it restores every stack. A program that
- * starts threads of its own without libgreen (or glibc's timer thread) may touch a
- * hibernated stack: the fault handler restores it on any thread. But that thread may race the
- * owner's own restore and read zeros. Set GREEN_HIBERNATE_MS=0 for such a program. It also needs the kernel's guard regions (Linux
- * 6.13), the runtime's fault handler in place (not under AddressSanitizer, nor after the
- * program replaced it), and the assembly switch. It is off under ThreadSanitizer and Valgrind.
+ * a thread itself (more hubs, the thread pool), it restores every stack. A thread started
+ * without libgreen (a program's own, or glibc's timer thread) may still touch a hibernated
+ * stack: the fault handler restores it on any thread. But that thread may race the owner's
+ * own restore and read zeros. Set GREEN_HIBERNATE_MS=0 for such a program.
+ *
+ * It also needs the kernel's guard regions (Linux 6.13), the runtime's fault handler in place
+ * (not under AddressSanitizer, nor after a program replaced it), and the assembly switch. It
+ * is off under ThreadSanitizer and Valgrind.
  */
 #include "hibernate.h"
 
@@ -40,11 +42,11 @@
 #endif
 
 enum { DEFAULT_MS = 1000 };
+enum { SWEEP_BATCH = 256 }; /* hibernations a pass makes: about 1 ms of the hub's time */
+#define SWEEP_AGAIN 1e-6    /* seconds to the next pass when a pass left some due */
 
 static green__stack_pool_t *last_pool;   /* of the hub that hibernated a stack last */
 static green__stack_pool_t *forked_pool; /* the newest left behind by fork, if hibernated */
-enum { SWEEP_BATCH = 256 }; /* hibernations a pass makes: about 1 ms of the hub's time */
-#define SWEEP_AGAIN 1e-6    /* seconds to the next pass when a pass left some due */
 
 /* GREEN_HIBERNATE_MS in seconds: the default when unset or not a count of milliseconds. */
 static double threshold(void) {
