@@ -368,18 +368,41 @@ static int listen_on(const char *addr, unsigned short port) {
 static const char usage[] =
     "usage: green-httpd [-a ADDR] [-p PORT] [--cert FILE --key FILE] [-l LOG]\n"
     "                   [--idle-timeout SECONDS] [--send-timeout SECONDS]\n"
+    "The demo and test server for green-fetch: one greenlet per connection, HTTP/1.1 GET\n"
+    "with keep-alive. Prints \"PORT <port>\" on standard output once it listens.\n"
     "  -a ADDR         listen on ADDR (default 127.0.0.1; IPv6 too)\n"
     "  -p PORT         listen on PORT (default 0: any free port, printed as PORT <port>)\n"
     "  --cert FILE --key FILE  serve HTTPS with this PEM certificate chain and key\n"
-    "  -l LOG          append one line per response to LOG\n"
+    "                  (default: plain HTTP)\n"
+    "  -l LOG          append one line per response to LOG (default: no log)\n"
     "  --idle-timeout SECONDS  time a request head may take to come (default 60)\n"
-    "  --send-timeout SECONDS  time one write to a client may take (default 60)\n";
+    "  --send-timeout SECONDS  time one write to a client may take (default 60)\n"
+    "  -h, --help      print this help and exit 0\n"
+    "  --version       print the version and exit 0\n"
+    "Endpoints (GET only, else 405; the query string is ignored; other paths: 404):\n"
+    "  /delay/MS       answers 200 after MS milliseconds (0 to 600000)\n"
+    "  /bytes/N        200 with N bytes of a fixed pseudo-random stream (the same for the\n"
+    "                  same N; up to 2^40), with Content-Length\n"
+    "  /chunked/N      the same N bytes, chunked, in chunks of 1 to 8192 bytes\n"
+    "  /redirect/N     302 N times (relative, path-absolute and absolute Locations in turn;\n"
+    "                  N up to 1000), then 200\n"
+    "  /loop           302 to itself, forever\n"
+    "  /status/CODE    answers CODE (200 to 599)\n"
+    "Exit status: 1 when it cannot start (certificate, log file, listen) or the listening\n"
+    "socket fails for good; 2 on a usage error. It serves until it is killed.\n";
 
 /* Seconds > 0 from an option's argument, or -1. */
 static double seconds_arg(const char *s) {
   char *end;
   double v = strtod(s, &end);
   return *end || !(v > 0) || v > 1e9 ? -1 : v;
+}
+
+/* A port from 0 to 65535 from an option's argument, or -1. */
+static long port_arg(const char *s) {
+  char *end;
+  long v = strtol(s, &end, 10);
+  return *s < '0' || *s > '9' || *end || v > 65535 ? -1 : v;
 }
 
 /* accept(2) errors that say the listening socket itself is wrong. Every other one (network
@@ -431,28 +454,30 @@ int main(int argc, char **argv) {
                                            {"idle-timeout", required_argument, NULL, 'I'},
                                            {"send-timeout", required_argument, NULL, 'W'},
                                            {"help", no_argument, NULL, 'h'},
+                                           {"version", no_argument, NULL, 'V'},
                                            {NULL, 0, NULL, 0}};
   const char *addr = "127.0.0.1", *cert = NULL, *key = NULL, *logpath = NULL;
-  unsigned long port = 0;
+  long port = 0;
   char msg[256];
   struct rlimit rl;
   int opt, lfd;
   while ((opt = getopt_long(argc, argv, "a:p:l:h", longopts, NULL)) != -1) {
     if (opt == 'a') addr = optarg;
-    else if (opt == 'p') port = strtoul(optarg, NULL, 10);
     else if (opt == 'l') logpath = optarg;
     else if (opt == 'C') cert = optarg;
     else if (opt == 'K') key = optarg;
     else if (opt == 'h') return fputs(usage, stdout), 0;
-    else if ((opt == 'I' && (idle_timeout = seconds_arg(optarg)) > 0) ||
-             (opt == 'W' && (send_timeout = seconds_arg(optarg)) > 0))
+    else if (opt == 'V') {
+      printf("green-httpd %d.%d.%d\n", GREEN_VERSION_MAJOR, GREEN_VERSION_MINOR,
+             GREEN_VERSION_PATCH);
+      return 0;
+    } else if ((opt == 'p' && (port = port_arg(optarg)) >= 0) ||
+               (opt == 'I' && (idle_timeout = seconds_arg(optarg)) > 0) ||
+               (opt == 'W' && (send_timeout = seconds_arg(optarg)) > 0))
       continue;
     else return fputs(usage, stderr), 2;
   }
-  if (port > 65535 || !cert != !key) {
-    fprintf(stderr, "green-httpd: a port is 0 to 65535; --cert and --key go together\n");
-    return 2;
-  }
+  if (!cert != !key) return fputs("green-httpd: --cert and --key go together\n", stderr), 2;
   if (cert && !(tls = tls_server_ctx(cert, key, msg, sizeof msg)))
     return fprintf(stderr, "green-httpd: %s\n", msg), 1;
   if (logpath && !(logf = fopen(logpath, "a")))

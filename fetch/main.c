@@ -23,19 +23,27 @@
 #include "client.h"
 
 static const char usage[] =
-    "usage: green-fetch [-c CONCURRENCY] [-t TIMEOUT] [-o DIR] [--sequential] [-q]\n"
-    "                   [-k | --cacert FILE] [-i FILE | -i -] URL...\n"
-    "  -c N          at most N fetches at once (default 100; fewer when the fd limit\n"
-    "                (ulimit -n) has no room for N)\n"
-    "  --sequential  one fetch at a time (-c 1)\n"
-    "  -t SECONDS    time limit for each URL, redirects included (default 30, 0: none)\n"
-    "  -o DIR        save each body as DIR/<position>-<last path segment>\n"
-    "  --max-size N  a body over N bytes is an error, its partial file removed\n"
-    "                (suffixes k, M, G: powers of 1024; default 1G; 0: no limit)\n"
-    "  -k, --insecure  do not verify HTTPS certificates\n"
+    "usage: green-fetch [-c CONCURRENCY | --sequential] [-t TIMEOUT] [-o DIR] [--max-size N]\n"
+    "                   [-q] [-k | --cacert FILE] [-i FILE | -i -] URL...\n"
+    "Fetches every URL at once, one greenlet each (HTTP/1.1 GET, http:// and https://).\n"
+    "  -c N            at most N fetches at once (default 100; fewer when the fd limit\n"
+    "                  (ulimit -n) has no room for N)\n"
+    "  --sequential    one fetch at a time (-c 1; default off)\n"
+    "  -t SECONDS      time limit for each URL, redirects included (default 30, 0: none)\n"
+    "  -o DIR          save each body as DIR/<position>-<last path segment>\n"
+    "                  (default: bodies are counted, not saved)\n"
+    "  --max-size N    a body over N bytes is an error, its partial file removed\n"
+    "                  (suffixes k, M, G: powers of 1024; default 1G; 0: no limit)\n"
+    "  -k, --insecure  do not verify HTTPS certificates (default: verify)\n"
     "  --cacert FILE   verify HTTPS certificates against the CAs in FILE\n"
-    "  -i FILE       read URLs from FILE, one per line (- for standard input)\n"
-    "  -q            no per-URL lines, only errors and the summary\n";
+    "                  (default: the system's CA store)\n"
+    "  -i FILE         read URLs from FILE, one per line (- for standard input; default:\n"
+    "                  the command line's URLs only)\n"
+    "  -q              no per-URL lines, only errors and the summary (default off)\n"
+    "  -h, --help      print this help and exit 0\n"
+    "  --version       print the version and exit 0\n"
+    "Exit status: 0 when every URL was fetched; 1 when one or more failed; 2 on a usage\n"
+    "error or when nothing could start (-o DIR cannot be made, TLS cannot be set up).\n";
 
 #define RESERVED_FDS 16 /* for stdio, the hub, the resolver, the CA store */
 
@@ -272,10 +280,13 @@ static int parse_size(const char *s, uint64_t *out) {
 }
 
 static int parse_args(int argc, char **argv, const char **cacert, int *insecure) {
-  static const struct option longopts[] = {
-      {"sequential", no_argument, NULL, 'S'}, {"insecure", no_argument, NULL, 'k'},
-      {"cacert", required_argument, NULL, 'C'}, {"help", no_argument, NULL, 'h'},
-      {"max-size", required_argument, NULL, 'M'}, {NULL, 0, NULL, 0}};
+  static const struct option longopts[] = {{"sequential", no_argument, NULL, 'S'},
+                                           {"insecure", no_argument, NULL, 'k'},
+                                           {"cacert", required_argument, NULL, 'C'},
+                                           {"help", no_argument, NULL, 'h'},
+                                           {"max-size", required_argument, NULL, 'M'},
+                                           {"version", no_argument, NULL, 'V'},
+                                           {NULL, 0, NULL, 0}};
   char *end;
   int opt;
   while ((opt = getopt_long(argc, argv, "c:t:o:i:kqh", longopts, NULL)) != -1) {
@@ -305,6 +316,10 @@ static int parse_args(int argc, char **argv, const char **cacert, int *insecure)
     case 'C': *cacert = optarg; break;
     case 'q': run.quiet = 1; break;
     case 'h': fputs(usage, stdout); exit(0);
+    case 'V':
+      printf("green-fetch %d.%d.%d\n", GREEN_VERSION_MAJOR, GREEN_VERSION_MINOR,
+             GREEN_VERSION_PATCH);
+      exit(0);
     default: fputs(usage, stderr); return -1;
     }
   }

@@ -17,6 +17,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "green_config.h" /* GREEN_VERSION_*: the project's version (CMakeLists.txt) */
+
 static const char usage[] =
     "usage: greenrun [--threads=green|native] [-j N|--hubs=N|auto] [--timeslice=MS]\n"
     "                [--watchdog=MS] [--debug] [--dump-signal=SIG] [--stats] [--check[=FILE]]\n"
@@ -51,8 +53,12 @@ static const char usage[] =
     "                    libc's own internal calls). Syscall User Dispatch traps every\n"
     "                    system call of the green threads, a few microseconds each\n"
     "                    (GREEN_CHECK=1 or =/path; Linux 5.11+, x86_64).\n"
+    "  -h, --help        print this help and exit.\n"
+    "  --version         print greenrun's version and exit.\n"
     "\n"
-    "Child processes inherit the shim (it is in LD_PRELOAD).\n";
+    "Child processes inherit the shim (it is in LD_PRELOAD).\n"
+    "Exit status: the command's; 2 for a usage error; 126 when the command cannot be run;\n"
+    "127 when it or the shim is not found. man greenrun has the rest.\n";
 
 /* Whether dir/sub/libgreen-preload.so can be read; path is then its canonical name. */
 static int readable(char *path, const char *dir, const char *sub) {
@@ -164,7 +170,11 @@ int main(int argc, char **argv) {
     } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
       fputs(usage, stdout);
       return 0;
-    } else if (strcmp(argv[i], "--threads=green") == 0 || strcmp(argv[i], "--threads=native") == 0) {
+    } else if (strcmp(argv[i], "--version") == 0) {
+      printf("greenrun %d.%d.%d\n", GREEN_VERSION_MAJOR, GREEN_VERSION_MINOR, GREEN_VERSION_PATCH);
+      return 0;
+    } else if (strcmp(argv[i], "--threads=green") == 0 ||
+               strcmp(argv[i], "--threads=native") == 0) {
       threads = argv[i] + strlen("--threads=");
     } else if (strncmp(argv[i], "-j", 2) == 0 || strncmp(argv[i], "--hubs=", 7) == 0) {
       if (argv[i][1] == '-') hubs_arg = argv[i] + 7; /* --hubs=N */
