@@ -9,7 +9,8 @@
  * Page i (from 0) is /delay/<DELAY_MS + i % 7>: the server waits that many ms, then answers
  * "delayed <ms> ms\n". Each page is one HTTP/1.0 GET on its own connection, read until the
  * server closes it. stdout gets one line per page (body size, FNV-1a checksum) and a total;
- * stderr gets the wall time. The exit status is 0 when every page came back with 200.
+ * stderr gets the wall time and the CPU time (the children's too). The exit status is 0 when
+ * every page came back with 200.
  */
 #ifndef TOUR_H
 #define TOUR_H
@@ -19,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -76,7 +78,20 @@ static inline void tour_answer(page_t *p, const char *answer, size_t n) {
   p->ok = 1;
 }
 
-/* Print the pages in order (stdout) and the time taken (stderr); the exit status. */
+static inline double tour_tv(struct timeval tv) {
+  return (double)tv.tv_sec + (double)tv.tv_usec * 1e-6;
+}
+
+/* User and system CPU time of the process and of its children waited for, in seconds. */
+static inline double tour_cpu(void) {
+  struct rusage self, children;
+  getrusage(RUSAGE_SELF, &self);
+  getrusage(RUSAGE_CHILDREN, &children);
+  return tour_tv(self.ru_utime) + tour_tv(self.ru_stime) + tour_tv(children.ru_utime) +
+         tour_tv(children.ru_stime);
+}
+
+/* Print the pages in order (stdout) and the times taken (stderr); the exit status. */
 static inline int tour_finish(const tour_t *t, const char *step) {
   double seconds = tour_now() - t->start;
   size_t bytes = 0;
@@ -91,7 +106,7 @@ static inline int tour_finish(const tour_t *t, const char *step) {
     failed += !p->ok;
   }
   printf("%d pages, %zu bytes, %d failed\n", t->pages, bytes, failed);
-  fprintf(stderr, "%s: %d pages in %.3f s\n", step, t->pages, seconds);
+  fprintf(stderr, "%s: %d pages in %.3f s, %.3f s of CPU\n", step, t->pages, seconds, tour_cpu());
   return failed ? 1 : 0;
 }
 
