@@ -32,8 +32,7 @@ static void *player(void *arg) {
 /* Pins the calling thread (and the threads it creates) to the first CPU it may run on. */
 static void pin_one_cpu(void) {
   cpu_set_t set;
-  if (sched_getaffinity(0, sizeof set, &set) != 0)
-    return;
+  if (sched_getaffinity(0, sizeof set, &set) != 0) return;
   for (int c = 0; c < CPU_SETSIZE; c++)
     if (CPU_ISSET(c, &set)) {
       CPU_ZERO(&set);
@@ -71,8 +70,7 @@ int main(int argc, char **argv) {
       }
     double t0 = bench_now();
     sem_post(&turn[0]);
-    for (int i = 0; i < 2; i++)
-      pthread_join(t[i], NULL);
+    for (int i = 0; i < 2; i++) pthread_join(t[i], NULL);
     per[r] = (bench_now() - t0) * 1e9 / (double)(2 * half);
     sem_destroy(&turn[0]);
     sem_destroy(&turn[1]);
