@@ -104,7 +104,6 @@ void green__greenlet_release(struct green__hub *h, green_t *g) {
 
 void green__greenlet_init_handle(green_t *g) {
   green__wait_init(g);
-  green__list_init(&g->hib_link);
   green__list_init(&g->end_watches);
   green__list_init(&g->group_link);
   g->group = NULL;

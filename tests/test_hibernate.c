@@ -74,27 +74,39 @@ static void *fill_and_park(void *arg) {
   return (void *)(intptr_t)intact(bytes, sizeof bytes, (uintptr_t)arg);
 }
 
+/* A greenlet whose stack holds BYTES filled from seed (at `published`), hibernated. */
+static green_t *hibernated_filled(uintptr_t seed) {
+  green_t *g;
+  ASSERT_OK(green_event_init(&go));
+  ASSERT_TRUE((g = green_spawn(fill_and_park, (void *)seed)) != NULL);
+  wait_hibernated(1);
+  return g;
+}
+
+/* Wake g of hibernated_filled: its bytes must be intact when it runs. */
+static void wake_intact(green_t *g) {
+  void *ok = NULL;
+  ASSERT_OK(green_event_set(&go));
+  ASSERT_OK(green_join(g, &ok, -1));
+  ASSERT_EQ((intptr_t)ok, 1);
+  ASSERT_OK(green_event_destroy(&go));
+}
+
 /* Its bytes leave (the pages are not resident), and come back with it. */
 TEST_CASE(restored_byte_for_byte) {
   green_stats_t st;
   green_t *g;
-  void *ok = NULL;
   need_hibernation("20");
-  ASSERT_OK(green_event_init(&go));
-  ASSERT_TRUE((g = green_spawn(fill_and_park, (void *)(uintptr_t)12345)) != NULL);
-  wait_hibernated(1);
+  g = hibernated_filled(12345);
   st = stats();
   ASSERT_EQ(st.hibernations, 1);
   ASSERT_RANGE(st.hibernated_bytes, 8, BYTES); /* packed: fewer bytes than it holds */
   ASSERT_TRUE(!resident(published));
-  ASSERT_OK(green_event_set(&go));
-  ASSERT_OK(green_join(g, &ok, -1));
-  ASSERT_EQ((intptr_t)ok, 1);
+  wake_intact(g);
   st = stats();
   ASSERT_EQ(st.restores, 1);
   ASSERT_EQ(st.stacks_hibernated, 0);
   ASSERT_EQ(st.hibernated_bytes, 0);
-  ASSERT_OK(green_event_destroy(&go));
 }
 
 typedef struct family {
@@ -209,21 +221,15 @@ TEST_CASE(not_with_other_threads) {
 TEST_CASE(restored_before_hubs_start) {
   green_hub_t *hubs[2];
   green_t *g;
-  void *ok = NULL;
   need_hibernation("20");
-  ASSERT_OK(green_event_init(&go));
-  ASSERT_TRUE((g = green_spawn(fill_and_park, (void *)(uintptr_t)99)) != NULL);
-  wait_hibernated(1);
+  g = hibernated_filled(99);
   ASSERT_TRUE(!resident(published));
   ASSERT_OK(green_hubs_start(2, hubs));
   ASSERT_TRUE(resident(published));
   ASSERT_TRUE(intact(published, BYTES, 99)); /* no fault needed */
-  ASSERT_OK(green_event_set(&go));
-  ASSERT_OK(green_join(g, &ok, -1));
-  ASSERT_EQ((intptr_t)ok, 1);
+  wake_intact(g);
   ASSERT_OK(green_hub_stop(hubs[1]));
   ASSERT_OK(green_hub_stop(hubs[0]));
-  ASSERT_OK(green_event_destroy(&go));
 }
 
 /* The child of fork reads a hibernated stack of its parent's: it is restored there too. */
@@ -231,20 +237,14 @@ TEST_CASE(fork_child_reads_hibernated) {
   green_t *g;
   pid_t pid;
   int status;
-  void *ok = NULL;
   need_hibernation("20");
-  ASSERT_OK(green_event_init(&go));
-  ASSERT_TRUE((g = green_spawn(fill_and_park, (void *)(uintptr_t)4242)) != NULL);
-  wait_hibernated(1);
+  g = hibernated_filled(4242);
   ASSERT_OK(pid = fork());
   if (pid == 0) _exit(intact(published, BYTES, 4242) ? 0 : 3);
   ASSERT_EQ(waitpid(pid, &status, 0), pid);
   ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
   ASSERT_TRUE(!resident(published)); /* the parent's copy still hibernates */
-  ASSERT_OK(green_event_set(&go));
-  ASSERT_OK(green_join(g, &ok, -1));
-  ASSERT_EQ((intptr_t)ok, 1);
-  ASSERT_OK(green_event_destroy(&go));
+  wake_intact(g);
 }
 
 static void *touch_published(void *arg) {
@@ -255,16 +255,11 @@ static void *touch_published(void *arg) {
 TEST_CASE(foreign_thread_reads_hibernated) {
   pthread_t t;
   green_t *g;
-  void *ok = NULL, *seen = NULL;
+  void *seen = NULL;
   need_hibernation("20");
-  ASSERT_OK(green_event_init(&go));
-  ASSERT_TRUE((g = green_spawn(fill_and_park, (void *)(uintptr_t)31337)) != NULL);
-  wait_hibernated(1);
+  g = hibernated_filled(31337);
   ASSERT_OK(pthread_create(&t, NULL, touch_published, (void *)(uintptr_t)31337));
   ASSERT_OK(pthread_join(t, &seen));
   ASSERT_EQ((intptr_t)seen, 1);
-  ASSERT_OK(green_event_set(&go));
-  ASSERT_OK(green_join(g, &ok, -1));
-  ASSERT_EQ((intptr_t)ok, 1);
-  ASSERT_OK(green_event_destroy(&go));
+  wake_intact(g);
 }
