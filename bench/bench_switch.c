@@ -123,7 +123,7 @@ static void bare_site_b(void) {
 }
 
 /* A fresh context whose first swap "returns" into entry with an ABI-aligned stack; fpu adds
- * the FP control slot bare_swap_fpu pops (default MXCSR and x87 CW; FPCR 0). */
+ * the FP control slot bare_swap_fpu pops (the current MXCSR and x87 CW; FPCR 0). */
 static void *bare_context(void *stack, size_t size, void (*entry)(void), int fpu) {
   uintptr_t top = ((uintptr_t)stack + size) & ~(uintptr_t)15;
   void **sp = (void **)top;
@@ -132,8 +132,13 @@ static void *bare_context(void *stack, size_t size, void (*entry)(void), int fpu
   *--sp = (void *)entry;
   for (int i = 0; i < 6; i++) /* rbp rbx r12 r13 r14 r15 */
     *--sp = NULL;
-  if (fpu)
-    *--sp = (void *)(uintptr_t)(0x1f80 | 0x037fULL << 32);
+  if (fpu) { /* the current state: a different MXCSR would cost each load ~50 ns here */
+    uint32_t mxcsr;
+    uint16_t cw;
+    __asm__ volatile("stmxcsr %0" : "=m"(mxcsr));
+    __asm__ volatile("fnstcw %0" : "=m"(cw));
+    *--sp = (void *)(uintptr_t)(mxcsr | (uint64_t)cw << 32);
+  }
 #elif defined(__aarch64__)
   int slots = fpu ? 22 : 20; /* x19..x30, d8..d15 [, fpcr, pad] */
   sp -= slots;

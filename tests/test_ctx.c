@@ -114,3 +114,59 @@ TEST_CASE(fp_control_preserved) {
   ASSERT_EQ(fegetround(), FE_TOWARDZERO);
   fesetround(FE_TONEAREST);
 }
+
+#if defined(__x86_64__)
+/* The switch skips the loads when nothing differs. The x87 control word alone differing (its
+ * precision), MXCSR alone (flush to zero), or only the exception flags must still be loaded. */
+static unsigned short x87_cw(void) {
+  unsigned short cw;
+  __asm__ volatile("fnstcw %0" : "=m"(cw));
+  return cw;
+}
+
+static void set_x87_cw(unsigned short cw) { __asm__ volatile("fldcw %0" : : "m"(cw)); }
+
+static unsigned mxcsr(void) {
+  unsigned m;
+  __asm__ volatile("stmxcsr %0" : "=m"(m));
+  return m;
+}
+
+static void set_mxcsr(unsigned m) { __asm__ volatile("ldmxcsr %0" : : "m"(m)); }
+
+static unsigned short cw_seen_by_b;
+static unsigned mxcsr_seen_by_b;
+
+static void x87_reader(void *arg) {
+  (void)arg;
+  for (;;) {
+    cw_seen_by_b = x87_cw();
+    mxcsr_seen_by_b = mxcsr();
+    feclearexcept(FE_ALL_EXCEPT);
+    green__ctx_switch(&b_ctx, &main_ctx);
+  }
+}
+
+TEST_CASE(fp_state_differing_in_one_part_preserved) {
+  unsigned short cw = x87_cw();
+  green__ctx_make(&b_ctx, stack_b, sizeof stack_b, x87_reader, NULL);
+  set_x87_cw((unsigned short)(cw & ~0x0300)); /* single precision; MXCSR untouched */
+  green__ctx_switch(&main_ctx, &b_ctx);
+  ASSERT_EQ(cw_seen_by_b, cw);
+  ASSERT_EQ(x87_cw(), cw & ~0x0300);
+  set_x87_cw(cw);
+
+  unsigned m = mxcsr();
+  set_mxcsr(m | 0x8000); /* flush to zero; the x87 word untouched */
+  green__ctx_switch(&main_ctx, &b_ctx);
+  ASSERT_EQ(mxcsr_seen_by_b & 0x8000, 0);
+  ASSERT_EQ(mxcsr() & 0x8000, 0x8000);
+  set_mxcsr(m);
+
+  set_mxcsr(m | 0x20); /* the inexact flag; b cleared its flags when it last ran */
+  green__ctx_switch(&main_ctx, &b_ctx);
+  ASSERT_EQ(mxcsr_seen_by_b & 0x20, 0);
+  ASSERT_EQ(mxcsr() & 0x20, 0x20);
+  set_mxcsr(m);
+}
+#endif
