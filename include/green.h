@@ -704,7 +704,7 @@ GREEN_EXTERN green_t *green_spawn_on(green_hub_t *hub, void *(*fn)(void *), void
  * made on its first call. The kernel spreads new connections over the hubs' queues, by a hash
  * of the addresses. A connection wakes only the hub whose queue it joins. It was measured on
  * 2 cores against one shared socket with an EPOLLEXCLUSIVE epoll set per hub
- * (docs/benchmarks.md, Multicore). That socket accepted as many connections/s but spread
+ * (docs/investigations.md, "The listener"). That socket accepted as many connections/s but spread
  * long-lived ones worse. There the hub that wakes accepts the whole burst: up to 76% on one
  * hub, against 55%. A hub that stops accepting leaves the connections hashed to its queue
  * waiting: keep an accept loop on every hub that has called green_listen_accept, until

@@ -10,7 +10,7 @@
  * later sockets join.
  *
  * This was measured against one shared socket watched by an epoll set per hub with
- * EPOLLEXCLUSIVE (docs/benchmarks.md, "Multicore"). Both gave the same connections/s. But
+ * EPOLLEXCLUSIVE (docs/investigations.md, "The listener"). Both gave the same connections/s. But
  * there the hub that wakes accepts the whole burst. So long-lived connections spread
  * unevenly: up to 76% on one of 2 hubs, against at most 55% here.
  */
