@@ -10,11 +10,17 @@
 #   fails (a refused loopback port), 2 on a usage error;
 # - the shared library's SONAME carries the major version;
 # - tests/consumer, copied out of the tree, builds against the prefix with find_package and
-#   with pkg-config and runs; find_package refuses a version the package does not offer.
+#   with pkg-config and runs; find_package refuses a version the package does not offer;
+# - libgreen(3)'s example builds against the prefix and runs;
+# - the README's tour builds against the prefix with pkg-config, and with find_package as
+#   libgreen::green and libgreen::green_static, and runs; it links statically from the build
+#   tree as the README says; a program that resolves no name links without c-ares;
+# - the installed greenrun preloads the installed shim and runs a program's threads on one OS
+#   thread (SLEEPERS: tests/programs/sleepers).
 #
-# usage: install_test.sh BUILD_DIR SOURCE_DIR VERSION FETCH(ON|OFF)
+# usage: install_test.sh BUILD_DIR SOURCE_DIR VERSION FETCH(ON|OFF) [SLEEPERS]
 set -euo pipefail
-BUILD=$1 SRC=$2 VERSION=$3 FETCH=$4
+BUILD=$1 SRC=$2 VERSION=$3 FETCH=$4 SLEEPERS=${5:-}
 W=$(mktemp -d)
 pids=()
 cleanup() {
@@ -193,4 +199,60 @@ check "find_package(libgreen $((MAJOR + 1)).0) is refused" \
   bash -c '! cmake -S "$0" -B "$1" -DCMAKE_PREFIX_PATH="$2" -DCONSUMER_WANT_VERSION="$3" \
              >"$1.log" 2>&1 && grep -q "compatible with requested version" "$1.log"' \
   "$W/consumer" "$W/refused" "$P" "$((MAJOR + 1)).0"
+
+# ---- the README's tour ----------------------------------------------------------------------
+tour_says="worker 0 done result 0 worker 1 done result 1 worker 2 done result 4 "
+awk '/^## A tour/ { t = 1 } t && /^```c/ { p = 1; next } p && /^```/ { exit } p' \
+  "$SRC/README.md" >"$W/tour.c"
+check "the README's tour is there" test -s "$W/tour.c"
+# shellcheck disable=SC2046
+check "the tour builds with pkg-config against the prefix" \
+  cc -Wall -Wextra -Werror -o "$W/tour" "$W/tour.c" \
+  $(PKG_CONFIG_PATH=$libdir/pkgconfig pkg-config --cflags --libs libgreen) -Wl,-rpath,"$libdir"
+check "... and runs (each worker after its sleep, joined in turn)" \
+  test "$("$W/tour" | tr '\n' ' ')" = "$tour_says"
+cp "$W/tour.c" "$W/consumer/"
+check "the consumer builds the tour with find_package, shared and static" \
+  consumer tour-cmake -DCMAKE_PREFIX_PATH="$P"
+for t in tour_shared tour_static; do
+  check "... $t runs" test "$("$W/tour-cmake/$t" | tr '\n' ' ')" = "$tour_says"
+done
+check "... tour_shared uses the installed libgreen.so" \
+  bash -c 'ldd "$0" | grep -q "$1/libgreen.so"' "$W/tour-cmake/tour_shared" "$libdir"
+check "... tour_static has no libgreen.so" \
+  bash -c '! ldd "$0" | grep -q libgreen' "$W/tour-cmake/tour_static"
+# The README's static link, from the source tree: its build/ is this build directory.
+static_cmd=$(grep -o 'from the source tree: `cc tour.c [^`]*`' "$SRC/README.md" |
+  sed 's/.*`cc tour.c //; s/`$//')
+check "the README gives a static link line" test -n "$static_cmd"
+check "the tour links statically as the README says" \
+  bash -c 'cd "$0" && cc -o "$1/tour-static" "$1/tour.c" ${2//build\//$3/}' \
+  "$SRC" "$W" "$static_cmd" "$(realpath "$BUILD")"
+check "... and runs" test "$("$W/tour-static" | tr '\n' ' ')" = "$tour_says"
+# A program that resolves no name links without c-ares: the hub does not call the resolver.
+check "a program that resolves no name links statically without -lcares" \
+  cc -Wall -Wextra -Werror -o "$W/no-resolver" "$SRC/tests/no_resolver.c" \
+  -I"$SRC/include" -I"$BUILD/include" "$BUILD/src/libgreen.a" -lev -lm -lpthread
+check "... and none of the resolver's objects is in it" \
+  bash -c '! nm "$0" | grep -Eq "green__dns_|green_getaddrinfo|green_gethostbyname"' "$W/no-resolver"
+check "... and it runs" test "$("$W/no-resolver")" = "read x, writer returned 7"
+
+# libgreen(3)'s example, from the installed page's roff: \- is a minus, \e a backslash.
+awk '/^\.SH EXAMPLE/ { s = 1 } s && /^\.EX/ { p = 1; next } p && /^\.EE/ { exit } p' \
+  "$P/share/man/man3/libgreen.3" | sed 's/\\-/-/g; s/\\e/\\/g' >"$W/man3.c"
+check "libgreen(3) has an example" grep -q green_spawn "$W/man3.c"
+# shellcheck disable=SC2046
+check "... which builds with pkg-config against the prefix" \
+  cc -Wall -Wextra -Werror -o "$W/man3" "$W/man3.c" \
+  $(PKG_CONFIG_PATH=$libdir/pkgconfig pkg-config --cflags --libs libgreen) -Wl,-rpath,"$libdir"
+check "... and prints each result" test "$("$W/man3" | tr '\n' ' ')" = "result 0 result 1 result 4 "
+
+# ---- the installed greenrun -----------------------------------------------------------------
+if [ -n "$SLEEPERS" ]; then
+  check "the installed greenrun preloads the installed shim" \
+    bash -c '"$0" -- sh -c "echo \$LD_PRELOAD" | grep -qx "$1/libgreen-preload.so"' \
+    "$P/bin/greenrun" "$libdir"
+  check "the installed greenrun runs 4 threads on one OS thread" \
+    bash -c '"$0" "$1" 4 1 | grep -qx "THREADS 1"' "$P/bin/greenrun" "$SLEEPERS"
+fi
 exit $((failures > 0))

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Links against the static libgreen without c-ares (install.sh): spawn, sleep, join and a read
+/* Links against the static libgreen without c-ares (install_test.sh): spawn, sleep, join and a read
  * that parks must not pull the resolver in. */
 #include <green.h>
 #include <stdio.h>
