@@ -74,6 +74,10 @@ for p in "${pages[@]}"; do
   check "$p has every placeholder filled" bash -c '! grep -n "@[A-Z_]*@" "$0"' "$page"
   check "$p carries version $VERSION" grep -qF "libgreen $VERSION" "$page"
 done
+check "man greenrun finds the page under the prefix's share/man" \
+  test "$(MANPATH=$P/share/man man -w greenrun)" = "$P/share/man/man1/greenrun.1"
+check "man 3 libgreen finds its page too" \
+  test "$(MANPATH=$P/share/man man -w 3 libgreen)" = "$P/share/man/man3/libgreen.3"
 for t in greenrun green-fetch green-httpd; do
   [ "$t" = greenrun ] || [ "$FETCH" = ON ] || continue
   check "$t(1) names every option of $t --help" \
