@@ -3,10 +3,11 @@
  * Stack overflow reports (overflow.h).
  *
  * Guarded stacks. A greenlet that runs off the bottom of its stack touches the guard page
- * below it (stack.c: a guard region, or PROT_NONE). The runtime's SIGSEGV and SIGBUS handler runs on an alternate signal
- * stack, since the faulting stack has no room left. There is one per hub thread, made with the
- * hub when the thread has none. A fault is reported when its address is in a guard page. That
- * is the guard page of the greenlet running on the faulting thread, or of the hub's own stack.
+ * below it (stack.c: a guard region, or PROT_NONE). The runtime's SIGSEGV and SIGBUS handler
+ * runs on an alternate signal stack, since the faulting stack has no room left. There is one
+ * per hub thread, made with the hub when the thread has none. A fault is reported when its
+ * address is in a guard page. That is the guard page of the greenlet running on the faulting
+ * thread, or of the hub's own stack.
  * The report gives the greenlet's name and stack size. Then comes the backtrace of the
  * faulting context: its innermost and outermost frames (a runaway recursion is deep). Then
  * abort(). libunwind is loaded when the handler is installed, never in it.

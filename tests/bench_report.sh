@@ -31,11 +31,15 @@ done
 # Every block of the page has figures: an empty one means its section never ran.
 for name in $(grep -o 'report:begin [a-z-]*' "$SRC/docs/benchmarks.md" | cut -d' ' -f2); do
   body=$(sed -n "/report:begin $name -->/,/report:end $name -->/p" "$SRC/docs/benchmarks.md")
-  if [ "$(printf '%s\n' "$body" | wc -l)" -lt 4 ]; then echo "FAIL: block $name is empty"; fail=1; fi
+  if [ "$(printf '%s\n' "$body" | wc -l)" -lt 4 ]; then
+    echo "FAIL: block $name is empty"; fail=1
+  fi
 done
 for img in $(grep -oh 'img/[a-z-]*\.png' "$SRC/docs/benchmarks.md" "$SRC/README.md" | sort -u); do
   made=$WORK/img/${img#img/}
-  if [ ! -f "$made" ]; then echo "FAIL: the pages show $img, and bench-report made no such plot"; fail=1; continue; fi
+  if [ ! -f "$made" ]; then
+    echo "FAIL: the pages show $img, and bench-report made no such plot"; fail=1; continue
+  fi
   size=$("$PY" -c 'import struct, sys
 d = open(sys.argv[1], "rb").read(24)
 assert d[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"

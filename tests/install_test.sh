@@ -238,7 +238,8 @@ check "a program that resolves no name links statically without -lcares" \
   cc -Wall -Wextra -Werror -o "$W/no-resolver" "$SRC/tests/no_resolver.c" \
   -I"$SRC/include" -I"$BUILD/include" "$BUILD/src/libgreen.a" -lev -lm -lpthread
 check "... and none of the resolver's objects is in it" \
-  bash -c '! nm "$0" | grep -Eq "green__dns_|green_getaddrinfo|green_gethostbyname"' "$W/no-resolver"
+  bash -c '! nm "$0" | grep -Eq "green__dns_|green_getaddrinfo|green_gethostbyname"' \
+  "$W/no-resolver"
 check "... and it runs" test "$("$W/no-resolver")" = "read x, writer returned 7"
 
 # libgreen(3)'s example, from the installed page's roff: \- is a minus, \e a backslash.
